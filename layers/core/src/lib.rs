@@ -1,1 +1,53 @@
-//! tmp
+//! Shared building blocks for the warden layers.
+//!
+//! Every warden layer reads `tracing` fields, and several of them must hand a
+//! modified copy of an event or span on to other layers. This crate holds the
+//! pieces they share so that no layer re-implements them:
+//!
+//! - [`visit_fields`] turns the fields of any [`RecordFields`] (an event, span
+//!   attributes, a `Span::record`) into borrowed, typed [`FieldRef`]s, without
+//!   copying anything.
+//! - [`FieldValue`] is the owned form of a field value, and [`OwnedFields`]
+//!   keeps one per field of a callsite and lends them back out as a
+//!   [`ValueSet`](tracing_core::field::ValueSet), which is how a layer
+//!   re-emits a sanitized copy of an event or span.
+//! - [`SanitizedFields`] is the span extension in which the PII layer leaves a
+//!   span's sanitized fields for the layers that print or export them.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use tracing_subscriber::{layer::{Context, SubscriberExt}, Layer};
+//! use warden_core::{visit_fields, FieldRef};
+//!
+//! /// A layer that keeps the integer fields of every event.
+//! #[derive(Clone, Default)]
+//! struct Integers(Arc<Mutex<Vec<(String, u64)>>>);
+//!
+//! impl<S: tracing::Subscriber> Layer<S> for Integers {
+//!     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+//!         visit_fields(event, |field, value| {
+//!             if let FieldRef::U64(n) = value {
+//!                 self.0.lock().unwrap().push((field.name().to_owned(), n));
+//!             }
+//!         });
+//!     }
+//! }
+//!
+//! let seen = Integers::default();
+//! let subscriber = tracing_subscriber::registry().with(seen.clone());
+//! tracing::subscriber::with_default(subscriber, || {
+//!     tracing::info!(attempts = 3u64, user = "ada", "login");
+//! });
+//! assert_eq!(*seen.0.lock().unwrap(), vec![("attempts".to_owned(), 3)]);
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod extensions;
+mod owned;
+mod visit;
+
+pub use extensions::SanitizedFields;
+pub use owned::{ErrorChain, FieldValue, OwnedFields};
+pub use tracing_subscriber::field::RecordFields;
+pub use visit::{visit_fields, FieldRef};

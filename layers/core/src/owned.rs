@@ -1,0 +1,364 @@
+//! Owned field values, and lending them back to `tracing` as a `ValueSet`.
+
+use std::error::Error;
+use std::fmt;
+
+use tracing_core::field::{debug, DebugValue, FieldSet, Value, ValueSet};
+
+/// The owned form of one field value.
+///
+/// Built from a [`FieldRef`](crate::FieldRef) (formatting `Debug` values to
+/// text and capturing an error's `source()` chain), or by a layer that
+/// replaces a value, such as the PII layer writing `[REDACTED:EMAIL]`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// A string, recorded again with `record_str`.
+    Str(String),
+    /// Text that was recorded through `Debug`/`Display`; recorded again with
+    /// `record_debug`, printing the text exactly as it is (no quotes added).
+    Debug(String),
+    /// A signed 64-bit integer.
+    I64(i64),
+    /// An unsigned 64-bit integer.
+    U64(u64),
+    /// A signed 128-bit integer.
+    I128(i128),
+    /// An unsigned 128-bit integer.
+    U128(u128),
+    /// A 64-bit float.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A byte string.
+    Bytes(Vec<u8>),
+    /// An error, recorded again with `record_error` so that layers that walk
+    /// `source()` still see the whole chain.
+    Error(ErrorChain),
+}
+
+impl FieldValue {
+    /// Copies a borrowed value into its owned form.
+    pub fn from_ref(value: crate::FieldRef<'_>) -> Self {
+        use crate::FieldRef as R;
+        match value {
+            R::Str(s) => FieldValue::Str(s.to_owned()),
+            R::Debug(d) => FieldValue::Debug(format!("{d:?}")),
+            R::I64(n) => FieldValue::I64(n),
+            R::U64(n) => FieldValue::U64(n),
+            R::I128(n) => FieldValue::I128(n),
+            R::U128(n) => FieldValue::U128(n),
+            R::F64(n) => FieldValue::F64(n),
+            R::Bool(b) => FieldValue::Bool(b),
+            R::Bytes(b) => FieldValue::Bytes(b.to_vec()),
+            R::Error(e) => FieldValue::Error(ErrorChain::capture(e)),
+        }
+    }
+}
+
+/// An owned copy of an error and its `source()` chain: each link keeps only
+/// its `Display` text.
+///
+/// It implements [`Error`], so it can be recorded as `&dyn Error` in place of
+/// the original, with the same chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorChain {
+    message: String,
+    source: Option<Box<ErrorChain>>,
+}
+
+impl ErrorChain {
+    /// Builds a chain from the message of each link, outermost first.
+    ///
+    /// Returns `None` when `messages` is empty.
+    pub fn from_messages<I>(messages: I) -> Option<Self>
+    where
+        I: IntoIterator<Item = String>,
+        I::IntoIter: DoubleEndedIterator,
+    {
+        messages.into_iter().rev().fold(None, |source, message| {
+            Some(ErrorChain {
+                message,
+                source: source.map(Box::new),
+            })
+        })
+    }
+
+    /// Copies `error` and its sources. Chains longer than 64 links (or
+    /// cyclic ones) are cut there.
+    pub fn capture(error: &(dyn Error + 'static)) -> Self {
+        let mut messages = vec![error.to_string()];
+        let mut next = error.source();
+        while let Some(source) = next {
+            if messages.len() == 64 {
+                break;
+            }
+            messages.push(source.to_string());
+            next = source.source();
+        }
+        Self::from_messages(messages).unwrap_or_else(|| ErrorChain {
+            message: String::new(),
+            source: None,
+        })
+    }
+
+    /// The `Display` text of this link.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The messages of this link and every source, outermost first.
+    pub fn messages(&self) -> impl Iterator<Item = &str> {
+        std::iter::successors(Some(self), |e| e.source.as_deref()).map(|e| e.message.as_str())
+    }
+
+    /// Rewrites every link's message with `f`.
+    pub fn map_messages(&self, mut f: impl FnMut(&str) -> String) -> Self {
+        let messages: Vec<String> = self.messages().map(&mut f).collect();
+        Self::from_messages(messages).unwrap_or_else(|| self.clone())
+    }
+}
+
+impl fmt::Display for ErrorChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Error for ErrorChain {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+/// One owned value per field of a callsite, in the callsite's field order.
+///
+/// A layer that must pass on a modified event or span fills one of these and
+/// calls [`OwnedFields::with_value_set`] to get a
+/// [`ValueSet`] for `Event::new`, `Attributes::new` or `Record::new`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OwnedFields {
+    values: Vec<Option<FieldValue>>,
+}
+
+impl OwnedFields {
+    /// Room for the `len` fields of a [`FieldSet`], all empty.
+    pub fn with_len(len: usize) -> Self {
+        OwnedFields {
+            values: vec![None; len],
+        }
+    }
+
+    /// Sets the value of the field at `index` (see `Field::index`). An index
+    /// out of range is ignored.
+    pub fn set(&mut self, index: usize, value: FieldValue) {
+        if let Some(slot) = self.values.get_mut(index) {
+            *slot = Some(value);
+        }
+    }
+
+    /// The value of the field at `index`, if one was set.
+    pub fn get(&self, index: usize) -> Option<&FieldValue> {
+        self.values.get(index).and_then(Option::as_ref)
+    }
+
+    /// The number of field slots.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there are no field slots.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Lends the values out as a [`ValueSet`] over `fields` and calls `f`
+    /// with it. Slots that were never set are absent from the set.
+    ///
+    /// `fields` must be the field set these slots were sized for; if the
+    /// lengths differ, `f` is given the values of the common prefix.
+    pub fn with_value_set<R>(&self, fields: &FieldSet, f: impl FnOnce(&ValueSet<'_>) -> R) -> R {
+        let lent: Vec<Option<Lent<'_>>> = self
+            .values
+            .iter()
+            .take(fields.len())
+            .map(|v| v.as_ref().map(Lent::new))
+            .collect();
+        let mut refs: Vec<Option<&dyn Value>> = lent
+            .iter()
+            .map(|v| v.as_ref().map(Lent::as_value))
+            .collect();
+        refs.resize(fields.len(), None);
+        f(&fields.value_set_all(&refs))
+    }
+}
+
+/// Prints its text verbatim through `Debug`.
+struct Verbatim<'a>(&'a str);
+
+impl fmt::Debug for Verbatim<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A [`FieldValue`] in a form that `tracing`'s sealed `Value` trait accepts.
+enum Lent<'a> {
+    Str(&'a str),
+    Debug(DebugValue<Verbatim<'a>>),
+    I64(i64),
+    U64(u64),
+    I128(i128),
+    U128(u128),
+    F64(f64),
+    Bool(bool),
+    Bytes(&'a [u8]),
+    Error(&'a (dyn Error + 'static)),
+}
+
+impl<'a> Lent<'a> {
+    fn new(value: &'a FieldValue) -> Self {
+        match value {
+            FieldValue::Str(s) => Lent::Str(s),
+            FieldValue::Debug(s) => Lent::Debug(debug(Verbatim(s))),
+            FieldValue::I64(n) => Lent::I64(*n),
+            FieldValue::U64(n) => Lent::U64(*n),
+            FieldValue::I128(n) => Lent::I128(*n),
+            FieldValue::U128(n) => Lent::U128(*n),
+            FieldValue::F64(n) => Lent::F64(*n),
+            FieldValue::Bool(b) => Lent::Bool(*b),
+            FieldValue::Bytes(b) => Lent::Bytes(b),
+            FieldValue::Error(e) => Lent::Error(e),
+        }
+    }
+
+    fn as_value(&self) -> &dyn Value {
+        match self {
+            Lent::Str(s) => s,
+            Lent::Debug(d) => d,
+            Lent::I64(n) => n,
+            Lent::U64(n) => n,
+            Lent::I128(n) => n,
+            Lent::U128(n) => n,
+            Lent::F64(n) => n,
+            Lent::Bool(b) => b,
+            Lent::Bytes(b) => b,
+            Lent::Error(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_core::field::Visit;
+
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("wrapper")
+        }
+    }
+    impl Error for Wrapper {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn error_chain_keeps_every_link() {
+        let err = Wrapper(std::io::Error::other("disk full"));
+        let chain = ErrorChain::capture(&err);
+        assert_eq!(
+            chain.messages().collect::<Vec<_>>(),
+            ["wrapper", "disk full"]
+        );
+        assert_eq!(
+            chain.source().map(|s| s.to_string()).as_deref(),
+            Some("disk full")
+        );
+        let upper = chain.map_messages(|m| m.to_uppercase());
+        assert_eq!(
+            upper.messages().collect::<Vec<_>>(),
+            ["WRAPPER", "DISK FULL"]
+        );
+    }
+
+    struct Record(Vec<String>);
+    impl Visit for Record {
+        fn record_debug(&mut self, field: &tracing_core::Field, value: &dyn fmt::Debug) {
+            self.0.push(format!("{}:debug:{value:?}", field.name()));
+        }
+        fn record_str(&mut self, field: &tracing_core::Field, value: &str) {
+            self.0.push(format!("{}:str:{value}", field.name()));
+        }
+        fn record_u64(&mut self, field: &tracing_core::Field, value: u64) {
+            self.0.push(format!("{}:u64:{value}", field.name()));
+        }
+        fn record_error(&mut self, field: &tracing_core::Field, value: &(dyn Error + 'static)) {
+            let chain = ErrorChain::capture(value);
+            let text = chain.messages().collect::<Vec<_>>().join("<-");
+            self.0.push(format!("{}:error:{text}", field.name()));
+        }
+    }
+
+    /// Runs `f` with the metadata of a real span callsite.
+    fn with_span_metadata(
+        span: impl FnOnce() -> tracing::Span,
+        f: impl FnOnce(&'static tracing::Metadata<'static>),
+    ) {
+        tracing::subscriber::with_default(tracing_subscriber::registry(), || {
+            let span = span();
+            f(span.metadata().expect("a registry enables every span"))
+        })
+    }
+
+    #[test]
+    fn lent_values_record_with_their_original_types() {
+        with_span_metadata(
+            || tracing::info_span!("s", a = tracing::field::Empty, b = 1u64, c = "x", d = 2u64),
+            lent_values_check,
+        );
+    }
+
+    fn lent_values_check(meta: &'static tracing::Metadata<'static>) {
+        let mut owned = OwnedFields::with_len(meta.fields().len());
+        owned.set(0, FieldValue::Debug("Point { x: 1 }".into()));
+        owned.set(1, FieldValue::U64(7));
+        owned.set(2, FieldValue::Str("plain".into()));
+        owned.set(
+            3,
+            FieldValue::Error(
+                ErrorChain::from_messages(["top".to_owned(), "root".to_owned()]).unwrap(),
+            ),
+        );
+        let mut seen = Record(Vec::new());
+        owned.with_value_set(meta.fields(), |values| values.record(&mut seen));
+        assert_eq!(
+            seen.0,
+            [
+                "a:debug:Point { x: 1 }",
+                "b:u64:7",
+                "c:str:plain",
+                "d:error:top<-root"
+            ]
+        );
+    }
+
+    #[test]
+    fn unset_slots_are_absent() {
+        with_span_metadata(
+            || tracing::info_span!("s", a = 1u64, b = 2u64),
+            unset_slots_check,
+        );
+    }
+
+    fn unset_slots_check(meta: &'static tracing::Metadata<'static>) {
+        let mut owned = OwnedFields::with_len(meta.fields().len());
+        owned.set(1, FieldValue::U64(9));
+        owned.set(99, FieldValue::U64(1));
+        let mut seen = Record(Vec::new());
+        owned.with_value_set(meta.fields(), |values| values.record(&mut seen));
+        assert_eq!(seen.0, ["b:u64:9"]);
+    }
+}

@@ -1,0 +1,164 @@
+//! Borrowed, typed views of `tracing` field values.
+
+use std::error::Error;
+use std::fmt;
+
+use tracing_core::field::{Field, Visit};
+use tracing_subscriber::field::RecordFields;
+
+/// One field value as `tracing` recorded it, borrowed for the length of a visit.
+///
+/// `tracing` hands values to a [`Visit`] one method per type; this enum folds
+/// those methods into one value so a layer can `match` on it. `%x` and `?x`
+/// values, and the event message, arrive as [`FieldRef::Debug`].
+#[derive(Clone, Copy)]
+pub enum FieldRef<'a> {
+    /// A string slice (`field = "text"` or a `&str`/`String` value).
+    Str(&'a str),
+    /// A value recorded through `Debug` or `Display` (`?x`, `%x`, the message).
+    Debug(&'a dyn fmt::Debug),
+    /// A signed 64-bit integer.
+    I64(i64),
+    /// An unsigned 64-bit integer.
+    U64(u64),
+    /// A signed 128-bit integer.
+    I128(i128),
+    /// An unsigned 128-bit integer.
+    U128(u128),
+    /// A 64-bit float.
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+    /// A byte slice.
+    Bytes(&'a [u8]),
+    /// An error recorded as `&dyn Error`; its `source()` chain is reachable.
+    Error(&'a (dyn Error + 'static)),
+}
+
+impl fmt::Debug for FieldRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldRef::Str(s) => f.debug_tuple("Str").field(s).finish(),
+            FieldRef::Debug(d) => f.debug_tuple("Debug").field(d).finish(),
+            FieldRef::I64(n) => f.debug_tuple("I64").field(n).finish(),
+            FieldRef::U64(n) => f.debug_tuple("U64").field(n).finish(),
+            FieldRef::I128(n) => f.debug_tuple("I128").field(n).finish(),
+            FieldRef::U128(n) => f.debug_tuple("U128").field(n).finish(),
+            FieldRef::F64(n) => f.debug_tuple("F64").field(n).finish(),
+            FieldRef::Bool(b) => f.debug_tuple("Bool").field(b).finish(),
+            FieldRef::Bytes(b) => f.debug_tuple("Bytes").field(b).finish(),
+            FieldRef::Error(e) => f.debug_tuple("Error").field(&format_args!("{e}")).finish(),
+        }
+    }
+}
+
+/// Calls `f` once for every field value `record` carries, in recording order.
+///
+/// Nothing is copied or formatted: `Debug` values are handed over as
+/// `&dyn Debug`, to be formatted only if the caller needs the text.
+pub fn visit_fields<R, F>(record: &R, f: F)
+where
+    R: RecordFields + ?Sized,
+    F: FnMut(&Field, FieldRef<'_>),
+{
+    record.record(&mut Adapter(f));
+}
+
+struct Adapter<F>(F);
+
+impl<F: FnMut(&Field, FieldRef<'_>)> Visit for Adapter<F> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        (self.0)(field, FieldRef::F64(value))
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        (self.0)(field, FieldRef::I64(value))
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        (self.0)(field, FieldRef::U64(value))
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        (self.0)(field, FieldRef::I128(value))
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        (self.0)(field, FieldRef::U128(value))
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        (self.0)(field, FieldRef::Bool(value))
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        (self.0)(field, FieldRef::Str(value))
+    }
+    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
+        (self.0)(field, FieldRef::Bytes(value))
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
+        (self.0)(field, FieldRef::Error(value))
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        (self.0)(field, FieldRef::Debug(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+    use tracing_subscriber::Layer;
+
+    #[derive(Clone, Default)]
+    struct Probe(Arc<Mutex<Vec<String>>>);
+
+    impl<S: tracing::Subscriber> Layer<S> for Probe {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            visit_fields(event, |field, value| {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push(format!("{}={:?}", field.name(), value));
+            });
+        }
+    }
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer")
+        }
+    }
+    impl Error for Outer {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn every_type_arrives_as_its_variant() {
+        let probe = Probe::default();
+        let err = Outer(std::io::Error::other("inner"));
+        tracing::subscriber::with_default(
+            tracing_subscriber::registry().with(probe.clone()),
+            || {
+                tracing::info!(
+                    s = "text",
+                    i = -1i64,
+                    u = 2u64,
+                    big = 3u128,
+                    f = 1.5f64,
+                    b = true,
+                    d = ?vec![1, 2],
+                    e = &err as &(dyn Error + 'static),
+                    "msg {}",
+                    7
+                );
+            },
+        );
+        let seen = probe.0.lock().unwrap().join(" ");
+        assert_eq!(
+            seen,
+            "message=Debug(msg 7) s=Str(\"text\") i=I64(-1) u=U64(2) big=U128(3) \
+             f=F64(1.5) b=Bool(true) d=Debug([1, 2]) e=Error(outer)"
+        );
+    }
+}

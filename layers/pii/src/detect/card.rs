@@ -1,0 +1,232 @@
+//! Payment card numbers: 13–19 digits, grouped or not, with a known issuer
+//! prefix and length, and a valid Luhn check digit.
+
+use super::bytes::is_word;
+
+/// The longest span a card number can take: 19 digits and 18 separators.
+const MAX_SPAN: usize = 37;
+
+/// Reads a card number starting at the digit at `s`; returns its end.
+///
+/// Groups may be separated by single spaces or single dashes (the same
+/// separator throughout), each group 3–8 digits long; an ungrouped number is
+/// one run of 13–19 digits. The number must end where a word ends.
+pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
+    let mut digits = [0u8; 19];
+    let mut count = 0usize;
+    // Candidate ends: (end position, digit count) at each group end.
+    let mut ends = [(0usize, 0usize); 8];
+    let mut n_ends = 0usize;
+    let mut sep: Option<u8> = None;
+    let mut i = s;
+    loop {
+        let group_start = i;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if count == digits.len() {
+                // More than 19 digits in a row: not a card (an id, a hash).
+                if sep.is_none() || i - group_start >= 8 {
+                    return None;
+                }
+                break;
+            }
+            digits[count] = c - b'0';
+            count += 1;
+            i += 1;
+        }
+        let group_len = i - group_start;
+        let continues =
+            matches!((b.get(i), b.get(i + 1)), (Some(b' ' | b'-'), Some(d)) if d.is_ascii_digit());
+        if (sep.is_some() || continues) && !(3..=8).contains(&group_len) {
+            // Not a group: only a solid first run can still be a number.
+            if n_ends == 0 {
+                ends[0] = (i, count);
+                n_ends = 1;
+            }
+            break;
+        }
+        if n_ends == ends.len() {
+            break;
+        }
+        ends[n_ends] = (i, count);
+        n_ends += 1;
+        if i - s >= MAX_SPAN {
+            break;
+        }
+        match (b.get(i), b.get(i + 1)) {
+            (Some(&c @ (b' ' | b'-')), Some(d))
+                if d.is_ascii_digit() && sep.is_none_or(|x| x == c) =>
+            {
+                sep = Some(c);
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    // Longest valid reading first.
+    ends[..n_ends]
+        .iter()
+        .rev()
+        .find(|&&(end, n)| {
+            (13..=19).contains(&n)
+                && b.get(end).is_none_or(|&c| !is_word(c))
+                && is_card_number(&digits[..n])
+        })
+        .map(|&(end, _)| end)
+}
+
+/// Whether `digits` (values 0–9) form a card number: a known issuer
+/// prefix with one of its lengths, and a valid Luhn check digit.
+pub(crate) fn is_card_number(digits: &[u8]) -> bool {
+    issuer_accepts(digits) && luhn_valid(digits)
+}
+
+/// Whether the decimal digits of `n` form a card number.
+pub(crate) fn is_card_u128(n: u128) -> bool {
+    if !(1_000_000_000_000..10_000_000_000_000_000_000).contains(&n) {
+        return false;
+    }
+    let mut buf = [0u8; 19];
+    let mut len = 0;
+    let mut v = n;
+    while v > 0 {
+        buf[len] = (v % 10) as u8;
+        v /= 10;
+        len += 1;
+    }
+    buf[..len].reverse();
+    is_card_number(&buf[..len])
+}
+
+fn prefix(digits: &[u8], n: usize) -> u32 {
+    digits
+        .iter()
+        .take(n)
+        .fold(0u32, |acc, &d| acc * 10 + u32::from(d))
+}
+
+fn issuer_accepts(d: &[u8]) -> bool {
+    let len = d.len();
+    let p1 = prefix(d, 1);
+    let p2 = prefix(d, 2);
+    let p3 = prefix(d, 3);
+    let p4 = prefix(d, 4);
+    let p6 = prefix(d, 6);
+    // Visa
+    (p1 == 4 && matches!(len, 13 | 16 | 19))
+        // Mastercard
+        || (((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) && len == 16)
+        // American Express
+        || ((p2 == 34 || p2 == 37) && len == 15)
+        // Discover, including the China UnionPay co-brand range
+        || ((p4 == 6011 || (644..=649).contains(&p3) || p2 == 65 || (622126..=622925).contains(&p6))
+            && (16..=19).contains(&len))
+        // UnionPay
+        || (p2 == 62 && (16..=19).contains(&len))
+        // JCB
+        || ((3528..=3589).contains(&p4) && (16..=19).contains(&len))
+        // Diners Club
+        || (((300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39)
+            && (14..=19).contains(&len))
+        // Maestro
+        || (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761 | 6762 | 6763)
+            && (13..=19).contains(&len))
+        // Mir
+        || ((2200..=2204).contains(&p4) && (16..=19).contains(&len))
+        // RuPay
+        || ((p2 == 60 || p2 == 81 || p2 == 82 || p3 == 508 || p3 == 353 || p3 == 356) && len == 16)
+        // Troy
+        || (p4 == 9792 && len == 16)
+}
+
+/// The Luhn (mod 10) check over digit values.
+pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(s: &str) -> Option<&str> {
+        let b = s.as_bytes();
+        let start = b.iter().position(u8::is_ascii_digit)?;
+        match_card(b, start).map(|e| &s[start..e])
+    }
+
+    #[test]
+    fn known_test_numbers() {
+        for n in [
+            "4111111111111111",
+            "4111 1111 1111 1111",
+            "4111-1111-1111-1111",
+            "5555555555554444",
+            "5105 1051 0510 5100",
+            "2223003122003222",
+            "378282246310005",
+            "3782 822463 10005",
+            "371449635398431",
+            "6011111111111117",
+            "6011 0009 9013 9424",
+            "3530111333300000",
+            "30569309025904",
+            "3056 930902 5904",
+            "6200000000000005",
+            "4222222222222",
+        ] {
+            assert_eq!(find(&format!("card {n} ok")), Some(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn near_misses() {
+        for s in [
+            "4111111111111112",     // Luhn fails
+            "1234567812345670",     // Luhn passes, no issuer starts with 1
+            "20240115123045",       // a timestamp
+            "41111111111111111111", // 20 digits
+            "4111 1111 1111 1111x", // runs into a word
+            "4111-1111 1111-1111",  // mixed separators: the first reading fails Luhn
+            "411111111111",         // 12 digits
+            "9999999999999995",     // no issuer
+        ] {
+            assert_eq!(find(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn a_card_followed_by_more_numbers_is_still_found() {
+        assert_eq!(
+            find("4111 1111 1111 1111 2024"),
+            Some("4111 1111 1111 1111")
+        );
+    }
+
+    #[test]
+    fn integers() {
+        assert!(is_card_u128(4111111111111111));
+        assert!(!is_card_u128(4111111111111112));
+        assert!(!is_card_u128(1_700_000_000_000));
+        assert!(!is_card_u128(42));
+    }
+}

@@ -1,0 +1,120 @@
+//! Email addresses, found from their `@`.
+//!
+//! The local part takes the characters mail systems accept in practice
+//! (letters, digits, `.`, `_`, `%`, `+`, `-`, `'` and non-ASCII letters; not
+//! `=`, `:` or `/`, so `user=ada@example.com` keeps its key). The domain
+//! needs at least two labels of letters, digits and hyphens (no hyphen at
+//! either end) and a top-level label of two or more letters (or `xn--`).
+
+fn is_local_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'') || c >= 0x80
+}
+
+fn is_label_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c >= 0x80
+}
+
+/// Finds the email address around the `@` at `at`, starting no earlier
+/// than `floor`; returns its range.
+pub(crate) fn match_email(b: &[u8], at: usize, floor: usize) -> Option<(usize, usize)> {
+    // Local part, backwards from the `@`, at most 64 bytes.
+    let mut start = at;
+    while start > floor && at - start < 64 && is_local_byte(b[start - 1]) {
+        start -= 1;
+    }
+    if start > floor && is_local_byte(b[start - 1]) {
+        return None; // longer than 64 bytes
+    }
+    while start < at && matches!(b[start], b'.' | b'\'' | b'-' | b'+') {
+        start += 1;
+    }
+    let local = &b[start..at];
+    if local.is_empty() || local.ends_with(b".") || local.windows(2).any(|w| w == b"..") {
+        return None;
+    }
+    // Domain, forwards: labels separated by single dots, at most 253 bytes.
+    let mut end = at + 1;
+    let mut labels = 0;
+    let mut last_label = (end, end);
+    loop {
+        let label_start = end;
+        while end < b.len() && end - at <= 253 && is_label_byte(b[end]) {
+            end += 1;
+        }
+        let label = &b[label_start..end];
+        // A label is 1-63 bytes, with no hyphen at either end; the domain
+        // stops before one that is not.
+        if label.is_empty() || label.len() > 63 || label[0] == b'-' || label.ends_with(b"-") {
+            break;
+        }
+        labels += 1;
+        last_label = (label_start, end);
+        match (b.get(end), b.get(end + 1)) {
+            (Some(b'.'), Some(&n)) if is_label_byte(n) && n != b'-' => end += 1,
+            _ => break,
+        }
+    }
+    if labels < 2 {
+        return None;
+    }
+    let (tld_start, tld_end) = last_label;
+    end = tld_end;
+    let tld = &b[tld_start..tld_end];
+    let tld_ok = (tld.len() >= 2 && tld.iter().all(|&c| c.is_ascii_alphabetic() || c >= 0x80))
+        || (tld.len() > 4 && tld[..4].eq_ignore_ascii_case(b"xn--"));
+    tld_ok.then_some((start, end))
+}
+
+/// The canonical form of an address for keyed hashing: lower case.
+pub(crate) fn canonical(text: &str) -> String {
+    text.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(s: &str) -> Option<&str> {
+        let at = s.find('@')?;
+        match_email(s.as_bytes(), at, 0).map(|(a, e)| &s[a..e])
+    }
+
+    #[test]
+    fn addresses() {
+        for (text, want) in [
+            ("mail ada@example.com now", "ada@example.com"),
+            (
+                "<john.doe+tag@mail.example.co.uk>",
+                "john.doe+tag@mail.example.co.uk",
+            ),
+            ("user=ada@example.com", "ada@example.com"),
+            ("mailto:o'brien@example.ie.", "o'brien@example.ie"),
+            (
+                "\"x_y-z%1@sub-domain.example.org\"",
+                "x_y-z%1@sub-domain.example.org",
+            ),
+            ("josé@exämple.de", "josé@exämple.de"),
+            ("a@b.xn--p1ai", "a@b.xn--p1ai"),
+            ("ADA@EXAMPLE.COM", "ADA@EXAMPLE.COM"),
+        ] {
+            assert_eq!(find(text), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn near_misses() {
+        for s in [
+            "@mention",
+            "user@localhost",
+            "a@b.c",
+            "foo@bar.123",
+            "x@-bad.com",
+            "a..b@example.com",
+            "trailing.@example.com",
+            "1.2@3.4",
+            "name@",
+        ] {
+            assert_eq!(find(s), None, "{s}");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! IP addresses: dotted-quad IPv4, and IPv6 in every textual form (full,
+//! compressed, IPv4-mapped/embedded) with an optional zone id.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::bytes::{is_alnum, is_word};
+
+/// Reads an IPv4 address starting at the digit at `s`; returns its end.
+pub(crate) fn match_ipv4(b: &[u8], s: usize) -> Option<usize> {
+    let mut i = s;
+    for octet in 0..4 {
+        let start = i;
+        let mut value = 0u32;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() || i - start == 3 {
+                break;
+            }
+            value = value * 10 + u32::from(c - b'0');
+            i += 1;
+        }
+        if i == start || value > 255 || b.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        if octet < 3 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    // Not the start of a longer dotted number (a version, an OID).
+    match (b.get(i), b.get(i + 1)) {
+        (Some(&c), _) if is_word(c) => None,
+        (Some(b'.'), Some(d)) if d.is_ascii_digit() => None,
+        _ => Some(i),
+    }
+}
+
+fn is_v6_byte(c: u8) -> bool {
+    c.is_ascii_hexdigit() || c == b':' || c == b'.'
+}
+
+/// Finds an IPv6 address that contains the colon at `colon`, starting no
+/// earlier than `floor`; returns its range.
+pub(crate) fn match_ipv6_around(b: &[u8], colon: usize, floor: usize) -> Option<(usize, usize)> {
+    // Walk back over hex digits and colons (at most one address long).
+    let mut start = colon;
+    while start > floor && colon - start < 40 {
+        match b.get(start - 1) {
+            Some(&c) if c.is_ascii_hexdigit() || c == b':' => start -= 1,
+            _ => break,
+        }
+    }
+    if start > 0
+        && b.get(start - 1)
+            .is_some_and(|&c| is_word(c) || c == b'.' || c == b':')
+    {
+        return None;
+    }
+    let mut end = colon;
+    while end < b.len() && end - start < 45 && is_v6_byte(b[end]) {
+        end += 1;
+    }
+    // Trailing punctuation belongs to the sentence, not the address.
+    while end > colon + 1 && matches!(b[end - 1], b'.' | b':') && !b[..end].ends_with(b"::") {
+        end -= 1;
+    }
+    let text = std::str::from_utf8(b.get(start..end)?).ok()?;
+    let addr: Ipv6Addr = text.parse().ok()?;
+    if text.contains("::") {
+        // `a::b` is more likely a Rust path than an address.
+        let hex_digits = text.bytes().filter(u8::is_ascii_hexdigit).count();
+        if hex_digits < 3 && !text.contains('.') {
+            return None;
+        }
+    }
+    let _ = addr;
+    // An optional zone id: `%eth0`, or `%25eth0` in a URI.
+    if b.get(end) == Some(&b'%') {
+        let zone_end = super::bytes::run_end(b, end + 1, |c| {
+            is_alnum(c) || matches!(c, b'_' | b'.' | b'-')
+        });
+        if zone_end > end + 1 && zone_end - end <= 33 {
+            end = zone_end;
+        }
+    }
+    if b.get(end).is_some_and(|&c| is_word(c)) {
+        return None;
+    }
+    Some((start, end))
+}
+
+/// The canonical text of an IP address (for keyed hashing), or the input.
+pub(crate) fn canonical(text: &str) -> String {
+    let bare = text.split('%').next().unwrap_or(text);
+    if let Ok(v4) = bare.parse::<Ipv4Addr>() {
+        return v4.to_string();
+    }
+    if let Ok(v6) = bare.parse::<Ipv6Addr>() {
+        return match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        };
+    }
+    text.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(s: &str) -> Option<&str> {
+        let b = s.as_bytes();
+        let start = b.iter().position(u8::is_ascii_digit)?;
+        match_ipv4(b, start).map(|e| &s[start..e])
+    }
+
+    fn v6(s: &str) -> Option<&str> {
+        let b = s.as_bytes();
+        let colon = b.iter().position(|&c| c == b':')?;
+        match_ipv6_around(b, colon, 0).map(|(a, e)| &s[a..e])
+    }
+
+    #[test]
+    fn ipv4() {
+        assert_eq!(v4("from 192.168.1.20:443"), Some("192.168.1.20"));
+        assert_eq!(v4("10.0.0.1/8"), Some("10.0.0.1"));
+        assert_eq!(v4("at 8.8.8.8."), Some("8.8.8.8"));
+        for s in [
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "v1.2.3.4x",
+            "1.2.3.1000",
+            "1..2.3",
+        ] {
+            assert_eq!(v4(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn ipv6_forms() {
+        for a in [
+            "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+            "2001:db8::1",
+            "fe80::1ff:fe23:4567:890a%eth0",
+            "::ffff:192.168.1.1",
+            "64:ff9b::192.0.2.33",
+            "::1234",
+        ] {
+            assert_eq!(v6(&format!("peer {a}, done")), Some(a), "{a}");
+        }
+        assert_eq!(v6("[2001:db8::7]:8080"), Some("2001:db8::7"));
+    }
+
+    #[test]
+    fn ipv6_near_misses() {
+        for s in [
+            "std::io::Error",
+            "at 12:30:45",
+            "a::b",
+            "00:1A:2B:3C:4D:5E",
+            "key: value",
+        ] {
+            assert_eq!(v6(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn canonical_forms() {
+        assert_eq!(canonical("2001:0DB8::0001"), "2001:db8::1");
+        assert_eq!(canonical("::ffff:10.0.0.1"), "10.0.0.1");
+        assert_eq!(canonical("fe80::1%eth0"), "fe80::1");
+    }
+}

@@ -1,0 +1,359 @@
+//! Secrets found by the name of their key: a field named `password`, a
+//! JSON key `"api_key"`, `token=…` in a query string, `secret: "…"` in
+//! `Debug` output.
+//!
+//! Names are compared word by word, whatever the case or separator style:
+//! the name `api_key` matches `api_key`, `API-KEY`, `apiKey`, `x-api-key`
+//! and `stripe.api.key`, but `token` does not match `tokens_used`.
+
+use super::bytes::is_word;
+
+/// At most this many words in a key are compared.
+const MAX_WORDS: usize = 16;
+
+/// The default secret key names.
+pub const DEFAULT_SECRET_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "access_key",
+    "private_key",
+    "authorization",
+    "cookie",
+    "credential",
+    "credentials",
+    "ssn",
+    "card_number",
+    "cvv",
+    "cvc",
+];
+
+/// A set of secret key names, each kept as its lower-case words.
+#[derive(Clone, Debug)]
+pub(crate) struct SecretKeys {
+    names: Vec<Vec<Box<[u8]>>>,
+    /// Which bytes can start a name's first word (lower case).
+    first_bytes: [bool; 256],
+}
+
+impl SecretKeys {
+    pub(crate) fn new<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut set = SecretKeys {
+            names: Vec::new(),
+            first_bytes: [false; 256],
+        };
+        for name in names {
+            set.add(name.as_ref());
+        }
+        set
+    }
+
+    pub(crate) fn add(&mut self, name: &str) {
+        let b = name.as_bytes();
+        let mut spans = [(0usize, 0usize); MAX_WORDS];
+        let n = split_words(b, &mut spans);
+        let words: Vec<Box<[u8]>> = spans[..n]
+            .iter()
+            .map(|&(s, e)| b[s..e].to_ascii_lowercase().into_boxed_slice())
+            .collect();
+        if let Some(first) = words.first().and_then(|w| w.first()) {
+            self.first_bytes[usize::from(*first)] = true;
+            if !self.names.contains(&words) {
+                self.names.push(words);
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Whether `key` names a secret.
+    pub(crate) fn matches(&self, key: &[u8]) -> bool {
+        if self.names.is_empty() {
+            return false;
+        }
+        let mut spans = [(0usize, 0usize); MAX_WORDS];
+        let n = split_words(key, &mut spans);
+        let words = &spans[..n];
+        (0..n).any(|at| {
+            let (s, _) = words[at];
+            self.first_bytes[usize::from(key[s].to_ascii_lowercase())]
+                && self.names.iter().any(|name| {
+                    name.len() <= n - at
+                        && name
+                            .iter()
+                            .zip(&words[at..])
+                            .all(|(w, &(s, e))| key[s..e].eq_ignore_ascii_case(w))
+                })
+        })
+    }
+}
+
+/// Splits a key into words at non-alphanumeric bytes, lower-to-upper case
+/// changes (`apiKey`), the end of an acronym (`APIKey`) and letter/digit
+/// changes. Returns how many spans were written.
+fn split_words(b: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> usize {
+    let mut n = 0;
+    let mut start: Option<usize> = None;
+    for i in 0..=b.len() {
+        let c = b.get(i).copied();
+        let breaks_before = match (start, c) {
+            (_, None) => true,
+            (_, Some(c)) if !c.is_ascii_alphanumeric() => true,
+            (Some(_), Some(c)) => {
+                let p = b[i - 1];
+                (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+                    || (p.is_ascii_digit() != c.is_ascii_digit())
+                    || (p.is_ascii_uppercase()
+                        && c.is_ascii_uppercase()
+                        && b.get(i + 1).is_some_and(u8::is_ascii_lowercase))
+            }
+            (None, Some(_)) => false,
+        };
+        if breaks_before {
+            if let Some(s) = start.take() {
+                if n == MAX_WORDS {
+                    return n;
+                }
+                spans[n] = (s, i);
+                n += 1;
+            }
+        }
+        if start.is_none() && c.is_some_and(|c| c.is_ascii_alphanumeric()) {
+            start = Some(i);
+        }
+    }
+    n
+}
+
+fn is_key_byte(c: u8) -> bool {
+    is_word(c) || c == b'-' || c == b'.'
+}
+
+/// Finds the value of a secret-named key whose delimiter (`=` or `:`) is
+/// at `d`; returns the value's range (without quotes).
+pub(crate) fn match_secret_value(
+    b: &[u8],
+    d: usize,
+    keys: &SecretKeys,
+    floor: usize,
+) -> Option<(usize, usize)> {
+    let delim = b[d];
+    if delim == b':' && b.get(d + 1) == Some(&b':') {
+        return None; // a path: `a::b`
+    }
+    // The key, backwards: optional spaces and a closing quote (perhaps
+    // escaped), then key bytes.
+    let mut k_end = d;
+    while k_end > floor && d - k_end < 2 && b[k_end - 1] == b' ' {
+        k_end -= 1;
+    }
+    if k_end > floor && matches!(b[k_end - 1], b'"' | b'\'') {
+        k_end -= 1;
+        if k_end > floor && b[k_end - 1] == b'\\' {
+            k_end -= 1;
+        }
+    }
+    let mut k_start = k_end;
+    while k_start > floor && k_end - k_start < 64 && is_key_byte(b[k_start - 1]) {
+        k_start -= 1;
+    }
+    if k_start == k_end || !keys.matches(&b[k_start..k_end]) {
+        return None;
+    }
+    // The value, forwards.
+    let mut v = d + 1;
+    if delim == b'=' && b.get(v) == Some(&b'>') {
+        v += 1;
+    }
+    while matches!(b.get(v), Some(b' ' | b'\t')) && v - d < 8 {
+        v += 1;
+    }
+    let (start, end) = match b.get(v) {
+        None => return None,
+        Some(&q @ (b'"' | b'\'')) => quoted(b, v + 1, q, false),
+        Some(b'\\') if matches!(b.get(v + 1), Some(b'"' | b'\'')) => {
+            quoted(b, v + 2, b[v + 1], true)
+        }
+        Some(b'{') | Some(b'[') => (v, balanced(b, v)),
+        Some(_) => (v, bare_value_end(b, v)),
+    };
+    (end > start).then_some((start, end))
+}
+
+/// The value inside quotes starting at `s`: up to the closing quote (an
+/// escaped one does not close), or the end of the text.
+fn quoted(b: &[u8], s: usize, quote: u8, escaped_quotes: bool) -> (usize, usize) {
+    let mut i = s;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if escaped_quotes && b.get(i + 1) == Some(&quote) => return (s, i),
+            b'\\' => i += 2,
+            c if c == quote && !escaped_quotes => return (s, i),
+            _ => i += 1,
+        }
+    }
+    (s, b.len())
+}
+
+/// The end of a bracketed value starting at `s`, quotes respected.
+fn balanced(b: &[u8], s: usize) -> usize {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut i = s;
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return i + 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    b.len()
+}
+
+/// Authorization schemes whose credential follows after a space.
+const SCHEMES: &[&[u8]] = &[
+    b"bearer",
+    b"basic",
+    b"digest",
+    b"token",
+    b"negotiate",
+    b"apikey",
+];
+
+/// The end of an unquoted value: the next space, `,`, `;`, `&`, closing
+/// bracket or quote, with `(…)` kept whole (`Some(…)` in `Debug` output)
+/// and an authorization scheme kept with its credential.
+fn bare_value_end(b: &[u8], s: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = s;
+    while i < b.len() {
+        match b[i] {
+            b'(' => depth += 1,
+            b')' if depth > 0 => depth -= 1,
+            b')' | b' ' | b'\t' | b'\n' | b'\r' | b',' | b';' | b'&' | b'}' | b']' | b'"'
+            | b'\''
+                if depth == 0 =>
+            {
+                break
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let word = &b[s..i];
+    if b.get(i) == Some(&b' ') && SCHEMES.iter().any(|sc| word.eq_ignore_ascii_case(sc)) {
+        return bare_value_end(b, i + 1);
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> SecretKeys {
+        SecretKeys::new(DEFAULT_SECRET_KEYS)
+    }
+
+    #[test]
+    fn names_match_word_by_word() {
+        let k = keys();
+        for name in [
+            "password",
+            "PASSWORD",
+            "user_password",
+            "dbPassword",
+            "api_key",
+            "API-KEY",
+            "apiKey",
+            "x-api-key",
+            "stripe.api.key",
+            "APIKey",
+            "access_token",
+            "refreshToken",
+            "Authorization",
+            "set-cookie",
+            "client_secret",
+            "card_number",
+            "cardNumber",
+            "ssn",
+            "password2",
+        ] {
+            assert!(k.matches(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "tokens_used",
+            "prompt_tokens",
+            "keyboard",
+            "api",
+            "cardinality",
+            "user",
+            "passed",
+            "secretary",
+        ] {
+            assert!(!k.matches(name.as_bytes()), "{name}");
+        }
+    }
+
+    fn value_in(text: &str) -> Option<&str> {
+        let b = text.as_bytes();
+        let k = keys();
+        b.iter()
+            .enumerate()
+            .filter(|(_, &c)| c == b'=' || c == b':')
+            .find_map(|(i, _)| match_secret_value(b, i, &k, 0))
+            .map(|(s, e)| &text[s..e])
+    }
+
+    #[test]
+    fn values_in_text() {
+        for (text, want) in [
+            ("login password=hunter2 ok", "hunter2"),
+            ("GET /cb?code=1&token=abc123&x=1", "abc123"),
+            (r#"{"user":"ada","password":"p@ss w0rd"}"#, "p@ss w0rd"),
+            (r#"{"api_key" : "k-1"}"#, "k-1"),
+            (r#"User { name: "ada", password: "hunter2" }"#, "hunter2"),
+            (r#"Config { token: Some("t0k"), x: 1 }"#, r#"Some("t0k")"#),
+            ("Authorization: Bearer abc.def", "Bearer abc.def"),
+            (r#"{\"secret\":\"s3\"}"#, "s3"),
+            (
+                r#"{"credentials": {"user": "a", "pw": "b"}}"#,
+                r#"{"user": "a", "pw": "b"}"#,
+            ),
+            ("password => 'x y'", "x y"),
+            ("password=\"unterminated", "unterminated"),
+        ] {
+            assert_eq!(value_in(text), Some(want), "{text}");
+        }
+        for text in ["password= ", "tokens=5", "std::token::Kind", "password"] {
+            assert_eq!(value_in(text), None, "{text}");
+        }
+    }
+}

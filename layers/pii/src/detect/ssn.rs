@@ -1,0 +1,70 @@
+//! US Social Security numbers written with a delimiter: `AAA-GG-SSSS`,
+//! `AAA GG SSSS` or `AAA.GG.SSSS`.
+
+use super::bytes::is_word;
+
+/// Reads an SSN starting at the digit at `s`; returns its end.
+///
+/// Rejects mixed delimiters, area 000, 666 and 900–999, group 00 and
+/// serial 0000, and numbers that run on into more digits or words.
+pub(crate) fn match_ssn(b: &[u8], s: usize) -> Option<usize> {
+    let t = b.get(s..s + 11)?;
+    let digits_at = |r: std::ops::Range<usize>| t[r].iter().all(u8::is_ascii_digit);
+    let sep = t[3];
+    if !matches!(sep, b'-' | b' ' | b'.') || t[6] != sep {
+        return None;
+    }
+    if !digits_at(0..3) || !digits_at(4..6) || !digits_at(7..11) {
+        return None;
+    }
+    let end = s + 11;
+    match (b.get(end), b.get(end + 1)) {
+        (Some(&c), _) if is_word(c) => return None,
+        (Some(&c), Some(d)) if matches!(c, b'-' | b'.') && d.is_ascii_digit() => return None,
+        _ => {}
+    }
+    let area = &t[0..3];
+    let valid = area != b"000"
+        && area != b"666"
+        && area[0] != b'9'
+        && &t[4..6] != b"00"
+        && &t[7..11] != b"0000";
+    valid.then_some(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(s: &str) -> Option<&str> {
+        let b = s.as_bytes();
+        let start = b.iter().position(u8::is_ascii_digit)?;
+        match_ssn(b, start).map(|e| &s[start..e])
+    }
+
+    #[test]
+    fn delimited_forms() {
+        for n in ["123-45-6789", "078 05 1120", "536.22.8721", "001-01-0001"] {
+            assert_eq!(find(&format!("ssn {n}.")), Some(n));
+        }
+    }
+
+    #[test]
+    fn invalid_parts_and_mixed_delimiters() {
+        for s in [
+            "000-12-3456",
+            "666-12-3456",
+            "900-12-3456",
+            "123-00-4567",
+            "123-45-0000",
+            "123-45.6789",
+            "123 45-6789",
+            "123456789",
+            "123-45-67890",
+            "123-45-6789-1",
+            "123-45-6789a",
+        ] {
+            assert_eq!(find(s), None, "{s}");
+        }
+    }
+}

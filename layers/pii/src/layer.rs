@@ -1,0 +1,545 @@
+//! The `tracing-subscriber` layer.
+
+use std::any::TypeId;
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use tracing_core::dispatcher::WeakDispatch;
+use tracing_core::field::FieldSet;
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::subscriber::{Interest, NoSubscriber};
+use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+use warden_core::{visit_fields, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields};
+
+use crate::{RedactionCounts, Sanitizer};
+
+thread_local! {
+    /// The address of the sanitized event this thread is dispatching now,
+    /// so the gate lets exactly that event through.
+    static REDISPATCHING: Cell<usize> = const { Cell::new(0) };
+    /// Scratch space for formatting `Debug` values while checking them.
+    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
+    /// Which field names are secret, per sanitizer (see `is_secret_field`).
+    static SECRET_NAMES: RefCell<NameCache> = RefCell::new(NameCache::new());
+}
+
+/// A layer that lets no layer of the subscriber see an event with a raw
+/// sensitive value.
+///
+/// When an event holds a sensitive value — in any field, of any type
+/// (`&str`, `String`, `%Display`, `?Debug` including structs, integers
+/// such as a card number logged as `u64`, `&dyn Error` and its sources) or
+/// in its message — the gate stops the original event for the whole
+/// subscriber (through `Layer::event_enabled`, whatever its place in the
+/// stack) and dispatches a sanitized copy in its place. The copy has the
+/// same metadata (level, target, callsite), the same place in the span
+/// tree (contextual, explicit parent or root) and the same field types,
+/// except that a replaced value becomes a string. Per-layer filters see
+/// the copy exactly as they would have seen the original. A clean event is
+/// passed on as it is, never copied.
+///
+/// Span fields cannot be withheld from other layers the same way, so:
+/// - [`PiiLayer::wrap`] gives any layer (`fmt::layer()`,
+///   `tracing_opentelemetry::layer()`, …) sanitized span attributes and
+///   sanitized `Span::record` values;
+/// - the gate leaves the sanitized values of every span it sees replaced
+///   in the span's [`SanitizedFields`] extension for warden's own layers.
+///
+/// Do not put a per-layer filter on the gate itself: events it does not
+/// see pass unchecked.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tracing_subscriber::prelude::*;
+/// use warden_pii::PiiLayer;
+///
+/// #[derive(Clone, Default)]
+/// struct Buffer(Arc<Mutex<Vec<u8>>>);
+/// impl std::io::Write for Buffer {
+///     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> { self.0.lock().unwrap().write(b) }
+///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
+/// }
+///
+/// let buf = Buffer::default();
+/// let out = buf.clone();
+/// let subscriber = tracing_subscriber::registry()
+///     .with(tracing_subscriber::fmt::layer().json().with_writer(move || buf.clone()))
+///     .with(PiiLayer::default());
+/// tracing::subscriber::with_default(subscriber, || {
+///     tracing::warn!(card = 4111111111111111u64, "charge for {} failed", "ada@example.com");
+/// });
+/// let line = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+/// assert!(line.contains(r#""message":"charge for [REDACTED:EMAIL] failed""#), "{line}");
+/// assert!(line.contains(r#""card":"[REDACTED:CREDIT_CARD]""#), "{line}");
+/// ```
+#[derive(Debug, Clone)]
+pub struct PiiLayer {
+    sanitizer: Sanitizer,
+    dispatch: Arc<OnceLock<WeakDispatch>>,
+    dropped: Arc<AtomicU64>,
+    id: u64,
+}
+
+impl Default for PiiLayer {
+    /// A gate with [`Sanitizer::default`].
+    fn default() -> Self {
+        PiiLayer::new(Sanitizer::default())
+    }
+}
+
+impl PiiLayer {
+    /// A gate that sanitizes with `sanitizer`.
+    pub fn new(sanitizer: Sanitizer) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        PiiLayer {
+            sanitizer,
+            dispatch: Arc::new(OnceLock::new()),
+            dropped: Arc::new(AtomicU64::new(0)),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// The sanitizer this gate uses.
+    pub fn sanitizer(&self) -> &Sanitizer {
+        &self.sanitizer
+    }
+
+    /// How many values of each kind the gate has replaced so far (shared
+    /// with every clone of its sanitizer).
+    pub fn redactions(&self) -> RedactionCounts {
+        self.sanitizer.redactions()
+    }
+
+    /// How many events the gate had to drop because it could not dispatch
+    /// their sanitized copy (the subscriber was never registered as a
+    /// `Dispatch`, or was already dropped). Always 0 in a normal set-up.
+    pub fn dropped_events(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Wraps `inner` so that it also sees sanitized span attributes and
+    /// `Span::record` values. The wrapper is a gate itself, so it replaces
+    /// this layer in the stack; `downcast_raw` is forwarded to `inner`
+    /// (so `OpenTelemetrySpanExt` keeps working through it).
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_pii::PiiLayer;
+    ///
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(PiiLayer::default().wrap(tracing_subscriber::fmt::layer().with_writer(std::io::sink)));
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     let span = tracing::info_span!("checkout", customer = "ada@example.com");
+    ///     let _entered = span.enter();
+    /// });
+    /// ```
+    pub fn wrap<L>(self, inner: L) -> Sanitized<L> {
+        Sanitized { gate: self, inner }
+    }
+
+    fn is_secret_field(&self, name: &'static str) -> bool {
+        SECRET_NAMES
+            .try_with(|cache| match cache.try_borrow_mut() {
+                Ok(mut cache) => {
+                    cache.get_or_insert(self.id, name, || self.sanitizer.is_secret_key(name))
+                }
+                Err(_) => self.sanitizer.is_secret_key(name),
+            })
+            .unwrap_or_else(|_| self.sanitizer.is_secret_key(name))
+    }
+
+    /// Whether any value in `record` must be replaced.
+    fn is_dirty<R: RecordFields + ?Sized>(&self, record: &R) -> bool {
+        let mut dirty = false;
+        visit_fields(record, |field, value| {
+            dirty = dirty || self.value_is_dirty(field.name(), value);
+        });
+        dirty
+    }
+
+    fn value_is_dirty(&self, name: &'static str, value: FieldRef<'_>) -> bool {
+        if matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)) {
+            return false;
+        }
+        if self.is_secret_field(name) {
+            return !matches!(value, FieldRef::Str(""));
+        }
+        let s = &self.sanitizer;
+        match value {
+            FieldRef::Str(text) => s.contains_pii(text),
+            FieldRef::Debug(d) => with_scratch(|buf| {
+                let _ = write!(buf, "{d:?}");
+                s.contains_pii(buf)
+            }),
+            FieldRef::U64(n) => s.integer_replacement(u128::from(n)).is_some(),
+            FieldRef::I64(n) => n >= 0 && s.integer_replacement(n.unsigned_abs().into()).is_some(),
+            FieldRef::U128(n) => s.integer_replacement(n).is_some(),
+            FieldRef::I128(n) => n >= 0 && s.integer_replacement(n.unsigned_abs()).is_some(),
+            FieldRef::Bytes(b) => s.contains_pii(&String::from_utf8_lossy(b)),
+            FieldRef::Error(e) => {
+                let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+                let mut links = 0;
+                while let Some(err) = next {
+                    let dirty = with_scratch(|buf| {
+                        let _ = write!(buf, "{err}");
+                        s.contains_pii(buf)
+                    });
+                    links += 1;
+                    if dirty {
+                        return true;
+                    }
+                    if links == 64 {
+                        break;
+                    }
+                    next = err.source();
+                }
+                false
+            }
+            FieldRef::Bool(_) | FieldRef::F64(_) => false,
+        }
+    }
+
+    /// The sanitized form of one value.
+    fn sanitized_value(&self, name: &'static str, value: FieldRef<'_>) -> FieldValue {
+        let s = &self.sanitizer;
+        if self.is_secret_field(name) && !matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)) {
+            let text = match value {
+                FieldRef::Str(t) => t.to_owned(),
+                FieldRef::Error(e) => e.to_string(),
+                FieldRef::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+                other => match FieldValue::from_ref(other) {
+                    FieldValue::Debug(t) => t,
+                    _ => format!("{other:?}"),
+                },
+            };
+            return FieldValue::Str(s.secret_replacement(&text).unwrap_or(text));
+        }
+        let replace_int = |n: u128, keep: FieldValue| match s.integer_replacement(n) {
+            Some(r) => FieldValue::Str(r),
+            None => keep,
+        };
+        match value {
+            FieldRef::Str(text) => FieldValue::Str(s.sanitize(text).into_owned()),
+            FieldRef::Debug(d) => {
+                let text = format!("{d:?}");
+                FieldValue::Debug(match s.sanitize(&text) {
+                    std::borrow::Cow::Owned(clean) => clean,
+                    std::borrow::Cow::Borrowed(_) => text,
+                })
+            }
+            FieldRef::U64(n) => replace_int(n.into(), FieldValue::U64(n)),
+            FieldRef::I64(n) if n >= 0 => replace_int(n.unsigned_abs().into(), FieldValue::I64(n)),
+            FieldRef::U128(n) => replace_int(n, FieldValue::U128(n)),
+            FieldRef::I128(n) if n >= 0 => replace_int(n.unsigned_abs(), FieldValue::I128(n)),
+            FieldRef::Bytes(b) => {
+                let text = String::from_utf8_lossy(b);
+                match s.sanitize(&text) {
+                    std::borrow::Cow::Owned(clean) => FieldValue::Str(clean),
+                    std::borrow::Cow::Borrowed(_) => FieldValue::Bytes(b.to_vec()),
+                }
+            }
+            FieldRef::Error(e) => FieldValue::Error(
+                ErrorChain::capture(e).map_messages(|m| s.sanitize(m).into_owned()),
+            ),
+            other => FieldValue::from_ref(other),
+        }
+    }
+
+    /// A sanitized copy of `record`'s values, or `None` if it is clean.
+    fn sanitized_copy<R: RecordFields + ?Sized>(
+        &self,
+        fields: &FieldSet,
+        record: &R,
+    ) -> Option<OwnedFields> {
+        if !self.is_dirty(record) {
+            return None;
+        }
+        let mut owned = OwnedFields::with_len(fields.len());
+        visit_fields(record, |field, value| {
+            owned.set(field.index(), self.sanitized_value(field.name(), value));
+        });
+        Some(owned)
+    }
+
+    /// Dispatches a sanitized copy of `event` to the whole subscriber.
+    fn redispatch(&self, event: &Event<'_>, owned: &OwnedFields) {
+        let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
+        let meta = event.metadata();
+        let send = |dispatch: &Dispatch| {
+            if dispatch.is::<NoSubscriber>() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            owned.with_value_set(meta.fields(), |values| {
+                let copy = if event.is_contextual() {
+                    Event::new(meta, values)
+                } else {
+                    Event::new_child_of(event.parent().cloned(), meta, values)
+                };
+                let marker = &copy as *const Event<'_> as usize;
+                let previous = REDISPATCHING.with(|r| r.replace(marker));
+                let _restore = RestoreOnDrop(previous);
+                dispatch.event(&copy);
+            });
+        };
+        match dispatch {
+            Some(d) => send(&d),
+            // Only a global default can be reached from inside a dispatch.
+            None => tracing_core::dispatcher::get_default(send),
+        }
+    }
+
+    fn store_span_fields<S>(
+        &self,
+        id: &Id,
+        ctx: &Context<'_, S>,
+        fields: &FieldSet,
+        owned: &OwnedFields,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        let mut stored = extensions.remove::<SanitizedFields>().unwrap_or_default();
+        for field in fields.iter() {
+            if let Some(value) = owned.get(field.index()) {
+                stored.set(field.name(), value.clone());
+            }
+        }
+        extensions.replace(stored);
+    }
+}
+
+struct RestoreOnDrop(usize);
+
+impl Drop for RestoreOnDrop {
+    fn drop(&mut self) {
+        let previous = self.0;
+        let _ = REDISPATCHING.try_with(|r| r.set(previous));
+    }
+}
+
+/// Runs `f` with an empty scratch string: the thread's reusable one, or a
+/// fresh one if that is in use (a `Debug` impl that logs while formatted).
+fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    let taken = SCRATCH.try_with(|cell| {
+        cell.try_borrow_mut()
+            .ok()
+            .map(|mut b| std::mem::take(&mut *b))
+    });
+    let mut buf = taken.ok().flatten().unwrap_or_default();
+    buf.clear();
+    let result = f(&mut buf);
+    if buf.capacity() <= 64 * 1024 {
+        let _ = SCRATCH.try_with(|cell| {
+            if let Ok(mut slot) = cell.try_borrow_mut() {
+                *slot = buf;
+            }
+        });
+    }
+    result
+}
+
+/// A small direct-mapped cache of "is this field name secret?", keyed by
+/// the gate's id and the name's static address.
+struct NameCache {
+    slots: Vec<(u64, usize, usize, bool)>,
+}
+
+impl NameCache {
+    const SLOTS: usize = 256;
+
+    fn new() -> Self {
+        NameCache {
+            slots: vec![(0, 0, 0, false); Self::SLOTS],
+        }
+    }
+
+    fn get_or_insert(
+        &mut self,
+        owner: u64,
+        name: &'static str,
+        compute: impl FnOnce() -> bool,
+    ) -> bool {
+        let addr = name.as_ptr() as usize;
+        let slot = (addr >> 3 ^ owner as usize) % Self::SLOTS;
+        let entry = &mut self.slots[slot];
+        if entry.0 == owner && entry.1 == addr && entry.2 == name.len() {
+            return entry.3;
+        }
+        let secret = compute();
+        *entry = (owner, addr, name.len(), secret);
+        secret
+    }
+}
+
+impl<S> Layer<S> for PiiLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        let address = event as *const Event<'_> as usize;
+        if REDISPATCHING.with(Cell::get) == address {
+            return true;
+        }
+        match self.sanitized_copy(event.metadata().fields(), event) {
+            None => true,
+            Some(owned) => {
+                self.redispatch(event, &owned);
+                false
+            }
+        }
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let fields = attrs.metadata().fields();
+        if let Some(owned) = self.sanitized_copy(fields, attrs) {
+            self.store_span_fields(id, &ctx, fields, &owned);
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(meta) = ctx.metadata(id) else { return };
+        if let Some(owned) = self.sanitized_copy(meta.fields(), values) {
+            self.store_span_fields(id, &ctx, meta.fields(), &owned);
+        }
+    }
+}
+
+/// A layer wrapped by [`PiiLayer::wrap`]: it sees sanitized events (as
+/// every layer does behind the gate) and, in addition, sanitized span
+/// attributes and `Span::record` values.
+#[derive(Debug, Clone)]
+pub struct Sanitized<L> {
+    gate: PiiLayer,
+    inner: L,
+}
+
+impl<L> Sanitized<L> {
+    /// The gate.
+    pub fn gate(&self) -> &PiiLayer {
+        &self.gate
+    }
+
+    /// The wrapped layer.
+    pub fn inner(&self) -> &L {
+        &self.inner
+    }
+
+    /// The wrapped layer, mutably.
+    pub fn inner_mut(&mut self) -> &mut L {
+        &mut self.inner
+    }
+}
+
+impl<S, L> Layer<S> for Sanitized<L>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    L: Layer<S>,
+{
+    fn on_register_dispatch(&self, subscriber: &Dispatch) {
+        <PiiLayer as Layer<S>>::on_register_dispatch(&self.gate, subscriber);
+        self.inner.on_register_dispatch(subscriber);
+    }
+
+    fn on_layer(&mut self, subscriber: &mut S) {
+        self.inner.on_layer(subscriber);
+    }
+
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.inner.register_callsite(metadata)
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.inner.enabled(metadata, ctx)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.inner.max_level_hint()
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        self.gate.event_enabled(event, ctx.clone()) && self.inner.event_enabled(event, ctx)
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let meta = attrs.metadata();
+        let Some(owned) = self.gate.sanitized_copy(meta.fields(), attrs) else {
+            return self.inner.on_new_span(attrs, id, ctx);
+        };
+        self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
+        owned.with_value_set(meta.fields(), |values| {
+            let copy = if attrs.is_root() {
+                Attributes::new_root(meta, values)
+            } else if let Some(parent) = attrs.parent() {
+                Attributes::child_of(parent.clone(), meta, values)
+            } else {
+                Attributes::new(meta, values)
+            };
+            self.inner.on_new_span(&copy, id, ctx);
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(meta) = ctx.metadata(id) else {
+            return self.inner.on_record(id, values, ctx);
+        };
+        let Some(owned) = self.gate.sanitized_copy(meta.fields(), values) else {
+            return self.inner.on_record(id, values, ctx);
+        };
+        self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
+        owned.with_value_set(meta.fields(), |set| {
+            self.inner.on_record(id, &Record::new(set), ctx)
+        });
+    }
+
+    fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
+        self.inner.on_follows_from(span, follows, ctx);
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // Behind the gate, every event that arrives is clean or a copy.
+        self.inner.on_event(event, ctx);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_enter(id, ctx);
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.inner.on_exit(id, ctx);
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        self.inner.on_close(id, ctx);
+    }
+
+    fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
+        self.inner.on_id_change(old, new, ctx);
+    }
+
+    #[allow(unsafe_code)]
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        if id == TypeId::of::<Self>() {
+            return Some(self as *const Self as *const ());
+        }
+        if id == TypeId::of::<PiiLayer>() {
+            return Some(&self.gate as *const PiiLayer as *const ());
+        }
+        // SAFETY: `downcast_raw` must return a pointer to a value of the
+        // type `id` names, valid as long as `self`. We return the inner
+        // layer's own answer unchanged; it upholds that contract for the
+        // ids it knows (tracing-opentelemetry's `WithContext`, the
+        // per-layer-filter marker), and `self.inner` lives as long as `self`.
+        unsafe { self.inner.downcast_raw(id) }
+    }
+}

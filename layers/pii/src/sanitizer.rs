@@ -1,0 +1,845 @@
+//! The sanitizer: finds sensitive values in text and replaces them.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::{ControlFlow, Range};
+use std::sync::Arc;
+
+use regex_automata::meta::Regex;
+
+use crate::detect::{canonical, is_card_u128, Detectors, SecretKeys, DEFAULT_SECRET_KEYS};
+use crate::kind::Builtin;
+use crate::stats::{Counters, RedactionCounts};
+use crate::strategy::{write_mask, HmacKey};
+use crate::{PiiKind, Strategy};
+
+/// The environment variable the `Hmac` strategy reads its key from when
+/// the builder was given none.
+pub const HMAC_KEY_ENV: &str = "WARDEN_PII_KEY";
+
+/// One sensitive value found in a text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// What kind of value it is.
+    pub kind: PiiKind,
+    /// Where it is, in bytes.
+    pub range: Range<usize>,
+}
+
+/// A validator for a custom detector: given the matched text, says whether
+/// it really is a value of the kind.
+pub type Validator = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A detector added to the built-in ones: a name, a regular expression
+/// and an optional validator.
+///
+/// ```
+/// use warden_pii::{CustomDetector, Sanitizer};
+///
+/// let sanitizer = Sanitizer::builder()
+///     .detector(CustomDetector::new("EMPLOYEE_ID", r"\bEMP-\d{6}\b").validator(|m| !m.ends_with("000000")))
+///     .build()?;
+/// assert_eq!(sanitizer.sanitize("by EMP-123456, not EMP-000000"), "by [REDACTED:EMPLOYEE_ID], not EMP-000000");
+/// # Ok::<(), warden_pii::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct CustomDetector {
+    name: Arc<str>,
+    pattern: String,
+    validator: Option<Validator>,
+}
+
+impl CustomDetector {
+    /// A detector named `name` (shown as `[REDACTED:NAME]`) for `pattern`.
+    pub fn new(name: impl AsRef<str>, pattern: impl Into<String>) -> Self {
+        CustomDetector {
+            name: Arc::from(name.as_ref().trim().to_ascii_uppercase()),
+            pattern: pattern.into(),
+            validator: None,
+        }
+    }
+
+    /// Accepts a match only when `f` returns true for its text.
+    pub fn validator(mut self, f: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.validator = Some(Arc::new(f));
+        self
+    }
+}
+
+impl fmt::Debug for CustomDetector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomDetector")
+            .field("name", &self.name)
+            .field("pattern", &self.pattern)
+            .field("validator", &self.validator.is_some())
+            .finish()
+    }
+}
+
+/// Why a [`SanitizerBuilder`] could not build.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A kind uses [`Strategy::Hmac`] but no key was given to the builder
+    /// and `WARDEN_PII_KEY` is not set.
+    #[error("the hmac strategy is chosen for {kinds} but no key was given: call SanitizerBuilder::hmac_key or set {HMAC_KEY_ENV}")]
+    MissingHmacKey {
+        /// The kinds that use the strategy.
+        kinds: String,
+    },
+    /// The key for [`Strategy::Hmac`] is too short to resist guessing.
+    #[error("the hmac key is {len} bytes long; at least {min} are required")]
+    WeakHmacKey {
+        /// The key's length.
+        len: usize,
+        /// The shortest key accepted.
+        min: usize,
+    },
+    /// A custom detector's pattern did not compile.
+    #[error("custom detector {name}: invalid pattern: {source}")]
+    InvalidPattern {
+        /// The detector's name.
+        name: String,
+        /// The regex error.
+        source: Box<regex_automata::meta::BuildError>,
+    },
+    /// A custom detector has an empty name or the name of a built-in kind.
+    #[error("custom detector name `{0}` is empty or taken by a built-in kind")]
+    InvalidName(String),
+}
+
+/// Configures a [`Sanitizer`].
+///
+/// ```
+/// use warden_pii::{PiiKind, Sanitizer, Strategy};
+///
+/// let sanitizer = Sanitizer::builder()
+///     .strategy_for(PiiKind::CreditCard, Strategy::Mask)
+///     .disable(PiiKind::IpAddress)
+///     .allow("support@example.com")
+///     .secret_key("session_token")
+///     .build()?;
+/// let out = sanitizer.sanitize("card 4111 1111 1111 1111 from 10.0.0.7, mail support@example.com");
+/// assert_eq!(out, "card **** **** **** 1111 from 10.0.0.7, mail support@example.com");
+/// # Ok::<(), warden_pii::BuildError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SanitizerBuilder {
+    enabled: [bool; Builtin::COUNT],
+    default_strategy: Strategy,
+    strategies: Vec<(PiiKind, Strategy)>,
+    secret_keys: Vec<String>,
+    allow: Vec<String>,
+    custom: Vec<CustomDetector>,
+    hmac_key: Option<Vec<u8>>,
+    hmac_key_id: Option<String>,
+}
+
+impl Default for SanitizerBuilder {
+    fn default() -> Self {
+        SanitizerBuilder {
+            enabled: [true; Builtin::COUNT],
+            default_strategy: Strategy::Redact,
+            strategies: Vec::new(),
+            secret_keys: DEFAULT_SECRET_KEYS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            allow: Vec::new(),
+            custom: Vec::new(),
+            hmac_key: None,
+            hmac_key_id: None,
+        }
+    }
+}
+
+impl SanitizerBuilder {
+    /// The strategy for every kind without one of its own.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.default_strategy = strategy;
+        self
+    }
+
+    /// The strategy for one kind.
+    pub fn strategy_for(mut self, kind: PiiKind, strategy: Strategy) -> Self {
+        self.strategies.retain(|(k, _)| *k != kind);
+        self.strategies.push((kind, strategy));
+        self
+    }
+
+    /// Stops detecting a built-in kind.
+    pub fn disable(mut self, kind: PiiKind) -> Self {
+        if let Some(b) = kind.builtin() {
+            self.enabled[b as usize] = false;
+        }
+        self
+    }
+
+    /// Detects a built-in kind again after [`disable`](Self::disable).
+    pub fn enable(mut self, kind: PiiKind) -> Self {
+        if let Some(b) = kind.builtin() {
+            self.enabled[b as usize] = true;
+        }
+        self
+    }
+
+    /// Detects only the given built-in kinds.
+    pub fn only(mut self, kinds: impl IntoIterator<Item = PiiKind>) -> Self {
+        self.enabled = [false; Builtin::COUNT];
+        for kind in kinds {
+            self = self.enable(kind);
+        }
+        self
+    }
+
+    /// Adds a secret key name: a field or key with this name has its whole
+    /// value redacted. Names are compared word by word, ignoring case and
+    /// separators (`api_key` matches `apiKey` and `X-API-KEY`).
+    pub fn secret_key(mut self, name: impl Into<String>) -> Self {
+        self.secret_keys.push(name.into());
+        self
+    }
+
+    /// Replaces the list of secret key names (the default is
+    /// [`DEFAULT_SECRET_KEYS`](crate::DEFAULT_SECRET_KEYS)).
+    pub fn secret_keys<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.secret_keys = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A value that is never replaced, compared ignoring ASCII case: a
+    /// support address that must stay visible, a documentation IP.
+    pub fn allow(mut self, value: impl Into<String>) -> Self {
+        self.allow.push(value.into());
+        self
+    }
+
+    /// Adds a custom detector.
+    pub fn detector(mut self, detector: CustomDetector) -> Self {
+        self.custom.push(detector);
+        self
+    }
+
+    /// The key for [`Strategy::Hmac`] (at least 16 bytes). Without one,
+    /// the `WARDEN_PII_KEY` environment variable is read at build time.
+    pub fn hmac_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.hmac_key = Some(key.as_ref().to_vec());
+        self
+    }
+
+    /// The key id shown in hashed tokens (default: derived from the key),
+    /// so that a key can be rotated and tokens told apart.
+    pub fn hmac_key_id(mut self, id: impl Into<String>) -> Self {
+        self.hmac_key_id = Some(id.into());
+        self
+    }
+
+    /// Builds the sanitizer.
+    ///
+    /// Fails when a kind uses [`Strategy::Hmac`] without a key (never a
+    /// silent fallback), when the key is shorter than 16 bytes, or when a
+    /// custom pattern does not compile.
+    pub fn build(self) -> Result<Sanitizer, BuildError> {
+        let mut kinds: Vec<PiiKind> = PiiKind::builtins().collect();
+        for d in &self.custom {
+            let kind = PiiKind::Custom(d.name.clone());
+            if d.name.is_empty() || PiiKind::builtins().any(|b| b.name() == &*d.name) {
+                return Err(BuildError::InvalidName(d.name.to_string()));
+            }
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        let strategies: Vec<Strategy> = kinds
+            .iter()
+            .map(|k| {
+                self.strategies
+                    .iter()
+                    .find(|(kind, _)| kind == k)
+                    .map_or(self.default_strategy, |(_, s)| *s)
+            })
+            .collect();
+        let hashed: Vec<&str> = kinds
+            .iter()
+            .zip(&strategies)
+            .filter(|(k, s)| {
+                **s == Strategy::Hmac && k.builtin().is_none_or(|b| self.enabled[b as usize])
+            })
+            .map(|(k, _)| k.name())
+            .collect();
+        let hmac = if hashed.is_empty() {
+            None
+        } else {
+            let key = match self.hmac_key {
+                Some(key) => key,
+                None => std::env::var_os(HMAC_KEY_ENV)
+                    .map(|v| v.into_encoded_bytes())
+                    .ok_or_else(|| BuildError::MissingHmacKey {
+                        kinds: hashed.join(", "),
+                    })?,
+            };
+            if key.len() < HmacKey::MIN_LEN {
+                return Err(BuildError::WeakHmacKey {
+                    len: key.len(),
+                    min: HmacKey::MIN_LEN,
+                });
+            }
+            HmacKey::new(&key, self.hmac_key_id)
+        };
+        let custom = CustomSet::new(&self.custom, &kinds)?;
+        Ok(Sanitizer {
+            inner: Arc::new(Inner {
+                detectors: Detectors {
+                    enabled: self.enabled,
+                    secret_keys: SecretKeys::new(&self.secret_keys),
+                },
+                custom,
+                counters: Counters::new(kinds.len()),
+                strategies,
+                kinds,
+                allow: self.allow.iter().map(|v| v.to_lowercase()).collect(),
+                hmac,
+            }),
+        })
+    }
+}
+
+/// The custom detectors, compiled into one multi-pattern regex.
+struct CustomSet {
+    regex: Regex,
+    /// Per pattern: its kind index and validator.
+    patterns: Vec<(usize, Option<Validator>)>,
+}
+
+impl CustomSet {
+    fn new(detectors: &[CustomDetector], kinds: &[PiiKind]) -> Result<Option<Self>, BuildError> {
+        if detectors.is_empty() {
+            return Ok(None);
+        }
+        let patterns: Vec<&str> = detectors.iter().map(|d| d.pattern.as_str()).collect();
+        let regex = Regex::new_many(&patterns).map_err(|e| {
+            // Name the detector whose pattern failed.
+            let name = detectors
+                .iter()
+                .find(|d| Regex::new(&d.pattern).is_err())
+                .map_or_else(|| "?".to_owned(), |d| d.name.to_string());
+            BuildError::InvalidPattern {
+                name,
+                source: Box::new(e),
+            }
+        })?;
+        let patterns = detectors
+            .iter()
+            .map(|d| {
+                let index = kinds
+                    .iter()
+                    .position(|k| *k == PiiKind::Custom(d.name.clone()))
+                    .unwrap_or(0);
+                (index, d.validator.clone())
+            })
+            .collect();
+        Ok(Some(CustomSet { regex, patterns }))
+    }
+
+    /// Every validated match, as (kind index, range).
+    fn matches(&self, text: &str) -> Vec<(usize, Range<usize>)> {
+        self.regex
+            .find_iter(text)
+            .filter(|m| !m.is_empty())
+            .filter_map(|m| {
+                let (kind, validator) = self.patterns.get(m.pattern().as_usize())?;
+                let ok = validator.as_ref().is_none_or(|v| v(&text[m.range()]));
+                ok.then(|| (*kind, m.range()))
+            })
+            .collect()
+    }
+}
+
+struct Inner {
+    detectors: Detectors,
+    custom: Option<CustomSet>,
+    /// Every kind this sanitizer knows: the built-ins in order, then custom.
+    kinds: Vec<PiiKind>,
+    strategies: Vec<Strategy>,
+    counters: Counters,
+    allow: HashSet<String>,
+    hmac: Option<HmacKey>,
+}
+
+/// Finds sensitive values in text and replaces them.
+///
+/// Cheap to clone (the configuration is shared), `Send` and `Sync`. One
+/// pass over the input finds every built-in kind; custom detectors are
+/// compiled into one more multi-pattern pass. Work is linear in the input.
+///
+/// ```
+/// use warden_pii::Sanitizer;
+///
+/// let sanitizer = Sanitizer::default();
+/// assert_eq!(
+///     sanitizer.sanitize("user ada@example.com paid with 4111 1111 1111 1111"),
+///     "user [REDACTED:EMAIL] paid with [REDACTED:CREDIT_CARD]"
+/// );
+/// // Nothing found: the input comes back borrowed, not copied.
+/// assert!(matches!(sanitizer.sanitize("order 42 shipped"), std::borrow::Cow::Borrowed(_)));
+/// ```
+#[derive(Clone)]
+pub struct Sanitizer {
+    inner: Arc<Inner>,
+}
+
+impl Default for Sanitizer {
+    /// Every built-in kind, redacted, with the default secret key names.
+    fn default() -> Self {
+        match SanitizerBuilder::default().build() {
+            Ok(s) => s,
+            // Unreachable: the default uses neither hmac nor custom patterns.
+            Err(_) => Sanitizer::empty(),
+        }
+    }
+}
+
+impl fmt::Debug for Sanitizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sanitizer")
+            .field("kinds", &self.inner.kinds)
+            .field("strategies", &self.inner.strategies)
+            .field("hmac_key", &self.inner.hmac)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sanitizer {
+    /// A builder, starting from the defaults.
+    pub fn builder() -> SanitizerBuilder {
+        SanitizerBuilder::default()
+    }
+
+    fn empty() -> Self {
+        let kinds: Vec<PiiKind> = PiiKind::builtins().collect();
+        Sanitizer {
+            inner: Arc::new(Inner {
+                detectors: Detectors {
+                    enabled: [true; Builtin::COUNT],
+                    secret_keys: SecretKeys::new(DEFAULT_SECRET_KEYS),
+                },
+                custom: None,
+                counters: Counters::new(kinds.len()),
+                strategies: vec![Strategy::Redact; kinds.len()],
+                kinds,
+                allow: HashSet::new(),
+                hmac: None,
+            }),
+        }
+    }
+
+    /// Calls `f` with each finding (kind index, byte range) in order,
+    /// without overlaps, allow-listed values left out.
+    fn for_each_finding(
+        &self,
+        text: &str,
+        mut f: impl FnMut(usize, Range<usize>) -> ControlFlow<()>,
+    ) {
+        let inner = &*self.inner;
+        let mut accept = |kind: usize, range: Range<usize>| -> ControlFlow<()> {
+            let range = char_aligned(text, range);
+            if !inner.allow.is_empty() && inner.allow.contains(&text[range.clone()].to_lowercase())
+            {
+                return ControlFlow::Continue(());
+            }
+            f(kind, range)
+        };
+        let Some(custom) = &inner.custom else {
+            inner
+                .detectors
+                .scan(text, |hit| accept(hit.kind as usize, hit.start..hit.end));
+            return;
+        };
+        // Merge the custom matches into the built-in ones: the earlier
+        // start wins an overlap, the built-in one on a tie.
+        let mut all: Vec<(usize, Range<usize>, bool)> = custom
+            .matches(text)
+            .into_iter()
+            .map(|(k, r)| (k, r, false))
+            .collect();
+        inner.detectors.scan(text, |hit| {
+            all.push((hit.kind as usize, hit.start..hit.end, true));
+            ControlFlow::Continue(())
+        });
+        all.sort_by_key(|(_, r, builtin)| (r.start, !*builtin, usize::MAX - r.end));
+        let mut floor = 0;
+        for (kind, range, _) in all {
+            if range.start < floor {
+                continue;
+            }
+            floor = range.end;
+            if accept(kind, range).is_break() {
+                return;
+            }
+        }
+    }
+
+    /// Every sensitive value in `text`, in order, without overlaps.
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer};
+    ///
+    /// let found = Sanitizer::default().findings("call +44 20 7946 0958");
+    /// assert_eq!(found[0].kind, PiiKind::Phone);
+    /// assert_eq!(found[0].range, 5..21);
+    /// ```
+    pub fn findings(&self, text: &str) -> Vec<Finding> {
+        let mut out = Vec::new();
+        self.for_each_finding(text, |kind, range| {
+            out.push(Finding {
+                kind: self.inner.kinds[kind].clone(),
+                range,
+            });
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    /// Whether `text` holds any sensitive value. Stops at the first.
+    pub fn contains_pii(&self, text: &str) -> bool {
+        let mut found = false;
+        self.for_each_finding(text, |_, _| {
+            found = true;
+            ControlFlow::Break(())
+        });
+        found
+    }
+
+    /// Replaces every sensitive value in `text`. Returns the input,
+    /// borrowed, when there is nothing to replace.
+    pub fn sanitize<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.sanitize_counted(text).0
+    }
+
+    /// [`sanitize`](Self::sanitize), also returning how many values were
+    /// replaced.
+    pub fn sanitize_counted<'a>(&self, text: &'a str) -> (Cow<'a, str>, usize) {
+        let mut out: Option<String> = None;
+        let mut last = 0;
+        let mut count = 0;
+        self.for_each_finding(text, |kind, range| {
+            let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 16));
+            o.push_str(&text[last..range.start]);
+            self.write_replacement(o, kind, &text[range.clone()]);
+            last = range.end;
+            count += 1;
+            ControlFlow::Continue(())
+        });
+        match out {
+            None => (Cow::Borrowed(text), 0),
+            Some(mut o) => {
+                o.push_str(&text[last..]);
+                (Cow::Owned(o), count)
+            }
+        }
+    }
+
+    /// Sanitizes the value of a field or key named `name`: the whole value
+    /// is replaced if the name is a secret key name (see
+    /// [`is_secret_key`](Self::is_secret_key)), otherwise as
+    /// [`sanitize`](Self::sanitize).
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// let s = Sanitizer::default();
+    /// assert_eq!(s.sanitize_field("db_password", "hunter2"), "[REDACTED:SECRET]");
+    /// assert_eq!(s.sanitize_field("note", "hunter2"), "hunter2");
+    /// ```
+    pub fn sanitize_field<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
+        if self.is_secret_key(name) {
+            match self.secret_replacement(value) {
+                Some(r) => Cow::Owned(r),
+                None => Cow::Borrowed(value),
+            }
+        } else {
+            self.sanitize(value)
+        }
+    }
+
+    /// Whether values under a field or key named `name` are secrets.
+    pub fn is_secret_key(&self, name: &str) -> bool {
+        let d = &self.inner.detectors;
+        d.enabled[Builtin::Secret as usize] && d.secret_keys.matches(name.as_bytes())
+    }
+
+    /// The replacement for a whole secret value; `None` for an empty one.
+    pub(crate) fn secret_replacement(&self, value: &str) -> Option<String> {
+        if value.is_empty() {
+            return None;
+        }
+        let mut out = String::new();
+        self.write_replacement(&mut out, Builtin::Secret as usize, value);
+        Some(out)
+    }
+
+    /// The replacement for an integer that is a card number.
+    pub(crate) fn integer_replacement(&self, n: u128) -> Option<String> {
+        if !self.inner.detectors.enabled[Builtin::CreditCard as usize] || !is_card_u128(n) {
+            return None;
+        }
+        let text = n.to_string();
+        if !self.inner.allow.is_empty() && self.inner.allow.contains(&text) {
+            return None;
+        }
+        let mut out = String::new();
+        self.write_replacement(&mut out, Builtin::CreditCard as usize, &text);
+        Some(out)
+    }
+
+    /// Sanitizes a JSON value in place: every string, every number that is
+    /// a card number, and the whole value under a secret-named key. Keys
+    /// are kept. Returns how many values were replaced.
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// let mut v = serde_json::json!({"user": "ada@example.com", "password": {"old": "a", "new": "b"}, "n": 4});
+    /// Sanitizer::default().sanitize_json(&mut v);
+    /// assert_eq!(v, serde_json::json!({"user": "[REDACTED:EMAIL]", "password": "[REDACTED:SECRET]", "n": 4}));
+    /// ```
+    pub fn sanitize_json(&self, value: &mut serde_json::Value) -> usize {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => match self.sanitize_counted(s) {
+                (Cow::Owned(new), n) => {
+                    *s = new;
+                    n
+                }
+                (Cow::Borrowed(_), _) => 0,
+            },
+            Value::Number(n) => {
+                let replacement = n
+                    .as_u64()
+                    .map(u128::from)
+                    .and_then(|n| self.integer_replacement(n));
+                match replacement {
+                    Some(r) => {
+                        *value = Value::String(r);
+                        1
+                    }
+                    None => 0,
+                }
+            }
+            Value::Array(items) => items.iter_mut().map(|v| self.sanitize_json(v)).sum(),
+            Value::Object(map) => map
+                .iter_mut()
+                .map(|(key, v)| {
+                    if self.is_secret_key(key) && !v.is_null() {
+                        let text = match v.take() {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        *v = Value::String(self.secret_replacement(&text).unwrap_or_default());
+                        1
+                    } else {
+                        self.sanitize_json(v)
+                    }
+                })
+                .sum(),
+            Value::Null | Value::Bool(_) => 0,
+        }
+    }
+
+    /// How many values of each kind this sanitizer (and its clones) has
+    /// replaced so far.
+    pub fn redactions(&self) -> RedactionCounts {
+        self.inner.counters.snapshot(&self.inner.kinds)
+    }
+
+    /// The strategy used for `kind`.
+    pub fn strategy_of(&self, kind: &PiiKind) -> Strategy {
+        self.inner
+            .kinds
+            .iter()
+            .position(|k| k == kind)
+            .map_or(Strategy::Redact, |i| self.inner.strategies[i])
+    }
+
+    fn write_replacement(&self, out: &mut String, kind: usize, value: &str) {
+        let inner = &*self.inner;
+        inner.counters.add(kind, 1);
+        let name = inner.kinds[kind].name();
+        match (inner.strategies[kind], &inner.hmac) {
+            (Strategy::Mask, _) => write_mask(out, value),
+            (Strategy::Hmac, Some(key)) => key.write_token(out, name, &canonical_form(kind, value)),
+            // Redact, or (impossible after `build`) hmac without a key.
+            _ => {
+                out.push_str("[REDACTED:");
+                out.push_str(name);
+                out.push(']');
+            }
+        }
+    }
+}
+
+/// The canonical form of a value of the kind at `kind`, so that the same
+/// value written differently hashes the same.
+fn canonical_form(kind: usize, value: &str) -> String {
+    let digits = || {
+        value
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect::<String>()
+    };
+    match Builtin::ALL.get(kind) {
+        Some(Builtin::Email) => canonical::email(value),
+        Some(Builtin::IpAddress) => canonical::ip(value),
+        Some(Builtin::CreditCard | Builtin::Ssn) => digits(),
+        Some(Builtin::Phone) => {
+            let d = digits();
+            // A North American number without its country code.
+            if d.len() == 10 && !value.trim_start().starts_with(['+', '0']) {
+                format!("1{d}")
+            } else {
+                d
+            }
+        }
+        Some(Builtin::Iban) => value
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_uppercase(),
+        _ => value.to_owned(),
+    }
+}
+
+/// Widens `range` to the nearest character boundaries of `text`.
+fn char_aligned(text: &str, range: Range<usize>) -> Range<usize> {
+    let mut start = range.start.min(text.len());
+    let mut end = range.end.min(text.len()).max(start);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_replaced_with_its_placeholder() {
+        let s = Sanitizer::default();
+        let out = s.sanitize(
+            "ada@example.com +1 415 555 2671 123-45-6789 4111111111111111 10.0.0.1 \
+             GB82WEST12345698765432 AKIAIOSFODNN7EXAMPLE Bearer abc123def456 password=x",
+        );
+        assert_eq!(
+            out,
+            "[REDACTED:EMAIL] [REDACTED:PHONE] [REDACTED:SSN] [REDACTED:CREDIT_CARD] \
+             [REDACTED:IP_ADDRESS] [REDACTED:IBAN] [REDACTED:API_KEY] Bearer [REDACTED:AUTH_TOKEN] \
+             password=[REDACTED:SECRET]"
+        );
+    }
+
+    #[test]
+    fn hmac_needs_a_key_and_is_stable() {
+        std::env::remove_var(HMAC_KEY_ENV);
+        let err = Sanitizer::builder()
+            .strategy_for(PiiKind::Email, Strategy::Hmac)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, BuildError::MissingHmacKey { .. }), "{err}");
+        assert!(err.to_string().contains("EMAIL"));
+        let weak = Sanitizer::builder()
+            .strategy(Strategy::Hmac)
+            .hmac_key("short")
+            .build();
+        assert!(matches!(weak, Err(BuildError::WeakHmacKey { len: 5, .. })));
+
+        let s = Sanitizer::builder()
+            .strategy(Strategy::Hmac)
+            .hmac_key("0123456789abcdef0123456789abcdef")
+            .hmac_key_id("k1")
+            .build()
+            .unwrap();
+        let a = s.sanitize("from Ada@Example.com");
+        let b = s.sanitize("to ada@example.com");
+        assert_eq!(a.strip_prefix("from "), b.strip_prefix("to "));
+        assert!(a.contains("[EMAIL:k1:"), "{a}");
+        // Differently written, same number: same token.
+        let c = s.sanitize("4111 1111 1111 1111");
+        let d = s.sanitize("4111-1111-1111-1111");
+        assert_eq!(c, d);
+        let p1 = s.sanitize("+1 415 555 2671");
+        let p2 = s.sanitize("(415) 555-2671");
+        assert_eq!(p1, p2);
+    }
+
+    #[test]
+    fn custom_detectors_merge_with_builtins() {
+        let s = Sanitizer::builder()
+            .detector(CustomDetector::new("ticket", r"TCK-\d+"))
+            .build()
+            .unwrap();
+        assert_eq!(
+            s.sanitize("TCK-991 for ada@example.com"),
+            "[REDACTED:TICKET] for [REDACTED:EMAIL]"
+        );
+        let bad = Sanitizer::builder()
+            .detector(CustomDetector::new("x", "("))
+            .build();
+        assert!(matches!(bad, Err(BuildError::InvalidPattern { .. })));
+        let taken = Sanitizer::builder()
+            .detector(CustomDetector::new("email", "x"))
+            .build();
+        assert!(matches!(taken, Err(BuildError::InvalidName(_))));
+    }
+
+    #[test]
+    fn counts_by_kind() {
+        let s = Sanitizer::default();
+        let _ = s.sanitize("a@example.com b@example.com 10.0.0.1");
+        let counts = s.clone().redactions();
+        assert_eq!(counts.get(&PiiKind::Email), 2);
+        assert_eq!(counts.get(&PiiKind::IpAddress), 1);
+        assert_eq!(counts.total(), 3);
+        assert_eq!(counts.to_string(), "EMAIL=2 IP_ADDRESS=1");
+    }
+
+    #[test]
+    fn allow_list_is_case_insensitive() {
+        let s = Sanitizer::builder()
+            .allow("Support@Example.com")
+            .build()
+            .unwrap();
+        assert_eq!(
+            s.sanitize("mail support@example.com or ada@example.com"),
+            "mail support@example.com or [REDACTED:EMAIL]"
+        );
+    }
+
+    #[test]
+    fn large_values_are_handled() {
+        let s = Sanitizer::default();
+        let mut text = "lorem ipsum dolor sit amet ".repeat(400_000);
+        text.push_str("ada@example.com");
+        let out = s.sanitize(&text);
+        assert!(out.ends_with("[REDACTED:EMAIL]"));
+        assert_eq!(
+            out.len(),
+            text.len() - "ada@example.com".len() + "[REDACTED:EMAIL]".len()
+        );
+    }
+
+    #[test]
+    fn char_alignment() {
+        let t = "aé";
+        assert_eq!(char_aligned(t, 2..2), 1..3);
+    }
+}

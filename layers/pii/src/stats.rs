@@ -1,0 +1,77 @@
+//! Counts of what was redacted, by kind.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::PiiKind;
+
+/// Live counters, one per kind, shared by every clone of a sanitizer.
+#[derive(Debug)]
+pub(crate) struct Counters {
+    counts: Box<[AtomicU64]>,
+}
+
+impl Counters {
+    pub(crate) fn new(kinds: usize) -> Self {
+        Counters {
+            counts: (0..kinds).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add(&self, kind: usize, n: u64) {
+        if let Some(c) = self.counts.get(kind) {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn snapshot(&self, kinds: &[PiiKind]) -> RedactionCounts {
+        RedactionCounts {
+            counts: kinds
+                .iter()
+                .cloned()
+                .zip(self.counts.iter().map(|c| c.load(Ordering::Relaxed)))
+                .collect(),
+        }
+    }
+}
+
+/// How many values of each kind were replaced, read at one moment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RedactionCounts {
+    counts: Vec<(PiiKind, u64)>,
+}
+
+impl RedactionCounts {
+    /// The count for `kind` (0 for a kind the sanitizer does not know).
+    pub fn get(&self, kind: &PiiKind) -> u64 {
+        self.counts
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// The count over every kind.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Each kind with its count, built-in kinds first, zeros included.
+    pub fn iter(&self) -> impl Iterator<Item = (&PiiKind, u64)> {
+        self.counts.iter().map(|(k, n)| (k, *n))
+    }
+}
+
+impl std::fmt::Display for RedactionCounts {
+    /// `EMAIL=2 PHONE=1`: the kinds with a non-zero count.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for (kind, n) in self.iter().filter(|(_, n)| *n > 0) {
+            if !first {
+                f.write_str(" ")?;
+            }
+            write!(f, "{kind}={n}")?;
+            first = false;
+        }
+        Ok(())
+    }
+}
