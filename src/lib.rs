@@ -1,1 +1,26 @@
-//! tmp
+//! Warden: composable `tracing-subscriber` layers that make a service's
+//! telemetry safe and useful by default.
+//!
+//! Each layer lives in its own crate and works alone, beside layers warden
+//! did not write; this crate re-exports them under one name.
+//!
+//! | module | crate | what it does |
+//! |---|---|---|
+//! | [`pii`] | `warden-pii` | keeps emails, phone numbers, card numbers, secrets… out of every sink |
+//! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//!
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(warden::pii::PiiLayer::default())
+//!     .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::sink));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     tracing::info!(user = "ada@example.com", "signed in");
+//! });
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+pub use warden_core as core;
+pub use warden_pii as pii;

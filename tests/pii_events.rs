@@ -1,0 +1,352 @@
+//! The PII gate with real subscribers: what `fmt::layer().json()` and other
+//! layers actually receive.
+
+mod common;
+
+use std::error::Error;
+use std::fmt;
+
+use common::{assert_clean, Buffer, Capture};
+use tracing::{info, info_span, warn};
+use tracing_subscriber::filter::{filter_fn, LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::EnvFilter;
+use warden::pii::{PiiKind, PiiLayer};
+
+#[derive(Debug)]
+#[allow(dead_code)]
+struct Customer {
+    name: &'static str,
+    email: String,
+    password: &'static str,
+}
+
+impl fmt::Display for Customer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} <{}>", self.name, self.email)
+    }
+}
+
+#[derive(Debug)]
+struct LookupFailed {
+    source: std::io::Error,
+}
+
+impl fmt::Display for LookupFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("lookup for bob@example.org failed")
+    }
+}
+
+impl Error for LookupFailed {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn customer() -> Customer {
+    Customer {
+        name: "Ada",
+        email: "ada@example.com".into(),
+        password: "hunter2",
+    }
+}
+
+/// Logs one event with PII in every kind of value.
+fn log_everything() {
+    let c = customer();
+    let err = LookupFailed {
+        source: std::io::Error::other("no route to 10.20.30.40"),
+    };
+    let owned = String::from("call +1 415 555 2671");
+    info!(
+        email = "ada@example.com",
+        owned = owned.as_str(),
+        display = %c,
+        debug = ?c,
+        card = 4111111111111111u64,
+        signed = 4111111111111111i64,
+        error = &err as &(dyn Error + 'static),
+        password = "hunter2",
+        count = 3u64,
+        ratio = 0.5,
+        ok = true,
+        "customer {} with ssn {} and iban {}",
+        c.name,
+        "123-45-6789",
+        "DE89370400440532013000"
+    );
+}
+
+fn json_stack_output(pii_first: bool) -> String {
+    let buf = Buffer::default();
+    macro_rules! fmt {
+        () => {
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(buf.clone())
+        };
+    }
+    if pii_first {
+        let subscriber = tracing_subscriber::registry()
+            .with(PiiLayer::default())
+            .with(fmt!());
+        tracing::subscriber::with_default(subscriber, log_everything);
+    } else {
+        let subscriber = tracing_subscriber::registry()
+            .with(fmt!())
+            .with(PiiLayer::default());
+        tracing::subscriber::with_default(subscriber, log_everything);
+    }
+    buf.contents()
+}
+
+#[test]
+fn fmt_json_never_sees_raw_values_in_either_order() {
+    for pii_first in [true, false] {
+        let out = json_stack_output(pii_first);
+        assert_clean(&out);
+        let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let fields = &line["fields"];
+        assert_eq!(
+            fields["message"],
+            "customer Ada with ssn [REDACTED:SSN] and iban [REDACTED:IBAN]"
+        );
+        assert_eq!(fields["email"], "[REDACTED:EMAIL]");
+        assert_eq!(fields["owned"], "call [REDACTED:PHONE]");
+        assert_eq!(fields["display"], "Ada <[REDACTED:EMAIL]>");
+        assert_eq!(
+            fields["debug"],
+            "Customer { name: \"Ada\", email: \"[REDACTED:EMAIL]\", password: \"[REDACTED:SECRET]\" }"
+        );
+        assert_eq!(fields["card"], "[REDACTED:CREDIT_CARD]");
+        assert_eq!(fields["signed"], "[REDACTED:CREDIT_CARD]");
+        assert_eq!(fields["password"], "[REDACTED:SECRET]");
+        assert_eq!(fields["error"], "lookup for [REDACTED:EMAIL] failed");
+        // Clean values keep their types.
+        assert_eq!(fields["count"], 3);
+        assert_eq!(fields["ratio"], 0.5);
+        assert_eq!(fields["ok"], true);
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["target"], "pii_events");
+    }
+}
+
+#[test]
+fn the_copy_keeps_metadata_types_and_the_error_chain() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(capture.clone())
+        .with(PiiLayer::default());
+    let mut original_meta = None;
+    tracing::subscriber::with_default(subscriber, || {
+        let err = LookupFailed {
+            source: std::io::Error::other("no route to 10.20.30.40"),
+        };
+        warn!(
+            error = &err as &(dyn Error + 'static),
+            n = 7u64,
+            who = "ada@example.com"
+        );
+        original_meta = capture.seen().first().map(|s| s.metadata);
+    });
+    let seen = capture.seen();
+    assert_eq!(seen.len(), 1);
+    let event = &seen[0];
+    assert_eq!(*event.metadata.level(), tracing::Level::WARN);
+    assert_eq!(event.metadata.target(), "pii_events");
+    assert!(event.metadata.file().unwrap().ends_with("pii_events.rs"));
+    assert_eq!(
+        event.fields,
+        "error=error:lookup for [REDACTED:EMAIL] failed <- no route to [REDACTED:IP_ADDRESS];\
+         n=u64:7;who=str:[REDACTED:EMAIL];"
+    );
+}
+
+#[test]
+fn clean_events_are_not_copied_and_dirty_ones_are_replaced_once() {
+    let capture = Capture::default();
+    let pii = PiiLayer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(pii.clone())
+        .with(capture.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        info!(n = 1u64, "clean");
+        info!(user = "ada@example.com", "dirty");
+    });
+    // Clean: asked once. Dirty: asked for the original (refused) and the copy.
+    assert_eq!(*capture.asked.lock().unwrap(), 3);
+    let seen = capture.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].fields, "message=clean;n=u64:1;");
+    assert_eq!(seen[1].fields, "message=dirty;user=str:[REDACTED:EMAIL];");
+    assert_eq!(pii.redactions().get(&PiiKind::Email), 1);
+    assert_eq!(pii.dropped_events(), 0);
+}
+
+#[test]
+fn events_keep_their_place_in_the_span_tree() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(capture.clone())
+        .with(PiiLayer::default());
+    tracing::subscriber::with_default(subscriber, || {
+        let outer = info_span!("outer");
+        let other = info_span!("other");
+        let _entered = outer.enter();
+        info!(who = "ada@example.com", "contextual");
+        info!(parent: &other, who = "ada@example.com", "explicit");
+        info!(parent: None, who = "ada@example.com", "root");
+        let seen = capture.seen();
+        assert!(seen[0].contextual && !seen[0].root);
+        assert_eq!(seen[0].current_span.as_deref(), Some("outer"));
+        assert_eq!(seen[1].explicit_parent, other.id());
+        assert_eq!(seen[1].current_span.as_deref(), Some("other"));
+        assert!(seen[2].root && seen[2].explicit_parent.is_none());
+        assert_eq!(seen[2].current_span, None);
+    });
+}
+
+#[test]
+fn per_layer_filters_behave_as_without_the_gate() {
+    // Run the same script with and without the gate (in both positions):
+    // each filtered sink must receive the same events (sanitized).
+    fn script() {
+        info!(target: "app::db", who = "ada@example.com", "db info");
+        warn!(target: "app::web", who = "ada@example.com", "web warn");
+        info!(target: "app::web", "web info clean");
+        tracing::debug!(target: "app::db", "db debug clean");
+        warn!(target: "app::db", n = 1u64, "db warn clean");
+        info!(target: "app::db", "db info clean");
+    }
+    fn messages(buf: &Buffer) -> Vec<String> {
+        buf.lines()
+            .iter()
+            .map(|l| l["fields"]["message"].as_str().unwrap().to_owned())
+            .collect()
+    }
+    let run = |gate: Option<bool>| {
+        let warn_only = Buffer::default();
+        let db_only = Buffer::default();
+        let env = Buffer::default();
+        macro_rules! sinks {
+            () => {
+                (
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .with_writer(warn_only.clone())
+                        .with_filter(LevelFilter::WARN),
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .with_writer(db_only.clone())
+                        .with_filter(Targets::new().with_target("app::db", LevelFilter::DEBUG)),
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .with_writer(env.clone())
+                        .with_filter(EnvFilter::new("app::web=info,app::db=warn")),
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .with_writer(std::io::sink)
+                        .with_filter(filter_fn(|m| m.target() == "nothing")),
+                )
+            };
+        }
+        match gate {
+            None => {
+                let (l1, l2, l3, l4) = sinks!();
+                let s = tracing_subscriber::registry()
+                    .with(l1)
+                    .with(l2)
+                    .with(l3)
+                    .with(l4);
+                tracing::subscriber::with_default(s, script)
+            }
+            Some(true) => {
+                let (l1, l2, l3, l4) = sinks!();
+                let s = tracing_subscriber::registry()
+                    .with(l1)
+                    .with(l2)
+                    .with(PiiLayer::default())
+                    .with(l3)
+                    .with(l4);
+                tracing::subscriber::with_default(s, script)
+            }
+            Some(false) => {
+                let (l1, l2, l3, l4) = sinks!();
+                let s = tracing_subscriber::registry()
+                    .with(l1)
+                    .with(l2)
+                    .with(l3)
+                    .with(l4)
+                    .with(PiiLayer::default());
+                tracing::subscriber::with_default(s, script)
+            }
+        }
+        if gate.is_some() {
+            for b in [&warn_only, &db_only, &env] {
+                assert_clean(&b.contents());
+            }
+        }
+        (messages(&warn_only), messages(&db_only), messages(&env))
+    };
+    let plain = run(None);
+    assert_eq!(plain.0, ["web warn", "db warn clean"]);
+    assert_eq!(
+        plain.1,
+        [
+            "db info",
+            "db debug clean",
+            "db warn clean",
+            "db info clean"
+        ]
+    );
+    assert_eq!(plain.2, ["web warn", "web info clean", "db warn clean"]);
+    assert_eq!(run(Some(true)), plain);
+    assert_eq!(run(Some(false)), plain);
+}
+
+#[test]
+fn a_debug_impl_that_logs_while_formatted_does_not_break_the_gate() {
+    struct Noisy;
+    impl fmt::Debug for Noisy {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            info!(inner = "bob@example.org", "from inside Debug");
+            f.write_str("noisy ada@example.com")
+        }
+    }
+    let buf = Buffer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(buf.clone()),
+        );
+    tracing::subscriber::with_default(subscriber, || info!(value = ?Noisy, "outer"));
+    let out = buf.contents();
+    assert_clean(&out);
+    assert!(out.contains("noisy [REDACTED:EMAIL]"), "{out}");
+}
+
+#[test]
+fn large_and_odd_values() {
+    let buf = Buffer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(buf.clone()),
+        );
+    let big = format!("{}ada@example.com", "x ".repeat(5_000_000));
+    let lossy = String::from_utf8_lossy(b"bad \xff bytes ada@example.com").into_owned();
+    tracing::subscriber::with_default(subscriber, || {
+        info!(big = big.as_str());
+        info!(lossy = lossy.as_str());
+        info!(bytes = &b"raw ada@example.com"[..]);
+        info!(empty = "", password = "");
+    });
+    let out = buf.contents();
+    assert_clean(&out);
+    assert_eq!(buf.lines().len(), 4);
+}

@@ -1,0 +1,101 @@
+//! Span attributes through `PiiLayer::wrap`: `fmt` and a real
+//! tracing-opentelemetry pipeline with an in-memory exporter.
+
+mod common;
+
+use common::{assert_clean, Buffer};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use tracing::{info, info_span};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::prelude::*;
+use warden::pii::PiiLayer;
+
+#[test]
+fn otel_spans_and_span_events_are_sanitized_and_context_still_works() {
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("pii-test"));
+    let subscriber = tracing_subscriber::registry().with(PiiLayer::default().wrap(otel));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = info_span!(
+            "checkout",
+            customer = "ada@example.com",
+            card = 4111111111111111u64,
+            items = 3u64,
+            client_ip = tracing::field::Empty,
+            password = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        span.record("client_ip", "10.20.30.40");
+        span.record("password", "hunter2");
+        // The wrapper forwards downcast_raw: the OTel context is reachable.
+        let cx = span.context();
+        assert!(cx.span().span_context().is_valid());
+        let child = info_span!("charge", note = "phone +1 415 555 2671");
+        child.in_scope(|| info!(iban = "DE89370400440532013000", "charging ssn 123-45-6789"));
+    });
+    provider.force_flush().unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 2);
+    let dump = format!("{spans:?}");
+    assert_clean(&dump);
+    let checkout = spans.iter().find(|s| s.name == "checkout").unwrap();
+    let charge = spans.iter().find(|s| s.name == "charge").unwrap();
+    assert_eq!(charge.parent_span_id, checkout.span_context.span_id());
+    let attr = |s: &opentelemetry_sdk::trace::SpanData, key: &str| {
+        s.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.to_string())
+    };
+    assert_eq!(
+        attr(checkout, "customer").as_deref(),
+        Some("[REDACTED:EMAIL]")
+    );
+    assert_eq!(
+        attr(checkout, "card").as_deref(),
+        Some("[REDACTED:CREDIT_CARD]")
+    );
+    assert_eq!(attr(checkout, "items").as_deref(), Some("3"));
+    assert_eq!(
+        attr(checkout, "client_ip").as_deref(),
+        Some("[REDACTED:IP_ADDRESS]")
+    );
+    assert_eq!(
+        attr(checkout, "password").as_deref(),
+        Some("[REDACTED:SECRET]")
+    );
+    assert_eq!(
+        attr(charge, "note").as_deref(),
+        Some("phone [REDACTED:PHONE]")
+    );
+    let event = &charge.events.events[0];
+    assert_eq!(event.name, "charging ssn [REDACTED:SSN]");
+}
+
+#[test]
+fn fmt_span_fields_are_sanitized_through_wrap() {
+    let buf = Buffer::default();
+    let fmt = tracing_subscriber::fmt::layer()
+        .json()
+        .with_span_list(true)
+        .with_writer(buf.clone());
+    let subscriber = tracing_subscriber::registry().with(PiiLayer::default().wrap(fmt));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = info_span!(
+            "request",
+            user = "ada@example.com",
+            ip = tracing::field::Empty
+        );
+        span.record("ip", "10.20.30.40");
+        span.in_scope(|| info!("inside"));
+    });
+    let out = buf.contents();
+    assert_clean(&out);
+    let line = &buf.lines()[0];
+    assert_eq!(line["span"]["user"], "[REDACTED:EMAIL]");
+    assert_eq!(line["span"]["ip"], "[REDACTED:IP_ADDRESS]");
+}
