@@ -42,25 +42,27 @@ fn card() -> impl Strategy<Value = String> {
         Just(("3530", 16)),
         Just(("62", 19)),
     ];
-    (networks, prop::collection::vec(0u8..10, 19), 0usize..3).prop_map(|((prefix, len), random, style)| {
-        let mut digits: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
-        digits.extend_from_slice(&random[..len - 1 - digits.len()]);
-        digits.push(luhn_check_digit(&digits));
-        let plain: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
-        match (style, len) {
-            (1, 16) | (2, 16) => {
-                let sep = if style == 1 { " " } else { "-" };
-                plain
-                    .as_bytes()
-                    .chunks(4)
-                    .map(|c| std::str::from_utf8(c).unwrap())
-                    .collect::<Vec<_>>()
-                    .join(sep)
+    (networks, prop::collection::vec(0u8..10, 19), 0usize..3).prop_map(
+        |((prefix, len), random, style)| {
+            let mut digits: Vec<u8> = prefix.bytes().map(|b| b - b'0').collect();
+            digits.extend_from_slice(&random[..len - 1 - digits.len()]);
+            digits.push(luhn_check_digit(&digits));
+            let plain: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+            match (style, len) {
+                (1, 16) | (2, 16) => {
+                    let sep = if style == 1 { " " } else { "-" };
+                    plain
+                        .as_bytes()
+                        .chunks(4)
+                        .map(|c| std::str::from_utf8(c).unwrap())
+                        .collect::<Vec<_>>()
+                        .join(sep)
+                }
+                (1, 15) => format!("{} {} {}", &plain[..4], &plain[4..10], &plain[10..]),
+                _ => plain,
             }
-            (1, 15) => format!("{} {} {}", &plain[..4], &plain[4..10], &plain[10..]),
-            _ => plain,
-        }
-    })
+        },
+    )
 }
 
 fn email() -> impl Strategy<Value = String> {
@@ -81,16 +83,28 @@ fn email() -> impl Strategy<Value = String> {
 }
 
 fn phone() -> impl Strategy<Value = String> {
-    let nanp = ("[2-9][0-8][0-9]", "[2-9][0-9]{2}", "[0-9]{4}", 0usize..6).prop_map(|(a, e, l, style)| match style {
-        0 => format!("({a}) {e}-{l}"),
-        1 => format!("{a}-{e}-{l}"),
-        2 => format!("{a}.{e}.{l}"),
-        3 => format!("+1 {a} {e} {l}"),
-        4 => format!("+1{a}{e}{l}"),
-        _ => format!("1-{a}-{e}-{l}"),
-    });
+    let nanp =
+        ("[2-9][0-8][0-9]", "[2-9][0-9]{2}", "[0-9]{4}", 0usize..6).prop_map(|(a, e, l, style)| {
+            match style {
+                0 => format!("({a}) {e}-{l}"),
+                1 => format!("{a}-{e}-{l}"),
+                2 => format!("{a}.{e}.{l}"),
+                3 => format!("+1 {a} {e} {l}"),
+                4 => format!("+1{a}{e}{l}"),
+                _ => format!("1-{a}-{e}-{l}"),
+            }
+        });
     let international = (
-        prop_oneof![Just("44"), Just("49"), Just("33"), Just("91"), Just("61"), Just("81"), Just("353"), Just("34")],
+        prop_oneof![
+            Just("44"),
+            Just("49"),
+            Just("33"),
+            Just("91"),
+            Just("61"),
+            Just("81"),
+            Just("353"),
+            Just("34")
+        ],
         "[1-9][0-9]{2}",
         "[0-9]{3}",
         "[0-9]{3,4}",
@@ -101,7 +115,12 @@ fn phone() -> impl Strategy<Value = String> {
 }
 
 fn ssn() -> impl Strategy<Value = String> {
-    (1u32..900, 1u32..100, 1u32..10000, prop_oneof![Just('-'), Just(' '), Just('.')])
+    (
+        1u32..900,
+        1u32..100,
+        1u32..10000,
+        prop_oneof![Just('-'), Just(' '), Just('.')],
+    )
         .prop_filter("area 666 is never issued", |(a, ..)| *a != 666)
         .prop_map(|(a, g, s, sep)| format!("{a:03}{sep}{g:02}{sep}{s:04}"))
 }
@@ -110,7 +129,11 @@ fn ip() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<[u8; 4]>().prop_map(|o| Ipv4Addr::from(o).to_string()),
         any::<[u16; 8]>()
-            .prop_filter("needs a few hex digits", |g| g.iter().filter(|&&x| x != 0).count() >= 2)
+            .prop_filter("needs a few hex digits", |g| g
+                .iter()
+                .filter(|&&x| x != 0)
+                .count()
+                >= 2)
             .prop_map(|g| Ipv6Addr::from(g).to_string()),
     ]
 }
@@ -125,40 +148,63 @@ fn iban() -> impl Strategy<Value = String> {
         Just(("ES", 24)),
         Just(("PL", 28)),
     ];
-    (countries, prop::collection::vec(0u8..10, 30), any::<bool>()).prop_map(|((cc, len), digits, grouped)| {
-        let bban: String = digits[..len - 4].iter().map(|d| char::from(b'0' + d)).collect();
-        let numeric: String = format!("{bban}{}00", cc.bytes().map(|c| (c - b'A' + 10).to_string()).collect::<String>());
-        let rem = numeric.bytes().fold(0u32, |r, c| (r * 10 + u32::from(c - b'0')) % 97);
-        let iban = format!("{cc}{:02}{bban}", 98 - rem);
-        if grouped {
-            iban.as_bytes()
-                .chunks(4)
-                .map(|c| std::str::from_utf8(c).unwrap())
-                .collect::<Vec<_>>()
-                .join(" ")
-        } else {
-            iban
-        }
-    })
-}
-
-/// Filler text: words and small numbers, never two numbers in a row.
-fn filler() -> impl Strategy<Value = String> {
-    prop::collection::vec(("[a-zA-Z]{1,10}", prop::option::of("[1-9][0-9]{0,3}"), "[ ,;!?.]{0,1}"), 0..8).prop_map(
-        |tokens| {
-            tokens
-                .into_iter()
-                .map(|(word, number, punct)| match number {
-                    Some(n) => format!("{word} {n}{punct}"),
-                    None => format!("{word}{punct}"),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
+    (countries, prop::collection::vec(0u8..10, 30), any::<bool>()).prop_map(
+        |((cc, len), digits, grouped)| {
+            let bban: String = digits[..len - 4]
+                .iter()
+                .map(|d| char::from(b'0' + d))
+                .collect();
+            let numeric: String = format!(
+                "{bban}{}00",
+                cc.bytes()
+                    .map(|c| (c - b'A' + 10).to_string())
+                    .collect::<String>()
+            );
+            let rem = numeric
+                .bytes()
+                .fold(0u32, |r, c| (r * 10 + u32::from(c - b'0')) % 97);
+            let iban = format!("{cc}{:02}{bban}", 98 - rem);
+            if grouped {
+                iban.as_bytes()
+                    .chunks(4)
+                    .map(|c| std::str::from_utf8(c).unwrap())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                iban
+            }
         },
     )
 }
 
-fn check_hidden(kind: PiiKind, value: &str, before: &str, after: &str) -> Result<(), TestCaseError> {
+/// Filler text: words and small numbers, never two numbers in a row.
+fn filler() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            "[a-zA-Z]{1,10}",
+            prop::option::of("[1-9][0-9]{0,3}"),
+            "[ ,;!?.]{0,1}",
+        ),
+        0..8,
+    )
+    .prop_map(|tokens| {
+        tokens
+            .into_iter()
+            .map(|(word, number, punct)| match number {
+                Some(n) => format!("{word} {n}{punct}"),
+                None => format!("{word}{punct}"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+fn check_hidden(
+    kind: PiiKind,
+    value: &str,
+    before: &str,
+    after: &str,
+) -> Result<(), TestCaseError> {
     let s = Sanitizer::default();
     let text = format!("{before} {value} {after}");
     let out = s.sanitize(&text);
@@ -236,7 +282,9 @@ fn check_invariants(text: &str) -> Result<(), TestCaseError> {
     let findings = s.findings(text);
     let mut floor = 0;
     for f in &findings {
-        prop_assert!(f.range.start >= floor && f.range.end > f.range.start && f.range.end <= text.len());
+        prop_assert!(
+            f.range.start >= floor && f.range.end > f.range.start && f.range.end <= text.len()
+        );
         prop_assert!(text.is_char_boundary(f.range.start) && text.is_char_boundary(f.range.end));
         floor = f.range.end;
     }
