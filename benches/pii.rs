@@ -1,1 +1,121 @@
-fn main() {}
+//! Costs of the PII gate, each beside its baseline measured in the same run.
+//!
+//! `cargo bench --bench pii` (figures in BENCHMARKS.md).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use regex::RegexSet;
+use tracing::Dispatch;
+use tracing_subscriber::prelude::*;
+use warden::pii::{PiiLayer, Sanitizer};
+
+/// A clean 120-byte log message with the digits, dashes, dots, colons and
+/// `=` real messages have.
+const CLEAN: &str = "GET /api/v1/orders/98231 completed in 42 ms: status=200 tenant=acme-corp region=eu-west-1 cache.hit=0.93 retries=2 ok.ok";
+/// A message with an email address and a phone number.
+const DIRTY: &str = "password reset requested by ada.lovelace@example.com, confirmation sent to +1 (415) 555-2671 at 10:42";
+
+/// The baseline the issue names: one `RegexSet` of five common PII patterns.
+fn regex_set() -> RegexSet {
+    RegexSet::new([
+        r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+        r"(?:\+?1[-. ]?)?\(?\d{3}\)?[-. ]?\d{3}[-. ]?\d{4}",
+        r"\b\d{3}-\d{2}-\d{4}\b",
+        r"\b(?:\d[ -]?){13,19}\b",
+        r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
+    ])
+    .expect("valid patterns")
+}
+
+fn sanitize(c: &mut Criterion) {
+    assert_eq!(CLEAN.len(), 120);
+    let sanitizer = Sanitizer::default();
+    let set = regex_set();
+    assert!(sanitizer.findings(CLEAN).is_empty());
+    assert_eq!(sanitizer.findings(DIRTY).len(), 2);
+
+    let mut g = c.benchmark_group("sanitize");
+    for (name, text) in [("clean_120b", CLEAN), ("email_and_phone", DIRTY)] {
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_with_input(BenchmarkId::new("warden", name), text, |b, t| {
+            b.iter(|| sanitizer.sanitize(black_box(t)))
+        });
+        g.bench_with_input(
+            BenchmarkId::new("regexset_5_matches", name),
+            text,
+            |b, t| b.iter(|| set.matches(black_box(t))),
+        );
+    }
+    g.bench_function("contains_pii/clean_120b", |b| {
+        b.iter(|| sanitizer.contains_pii(black_box(CLEAN)))
+    });
+    g.finish();
+
+    let mut large = c.benchmark_group("sanitize_large");
+    large.sample_size(10);
+    let mut big = CLEAN.repeat(10 * 1024 * 1024 / CLEAN.len());
+    big.push_str(" ada@example.com");
+    large.throughput(Throughput::Bytes(big.len() as u64));
+    large.bench_function("warden/10mb", |b| {
+        b.iter(|| sanitizer.sanitize(black_box(&big)))
+    });
+    large.finish();
+}
+
+fn clean_event() {
+    tracing::info!(
+        user_id = 4242u64,
+        route = "/api/v1/orders",
+        status = 200u64,
+        latency_ms = 12.5,
+        "request completed"
+    );
+}
+
+fn dirty_event() {
+    tracing::info!(
+        user = "ada@example.com",
+        route = "/api/v1/orders",
+        status = 200u64,
+        latency_ms = 12.5,
+        "request completed"
+    );
+}
+
+fn layer(c: &mut Criterion) {
+    let alone = Dispatch::new(
+        tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::sink),
+        ),
+    );
+    let gated = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(PiiLayer::default())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::sink),
+            ),
+    );
+
+    let mut g = c.benchmark_group("event_4_fields");
+    g.bench_function("fmt_json_alone", |b| {
+        tracing::dispatcher::with_default(&alone, || b.iter(clean_event))
+    });
+    g.bench_function("pii+fmt_json", |b| {
+        tracing::dispatcher::with_default(&gated, || b.iter(clean_event))
+    });
+    g.bench_function("fmt_json_alone/dirty", |b| {
+        tracing::dispatcher::with_default(&alone, || b.iter(dirty_event))
+    });
+    g.bench_function("pii+fmt_json/dirty", |b| {
+        tracing::dispatcher::with_default(&gated, || b.iter(dirty_event))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sanitize, layer);
+criterion_main!(benches);

@@ -12,6 +12,13 @@ const MAX_SPAN: usize = 37;
 /// separator throughout), each group 3–8 digits long; an ungrouped number is
 /// one run of 13–19 digits. The number must end where a word ends.
 pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
+    // A card starts with a group of 3+ digits, or is one run of 13+.
+    if !b
+        .get(s..s + 3)
+        .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    {
+        return None;
+    }
     let mut digits = [0u8; 19];
     let mut count = 0usize;
     // Candidate ends: (end position, digit count) at each group end.

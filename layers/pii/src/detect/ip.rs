@@ -43,6 +43,12 @@ fn is_v6_byte(c: u8) -> bool {
 /// Finds an IPv6 address that contains the colon at `colon`, starting no
 /// earlier than `floor`; returns its range.
 pub(crate) fn match_ipv6_around(b: &[u8], colon: usize, floor: usize) -> Option<(usize, usize)> {
+    // Groups are at most four hex digits: another colon must be near.
+    let before = &b[colon.saturating_sub(5).max(floor)..colon];
+    let after = &b[(colon + 1).min(b.len())..b.len().min(colon + 6)];
+    if !before.contains(&b':') && !after.contains(&b':') {
+        return None;
+    }
     // Walk back over hex digits and colons (at most one address long).
     let mut start = colon;
     while start > floor && colon - start < 40 {

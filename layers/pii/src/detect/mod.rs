@@ -1,8 +1,11 @@
 //! The built-in detectors and the single pass that runs them.
 //!
-//! One table lookup per byte finds the few bytes a detector can start
-//! from (a digit, `@`, `:`, `=`, `_`, `-`, `.`, `A`, `J`, `B`/`b`); each
-//! trigger hands over to the validators that can start there, and every
+//! The pass looks at eight bytes at a time (SWAR, in safe code) for the
+//! few bytes a detector can start from — a digit, `@`, `:`, `=`, `_`, `-`,
+//! `.`, `A`, `B` — then classifies each candidate exactly with a table.
+//! Each trigger first runs a check of a few instructions that rejects
+//! ordinary text (a short number, a key that cannot be a secret name, a
+//! word that is no key prefix), and only then the validators. Every
 //! validator either accepts in bounded work or says where scanning may
 //! resume, so the pass is linear in the input.
 
@@ -40,10 +43,9 @@ const EQUALS: u8 = 4;
 const SEPARATOR: u8 = 5;
 const DASH: u8 = 6;
 const UPPER_A: u8 = 7;
-const UPPER_J: u8 = 8;
-const LETTER_B: u8 = 9;
+const UPPER_B: u8 = 8;
 
-const TRIGGERS: [u8; 256] = {
+static TRIGGERS: [u8; 256] = {
     let mut t = [NONE; 256];
     let mut d = b'0';
     while d <= b'9' {
@@ -57,11 +59,47 @@ const TRIGGERS: [u8; 256] = {
     t[b'.' as usize] = SEPARATOR;
     t[b'-' as usize] = DASH;
     t[b'A' as usize] = UPPER_A;
-    t[b'J' as usize] = UPPER_J;
-    t[b'B' as usize] = LETTER_B;
-    t[b'b' as usize] = LETTER_B;
+    t[b'B' as usize] = UPPER_B;
     t
 };
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `w` that may be a trigger: the ASCII
+/// range `-`..=`B` (`-` `.` `/` digits `:` `;` `<` `=` `>` `?` `@` `A` `B`)
+/// or `_`. The table then tells the real triggers from the rest.
+#[inline]
+fn candidates(w: u64) -> u64 {
+    let low7 = w & !HIGH;
+    let at_least_dash = low7.wrapping_add((0x80 - u64::from(b'-')) * ONES);
+    let above_b = low7.wrapping_add((0x80 - u64::from(b'B') - 1) * ONES);
+    let in_range = at_least_dash & !above_b;
+    let underscore = (low7 ^ (u64::from(b'_') * ONES)).wrapping_add(0x7F * ONES);
+    (in_range | !underscore) & !w & HIGH
+}
+
+/// The position of the next trigger at or after `i`.
+#[inline]
+fn next_trigger(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let mut m = candidates(u64::from_le_bytes(word));
+        while m != 0 {
+            let k = i + (m.trailing_zeros() / 8) as usize;
+            if TRIGGERS[usize::from(b[k])] != NONE {
+                return Some(k);
+            }
+            m &= m - 1;
+        }
+        i += 8;
+    }
+    let rest = b.get(i..)?;
+    rest.iter()
+        .position(|&c| TRIGGERS[usize::from(c)] != NONE)
+        .map(|k| i + k)
+}
 
 /// A detected value: its kind and byte range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,11 +132,8 @@ impl Detectors {
         let mut floor = 0;
         let mut jwt_resume = 0;
         while i < n {
-            match b[i..]
-                .iter()
-                .position(|&c| TRIGGERS[usize::from(c)] != NONE)
-            {
-                Some(k) => i += k,
+            match next_trigger(b, i) {
+                Some(k) => i = k,
                 None => break,
             }
             let hit = match TRIGGERS[usize::from(b[i])] {
@@ -116,17 +151,12 @@ impl Detectors {
                     .secret_value(b, i, floor)
                     .or_else(|| self.ipv6(b, i, floor)),
                 EQUALS => self.secret_value(b, i, floor),
-                SEPARATOR if self.on(Builtin::ApiKey) => {
-                    tokens::match_separated_key(b, i, floor).map(|(s, e)| (Builtin::ApiKey, s, e))
-                }
+                SEPARATOR => self.at_separator(b, i, floor, &mut jwt_resume),
                 DASH => self.at_dash(b, i, floor),
                 UPPER_A if self.on(Builtin::ApiKey) => {
                     tokens::match_a_key(b, i).map(|e| (Builtin::ApiKey, i, e))
                 }
-                UPPER_J if self.on(Builtin::Jwt) && i >= 2 && i - 2 >= floor.max(jwt_resume) => {
-                    self.jwt(b, i - 2, &mut jwt_resume)
-                }
-                LETTER_B if self.on(Builtin::AuthToken) => {
+                UPPER_B if self.on(Builtin::AuthToken) => {
                     tokens::match_auth_scheme(b, i).map(|(s, e)| (Builtin::AuthToken, s, e))
                 }
                 _ => None,
@@ -161,6 +191,18 @@ impl Detectors {
         // The tail of a dotted or dashed number already passed over
         // (`2024-01-15`, `1.2.3`): nothing starts here.
         if i >= 2 && matches!(b[i - 1], b'.' | b'-') && b[i - 2].is_ascii_digit() {
+            return None;
+        }
+        // A short number that no separator joins to another (`42 ms`,
+        // `status=200`) is none of the numeric kinds.
+        let prefixed = i > floor && matches!(b[i - 1], b'+' | b'(');
+        let end = run_end(b, i, |c| c.is_ascii_digit());
+        let joined = match (b.get(end), b.get(end + 1)) {
+            (Some(b' ' | b'-' | b'.' | b'/'), Some(&n)) => n.is_ascii_digit() || n == b'(',
+            (Some(b')'), _) => true,
+            _ => false,
+        };
+        if !prefixed && !joined && end - i < 13 {
             return None;
         }
         if self.on(Builtin::CreditCard) {
@@ -217,15 +259,39 @@ impl Detectors {
         None
     }
 
-    fn jwt(&self, b: &[u8], s: usize, resume: &mut usize) -> Option<(Builtin, usize, usize)> {
-        if b[s..].starts_with(b"eyJ") && (s == 0 || !tokens_byte(b[s - 1])) {
-            match tokens::match_jwt(b, s) {
-                Ok(e) => return Some((Builtin::Jwt, s, e)),
-                Err(r) => *resume = r,
+    fn at_separator(
+        &self,
+        b: &[u8],
+        i: usize,
+        floor: usize,
+        jwt_resume: &mut usize,
+    ) -> Option<(Builtin, usize, usize)> {
+        // A JWT's header and payload both start `eyJ` (`{"`): anchor on the
+        // first dot, when the payload follows it.
+        if b[i] == b'.' && self.on(Builtin::Jwt) && b.get(i + 1..i + 4) == Some(b"eyJ") {
+            let start = run_start(b, i, floor.max(*jwt_resume), tokens_byte);
+            if b[start..].starts_with(b"eyJ") && (start == 0 || !tokens_byte(b[start - 1])) {
+                match tokens::match_jwt(b, start) {
+                    Ok(e) => return Some((Builtin::Jwt, start, e)),
+                    Err(r) => *jwt_resume = r,
+                }
             }
+        }
+        if self.on(Builtin::ApiKey) {
+            return tokens::match_separated_key(b, i, floor).map(|(s, e)| (Builtin::ApiKey, s, e));
         }
         None
     }
+}
+
+/// The start of the run of bytes before `i` (not before `floor`) that
+/// satisfy `pred`.
+fn run_start(b: &[u8], i: usize, floor: usize, pred: impl Fn(u8) -> bool) -> usize {
+    let mut s = i;
+    while s > floor && pred(b[s - 1]) {
+        s -= 1;
+    }
+    s
 }
 
 fn tokens_byte(c: u8) -> bool {

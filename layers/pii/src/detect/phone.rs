@@ -145,6 +145,12 @@ fn calling_code_len_digits(digits: &[u8]) -> Option<usize> {
 }
 
 fn read_national(b: &[u8], s: usize) -> Option<usize> {
+    // The first group (the area code with its trunk 0) has 2-5 digits.
+    let first = s + usize::from(b.get(s) == Some(&b'('));
+    let first_len = super::bytes::run_end(b, first, |c| c.is_ascii_digit()) - first;
+    if !(2..=5).contains(&first_len) {
+        return None;
+    }
     let g = read_groups(b, s, b" -./", 11, false);
     if g.len < 2 {
         return None;

@@ -39,6 +39,33 @@ pub(crate) struct SecretKeys {
     names: Vec<Vec<Box<[u8]>>>,
     /// Which bytes can start a name's first word (lower case).
     first_bytes: [bool; 256],
+    /// A filter over the names' first words: one bit per (first letter,
+    /// second letter, length), so that most keys are ruled out in one pass
+    /// without splitting them.
+    first_words: Box<[u64; 1024]>,
+    /// The first two letters of each name's first word, case folded (row
+    /// by first letter, bit by second): a key holding none of these pairs
+    /// anywhere cannot match.
+    bigrams: [u32; 32],
+}
+
+/// The filter bit of a word: its first two bytes (case folded) and length.
+fn word_bit(word: &[u8]) -> usize {
+    let first = usize::from(word.first().map_or(0, |c| c.to_ascii_lowercase()) & 31);
+    let second = usize::from(word.get(1).map_or(0, |c| c.to_ascii_lowercase()) & 31);
+    first | (second << 5) | ((word.len() & 63) << 10)
+}
+
+/// Whether a word break falls before `b[i]` (both `b[i - 1]` and `b[i]`
+/// being letters or digits).
+#[inline]
+fn word_breaks(b: &[u8], i: usize) -> bool {
+    let (p, c) = (b[i - 1], b[i]);
+    (p.is_ascii_lowercase() && c.is_ascii_uppercase())
+        || (p.is_ascii_digit() != c.is_ascii_digit())
+        || (p.is_ascii_uppercase()
+            && c.is_ascii_uppercase()
+            && b.get(i + 1).is_some_and(u8::is_ascii_lowercase))
 }
 
 impl SecretKeys {
@@ -50,6 +77,8 @@ impl SecretKeys {
         let mut set = SecretKeys {
             names: Vec::new(),
             first_bytes: [false; 256],
+            first_words: Box::new([0; 1024]),
+            bigrams: [0; 32],
         };
         for name in names {
             set.add(name.as_ref());
@@ -67,6 +96,10 @@ impl SecretKeys {
             .collect();
         if let Some(first) = words.first().and_then(|w| w.first()) {
             self.first_bytes[usize::from(*first)] = true;
+            let bit = word_bit(&words[0]);
+            self.first_words[bit / 64] |= 1 << (bit % 64);
+            let second = words[0].get(1).copied().unwrap_or(0);
+            self.bigrams[usize::from(words[0][0] & 31)] |= 1 << (second & 31);
             if !self.names.contains(&words) {
                 self.names.push(words);
             }
@@ -77,9 +110,35 @@ impl SecretKeys {
         self.names.is_empty()
     }
 
+    /// Whether some word of `key` may start a name (no false negatives).
+    fn may_match(&self, key: &[u8]) -> bool {
+        let mut i = 0;
+        while i < key.len() {
+            if !key[i].is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i += 1;
+            while i < key.len() && key[i].is_ascii_alphanumeric() && !word_breaks(key, i) {
+                i += 1;
+            }
+            let bit = word_bit(&key[start..i]);
+            if self.first_words[bit / 64] & (1 << (bit % 64)) != 0 {
+                return true;
+            }
+        }
+        false
+    }
+
+    #[inline]
+    fn has_bigram(&self, a: u8, b: u8) -> bool {
+        self.bigrams[usize::from(a & 31)] & (1 << (b & 31)) != 0
+    }
+
     /// Whether `key` names a secret.
     pub(crate) fn matches(&self, key: &[u8]) -> bool {
-        if self.names.is_empty() {
+        if self.names.is_empty() || !self.may_match(key) {
             return false;
         }
         let mut spans = [(0usize, 0usize); MAX_WORDS];
@@ -110,14 +169,7 @@ fn split_words(b: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> usize {
         let breaks_before = match (start, c) {
             (_, None) => true,
             (_, Some(c)) if !c.is_ascii_alphanumeric() => true,
-            (Some(_), Some(c)) => {
-                let p = b[i - 1];
-                (p.is_ascii_lowercase() && c.is_ascii_uppercase())
-                    || (p.is_ascii_digit() != c.is_ascii_digit())
-                    || (p.is_ascii_uppercase()
-                        && c.is_ascii_uppercase()
-                        && b.get(i + 1).is_some_and(u8::is_ascii_lowercase))
-            }
+            (Some(_), Some(_)) => word_breaks(b, i),
             (None, Some(_)) => false,
         };
         if breaks_before {
@@ -164,11 +216,18 @@ pub(crate) fn match_secret_value(
             k_end -= 1;
         }
     }
+    // Walk back over the key, noting whether it holds a pair of letters
+    // that starts some name: most keys hold none and stop here.
     let mut k_start = k_end;
+    let mut candidate = false;
     while k_start > floor && k_end - k_start < 64 && is_key_byte(b[k_start - 1]) {
         k_start -= 1;
+        if k_start + 1 < k_end {
+            candidate |= keys.has_bigram(b[k_start], b[k_start + 1]);
+        }
     }
-    if k_start == k_end || !keys.matches(&b[k_start..k_end]) {
+    let single_letter_key = k_end - k_start == 1 && keys.has_bigram(b[k_start], 0);
+    if !(candidate || single_letter_key) || !keys.matches(&b[k_start..k_end]) {
         return None;
     }
     // The value, forwards.

@@ -117,10 +117,33 @@ const SEPARATED_KEYS: &[KeyRule] = &[
     rule(b"SG.", Body::Dotted, 60, 70),
 ];
 
+/// For each key prefix: its first separator, the separator's offset and
+/// the prefix's first byte. A separator with none of these before it is
+/// no key's, which rules out most `-`, `_` and `.` in text at once.
+const FIRST_SEPARATORS: &[(u8, usize, u8)] = &[
+    (b'_', 3, b'g'),
+    (b'_', 6, b'g'),
+    (b'_', 2, b's'),
+    (b'_', 2, b'r'),
+    (b'_', 5, b'w'),
+    (b'_', 3, b'n'),
+    (b'_', 2, b'h'),
+    (b'-', 5, b'g'),
+    (b'-', 4, b'x'),
+    (b'-', 2, b's'),
+    (b'.', 2, b'S'),
+];
+
 /// Reads a provider key whose prefix holds the separator at `i`;
 /// returns its range.
 pub(crate) fn match_separated_key(b: &[u8], i: usize, floor: usize) -> Option<(usize, usize)> {
     let sep = b[i];
+    let possible = FIRST_SEPARATORS
+        .iter()
+        .any(|&(s, k, first)| s == sep && i >= k && b[i - k] == first);
+    if !possible {
+        return None;
+    }
     // The word before the separator: at most 10 letters or digits, or the
     // `github_pat` prefix, which holds a separator of its own.
     let mut ws = i;
