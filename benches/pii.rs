@@ -12,7 +12,7 @@ use warden::pii::{PiiLayer, Sanitizer};
 
 /// A clean 120-byte log message as `tracing` messages usually are: prose,
 /// with the values in fields of their own.
-const CLEAN: &str = "User session for the account was refreshed and all background workers reported a healthy state after deploy 42 ok.";
+const CLEAN: &str = "User session for the account was refreshed and all background workers reported a healthy state after the deploy #42, ok.";
 /// A clean 120-byte line of the dense `key=value` kind plain-text logs
 /// have: every `=`, `:`, `-`, `.` and number in it is a place a detector
 /// must look.
@@ -42,7 +42,11 @@ fn sanitize(c: &mut Criterion) {
     assert_eq!(sanitizer.findings(DIRTY).len(), 2);
 
     let mut g = c.benchmark_group("sanitize");
-    for (name, text) in [("clean_120b", CLEAN), ("clean_120b_kv", CLEAN_KV), ("email_and_phone", DIRTY)] {
+    for (name, text) in [
+        ("clean_120b", CLEAN),
+        ("clean_120b_kv", CLEAN_KV),
+        ("email_and_phone", DIRTY),
+    ] {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_with_input(BenchmarkId::new("warden", name), text, |b, t| {
             b.iter(|| sanitizer.sanitize(black_box(t)))

@@ -276,7 +276,7 @@ impl SanitizerBuilder {
         let hmac = if hashed.is_empty() {
             None
         } else {
-            let key = match self.hmac_key {
+            let key = match self.hmac_key.clone() {
                 Some(key) => key,
                 None => std::env::var_os(HMAC_KEY_ENV)
                     .map(|v| v.into_encoded_bytes())
@@ -290,10 +290,21 @@ impl SanitizerBuilder {
                     min: HmacKey::MIN_LEN,
                 });
             }
-            HmacKey::new(&key, self.hmac_key_id)
+            HmacKey::new(&key, self.hmac_key_id.clone())
         };
         let custom = CustomSet::new(&self.custom, &kinds)?;
-        Ok(Sanitizer {
+        Ok(self.assemble(kinds, strategies, hmac, custom))
+    }
+
+    /// Puts a sanitizer together from checked parts.
+    fn assemble(
+        self,
+        kinds: Vec<PiiKind>,
+        strategies: Vec<Strategy>,
+        hmac: Option<HmacKey>,
+        custom: Option<CustomSet>,
+    ) -> Sanitizer {
+        Sanitizer {
             inner: Arc::new(Inner {
                 detectors: Detectors {
                     enabled: self.enabled,
@@ -306,7 +317,7 @@ impl SanitizerBuilder {
                 allow: self.allow.iter().map(|v| v.to_lowercase()).collect(),
                 hmac,
             }),
-        })
+        }
     }
 }
 
@@ -397,11 +408,9 @@ pub struct Sanitizer {
 impl Default for Sanitizer {
     /// Every built-in kind, redacted, with the default secret key names.
     fn default() -> Self {
-        match SanitizerBuilder::default().build() {
-            Ok(s) => s,
-            // Unreachable: the default uses neither hmac nor custom patterns.
-            Err(_) => Sanitizer::empty(),
-        }
+        let kinds: Vec<PiiKind> = PiiKind::builtins().collect();
+        let strategies = vec![Strategy::Redact; kinds.len()];
+        SanitizerBuilder::default().assemble(kinds, strategies, None, None)
     }
 }
 
@@ -419,24 +428,6 @@ impl Sanitizer {
     /// A builder, starting from the defaults.
     pub fn builder() -> SanitizerBuilder {
         SanitizerBuilder::default()
-    }
-
-    fn empty() -> Self {
-        let kinds: Vec<PiiKind> = PiiKind::builtins().collect();
-        Sanitizer {
-            inner: Arc::new(Inner {
-                detectors: Detectors {
-                    enabled: [true; Builtin::COUNT],
-                    secret_keys: SecretKeys::new(DEFAULT_SECRET_KEYS),
-                },
-                custom: None,
-                counters: Counters::new(kinds.len()),
-                strategies: vec![Strategy::Redact; kinds.len()],
-                kinds,
-                allow: HashSet::new(),
-                hmac: None,
-            }),
-        }
     }
 
     /// Calls `f` with each finding (kind index, byte range) in order,

@@ -150,7 +150,7 @@ pub(crate) fn match_separated_key(b: &[u8], i: usize, floor: usize) -> Option<(u
     while ws > floor && i - ws < 10 && (is_alnum(b[ws - 1]) || (b[ws - 1] == b'_' && i - ws == 3)) {
         ws -= 1;
     }
-    if !word_starts_at(b, ws) && !(ws > 0 && matches!(b[ws - 1], b'-' | b'.')) {
+    if !(word_starts_at(b, ws) || (ws > 0 && matches!(b[ws - 1], b'-' | b'.'))) {
         return None;
     }
     let offset = i - ws;
