@@ -6,13 +6,7 @@
 //! needs at least two labels of letters, digits and hyphens (no hyphen at
 //! either end) and a top-level label of two or more letters (or `xn--`).
 
-fn is_local_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-' | b'\'') || c >= 0x80
-}
-
-fn is_label_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'-' || c >= 0x80
-}
+use super::bytes::{is_label as is_label_byte, is_local as is_local_byte};
 
 /// Finds the email address around the `@` at `at`, starting no earlier
 /// than `floor`; returns its range.

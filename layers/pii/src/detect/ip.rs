@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::bytes::{is_alnum, is_word};
+use super::bytes::{is_alnum, is_hex, is_word};
 
 /// Reads an IPv4 address starting at the digit at `s`; returns its end.
 pub(crate) fn match_ipv4(b: &[u8], s: usize) -> Option<usize> {
@@ -37,7 +37,7 @@ pub(crate) fn match_ipv4(b: &[u8], s: usize) -> Option<usize> {
 }
 
 fn is_v6_byte(c: u8) -> bool {
-    c.is_ascii_hexdigit() || c == b':' || c == b'.'
+    is_hex(c) || c == b':' || c == b'.'
 }
 
 /// Finds an IPv6 address that contains the colon at `colon`, starting no
@@ -53,7 +53,7 @@ pub(crate) fn match_ipv6_around(b: &[u8], colon: usize, floor: usize) -> Option<
     let mut start = colon;
     while start > floor && colon - start < 40 {
         match b.get(start - 1) {
-            Some(&c) if c.is_ascii_hexdigit() || c == b':' => start -= 1,
+            Some(&c) if is_hex(c) || c == b':' => start -= 1,
             _ => break,
         }
     }

@@ -294,9 +294,7 @@ fn run_start(b: &[u8], i: usize, floor: usize, pred: impl Fn(u8) -> bool) -> usi
     s
 }
 
-fn tokens_byte(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
-}
+use bytes::is_b64url as tokens_byte;
 
 #[cfg(test)]
 mod tests {

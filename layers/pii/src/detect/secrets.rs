@@ -6,7 +6,7 @@
 //! the name `api_key` matches `api_key`, `API-KEY`, `apiKey`, `x-api-key`
 //! and `stripe.api.key`, but `token` does not match `tokens_used`.
 
-use super::bytes::is_word;
+use super::bytes::is_key as is_key_byte;
 
 /// At most this many words in a key are compared.
 const MAX_WORDS: usize = 16;
@@ -186,10 +186,6 @@ fn split_words(b: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> usize {
         }
     }
     n
-}
-
-fn is_key_byte(c: u8) -> bool {
-    is_word(c) || c == b'-' || c == b'.'
 }
 
 /// Finds the value of a secret-named key whose delimiter (`=` or `:`) is

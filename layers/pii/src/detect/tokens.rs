@@ -4,11 +4,9 @@
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 
-use super::bytes::{is_alnum, run_end, starts_with_ignore_case, word_starts_at};
-
-fn is_b64url(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
-}
+use super::bytes::{
+    is_alnum, is_b64url, is_token68, run_end, starts_with_ignore_case, word_starts_at,
+};
 
 /// Reads a JWT (`header.payload.signature`, header `eyJ…`) starting at
 /// `s`; returns its end, or `Err(resume)` with the position before which
@@ -138,22 +136,23 @@ const FIRST_SEPARATORS: &[(u8, usize, u8)] = &[
 /// returns its range.
 pub(crate) fn match_separated_key(b: &[u8], i: usize, floor: usize) -> Option<(usize, usize)> {
     let sep = b[i];
-    let possible = FIRST_SEPARATORS
-        .iter()
-        .any(|&(s, k, first)| s == sep && i >= k && b[i - k] == first);
-    if !possible {
-        return None;
-    }
     // The word before the separator: at most 10 letters or digits, or the
     // `github_pat` prefix, which holds a separator of its own.
     let mut ws = i;
     while ws > floor && i - ws < 10 && (is_alnum(b[ws - 1]) || (b[ws - 1] == b'_' && i - ws == 3)) {
         ws -= 1;
     }
+    let offset = i - ws;
+    let first = *b.get(ws)?;
+    if !FIRST_SEPARATORS
+        .iter()
+        .any(|&(s, k, f)| s == sep && k == offset && f == first)
+    {
+        return None;
+    }
     if !(word_starts_at(b, ws) || (ws > 0 && matches!(b[ws - 1], b'-' | b'.'))) {
         return None;
     }
-    let offset = i - ws;
     SEPARATED_KEYS
         .iter()
         .filter(|r| r.prefix.get(offset) == Some(&sep))
@@ -202,10 +201,6 @@ pub(crate) fn match_a_key(b: &[u8], s: usize) -> Option<usize> {
         return ok.then_some(end);
     }
     None
-}
-
-fn is_token68(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
 }
 
 /// Reads the credential of a `Bearer …` or `Basic …` authorization value
