@@ -1,6 +1,7 @@
 //! The built-in detectors and the single pass that runs them.
 //!
-//! The pass looks at eight bytes at a time (SWAR, in safe code) for the
+//! The pass looks at sixteen bytes at a time (SSE2 on x86-64; eight at a
+//! time with SWAR in safe code elsewhere) for the
 //! few bytes a detector can start from — a digit, `@`, `:`, `=`, `_`, `-`,
 //! `.`, `A`, `B` — then classifies each candidate exactly with a table.
 //! Each trigger first runs a check of a few instructions that rejects
@@ -69,6 +70,7 @@ const HIGH: u64 = 0x8080_8080_8080_8080;
 /// The high bit of each byte of `w` that may be a trigger: the ASCII
 /// range `-`..=`B` (`-` `.` `/` digits `:` `;` `<` `=` `>` `?` `@` `A` `B`)
 /// or `_`. The table then tells the real triggers from the rest.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline]
 fn candidates(w: u64) -> u64 {
     let low7 = w & !HIGH;
@@ -80,6 +82,41 @@ fn candidates(w: u64) -> u64 {
 }
 
 /// The position of the next trigger at or after `i`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn next_trigger(b: &[u8], mut i: usize) -> Option<usize> {
+    let n = b.len();
+    while i < n {
+        // Sixteen bytes at a time; the last block overlaps the one before
+        // (or, in a text shorter than 16 bytes, is padded with zeros), so
+        // no byte is ever looked at one by one.
+        let (start, mut m) = if let Some(chunk) = b.get(i..i + 16) {
+            (i, sse2::candidates(chunk))
+        } else if n >= 16 {
+            let start = n - 16;
+            (
+                start,
+                sse2::candidates(&b[start..]) & (u32::MAX << (i - start)),
+            )
+        } else {
+            let mut padded = [0u8; 16];
+            padded[..n - i].copy_from_slice(&b[i..]);
+            (i, sse2::candidates(&padded))
+        };
+        while m != 0 {
+            let k = start + m.trailing_zeros() as usize;
+            if TRIGGERS[usize::from(b[k])] != NONE {
+                return Some(k);
+            }
+            m &= m - 1;
+        }
+        i = start + 16;
+    }
+    None
+}
+
+/// The position of the next trigger at or after `i`.
+#[cfg(not(target_arch = "x86_64"))]
 #[inline]
 fn next_trigger(b: &[u8], mut i: usize) -> Option<usize> {
     while let Some(chunk) = b.get(i..i + 8) {
@@ -99,6 +136,58 @@ fn next_trigger(b: &[u8], mut i: usize) -> Option<usize> {
     rest.iter()
         .position(|&c| TRIGGERS[usize::from(c)] != NONE)
         .map(|k| i + k)
+}
+
+/// The same candidate test as [`candidates`], sixteen bytes at a time.
+///
+/// Measured: the scan of a clean 120-byte message falls from about 800
+/// to about 480 instructions (BENCHMARKS.md); SSE2 is part of the x86-64
+/// baseline, so there is no run-time detection to do.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_sub_epi8,
+    };
+
+    /// One bit per byte of `chunk` (which must be 16 bytes long; shorter
+    /// chunks give 0) that is in `-`..=`B` or is `_`.
+    #[inline]
+    #[allow(unsafe_code)]
+    pub(super) fn candidates(chunk: &[u8]) -> u32 {
+        let Ok(bytes) = <&[u8; 16]>::try_from(chunk) else {
+            return 0;
+        };
+        // SAFETY: SSE2 is always available on x86_64 (it is part of the
+        // architecture's baseline, so `target_feature = "sse2"` is on for
+        // every x86_64 target). `_mm_loadu_si128` reads exactly 16 bytes
+        // from `bytes`, a `&[u8; 16]`, and has no alignment requirement;
+        // the other intrinsics work on registers only.
+        unsafe {
+            let v = _mm_loadu_si128(bytes.as_ptr().cast());
+            let shifted = _mm_sub_epi8(v, _mm_set1_epi8(b'-' as i8));
+            let width = _mm_set1_epi8((b'B' - b'-') as i8);
+            let in_range = _mm_cmpeq_epi8(_mm_min_epu8(shifted, width), shifted);
+            let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
+            _mm_movemask_epi8(_mm_or_si128(in_range, underscore)) as u32
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn agrees_with_the_portable_test() {
+            for first in (0..=255u8).step_by(16) {
+                let chunk: Vec<u8> = (0..16).map(|k| first.wrapping_add(k)).collect();
+                let mask = super::candidates(&chunk);
+                for (k, &c) in chunk.iter().enumerate() {
+                    let expected = (b'-'..=b'B').contains(&c) || c == b'_';
+                    assert_eq!(mask >> k & 1 == 1, expected, "{c:#x}");
+                }
+            }
+            assert_eq!(super::candidates(b"short"), 0);
+        }
+    }
 }
 
 /// A detected value: its kind and byte range.
@@ -314,6 +403,16 @@ mod tests {
             ControlFlow::Continue(())
         });
         out
+    }
+
+    #[test]
+    fn swar_candidates_agree_with_their_definition() {
+        for c in 0..=255u8 {
+            let m = candidates(u64::from(c) * ONES);
+            let expected = (b'-'..=b'B').contains(&c) || c == b'_';
+            assert_eq!(m == HIGH, expected, "{c:#x}");
+            assert!(m == 0 || m == HIGH, "{c:#x}");
+        }
     }
 
     #[test]
