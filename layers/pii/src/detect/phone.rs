@@ -39,33 +39,14 @@ fn ends_cleanly(b: &[u8], end: usize, strict: bool) -> bool {
     }
 }
 
-/// A digit group read from the text.
+/// Digit groups read from the text.
 struct Groups {
     /// Each group's end position and the digit count up to it.
     ends: [(usize, usize); 12],
     len: usize,
-    digits: [u8; 16],
+    /// The first three digits, for the country calling code.
+    lead: [u8; 3],
     count: usize,
-}
-
-impl Groups {
-    fn new() -> Self {
-        Groups {
-            ends: [(0, 0); 12],
-            len: 0,
-            digits: [0; 16],
-            count: 0,
-        }
-    }
-
-    fn push_end(&mut self, end: usize) -> bool {
-        if self.len == self.ends.len() {
-            return false;
-        }
-        self.ends[self.len] = (end, self.count);
-        self.len += 1;
-        true
-    }
 }
 
 /// Reads groups of digits separated by one of `seps` or by parentheses,
@@ -79,17 +60,20 @@ fn read_groups(
     max_digits: usize,
     trunk_after_first: bool,
 ) -> Groups {
-    let mut g = Groups::new();
+    let mut g = Groups {
+        ends: [(0, 0); 12],
+        len: 0,
+        lead: [0; 3],
+        count: 0,
+    };
     let mut i = p;
-    loop {
+    while g.len < g.ends.len() {
         let paren = b.get(i) == Some(&b'(');
         if paren {
             i += 1;
         }
         let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
+        i = super::bytes::run_end(b, i, |c| c.is_ascii_digit());
         let glen = i - start;
         if glen == 0 || (paren && b.get(i) != Some(&b')')) {
             break;
@@ -97,18 +81,17 @@ fn read_groups(
         if paren {
             i += 1;
         }
-        let is_trunk = trunk_after_first && paren && g.len == 1 && &b[start..start + glen] == b"0";
+        let is_trunk = trunk_after_first && paren && g.len == 1 && glen == 1 && b[start] == b'0';
         if !is_trunk {
             if g.count + glen > max_digits {
                 break;
             }
-            for &d in &b[start..start + glen] {
-                g.digits[g.count] = d - b'0';
-                g.count += 1;
+            for (slot, &d) in g.lead.iter_mut().skip(g.count).zip(&b[start..i]) {
+                *slot = d;
             }
-            if !g.push_end(i) {
-                break;
-            }
+            g.count += glen;
+            g.ends[g.len] = (i, g.count);
+            g.len += 1;
         }
         match (b.get(i), b.get(i + 1)) {
             (Some(&c), Some(&n)) if seps.contains(&c) && (n.is_ascii_digit() || n == b'(') => {
@@ -124,24 +107,17 @@ fn read_groups(
 
 fn read_international(b: &[u8], p: usize, min_groups: usize) -> Option<usize> {
     let g = read_groups(b, p, b" -.", 15, true);
+    let cc = calling_code_len(&g.lead[..g.count.min(3)])?;
+    let nanp_or_russia = cc == 1;
     (0..g.len).rev().find_map(|k| {
         let (end, n) = g.ends[k];
-        let digits = &g.digits[..n];
-        let cc = calling_code_len_digits(digits)?;
-        let length_ok = match digits[0] {
-            1 | 7 if cc == 1 => n == 11,
-            _ => (8..=15).contains(&n) && n - cc >= 6,
+        let length_ok = if nanp_or_russia {
+            n == 11
+        } else {
+            (8..=15).contains(&n) && n - cc >= 6
         };
         (length_ok && k + 1 >= min_groups && ends_cleanly(b, end, false)).then_some(end)
     })
-}
-
-fn calling_code_len_digits(digits: &[u8]) -> Option<usize> {
-    let mut ascii = [0u8; 3];
-    for (a, d) in ascii.iter_mut().zip(digits) {
-        *a = d + b'0';
-    }
-    calling_code_len(&ascii[..digits.len().min(3)])
 }
 
 fn read_national(b: &[u8], s: usize) -> Option<usize> {
