@@ -350,3 +350,73 @@ fn large_and_odd_values() {
     assert_clean(&out);
     assert_eq!(buf.lines().len(), 4);
 }
+
+#[test]
+fn an_optional_summary_says_what_was_replaced() {
+    let buf = Buffer::default();
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default().with_redaction_summary(true))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(buf.clone())
+                .with_filter(LevelFilter::INFO),
+        )
+        .with(capture.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..2 {
+            info!(
+                user = "ada@example.com",
+                phone = "+1 415 555 2671",
+                n = 1u64,
+                "hello"
+            );
+        }
+        tracing::debug!(
+            user = "ada@example.com",
+            "filtered out by the fmt layer's filter"
+        );
+        info!(n = 2u64, "clean");
+    });
+    let lines = buf.lines();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let fields = &lines[0]["fields"];
+    assert_eq!(fields["redaction.count"], 2);
+    assert_eq!(fields["redaction.kinds"], "EMAIL,PHONE");
+    assert_eq!(fields["user"], "[REDACTED:EMAIL]");
+    assert_eq!(fields["n"], 1);
+    assert_eq!(lines[0]["level"], "INFO");
+    assert_eq!(lines[0]["target"], "pii_events");
+    assert!(lines[2]["fields"].get("redaction.count").is_none());
+    // One shadow callsite per original callsite, reused.
+    let seen = capture.seen();
+    assert!(std::ptr::eq(seen[0].metadata, seen[1].metadata));
+    assert_eq!(seen[0].metadata.fields().len(), 4 + 2);
+    // The shadow keeps the original's name (which names its line) and line.
+    let line = seen[0].metadata.line().unwrap();
+    assert!(
+        seen[0].metadata.name().ends_with(&format!(":{line}")),
+        "{}",
+        seen[0].metadata.name()
+    );
+    assert_eq!(
+        seen.len(),
+        4,
+        "{:#?}",
+        seen.iter()
+            .map(|s| (&s.fields, s.metadata.fields().len()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(seen[3].fields, "message=clean;n=u64:2;");
+}
+
+#[test]
+fn integers_are_counted_once() {
+    let pii = PiiLayer::default();
+    let subscriber = tracing_subscriber::registry().with(pii.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        info!(card = 4111111111111111u64, "charged");
+    });
+    assert_eq!(pii.redactions().get(&PiiKind::CreditCard), 1);
+}

@@ -2,12 +2,15 @@
 
 use std::any::TypeId;
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
+use tracing_core::callsite::{Callsite, Identifier};
 use tracing_core::dispatcher::WeakDispatch;
 use tracing_core::field::FieldSet;
+use tracing_core::metadata::Kind;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::{Interest, NoSubscriber};
 use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
@@ -16,6 +19,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 use warden_core::{visit_fields, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields};
 
+use crate::sanitizer::Tally;
 use crate::{RedactionCounts, Sanitizer};
 
 thread_local! {
@@ -83,6 +87,53 @@ pub struct PiiLayer {
     dispatch: Arc<OnceLock<WeakDispatch>>,
     dropped: Arc<AtomicU64>,
     id: u64,
+    summary: bool,
+    shadows: Arc<RwLock<HashMap<Identifier, &'static Metadata<'static>>>>,
+}
+
+/// The names of the fields [`PiiLayer::with_redaction_summary`] adds.
+const SUMMARY_FIELDS: [&str; 2] = ["redaction.count", "redaction.kinds"];
+
+/// The callsite of a sanitized copy that carries summary fields: the
+/// original's name, target, level and location, and its fields plus
+/// [`SUMMARY_FIELDS`]. One is made (and leaked) per original callsite.
+struct ShadowCallsite {
+    original: &'static Metadata<'static>,
+    metadata: OnceLock<Metadata<'static>>,
+}
+
+impl Callsite for ShadowCallsite {
+    fn set_interest(&self, _interest: Interest) {}
+
+    fn metadata(&self) -> &Metadata<'_> {
+        self.metadata.get().unwrap_or(self.original)
+    }
+}
+
+fn make_shadow(original: &'static Metadata<'static>) -> &'static Metadata<'static> {
+    let names: Vec<&'static str> = original
+        .fields()
+        .iter()
+        .map(|f| f.name())
+        .chain(SUMMARY_FIELDS)
+        .collect();
+    let names: &'static [&'static str] = Box::leak(names.into_boxed_slice());
+    let callsite: &'static ShadowCallsite = Box::leak(Box::new(ShadowCallsite {
+        original,
+        metadata: OnceLock::new(),
+    }));
+    let metadata = Metadata::new(
+        original.name(),
+        original.target(),
+        *original.level(),
+        original.file(),
+        original.line(),
+        original.module_path(),
+        tracing_core::field::FieldSet::new(names, Identifier(callsite)),
+        Kind::EVENT,
+    );
+    let _ = callsite.metadata.set(metadata);
+    callsite.metadata.get().unwrap_or(original)
 }
 
 impl Default for PiiLayer {
@@ -101,7 +152,51 @@ impl PiiLayer {
             dispatch: Arc::new(OnceLock::new()),
             dropped: Arc::new(AtomicU64::new(0)),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            summary: false,
+            shadows: Arc::new(RwLock::new(HashMap::new())),
         }
+    }
+
+    /// Adds `redaction.count` (how many values were replaced) and
+    /// `redaction.kinds` (which kinds, e.g. `EMAIL,PHONE`) to every event
+    /// the gate sanitizes, as the OpenTelemetry collector's redaction
+    /// processor adds summary attributes. Off by default.
+    ///
+    /// The extra fields need a field set of their own, so a sanitized copy
+    /// then goes out on a second callsite with the original's name,
+    /// target, level and location (one per original callsite, made once).
+    /// Clean events are unchanged.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_pii::PiiLayer;
+    ///
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(PiiLayer::default().with_redaction_summary(true))
+    ///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     // fmt prints: ... user="[REDACTED:EMAIL]" redaction.count=1 redaction.kinds="EMAIL"
+    ///     tracing::info!(user = "ada@example.com");
+    /// });
+    /// ```
+    pub fn with_redaction_summary(mut self, enabled: bool) -> Self {
+        self.summary = enabled;
+        self
+    }
+
+    /// The shadow metadata for `original` (see `with_redaction_summary`).
+    fn shadow_of(&self, original: &'static Metadata<'static>) -> &'static Metadata<'static> {
+        let id = original.callsite();
+        if let Some(meta) = self
+            .shadows
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            return meta;
+        }
+        let mut shadows = self.shadows.write().unwrap_or_else(|e| e.into_inner());
+        shadows.entry(id).or_insert_with(|| make_shadow(original))
     }
 
     /// The sanitizer this gate uses.
@@ -176,10 +271,10 @@ impl PiiLayer {
                 let _ = write!(buf, "{d:?}");
                 s.contains_pii(buf)
             }),
-            FieldRef::U64(n) => s.integer_replacement(u128::from(n)).is_some(),
-            FieldRef::I64(n) => n >= 0 && s.integer_replacement(n.unsigned_abs().into()).is_some(),
-            FieldRef::U128(n) => s.integer_replacement(n).is_some(),
-            FieldRef::I128(n) => n >= 0 && s.integer_replacement(n.unsigned_abs()).is_some(),
+            FieldRef::U64(n) => s.integer_is_pii(u128::from(n)),
+            FieldRef::I64(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs().into()),
+            FieldRef::U128(n) => s.integer_is_pii(n),
+            FieldRef::I128(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs()),
             FieldRef::Bytes(b) => s.contains_pii(&String::from_utf8_lossy(b)),
             FieldRef::Error(e) => {
                 let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -205,7 +300,12 @@ impl PiiLayer {
     }
 
     /// The sanitized form of one value.
-    fn sanitized_value(&self, name: &'static str, value: FieldRef<'_>) -> FieldValue {
+    fn sanitized_value(
+        &self,
+        name: &'static str,
+        value: FieldRef<'_>,
+        tally: &mut Tally,
+    ) -> FieldValue {
         let s = &self.sanitizer;
         if self.is_secret_field(name) && !matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)) {
             let text = match value {
@@ -217,59 +317,76 @@ impl PiiLayer {
                     _ => format!("{other:?}"),
                 },
             };
-            return FieldValue::Str(s.secret_replacement(&text).unwrap_or(text));
+            return FieldValue::Str(s.secret_replacement(&text, tally).unwrap_or(text));
         }
-        let replace_int = |n: u128, keep: FieldValue| match s.integer_replacement(n) {
-            Some(r) => FieldValue::Str(r),
-            None => keep,
-        };
         match value {
-            FieldRef::Str(text) => FieldValue::Str(s.sanitize(text).into_owned()),
+            FieldRef::Str(text) => FieldValue::Str(s.sanitize_tallied(text, tally).into_owned()),
             FieldRef::Debug(d) => {
                 let text = format!("{d:?}");
-                FieldValue::Debug(match s.sanitize(&text) {
+                FieldValue::Debug(match s.sanitize_tallied(&text, tally) {
                     std::borrow::Cow::Owned(clean) => clean,
                     std::borrow::Cow::Borrowed(_) => text,
                 })
             }
-            FieldRef::U64(n) => replace_int(n.into(), FieldValue::U64(n)),
-            FieldRef::I64(n) if n >= 0 => replace_int(n.unsigned_abs().into(), FieldValue::I64(n)),
-            FieldRef::U128(n) => replace_int(n, FieldValue::U128(n)),
-            FieldRef::I128(n) if n >= 0 => replace_int(n.unsigned_abs(), FieldValue::I128(n)),
+            FieldRef::U64(n) => s
+                .integer_replacement(n.into(), tally)
+                .map_or(FieldValue::U64(n), FieldValue::Str),
+            FieldRef::I64(n) if n >= 0 => s
+                .integer_replacement(n.unsigned_abs().into(), tally)
+                .map_or(FieldValue::I64(n), FieldValue::Str),
+            FieldRef::U128(n) => s
+                .integer_replacement(n, tally)
+                .map_or(FieldValue::U128(n), FieldValue::Str),
+            FieldRef::I128(n) if n >= 0 => s
+                .integer_replacement(n.unsigned_abs(), tally)
+                .map_or(FieldValue::I128(n), FieldValue::Str),
             FieldRef::Bytes(b) => {
                 let text = String::from_utf8_lossy(b);
-                match s.sanitize(&text) {
+                match s.sanitize_tallied(&text, tally) {
                     std::borrow::Cow::Owned(clean) => FieldValue::Str(clean),
                     std::borrow::Cow::Borrowed(_) => FieldValue::Bytes(b.to_vec()),
                 }
             }
             FieldRef::Error(e) => FieldValue::Error(
-                ErrorChain::capture(e).map_messages(|m| s.sanitize(m).into_owned()),
+                ErrorChain::capture(e).map_messages(|m| s.sanitize_tallied(m, tally).into_owned()),
             ),
             other => FieldValue::from_ref(other),
         }
     }
 
-    /// A sanitized copy of `record`'s values, or `None` if it is clean.
+    /// A sanitized copy of `record`'s values (with `extra` empty slots
+    /// after the fields) and what was replaced, or `None` if it is clean.
     fn sanitized_copy<R: RecordFields + ?Sized>(
         &self,
         fields: &FieldSet,
         record: &R,
-    ) -> Option<OwnedFields> {
+        extra: usize,
+    ) -> Option<(OwnedFields, Tally)> {
         if !self.is_dirty(record) {
             return None;
         }
-        let mut owned = OwnedFields::with_len(fields.len());
+        let mut owned = OwnedFields::with_len(fields.len() + extra);
+        let mut tally = Tally::default();
         visit_fields(record, |field, value| {
-            owned.set(field.index(), self.sanitized_value(field.name(), value));
+            owned.set(
+                field.index(),
+                self.sanitized_value(field.name(), value, &mut tally),
+            );
         });
-        Some(owned)
+        Some((owned, tally))
     }
 
     /// Dispatches a sanitized copy of `event` to the whole subscriber.
-    fn redispatch(&self, event: &Event<'_>, owned: &OwnedFields) {
+    fn redispatch(&self, event: &Event<'_>, mut owned: OwnedFields, tally: Tally) {
         let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
-        let meta = event.metadata();
+        let meta = if self.summary {
+            let n = event.metadata().fields().len();
+            owned.set(n, FieldValue::U64(tally.count));
+            owned.set(n + 1, FieldValue::Str(self.sanitizer.kind_names(&tally)));
+            self.shadow_of(event.metadata())
+        } else {
+            event.metadata()
+        };
         let send = |dispatch: &Dispatch| {
             if dispatch.is::<NoSubscriber>() {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -391,10 +508,15 @@ where
         if REDISPATCHING.with(Cell::get) == address {
             return true;
         }
-        match self.sanitized_copy(event.metadata().fields(), event) {
+        let extra = if self.summary {
+            SUMMARY_FIELDS.len()
+        } else {
+            0
+        };
+        match self.sanitized_copy(event.metadata().fields(), event, extra) {
             None => true,
-            Some(owned) => {
-                self.redispatch(event, &owned);
+            Some((owned, tally)) => {
+                self.redispatch(event, owned, tally);
                 false
             }
         }
@@ -402,14 +524,14 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let fields = attrs.metadata().fields();
-        if let Some(owned) = self.sanitized_copy(fields, attrs) {
+        if let Some((owned, _)) = self.sanitized_copy(fields, attrs, 0) {
             self.store_span_fields(id, &ctx, fields, &owned);
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(meta) = ctx.metadata(id) else { return };
-        if let Some(owned) = self.sanitized_copy(meta.fields(), values) {
+        if let Some((owned, _)) = self.sanitized_copy(meta.fields(), values, 0) {
             self.store_span_fields(id, &ctx, meta.fields(), &owned);
         }
     }
@@ -473,7 +595,7 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
-        let Some(owned) = self.gate.sanitized_copy(meta.fields(), attrs) else {
+        let Some((owned, _)) = self.gate.sanitized_copy(meta.fields(), attrs, 0) else {
             return self.inner.on_new_span(attrs, id, ctx);
         };
         self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
@@ -493,7 +615,7 @@ where
         let Some(meta) = ctx.metadata(id) else {
             return self.inner.on_record(id, values, ctx);
         };
-        let Some(owned) = self.gate.sanitized_copy(meta.fields(), values) else {
+        let Some((owned, _)) = self.gate.sanitized_copy(meta.fields(), values, 0) else {
             return self.inner.on_record(id, values, ctx);
         };
         self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);

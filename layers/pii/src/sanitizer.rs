@@ -18,6 +18,23 @@ use crate::{PiiKind, Strategy};
 /// the builder was given none.
 pub const HMAC_KEY_ENV: &str = "WARDEN_PII_KEY";
 
+/// What one sanitizing call replaced: how many values, and of which kinds
+/// (a bit per kind index, for the first 64 kinds).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    pub(crate) count: u64,
+    pub(crate) kinds: u64,
+}
+
+impl Tally {
+    fn add(&mut self, kind: usize) {
+        self.count += 1;
+        if kind < 64 {
+            self.kinds |= 1 << kind;
+        }
+    }
+}
+
 /// One sensitive value found in a text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
@@ -516,22 +533,27 @@ impl Sanitizer {
     /// [`sanitize`](Self::sanitize), also returning how many values were
     /// replaced.
     pub fn sanitize_counted<'a>(&self, text: &'a str) -> (Cow<'a, str>, usize) {
+        let mut tally = Tally::default();
+        let out = self.sanitize_tallied(text, &mut tally);
+        (out, tally.count as usize)
+    }
+
+    /// [`sanitize`](Self::sanitize), adding what was replaced to `tally`.
+    pub(crate) fn sanitize_tallied<'a>(&self, text: &'a str, tally: &mut Tally) -> Cow<'a, str> {
         let mut out: Option<String> = None;
         let mut last = 0;
-        let mut count = 0;
         self.for_each_finding(text, |kind, range| {
             let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 16));
             o.push_str(&text[last..range.start]);
-            self.write_replacement(o, kind, &text[range.clone()]);
+            self.write_replacement(o, kind, &text[range.clone()], tally);
             last = range.end;
-            count += 1;
             ControlFlow::Continue(())
         });
         match out {
-            None => (Cow::Borrowed(text), 0),
+            None => Cow::Borrowed(text),
             Some(mut o) => {
                 o.push_str(&text[last..]);
-                (Cow::Owned(o), count)
+                Cow::Owned(o)
             }
         }
     }
@@ -550,7 +572,7 @@ impl Sanitizer {
     /// ```
     pub fn sanitize_field<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
         if self.is_secret_key(name) {
-            match self.secret_replacement(value) {
+            match self.secret_replacement(value, &mut Tally::default()) {
                 Some(r) => Cow::Owned(r),
                 None => Cow::Borrowed(value),
             }
@@ -566,26 +588,34 @@ impl Sanitizer {
     }
 
     /// The replacement for a whole secret value; `None` for an empty one.
-    pub(crate) fn secret_replacement(&self, value: &str) -> Option<String> {
+    pub(crate) fn secret_replacement(&self, value: &str, tally: &mut Tally) -> Option<String> {
         if value.is_empty() {
             return None;
         }
         let mut out = String::new();
-        self.write_replacement(&mut out, Builtin::Secret as usize, value);
+        self.write_replacement(&mut out, Builtin::Secret as usize, value, tally);
         Some(out)
     }
 
+    /// Whether an integer is a card number to replace (counts nothing).
+    pub(crate) fn integer_is_pii(&self, n: u128) -> bool {
+        self.inner.detectors.enabled[Builtin::CreditCard as usize]
+            && is_card_u128(n)
+            && (self.inner.allow.is_empty() || !self.inner.allow.contains(&n.to_string()))
+    }
+
     /// The replacement for an integer that is a card number.
-    pub(crate) fn integer_replacement(&self, n: u128) -> Option<String> {
-        if !self.inner.detectors.enabled[Builtin::CreditCard as usize] || !is_card_u128(n) {
-            return None;
-        }
-        let text = n.to_string();
-        if !self.inner.allow.is_empty() && self.inner.allow.contains(&text) {
+    pub(crate) fn integer_replacement(&self, n: u128, tally: &mut Tally) -> Option<String> {
+        if !self.integer_is_pii(n) {
             return None;
         }
         let mut out = String::new();
-        self.write_replacement(&mut out, Builtin::CreditCard as usize, &text);
+        self.write_replacement(
+            &mut out,
+            Builtin::CreditCard as usize,
+            &n.to_string(),
+            tally,
+        );
         Some(out)
     }
 
@@ -614,7 +644,7 @@ impl Sanitizer {
                 let replacement = n
                     .as_u64()
                     .map(u128::from)
-                    .and_then(|n| self.integer_replacement(n));
+                    .and_then(|n| self.integer_replacement(n, &mut Tally::default()));
                 match replacement {
                     Some(r) => {
                         *value = Value::String(r);
@@ -632,7 +662,10 @@ impl Sanitizer {
                             Value::String(s) => s,
                             other => other.to_string(),
                         };
-                        *v = Value::String(self.secret_replacement(&text).unwrap_or_default());
+                        *v = Value::String(
+                            self.secret_replacement(&text, &mut Tally::default())
+                                .unwrap_or_default(),
+                        );
                         1
                     } else {
                         self.sanitize_json(v)
@@ -658,9 +691,24 @@ impl Sanitizer {
             .map_or(Strategy::Redact, |i| self.inner.strategies[i])
     }
 
-    fn write_replacement(&self, out: &mut String, kind: usize, value: &str) {
+    /// The names of the kinds set in `tally`, joined with `,`.
+    pub(crate) fn kind_names(&self, tally: &Tally) -> String {
+        let mut names = String::new();
+        for (i, kind) in self.inner.kinds.iter().enumerate().take(64) {
+            if tally.kinds & (1 << i) != 0 {
+                if !names.is_empty() {
+                    names.push(',');
+                }
+                names.push_str(kind.name());
+            }
+        }
+        names
+    }
+
+    fn write_replacement(&self, out: &mut String, kind: usize, value: &str, tally: &mut Tally) {
         let inner = &*self.inner;
         inner.counters.add(kind, 1);
+        tally.add(kind);
         let name = inner.kinds[kind].name();
         match (inner.strategies[kind], &inner.hmac) {
             (Strategy::Mask, _) => write_mask(out, value),

@@ -9,8 +9,9 @@ const MAX_SPAN: usize = 37;
 /// Reads a card number starting at the digit at `s`; returns its end.
 ///
 /// Groups may be separated by single spaces or single dashes (the same
-/// separator throughout), each group 3–8 digits long; an ungrouped number is
-/// one run of 13–19 digits. The number must end where a word ends.
+/// separator throughout), the first of four digits and the others of 3–8;
+/// an ungrouped number is one run of 13–19 digits. The number must end
+/// where a word ends.
 pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
     // A card starts with a group of 3+ digits, or is one run of 13+.
     if !b
@@ -46,7 +47,14 @@ pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
         let group_len = i - group_start;
         let continues =
             matches!((b.get(i), b.get(i + 1)), (Some(b' ' | b'-'), Some(d)) if d.is_ascii_digit());
-        if (sep.is_some() || continues) && !(3..=8).contains(&group_len) {
+        // Printed card numbers start with a group of four (4-4-4-4,
+        // Amex 4-6-5, Diners 4-6-4); later groups have 3 to 8 digits.
+        let group_ok = if n_ends == 0 {
+            group_len == 4
+        } else {
+            (3..=8).contains(&group_len)
+        };
+        if (sep.is_some() || continues) && !group_ok {
             // Not a group: only a solid first run can still be a number.
             if n_ends == 0 {
                 ends[0] = (i, count);
@@ -82,6 +90,28 @@ pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
                 && is_card_number(&digits[..n])
         })
         .map(|&(end, _)| end)
+}
+
+/// Reads a card number at `s` like [`match_card`], and extends it while
+/// a valid reading that starts at one of its later groups runs further:
+/// where readings overlap (`2596 6011 4285 3846 0004` reads as a card
+/// both from its first and from its second group), every digit of either
+/// is covered.
+pub(crate) fn match_card_run(b: &[u8], s: usize) -> Option<usize> {
+    let mut end = match_card(b, s)?;
+    let mut g = s;
+    while g < end {
+        match (b.get(g), b.get(g + 1)) {
+            (Some(b' ' | b'-'), Some(d)) if d.is_ascii_digit() => {
+                if let Some(e) = match_card(b, g + 1) {
+                    end = end.max(e);
+                }
+            }
+            _ => {}
+        }
+        g += 1;
+    }
+    Some(end)
 }
 
 /// Whether `digits` (values 0–9) form a card number: a known issuer
@@ -219,6 +249,23 @@ mod tests {
         ] {
             assert_eq!(find(s), None, "{s}");
         }
+    }
+
+    #[test]
+    fn overlapping_readings_are_covered_whole() {
+        let b = b"2596 6011 4285 3846 0004";
+        assert_eq!(match_card(b, 0), Some(19));
+        assert_eq!(match_card_run(b, 0), Some(b.len()));
+        let y = b"4111 1111 1111 1111 2024";
+        assert_eq!(match_card_run(y, 0), Some(19));
+    }
+
+    #[test]
+    fn a_number_before_a_card_does_not_take_its_digits() {
+        // `303 5128 1403 4854` would pass as a 15-digit Diners number.
+        assert_eq!(find("303 5128 1403 4854 0006"), None);
+        let b = b"303 5128 1403 4854 0006";
+        assert_eq!(match_card(b, 4), Some(b.len()));
     }
 
     #[test]

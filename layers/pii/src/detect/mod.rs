@@ -294,8 +294,15 @@ impl Detectors {
         if !prefixed && !joined && end - i < 13 {
             return None;
         }
+        // A leading `+` says phone number before anything else
+        // (`+44.100.000.000` is also a dotted quad).
+        if self.on(Builtin::Phone) && i > floor && b[i - 1] == b'+' && word_starts_at(b, i - 1) {
+            if let Some(e) = phone::match_phone(b, i - 1) {
+                return Some((Builtin::Phone, i - 1, e));
+            }
+        }
         if self.on(Builtin::CreditCard) {
-            if let Some(e) = card::match_card(b, i) {
+            if let Some(e) = card::match_card_run(b, i) {
                 return Some((Builtin::CreditCard, i, e));
             }
         }
@@ -449,6 +456,18 @@ mod tests {
         ] {
             assert_eq!(hits(text), [], "{text}");
         }
+    }
+
+    #[test]
+    fn a_plus_sign_makes_a_phone_number() {
+        assert_eq!(
+            hits("+44.100.000.000"),
+            [(Builtin::Phone, "+44.100.000.000")]
+        );
+        assert_eq!(
+            hits("44.100.000.000"),
+            [(Builtin::IpAddress, "44.100.000.000")]
+        );
     }
 
     #[test]
