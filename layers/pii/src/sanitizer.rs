@@ -330,6 +330,10 @@ impl SanitizerBuilder {
                 custom,
                 counters: Counters::new(kinds.len()),
                 strategies,
+                placeholders: kinds
+                    .iter()
+                    .map(|k| format!("[REDACTED:{}]", k.name()))
+                    .collect(),
                 kinds,
                 allow: self.allow.iter().map(|v| v.to_lowercase()).collect(),
                 hmac,
@@ -394,6 +398,8 @@ struct Inner {
     custom: Option<CustomSet>,
     /// Every kind this sanitizer knows: the built-ins in order, then custom.
     kinds: Vec<PiiKind>,
+    /// `[REDACTED:KIND]` for each kind, made once.
+    placeholders: Vec<String>,
     strategies: Vec<Strategy>,
     counters: Counters,
     allow: HashSet<String>,
@@ -714,11 +720,7 @@ impl Sanitizer {
             (Strategy::Mask, _) => write_mask(out, value),
             (Strategy::Hmac, Some(key)) => key.write_token(out, name, &canonical_form(kind, value)),
             // Redact, or (impossible after `build`) hmac without a key.
-            _ => {
-                out.push_str("[REDACTED:");
-                out.push_str(name);
-                out.push(']');
-            }
+            _ => out.push_str(&inner.placeholders[kind]),
         }
     }
 }

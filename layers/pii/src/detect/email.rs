@@ -12,37 +12,44 @@ use super::bytes::{is_label as is_label_byte, is_local as is_local_byte};
 /// than `floor`; returns its range.
 pub(crate) fn match_email(b: &[u8], at: usize, floor: usize) -> Option<(usize, usize)> {
     // Local part, backwards from the `@`, at most 64 bytes.
-    let mut start = at;
-    while start > floor && at - start < 64 && is_local_byte(b[start - 1]) {
-        start -= 1;
-    }
-    if start > floor && is_local_byte(b[start - 1]) {
+    let lo = floor.max(at.saturating_sub(64));
+    let mut start = b[lo..at]
+        .iter()
+        .rposition(|&c| !is_local_byte(c))
+        .map_or(lo, |k| lo + k + 1);
+    if start == lo && lo > floor && is_local_byte(b[lo - 1]) {
         return None; // longer than 64 bytes
     }
     while start < at && matches!(b[start], b'.' | b'\'' | b'-' | b'+') {
         start += 1;
     }
     let local = &b[start..at];
-    if local.is_empty() || local.ends_with(b".") || local.windows(2).any(|w| w == b"..") {
+    if local.is_empty() || local.ends_with(b".") || memchr::memmem::find(local, b"..").is_some() {
         return None;
     }
     // Domain, forwards: labels separated by single dots, at most 253 bytes.
+    let limit = b.len().min(at + 254);
     let mut end = at + 1;
     let mut labels = 0;
-    let mut last_label = (end, end);
-    loop {
+    let mut tld = (end, end);
+    while end < limit {
         let label_start = end;
-        while end < b.len() && end - at <= 253 && is_label_byte(b[end]) {
-            end += 1;
-        }
+        end = b[end..limit]
+            .iter()
+            .position(|&c| !is_label_byte(c))
+            .map_or(limit, |k| end + k);
         let label = &b[label_start..end];
         // A label is 1-63 bytes, with no hyphen at either end; the domain
         // stops before one that is not.
-        if label.is_empty() || label.len() > 63 || label[0] == b'-' || label.ends_with(b"-") {
+        if label.is_empty()
+            || label.len() > 63
+            || label[0] == b'-'
+            || label[label.len() - 1] == b'-'
+        {
             break;
         }
         labels += 1;
-        last_label = (label_start, end);
+        tld = (label_start, end);
         match (b.get(end), b.get(end + 1)) {
             (Some(b'.'), Some(&n)) if is_label_byte(n) && n != b'-' => end += 1,
             _ => break,
@@ -51,12 +58,13 @@ pub(crate) fn match_email(b: &[u8], at: usize, floor: usize) -> Option<(usize, u
     if labels < 2 {
         return None;
     }
-    let (tld_start, tld_end) = last_label;
-    end = tld_end;
-    let tld = &b[tld_start..tld_end];
-    let tld_ok = (tld.len() >= 2 && tld.iter().all(|&c| c.is_ascii_alphabetic() || c >= 0x80))
-        || (tld.len() > 4 && tld[..4].eq_ignore_ascii_case(b"xn--"));
-    tld_ok.then_some((start, end))
+    let tld_bytes = &b[tld.0..tld.1];
+    let tld_ok = (tld_bytes.len() >= 2
+        && tld_bytes
+            .iter()
+            .all(|&c| c.is_ascii_alphabetic() || c >= 0x80))
+        || (tld_bytes.len() > 4 && tld_bytes[..4].eq_ignore_ascii_case(b"xn--"));
+    tld_ok.then_some((start, tld.1))
 }
 
 /// The canonical form of an address for keyed hashing: lower case.
