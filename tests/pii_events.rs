@@ -420,3 +420,27 @@ fn integers_are_counted_once() {
     });
     assert_eq!(pii.redactions().get(&PiiKind::CreditCard), 1);
 }
+
+#[test]
+fn bare_numbers_in_phone_named_fields_are_phone_numbers() {
+    let buf = Buffer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(buf.clone()),
+        );
+    tracing::subscriber::with_default(subscriber, || {
+        info!(
+            phone = "5551234567",
+            mobile_number = 4155552671u64,
+            order_id = 4155552671u64,
+            "sms sent"
+        );
+    });
+    let line = &buf.lines()[0]["fields"];
+    assert_eq!(line["phone"], "[REDACTED:PHONE]");
+    assert_eq!(line["mobile_number"], "[REDACTED:PHONE]");
+    assert_eq!(line["order_id"], 4155552671u64);
+}

@@ -29,7 +29,7 @@ thread_local! {
     /// Scratch space for formatting `Debug` values while checking them.
     static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
     /// Which field names are secret, per sanitizer (see `is_secret_field`).
-    static SECRET_NAMES: RefCell<NameCache> = RefCell::new(NameCache::new());
+    static FIELD_CONTEXTS: RefCell<NameCache> = RefCell::new(NameCache::new());
 }
 
 /// A layer that lets no layer of the subscriber see an event with a raw
@@ -237,15 +237,27 @@ impl PiiLayer {
         Sanitized { gate: self, inner }
     }
 
-    fn is_secret_field(&self, name: &'static str) -> bool {
-        SECRET_NAMES
+    /// What a field's name says about its value (cached per thread).
+    fn field_context(&self, name: &'static str) -> FieldContext {
+        let compute = || {
+            if self.sanitizer.is_secret_key(name) {
+                FieldContext::Secret
+            } else if self.sanitizer.is_phone_key(name) {
+                FieldContext::Phone
+            } else {
+                FieldContext::Plain
+            }
+        };
+        FIELD_CONTEXTS
             .try_with(|cache| match cache.try_borrow_mut() {
-                Ok(mut cache) => {
-                    cache.get_or_insert(self.id, name, || self.sanitizer.is_secret_key(name))
-                }
-                Err(_) => self.sanitizer.is_secret_key(name),
+                Ok(mut cache) => cache.get_or_insert(self.id, name, compute),
+                Err(_) => compute(),
             })
-            .unwrap_or_else(|_| self.sanitizer.is_secret_key(name))
+            .unwrap_or_else(|_| compute())
+    }
+
+    fn is_secret_field(&self, name: &'static str) -> bool {
+        self.field_context(name) == FieldContext::Secret
     }
 
     /// Whether any value in `record` must be replaced.
@@ -261,10 +273,22 @@ impl PiiLayer {
         if matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)) {
             return false;
         }
-        if self.is_secret_field(name) {
-            return !matches!(value, FieldRef::Str(""));
-        }
         let s = &self.sanitizer;
+        match self.field_context(name) {
+            FieldContext::Secret => return !matches!(value, FieldRef::Str("")),
+            FieldContext::Phone => {
+                let bare = match value {
+                    FieldRef::Str(text) => crate::sanitizer::is_bare_phone(text),
+                    FieldRef::U64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
+                    FieldRef::I64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
+                    _ => false,
+                };
+                if bare {
+                    return true;
+                }
+            }
+            FieldContext::Plain => {}
+        }
         match value {
             FieldRef::Str(text) => s.contains_pii(text),
             FieldRef::Debug(d) => with_scratch(|buf| {
@@ -318,6 +342,17 @@ impl PiiLayer {
                 },
             };
             return FieldValue::Str(s.secret_replacement(&text, tally).unwrap_or(text));
+        }
+        if self.field_context(name) == FieldContext::Phone {
+            let bare = match value {
+                FieldRef::Str(text) => s.bare_phone_replacement(text, tally),
+                FieldRef::U64(n) => s.bare_phone_replacement(&n.to_string(), tally),
+                FieldRef::I64(n) if n >= 0 => s.bare_phone_replacement(&n.to_string(), tally),
+                _ => None,
+            };
+            if let Some(replacement) = bare {
+                return FieldValue::Str(replacement);
+            }
         }
         match value {
             FieldRef::Str(text) => FieldValue::Str(s.sanitize_tallied(text, tally).into_owned()),
@@ -462,10 +497,21 @@ fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
     result
 }
 
-/// A small direct-mapped cache of "is this field name secret?", keyed by
-/// the gate's id and the name's static address.
+/// What a field's name says about its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FieldContext {
+    /// Nothing: the value is scanned like any text.
+    Plain,
+    /// A secret (`password`, `api_key`, …): the whole value is replaced.
+    Secret,
+    /// A phone number field: a bare number in it is a phone number.
+    Phone,
+}
+
+/// A small direct-mapped cache of what field names say, keyed by the
+/// gate's id and the name's static address.
 struct NameCache {
-    slots: Vec<(u64, usize, usize, bool)>,
+    slots: Vec<(u64, usize, usize, FieldContext)>,
 }
 
 impl NameCache {
@@ -473,7 +519,7 @@ impl NameCache {
 
     fn new() -> Self {
         NameCache {
-            slots: vec![(0, 0, 0, false); Self::SLOTS],
+            slots: vec![(0, 0, 0, FieldContext::Plain); Self::SLOTS],
         }
     }
 
@@ -481,17 +527,17 @@ impl NameCache {
         &mut self,
         owner: u64,
         name: &'static str,
-        compute: impl FnOnce() -> bool,
-    ) -> bool {
+        compute: impl FnOnce() -> FieldContext,
+    ) -> FieldContext {
         let addr = name.as_ptr() as usize;
         let slot = (addr >> 3 ^ owner as usize) % Self::SLOTS;
         let entry = &mut self.slots[slot];
         if entry.0 == owner && entry.1 == addr && entry.2 == name.len() {
             return entry.3;
         }
-        let secret = compute();
-        *entry = (owner, addr, name.len(), secret);
-        secret
+        let context = compute();
+        *entry = (owner, addr, name.len(), context);
+        context
     }
 }
 

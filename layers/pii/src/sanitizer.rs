@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use regex_automata::meta::Regex;
 
-use crate::detect::{canonical, is_card_u128, Detectors, SecretKeys, DEFAULT_SECRET_KEYS};
+use crate::detect::{
+    canonical, is_card_u128, Detectors, SecretKeys, DEFAULT_SECRET_KEYS, PHONE_KEYS,
+};
 use crate::kind::Builtin;
 use crate::stats::{Counters, RedactionCounts};
 use crate::strategy::{write_mask, HmacKey};
@@ -326,6 +328,7 @@ impl SanitizerBuilder {
                 detectors: Detectors {
                     enabled: self.enabled,
                     secret_keys: SecretKeys::new(&self.secret_keys),
+                    phone_keys: SecretKeys::new(PHONE_KEYS),
                 },
                 custom,
                 counters: Counters::new(kinds.len()),
@@ -577,14 +580,41 @@ impl Sanitizer {
     /// assert_eq!(s.sanitize_field("note", "hunter2"), "hunter2");
     /// ```
     pub fn sanitize_field<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
-        if self.is_secret_key(name) {
-            match self.secret_replacement(value, &mut Tally::default()) {
-                Some(r) => Cow::Owned(r),
-                None => Cow::Borrowed(value),
-            }
+        let mut tally = Tally::default();
+        let whole = if self.is_secret_key(name) {
+            self.secret_replacement(value, &mut tally)
+        } else if self.is_phone_key(name) {
+            self.bare_phone_replacement(value, &mut tally)
         } else {
-            self.sanitize(value)
+            None
+        };
+        match whole {
+            Some(r) => Cow::Owned(r),
+            None if self.is_secret_key(name) => Cow::Borrowed(value),
+            None => self.sanitize(value),
         }
+    }
+
+    /// Whether a bare number under a field or key named `name` is a phone
+    /// number (`phone`, `mobile`, `tel`, `fax`, `msisdn`, …).
+    pub fn is_phone_key(&self, name: &str) -> bool {
+        let d = &self.inner.detectors;
+        d.enabled[Builtin::Phone as usize] && d.phone_keys.matches(name.as_bytes())
+    }
+
+    /// The replacement for a bare phone number (`+` and 7–15 digits, as a
+    /// phone-named field holds it), or `None` if `value` is not one.
+    pub(crate) fn bare_phone_replacement(&self, value: &str, tally: &mut Tally) -> Option<String> {
+        if !is_bare_phone(value) || self.is_allowed(value) {
+            return None;
+        }
+        let mut out = String::new();
+        self.write_replacement(&mut out, Builtin::Phone as usize, value, tally);
+        Some(out)
+    }
+
+    fn is_allowed(&self, value: &str) -> bool {
+        !self.inner.allow.is_empty() && self.inner.allow.contains(&value.to_lowercase())
     }
 
     /// Whether values under a field or key named `name` are secrets.
@@ -663,7 +693,19 @@ impl Sanitizer {
             Value::Object(map) => map
                 .iter_mut()
                 .map(|(key, v)| {
-                    if self.is_secret_key(key) && !v.is_null() {
+                    let phone = match (&*v, self.is_phone_key(key)) {
+                        (Value::String(t), true) => {
+                            self.bare_phone_replacement(t, &mut Tally::default())
+                        }
+                        (Value::Number(n), true) => {
+                            self.bare_phone_replacement(&n.to_string(), &mut Tally::default())
+                        }
+                        _ => None,
+                    };
+                    if let Some(r) = phone {
+                        *v = Value::String(r);
+                        1
+                    } else if self.is_secret_key(key) && !v.is_null() {
                         let text = match v.take() {
                             Value::String(s) => s,
                             other => other.to_string(),
@@ -754,6 +796,12 @@ fn canonical_form(kind: usize, value: &str) -> String {
             .to_ascii_uppercase(),
         _ => value.to_owned(),
     }
+}
+
+/// `+` and 7–15 digits, nothing else.
+pub(crate) fn is_bare_phone(value: &str) -> bool {
+    let digits = value.strip_prefix('+').unwrap_or(value);
+    (7..=15).contains(&digits.len()) && digits.bytes().all(|c| c.is_ascii_digit())
 }
 
 /// Widens `range` to the nearest character boundaries of `text`.
@@ -851,6 +899,33 @@ mod tests {
         assert_eq!(counts.get(&PiiKind::IpAddress), 1);
         assert_eq!(counts.total(), 3);
         assert_eq!(counts.to_string(), "EMAIL=2 IP_ADDRESS=1");
+    }
+
+    #[test]
+    fn bare_numbers_under_phone_keys() {
+        let s = Sanitizer::default();
+        assert_eq!(s.sanitize_field("mobile", "5551234567"), "[REDACTED:PHONE]");
+        assert_eq!(s.sanitize_field("order_id", "5551234567"), "5551234567");
+        assert_eq!(s.sanitize_field("phone", "call me"), "call me");
+        let mut v = serde_json::json!({"phone": 14155552671u64, "fax": "+14155552671", "n": 14155552671u64});
+        s.sanitize_json(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"phone": "[REDACTED:PHONE]", "fax": "[REDACTED:PHONE]", "n": 14155552671u64})
+        );
+        assert_eq!(
+            s.sanitize("phone: 5551234567, id: 5551234567"),
+            "phone: [REDACTED:PHONE], id: 5551234567"
+        );
+    }
+
+    #[test]
+    fn url_passwords_are_redacted() {
+        let s = Sanitizer::default();
+        assert_eq!(
+            s.sanitize("connect postgres://admin:S3cr3tP@ss@db.internal:5432/prod"),
+            "connect postgres://admin:[REDACTED:SECRET]@db.internal:5432/prod"
+        );
     }
 
     #[test]

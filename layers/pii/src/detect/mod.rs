@@ -28,7 +28,7 @@ use bytes::{run_end, word_starts_at};
 
 pub(crate) use card::is_card_u128;
 pub(crate) use secrets::SecretKeys;
-pub use secrets::DEFAULT_SECRET_KEYS;
+pub use secrets::{DEFAULT_SECRET_KEYS, PHONE_KEYS};
 
 /// Canonical forms for keyed hashing.
 pub(crate) mod canonical {
@@ -203,6 +203,8 @@ pub(crate) struct Hit {
 pub(crate) struct Detectors {
     pub(crate) enabled: [bool; Builtin::COUNT],
     pub(crate) secret_keys: SecretKeys,
+    /// Keys under which a bare number is a phone number.
+    pub(crate) phone_keys: SecretKeys,
 }
 
 impl Detectors {
@@ -237,9 +239,13 @@ impl Detectors {
                     email::match_email(b, i, floor).map(|(s, e)| (Builtin::Email, s, e))
                 }
                 COLON => self
-                    .secret_value(b, i, floor)
+                    .url_password(b, i)
+                    .or_else(|| self.secret_value(b, i, floor))
+                    .or_else(|| self.phone_value(b, i, floor))
                     .or_else(|| self.ipv6(b, i, floor)),
-                EQUALS => self.secret_value(b, i, floor),
+                EQUALS => self
+                    .secret_value(b, i, floor)
+                    .or_else(|| self.phone_value(b, i, floor)),
                 SEPARATOR => self.at_separator(b, i, floor, &mut jwt_resume),
                 DASH => self.at_dash(b, i, floor),
                 UPPER_A if self.on(Builtin::ApiKey) => {
@@ -336,6 +342,21 @@ impl Detectors {
             .map(|(s, e)| (Builtin::Secret, s, e))
     }
 
+    fn url_password(&self, b: &[u8], i: usize) -> Option<(Builtin, usize, usize)> {
+        if !self.on(Builtin::Secret) {
+            return None;
+        }
+        secrets::match_url_password(b, i).map(|(s, e)| (Builtin::Secret, s, e))
+    }
+
+    fn phone_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        if !self.on(Builtin::Phone) {
+            return None;
+        }
+        secrets::match_phone_value(b, i, &self.phone_keys, floor)
+            .map(|(s, e)| (Builtin::Phone, s, e))
+    }
+
     fn ipv6(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
         if !self.on(Builtin::IpAddress) {
             return None;
@@ -400,6 +421,7 @@ mod tests {
         Detectors {
             enabled: [true; Builtin::COUNT],
             secret_keys: SecretKeys::new(DEFAULT_SECRET_KEYS),
+            phone_keys: SecretKeys::new(PHONE_KEYS),
         }
     }
 

@@ -33,6 +33,19 @@ pub const DEFAULT_SECRET_KEYS: &[&str] = &[
     "cvc",
 ];
 
+/// Key names under which a bare number is a phone number.
+pub const PHONE_KEYS: &[&str] = &[
+    "phone",
+    "telephone",
+    "tel",
+    "mobile",
+    "cell",
+    "fax",
+    "msisdn",
+    "phone_number",
+    "contact_number",
+];
+
 /// A set of secret key names, each kept as its lower-case words.
 #[derive(Clone, Debug)]
 pub(crate) struct SecretKeys {
@@ -188,20 +201,9 @@ fn split_words(b: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> usize {
     n
 }
 
-/// Finds the value of a secret-named key whose delimiter (`=` or `:`) is
-/// at `d`; returns the value's range (without quotes).
-pub(crate) fn match_secret_value(
-    b: &[u8],
-    d: usize,
-    keys: &SecretKeys,
-    floor: usize,
-) -> Option<(usize, usize)> {
-    let delim = b[d];
-    if delim == b':' && b.get(d + 1) == Some(&b':') {
-        return None; // a path: `a::b`
-    }
-    // The key, backwards: optional spaces and a closing quote (perhaps
-    // escaped), then key bytes.
+/// The key before the delimiter at `d` (`key=`, `"key": `, `key: `), if
+/// it is in `keys`: its range.
+fn key_before(b: &[u8], d: usize, keys: &SecretKeys, floor: usize) -> Option<(usize, usize)> {
     let mut k_end = d;
     while k_end > floor && d - k_end < 2 && b[k_end - 1] == b' ' {
         k_end -= 1;
@@ -223,9 +225,65 @@ pub(crate) fn match_secret_value(
         }
     }
     let single_letter_key = k_end - k_start == 1 && keys.has_bigram(b[k_start], 0);
-    if !(candidate || single_letter_key) || !keys.matches(&b[k_start..k_end]) {
+    ((candidate || single_letter_key) && keys.matches(&b[k_start..k_end]))
+        .then_some((k_start, k_end))
+}
+
+/// Finds a bare phone number (`+` and 7-15 digits, no separators) as the
+/// value of a phone-named key whose delimiter is at `d`.
+pub(crate) fn match_phone_value(
+    b: &[u8],
+    d: usize,
+    keys: &SecretKeys,
+    floor: usize,
+) -> Option<(usize, usize)> {
+    key_before(b, d, keys, floor)?;
+    let mut v = d + 1;
+    while matches!(b.get(v), Some(b' ' | b'"' | b'\'')) && v - d < 4 {
+        v += 1;
+    }
+    let digits = v + usize::from(b.get(v) == Some(&b'+'));
+    let end = super::bytes::run_end(b, digits, |c| c.is_ascii_digit());
+    let ok = (7..=15).contains(&(end - digits))
+        && !b.get(end).is_some_and(|&c| super::bytes::is_word(c));
+    ok.then_some((v, end))
+}
+
+/// Finds the password of a URL's user info (`scheme://user:password@host`)
+/// whose `:` after the scheme is at `d`; returns the password's range.
+pub(crate) fn match_url_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
+    if b.get(d + 1..d + 3) != Some(b"//") || d == 0 || !b[d - 1].is_ascii_alphanumeric() {
         return None;
     }
+    let authority_start = d + 3;
+    let authority_end = b[authority_start..]
+        .iter()
+        .position(|&c| {
+            matches!(
+                c,
+                b'/' | b'?' | b'#' | b' ' | b'\t' | b'\n' | b'"' | b'\'' | b'<' | b'>'
+            )
+        })
+        .map_or(b.len(), |k| authority_start + k);
+    let authority = &b[authority_start..authority_end];
+    let at = authority.iter().rposition(|&c| c == b'@')?;
+    let colon = authority[..at].iter().position(|&c| c == b':')?;
+    (colon + 1 < at).then_some((authority_start + colon + 1, authority_start + at))
+}
+
+/// Finds the value of a secret-named key whose delimiter (`=` or `:`) is
+/// at `d`; returns the value's range (without quotes).
+pub(crate) fn match_secret_value(
+    b: &[u8],
+    d: usize,
+    keys: &SecretKeys,
+    floor: usize,
+) -> Option<(usize, usize)> {
+    let delim = b[d];
+    if delim == b':' && b.get(d + 1) == Some(&b':') {
+        return None; // a path: `a::b`
+    }
+    key_before(b, d, keys, floor)?;
     // The value, forwards.
     let mut v = d + 1;
     if delim == b'=' && b.get(v) == Some(&b'>') {
@@ -385,6 +443,37 @@ mod tests {
             .filter(|(_, &c)| c == b'=' || c == b':')
             .find_map(|(i, _)| match_secret_value(b, i, &k, 0))
             .map(|(s, e)| &text[s..e])
+    }
+
+    #[test]
+    fn url_passwords() {
+        let find = |t: &'static str| {
+            let d = t.find(':').unwrap();
+            match_url_password(t.as_bytes(), d).map(|(s, e)| &t[s..e])
+        };
+        assert_eq!(
+            find("postgres://admin:S3cr3tP@ss@db.internal:5432/prod"),
+            Some("S3cr3tP@ss")
+        );
+        assert_eq!(find("https://user:pw@example.com/x?y=1"), Some("pw"));
+        assert_eq!(find("https://user@example.com"), None);
+        assert_eq!(find("https://example.com/a@b"), None);
+        assert_eq!(find("redis://:onlypass@cache:6379"), Some("onlypass"));
+    }
+
+    #[test]
+    fn bare_numbers_under_phone_keys() {
+        let keys = SecretKeys::new(PHONE_KEYS);
+        let find = |t: &'static str| {
+            let d = t.find([':', '=']).unwrap();
+            match_phone_value(t.as_bytes(), d, &keys, 0).map(|(s, e)| &t[s..e])
+        };
+        assert_eq!(find("phone: 5551234567 ok"), Some("5551234567"));
+        assert_eq!(find("mobileNumber=+447700900123"), Some("+447700900123"));
+        assert_eq!(find(r#""tel":"0612345678""#), Some("0612345678"));
+        assert_eq!(find("phone: 12345"), None);
+        assert_eq!(find("phones_count=5551234567"), None);
+        assert_eq!(find("order=5551234567"), None);
     }
 
     #[test]
