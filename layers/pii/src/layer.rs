@@ -530,7 +530,10 @@ impl NameCache {
         compute: impl FnOnce() -> FieldContext,
     ) -> FieldContext {
         let addr = name.as_ptr() as usize;
-        let slot = (addr >> 3 ^ owner as usize) % Self::SLOTS;
+        // Field names are packed byte by byte in the binary: hash the
+        // address (Fibonacci hashing), don't just shift it.
+        let key = (addr as u64) ^ owner.rotate_left(32) ^ ((name.len() as u64) << 48);
+        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % Self::SLOTS;
         let entry = &mut self.slots[slot];
         if entry.0 == owner && entry.1 == addr && entry.2 == name.len() {
             return entry.3;
@@ -709,5 +712,34 @@ where
         // ids it knows (tracing-opentelemetry's `WithContext`, the
         // per-layer-filter marker), and `self.inner` lives as long as `self`.
         unsafe { self.inner.downcast_raw(id) }
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn neighbouring_names_do_not_evict_each_other() {
+        // Names a few bytes apart, as literals are laid out.
+        static PACKED: &str = "user_idroutestatuslatency_msmessage";
+        let names = [
+            &PACKED[0..7],
+            &PACKED[7..12],
+            &PACKED[12..18],
+            &PACKED[18..28],
+            &PACKED[28..35],
+        ];
+        let mut cache = NameCache::new();
+        let mut computed = 0;
+        for _ in 0..3 {
+            for name in names {
+                cache.get_or_insert(1, name, || {
+                    computed += 1;
+                    FieldContext::Plain
+                });
+            }
+        }
+        assert_eq!(computed, names.len());
     }
 }
