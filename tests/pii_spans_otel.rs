@@ -99,3 +99,37 @@ fn fmt_span_fields_are_sanitized_through_wrap() {
     assert_eq!(line["span"]["user"], "[REDACTED:EMAIL]");
     assert_eq!(line["span"]["ip"], "[REDACTED:IP_ADDRESS]");
 }
+
+#[test]
+fn a_wrapped_layer_keeps_its_per_layer_filter() {
+    use tracing_subscriber::filter::LevelFilter;
+    let warn_only = Buffer::default();
+    let everything = Buffer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            PiiLayer::default().wrap(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(warn_only.clone())
+                    .with_filter(LevelFilter::WARN),
+            ),
+        )
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(everything.clone()),
+        );
+    tracing::subscriber::with_default(subscriber, || {
+        let span = info_span!("req", user = "ada@example.com");
+        let _e = span.enter();
+        info!(who = "bob@example.org", "info");
+        tracing::warn!(who = "bob@example.org", "warn");
+        info!("info clean");
+    });
+    let warn_lines = warn_only.lines();
+    assert_eq!(warn_lines.len(), 1);
+    assert_eq!(warn_lines[0]["fields"]["message"], "warn");
+    assert_eq!(everything.lines().len(), 3);
+    assert_clean(&warn_only.contents());
+    assert_clean(&everything.contents().replace("ada@example.com", ""));
+}
