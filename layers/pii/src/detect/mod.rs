@@ -240,12 +240,9 @@ impl Detectors {
                 }
                 COLON => self
                     .url_password(b, i)
-                    .or_else(|| self.secret_value(b, i, floor))
-                    .or_else(|| self.phone_value(b, i, floor))
+                    .or_else(|| self.keyed_value(b, i, floor))
                     .or_else(|| self.ipv6(b, i, floor)),
-                EQUALS => self
-                    .secret_value(b, i, floor)
-                    .or_else(|| self.phone_value(b, i, floor)),
+                EQUALS => self.keyed_value(b, i, floor),
                 SEPARATOR => self.at_separator(b, i, floor, &mut jwt_resume),
                 DASH => self.at_dash(b, i, floor),
                 UPPER_A if self.on(Builtin::ApiKey) => {
@@ -334,12 +331,24 @@ impl Detectors {
         None
     }
 
-    fn secret_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
-        if !self.on(Builtin::Secret) || self.secret_keys.is_empty() {
-            return None;
+    /// The value after the `=` or `:` at `i` when its key names a secret
+    /// (the whole value) or a phone number (a bare number). The key is
+    /// found once and tested against both sets of names.
+    fn keyed_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        if b[i] == b':' && b.get(i + 1) == Some(&b':') {
+            return None; // a path: `a::b`
         }
-        secrets::match_secret_value(b, i, &self.secret_keys, floor)
-            .map(|(s, e)| (Builtin::Secret, s, e))
+        let (ks, ke) = secrets::key_range(b, i, floor)?;
+        let key = &b[ks..ke];
+        if self.on(Builtin::Secret) && self.secret_keys.matches_key(key) {
+            if let Some((s, e)) = secrets::secret_value_after(b, i) {
+                return Some((Builtin::Secret, s, e));
+            }
+        }
+        if self.on(Builtin::Phone) && self.phone_keys.matches_key(key) {
+            return secrets::phone_value_after(b, i).map(|(s, e)| (Builtin::Phone, s, e));
+        }
+        None
     }
 
     fn url_password(&self, b: &[u8], i: usize) -> Option<(Builtin, usize, usize)> {
@@ -347,14 +356,6 @@ impl Detectors {
             return None;
         }
         secrets::match_url_password(b, i).map(|(s, e)| (Builtin::Secret, s, e))
-    }
-
-    fn phone_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
-        if !self.on(Builtin::Phone) {
-            return None;
-        }
-        secrets::match_phone_value(b, i, &self.phone_keys, floor)
-            .map(|(s, e)| (Builtin::Phone, s, e))
     }
 
     fn ipv6(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {

@@ -49,14 +49,15 @@ struct Groups {
     count: usize,
 }
 
-/// Reads groups of digits separated by one of `seps` or by parentheses,
-/// stopping before a group that would take the count past `max_digits`.
-/// With `trunk_after_first`, a `(0)` right after the first group is a
-/// trunk marker and adds no digits.
+/// Reads groups of digits separated by a space, `-` or `.` (and `/` in
+/// `national` numbers) or by parentheses, stopping before a group that
+/// would take the count past `max_digits`. With `trunk_after_first`, a
+/// `(0)` right after the first group is a trunk marker and adds no digits.
+#[inline]
 fn read_groups(
     b: &[u8],
     p: usize,
-    seps: &[u8],
+    national: bool,
     max_digits: usize,
     trunk_after_first: bool,
 ) -> Groups {
@@ -66,16 +67,19 @@ fn read_groups(
         lead: [0; 3],
         count: 0,
     };
+    let n = b.len();
     let mut i = p;
     while g.len < g.ends.len() {
-        let paren = b.get(i) == Some(&b'(');
+        let paren = i < n && b[i] == b'(';
         if paren {
             i += 1;
         }
         let start = i;
-        i = super::bytes::run_end(b, i, |c| c.is_ascii_digit());
+        while i < n && b[i].is_ascii_digit() {
+            i += 1;
+        }
         let glen = i - start;
-        if glen == 0 || (paren && b.get(i) != Some(&b')')) {
+        if glen == 0 || (paren && (i >= n || b[i] != b')')) {
             break;
         }
         if paren {
@@ -86,27 +90,32 @@ fn read_groups(
             if g.count + glen > max_digits {
                 break;
             }
-            for (slot, &d) in g.lead.iter_mut().skip(g.count).zip(&b[start..i]) {
-                *slot = d;
+            let mut k = 0;
+            while g.count + k < 3 && k < glen {
+                g.lead[g.count + k] = b[start + k];
+                k += 1;
             }
             g.count += glen;
             g.ends[g.len] = (i, g.count);
             g.len += 1;
         }
-        match (b.get(i), b.get(i + 1)) {
-            (Some(&c), Some(&n)) if seps.contains(&c) && (n.is_ascii_digit() || n == b'(') => {
-                i += 1
-            }
-            (Some(b'('), _) => {}
-            (Some(d), _) if paren && d.is_ascii_digit() => {}
-            _ => break,
+        if i >= n {
+            break;
+        }
+        let c = b[i];
+        let next = if i + 1 < n { b[i + 1] } else { 0 };
+        let is_sep = c == b' ' || c == b'-' || c == b'.' || (national && c == b'/');
+        if is_sep && (next.is_ascii_digit() || next == b'(') {
+            i += 1;
+        } else if !(c == b'(' || (paren && c.is_ascii_digit())) {
+            break;
         }
     }
     g
 }
 
 fn read_international(b: &[u8], p: usize, min_groups: usize) -> Option<usize> {
-    let g = read_groups(b, p, b" -.", 15, true);
+    let g = read_groups(b, p, false, 15, true);
     let cc = calling_code_len(&g.lead[..g.count.min(3)])?;
     let nanp_or_russia = cc == 1;
     (0..g.len).rev().find_map(|k| {
@@ -127,7 +136,7 @@ fn read_national(b: &[u8], s: usize) -> Option<usize> {
     if !(2..=5).contains(&first_len) {
         return None;
     }
-    let g = read_groups(b, s, b" -./", 11, false);
+    let g = read_groups(b, s, true, 11, false);
     if g.len < 2 {
         return None;
     }

@@ -119,10 +119,6 @@ impl SecretKeys {
         }
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
     /// Whether some word of `key` may start a name (no false negatives).
     fn may_match(&self, key: &[u8]) -> bool {
         let mut i = 0;
@@ -201,9 +197,9 @@ fn split_words(b: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> usize {
     n
 }
 
-/// The key before the delimiter at `d` (`key=`, `"key": `, `key: `), if
-/// it is in `keys`: its range.
-fn key_before(b: &[u8], d: usize, keys: &SecretKeys, floor: usize) -> Option<(usize, usize)> {
+/// The key before the delimiter at `d` (`key=`, `"key": `, `key: `,
+/// `\"key\":`): its range, if there is one.
+pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usize)> {
     let mut k_end = d;
     while k_end > floor && d - k_end < 2 && b[k_end - 1] == b' ' {
         k_end -= 1;
@@ -214,30 +210,29 @@ fn key_before(b: &[u8], d: usize, keys: &SecretKeys, floor: usize) -> Option<(us
             k_end -= 1;
         }
     }
-    // Walk back over the key, noting whether it holds a pair of letters
-    // that starts some name: most keys hold none and stop here.
     let mut k_start = k_end;
-    let mut candidate = false;
     while k_start > floor && k_end - k_start < 64 && is_key_byte(b[k_start - 1]) {
         k_start -= 1;
-        if k_start + 1 < k_end {
-            candidate |= keys.has_bigram(b[k_start], b[k_start + 1]);
-        }
     }
-    let single_letter_key = k_end - k_start == 1 && keys.has_bigram(b[k_start], 0);
-    ((candidate || single_letter_key) && keys.matches(&b[k_start..k_end]))
-        .then_some((k_start, k_end))
+    (k_start < k_end).then_some((k_start, k_end))
 }
 
-/// Finds a bare phone number (`+` and 7-15 digits, no separators) as the
-/// value of a phone-named key whose delimiter is at `d`.
-pub(crate) fn match_phone_value(
-    b: &[u8],
-    d: usize,
-    keys: &SecretKeys,
-    floor: usize,
-) -> Option<(usize, usize)> {
-    key_before(b, d, keys, floor)?;
+impl SecretKeys {
+    /// Whether `key` names one of these keys, ruling most keys out first
+    /// by the pairs of letters names start with.
+    pub(crate) fn matches_key(&self, key: &[u8]) -> bool {
+        let candidate = match key {
+            [] => false,
+            [single] => self.has_bigram(*single, 0),
+            _ => key.windows(2).any(|w| self.has_bigram(w[0], w[1])),
+        };
+        candidate && self.matches(key)
+    }
+}
+
+/// Reads a bare phone number (`+` and 7-15 digits, no separators) as the
+/// value after the delimiter at `d` of a phone-named key.
+pub(crate) fn phone_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
     let mut v = d + 1;
     while matches!(b.get(v), Some(b' ' | b'"' | b'\'')) && v - d < 4 {
         v += 1;
@@ -271,19 +266,10 @@ pub(crate) fn match_url_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
     (colon + 1 < at).then_some((authority_start + colon + 1, authority_start + at))
 }
 
-/// Finds the value of a secret-named key whose delimiter (`=` or `:`) is
-/// at `d`; returns the value's range (without quotes).
-pub(crate) fn match_secret_value(
-    b: &[u8],
-    d: usize,
-    keys: &SecretKeys,
-    floor: usize,
-) -> Option<(usize, usize)> {
+/// Reads the value after the delimiter (`=` or `:`) at `d` of a
+/// secret-named key; returns its range (without quotes).
+pub(crate) fn secret_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
     let delim = b[d];
-    if delim == b':' && b.get(d + 1) == Some(&b':') {
-        return None; // a path: `a::b`
-    }
-    key_before(b, d, keys, floor)?;
     // The value, forwards.
     let mut v = d + 1;
     if delim == b'=' && b.get(v) == Some(&b'>') {
@@ -441,7 +427,13 @@ mod tests {
         b.iter()
             .enumerate()
             .filter(|(_, &c)| c == b'=' || c == b':')
-            .find_map(|(i, _)| match_secret_value(b, i, &k, 0))
+            .find_map(|(i, _)| {
+                let (ks, ke) = key_range(b, i, 0)?;
+                if b[i] == b':' && b.get(i + 1) == Some(&b':') || !k.matches_key(&b[ks..ke]) {
+                    return None;
+                }
+                secret_value_after(b, i)
+            })
             .map(|(s, e)| &text[s..e])
     }
 
@@ -466,7 +458,12 @@ mod tests {
         let keys = SecretKeys::new(PHONE_KEYS);
         let find = |t: &'static str| {
             let d = t.find([':', '=']).unwrap();
-            match_phone_value(t.as_bytes(), d, &keys, 0).map(|(s, e)| &t[s..e])
+            let b = t.as_bytes();
+            let (ks, ke) = key_range(b, d, 0)?;
+            if !keys.matches_key(&b[ks..ke]) {
+                return None;
+            }
+            phone_value_after(b, d).map(|(s, e)| &t[s..e])
         };
         assert_eq!(find("phone: 5551234567 ok"), Some("5551234567"));
         assert_eq!(find("mobileNumber=+447700900123"), Some("+447700900123"));
