@@ -24,7 +24,7 @@ pub(crate) fn match_email(b: &[u8], at: usize, floor: usize) -> Option<(usize, u
         start += 1;
     }
     let local = &b[start..at];
-    if local.is_empty() || local.ends_with(b".") || memchr::memmem::find(local, b"..").is_some() {
+    if local.is_empty() || local.ends_with(b".") || has_double_dot(local) {
         return None;
     }
     // Domain, forwards: labels separated by single dots, at most 253 bytes.
@@ -65,6 +65,18 @@ pub(crate) fn match_email(b: &[u8], at: usize, floor: usize) -> Option<(usize, u
             .all(|&c| c.is_ascii_alphabetic() || c >= 0x80))
         || (tld_bytes.len() > 4 && tld_bytes[..4].eq_ignore_ascii_case(b"xn--"));
     tld_ok.then_some((start, tld.1))
+}
+
+fn has_double_dot(s: &[u8]) -> bool {
+    let mut previous_dot = false;
+    for &c in s {
+        let dot = c == b'.';
+        if dot && previous_dot {
+            return true;
+        }
+        previous_dot = dot;
+    }
+    false
 }
 
 /// The canonical form of an address for keyed hashing: lower case.
