@@ -10,15 +10,8 @@ use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
 use warden::pii::{PiiLayer, Sanitizer};
 
-/// A clean 120-byte log message as `tracing` messages usually are: prose,
-/// with the values in fields of their own.
-const CLEAN: &str = "User session for the account was refreshed and all background workers reported a healthy state after the deploy #42, ok.";
-/// A clean 120-byte line of the dense `key=value` kind plain-text logs
-/// have: every `=`, `:`, `-`, `.` and number in it is a place a detector
-/// must look.
-const CLEAN_KV: &str = "GET /api/v1/orders/98231 completed in 42 ms: status=200 tenant=acme-corp region=eu-west-1 cache.hit=0.93 retries=2 ok.ok";
-/// A message with an email address and a phone number.
-const DIRTY: &str = "password reset requested by ada.lovelace@example.com, confirmation sent to +1 (415) 555-2671 at 10:42";
+mod common;
+use common::{clean_event, dirty_event, CLEAN, CLEAN_KV, DIRTY};
 
 /// The baseline the issue names: one `RegexSet` of five common PII patterns.
 fn regex_set() -> RegexSet {
@@ -71,26 +64,6 @@ fn sanitize(c: &mut Criterion) {
         b.iter(|| sanitizer.sanitize(black_box(&big)))
     });
     large.finish();
-}
-
-fn clean_event() {
-    tracing::info!(
-        user_id = 4242u64,
-        route = "/api/v1/orders",
-        status = 200u64,
-        latency_ms = 12.5,
-        "request completed"
-    );
-}
-
-fn dirty_event() {
-    tracing::info!(
-        user = "ada@example.com",
-        route = "/api/v1/orders",
-        status = 200u64,
-        latency_ms = 12.5,
-        "request completed"
-    );
 }
 
 fn layer(c: &mut Criterion) {

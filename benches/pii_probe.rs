@@ -10,19 +10,8 @@ use std::hint::black_box;
 use tracing_subscriber::prelude::*;
 use warden::pii::{PiiLayer, Sanitizer};
 
-const PROSE: &str = "User session for the account was refreshed and all background workers reported a healthy state after the deploy #42, ok.";
-const KV: &str = "GET /api/v1/orders/98231 completed in 42 ms: status=200 tenant=acme-corp region=eu-west-1 cache.hit=0.93 retries=2 ok.ok";
-const DIRTY: &str = "password reset requested by ada.lovelace@example.com, confirmation sent to +1 (415) 555-2671 at 10:42";
-
-fn event() {
-    tracing::info!(
-        user_id = 4242u64,
-        route = "/api/v1/orders",
-        status = 200u64,
-        latency_ms = 12.5,
-        "request completed"
-    );
-}
+mod common;
+use common::{clean_event, CLEAN, CLEAN_KV, DIRTY};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -34,10 +23,10 @@ fn main() {
             black_box(s.sanitize(black_box(t)));
         }
     };
-    let events = || (0..n).for_each(|_| event());
+    let events = || (0..n).for_each(|_| clean_event());
     match case.as_str() {
-        "sanitize/clean_120b" => text(PROSE),
-        "sanitize/clean_120b_kv" => text(KV),
+        "sanitize/clean_120b" => text(CLEAN),
+        "sanitize/clean_120b_kv" => text(CLEAN_KV),
         "sanitize/email_and_phone" => text(DIRTY),
         "event/fmt_json_alone" => tracing::subscriber::with_default(
             tracing_subscriber::registry().with(

@@ -1,0 +1,37 @@
+//! The inputs both PII benches measure, so that wall time (`pii.rs`) and
+//! instruction counts (`pii_probe.rs`) describe the same work.
+#![allow(dead_code)]
+
+/// A clean 120-byte log message as `tracing` messages usually are: prose,
+/// with the values in fields of their own.
+pub const CLEAN: &str = "User session for the account was refreshed and all background workers reported a healthy state after the deploy #42, ok.";
+
+/// A clean 120-byte line of the dense `key=value` kind plain-text logs
+/// have: every `=`, `:`, `-`, `.` and number in it is a place a detector
+/// must look.
+pub const CLEAN_KV: &str = "GET /api/v1/orders/98231 completed in 42 ms: status=200 tenant=acme-corp region=eu-west-1 cache.hit=0.93 retries=2 ok.ok";
+
+/// A message with an email address and a phone number.
+pub const DIRTY: &str = "password reset requested by ada.lovelace@example.com, confirmation sent to +1 (415) 555-2671 at 10:42";
+
+/// A clean event with four fields and a message.
+pub fn clean_event() {
+    tracing::info!(
+        user_id = 4242u64,
+        route = "/api/v1/orders",
+        status = 200u64,
+        latency_ms = 12.5,
+        "request completed"
+    );
+}
+
+/// The same event with an email address in a field.
+pub fn dirty_event() {
+    tracing::info!(
+        user = "ada@example.com",
+        route = "/api/v1/orders",
+        status = 200u64,
+        latency_ms = 12.5,
+        "request completed"
+    );
+}
