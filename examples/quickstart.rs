@@ -151,17 +151,23 @@ fn main() -> Result<(), Box<dyn Error>> {
     for line in lines.iter().take(5) {
         writeln!(out, "  {line}")?;
     }
-    let leaked = [
+    // Every raw value the simulated service logs, in the forms it logs them.
+    let raw_values = [
         "@example.com",
-        "4111 1111",
+        "4111 1111 1111 1111",
+        "4111111111111111",
+        "5555-5555-5555-4444",
+        "378282246310005",
+        "6011111111111117",
+        "+1 415 555",
         "123-45-6789",
+        "DE89 3704",
         "s3cret-",
         "sk_live_",
+        "eyJhbGci",
         "203.0.113.",
-    ]
-    .iter()
-    .filter(|raw| text.contains(*raw))
-    .count();
+    ];
+    let leaked = raw_values.iter().filter(|raw| text.contains(*raw)).count();
     writeln!(out, "\nWhat the PII gate replaced, by kind:")?;
     for (kind, count) in pii.redactions().iter().filter(|(_, n)| *n > 0) {
         writeln!(out, "  {:<12} {count:>8}", kind.name())?;
@@ -169,7 +175,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     writeln!(out, "  {:<12} {:>8}", "total", pii.redactions().total())?;
     writeln!(
         out,
-        "\nRaw values found in the log: {leaked} (of 6 kinds checked)"
+        "\nRaw values found in the log: {leaked} (of {} checked)",
+        raw_values.len()
     )?;
     writeln!(out, "Events dropped by the gate: {}", pii.dropped_events())?;
     writeln!(out, "\nNext: sanitize any log stream with the CLI:")?;
