@@ -444,3 +444,30 @@ fn bare_numbers_in_phone_named_fields_are_phone_numbers() {
     assert_eq!(line["mobile_number"], "[REDACTED:PHONE]");
     assert_eq!(line["order_id"], 4155552671u64);
 }
+
+#[test]
+fn clones_of_one_layer_in_two_subscribers_keep_their_events_apart() {
+    let pii = PiiLayer::default();
+    let first = Buffer::default();
+    let second = Buffer::default();
+    let one = tracing_subscriber::registry().with(pii.clone()).with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(first.clone()),
+    );
+    let two = tracing_subscriber::registry().with(pii.clone()).with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(second.clone()),
+    );
+    tracing::subscriber::with_default(one, || info!(who = "ada@example.com", "one"));
+    tracing::subscriber::with_default(two, || info!(who = "bob@example.org", "two"));
+    let first = first.lines();
+    let second = second.lines();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(first[0]["fields"]["message"], "one");
+    assert_eq!(second[0]["fields"]["message"], "two");
+    // Counts are shared by the clones.
+    assert_eq!(pii.redactions().get(&PiiKind::Email), 2);
+}

@@ -81,14 +81,30 @@ thread_local! {
 /// assert!(line.contains(r#""message":"charge for [REDACTED:EMAIL] failed""#), "{line}");
 /// assert!(line.contains(r#""card":"[REDACTED:CREDIT_CARD]""#), "{line}");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PiiLayer {
     sanitizer: Sanitizer,
-    dispatch: Arc<OnceLock<WeakDispatch>>,
+    /// The subscriber this gate sits in, set when it is registered.
+    dispatch: OnceLock<WeakDispatch>,
     dropped: Arc<AtomicU64>,
     id: u64,
     summary: bool,
     shadows: Arc<RwLock<HashMap<Identifier, &'static Metadata<'static>>>>,
+}
+
+impl Clone for PiiLayer {
+    /// A gate with the same sanitizer, counters and options, for another
+    /// subscriber: it learns its own subscriber when registered.
+    fn clone(&self) -> Self {
+        PiiLayer {
+            sanitizer: self.sanitizer.clone(),
+            dispatch: OnceLock::new(),
+            dropped: Arc::clone(&self.dropped),
+            id: self.id,
+            summary: self.summary,
+            shadows: Arc::clone(&self.shadows),
+        }
+    }
 }
 
 /// The names of the fields [`PiiLayer::with_redaction_summary`] adds.
@@ -149,7 +165,7 @@ impl PiiLayer {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         PiiLayer {
             sanitizer,
-            dispatch: Arc::new(OnceLock::new()),
+            dispatch: OnceLock::new(),
             dropped: Arc::new(AtomicU64::new(0)),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             summary: false,
