@@ -7,6 +7,7 @@
 //! | module | crate | what it does |
 //! |---|---|---|
 //! | [`pii`] | `warden-pii` | keeps emails, phone numbers, card numbers, secrets… out of every sink |
+//! | [`correlation`] | `warden-correlation` | gives every span and event its request's correlation ID |
 //! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
 //!
 //! ```
@@ -23,4 +24,5 @@
 #![deny(unsafe_code)]
 
 pub use warden_core as core;
+pub use warden_correlation as correlation;
 pub use warden_pii as pii;

@@ -13,6 +13,8 @@
 //!   re-emits a sanitized copy of an event or span.
 //! - [`SanitizedFields`] is the span extension in which the PII layer leaves a
 //!   span's sanitized fields for the layers that print or export them.
+//! - [`CorrelationId`] is the request ID the correlation layer keeps in span
+//!   extensions and the other layers print, store and export.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -43,10 +45,12 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod correlation;
 mod extensions;
 mod owned;
 mod visit;
 
+pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
 pub use extensions::SanitizedFields;
 pub use owned::{ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;

@@ -1,0 +1,34 @@
+//! Correlation IDs for `tracing`: every span carries the ID of the request
+//! it belongs to, and so does every event inside it.
+//!
+//! [`CorrelationLayer`] gives each root span an ID when it is created —
+//! the value of its `correlation_id` field if it has one (how an incoming
+//! request's header enters), else a fresh time-ordered UUID v7 — and every
+//! child span the ID of its parent. The ID lives in the span's extensions,
+//! so finding it for an event is one lookup, with no walk up the tree.
+//! [`current`] returns it from anywhere inside the span: any
+//! thread the span is entered on, `.instrument(span)` futures, tasks
+//! spawned with `.in_current_span()`.
+//!
+//! ```
+//! use tracing_subscriber::prelude::*;
+//! use warden_correlation::{CorrelationId, CorrelationLayer};
+//!
+//! let subscriber = tracing_subscriber::registry().with(CorrelationLayer::default());
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let request = tracing::info_span!("request", correlation_id = "req-7f3a");
+//!     let _entered = request.enter();
+//!     let child = tracing::info_span!("db_query");
+//!     let _child = child.enter();
+//!     assert_eq!(warden_correlation::current().unwrap().to_string(), "req-7f3a");
+//! });
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod current;
+mod layer;
+
+pub use current::{current, CorrelationIdExt};
+pub use layer::CorrelationLayer;
+pub use warden_core::{CorrelationId, InvalidCorrelationId};
