@@ -48,6 +48,8 @@
 mod correlation;
 mod extensions;
 mod owned;
+#[cfg(test)]
+mod test_support;
 mod visit;
 
 pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};

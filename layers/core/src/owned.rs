@@ -252,22 +252,11 @@ mod tests {
     use super::*;
     use tracing_core::field::Visit;
 
-    #[derive(Debug)]
-    struct Wrapper(std::io::Error);
-    impl fmt::Display for Wrapper {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("wrapper")
-        }
-    }
-    impl Error for Wrapper {
-        fn source(&self) -> Option<&(dyn Error + 'static)> {
-            Some(&self.0)
-        }
-    }
+    use crate::test_support::Chained;
 
     #[test]
     fn error_chain_keeps_every_link() {
-        let err = Wrapper(std::io::Error::other("disk full"));
+        let err = Chained("wrapper", std::io::Error::other("disk full"));
         let chain = ErrorChain::capture(&err);
         assert_eq!(
             chain.messages().collect::<Vec<_>>(),

@@ -120,23 +120,12 @@ mod tests {
         }
     }
 
-    #[derive(Debug)]
-    struct Outer(std::io::Error);
-    impl fmt::Display for Outer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("outer")
-        }
-    }
-    impl Error for Outer {
-        fn source(&self) -> Option<&(dyn Error + 'static)> {
-            Some(&self.0)
-        }
-    }
+    use crate::test_support::Chained;
 
     #[test]
     fn every_type_arrives_as_its_variant() {
         let probe = Probe::default();
-        let err = Outer(std::io::Error::other("inner"));
+        let err = Chained("outer", std::io::Error::other("inner"));
         tracing::subscriber::with_default(
             tracing_subscriber::registry().with(probe.clone()),
             || {
