@@ -1,5 +1,5 @@
 //! The inputs both PII benches measure, so that wall time (`pii.rs`) and
-//! instruction counts (`pii_probe.rs`) describe the same work.
+//! instruction counts (`probe.rs`) describe the same work.
 #![allow(dead_code)]
 
 /// A clean 120-byte log message as `tracing` messages usually are: prose,

@@ -1,8 +1,11 @@
 //! The correlation ID that ties every event and span of a request together.
 
+use std::cell::Cell;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
 
@@ -28,6 +31,8 @@ pub struct CorrelationId(Repr);
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Repr {
     Uuid(Uuid),
+    /// A W3C / OpenTelemetry trace id, printed as 32 lowercase hex digits.
+    TraceId(u128),
     External(Arc<str>),
 }
 
@@ -51,18 +56,64 @@ pub enum InvalidCorrelationId {
 }
 
 impl CorrelationId {
-    /// A fresh, time-ordered ID (UUID v7).
+    /// A fresh, time-ordered ID (UUID v7): 48 bits of Unix time in
+    /// milliseconds, then 74 random bits.
+    ///
+    /// The random bits come from a fast per-thread generator seeded from the
+    /// operating system, not from a cryptographic one: a correlation ID names
+    /// a request, it is not a secret or a capability.
     pub fn new() -> Self {
-        CorrelationId(Repr::Uuid(Uuid::now_v7()))
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let random = random_u128().to_le_bytes();
+        let mut bytes = [0u8; 10];
+        bytes.copy_from_slice(&random[..10]);
+        CorrelationId(Repr::Uuid(
+            uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid(),
+        ))
+    }
+
+    /// The ID of an OpenTelemetry / W3C trace (`traceparent`'s trace-id),
+    /// printed as 32 lowercase hex digits. `None` for the invalid all-zero id.
+    pub fn from_trace_id(trace_id: u128) -> Option<Self> {
+        (trace_id != 0).then_some(CorrelationId(Repr::TraceId(trace_id)))
     }
 
     /// The ID as a UUID, if it is one.
     pub fn as_uuid(&self) -> Option<Uuid> {
         match &self.0 {
             Repr::Uuid(u) => Some(*u),
+            Repr::TraceId(_) => None,
             Repr::External(s) => Uuid::parse_str(s).ok(),
         }
     }
+
+    /// The ID as a W3C trace id, if it is one (made by
+    /// [`from_trace_id`](Self::from_trace_id) or parsed from 32 lowercase
+    /// hex digits). A `traceparent` header can carry only such an ID.
+    pub fn as_trace_id(&self) -> Option<u128> {
+        match &self.0 {
+            Repr::TraceId(t) => Some(*t),
+            _ => None,
+        }
+    }
+}
+
+/// 128 bits from the thread's wyrand generator.
+fn random_u128() -> u128 {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(RandomState::new().hash_one(std::thread::current().id()));
+    }
+    let next = || {
+        STATE.with(|state| {
+            let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+            state.set(s);
+            let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+            ((t >> 64) as u64) ^ (t as u64)
+        })
+    };
+    (u128::from(next()) << 64) | u128::from(next())
 }
 
 impl Default for CorrelationId {
@@ -99,6 +150,14 @@ impl FromStr for CorrelationId {
                 return Ok(CorrelationId(Repr::Uuid(uuid)));
             }
         }
+        if s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            if let Some(id) = u128::from_str_radix(s, 16)
+                .ok()
+                .and_then(Self::from_trace_id)
+            {
+                return Ok(id);
+            }
+        }
         Ok(CorrelationId(Repr::External(Arc::from(s))))
     }
 }
@@ -107,6 +166,7 @@ impl fmt::Display for CorrelationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Repr::Uuid(u) => fmt::Display::fmt(&u.hyphenated(), f),
+            Repr::TraceId(t) => write!(f, "{t:032x}"),
             Repr::External(s) => f.write_str(s),
         }
     }
@@ -178,6 +238,35 @@ mod tests {
             "x".repeat(129).parse::<CorrelationId>(),
             Err(InvalidCorrelationId::TooLong(129))
         );
+    }
+
+    #[test]
+    fn trace_ids_print_as_32_hex_digits_and_parse_back() {
+        let id = CorrelationId::from_trace_id(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736).unwrap();
+        assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(id.to_string().parse::<CorrelationId>(), Ok(id.clone()));
+        assert_eq!(
+            id.as_trace_id(),
+            Some(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736)
+        );
+        assert_eq!(CorrelationId::from_trace_id(0), None);
+        let upper: CorrelationId = "4BF92F3577B34DA6A3CE929D0E0E4736".parse().unwrap();
+        assert_eq!(upper.as_trace_id(), None);
+    }
+
+    #[test]
+    fn fresh_ids_differ_across_threads() {
+        let ids: std::collections::HashSet<String> = (0..8)
+            .map(|_| {
+                std::thread::spawn(|| {
+                    (0..1000)
+                        .map(|_| CorrelationId::new().to_string())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 8000);
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! The layer that gives spans their correlation IDs.
 
+#[cfg(feature = "opentelemetry")]
+use std::sync::OnceLock;
+
+use tracing_core::field::Field;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::Subscriber;
 use tracing_subscriber::field::RecordFields;
@@ -14,22 +18,61 @@ use warden_core::{visit_fields, CorrelationId, FieldRef};
 ///    [`field_name`](Self::field_name)), when it holds a valid ID — this is
 ///    how the ID of an incoming request enters;
 /// 2. its parent span's ID;
-/// 3. a fresh UUID v7 (root spans only).
+/// 3. with [`use_otel_trace_id`](Self::use_otel_trace_id) (feature
+///    `opentelemetry`), the trace id of the span's OpenTelemetry context;
+/// 4. a fresh UUID v7 (time-ordered, so IDs sort by start time).
 ///
 /// Recording the field later (`span.record("correlation_id", id)`) sets the
 /// span's ID from then on; spans created under it after that inherit it.
 /// An invalid value in the field (empty, too long, not printable ASCII) is
 /// ignored as if absent.
-#[derive(Debug, Clone)]
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// use warden_correlation::CorrelationLayer;
+///
+/// let layer = CorrelationLayer::new().field_name("request_id");
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || {
+///     let span = tracing::info_span!("request", request_id = "abc-123");
+///     let _entered = span.enter();
+///     assert_eq!(warden_correlation::current().unwrap().to_string(), "abc-123");
+/// });
+/// ```
+#[derive(Debug)]
 pub struct CorrelationLayer {
     field: &'static str,
+    #[cfg(feature = "opentelemetry")]
+    otel: Option<OtelTraceIds>,
+}
+
+/// What the layer needs to read a span's OpenTelemetry trace id: the
+/// subscriber it is part of, learned when it is registered.
+#[cfg(feature = "opentelemetry")]
+#[derive(Debug, Default)]
+struct OtelTraceIds {
+    dispatch: OnceLock<tracing_core::dispatcher::WeakDispatch>,
+}
+
+impl Clone for CorrelationLayer {
+    /// A clone learns its own subscriber when it is added to one.
+    fn clone(&self) -> Self {
+        CorrelationLayer {
+            field: self.field,
+            #[cfg(feature = "opentelemetry")]
+            otel: self.otel.as_ref().map(|_| OtelTraceIds::default()),
+        }
+    }
 }
 
 impl Default for CorrelationLayer {
-    /// Reads IDs from a field named `correlation_id`.
+    /// Reads IDs from a field named `correlation_id`; a root span without one
+    /// gets a fresh UUID v7.
     fn default() -> Self {
         CorrelationLayer {
             field: "correlation_id",
+            #[cfg(feature = "opentelemetry")]
+            otel: None,
         }
     }
 }
@@ -46,11 +89,27 @@ impl CorrelationLayer {
         self
     }
 
+    /// Gives a root span without a correlation field the trace id of its
+    /// OpenTelemetry span (32 hex digits, as in `traceparent`), so that log
+    /// lines and traces share one ID; a UUID v7 remains the fallback.
+    ///
+    /// `tracing-opentelemetry`'s layer must come *before* this one in the
+    /// stack (`registry().with(otel_layer).with(CorrelationLayer::new()
+    /// .use_otel_trace_id(true))`), so that the OpenTelemetry span exists
+    /// when this layer looks. Reading the trace id starts the OpenTelemetry
+    /// span: give it a remote parent through the propagated context that is
+    /// current when the span is created, not with `set_parent` afterwards.
+    #[cfg(feature = "opentelemetry")]
+    pub fn use_otel_trace_id(mut self, enabled: bool) -> Self {
+        self.otel = enabled.then(OtelTraceIds::default);
+        self
+    }
+
     /// The ID in `record`'s correlation field, if it holds a valid one.
-    fn id_in<R: RecordFields + ?Sized>(&self, record: &R) -> Option<CorrelationId> {
+    fn id_in<R: RecordFields + ?Sized>(&self, record: &R, field: &Field) -> Option<CorrelationId> {
         let mut found = None;
-        visit_fields(record, |field, value| {
-            if field.name() != self.field || found.is_some() {
+        visit_fields(record, |f, value| {
+            if f != field || found.is_some() {
                 return;
             }
             found = match value {
@@ -64,30 +123,60 @@ impl CorrelationLayer {
         });
         found
     }
+
+    #[cfg(feature = "opentelemetry")]
+    fn otel_trace_id(&self, id: &Id) -> Option<CorrelationId> {
+        use opentelemetry::trace::TraceContextExt;
+        let dispatch = self.otel.as_ref()?.dispatch.get()?.upgrade()?;
+        let cx = tracing_opentelemetry::get_otel_context(id, &dispatch)?;
+        let trace_id = cx.span().span_context().trace_id();
+        CorrelationId::from_trace_id(u128::from_be_bytes(trace_id.to_bytes()))
+    }
+
+    #[cfg(not(feature = "opentelemetry"))]
+    fn otel_trace_id(&self, _: &Id) -> Option<CorrelationId> {
+        None
+    }
 }
 
 impl<S> Layer<S> for CorrelationLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    #[cfg(feature = "opentelemetry")]
+    fn on_register_dispatch(&self, subscriber: &tracing_core::Dispatch) {
+        if let Some(otel) = &self.otel {
+            let _ = otel.dispatch.set(subscriber.downgrade());
+        }
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let has_field = attrs.metadata().fields().field(self.field).is_some();
-        let own = if has_field { self.id_in(attrs) } else { None };
-        let correlation = own
-            .or_else(|| {
-                span.parent()
-                    .and_then(|p| p.extensions().get::<CorrelationId>().cloned())
-            })
-            .unwrap_or_default();
+        let own = attrs
+            .metadata()
+            .fields()
+            .field(self.field)
+            .and_then(|field| self.id_in(attrs, &field));
+        let correlation = match own {
+            Some(own) => own,
+            None => match span.parent() {
+                Some(parent) => match parent.extensions().get::<CorrelationId>() {
+                    Some(inherited) => inherited.clone(),
+                    None => CorrelationId::new(),
+                },
+                None => self.otel_trace_id(id).unwrap_or_default(),
+            },
+        };
         span.extensions_mut().replace(correlation);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(correlation) = self.id_in(values) {
-            if let Some(span) = ctx.span(id) {
-                span.extensions_mut().replace(correlation);
-            }
+        let Some(span) = ctx.span(id) else { return };
+        let Some(field) = span.metadata().fields().field(self.field) else {
+            return;
+        };
+        if let Some(correlation) = self.id_in(values, &field) {
+            span.extensions_mut().replace(correlation);
         }
     }
 }

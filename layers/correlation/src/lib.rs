@@ -10,6 +10,16 @@
 //! thread the span is entered on, `.instrument(span)` futures, tasks
 //! spawned with `.in_current_span()`.
 //!
+//! Features:
+//! - `http`: [`http::HeaderPropagation`] reads an incoming request's ID
+//!   from `x-correlation-id`, `x-request-id` or `traceparent`, and writes
+//!   it into outgoing headers.
+//! - `tower`: [`tower::CorrelationIdLayer`] runs each request of an
+//!   axum/hyper/tonic service in a span carrying its ID, and returns the ID
+//!   in the response.
+//! - `opentelemetry`: [`CorrelationLayer::use_otel_trace_id`] makes the
+//!   OpenTelemetry trace id the correlation ID of root spans.
+//!
 //! ```
 //! use tracing_subscriber::prelude::*;
 //! use warden_correlation::{CorrelationId, CorrelationLayer};
@@ -27,7 +37,11 @@
 #![deny(unsafe_code)]
 
 mod current;
+#[cfg(feature = "http")]
+pub mod http;
 mod layer;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use current::{current, CorrelationIdExt};
 pub use layer::CorrelationLayer;

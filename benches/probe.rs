@@ -1,0 +1,106 @@
+//! Instruction counts: run one case in a loop so that
+//! `valgrind --tool=callgrind` can count instructions per call, a figure
+//! that, unlike wall time on a shared VM, repeats exactly.
+//!
+//! `./scripts/instructions [CASE-PREFIX…]` runs the cases; `--list` names
+//! them. Run by `cargo bench` (which passes `--bench`), it does nothing.
+
+use std::hint::black_box;
+
+use tracing::Dispatch;
+use tracing_subscriber::prelude::*;
+use warden::correlation::CorrelationLayer;
+use warden::pii::{PiiLayer, Sanitizer};
+
+mod common;
+use common::{clean_event, CLEAN, CLEAN_KV, DIRTY};
+
+type Case = (&'static str, fn(usize));
+
+fn text(t: &str, n: usize) {
+    let s = Sanitizer::default();
+    for _ in 0..n {
+        black_box(s.sanitize(black_box(t)));
+    }
+}
+
+fn in_dispatch(dispatch: Dispatch, n: usize, f: fn()) {
+    tracing::dispatcher::with_default(&dispatch, || (0..n).for_each(|_| f()));
+}
+
+macro_rules! fmt_json {
+    () => {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::sink)
+    };
+}
+
+fn span_lifecycle() {
+    let span = tracing::info_span!("request");
+    let _entered = black_box(&span).enter();
+}
+
+fn child_span_lifecycle() {
+    let parent = tracing::info_span!("parent");
+    let _p = parent.enter();
+    span_lifecycle();
+}
+
+const CASES: &[Case] = &[
+    ("sanitize/clean_120b", |n| text(CLEAN, n)),
+    ("sanitize/clean_120b_kv", |n| text(CLEAN_KV, n)),
+    ("sanitize/email_and_phone", |n| text(DIRTY, n)),
+    ("event/fmt_json_alone", |n| {
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry().with(fmt_json!())),
+            n,
+            clean_event,
+        )
+    }),
+    ("event/pii+fmt_json", |n| {
+        let stack = tracing_subscriber::registry()
+            .with(PiiLayer::default())
+            .with(fmt_json!());
+        in_dispatch(Dispatch::new(stack), n, clean_event)
+    }),
+    ("event/pii_alone", |n| {
+        let stack = tracing_subscriber::registry().with(PiiLayer::default());
+        in_dispatch(Dispatch::new(stack), n, clean_event)
+    }),
+    ("span/registry_alone", |n| {
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry()),
+            n,
+            span_lifecycle,
+        )
+    }),
+    ("span/registry+correlation", |n| {
+        let stack = tracing_subscriber::registry().with(CorrelationLayer::default());
+        in_dispatch(Dispatch::new(stack), n, span_lifecycle)
+    }),
+    ("span2/registry_alone", |n| {
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry()),
+            n,
+            child_span_lifecycle,
+        )
+    }),
+    ("span2/registry+correlation", |n| {
+        let stack = tracing_subscriber::registry().with(CorrelationLayer::default());
+        in_dispatch(Dispatch::new(stack), n, child_span_lifecycle)
+    }),
+];
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let case = args.next().unwrap_or_default();
+    if case == "--list" {
+        CASES.iter().for_each(|(name, _)| println!("{name}"));
+        return;
+    }
+    let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
+    if let Some((_, run)) = CASES.iter().find(|(name, _)| *name == case) {
+        run(n);
+    }
+}

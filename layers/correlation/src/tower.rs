@@ -1,0 +1,218 @@
+//! A `tower` middleware that runs each HTTP request inside a span carrying
+//! its correlation ID, and returns the ID in the response.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+use http::{HeaderMap, Method, Request, Response, Uri};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Span;
+use warden_core::CorrelationId;
+
+use crate::http::HeaderPropagation;
+
+/// What a [`CorrelationIdLayer`]'s span maker sees of a request.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct RequestInfo<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The request URI.
+    pub uri: &'a Uri,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+    /// The request's correlation ID: from its headers, or a fresh one.
+    pub correlation_id: &'a CorrelationId,
+}
+
+type MakeSpan = Arc<dyn Fn(RequestInfo<'_>) -> Span + Send + Sync>;
+
+/// A [`tower_layer::Layer`] that opens a span for each HTTP request, with
+/// the request's correlation ID in the span's `correlation_id` field, runs
+/// the inner service inside it, and writes the ID into the response headers.
+///
+/// The ID comes from the request headers as [`HeaderPropagation`] reads them
+/// (`x-correlation-id`, `x-request-id`, `traceparent`), else it is a fresh
+/// UUID v7. It is also put into the request's extensions, so a handler can
+/// take it as `Extension<CorrelationId>` (axum) or read
+/// [`current`](crate::current). Works with any `tower` HTTP stack: axum,
+/// hyper (through `hyper-util`'s tower adapter), tonic.
+///
+/// The default span is `request` at INFO with `correlation_id`,
+/// `http.request.method`, `url.path`, and `http.response.status_code`
+/// recorded when the response is ready.
+///
+/// ```
+/// use http::{Request, Response};
+/// use tower::{service_fn, ServiceBuilder, ServiceExt};
+/// use warden_correlation::tower::CorrelationIdLayer;
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let service = ServiceBuilder::new()
+///     .layer(CorrelationIdLayer::default())
+///     .service(service_fn(|_req: Request<()>| async {
+///         Ok::<_, std::convert::Infallible>(Response::new(()))
+///     }));
+/// let request = Request::builder().header("x-request-id", "req-42").body(()).unwrap();
+/// let response = service.oneshot(request).await.unwrap();
+/// assert_eq!(response.headers()["x-correlation-id"], "req-42");
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct CorrelationIdLayer {
+    propagation: Arc<HeaderPropagation>,
+    make_span: MakeSpan,
+}
+
+impl fmt::Debug for CorrelationIdLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CorrelationIdLayer")
+            .field("propagation", &self.propagation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CorrelationIdLayer {
+    fn default() -> Self {
+        CorrelationIdLayer {
+            propagation: Arc::new(HeaderPropagation::default()),
+            make_span: Arc::new(default_span),
+        }
+    }
+}
+
+fn default_span(request: RequestInfo<'_>) -> Span {
+    tracing::info_span!(
+        "request",
+        correlation_id = %request.correlation_id,
+        http.request.method = %request.method,
+        url.path = request.uri.path(),
+        http.response.status_code = tracing::field::Empty,
+    )
+}
+
+impl CorrelationIdLayer {
+    /// The default: headers read and written as [`HeaderPropagation::default`],
+    /// and the default `request` span.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads and writes headers as `propagation` says.
+    pub fn propagation(mut self, propagation: HeaderPropagation) -> Self {
+        self.propagation = Arc::new(propagation);
+        self
+    }
+
+    /// Opens each request's span with `make_span`. The span must carry the
+    /// ID in the field the [`CorrelationLayer`](crate::CorrelationLayer)
+    /// reads (`correlation_id` by default); a field
+    /// `http.response.status_code` is recorded if the span has it.
+    pub fn make_span<F>(mut self, make_span: F) -> Self
+    where
+        F: Fn(RequestInfo<'_>) -> Span + Send + Sync + 'static,
+    {
+        self.make_span = Arc::new(make_span);
+        self
+    }
+}
+
+impl<S> Layer<S> for CorrelationIdLayer {
+    type Service = CorrelationIdService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CorrelationIdService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`CorrelationIdLayer`].
+#[derive(Clone, Debug)]
+pub struct CorrelationIdService<S> {
+    inner: S,
+    layer: CorrelationIdLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CorrelationIdService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let id = self
+            .layer
+            .propagation
+            .extract(request.headers())
+            .unwrap_or_default();
+        let span = (self.layer.make_span)(RequestInfo {
+            method: request.method(),
+            uri: request.uri(),
+            headers: request.headers(),
+            correlation_id: &id,
+        });
+        request.extensions_mut().insert(id.clone());
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
+        ResponseFuture {
+            inner,
+            span,
+            id,
+            propagation: Arc::clone(&self.layer.propagation),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`CorrelationIdService`]: polls the inner
+    /// future inside the request's span and sets the response header.
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        span: Span,
+        id: CorrelationId,
+        propagation: Arc<HeaderPropagation>,
+    }
+}
+
+impl<F: fmt::Debug> fmt::Debug for ResponseFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("inner", &self.inner)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let mut response = ready!(this.inner.poll(cx))?;
+        this.propagation
+            .inject_missing(this.id, response.headers_mut());
+        this.span
+            .record("http.response.status_code", response.status().as_u16());
+        Poll::Ready(Ok(response))
+    }
+}
