@@ -13,7 +13,7 @@ use warden::correlation::CorrelationLayer;
 use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
-use common::{clean_event, CLEAN, CLEAN_KV, DIRTY};
+use common::{clean_event, events_in_two_spans, CLEAN, CLEAN_KV, DIRTY};
 
 type Case = (&'static str, fn(usize));
 
@@ -26,6 +26,12 @@ fn text(t: &str, n: usize) {
 
 fn in_dispatch(dispatch: Dispatch, n: usize, f: fn()) {
     tracing::dispatcher::with_default(&dispatch, || (0..n).for_each(|_| f()));
+}
+
+macro_rules! warden_json {
+    () => {
+        warden::json::layer().with_writer(std::io::sink)
+    };
 }
 
 macro_rules! fmt_json {
@@ -67,6 +73,31 @@ const CASES: &[Case] = &[
     ("event/pii_alone", |n| {
         let stack = tracing_subscriber::registry().with(PiiLayer::default());
         in_dispatch(Dispatch::new(stack), n, clean_event)
+    }),
+    ("json/event/fmt_json", |n| {
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry().with(fmt_json!())),
+            n,
+            clean_event,
+        )
+    }),
+    ("json/event/warden_json", |n| {
+        let stack = tracing_subscriber::registry().with(warden_json!());
+        in_dispatch(Dispatch::new(stack), n, clean_event)
+    }),
+    ("json/spans/fmt_json", |n| {
+        let stack = tracing_subscriber::registry().with(fmt_json!());
+        tracing::dispatcher::with_default(&Dispatch::new(stack), || events_in_two_spans(n))
+    }),
+    ("json/spans/warden_json", |n| {
+        let stack = tracing_subscriber::registry().with(warden_json!());
+        tracing::dispatcher::with_default(&Dispatch::new(stack), || events_in_two_spans(n))
+    }),
+    ("json/spans/warden_json+correlation", |n| {
+        let stack = tracing_subscriber::registry()
+            .with(CorrelationLayer::default())
+            .with(warden_json!());
+        tracing::dispatcher::with_default(&Dispatch::new(stack), || events_in_two_spans(n))
     }),
     ("span/registry_alone", |n| {
         in_dispatch(

@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | [`pii`] | `warden-pii` | keeps emails, phone numbers, card numbers, secrets… out of every sink |
 //! | [`correlation`] | `warden-correlation` | gives every span and event its request's correlation ID |
+//! | [`json`] | `warden-json` | a JSON event format for `fmt`: typed fields, span fields serialized once, correlation IDs |
 //! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
 //!
 //! ```
@@ -15,7 +16,7 @@
 //!
 //! let subscriber = tracing_subscriber::registry()
 //!     .with(warden::pii::PiiLayer::default())
-//!     .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::sink));
+//!     .with(warden::json::layer().with_writer(std::io::sink));
 //! tracing::subscriber::with_default(subscriber, || {
 //!     tracing::info!(user = "ada@example.com", "signed in");
 //! });
@@ -25,4 +26,5 @@
 
 pub use warden_core as core;
 pub use warden_correlation as correlation;
+pub use warden_json as json;
 pub use warden_pii as pii;

@@ -35,3 +35,15 @@ pub fn dirty_event() {
         "request completed"
     );
 }
+
+/// The clean event inside two nested spans with two fields each, the spans
+/// made once (as a request's spans are) and the event logged `n` times.
+pub fn events_in_two_spans(n: usize) {
+    let request = tracing::info_span!("request", method = "POST", path = "/api/v1/orders");
+    let _r = request.enter();
+    let handler = tracing::info_span!("handler", tenant = "acme", attempt = 1u64);
+    let _h = handler.enter();
+    for _ in 0..n {
+        clean_event();
+    }
+}

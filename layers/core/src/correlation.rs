@@ -89,6 +89,30 @@ impl CorrelationId {
         }
     }
 
+    /// Calls `f` with the ID's text, formatted on the stack rather than in a
+    /// `String`: the cheap way to print it many times.
+    ///
+    /// ```
+    /// let id: warden_core::CorrelationId = "req-7f3a".parse()?;
+    /// assert_eq!(id.with_str(str::len), 8);
+    /// # Ok::<(), warden_core::InvalidCorrelationId>(())
+    /// ```
+    pub fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match &self.0 {
+            Repr::Uuid(u) => f(u.hyphenated().encode_lower(&mut Uuid::encode_buffer())),
+            Repr::TraceId(t) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let mut buf = [0u8; 32];
+                for (i, b) in buf.iter_mut().enumerate() {
+                    *b = HEX[((t >> (124 - 4 * i)) & 0xf) as usize];
+                }
+                // Hex digits are ASCII.
+                f(std::str::from_utf8(&buf).unwrap_or_default())
+            }
+            Repr::External(s) => f(s),
+        }
+    }
+
     /// The ID as a W3C trace id, if it is one (made by
     /// [`from_trace_id`](Self::from_trace_id) or parsed from 32 lowercase
     /// hex digits). A `traceparent` header can carry only such an ID.
@@ -244,6 +268,9 @@ mod tests {
     fn trace_ids_print_as_32_hex_digits_and_parse_back() {
         let id = CorrelationId::from_trace_id(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736).unwrap();
         assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(id.with_str(str::to_owned), id.to_string());
+        let uuid = CorrelationId::new();
+        assert_eq!(uuid.with_str(str::to_owned), uuid.to_string());
         assert_eq!(id.to_string().parse::<CorrelationId>(), Ok(id.clone()));
         assert_eq!(
             id.as_trace_id(),

@@ -1,0 +1,280 @@
+//! Writing JSON text: escaped strings and typed values.
+
+use std::fmt::{self, Write};
+
+use warden_core::{FieldRef, FieldValue};
+
+/// Whether a byte must be escaped inside a JSON string.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table[0x7f] = true;
+    table
+};
+
+/// Appends `s` to `out` with JSON string escapes (no surrounding quotes).
+/// Control characters, including ESC, become `\u00XX` escapes, so no ANSI
+/// sequence from a field reaches a terminal.
+pub(crate) fn escape_into(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    // Skip eight clean bytes at a time; the first chunk that may hold a
+    // byte to escape (the test can say yes wrongly, never no wrongly) is
+    // looked at byte by byte from there.
+    let mut clean = 0;
+    while let Some(chunk) = bytes.get(clean..clean + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if may_need_escape(u64::from_le_bytes(word)) {
+            break;
+        }
+        clean += 8;
+    }
+    if clean == bytes.len() {
+        out.push_str(s);
+        return;
+    }
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate().skip(clean) {
+        if !NEEDS_ESCAPE[b as usize] {
+            continue;
+        }
+        out.push_str(&s[start..i]);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 0xf) as usize] as char);
+            }
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+}
+
+/// Whether any byte of `word` may be below 0x20, a `"`, a `\\` or DEL.
+/// False positives are possible (borrows across bytes), false negatives not.
+fn may_need_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let quote = has_zero(word ^ (ONES * u64::from(b'"')));
+    let backslash = has_zero(word ^ (ONES * u64::from(b'\\')));
+    let delete = has_zero(word ^ (ONES * 0x7f));
+    below_space | quote | backslash | delete != 0
+}
+
+/// Appends `s` as a quoted JSON string.
+pub(crate) fn string(out: &mut String, s: &str) {
+    out.push('"');
+    escape_into(out, s);
+    out.push('"');
+}
+
+/// A `fmt::Write` that escapes what is written into a JSON string.
+pub(crate) struct Escaping<'a>(pub(crate) &'a mut String);
+
+impl Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        escape_into(self.0, s);
+        Ok(())
+    }
+}
+
+/// Appends a `Debug`/`Display` value as a quoted JSON string, formatted
+/// straight into `out`.
+pub(crate) fn debug_string(out: &mut String, value: &dyn fmt::Debug) {
+    out.push('"');
+    let _ = write!(Escaping(out), "{value:?}");
+    out.push('"');
+}
+
+/// Appends `"key":`, escaping the key.
+pub(crate) fn key(out: &mut String, key: &str) {
+    string(out, key);
+    out.push(':');
+}
+
+fn integer(out: &mut String, n: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+fn float(out: &mut String, n: f64) {
+    if n.is_finite() {
+        // Shortest text that reads back as the same f64 (ryu, tried, was no
+        // faster here).
+        let _ = write!(out, "{n:?}");
+    } else if n.is_nan() {
+        out.push_str("\"NaN\"");
+    } else if n > 0.0 {
+        out.push_str("\"inf\"");
+    } else {
+        out.push_str("\"-inf\"");
+    }
+}
+
+fn bytes(out: &mut String, b: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(b.len() * 2 + 2);
+    out.push('"');
+    for byte in b {
+        out.push(HEX[(byte >> 4) as usize] as char);
+        out.push(HEX[(byte & 0xf) as usize] as char);
+    }
+    out.push('"');
+}
+
+/// Appends an error as one string: its message, then each `source()` in
+/// turn, separated by `": "` (as `anyhow` prints `{:#}`).
+fn error(out: &mut String, e: &(dyn std::error::Error + 'static)) {
+    out.push('"');
+    let _ = write!(Escaping(out), "{e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let _ = write!(Escaping(out), ": {cause}");
+        source = cause.source();
+    }
+    out.push('"');
+}
+
+/// Appends a borrowed field value with its JSON type: numbers and booleans
+/// stay numbers and booleans, the rest become strings.
+pub(crate) fn value(out: &mut String, v: FieldRef<'_>) {
+    match v {
+        FieldRef::Str(s) => string(out, s),
+        FieldRef::Debug(d) => debug_string(out, d),
+        FieldRef::I64(n) => integer(out, n),
+        FieldRef::U64(n) => integer(out, n),
+        FieldRef::I128(n) => integer(out, n),
+        FieldRef::U128(n) => integer(out, n),
+        FieldRef::F64(n) => float(out, n),
+        FieldRef::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        FieldRef::Bytes(b) => bytes(out, b),
+        FieldRef::Error(e) => error(out, e),
+    }
+}
+
+/// Appends an owned field value, as [`value`] does for a borrowed one.
+pub(crate) fn owned_value(out: &mut String, v: &FieldValue) {
+    match v {
+        FieldValue::Str(s) | FieldValue::Debug(s) => string(out, s),
+        FieldValue::I64(n) => integer(out, *n),
+        FieldValue::U64(n) => integer(out, *n),
+        FieldValue::I128(n) => integer(out, *n),
+        FieldValue::U128(n) => integer(out, *n),
+        FieldValue::F64(n) => float(out, *n),
+        FieldValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        FieldValue::Bytes(b) => bytes(out, b),
+        FieldValue::Error(chain) => {
+            out.push('"');
+            for (i, message) in chain.messages().enumerate() {
+                if i > 0 {
+                    out.push_str(": ");
+                }
+                escape_into(out, message);
+            }
+            out.push('"');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(f: impl FnOnce(&mut String)) -> serde_json::Value {
+        let mut out = String::new();
+        f(&mut out);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{out}: {e}"))
+    }
+
+    #[test]
+    fn strings_round_trip_through_a_json_parser() {
+        for s in [
+            "plain",
+            "quote \" back \\ slash",
+            "\u{1b}[31mred\u{7f}",
+            "tab\tnl\ncr\r",
+            "é ✓ 🦀",
+            "",
+        ] {
+            assert_eq!(parsed(|o| string(o, s)), serde_json::Value::from(s));
+        }
+        let mut out = String::new();
+        string(&mut out, "\u{1b}");
+        assert_eq!(out, "\"\\u001b\"");
+    }
+
+    #[test]
+    fn every_byte_value_in_every_position_is_escaped_or_kept() {
+        for b in 0u8..0x80 {
+            for pos in 0..20 {
+                let mut text = "abcdefghijklmnopqrst".to_owned().into_bytes();
+                text[pos] = b;
+                let text = String::from_utf8(text).unwrap();
+                assert_eq!(
+                    parsed(|o| string(o, &text)),
+                    serde_json::Value::from(text.as_str())
+                );
+                let mut out = String::new();
+                escape_into(&mut out, &text);
+                assert_eq!(
+                    out == text,
+                    !NEEDS_ESCAPE[b as usize],
+                    "byte {b:#x} at {pos}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn values_keep_their_types() {
+        assert_eq!(
+            parsed(|o| value(o, FieldRef::U64(u64::MAX))),
+            serde_json::json!(u64::MAX)
+        );
+        assert_eq!(
+            parsed(|o| value(o, FieldRef::I64(-3))),
+            serde_json::json!(-3)
+        );
+        assert_eq!(
+            parsed(|o| value(o, FieldRef::F64(0.1))),
+            serde_json::json!(0.1)
+        );
+        assert_eq!(
+            parsed(|o| value(o, FieldRef::F64(1e300))),
+            serde_json::json!(1e300)
+        );
+        assert_eq!(
+            parsed(|o| value(o, FieldRef::F64(f64::NAN))),
+            serde_json::json!("NaN")
+        );
+        assert_eq!(
+            parsed(|o| value(o, FieldRef::Bool(true))),
+            serde_json::json!(true)
+        );
+        assert_eq!(
+            parsed(|o| value(o, FieldRef::Bytes(b"\x00\xff"))),
+            serde_json::json!("00ff")
+        );
+        assert_eq!(
+            parsed(|o| value(o, FieldRef::Debug(&"a\"b"))),
+            serde_json::json!("\"a\\\"b\"")
+        );
+        let mut out = String::new();
+        value(&mut out, FieldRef::U128(u128::MAX));
+        assert_eq!(out, u128::MAX.to_string());
+    }
+}
