@@ -18,11 +18,33 @@ fn lifecycle() {
     let _entered = black_box(&span).enter();
 }
 
+/// The least any layer that keeps data on every span pays: one `u64` in
+/// the span's extensions, inserted when the span opens.
+struct ExtensionFloor;
+
+impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for ExtensionFloor {
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(black_box(7u64));
+        }
+    }
+}
+
 fn spans(c: &mut Criterion) {
     let alone = Dispatch::new(tracing_subscriber::registry());
+    let floor = Dispatch::new(tracing_subscriber::registry().with(ExtensionFloor));
     let with = Dispatch::new(tracing_subscriber::registry().with(CorrelationLayer::default()));
     let mut g = c.benchmark_group("span_lifecycle");
-    for (name, dispatch) in [("registry_alone", &alone), ("registry+correlation", &with)] {
+    for (name, dispatch) in [
+        ("registry_alone", &alone),
+        ("registry+u64_extension", &floor),
+        ("registry+correlation", &with),
+    ] {
         tracing::dispatcher::with_default(dispatch, || {
             g.bench_function(format!("root/{name}"), |b| b.iter(lifecycle));
             let parent = info_span!("parent");
@@ -33,19 +55,51 @@ fn spans(c: &mut Criterion) {
     g.finish();
 }
 
-/// Finds each event's span and, if `read`, its correlation ID: the
-/// difference between the two is the cost of the lookup.
-struct Reader {
-    read: bool,
+/// What a layer reads for each event, to price the ID lookup by difference.
+#[derive(Clone, Copy)]
+enum Read {
+    /// The event's span only.
+    Span,
+    /// The span, then the ID (taking the span's extensions lock for it).
+    SpanAndId,
+    /// The span and another extension, as a formatter reads span fields.
+    SpanAndOther,
+    /// The same, and the ID under the same lock (what warden-json does).
+    SpanOtherAndId,
 }
 
+struct Reader(Read);
+
 impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Reader {
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(7u64);
+        }
+    }
+
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.event_span(event) {
-            if self.read {
-                black_box(span.extensions().get::<CorrelationId>().is_some());
-            } else {
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
+        match self.0 {
+            Read::Span => {
                 black_box(span.id());
+            }
+            Read::SpanAndId => {
+                black_box(span.extensions().get::<CorrelationId>().is_some());
+            }
+            Read::SpanAndOther => {
+                black_box(span.extensions().get::<u64>().is_some());
+            }
+            Read::SpanOtherAndId => {
+                let extensions = span.extensions();
+                black_box(extensions.get::<u64>().is_some());
+                black_box(extensions.get::<CorrelationId>().is_some());
             }
         }
     }
@@ -53,11 +107,16 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Reader {
 
 fn lookup(c: &mut Criterion) {
     let mut g = c.benchmark_group("event_id_lookup");
-    for (name, read) in [("span_only", false), ("span+id", true)] {
+    for (name, read) in [
+        ("span_only", Read::Span),
+        ("span+id", Read::SpanAndId),
+        ("span+other_extension", Read::SpanAndOther),
+        ("span+other_extension+id", Read::SpanOtherAndId),
+    ] {
         let dispatch = Dispatch::new(
             tracing_subscriber::registry()
                 .with(CorrelationLayer::default())
-                .with(Reader { read }),
+                .with(Reader(read)),
         );
         tracing::dispatcher::with_default(&dispatch, || {
             let span = info_span!("request");

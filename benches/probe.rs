@@ -53,6 +53,26 @@ fn child_span_lifecycle() {
     span_lifecycle();
 }
 
+/// One `u64` in every span's extensions: the least a layer that keeps
+/// per-span data pays.
+struct ExtensionFloor;
+
+impl<S> tracing_subscriber::Layer<S> for ExtensionFloor
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(black_box(7u64));
+        }
+    }
+}
+
 const CASES: &[Case] = &[
     ("sanitize/clean_120b", |n| text(CLEAN, n)),
     ("sanitize/clean_120b_kv", |n| text(CLEAN_KV, n)),
@@ -105,6 +125,14 @@ const CASES: &[Case] = &[
             n,
             span_lifecycle,
         )
+    }),
+    ("span/registry+u64_extension", |n| {
+        let stack = tracing_subscriber::registry().with(ExtensionFloor);
+        in_dispatch(Dispatch::new(stack), n, span_lifecycle)
+    }),
+    ("span2/registry+u64_extension", |n| {
+        let stack = tracing_subscriber::registry().with(ExtensionFloor);
+        in_dispatch(Dispatch::new(stack), n, child_span_lifecycle)
     }),
     ("span/registry+correlation", |n| {
         let stack = tracing_subscriber::registry().with(CorrelationLayer::default());
