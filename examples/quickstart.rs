@@ -5,10 +5,12 @@
 //! cargo run --release --example quickstart [-- --requests 2000]
 //! ```
 //!
-//! It prints a sample of the sanitized JSON lines the `fmt` layer wrote,
-//! then what the gate replaced, by kind. (Later warden layers — correlation
-//! IDs, audit routing, latency metrics, OTLP export — join this example as
-//! they land.)
+//! Every request runs in a span with its correlation ID (the first half of
+//! the requests bring one in an `x-request-id`-style field, the rest get a
+//! fresh UUID v7), and `warden-json` writes the lines. It prints a sample of
+//! the sanitized JSON lines, checks that every line carries its request's
+//! ID, then what the gate replaced, by kind. (Audit routing, latency
+//! metrics and OTLP export join this example as they land.)
 
 use std::error::Error;
 use std::fmt;
@@ -18,6 +20,7 @@ use std::time::Instant;
 
 use tracing::{error, info, info_span, warn};
 use tracing_subscriber::prelude::*;
+use warden::correlation::CorrelationLayer;
 use warden::pii::PiiLayer;
 
 /// Collects what the `fmt` layer writes, to show and count it.
@@ -87,7 +90,12 @@ fn handle(n: usize) {
         password: format!("s3cret-{n}"),
     };
     let ip = format!("203.0.113.{}", n % 250 + 1);
-    let span = info_span!("request", route = "/api/v1/checkout", client_ip = %ip, customer_id = customer.id);
+    let span = if n % 2 == 0 {
+        let incoming = format!("req-{n:06}");
+        info_span!("request", correlation_id = %incoming, route = "/api/v1/checkout", client_ip = %ip, customer_id = customer.id)
+    } else {
+        info_span!("request", route = "/api/v1/checkout", client_ip = %ip, customer_id = customer.id)
+    };
     let _entered = span.enter();
     match n % 10 {
         0 => warn!(user = %customer.email, ip = %ip, "failed login for {}", customer.email),
@@ -122,14 +130,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     let sink = Captured::default();
     let pii = PiiLayer::default();
     let writer = sink.clone();
-    let subscriber = tracing_subscriber::registry().with(
-        pii.clone().wrap(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_current_span(true)
+    let subscriber = tracing_subscriber::registry()
+        .with(CorrelationLayer::default())
+        .with(pii.clone())
+        .with(
+            warden::json::layer()
+                .map_event_format(|json| json.with_span_list(false))
                 .with_writer(move || writer.clone()),
-        ),
-    );
+        );
 
     let started = Instant::now();
     tracing::subscriber::with_default(subscriber, || (0..requests).for_each(handle));
@@ -168,6 +176,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         "203.0.113.",
     ];
     let leaked = raw_values.iter().filter(|raw| text.contains(*raw)).count();
+    let misattributed = lines
+        .iter()
+        .filter(|line| !carries_its_request_id(line))
+        .count();
+    writeln!(
+        out,
+        "\nLines carrying their own request's correlation ID: {} of {}",
+        lines.len() - misattributed,
+        lines.len()
+    )?;
     writeln!(out, "\nWhat the PII gate replaced, by kind:")?;
     for (kind, count) in pii.redactions().iter().filter(|(_, n)| *n > 0) {
         writeln!(out, "  {:<12} {count:>8}", kind.name())?;
@@ -187,5 +205,28 @@ fn main() -> Result<(), Box<dyn Error>> {
     if leaked > 0 {
         return Err("raw PII reached the log".into());
     }
+    if misattributed > 0 {
+        return Err("a line lacks its request's correlation ID".into());
+    }
     Ok(())
+}
+
+/// Whether a JSON line's `correlation_id` is its request's: the one the
+/// request brought (even requests) or a fresh UUID (odd ones).
+fn carries_its_request_id(line: &str) -> bool {
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(line) else {
+        return false;
+    };
+    let (Some(customer), Some(id)) = (
+        json["span"]["customer_id"].as_u64(),
+        json["correlation_id"].as_str(),
+    ) else {
+        return false;
+    };
+    let n = customer - 10_000;
+    if n % 2 == 0 {
+        id == format!("req-{n:06}")
+    } else {
+        id.len() == 36 && id.as_bytes()[14] == b'7'
+    }
 }

@@ -65,7 +65,7 @@ impl CorrelationId {
     pub fn new() -> Self {
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+            .map_or(0, |d| d.as_secs() * 1000 + u64::from(d.subsec_millis()));
         let random = random_u128().to_le_bytes();
         let mut bytes = [0u8; 10];
         bytes.copy_from_slice(&random[..10]);
