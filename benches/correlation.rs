@@ -13,26 +13,12 @@ use tracing_subscriber::Layer;
 use warden::core::CorrelationId;
 use warden::correlation::CorrelationLayer;
 
+mod common;
+use common::ExtensionFloor;
+
 fn lifecycle() {
     let span = info_span!("request");
     let _entered = black_box(&span).enter();
-}
-
-/// The least any layer that keeps data on every span pays: one `u64` in
-/// the span's extensions, inserted when the span opens.
-struct ExtensionFloor;
-
-impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for ExtensionFloor {
-    fn on_new_span(
-        &self,
-        _: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(black_box(7u64));
-        }
-    }
 }
 
 fn spans(c: &mut Criterion) {
@@ -71,17 +57,6 @@ enum Read {
 struct Reader(Read);
 
 impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Reader {
-    fn on_new_span(
-        &self,
-        _: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(7u64);
-        }
-    }
-
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.event_span(event) else {
             return;
@@ -116,6 +91,7 @@ fn lookup(c: &mut Criterion) {
         let dispatch = Dispatch::new(
             tracing_subscriber::registry()
                 .with(CorrelationLayer::default())
+                .with(ExtensionFloor)
                 .with(Reader(read)),
         );
         tracing::dispatcher::with_default(&dispatch, || {

@@ -13,7 +13,7 @@ use warden::correlation::CorrelationLayer;
 use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
-use common::{clean_event, events_in_two_spans, CLEAN, CLEAN_KV, DIRTY};
+use common::{clean_event, events_in_two_spans, ExtensionFloor, CLEAN, CLEAN_KV, DIRTY};
 
 type Case = (&'static str, fn(usize));
 
@@ -51,26 +51,6 @@ fn child_span_lifecycle() {
     let parent = tracing::info_span!("parent");
     let _p = parent.enter();
     span_lifecycle();
-}
-
-/// One `u64` in every span's extensions: the least a layer that keeps
-/// per-span data pays.
-struct ExtensionFloor;
-
-impl<S> tracing_subscriber::Layer<S> for ExtensionFloor
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    fn on_new_span(
-        &self,
-        _: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(black_box(7u64));
-        }
-    }
 }
 
 const CASES: &[Case] = &[

@@ -47,3 +47,23 @@ pub fn events_in_two_spans(n: usize) {
         clean_event();
     }
 }
+
+/// The least any layer that keeps data on every span pays: one `u64` in
+/// the span's extensions, inserted when the span opens.
+pub struct ExtensionFloor;
+
+impl<S> tracing_subscriber::Layer<S> for ExtensionFloor
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        _: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(std::hint::black_box(7u64));
+        }
+    }
+}
