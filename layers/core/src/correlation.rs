@@ -63,15 +63,7 @@ impl CorrelationId {
     /// operating system, not from a cryptographic one: a correlation ID names
     /// a request, it is not a secret or a capability.
     pub fn new() -> Self {
-        let millis = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() * 1000 + u64::from(d.subsec_millis()));
-        let random = random_u128().to_le_bytes();
-        let mut bytes = [0u8; 10];
-        bytes.copy_from_slice(&random[..10]);
-        CorrelationId(Repr::Uuid(
-            uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid(),
-        ))
+        CorrelationId(Repr::Uuid(new_uuid_v7()))
     }
 
     /// The ID of an OpenTelemetry / W3C trace (`traceparent`'s trace-id),
@@ -122,6 +114,19 @@ impl CorrelationId {
             _ => None,
         }
     }
+}
+
+/// A fresh UUID v7 (48 bits of Unix milliseconds, then 74 random bits from
+/// a fast per-thread generator seeded by the operating system): the IDs of
+/// correlation and of audit records, time-ordered. Not for secrets.
+pub fn new_uuid_v7() -> Uuid {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() * 1000 + u64::from(d.subsec_millis()));
+    let random = random_u128().to_le_bytes();
+    let mut bytes = [0u8; 10];
+    bytes.copy_from_slice(&random[..10]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
 }
 
 /// 128 bits from the thread's wyrand generator.

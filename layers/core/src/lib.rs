@@ -50,9 +50,10 @@ mod extensions;
 mod owned;
 #[cfg(test)]
 mod test_support;
+pub mod time;
 mod visit;
 
-pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
+pub use correlation::{new_uuid_v7, CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
 pub use extensions::SanitizedFields;
 pub use owned::{ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;

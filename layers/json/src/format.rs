@@ -13,7 +13,8 @@ use warden_core::{visit_fields, CorrelationId, FieldRef, SanitizedFields};
 
 use crate::fields::{remove_member, JsonFields};
 use crate::names::FieldNames;
-use crate::{time, write};
+use crate::write;
+use warden_core::time;
 
 /// The JSON event format: one object per line.
 ///

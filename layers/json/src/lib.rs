@@ -29,7 +29,6 @@
 mod fields;
 mod format;
 mod names;
-mod time;
 mod write;
 
 pub use fields::JsonFields;
