@@ -1,0 +1,284 @@
+//! Tamper evidence: records chained by SHA-256, checkpoints signed with
+//! HMAC-SHA256, and the key that signs them.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::error::AuditError;
+use crate::record::AuditRecord;
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// The `prev_hash` of the first record of a store.
+pub const GENESIS: Hash = [0; 32];
+
+/// The hash of `record` chained to `prev`: SHA-256(prev ‖ canonical bytes).
+pub fn link(prev: &Hash, record: &AuditRecord) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update(prev);
+    hasher.update(record.canonical_bytes());
+    hasher.finalize().into()
+}
+
+/// The secret that signs checkpoints and keys the hash of client IPs.
+///
+/// At least 16 bytes. Where it comes from, in order: the builder
+/// ([`AuditKey::new`]); `WARDEN_AUDIT_KEY`; a key file beside the SQLite
+/// store (`audit.db.key`, created with 32 random bytes and mode 0600 if
+/// absent). Keep the key file away from the store's backups: whoever holds
+/// both can rewrite history undetected.
+#[derive(Clone)]
+pub struct AuditKey {
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl AuditKey {
+    /// The shortest key accepted, in bytes.
+    pub const MIN_LEN: usize = 16;
+
+    /// A key from bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<Self, AuditError> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MIN_LEN {
+            return Err(AuditError::ShortKey(bytes.len()));
+        }
+        Ok(AuditKey { bytes })
+    }
+
+    /// `WARDEN_AUDIT_KEY` if set, else the key file for `store` (created if
+    /// it does not exist).
+    pub fn for_store(store: &Path) -> Result<Self, AuditError> {
+        if let Ok(key) = std::env::var("WARDEN_AUDIT_KEY") {
+            return Self::new(key.into_bytes());
+        }
+        Self::from_file(&key_file(store), true)
+    }
+
+    /// The key in `path` (hex); with `create`, a new random key is written
+    /// there if the file does not exist.
+    pub fn from_file(path: &Path, create: bool) -> Result<Self, AuditError> {
+        match fs::read_to_string(path) {
+            Ok(text) => Self::new(decode_hex(text.trim()).ok_or_else(|| AuditError::BadKeyFile(path.to_owned()))?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                let mut bytes = Vec::with_capacity(32);
+                bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                let mut options = fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(path).map_err(|e| AuditError::io(path, e))?;
+                file.write_all(encode_hex(&bytes).as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| AuditError::io(path, e))?;
+                Self::new(bytes)
+            }
+            Err(e) => Err(AuditError::io(path, e)),
+        }
+    }
+
+    /// A subkey for one purpose, so that no two uses share a key.
+    fn derive(&self, purpose: &str) -> Hmac<Sha256> {
+        let mut mac = hmac_with(&self.bytes);
+        mac.update(purpose.as_bytes());
+        hmac_with(&mac.finalize().into_bytes())
+    }
+
+    /// The HMAC of a checkpoint's canonical bytes.
+    pub(crate) fn sign(&self, message: &[u8]) -> Hash {
+        let mut mac = self.derive("warden-audit checkpoint v1");
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is the HMAC of `message` (compared in constant time).
+    pub(crate) fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
+        let mut mac = self.derive("warden-audit checkpoint v1");
+        mac.update(message);
+        mac.verify_slice(tag).is_ok()
+    }
+
+    /// The keyed hash of a client IP: `hmac:` and 16 hex digits, the same
+    /// for the same address, so records stay joinable by client.
+    pub fn hash_ip(&self, ip: &str) -> String {
+        let mut mac = self.derive("warden-audit client ip v1");
+        mac.update(ip.trim().to_ascii_lowercase().as_bytes());
+        let tag = mac.finalize().into_bytes();
+        format!("hmac:{}", encode_hex(&tag[..8]))
+    }
+}
+
+/// An HMAC-SHA256 with `key`, prepared as RFC 2104 says: a key longer than
+/// the 64-byte block is hashed first, then zero-padded to the block.
+fn hmac_with(key: &[u8]) -> Hmac<Sha256> {
+    let mut block = [0u8; 64];
+    if key.len() > block.len() {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    <Hmac<Sha256> as Mac>::new(&block.into())
+}
+
+/// Where the key of the store at `store` is kept: `<store>.key`.
+pub fn key_file(store: &Path) -> PathBuf {
+    let mut name = store.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+pub(crate) fn encode_hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    bytes
+        .iter()
+        .flat_map(|b| [HEX[(b >> 4) as usize] as char, HEX[(b & 0xf) as usize] as char])
+        .collect()
+}
+
+pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Why a checkpoint was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckpointKind {
+    /// Every N records or T seconds.
+    Periodic,
+    /// When the store was closed.
+    Shutdown,
+    /// After a retention purge: also names the new first record and the
+    /// hash it chains to.
+    Purge,
+}
+
+impl CheckpointKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CheckpointKind::Periodic => "PERIODIC",
+            CheckpointKind::Shutdown => "SHUTDOWN",
+            CheckpointKind::Purge => "PURGE",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        match text {
+            "PERIODIC" => Some(CheckpointKind::Periodic),
+            "SHUTDOWN" => Some(CheckpointKind::Shutdown),
+            "PURGE" => Some(CheckpointKind::Purge),
+            _ => None,
+        }
+    }
+}
+
+/// A signed statement of the chain's state at one moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// When it was made (microseconds since the epoch).
+    pub at_us: i64,
+    /// Why.
+    pub kind: CheckpointKind,
+    /// The sequence number of the last record covered (0: none yet).
+    pub last_seq: i64,
+    /// That record's hash ([`GENESIS`] if none).
+    pub head: Hash,
+    /// How many records the store held then.
+    pub count: i64,
+    /// The first record kept after purges, and the hash it chains to.
+    pub anchor_seq: i64,
+    /// See `anchor_seq`.
+    pub anchor_hash: Hash,
+}
+
+impl Checkpoint {
+    /// The bytes the signature covers.
+    pub(crate) fn canonical(&self) -> Vec<u8> {
+        format!(
+            "warden-audit checkpoint v1|{}|{}|{}|{}|{}|{}|{}",
+            self.at_us,
+            self.kind.as_str(),
+            self.last_seq,
+            encode_hex(&self.head),
+            self.count,
+            self.anchor_seq,
+            encode_hex(&self.anchor_hash)
+        )
+        .into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::EventType;
+
+    #[test]
+    fn links_depend_on_the_previous_hash_and_every_field() {
+        let record = AuditRecord::new(EventType::ApiCall, "get");
+        let a = link(&GENESIS, &record);
+        assert_ne!(a, link(&[1; 32], &record));
+        let mut edited = record.clone();
+        edited.action = "put".into();
+        assert_ne!(a, link(&GENESIS, &edited));
+        assert_eq!(a, link(&GENESIS, &record));
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_test_case_2() {
+        let mut mac = hmac_with(b"Jefe");
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            encode_hex(&mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn keys_sign_verify_and_hash_ips() {
+        assert!(matches!(AuditKey::new(b"short".to_vec()), Err(AuditError::ShortKey(5))));
+        let key = AuditKey::new(b"0123456789abcdef".to_vec()).unwrap();
+        let tag = key.sign(b"message");
+        assert!(key.verify(b"message", &tag));
+        assert!(!key.verify(b"messagf", &tag));
+        let other = AuditKey::new(b"0123456789abcdeX".to_vec()).unwrap();
+        assert!(!other.verify(b"message", &tag));
+        assert_eq!(key.hash_ip("10.0.0.1"), key.hash_ip(" 10.0.0.1 "));
+        assert_ne!(key.hash_ip("10.0.0.1"), other.hash_ip("10.0.0.1"));
+        assert!(key.hash_ip("10.0.0.1").starts_with("hmac:"));
+        assert_eq!(decode_hex(&encode_hex(&[0, 15, 255])), Some(vec![0, 15, 255]));
+    }
+
+    #[test]
+    fn a_key_file_is_created_once_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("warden-key-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("k");
+        let a = AuditKey::from_file(&path, true).unwrap();
+        let b = AuditKey::from_file(&path, true).unwrap();
+        assert_eq!(a.bytes, b.bytes);
+        assert_eq!(a.bytes.len(), 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert!(AuditKey::from_file(&dir.join("missing"), false).is_err());
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

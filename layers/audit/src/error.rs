@@ -1,0 +1,70 @@
+//! What can go wrong, as one typed error.
+
+use std::path::PathBuf;
+
+/// An error of the audit layer, its stores or its tools.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The SQLite store failed.
+    #[error("audit database {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        source: rusqlite::Error,
+    },
+    /// The file is not a warden audit store (or does not exist, when only
+    /// reading).
+    #[error("{0} is not a warden audit database")]
+    NotAnAuditStore(PathBuf),
+    /// The store was written by a newer warden.
+    #[error("{path} has audit schema version {found}; this warden reads up to {supported}")]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// Its version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// An integrity key shorter than [`AuditKey::MIN_LEN`](crate::AuditKey::MIN_LEN).
+    #[error("an audit key must be at least 16 bytes; this one is {0}")]
+    ShortKey(usize),
+    /// A key file that does not hold hex.
+    #[error("{0}: not a hex audit key")]
+    BadKeyFile(PathBuf),
+    /// A configuration that cannot work.
+    #[error("invalid audit configuration: {0}")]
+    Config(String),
+    /// The writer thread is gone (the layer was shut down).
+    #[error("the audit writer has stopped")]
+    Stopped,
+    /// A `Sync` record or a flush was not confirmed in time.
+    #[error("the audit writer did not confirm within {0:?}")]
+    Timeout(std::time::Duration),
+}
+
+impl AuditError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        AuditError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    pub(crate) fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> Self {
+        AuditError::Sqlite {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}

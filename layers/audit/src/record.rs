@@ -1,0 +1,332 @@
+//! The audit record and its vocabulary.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+use warden_core::CorrelationId;
+
+/// How much an audit record matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AuditLevel {
+    /// Routine activity.
+    Info,
+    /// Something unusual, not yet harmful.
+    Warning,
+    /// A failure.
+    Error,
+    /// A security event: failed logins, denied access, tampering, lost
+    /// audit records.
+    Security,
+}
+
+/// What kind of activity a record describes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// `API_CALL`: a request served.
+    ApiCall,
+    /// `AUTHENTICATION`: a login, logout, token exchange.
+    Authentication,
+    /// `AUTHORIZATION`: an access decision.
+    Authorization,
+    /// `DATA_ACCESS`: data read or changed.
+    DataAccess,
+    /// `CONFIG_CHANGE`: configuration changed.
+    ConfigChange,
+    /// `SECURITY`: a security event.
+    Security,
+    /// `TOOL_INVOCATION`: a function or tool called, as `#[audited]` records.
+    ToolInvocation,
+    /// `ALERT`: an alert rule fired or resolved.
+    Alert,
+    /// Any other type, kept as given (upper-cased).
+    Custom(String),
+}
+
+/// Whether the audited action succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    /// It did.
+    Success,
+    /// It did not.
+    Failure,
+}
+
+macro_rules! text_enum {
+    ($ty:ty, $err:literal, { $($variant:path => $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// The name stored and printed (`SCREAMING_SNAKE_CASE`).
+            pub fn as_str(&self) -> &str {
+                match self { $($variant => $text,)* }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownName;
+            /// Accepts the stored name in any case.
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                let upper = s.trim().to_ascii_uppercase();
+                match upper.as_str() {
+                    $($text => Ok($variant),)*
+                    _ => Err(UnknownName { kind: $err, name: s.to_owned() }),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(AuditLevel, "level", {
+    AuditLevel::Info => "INFO",
+    AuditLevel::Warning => "WARNING",
+    AuditLevel::Error => "ERROR",
+    AuditLevel::Security => "SECURITY",
+});
+
+text_enum!(Outcome, "outcome", {
+    Outcome::Success => "SUCCESS",
+    Outcome::Failure => "FAILURE",
+});
+
+/// A name that is not one of a type's values.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {name:?}")]
+pub struct UnknownName {
+    kind: &'static str,
+    name: String,
+}
+
+impl EventType {
+    /// The name stored and printed (`API_CALL`, …, or the custom name).
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventType::ApiCall => "API_CALL",
+            EventType::Authentication => "AUTHENTICATION",
+            EventType::Authorization => "AUTHORIZATION",
+            EventType::DataAccess => "DATA_ACCESS",
+            EventType::ConfigChange => "CONFIG_CHANGE",
+            EventType::Security => "SECURITY",
+            EventType::ToolInvocation => "TOOL_INVOCATION",
+            EventType::Alert => "ALERT",
+            EventType::Custom(name) => name,
+        }
+    }
+
+    /// Reads a type name in any case; an unknown name becomes
+    /// [`EventType::Custom`], upper-cased.
+    pub fn parse(name: &str) -> Self {
+        let upper = name.trim().to_ascii_uppercase();
+        match upper.as_str() {
+            "API_CALL" => EventType::ApiCall,
+            "AUTHENTICATION" => EventType::Authentication,
+            "AUTHORIZATION" => EventType::Authorization,
+            "DATA_ACCESS" => EventType::DataAccess,
+            "CONFIG_CHANGE" => EventType::ConfigChange,
+            "SECURITY" => EventType::Security,
+            "TOOL_INVOCATION" => EventType::ToolInvocation,
+            "ALERT" => EventType::Alert,
+            _ => EventType::Custom(upper),
+        }
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for EventType {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(EventType::parse(&name))
+    }
+}
+
+/// One audit record: who did what to which resource, when, with what
+/// outcome, in which request.
+///
+/// Times are kept to the microsecond, so a record read back from a store
+/// is equal to the one written. Serde round-trips it (the timestamp as
+/// RFC 3339).
+///
+/// ```
+/// use warden_audit::{AuditLevel, AuditRecord, EventType, Outcome};
+///
+/// let record = AuditRecord::new(EventType::Authentication, "login")
+///     .with_user("user-42")
+///     .with_outcome(Outcome::Failure)
+///     .with_level(AuditLevel::Security);
+/// let json = serde_json::to_string(&record)?;
+/// assert_eq!(serde_json::from_str::<AuditRecord>(&json)?, record);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// A UUID v7: unique and time-ordered.
+    pub id: Uuid,
+    /// When it happened (UTC, microseconds).
+    #[serde(with = "rfc3339")]
+    pub timestamp: SystemTime,
+    /// How much it matters.
+    pub level: AuditLevel,
+    /// What kind of activity.
+    pub event_type: EventType,
+    /// What was done (`login`, `delete_order`, a function's name).
+    pub action: String,
+    /// Whether it succeeded.
+    pub outcome: Outcome,
+    /// The resource acted on.
+    pub resource_id: Option<String>,
+    /// Who acted.
+    pub user_id: Option<String>,
+    /// The client's IP address, keyed-hashed (never in clear).
+    pub client_ip_hash: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+    /// The request it belongs to.
+    pub correlation_id: Option<CorrelationId>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: Option<f64>,
+    /// Why it failed.
+    pub error_message: Option<String>,
+    /// Everything else, sanitized (keys sorted).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `time` truncated to whole microseconds, as records keep it.
+pub(crate) fn truncate_to_micros(time: SystemTime) -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(micros_since_epoch(time) as u64)
+}
+
+/// Microseconds since the Unix epoch (0 before it).
+pub(crate) fn micros_since_epoch(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// The time `micros` microseconds after the epoch.
+pub(crate) fn from_micros(micros: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(micros.max(0) as u64)
+}
+
+impl AuditRecord {
+    /// A record of `action` now, `INFO`, `SUCCESS`, with a fresh id.
+    pub fn new(event_type: EventType, action: impl Into<String>) -> Self {
+        AuditRecord {
+            id: warden_core::new_uuid_v7(),
+            timestamp: truncate_to_micros(SystemTime::now()),
+            level: AuditLevel::Info,
+            event_type,
+            action: action.into(),
+            outcome: Outcome::Success,
+            resource_id: None,
+            user_id: None,
+            client_ip_hash: None,
+            user_agent: None,
+            correlation_id: None,
+            duration_ms: None,
+            error_message: None,
+            metadata: serde_json::Map::new(),
+        }
+    }
+
+    /// Sets the level.
+    pub fn with_level(mut self, level: AuditLevel) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Sets the outcome.
+    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = outcome;
+        self
+    }
+
+    /// Sets the user.
+    pub fn with_user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// Sets the resource.
+    pub fn with_resource(mut self, resource_id: impl Into<String>) -> Self {
+        self.resource_id = Some(resource_id.into());
+        self
+    }
+
+    /// The canonical bytes the integrity hash covers: the record as JSON,
+    /// fields in declaration order, metadata keys sorted.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        // Serializing a struct of strings, numbers and a JSON map cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+mod rfc3339 {
+    use std::time::SystemTime;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = String::with_capacity(27);
+        warden_core::time::rfc3339_micros(&mut out, *time);
+        s.serialize_str(&out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        warden_core::time::parse_rfc3339(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_in_any_case_and_print_back() {
+        for level in [AuditLevel::Info, AuditLevel::Warning, AuditLevel::Error, AuditLevel::Security] {
+            assert_eq!(level.as_str().to_lowercase().parse::<AuditLevel>(), Ok(level));
+        }
+        assert!("loud".parse::<AuditLevel>().is_err());
+        assert_eq!(EventType::parse("api_call"), EventType::ApiCall);
+        assert_eq!(EventType::parse("payment"), EventType::Custom("PAYMENT".into()));
+        assert_eq!(EventType::parse("payment").to_string(), "PAYMENT");
+    }
+
+    #[test]
+    fn a_full_record_round_trips_through_json() {
+        let mut record = AuditRecord::new(EventType::ToolInvocation, "search")
+            .with_user("u-1")
+            .with_resource("r-9")
+            .with_outcome(Outcome::Failure)
+            .with_level(AuditLevel::Error);
+        record.client_ip_hash = Some("hmac:ab12".into());
+        record.user_agent = Some("curl/8".into());
+        record.correlation_id = Some("req-1".parse().unwrap());
+        record.duration_ms = Some(12.345);
+        record.error_message = Some("timeout".into());
+        record.metadata.insert("query".into(), serde_json::json!({"q": "rust", "n": 3}));
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(serde_json::from_str::<AuditRecord>(&json).unwrap(), record);
+        assert!(json.contains("\"event_type\":\"TOOL_INVOCATION\""), "{json}");
+        assert_eq!(record.canonical_bytes(), json.into_bytes());
+    }
+}
