@@ -69,7 +69,9 @@ impl AuditKey {
     /// there if the file does not exist.
     pub fn from_file(path: &Path, create: bool) -> Result<Self, AuditError> {
         match fs::read_to_string(path) {
-            Ok(text) => Self::new(decode_hex(text.trim()).ok_or_else(|| AuditError::BadKeyFile(path.to_owned()))?),
+            Ok(text) => Self::new(
+                decode_hex(text.trim()).ok_or_else(|| AuditError::BadKeyFile(path.to_owned()))?,
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
                 let mut bytes = Vec::with_capacity(32);
                 bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -142,7 +144,12 @@ pub(crate) fn encode_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     bytes
         .iter()
-        .flat_map(|b| [HEX[(b >> 4) as usize] as char, HEX[(b & 0xf) as usize] as char])
+        .flat_map(|b| {
+            [
+                HEX[(b >> 4) as usize] as char,
+                HEX[(b & 0xf) as usize] as char,
+            ]
+        })
         .collect()
 }
 
@@ -251,7 +258,10 @@ mod tests {
 
     #[test]
     fn keys_sign_verify_and_hash_ips() {
-        assert!(matches!(AuditKey::new(b"short".to_vec()), Err(AuditError::ShortKey(5))));
+        assert!(matches!(
+            AuditKey::new(b"short".to_vec()),
+            Err(AuditError::ShortKey(5))
+        ));
         let key = AuditKey::new(b"0123456789abcdef".to_vec()).unwrap();
         let tag = key.sign(b"message");
         assert!(key.verify(b"message", &tag));
@@ -261,7 +271,10 @@ mod tests {
         assert_eq!(key.hash_ip("10.0.0.1"), key.hash_ip(" 10.0.0.1 "));
         assert_ne!(key.hash_ip("10.0.0.1"), other.hash_ip("10.0.0.1"));
         assert!(key.hash_ip("10.0.0.1").starts_with("hmac:"));
-        assert_eq!(decode_hex(&encode_hex(&[0, 15, 255])), Some(vec![0, 15, 255]));
+        assert_eq!(
+            decode_hex(&encode_hex(&[0, 15, 255])),
+            Some(vec![0, 15, 255])
+        );
     }
 
     #[test]
@@ -276,7 +289,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         assert!(AuditKey::from_file(&dir.join("missing"), false).is_err());
         fs::remove_dir_all(dir).unwrap();

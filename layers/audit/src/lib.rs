@@ -1,16 +1,66 @@
 //! Audit events routed from `tracing` to durable, tamper-evident,
 //! queryable stores.
+//!
+//! - Audit events are `tracing` events with target `audit`; the macros
+//!   ([`security!`], [`api_call!`], [`authentication!`], …) log them, and any
+//!   `tracing::info!(target: "audit", event_type = "…", …)` works too.
+//! - [`AuditLayer`] maps each to an [`AuditRecord`] (sanitized; client IPs
+//!   keyed-hashed; the correlation ID of its span), and routes it by
+//!   [`RouteFilter`]s to [`AuditSink`]s through bounded queues: the
+//!   logging thread only enqueues.
+//! - [`SqliteSink`] is the embedded default: WAL, indexes, a SHA-256 hash
+//!   chain over the records and HMAC-signed checkpoints, verified by
+//!   [`verify`]; retention purges keep it verifiable. [`JsonlSink`] and
+//!   [`StdoutSink`] are the others.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tracing_subscriber::prelude::*;
+//! use warden_audit::{AuditKey, AuditLayer, Query, Route, RouteFilter, SqliteSink, SqliteStore};
+//!
+//! let dir = std::env::temp_dir().join(format!("warden-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let db = dir.join("audit.db");
+//! let key = AuditKey::new(*b"a key of 16 bytes or more")?;
+//! let layer = AuditLayer::builder()
+//!     .route(Route::new("db", RouteFilter::all()).sink(SqliteSink::builder(&db).key(key.clone()).build()?))
+//!     .ip_key(key.clone())
+//!     .build()?;
+//! tracing::subscriber::with_default(tracing_subscriber::registry().with(layer.clone()), || {
+//!     warden_audit::security!(action = "login_failed", user_id = "u-42", ip = "203.0.113.9");
+//! });
+//! layer.flush(Duration::from_secs(5))?;
+//! let store = SqliteStore::open_with(&db, key, Default::default(), Default::default())?;
+//! let records = store.query(&Query::default())?;
+//! assert_eq!(records[0].action, "login_failed");
+//! assert!(records[0].client_ip_hash.as_deref().unwrap().starts_with("hmac:"));
+//! # std::fs::remove_dir_all(dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 mod chain;
 mod error;
+mod from_event;
+mod layer;
+mod macros;
 mod record;
+mod sink;
 mod sqlite;
 mod verify;
 
 pub use chain::{key_file, AuditKey, Checkpoint, CheckpointKind, Hash, GENESIS};
 pub use error::AuditError;
+pub use layer::{
+    AuditGuard, AuditLayer, AuditLayerBuilder, Durability, Overflow, Route, RouteFilter, RouteStats,
+};
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
-pub use sqlite::{query_records, stats, CheckpointPolicy, DayCount, Query, SqliteStore, SyncMode, SCHEMA_VERSION};
+pub use sink::{AuditSink, JsonlSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
+pub use sqlite::{
+    query_records, stats, CheckpointPolicy, DayCount, Query, SqliteStore, SyncMode, SCHEMA_VERSION,
+};
 pub use verify::{verify, verify_with, Problem, VerifyReport};
+
+#[doc(hidden)]
+pub use tracing as __tracing;

@@ -302,12 +302,23 @@ mod tests {
 
     #[test]
     fn names_parse_in_any_case_and_print_back() {
-        for level in [AuditLevel::Info, AuditLevel::Warning, AuditLevel::Error, AuditLevel::Security] {
-            assert_eq!(level.as_str().to_lowercase().parse::<AuditLevel>(), Ok(level));
+        for level in [
+            AuditLevel::Info,
+            AuditLevel::Warning,
+            AuditLevel::Error,
+            AuditLevel::Security,
+        ] {
+            assert_eq!(
+                level.as_str().to_lowercase().parse::<AuditLevel>(),
+                Ok(level)
+            );
         }
         assert!("loud".parse::<AuditLevel>().is_err());
         assert_eq!(EventType::parse("api_call"), EventType::ApiCall);
-        assert_eq!(EventType::parse("payment"), EventType::Custom("PAYMENT".into()));
+        assert_eq!(
+            EventType::parse("payment"),
+            EventType::Custom("PAYMENT".into())
+        );
         assert_eq!(EventType::parse("payment").to_string(), "PAYMENT");
     }
 
@@ -323,10 +334,15 @@ mod tests {
         record.correlation_id = Some("req-1".parse().unwrap());
         record.duration_ms = Some(12.345);
         record.error_message = Some("timeout".into());
-        record.metadata.insert("query".into(), serde_json::json!({"q": "rust", "n": 3}));
+        record
+            .metadata
+            .insert("query".into(), serde_json::json!({"q": "rust", "n": 3}));
         let json = serde_json::to_string(&record).unwrap();
         assert_eq!(serde_json::from_str::<AuditRecord>(&json).unwrap(), record);
-        assert!(json.contains("\"event_type\":\"TOOL_INVOCATION\""), "{json}");
+        assert!(
+            json.contains("\"event_type\":\"TOOL_INVOCATION\""),
+            "{json}"
+        );
         assert_eq!(record.canonical_bytes(), json.into_bytes());
     }
 }

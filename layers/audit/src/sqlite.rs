@@ -172,13 +172,16 @@ impl SqliteStore {
     ) -> Result<Self, AuditError> {
         let path = path.as_ref().to_owned();
         let conn = Connection::open(&path).map_err(sql(&path))?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql(&path))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql(&path))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sql(&path))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql(&path))?;
         let mode = match sync {
             SyncMode::Normal => "NORMAL",
             SyncMode::Full => "FULL",
         };
-        conn.pragma_update(None, "synchronous", mode).map_err(sql(&path))?;
+        conn.pragma_update(None, "synchronous", mode)
+            .map_err(sql(&path))?;
         migrate(&conn, &path)?;
         let (next_seq, head) = conn
             .query_row(
@@ -208,9 +211,13 @@ impl SqliteStore {
         if !path.is_file() {
             return Err(AuditError::NotAnAuditStore(path.to_owned()));
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql(path))?;
+        conn.busy_timeout(Duration::from_secs(5))
             .map_err(sql(path))?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql(path))?;
         check_is_audit_store(&conn, path)?;
         Ok(conn)
     }
@@ -243,7 +250,8 @@ impl SqliteStore {
                 .map_err(sql(&path))?;
             for record in records {
                 let hash = link(&head, record);
-                let metadata = serde_json::to_string(&record.metadata).unwrap_or_else(|_| "{}".into());
+                let metadata =
+                    serde_json::to_string(&record.metadata).unwrap_or_else(|_| "{}".into());
                 insert
                     .execute(params![
                         seq,
@@ -273,6 +281,12 @@ impl SqliteStore {
         self.next_seq = seq;
         self.head = head;
         self.since_checkpoint += records.len() as u64;
+        self.checkpoint_if_due()
+    }
+
+    /// Signs a periodic checkpoint if records were written since the last
+    /// one and the policy's count or time has been reached.
+    pub fn checkpoint_if_due(&mut self) -> Result<(), AuditError> {
         if self.since_checkpoint >= self.policy.every_records
             || (self.since_checkpoint > 0 && self.last_checkpoint.elapsed() >= self.policy.every)
         {
@@ -355,7 +369,8 @@ impl SqliteStore {
     /// The records matching `query`, newest first (oldest first with
     /// `after_seq`).
     pub fn query(&self, query: &Query) -> Result<Vec<AuditRecord>, AuditError> {
-        query_records(&self.conn, &self.path, query).map(|rows| rows.into_iter().map(|(_, r)| r).collect())
+        query_records(&self.conn, &self.path, query)
+            .map(|rows| rows.into_iter().map(|(_, r)| r).collect())
     }
 }
 
@@ -363,10 +378,15 @@ impl SqliteStore {
 /// existing one.
 fn migrate(conn: &Connection, path: &Path) -> Result<(), AuditError> {
     let tables: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
         .map_err(sql(path))?;
     if tables == 0 {
-        conn.execute_batch(&format!("BEGIN; {SCHEMA_V1} COMMIT;")).map_err(sql(path))?;
+        conn.execute_batch(&format!("BEGIN; {SCHEMA_V1} COMMIT;"))
+            .map_err(sql(path))?;
         return Ok(());
     }
     let version = check_is_audit_store(conn, path)?;
@@ -385,14 +405,22 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), AuditError> {
 fn check_is_audit_store(conn: &Connection, path: &Path) -> Result<i64, AuditError> {
     let not_audit = || AuditError::NotAnAuditStore(path.to_owned());
     let kind: Option<String> = conn
-        .query_row("SELECT value FROM warden_meta WHERE key = 'kind'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM warden_meta WHERE key = 'kind'",
+            [],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(|_| not_audit())?;
     if kind.as_deref() != Some("warden-audit") {
         return Err(not_audit());
     }
     let version: String = conn
-        .query_row("SELECT value FROM warden_meta WHERE key = 'schema_version'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM warden_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
         .map_err(|_| not_audit())?;
     version.parse().map_err(|_| not_audit())
 }
@@ -410,7 +438,9 @@ const COLUMNS: &str = "seq, id, ts_us, level, event_type, action, outcome, resou
 
 /// A stored row as a record. A column that no longer parses (an edited
 /// row) is an error of that row, reported by `verify`.
-pub(crate) fn record_from_row(row: &Row<'_>) -> rusqlite::Result<(i64, Result<AuditRecord, String>)> {
+pub(crate) fn record_from_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<(i64, Result<AuditRecord, String>)> {
     let seq: i64 = row.get(0)?;
     let id: String = row.get(1)?;
     let level: String = row.get(3)?;
@@ -456,7 +486,10 @@ pub fn query_records(
         }
     };
     eq("level", query.level.map(|l| l.as_str().to_owned()));
-    eq("event_type", query.event_type.as_ref().map(|t| t.as_str().to_owned()));
+    eq(
+        "event_type",
+        query.event_type.as_ref().map(|t| t.as_str().to_owned()),
+    );
     eq("action", query.action.clone());
     eq("user_id", query.user_id.clone());
     eq("resource_id", query.resource_id.clone());
@@ -479,8 +512,15 @@ pub fn query_records(
     } else {
         format!("WHERE {}", clauses.join(" AND "))
     };
-    let order = if query.after_seq.is_some() { "seq ASC" } else { "ts_us DESC, seq DESC" };
-    let limit = query.limit.map(|n| format!("LIMIT {n}")).unwrap_or_default();
+    let order = if query.after_seq.is_some() {
+        "seq ASC"
+    } else {
+        "ts_us DESC, seq DESC"
+    };
+    let limit = query
+        .limit
+        .map(|n| format!("LIMIT {n}"))
+        .unwrap_or_default();
     let text = format!("SELECT {COLUMNS} FROM audit_records {filter} ORDER BY {order} {limit}");
     let mut statement = conn.prepare(&text).map_err(sql(path))?;
     let rows = statement
@@ -497,7 +537,11 @@ pub fn query_records(
 }
 
 /// Counts by day, event type, level and outcome, newest day first.
-pub fn stats(conn: &Connection, path: &Path, since: Option<SystemTime>) -> Result<Vec<DayCount>, AuditError> {
+pub fn stats(
+    conn: &Connection,
+    path: &Path,
+    since: Option<SystemTime>,
+) -> Result<Vec<DayCount>, AuditError> {
     let mut statement = conn
         .prepare(
             "SELECT date(ts_us / 1000000, 'unixepoch') AS day, event_type, level, outcome, COUNT(*)
@@ -522,7 +566,10 @@ pub fn stats(conn: &Connection, path: &Path, since: Option<SystemTime>) -> Resul
 }
 
 /// Reads every checkpoint, oldest first, with its MAC.
-pub(crate) fn checkpoints(conn: &Connection, path: &Path) -> Result<Vec<(i64, Option<Checkpoint>, Vec<u8>)>, AuditError> {
+pub(crate) fn checkpoints(
+    conn: &Connection,
+    path: &Path,
+) -> Result<Vec<(i64, Option<Checkpoint>, Vec<u8>)>, AuditError> {
     let mut statement = conn
         .prepare(
             "SELECT id, at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac
@@ -532,18 +579,23 @@ pub(crate) fn checkpoints(conn: &Connection, path: &Path) -> Result<Vec<(i64, Op
     let rows = statement
         .query_map([], |r| {
             let kind: String = r.get(2)?;
-            let checkpoint = CheckpointKind::parse(&kind).map(|kind| -> rusqlite::Result<Checkpoint> {
-                Ok(Checkpoint {
-                    at_us: r.get(1)?,
-                    kind,
-                    last_seq: r.get(3)?,
-                    head: hash_of(r.get(4)?),
-                    count: r.get(5)?,
-                    anchor_seq: r.get(6)?,
-                    anchor_hash: hash_of(r.get(7)?),
-                })
-            });
-            Ok((r.get::<_, i64>(0)?, checkpoint.transpose()?, r.get::<_, Vec<u8>>(8)?))
+            let checkpoint =
+                CheckpointKind::parse(&kind).map(|kind| -> rusqlite::Result<Checkpoint> {
+                    Ok(Checkpoint {
+                        at_us: r.get(1)?,
+                        kind,
+                        last_seq: r.get(3)?,
+                        head: hash_of(r.get(4)?),
+                        count: r.get(5)?,
+                        anchor_seq: r.get(6)?,
+                        anchor_hash: hash_of(r.get(7)?),
+                    })
+                });
+            Ok((
+                r.get::<_, i64>(0)?,
+                checkpoint.transpose()?,
+                r.get::<_, Vec<u8>>(8)?,
+            ))
         })
         .map_err(sql(path))?;
     rows.collect::<Result<_, _>>().map_err(sql(path))

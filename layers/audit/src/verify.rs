@@ -114,8 +114,18 @@ impl VerifyReport {
 
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "records:     {} ({} valid, {} invalid)", self.records, self.valid, self.records - self.valid)?;
-        writeln!(f, "checkpoints: {} ({} validly signed)", self.checkpoints, self.valid_checkpoints)?;
+        writeln!(
+            f,
+            "records:     {} ({} valid, {} invalid)",
+            self.records,
+            self.valid,
+            self.records - self.valid
+        )?;
+        writeln!(
+            f,
+            "checkpoints: {} ({} validly signed)",
+            self.checkpoints, self.valid_checkpoints
+        )?;
         if self.unverified_tail > 0 {
             writeln!(
                 f,
@@ -211,14 +221,20 @@ pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyRepor
             }
             Some((prev_seq, prev_stored)) if prev_hash != prev_stored => {
                 report.problems.push(if seq != prev_seq + 1 {
-                    Problem::Deleted { after_seq: prev_seq, before_seq: seq }
+                    Problem::Deleted {
+                        after_seq: prev_seq,
+                        before_seq: seq,
+                    }
                 } else {
                     Problem::Reordered { seq }
                 });
                 ok = false;
             }
             Some((prev_seq, _)) if seq != prev_seq + 1 => {
-                report.problems.push(Problem::Deleted { after_seq: prev_seq, before_seq: seq });
+                report.problems.push(Problem::Deleted {
+                    after_seq: prev_seq,
+                    before_seq: seq,
+                });
                 ok = false;
             }
             Some(_) => {}
@@ -242,7 +258,11 @@ pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyRepor
                 last_seq: checkpoint.last_seq,
             }),
             None if last_seq.is_none_or(|l| l < checkpoint.last_seq) => {
-                if !report.problems.iter().any(|p| matches!(p, Problem::TailTruncated { .. })) {
+                if !report
+                    .problems
+                    .iter()
+                    .any(|p| matches!(p, Problem::TailTruncated { .. }))
+                {
                     report.problems.push(Problem::TailTruncated {
                         checkpoint_last_seq: checkpoint.last_seq,
                         last_seq,

@@ -1,0 +1,316 @@
+//! Where audit records go: the `AuditSink` trait and the built-in sinks.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::chain::{decode_hex, encode_hex, link, CheckpointKind, Hash, GENESIS};
+use crate::error::AuditError;
+use crate::record::AuditRecord;
+use crate::sqlite::{CheckpointPolicy, SqliteStore, SyncMode};
+use crate::AuditKey;
+
+/// Why a sink could not write.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A destination for audit records.
+///
+/// A router's writer thread owns each sink and calls it from that thread
+/// only, with batches of records in the order they were logged. When
+/// `write` fails, the same batch is offered again later (after a backoff),
+/// so a sink must either write a whole batch or nothing of it.
+pub trait AuditSink: Send + 'static {
+    /// A short name for error messages (`sqlite:audit.db`).
+    fn name(&self) -> String;
+
+    /// Writes `records` durably, all or nothing.
+    fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError>;
+
+    /// Called about every 250 ms while the writer is idle: time-based
+    /// housekeeping (checkpoints, retention).
+    fn tick(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Called once when the router shuts down, after the last write.
+    fn close(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// The embedded default: a [`SqliteStore`] with a hash chain, checkpoints
+/// signed every N records or T seconds and at shutdown, and retention
+/// (records older than 90 days purged at start and every hour).
+#[derive(Debug)]
+pub struct SqliteSink {
+    store: SqliteStore,
+    retention: Option<Duration>,
+    last_purge: Instant,
+}
+
+impl SqliteSink {
+    /// Opens (or creates) the store at `path` with its key
+    /// ([`AuditKey::for_store`]), `synchronous=NORMAL`, checkpoints every
+    /// 1,000 records or 60 s, 90 days' retention.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
+        let path = path.as_ref();
+        Self::builder(path).build()
+    }
+
+    /// A builder for the store at `path`.
+    pub fn builder(path: impl AsRef<Path>) -> SqliteSinkBuilder {
+        SqliteSinkBuilder {
+            path: path.as_ref().to_owned(),
+            key: None,
+            sync: SyncMode::Normal,
+            checkpoints: CheckpointPolicy::default(),
+            retention: Some(Duration::from_secs(90 * 24 * 3600)),
+        }
+    }
+
+    /// The store, for queries.
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+
+    fn purge_expired(&mut self) -> Result<(), AuditError> {
+        if let Some(retention) = self.retention {
+            if let Some(before) = SystemTime::now().checked_sub(retention) {
+                self.store.purge(before)?;
+            }
+        }
+        self.last_purge = Instant::now();
+        Ok(())
+    }
+}
+
+/// Configures a [`SqliteSink`].
+#[derive(Debug)]
+pub struct SqliteSinkBuilder {
+    path: PathBuf,
+    key: Option<AuditKey>,
+    sync: SyncMode,
+    checkpoints: CheckpointPolicy,
+    retention: Option<Duration>,
+}
+
+impl SqliteSinkBuilder {
+    /// Signs checkpoints with `key` instead of the store's key file.
+    pub fn key(mut self, key: AuditKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// SQLite's `synchronous` setting (default `NORMAL`).
+    pub fn sync_mode(mut self, sync: SyncMode) -> Self {
+        self.sync = sync;
+        self
+    }
+
+    /// How often checkpoints are signed.
+    pub fn checkpoints(mut self, policy: CheckpointPolicy) -> Self {
+        self.checkpoints = policy;
+        self
+    }
+
+    /// Keeps records this long (default 90 days); `None` keeps them forever.
+    pub fn retention(mut self, retention: Option<Duration>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Opens the store and purges what has expired.
+    pub fn build(self) -> Result<SqliteSink, AuditError> {
+        let key = match self.key {
+            Some(key) => key,
+            None => AuditKey::for_store(&self.path)?,
+        };
+        let store = SqliteStore::open_with(&self.path, key, self.sync, self.checkpoints)?;
+        let mut sink = SqliteSink {
+            store,
+            retention: self.retention,
+            last_purge: Instant::now(),
+        };
+        sink.purge_expired()?;
+        Ok(sink)
+    }
+}
+
+impl AuditSink for SqliteSink {
+    fn name(&self) -> String {
+        format!("sqlite:{}", self.store.path().display())
+    }
+
+    fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError> {
+        Ok(self.store.append(records)?)
+    }
+
+    fn tick(&mut self) -> Result<(), SinkError> {
+        self.store.checkpoint_if_due()?;
+        if self.last_purge.elapsed() >= Duration::from_secs(3600) {
+            self.purge_expired()?;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), SinkError> {
+        Ok(self.store.checkpoint(CheckpointKind::Shutdown)?)
+    }
+}
+
+/// JSON Lines files: one record per line, with `prev_hash` and `hash`
+/// chaining each line to the one before (across rotations), rotated when
+/// a file reaches a size or an age.
+#[derive(Debug)]
+pub struct JsonlSink {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    opened: Instant,
+    max_bytes: Option<u64>,
+    max_age: Option<Duration>,
+    head: Hash,
+}
+
+impl JsonlSink {
+    /// Appends to `path` (created if missing), never rotating; continues
+    /// the chain from the file's last line.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
+        let path = path.as_ref().to_owned();
+        let head = last_hash(&path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| AuditError::io(&path, e))?;
+        let size = file.metadata().map_err(|e| AuditError::io(&path, e))?.len();
+        Ok(JsonlSink {
+            path,
+            file,
+            size,
+            opened: Instant::now(),
+            max_bytes: None,
+            max_age: None,
+            head,
+        })
+    }
+
+    /// Rotates when the file would grow past `bytes`.
+    pub fn rotate_at_size(mut self, bytes: u64) -> Self {
+        self.max_bytes = Some(bytes.max(1));
+        self
+    }
+
+    /// Rotates when the file has been written to for `age`.
+    pub fn rotate_every(mut self, age: Duration) -> Self {
+        self.max_age = Some(age);
+        self
+    }
+
+    /// Renames the current file to `<path>.<UTC time>` and starts a new one.
+    fn rotate(&mut self) -> io::Result<()> {
+        self.file.sync_all()?;
+        let mut stamp = String::new();
+        warden_core::time::rfc3339_micros(&mut stamp, SystemTime::now());
+        let stamp: String = stamp.chars().filter(char::is_ascii_alphanumeric).collect();
+        let mut rotated = self.path.as_os_str().to_owned();
+        rotated.push(format!(".{stamp}"));
+        fs::rename(&self.path, PathBuf::from(rotated))?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        self.size = 0;
+        self.opened = Instant::now();
+        Ok(())
+    }
+}
+
+/// The `hash` of the last line of a JSONL audit file, or [`GENESIS`].
+fn last_hash(path: &Path) -> Result<Hash, AuditError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(GENESIS),
+        Err(e) => return Err(AuditError::io(path, e)),
+    };
+    let mut head = GENESIS;
+    for line in BufReader::new(file).lines() {
+        let line = line.map_err(|e| AuditError::io(path, e))?;
+        let hash = serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| decode_hex(v.get("hash")?.as_str()?));
+        if let Some(bytes) = hash.filter(|b| b.len() == 32) {
+            head.copy_from_slice(&bytes);
+        }
+    }
+    Ok(head)
+}
+
+impl AuditSink for JsonlSink {
+    fn name(&self) -> String {
+        format!("jsonl:{}", self.path.display())
+    }
+
+    fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError> {
+        let mut buffer = Vec::with_capacity(records.len() * 512);
+        let mut head = self.head;
+        for record in records {
+            let hash = link(&head, record);
+            let mut value = serde_json::to_value(record)?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("prev_hash".into(), encode_hex(&head).into());
+                object.insert("hash".into(), encode_hex(&hash).into());
+            }
+            serde_json::to_writer(&mut buffer, &value)?;
+            buffer.push(b'\n');
+            head = hash;
+        }
+        let too_big = self
+            .max_bytes
+            .is_some_and(|max| self.size > 0 && self.size + buffer.len() as u64 > max);
+        let too_old = self
+            .max_age
+            .is_some_and(|age| self.size > 0 && self.opened.elapsed() >= age);
+        if too_big || too_old {
+            self.rotate()?;
+        }
+        self.file.write_all(&buffer)?;
+        self.file.sync_data()?;
+        self.size += buffer.len() as u64;
+        self.head = head;
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), SinkError> {
+        Ok(self.file.sync_all()?)
+    }
+}
+
+/// Records as JSON lines on standard output.
+#[derive(Debug, Default)]
+pub struct StdoutSink {
+    _private: (),
+}
+
+impl StdoutSink {
+    /// The sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl AuditSink for StdoutSink {
+    fn name(&self) -> String {
+        "stdout".into()
+    }
+
+    fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError> {
+        let mut out = io::stdout().lock();
+        for record in records {
+            serde_json::to_writer(&mut out, record)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(out.flush()?)
+    }
+}
