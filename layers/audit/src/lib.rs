@@ -50,7 +50,7 @@ mod sink;
 mod sqlite;
 mod verify;
 
-pub use chain::{key_file, AuditKey, Checkpoint, CheckpointKind, Hash, GENESIS};
+pub use chain::{key_file, link, AuditKey, Checkpoint, CheckpointKind, Hash, GENESIS};
 pub use error::AuditError;
 pub use layer::{
     AuditGuard, AuditLayer, AuditLayerBuilder, Durability, Overflow, Route, RouteFilter, RouteStats,

@@ -565,11 +565,15 @@ pub fn stats(
     rows.collect::<Result<_, _>>().map_err(sql(path))
 }
 
+/// A stored checkpoint: its row id, its content (`None` if its kind is not
+/// one this build knows) and its MAC.
+pub(crate) type StoredCheckpoint = (i64, Option<Checkpoint>, Vec<u8>);
+
 /// Reads every checkpoint, oldest first, with its MAC.
 pub(crate) fn checkpoints(
     conn: &Connection,
     path: &Path,
-) -> Result<Vec<(i64, Option<Checkpoint>, Vec<u8>)>, AuditError> {
+) -> Result<Vec<StoredCheckpoint>, AuditError> {
     let mut statement = conn
         .prepare(
             "SELECT id, at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac

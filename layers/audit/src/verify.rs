@@ -247,6 +247,7 @@ pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyRepor
     }
 
     // Hold the records to what the signed checkpoints say.
+    let mut truncated_to = None;
     for (id, checkpoint) in &trusted {
         if checkpoint.last_seq < anchor_seq {
             continue; // covers only purged records
@@ -258,19 +259,16 @@ pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyRepor
                 last_seq: checkpoint.last_seq,
             }),
             None if last_seq.is_none_or(|l| l < checkpoint.last_seq) => {
-                if !report
-                    .problems
-                    .iter()
-                    .any(|p| matches!(p, Problem::TailTruncated { .. }))
-                {
-                    report.problems.push(Problem::TailTruncated {
-                        checkpoint_last_seq: checkpoint.last_seq,
-                        last_seq,
-                    });
-                }
+                truncated_to = truncated_to.max(Some(checkpoint.last_seq));
             }
             None => {} // a deletion in the middle, reported by the walk
         }
+    }
+    if let Some(checkpoint_last_seq) = truncated_to {
+        report.problems.push(Problem::TailTruncated {
+            checkpoint_last_seq,
+            last_seq,
+        });
     }
     if first_seq.is_none() && anchor_seq > 1 && latest.as_ref().is_some_and(|c| c.count > 0) {
         report.problems.push(Problem::HeadDeleted {
