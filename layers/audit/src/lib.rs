@@ -40,6 +40,9 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod chain;
 mod error;
 mod from_event;
@@ -64,3 +67,25 @@ pub use verify::{verify, verify_with, Problem, VerifyReport};
 
 #[doc(hidden)]
 pub use tracing as __tracing;
+
+/// Records one `TOOL_INVOCATION` audit record per call: the function's
+/// name, its parameters (sanitized by the layer; `skip(a, b)`, `skip_all`,
+/// `fields(key = expr)` as in `#[instrument]`), the outcome (`FAILURE`
+/// with the error's message when it returns `Err`) and the duration.
+/// `action = ".."` and `event_type = ".."` override the defaults.
+///
+/// ```
+/// use warden_audit::audited;
+///
+/// #[audited(skip(token), fields(tenant = "acme"))]
+/// fn transfer(from: &str, to: &str, cents: u64, token: &str) -> Result<u64, String> {
+///     if cents == 0 { return Err("nothing to transfer".into()); }
+///     Ok(cents)
+/// }
+///
+/// #[audited]
+/// async fn lookup(id: u32) -> Option<u32> { Some(id) }
+///
+/// assert_eq!(transfer("a", "b", 5, "secret"), Ok(5));
+/// ```
+pub use warden_audit_macros::audited;
