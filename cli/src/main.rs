@@ -3,10 +3,18 @@
 //! ```text
 //! warden redact [--json] [--strategy redact|mask|hmac] [--strategy-for KIND=STRATEGY]...
 //!               [--disable KIND]... [--allow VALUE]... [--secret-key NAME]...
+//! warden audit query  --db PATH [--level L] [--event T] [--action A] [--user U] [--resource R]
+//!                     [--correlation C] [--outcome O] [--since 7d] [--until …] [--limit 50]
+//!                     [--format table|json]
+//! warden audit tail   --db PATH [-n 10] [-f]
+//! warden audit stats  --db PATH [--since 30d]
+//! warden audit verify --db PATH [--key-file F]
+//! warden audit purge  --db PATH [--older-than 90d]
 //! ```
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod audit;
 mod redact;
 
 use std::io::{self, Write};
@@ -26,11 +34,30 @@ struct Cli {
 enum Command {
     /// Sanitize logs from stdin to stdout, line by line.
     Redact(redact::RedactArgs),
+    /// Query, tail, count, verify and purge an audit store.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Audit(command) => {
+            let mut out = io::stdout().lock();
+            match audit::run(command, &mut out) {
+                Ok(code) => ExitCode::from(code),
+                Err(warden_audit::AuditError::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    let _ = writeln!(io::stderr(), "warden audit: {e}");
+                    ExitCode::from(match e {
+                        warden_audit::AuditError::Config(_) | warden_audit::AuditError::ShortKey(_) => 2,
+                        _ => 1,
+                    })
+                }
+            }
+        }
         Command::Redact(args) => {
             let stdin = io::stdin();
             let stdout = io::stdout();

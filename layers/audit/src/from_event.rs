@@ -123,6 +123,11 @@ pub(crate) fn record_from_event(
         _ => AuditLevel::Info,
     });
     record.event_type = event_type;
+    // Durations are kept to the microsecond: exact through every store.
+    record.duration_ms = record
+        .duration_ms
+        .filter(|ms| ms.is_finite())
+        .map(|ms| (ms * 1e3).round() / 1e3);
     if record.correlation_id.is_none() {
         record.correlation_id = span_correlation;
     }

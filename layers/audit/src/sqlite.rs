@@ -308,6 +308,13 @@ impl SqliteStore {
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, hash_of(r.get::<_, Vec<u8>>(2)?))),
             )
             .map_err(sql(&path))?;
+        // An empty store (new, or purged to nothing) is anchored where its
+        // next record will be: the next sequence number, chained to the head.
+        let (anchor_seq, anchor_hash) = if count == 0 {
+            (self.next_seq, self.head)
+        } else {
+            (anchor_seq, anchor_hash)
+        };
         let checkpoint = Checkpoint {
             at_us: micros_since_epoch(SystemTime::now()),
             kind,

@@ -1,0 +1,321 @@
+//! `warden audit`: query, tail, count, verify and purge an audit store.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, Subcommand, ValueEnum};
+use warden_audit::{
+    query_records, stats, verify, AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, Query,
+    SqliteStore,
+};
+
+/// The `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Records matching filters, newest first.
+    Query(QueryArgs),
+    /// The newest records; with -f, then every new one as it is written.
+    Tail(TailArgs),
+    /// Counts by day, event type, level and outcome.
+    Stats(StatsArgs),
+    /// Checks the hash chain and the signed checkpoints; exit 1 on any failure.
+    Verify(VerifyArgs),
+    /// Deletes expired records, keeping the store verifiable.
+    Purge(PurgeArgs),
+}
+
+/// The audit database.
+#[derive(Debug, Args)]
+pub struct Db {
+    /// The SQLite audit store.
+    #[arg(long, default_value = "warden-audit.db")]
+    db: PathBuf,
+}
+
+/// How to print records.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum Format {
+    /// Aligned columns.
+    #[default]
+    Table,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Arguments of `warden audit query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Only this level (INFO, WARNING, ERROR, SECURITY).
+    #[arg(long)]
+    level: Option<AuditLevel>,
+    /// Only this event type (API_CALL, AUTHENTICATION, …).
+    #[arg(long = "event")]
+    event_type: Option<String>,
+    /// Only this action.
+    #[arg(long)]
+    action: Option<String>,
+    /// Only this user.
+    #[arg(long)]
+    user: Option<String>,
+    /// Only this resource.
+    #[arg(long)]
+    resource: Option<String>,
+    /// Only this correlation ID.
+    #[arg(long)]
+    correlation: Option<String>,
+    /// Only this outcome (SUCCESS, FAILURE).
+    #[arg(long)]
+    outcome: Option<Outcome>,
+    /// Since a time ago (`30m`, `12h`, `7d`, `2w`) or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time)]
+    since: Option<SystemTime>,
+    /// Until a time ago or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time)]
+    until: Option<SystemTime>,
+    /// At most this many records.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// How to print them.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Arguments of `warden audit tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    #[command(flatten)]
+    db: Db,
+    /// How many of the newest records to print first.
+    #[arg(short = 'n', long, default_value_t = 10)]
+    lines: usize,
+    /// Keep printing records as they are written.
+    #[arg(short, long)]
+    follow: bool,
+    /// How to print them.
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Arguments of `warden audit stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Only records since a time ago or an RFC 3339 time (default: 30d).
+    #[arg(long, value_parser = parse_time)]
+    since: Option<SystemTime>,
+}
+
+/// Arguments of `warden audit verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    db: Db,
+    /// The key file (default: the store's `<db>.key`, or `WARDEN_AUDIT_KEY`).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+/// Arguments of `warden audit purge`.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Delete records older than this (`90d`, `12h`…).
+    #[arg(long, default_value = "90d", value_parser = parse_age)]
+    older_than: Duration,
+}
+
+/// A span of time: a number and a unit among `s`, `m`, `h`, `d`, `w`.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?}: add a unit (s, m, h, d, w)"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 7d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (s, m, h, d, w)")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(seconds)))
+}
+
+/// A time: an age (`7d` ago) or an RFC 3339 time.
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    if let Some(time) = warden_core::time::parse_rfc3339(text) {
+        return Ok(time);
+    }
+    let age = parse_age(text).map_err(|_| format!("{text:?} is neither an age like 7d nor an RFC 3339 time"))?;
+    Ok(SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH))
+}
+
+/// Runs an `audit` subcommand; the exit code.
+pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError> {
+    match command {
+        AuditCommand::Query(args) => {
+            let conn = SqliteStore::open_read_only(&args.db.db)?;
+            let query = Query {
+                level: args.level,
+                event_type: args.event_type.as_deref().map(EventType::parse),
+                action: args.action,
+                user_id: args.user,
+                resource_id: args.resource,
+                correlation_id: args.correlation,
+                outcome: args.outcome,
+                since: args.since,
+                until: args.until,
+                limit: Some(args.limit),
+                after_seq: None,
+            };
+            let records = query_records(&conn, &args.db.db, &query)?;
+            print_records(out, records.iter().map(|(_, r)| r), args.format, true).map_err(|e| io_error(&args.db.db, e))?;
+            Ok(0)
+        }
+        AuditCommand::Tail(args) => tail(args, out),
+        AuditCommand::Stats(args) => {
+            let conn = SqliteStore::open_read_only(&args.db.db)?;
+            let since = args.since.or_else(|| SystemTime::now().checked_sub(Duration::from_secs(30 * 86_400)));
+            let rows = stats(&conn, &args.db.db, since)?;
+            let result = (|| {
+                writeln!(out, "{:<10}  {:<18}  {:<8}  {:<7}  {:>8}", "DAY", "EVENT", "LEVEL", "OUTCOME", "COUNT")?;
+                for row in &rows {
+                    writeln!(
+                        out,
+                        "{:<10}  {:<18}  {:<8}  {:<7}  {:>8}",
+                        row.day, row.event_type, row.level, row.outcome, row.count
+                    )?;
+                }
+                writeln!(out, "{} records", rows.iter().map(|r| r.count).sum::<i64>())
+            })();
+            result.map_err(|e| io_error(&args.db.db, e))?;
+            Ok(0)
+        }
+        AuditCommand::Verify(args) => {
+            let report = match &args.key_file {
+                Some(file) => {
+                    SqliteStore::open_read_only(&args.db.db)?;
+                    warden_audit::verify_with(&args.db.db, &AuditKey::from_file(file, false)?)?
+                }
+                None => verify(&args.db.db)?,
+            };
+            writeln!(out, "{}: {report}", args.db.db.display()).map_err(|e| io_error(&args.db.db, e))?;
+            Ok(if report.is_ok() { 0 } else { 1 })
+        }
+        AuditCommand::Purge(args) => {
+            SqliteStore::open_read_only(&args.db.db)?;
+            let mut store = SqliteStore::open(&args.db.db)?;
+            let before = SystemTime::now().checked_sub(args.older_than).unwrap_or(SystemTime::UNIX_EPOCH);
+            let deleted = store.purge(before)?;
+            writeln!(out, "{}: deleted {deleted} records older than {}", args.db.db.display(), when(before))
+                .map_err(|e| io_error(&args.db.db, e))?;
+            Ok(0)
+        }
+    }
+}
+
+fn io_error(path: &std::path::Path, e: io::Error) -> AuditError {
+    AuditError::Io {
+        path: path.to_owned(),
+        source: e,
+    }
+}
+
+fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
+    let path = &args.db.db;
+    let conn = SqliteStore::open_read_only(path)?;
+    let mut newest = query_records(&conn, path, &Query { limit: Some(args.lines), ..Query::default() })?;
+    newest.reverse();
+    let mut last_seq = newest.last().map_or(0, |(seq, _)| *seq);
+    if newest.is_empty() {
+        last_seq = conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_records", [], |r| r.get(0))
+            .map_err(|e| AuditError::Sqlite { path: path.clone(), source: e })?;
+    }
+    print_records(out, newest.iter().map(|(_, r)| r), args.format, true).map_err(|e| io_error(path, e))?;
+    while args.follow {
+        std::thread::sleep(Duration::from_millis(500));
+        let fresh = query_records(&conn, path, &Query { after_seq: Some(last_seq), ..Query::default() })?;
+        if let Some((seq, _)) = fresh.last() {
+            last_seq = *seq;
+        }
+        print_records(out, fresh.iter().map(|(_, r)| r), args.format, false).map_err(|e| io_error(path, e))?;
+        out.flush().map_err(|e| io_error(path, e))?;
+    }
+    Ok(0)
+}
+
+fn when(time: SystemTime) -> String {
+    let mut text = String::new();
+    warden_core::time::rfc3339_micros(&mut text, time);
+    text
+}
+
+fn print_records<'a>(
+    out: &mut dyn Write,
+    records: impl Iterator<Item = &'a AuditRecord>,
+    format: Format,
+    header: bool,
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            for record in records {
+                serde_json::to_writer(&mut *out, record)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Table => {
+            if header {
+                writeln!(
+                    out,
+                    "{:<27}  {:<8}  {:<16}  {:<24}  {:<7}  {:<16}  {:<20}  CORRELATION",
+                    "TIME", "LEVEL", "EVENT", "ACTION", "OUTCOME", "USER", "RESOURCE"
+                )?;
+            }
+            for r in records {
+                let cut = |s: &str, n: usize| -> String {
+                    if s.chars().count() <= n {
+                        s.to_owned()
+                    } else {
+                        s.chars().take(n - 1).chain(['…']).collect()
+                    }
+                };
+                writeln!(
+                    out,
+                    "{:<27}  {:<8}  {:<16}  {:<24}  {:<7}  {:<16}  {:<20}  {}",
+                    when(r.timestamp),
+                    r.level.as_str(),
+                    cut(r.event_type.as_str(), 16),
+                    cut(&r.action, 24),
+                    r.outcome.as_str(),
+                    cut(r.user_id.as_deref().unwrap_or("-"), 16),
+                    cut(r.resource_id.as_deref().unwrap_or("-"), 20),
+                    r.correlation_id.as_ref().map_or("-".to_owned(), ToString::to_string),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_and_times_parse() {
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("30m"), Ok(Duration::from_secs(1800)));
+        assert!(parse_age("7").is_err() && parse_age("7y").is_err() && parse_age("d").is_err());
+        assert!(parse_time("2026-11-22T09:00:00Z").is_ok());
+        assert!(parse_time("12h").unwrap() < SystemTime::now());
+        assert!(parse_time("last tuesday").is_err());
+    }
+}
