@@ -53,7 +53,52 @@ fn child_span_lifecycle() {
     span_lifecycle();
 }
 
+/// An audit event routed to a sink that keeps nothing.
+struct Discard;
+
+impl warden::audit::AuditSink for Discard {
+    fn name(&self) -> String {
+        "discard".into()
+    }
+    fn write(
+        &mut self,
+        records: &[warden::audit::AuditRecord],
+    ) -> Result<(), warden::audit::SinkError> {
+        black_box(records);
+        Ok(())
+    }
+}
+
+fn audit_event() {
+    warden::audit::api_call!(
+        action = "get_order",
+        user_id = "user-42",
+        resource_id = "order-9",
+        outcome = "success",
+        duration_ms = 12.5,
+        n = 7u64
+    );
+}
+
 const CASES: &[Case] = &[
+    ("audit/event", |n| {
+        use warden::audit::{AuditLayer, Overflow, Route, RouteFilter};
+        let layer = AuditLayer::builder()
+            .route(
+                Route::new("discard", RouteFilter::all())
+                    .sink(Discard)
+                    .capacity(1 << 20)
+                    .overflow(Overflow::Block(std::time::Duration::from_secs(5))),
+            )
+            .build()
+            .unwrap();
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry().with(layer.clone())),
+            n,
+            audit_event,
+        );
+        layer.flush(std::time::Duration::from_secs(60)).unwrap();
+    }),
     ("sanitize/clean_120b", |n| text(CLEAN, n)),
     ("sanitize/clean_120b_kv", |n| text(CLEAN_KV, n)),
     ("sanitize/email_and_phone", |n| text(DIRTY, n)),

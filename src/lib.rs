@@ -9,6 +9,7 @@
 //! | [`pii`] | `warden-pii` | keeps emails, phone numbers, card numbers, secrets… out of every sink |
 //! | [`correlation`] | `warden-correlation` | gives every span and event its request's correlation ID |
 //! | [`json`] | `warden-json` | a JSON event format for `fmt`: typed fields, span fields serialized once, correlation IDs |
+//! | [`audit`] | `warden-audit` | routes audit events to tamper-evident SQLite/JSONL stores; `#[audited]` |
 //! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
 //!
 //! ```
@@ -24,6 +25,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub use warden_audit as audit;
 pub use warden_core as core;
 pub use warden_correlation as correlation;
 pub use warden_json as json;

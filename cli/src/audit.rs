@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
 use warden_audit::{
-    query_records, stats, verify, AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, Query,
-    SqliteStore,
+    query_records, stats, verify, AuditError, AuditKey, AuditLevel, AuditRecord, EventType,
+    Outcome, Query, SqliteStore,
 };
 
 /// The `audit` subcommands.
@@ -136,7 +136,9 @@ fn parse_age(text: &str) -> Result<Duration, String> {
         .find(|c: char| !c.is_ascii_digit())
         .ok_or_else(|| format!("{text:?}: add a unit (s, m, h, d, w)"))?;
     let (number, unit) = text.split_at(split);
-    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 7d"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 7d"))?;
     let seconds = match unit {
         "s" => 1,
         "m" => 60,
@@ -153,8 +155,11 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
     if let Some(time) = warden_core::time::parse_rfc3339(text) {
         return Ok(time);
     }
-    let age = parse_age(text).map_err(|_| format!("{text:?} is neither an age like 7d nor an RFC 3339 time"))?;
-    Ok(SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH))
+    let age = parse_age(text)
+        .map_err(|_| format!("{text:?} is neither an age like 7d nor an RFC 3339 time"))?;
+    Ok(SystemTime::now()
+        .checked_sub(age)
+        .unwrap_or(SystemTime::UNIX_EPOCH))
 }
 
 /// Runs an `audit` subcommand; the exit code.
@@ -176,16 +181,23 @@ pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError>
                 after_seq: None,
             };
             let records = query_records(&conn, &args.db.db, &query)?;
-            print_records(out, records.iter().map(|(_, r)| r), args.format, true).map_err(|e| io_error(&args.db.db, e))?;
+            print_records(out, records.iter().map(|(_, r)| r), args.format, true)
+                .map_err(|e| io_error(&args.db.db, e))?;
             Ok(0)
         }
         AuditCommand::Tail(args) => tail(args, out),
         AuditCommand::Stats(args) => {
             let conn = SqliteStore::open_read_only(&args.db.db)?;
-            let since = args.since.or_else(|| SystemTime::now().checked_sub(Duration::from_secs(30 * 86_400)));
+            let since = args
+                .since
+                .or_else(|| SystemTime::now().checked_sub(Duration::from_secs(30 * 86_400)));
             let rows = stats(&conn, &args.db.db, since)?;
             let result = (|| {
-                writeln!(out, "{:<10}  {:<18}  {:<8}  {:<7}  {:>8}", "DAY", "EVENT", "LEVEL", "OUTCOME", "COUNT")?;
+                writeln!(
+                    out,
+                    "{:<10}  {:<18}  {:<8}  {:<7}  {:>8}",
+                    "DAY", "EVENT", "LEVEL", "OUTCOME", "COUNT"
+                )?;
                 for row in &rows {
                     writeln!(
                         out,
@@ -206,16 +218,24 @@ pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError>
                 }
                 None => verify(&args.db.db)?,
             };
-            writeln!(out, "{}: {report}", args.db.db.display()).map_err(|e| io_error(&args.db.db, e))?;
+            writeln!(out, "{}: {report}", args.db.db.display())
+                .map_err(|e| io_error(&args.db.db, e))?;
             Ok(if report.is_ok() { 0 } else { 1 })
         }
         AuditCommand::Purge(args) => {
             SqliteStore::open_read_only(&args.db.db)?;
             let mut store = SqliteStore::open(&args.db.db)?;
-            let before = SystemTime::now().checked_sub(args.older_than).unwrap_or(SystemTime::UNIX_EPOCH);
+            let before = SystemTime::now()
+                .checked_sub(args.older_than)
+                .unwrap_or(SystemTime::UNIX_EPOCH);
             let deleted = store.purge(before)?;
-            writeln!(out, "{}: deleted {deleted} records older than {}", args.db.db.display(), when(before))
-                .map_err(|e| io_error(&args.db.db, e))?;
+            writeln!(
+                out,
+                "{}: deleted {deleted} records older than {}",
+                args.db.db.display(),
+                when(before)
+            )
+            .map_err(|e| io_error(&args.db.db, e))?;
             Ok(0)
         }
     }
@@ -231,22 +251,43 @@ fn io_error(path: &std::path::Path, e: io::Error) -> AuditError {
 fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
     let path = &args.db.db;
     let conn = SqliteStore::open_read_only(path)?;
-    let mut newest = query_records(&conn, path, &Query { limit: Some(args.lines), ..Query::default() })?;
+    let mut newest = query_records(
+        &conn,
+        path,
+        &Query {
+            limit: Some(args.lines),
+            ..Query::default()
+        },
+    )?;
     newest.reverse();
     let mut last_seq = newest.last().map_or(0, |(seq, _)| *seq);
     if newest.is_empty() {
         last_seq = conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_records", [], |r| r.get(0))
-            .map_err(|e| AuditError::Sqlite { path: path.clone(), source: e })?;
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_records", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| AuditError::Sqlite {
+                path: path.clone(),
+                source: e,
+            })?;
     }
-    print_records(out, newest.iter().map(|(_, r)| r), args.format, true).map_err(|e| io_error(path, e))?;
+    print_records(out, newest.iter().map(|(_, r)| r), args.format, true)
+        .map_err(|e| io_error(path, e))?;
     while args.follow {
         std::thread::sleep(Duration::from_millis(500));
-        let fresh = query_records(&conn, path, &Query { after_seq: Some(last_seq), ..Query::default() })?;
+        let fresh = query_records(
+            &conn,
+            path,
+            &Query {
+                after_seq: Some(last_seq),
+                ..Query::default()
+            },
+        )?;
         if let Some((seq, _)) = fresh.last() {
             last_seq = *seq;
         }
-        print_records(out, fresh.iter().map(|(_, r)| r), args.format, false).map_err(|e| io_error(path, e))?;
+        print_records(out, fresh.iter().map(|(_, r)| r), args.format, false)
+            .map_err(|e| io_error(path, e))?;
         out.flush().map_err(|e| io_error(path, e))?;
     }
     Ok(0)
@@ -297,7 +338,9 @@ fn print_records<'a>(
                     r.outcome.as_str(),
                     cut(r.user_id.as_deref().unwrap_or("-"), 16),
                     cut(r.resource_id.as_deref().unwrap_or("-"), 20),
-                    r.correlation_id.as_ref().map_or("-".to_owned(), ToString::to_string),
+                    r.correlation_id
+                        .as_ref()
+                        .map_or("-".to_owned(), ToString::to_string),
                 )?;
             }
         }

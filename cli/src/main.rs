@@ -46,13 +46,16 @@ fn main() -> ExitCode {
             let mut out = io::stdout().lock();
             match audit::run(command, &mut out) {
                 Ok(code) => ExitCode::from(code),
-                Err(warden_audit::AuditError::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+                Err(warden_audit::AuditError::Io { source, .. })
+                    if source.kind() == io::ErrorKind::BrokenPipe =>
+                {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
                     let _ = writeln!(io::stderr(), "warden audit: {e}");
                     ExitCode::from(match e {
-                        warden_audit::AuditError::Config(_) | warden_audit::AuditError::ShortKey(_) => 2,
+                        warden_audit::AuditError::Config(_)
+                        | warden_audit::AuditError::ShortKey(_) => 2,
                         _ => 1,
                     })
                 }

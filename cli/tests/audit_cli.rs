@@ -45,7 +45,8 @@ fn store(dir: &Path) -> PathBuf {
             1 => AuditRecord::new(EventType::Security, "login_failed")
                 .with_level(AuditLevel::Security)
                 .with_outcome(Outcome::Failure),
-            _ => AuditRecord::new(EventType::ApiCall, "get_order").with_resource(format!("order-{i}")),
+            _ => AuditRecord::new(EventType::ApiCall, "get_order")
+                .with_resource(format!("order-{i}")),
         }
         .with_user(format!("user-{}", i % 5));
         r.correlation_id = Some(format!("req-{i}").parse().unwrap());
@@ -61,24 +62,59 @@ fn query_filters_and_formats() {
     let dir = Scratch::new();
     let db = store(&dir.0);
     let db = db.to_str().unwrap();
-    let (code, out, err) = warden(&["audit", "query", "--db", db, "--event", "security", "--format", "json"]);
+    let (code, out, err) = warden(&[
+        "audit", "query", "--db", db, "--event", "security", "--format", "json",
+    ]);
     assert_eq!(code, 0, "{err}");
-    let records: Vec<AuditRecord> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<AuditRecord> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 10);
     assert!(records.iter().all(|r| r.action == "login_failed"));
-    assert!(records.windows(2).all(|w| w[0].timestamp >= w[1].timestamp), "newest first");
+    assert!(
+        records.windows(2).all(|w| w[0].timestamp >= w[1].timestamp),
+        "newest first"
+    );
 
-    let (_, out, _) = warden(&["audit", "query", "--db", db, "--user", "user-2", "--level", "SECURITY", "--format", "json"]);
+    let (_, out, _) = warden(&[
+        "audit", "query", "--db", db, "--user", "user-2", "--level", "SECURITY", "--format", "json",
+    ]);
     assert_eq!(out.lines().count(), 2, "{out}");
-    let (_, out, _) = warden(&["audit", "query", "--db", db, "--correlation", "req-7", "--format", "json"]);
+    let (_, out, _) = warden(&[
+        "audit",
+        "query",
+        "--db",
+        db,
+        "--correlation",
+        "req-7",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.lines().count(), 1);
-    let (_, out, _) = warden(&["audit", "query", "--db", db, "--resource", "order-5", "--since", "1h", "--format", "json"]);
+    let (_, out, _) = warden(&[
+        "audit",
+        "query",
+        "--db",
+        db,
+        "--resource",
+        "order-5",
+        "--since",
+        "1h",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.lines().count(), 1);
-    let (_, out, _) = warden(&["audit", "query", "--db", db, "--until", "1h", "--format", "json"]);
+    let (_, out, _) = warden(&[
+        "audit", "query", "--db", db, "--until", "1h", "--format", "json",
+    ]);
     assert_eq!(out.lines().count(), 0);
     let (_, out, _) = warden(&["audit", "query", "--db", db, "--limit", "4"]);
     assert_eq!(out.lines().count(), 5, "a header and four rows: {out}");
-    assert!(out.starts_with("TIME") && out.contains("login_failed"), "{out}");
+    assert!(
+        out.starts_with("TIME") && out.contains("login_failed"),
+        "{out}"
+    );
     let (code, _, err) = warden(&["audit", "query", "--db", db, "--since", "yesterdayish"]);
     assert_eq!(code, 2, "{err}");
 }
@@ -89,7 +125,10 @@ fn stats_count_by_day_type_level_and_outcome() {
     let db = store(&dir.0);
     let (code, out, err) = warden(&["audit", "stats", "--db", db.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("SECURITY") && out.contains("FAILURE") && out.contains("30 records"), "{out}");
+    assert!(
+        out.contains("SECURITY") && out.contains("FAILURE") && out.contains("30 records"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -111,22 +150,44 @@ fn verify_passes_then_fails_after_tampering_and_purge_keeps_it_passing() {
     let db2 = store(&dir2.0);
     rusqlite::Connection::open(&db2)
         .unwrap()
-        .execute("UPDATE audit_records SET action = 'nothing_to_see' WHERE seq = 4", [])
+        .execute(
+            "UPDATE audit_records SET action = 'nothing_to_see' WHERE seq = 4",
+            [],
+        )
         .unwrap();
     let (code, out, _) = warden(&["audit", "verify", "--db", db2.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("record 4 was edited") && out.contains("FAILED"), "{out}");
+    assert!(
+        out.contains("record 4 was edited") && out.contains("FAILED"),
+        "{out}"
+    );
 }
 
 #[test]
 fn tail_prints_the_newest_records() {
     let dir = Scratch::new();
     let db = store(&dir.0);
-    let (code, out, _) = warden(&["audit", "tail", "--db", db.to_str().unwrap(), "-n", "3", "--format", "json"]);
+    let (code, out, _) = warden(&[
+        "audit",
+        "tail",
+        "--db",
+        db.to_str().unwrap(),
+        "-n",
+        "3",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0);
-    let records: Vec<AuditRecord> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<AuditRecord> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records.len(), 3);
-    assert_eq!(records[2].correlation_id.as_ref().unwrap().to_string(), "req-29", "oldest first, ending with the newest");
+    assert_eq!(
+        records[2].correlation_id.as_ref().unwrap().to_string(),
+        "req-29",
+        "oldest first, ending with the newest"
+    );
 }
 
 #[test]
@@ -137,12 +198,18 @@ fn a_missing_or_foreign_database_is_a_one_line_error() {
         let (code, out, err) = warden(&["audit", sub, "--db", missing.to_str().unwrap()]);
         assert_eq!(code, 1, "{sub}: {out}{err}");
         assert_eq!(err.lines().count(), 1, "{sub}: {err}");
-        assert!(err.contains("is not a warden audit database"), "{sub}: {err}");
+        assert!(
+            err.contains("is not a warden audit database"),
+            "{sub}: {err}"
+        );
         assert!(!err.contains("panicked"));
     }
     assert!(!missing.exists(), "nothing may create the file");
     let foreign = dir.0.join("foreign.db");
-    rusqlite::Connection::open(&foreign).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
     let (code, _, err) = warden(&["audit", "query", "--db", foreign.to_str().unwrap()]);
     assert_eq!((code, err.lines().count()), (1, 1), "{err}");
 }

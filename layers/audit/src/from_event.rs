@@ -2,111 +2,219 @@
 
 use serde_json::{Map, Value};
 use tracing_core::{Event, Level};
-use warden_core::{visit_fields, CorrelationId, FieldRef};
+use warden_core::{visit_fields, CorrelationId, FieldRef, FieldValue};
 use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
 
 /// The JSON value of a field, with its type.
-fn json_of(value: FieldRef<'_>) -> Value {
+fn json_of(value: FieldValue) -> Value {
     match value {
-        FieldRef::Str(s) => Value::from(s),
-        FieldRef::Debug(d) => Value::from(format!("{d:?}")),
-        FieldRef::I64(n) => Value::from(n),
-        FieldRef::U64(n) => Value::from(n),
-        FieldRef::I128(n) => {
+        FieldValue::Str(s) | FieldValue::Debug(s) => Value::from(s),
+        FieldValue::I64(n) => Value::from(n),
+        FieldValue::U64(n) => Value::from(n),
+        FieldValue::I128(n) => {
             i64::try_from(n).map_or_else(|_| Value::from(n.to_string()), Value::from)
         }
-        FieldRef::U128(n) => {
+        FieldValue::U128(n) => {
             u64::try_from(n).map_or_else(|_| Value::from(n.to_string()), Value::from)
         }
-        FieldRef::F64(n) => serde_json::Number::from_f64(n)
+        FieldValue::F64(n) => serde_json::Number::from_f64(n)
             .map_or_else(|| Value::from(n.to_string()), Value::Number),
-        FieldRef::Bool(b) => Value::from(b),
-        FieldRef::Bytes(b) => Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
-        FieldRef::Error(e) => {
-            let mut text = e.to_string();
-            let mut source = e.source();
-            while let Some(cause) = source {
-                text.push_str(": ");
-                text.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            Value::from(text)
+        FieldValue::Bool(b) => Value::from(b),
+        FieldValue::Bytes(b) => {
+            Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>())
         }
+        FieldValue::Error(chain) => Value::from(chain.messages().collect::<Vec<_>>().join(": ")),
     }
 }
 
-fn text_of(value: FieldRef<'_>) -> String {
-    match json_of(value) {
-        Value::String(s) => s,
-        other => other.to_string(),
+/// A field's value as text.
+fn text_of(value: FieldValue) -> String {
+    match value {
+        FieldValue::Str(s) | FieldValue::Debug(s) => s,
+        FieldValue::U64(n) => n.to_string(),
+        FieldValue::I64(n) => n.to_string(),
+        other => match json_of(other) {
+            Value::String(s) => s,
+            v => v.to_string(),
+        },
     }
 }
 
-/// Builds the record an audit event describes.
+/// What a field's name says about its value, cached per thread by the
+/// name's static address (the secret-key check splits the name into words).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NameKind {
+    Plain,
+    /// A secret or phone-named field: sanitized by name as well as content.
+    Special,
+}
+
+fn name_kind(sanitizer: &Sanitizer, owner: usize, name: &'static str) -> NameKind {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static KINDS: RefCell<HashMap<(usize, usize, usize), NameKind>> = RefCell::new(HashMap::new());
+    }
+    let key = (owner, name.as_ptr() as usize, name.len());
+    let compute = || {
+        if sanitizer.is_secret_key(name) || sanitizer.is_phone_key(name) {
+            NameKind::Special
+        } else {
+            NameKind::Plain
+        }
+    };
+    KINDS
+        .try_with(|kinds| {
+            let mut kinds = kinds.try_borrow_mut().ok()?;
+            if kinds.len() > 4096 {
+                kinds.clear();
+            }
+            Some(*kinds.entry(key).or_insert_with(compute))
+        })
+        .ok()
+        .flatten()
+        .unwrap_or_else(compute)
+}
+
+/// An audit event as the logging thread captured it: owned field values,
+/// nothing parsed or sanitized yet (the writer thread does that).
+#[derive(Clone, Debug)]
+pub(crate) struct Captured {
+    /// The record's id, made here so that every route stores the same one.
+    id: uuid::Uuid,
+    timestamp: std::time::SystemTime,
+    level: Level,
+    name: &'static str,
+    fields: Vec<(&'static str, FieldValue)>,
+    correlation: Option<CorrelationId>,
+    /// What routing needs, read on the logging thread.
+    pub(crate) audit_level: AuditLevel,
+    pub(crate) event_type: EventType,
+}
+
+/// Copies what an audit event carries, and reads what routing needs.
+pub(crate) fn capture(event: &Event<'_>, correlation: Option<CorrelationId>) -> Captured {
+    let mut fields = Vec::with_capacity(event.metadata().fields().len());
+    let mut event_type = None;
+    let mut audit_level = None;
+    visit_fields(event, |field, value| {
+        match (field.name(), value) {
+            ("event_type", FieldRef::Str(s)) => event_type = Some(EventType::parse(s)),
+            ("audit_level", FieldRef::Str(s)) => audit_level = s.parse().ok(),
+            _ => {}
+        }
+        fields.push((field.name(), FieldValue::from_ref(value)));
+    });
+    let event_type = event_type
+        .or_else(|| {
+            fields
+                .iter()
+                .find(|(n, _)| *n == "event_type")
+                .map(|(_, v)| EventType::parse(&text_of(v.clone())))
+        })
+        .unwrap_or(EventType::Custom("EVENT".into()));
+    let level = *event.metadata().level();
+    let audit_level = audit_level.unwrap_or(match (&event_type, level) {
+        (EventType::Security, _) => AuditLevel::Security,
+        (_, Level::ERROR) => AuditLevel::Error,
+        (_, Level::WARN) => AuditLevel::Warning,
+        _ => AuditLevel::Info,
+    });
+    Captured {
+        id: warden_core::new_uuid_v7(),
+        timestamp: std::time::SystemTime::now(),
+        level,
+        name: event.metadata().name(),
+        fields,
+        correlation,
+        audit_level,
+        event_type,
+    }
+}
+
+/// Builds the record a captured audit event describes.
 ///
 /// Field names it understands: `event_type`, `action`, `outcome`,
 /// `user_id` (or `user`), `resource_id` (or `resource`), `client_ip` (or
 /// `ip`), `user_agent`, `duration_ms`, `error_message` (or `error`),
 /// `audit_level`, `correlation_id`, `message` (the action when there is no
 /// `action`), `parameters` (a JSON object, as `#[audited]` records them).
-/// Every other field goes into `metadata`.
-pub(crate) fn record_from_event(
-    event: &Event<'_>,
-    span_correlation: Option<CorrelationId>,
+/// Every other field goes into `metadata`, sanitized by content and by
+/// name.
+pub(crate) fn record_from_captured(
+    captured: Captured,
     sanitizer: &Sanitizer,
+    owner: usize,
     key: Option<&AuditKey>,
 ) -> AuditRecord {
-    let mut record = AuditRecord::new(EventType::Custom("EVENT".into()), String::new());
-    let mut event_type = None;
-    let mut level = None;
+    let mut record = AuditRecord::new(captured.event_type, String::new());
+    record.id = captured.id;
+    record.timestamp = crate::record::truncate_to_micros(captured.timestamp);
+    record.level = captured.audit_level;
     let mut outcome = None;
     let mut message = None;
     let mut metadata = Map::new();
-    visit_fields(event, |field, value| match field.name() {
-        "event_type" => event_type = Some(EventType::parse(&text_of(value))),
-        "action" => record.action = text_of(value),
-        "outcome" => outcome = Some(text_of(value)),
-        "user_id" | "user" => record.user_id = Some(text_of(value)),
-        "resource_id" | "resource" => record.resource_id = Some(text_of(value)),
-        "client_ip" | "ip" => {
-            let ip = text_of(value);
-            record.client_ip_hash = Some(match key {
-                // Already sanitized upstream (a PII gate): keep its form.
-                _ if ip.starts_with('[') || ip.starts_with("hmac:") => ip,
-                Some(key) => key.hash_ip(&ip),
-                None => "[REDACTED:IP_ADDRESS]".into(),
-            });
-        }
-        "user_agent" => record.user_agent = Some(text_of(value)),
-        "duration_ms" => {
-            record.duration_ms = match value {
-                FieldRef::F64(n) => Some(n),
-                FieldRef::U64(n) => Some(n as f64),
-                FieldRef::I64(n) => Some(n as f64),
-                other => text_of(other).parse().ok(),
+    for (name, value) in captured.fields {
+        match name {
+            "event_type" | "audit_level" => {}
+            "action" => record.action = text_of(value),
+            "outcome" => outcome = Some(text_of(value)),
+            "user_id" | "user" => record.user_id = Some(text_of(value)),
+            "resource_id" | "resource" => record.resource_id = Some(text_of(value)),
+            "client_ip" | "ip" => {
+                let ip = text_of(value);
+                record.client_ip_hash = Some(match key {
+                    // Already sanitized upstream (a PII gate): keep its form.
+                    _ if ip.starts_with('[') || ip.starts_with("hmac:") => ip,
+                    Some(key) => key.hash_ip(&ip),
+                    None => "[REDACTED:IP_ADDRESS]".into(),
+                });
+            }
+            "user_agent" => record.user_agent = Some(text_of(value)),
+            "duration_ms" => {
+                record.duration_ms = match value {
+                    FieldValue::F64(n) => Some(n),
+                    FieldValue::U64(n) => Some(n as f64),
+                    FieldValue::I64(n) => Some(n as f64),
+                    other => text_of(other).parse().ok(),
+                }
+            }
+            "error_message" | "error" => record.error_message = Some(text_of(value)),
+            "correlation_id" => record.correlation_id = text_of(value).parse().ok(),
+            "message" => message = Some(text_of(value)),
+            "parameters" => {
+                let text = text_of(value);
+                let mut parsed = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                sanitizer.sanitize_json(&mut parsed);
+                metadata.insert("parameters".into(), parsed);
+            }
+            name => {
+                let value = match (value, name_kind(sanitizer, owner, name)) {
+                    (FieldValue::Str(s) | FieldValue::Debug(s), NameKind::Plain) => {
+                        Value::from(match sanitizer.sanitize(&s) {
+                            std::borrow::Cow::Borrowed(_) => s,
+                            std::borrow::Cow::Owned(clean) => clean,
+                        })
+                    }
+                    (other, NameKind::Plain) => json_of(other),
+                    (other, NameKind::Special) => {
+                        let mut one =
+                            Value::Object(Map::from_iter([(name.to_owned(), json_of(other))]));
+                        sanitizer.sanitize_json(&mut one);
+                        one.as_object_mut()
+                            .and_then(|o| o.remove(name))
+                            .unwrap_or(Value::Null)
+                    }
+                };
+                metadata.insert(name.to_owned(), value);
             }
         }
-        "error_message" | "error" => record.error_message = Some(text_of(value)),
-        "audit_level" => level = text_of(value).parse().ok(),
-        "correlation_id" => record.correlation_id = text_of(value).parse().ok(),
-        "message" => message = Some(text_of(value)),
-        "parameters" => {
-            let text = text_of(value);
-            let parsed = serde_json::from_str(&text).unwrap_or(Value::String(text));
-            metadata.insert("parameters".into(), parsed);
-        }
-        name => {
-            metadata.insert(name.to_owned(), json_of(value));
-        }
-    });
-    let event_type = event_type.unwrap_or(EventType::Custom("EVENT".into()));
+    }
     if record.action.is_empty() {
-        record.action = message
-            .take()
-            .unwrap_or_else(|| event.metadata().name().to_owned());
+        record.action = message.take().unwrap_or_else(|| captured.name.to_owned());
     } else if let Some(message) = message {
         metadata.insert("message".into(), Value::from(message));
     }
@@ -116,46 +224,38 @@ pub(crate) fn record_from_event(
         None if record.error_message.is_some() => Outcome::Failure,
         None => Outcome::Success,
     };
-    record.level = level.unwrap_or(match (&event_type, *event.metadata().level()) {
-        (EventType::Security, _) => AuditLevel::Security,
-        (_, Level::ERROR) => AuditLevel::Error,
-        (_, Level::WARN) => AuditLevel::Warning,
-        _ => AuditLevel::Info,
-    });
-    record.event_type = event_type;
+    let _ = captured.level;
     // Durations are kept to the microsecond: exact through every store.
     record.duration_ms = record
         .duration_ms
         .filter(|ms| ms.is_finite())
         .map(|ms| (ms * 1e3).round() / 1e3);
     if record.correlation_id.is_none() {
-        record.correlation_id = span_correlation;
+        record.correlation_id = captured.correlation;
     }
     sanitize(&mut record, metadata, sanitizer);
     record
 }
 
-/// Sanitizes every free-text part of a record.
+/// Sanitizes the free-text fields of a record (metadata values were
+/// sanitized as they were read, with what their names say).
 fn sanitize(record: &mut AuditRecord, metadata: Map<String, Value>, sanitizer: &Sanitizer) {
-    let clean = |text: &mut String, name: &str| {
-        if let std::borrow::Cow::Owned(sanitized) = sanitizer.sanitize_field(name, text) {
+    let clean = |text: &mut String| {
+        if let std::borrow::Cow::Owned(sanitized) = sanitizer.sanitize(text) {
             *text = sanitized;
         }
     };
-    clean(&mut record.action, "action");
-    for (name, slot) in [
-        ("user_id", &mut record.user_id),
-        ("resource_id", &mut record.resource_id),
-        ("user_agent", &mut record.user_agent),
-        ("error_message", &mut record.error_message),
-    ] {
-        if let Some(text) = slot {
-            clean(text, name);
-        }
+    clean(&mut record.action);
+    for text in [
+        &mut record.user_id,
+        &mut record.resource_id,
+        &mut record.user_agent,
+        &mut record.error_message,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        clean(text);
     }
-    let mut metadata = Value::Object(metadata);
-    sanitizer.sanitize_json(&mut metadata);
-    if let Value::Object(map) = metadata {
-        record.metadata = map;
-    }
+    record.metadata = metadata;
 }

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{
-    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
+    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
 };
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -18,7 +18,7 @@ use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
 use crate::error::AuditError;
-use crate::from_event::record_from_event;
+use crate::from_event::{capture, record_from_captured, Captured};
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
 use crate::sink::{AuditSink, SqliteSink};
 
@@ -87,12 +87,12 @@ impl RouteFilter {
         self
     }
 
-    fn matches(&self, record: &AuditRecord, target: &str) -> bool {
-        self.min_level.is_none_or(|min| record.level >= min)
+    fn matches(&self, level: AuditLevel, event_type: &EventType, target: &str) -> bool {
+        self.min_level.is_none_or(|min| level >= min)
             && self
                 .event_types
                 .as_ref()
-                .is_none_or(|types| types.contains(&record.event_type))
+                .is_none_or(|types| types.contains(event_type))
             && self
                 .target_prefix
                 .as_deref()
@@ -165,8 +165,34 @@ impl Route {
     }
 }
 
+/// What the logging thread hands the writer.
+enum Pending {
+    /// An audit event, to be turned into a record by the writer.
+    Event(Captured),
+    /// A record built by hand.
+    Record(AuditRecord),
+}
+
+impl Pending {
+    fn routing(&self) -> (AuditLevel, &EventType) {
+        match self {
+            Pending::Event(c) => (c.audit_level, &c.event_type),
+            Pending::Record(r) => (r.level, &r.event_type),
+        }
+    }
+}
+
+impl Clone for Pending {
+    fn clone(&self) -> Self {
+        match self {
+            Pending::Event(c) => Pending::Event(c.clone()),
+            Pending::Record(r) => Pending::Record(r.clone()),
+        }
+    }
+}
+
 enum Command {
-    Record(Box<AuditRecord>, Option<Sender<()>>),
+    Record(Box<Pending>, Option<Sender<()>>),
     Flush(Sender<()>),
     Shutdown,
 }
@@ -206,14 +232,14 @@ struct RouteHandle {
     overflow: Overflow,
     tx: Sender<Command>,
     counters: Arc<Counters>,
+    capacity: usize,
+    wake: std::thread::Thread,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
 struct Shared {
     routes: Vec<RouteHandle>,
     target: String,
-    sanitizer: Sanitizer,
-    ip_key: Option<AuditKey>,
     closed: AtomicBool,
 }
 
@@ -308,6 +334,7 @@ impl AuditLayer {
                     SendTimeoutError::Timeout(_) => AuditError::Timeout(timeout),
                     SendTimeoutError::Disconnected(_) => AuditError::Stopped,
                 })?;
+            route.wake.unpark();
             waits.push(done);
         }
         for done in waits {
@@ -329,6 +356,7 @@ impl AuditLayer {
         let deadline = Instant::now() + timeout;
         for route in &self.shared.routes {
             let _ = route.tx.send_deadline(Command::Shutdown, deadline);
+            route.wake.unpark();
         }
         for route in &self.shared.routes {
             let handle = route.writer.lock().ok().and_then(|mut w| w.take());
@@ -376,7 +404,7 @@ impl AuditLayer {
     /// Routes one record built by hand, as an audit event with `target`
     /// would be.
     pub fn submit(&self, record: AuditRecord, target: &str) {
-        self.shared.route(record, target);
+        self.shared.route(Pending::Record(record), target);
     }
 
     fn is_audit_target(&self, target: &str) -> bool {
@@ -386,11 +414,12 @@ impl AuditLayer {
 }
 
 impl Shared {
-    fn route(&self, record: AuditRecord, target: &str) {
+    fn route(&self, record: Pending, target: &str) {
+        let (level, event_type) = record.routing();
         let matching: Vec<&RouteHandle> = self
             .routes
             .iter()
-            .filter(|r| r.filter.matches(&record, target))
+            .filter(|r| r.filter.matches(level, event_type, target))
             .collect();
         let last = matching.len().saturating_sub(1);
         let mut record = Some(record);
@@ -406,7 +435,7 @@ impl Shared {
         }
     }
 
-    fn send(&self, route: &RouteHandle, record: AuditRecord) {
+    fn send(&self, route: &RouteHandle, record: Pending) {
         if self.closed.load(Ordering::Acquire) {
             route.counters.dropped.fetch_add(1, Ordering::Relaxed);
             return;
@@ -432,6 +461,9 @@ impl Shared {
         match sent {
             Ok(()) => {
                 route.counters.queued.fetch_add(1, Ordering::Relaxed);
+                if confirmed.is_some() || route.tx.len() > route.capacity / 2 {
+                    route.wake.unpark();
+                }
                 if let Some((rx, timeout)) = confirmed {
                     if rx.recv_timeout(timeout).is_err() {
                         route.counters.sync_timeouts.fetch_add(1, Ordering::Relaxed);
@@ -483,6 +515,7 @@ impl AuditLayerBuilder {
                 "an audit layer needs at least one route".into(),
             ));
         }
+        let sanitizer = self.sanitizer.unwrap_or_default();
         let mut handles = Vec::new();
         for route in self.routes {
             if route.sinks.is_empty() {
@@ -495,6 +528,8 @@ impl AuditLayerBuilder {
             let counters = Arc::new(Counters::default());
             let writer = Writer {
                 rx,
+                sanitizer: sanitizer.clone(),
+                ip_key: self.ip_key.clone(),
                 sinks: route.sinks,
                 counters: Arc::clone(&counters),
                 route: route.name.clone(),
@@ -504,7 +539,10 @@ impl AuditLayerBuilder {
                 .name(format!("warden-audit-{}", route.name))
                 .spawn(move || writer.run())
                 .map_err(|e| AuditError::Config(format!("cannot start the audit writer: {e}")))?;
+            let wake = thread.thread().clone();
             handles.push(RouteHandle {
+                capacity: route.capacity,
+                wake,
                 name: route.name,
                 filter: route.filter,
                 durability: route.durability,
@@ -518,8 +556,6 @@ impl AuditLayerBuilder {
             shared: Arc::new(Shared {
                 routes: handles,
                 target: self.target,
-                sanitizer: self.sanitizer.unwrap_or_default(),
-                ip_key: self.ip_key,
                 closed: AtomicBool::new(false),
             }),
         })
@@ -543,11 +579,16 @@ impl Drop for AuditGuard {
 
 /// The most records one transaction takes.
 const MAX_BATCH: usize = 4096;
-/// How long the writer waits for a record before housekeeping.
+/// How often the writer's sinks do their housekeeping.
 const TICK: Duration = Duration::from_millis(250);
+/// The longest a batched record waits in the queue before the writer
+/// takes it.
+const BATCH_DELAY: Duration = Duration::from_millis(5);
 
 struct Writer {
     rx: Receiver<Command>,
+    sanitizer: Sanitizer,
+    ip_key: Option<AuditKey>,
     sinks: Vec<Box<dyn AuditSink>>,
     counters: Arc<Counters>,
     route: String,
@@ -559,21 +600,24 @@ impl Writer {
         let mut batch: Vec<AuditRecord> = Vec::new();
         let mut acks: Vec<Sender<()>> = Vec::new();
         let mut shutting_down = false;
+        let mut last_tick = Instant::now();
         while !shutting_down {
-            match self.rx.recv_timeout(TICK) {
-                Ok(command) => {
-                    shutting_down |= self.take(command, &mut batch, &mut acks);
-                    while batch.len() < MAX_BATCH {
-                        match self.rx.try_recv() {
-                            Ok(command) => {
-                                shutting_down |= self.take(command, &mut batch, &mut acks)
-                            }
-                            Err(_) => break,
-                        }
+            // Nobody wakes the writer for a batched record: it drains the
+            // queue every BATCH_DELAY, so a logging call never pays for a
+            // wake-up. `Sync` records, flushes and a half-full queue unpark it.
+            let mut received = false;
+            while batch.len() < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(command) => {
+                        received = true;
+                        shutting_down |= self.take(command, &mut batch, &mut acks);
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        shutting_down = true;
+                        break;
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => shutting_down = true,
             }
             let lost = self.counters.unreported_loss.swap(0, Ordering::AcqRel);
             if lost > 0 {
@@ -583,13 +627,19 @@ impl Writer {
             for ack in acks.drain(..) {
                 let _ = ack.send(());
             }
-            for sink in &mut self.sinks {
-                if let Err(e) = sink.tick() {
-                    self.counters.sink_errors.fetch_add(1, Ordering::Relaxed);
-                    if !self.failing {
-                        eprintln!("warden-audit: route {}: {}: {e}", self.route, sink.name());
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                for sink in &mut self.sinks {
+                    if let Err(e) = sink.tick() {
+                        self.counters.sink_errors.fetch_add(1, Ordering::Relaxed);
+                        if !self.failing {
+                            eprintln!("warden-audit: route {}: {}: {e}", self.route, sink.name());
+                        }
                     }
                 }
+            }
+            if !received && !shutting_down {
+                std::thread::park_timeout(BATCH_DELAY);
             }
         }
         for sink in &mut self.sinks {
@@ -607,8 +657,14 @@ impl Writer {
         acks: &mut Vec<Sender<()>>,
     ) -> bool {
         match command {
-            Command::Record(record, ack) => {
-                batch.push(*record);
+            Command::Record(pending, ack) => {
+                batch.push(match *pending {
+                    Pending::Record(record) => record,
+                    Pending::Event(captured) => {
+                        let owner = self as *const Writer as usize;
+                        record_from_captured(captured, &self.sanitizer, owner, self.ip_key.as_ref())
+                    }
+                });
                 acks.extend(ack);
                 false
             }
@@ -704,12 +760,7 @@ where
         let correlation = ctx
             .event_span(event)
             .and_then(|span| span.extensions().get::<CorrelationId>().cloned());
-        let record = record_from_event(
-            event,
-            correlation,
-            &self.shared.sanitizer,
-            self.shared.ip_key.as_ref(),
-        );
-        self.shared.route(record, target);
+        self.shared
+            .route(Pending::Event(capture(event, correlation)), target);
     }
 }

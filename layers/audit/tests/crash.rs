@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::{key, Scratch};
 use tracing_subscriber::prelude::*;
-use warden_audit::{AuditLayer, CheckpointPolicy, Durability, Query, Route, RouteFilter, SqliteSink, SqliteStore};
+use warden_audit::{
+    AuditLayer, CheckpointPolicy, Durability, Query, Route, RouteFilter, SqliteSink, SqliteStore,
+};
 
 const DB_VAR: &str = "WARDEN_CRASH_CHILD_DB";
 
@@ -29,7 +31,9 @@ fn child_writer() {
         .route(
             Route::new("db", RouteFilter::all())
                 .sink(sink)
-                .durability(Durability::Sync { timeout: Duration::from_secs(5) }),
+                .durability(Durability::Sync {
+                    timeout: Duration::from_secs(5),
+                }),
         )
         .build()
         .unwrap();
@@ -52,7 +56,13 @@ fn every_acknowledged_record_survives_a_sigkill() {
     let dir = Scratch::new();
     let db = dir.path("audit.db");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child_writer", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "child_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(DB_VAR, &db)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -79,7 +89,10 @@ fn every_acknowledged_record_survives_a_sigkill() {
         .iter()
         .map(|r| r.metadata["n"].as_u64().unwrap())
         .collect();
-    let missing: Vec<_> = acknowledged.iter().filter(|n| !stored.contains(n)).collect();
+    let missing: Vec<_> = acknowledged
+        .iter()
+        .filter(|n| !stored.contains(n))
+        .collect();
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
     drop(store);
 

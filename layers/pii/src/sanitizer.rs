@@ -581,7 +581,8 @@ impl Sanitizer {
     /// ```
     pub fn sanitize_field<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
         let mut tally = Tally::default();
-        let whole = if self.is_secret_key(name) {
+        let secret = self.is_secret_key(name);
+        let whole = if secret {
             self.secret_replacement(value, &mut tally)
         } else if self.is_phone_key(name) {
             self.bare_phone_replacement(value, &mut tally)
@@ -590,7 +591,7 @@ impl Sanitizer {
         };
         match whole {
             Some(r) => Cow::Owned(r),
-            None if self.is_secret_key(name) => Cow::Borrowed(value),
+            None if secret => Cow::Borrowed(value),
             None => self.sanitize(value),
         }
     }
