@@ -273,7 +273,10 @@ fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
     }
     print_records(out, newest.iter().map(|(_, r)| r), args.format, true)
         .map_err(|e| io_error(path, e))?;
-    while args.follow {
+    if !args.follow {
+        return Ok(0);
+    }
+    loop {
         std::thread::sleep(Duration::from_millis(500));
         let fresh = query_records(
             &conn,
@@ -290,7 +293,6 @@ fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
             .map_err(|e| io_error(path, e))?;
         out.flush().map_err(|e| io_error(path, e))?;
     }
-    Ok(0)
 }
 
 fn when(time: SystemTime) -> String {
