@@ -88,34 +88,54 @@ pub(crate) struct Captured {
     timestamp: std::time::SystemTime,
     level: Level,
     name: &'static str,
-    fields: Vec<(&'static str, FieldValue)>,
+    /// Every text value, one after another: one allocation for them all.
+    text: String,
+    fields: Vec<(&'static str, Slot)>,
     correlation: Option<CorrelationId>,
     /// What routing needs, read on the logging thread.
     pub(crate) audit_level: AuditLevel,
     pub(crate) event_type: EventType,
 }
 
+/// A captured field value: text lives in the capture's shared buffer.
+#[derive(Clone, Debug)]
+enum Slot {
+    /// `text[start..end]`, recorded as a string or through `Debug`.
+    Text(usize, usize),
+    /// Any other value.
+    Value(FieldValue),
+}
+
 /// Copies what an audit event carries, and reads what routing needs.
 pub(crate) fn capture(event: &Event<'_>, correlation: Option<CorrelationId>) -> Captured {
+    use std::fmt::Write as _;
     let mut fields = Vec::with_capacity(event.metadata().fields().len());
+    let mut text = String::with_capacity(128);
     let mut event_type = None;
     let mut audit_level = None;
     visit_fields(event, |field, value| {
-        match (field.name(), value) {
-            ("event_type", FieldRef::Str(s)) => event_type = Some(EventType::parse(s)),
-            ("audit_level", FieldRef::Str(s)) => audit_level = s.parse().ok(),
-            _ => {}
+        let start = text.len();
+        let slot = match value {
+            FieldRef::Str(s) => {
+                text.push_str(s);
+                Slot::Text(start, text.len())
+            }
+            FieldRef::Debug(d) => {
+                let _ = write!(text, "{d:?}");
+                Slot::Text(start, text.len())
+            }
+            other => Slot::Value(FieldValue::from_ref(other)),
+        };
+        if let Slot::Text(a, b) = slot {
+            match field.name() {
+                "event_type" => event_type = Some(EventType::parse(&text[a..b])),
+                "audit_level" => audit_level = text[a..b].parse().ok(),
+                _ => {}
+            }
         }
-        fields.push((field.name(), FieldValue::from_ref(value)));
+        fields.push((field.name(), slot));
     });
-    let event_type = event_type
-        .or_else(|| {
-            fields
-                .iter()
-                .find(|(n, _)| *n == "event_type")
-                .map(|(_, v)| EventType::parse(&text_of(v.clone())))
-        })
-        .unwrap_or(EventType::Custom("EVENT".into()));
+    let event_type = event_type.unwrap_or(EventType::Custom("EVENT".into()));
     let level = *event.metadata().level();
     let audit_level = audit_level.unwrap_or(match (&event_type, level) {
         (EventType::Security, _) => AuditLevel::Security,
@@ -128,6 +148,7 @@ pub(crate) fn capture(event: &Event<'_>, correlation: Option<CorrelationId>) -> 
         timestamp: std::time::SystemTime::now(),
         level,
         name: event.metadata().name(),
+        text,
         fields,
         correlation,
         audit_level,
@@ -157,7 +178,12 @@ pub(crate) fn record_from_captured(
     let mut outcome = None;
     let mut message = None;
     let mut metadata = Map::new();
-    for (name, value) in captured.fields {
+    let text = captured.text;
+    for (name, slot) in captured.fields {
+        let value = match slot {
+            Slot::Text(a, b) => FieldValue::Str(text.get(a..b).unwrap_or_default().to_owned()),
+            Slot::Value(v) => v,
+        };
         match name {
             "event_type" | "audit_level" => {}
             "action" => record.action = text_of(value),

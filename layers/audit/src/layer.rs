@@ -416,23 +416,15 @@ impl AuditLayer {
 impl Shared {
     fn route(&self, record: Pending, target: &str) {
         let (level, event_type) = record.routing();
-        let matching: Vec<&RouteHandle> = self
-            .routes
-            .iter()
-            .filter(|r| r.filter.matches(level, event_type, target))
-            .collect();
-        let last = matching.len().saturating_sub(1);
-        let mut record = Some(record);
-        for (i, route) in matching.into_iter().enumerate() {
-            let copy = if i == last {
-                record.take()
-            } else {
-                record.clone()
-            };
-            if let Some(copy) = copy {
-                self.send(route, copy);
-            }
+        let matches = |r: &&RouteHandle| r.filter.matches(level, event_type, target);
+        // The last matching route takes the record; any before it, a copy.
+        let Some(last) = self.routes.iter().rposition(|r| matches(&r)) else {
+            return;
+        };
+        for route in self.routes[..last].iter().filter(matches) {
+            self.send(route, record.clone());
         }
+        self.send(&self.routes[last], record);
     }
 
     fn send(&self, route: &RouteHandle, record: Pending) {

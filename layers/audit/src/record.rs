@@ -124,18 +124,22 @@ impl EventType {
     /// Reads a type name in any case; an unknown name becomes
     /// [`EventType::Custom`], upper-cased.
     pub fn parse(name: &str) -> Self {
-        let upper = name.trim().to_ascii_uppercase();
-        match upper.as_str() {
-            "API_CALL" => EventType::ApiCall,
-            "AUTHENTICATION" => EventType::Authentication,
-            "AUTHORIZATION" => EventType::Authorization,
-            "DATA_ACCESS" => EventType::DataAccess,
-            "CONFIG_CHANGE" => EventType::ConfigChange,
-            "SECURITY" => EventType::Security,
-            "TOOL_INVOCATION" => EventType::ToolInvocation,
-            "ALERT" => EventType::Alert,
-            _ => EventType::Custom(upper),
-        }
+        const KNOWN: [(&str, EventType); 8] = [
+            ("API_CALL", EventType::ApiCall),
+            ("AUTHENTICATION", EventType::Authentication),
+            ("AUTHORIZATION", EventType::Authorization),
+            ("DATA_ACCESS", EventType::DataAccess),
+            ("CONFIG_CHANGE", EventType::ConfigChange),
+            ("SECURITY", EventType::Security),
+            ("TOOL_INVOCATION", EventType::ToolInvocation),
+            ("ALERT", EventType::Alert),
+        ];
+        let name = name.trim();
+        KNOWN
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| EventType::Custom(name.to_ascii_uppercase()))
     }
 }
 
