@@ -81,6 +81,29 @@ fn audit_event() {
 }
 
 const CASES: &[Case] = &[
+    ("audit/sqlite_sustained", |n| {
+        use warden::audit::{AuditKey, AuditLayer, Route, RouteFilter, SqliteSink};
+        let path = std::env::temp_dir().join(format!("warden-probe-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let key = AuditKey::new(*b"benchmark key of 32 bytes, fixed").unwrap();
+        let sink = SqliteSink::builder(&path).key(key).build().unwrap();
+        let layer = AuditLayer::builder()
+            .route(
+                Route::new("db", RouteFilter::all())
+                    .sink(sink)
+                    .capacity(1 << 20),
+            )
+            .build()
+            .unwrap();
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry().with(layer.clone())),
+            n,
+            audit_event,
+        );
+        layer.flush(std::time::Duration::from_secs(120)).unwrap();
+        layer.shutdown(std::time::Duration::from_secs(10));
+        let _ = std::fs::remove_file(&path);
+    }),
     ("audit/event", |n| {
         use warden::audit::{AuditLayer, Overflow, Route, RouteFilter};
         let layer = AuditLayer::builder()

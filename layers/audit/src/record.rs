@@ -274,11 +274,55 @@ impl AuditRecord {
         self
     }
 
-    /// The canonical bytes the integrity hash covers: the record as JSON,
-    /// fields in declaration order, metadata keys sorted.
+    /// The canonical bytes the integrity hash covers (format v1), compact so
+    /// that hashing stays cheap:
+    ///
+    /// `warden-audit record v1` and a zero byte; the id's 16 bytes; the
+    /// timestamp in microseconds since the epoch (i64, big-endian); then
+    /// level, event type, action, outcome as strings; resource id, user id,
+    /// client IP hash, user agent, correlation ID as optional strings; the
+    /// duration as an optional f64 (big-endian bits); the error message as
+    /// an optional string; the metadata as compact JSON with sorted keys.
+    /// A string is its length (u32, big-endian) and its UTF-8 bytes; an
+    /// optional value is a `0` byte when absent, else a `1` byte and the value.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        // Serializing a struct of strings, numbers and a JSON map cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        let mut out = Vec::with_capacity(256);
+        let string = |out: &mut Vec<u8>, s: &str| {
+            out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+            out.extend_from_slice(s.as_bytes());
+        };
+        let optional = |out: &mut Vec<u8>, s: Option<&str>| match s {
+            None => out.push(0),
+            Some(s) => {
+                out.push(1);
+                string(out, s);
+            }
+        };
+        out.extend_from_slice(b"warden-audit record v1\0");
+        out.extend_from_slice(self.id.as_bytes());
+        out.extend_from_slice(&micros_since_epoch(self.timestamp).to_be_bytes());
+        string(&mut out, self.level.as_str());
+        string(&mut out, self.event_type.as_str());
+        string(&mut out, &self.action);
+        string(&mut out, self.outcome.as_str());
+        optional(&mut out, self.resource_id.as_deref());
+        optional(&mut out, self.user_id.as_deref());
+        optional(&mut out, self.client_ip_hash.as_deref());
+        optional(&mut out, self.user_agent.as_deref());
+        let correlation = self.correlation_id.as_ref().map(ToString::to_string);
+        optional(&mut out, correlation.as_deref());
+        match self.duration_ms {
+            None => out.push(0),
+            Some(ms) => {
+                out.push(1);
+                out.extend_from_slice(&ms.to_bits().to_be_bytes());
+            }
+        }
+        optional(&mut out, self.error_message.as_deref());
+        // A map of JSON values always serializes.
+        let metadata = serde_json::to_string(&self.metadata).unwrap_or_default();
+        string(&mut out, &metadata);
+        out
     }
 }
 
@@ -347,6 +391,15 @@ mod tests {
             json.contains("\"event_type\":\"TOOL_INVOCATION\""),
             "{json}"
         );
-        assert_eq!(record.canonical_bytes(), json.into_bytes());
+        let back: AuditRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.canonical_bytes(), record.canonical_bytes());
+        let mut other = record.clone();
+        other.user_id = None;
+        other.resource_id = Some("u-1".into());
+        assert_ne!(
+            other.canonical_bytes(),
+            record.canonical_bytes(),
+            "fields cannot shift into each other"
+        );
     }
 }

@@ -257,13 +257,15 @@ impl AuditSink for JsonlSink {
         let mut head = self.head;
         for record in records {
             let hash = link(&head, record);
-            let mut value = serde_json::to_value(record)?;
-            if let Some(object) = value.as_object_mut() {
-                object.insert("prev_hash".into(), encode_hex(&head).into());
-                object.insert("hash".into(), encode_hex(&hash).into());
-            }
-            serde_json::to_writer(&mut buffer, &value)?;
-            buffer.push(b'\n');
+            // The record's object, with the chain's two members spliced in
+            // before its closing brace.
+            serde_json::to_writer(&mut buffer, record)?;
+            buffer.pop();
+            buffer.extend_from_slice(b",\"prev_hash\":\"");
+            buffer.extend_from_slice(encode_hex(&head).as_bytes());
+            buffer.extend_from_slice(b"\",\"hash\":\"");
+            buffer.extend_from_slice(encode_hex(&hash).as_bytes());
+            buffer.extend_from_slice(b"\"}\n");
             head = hash;
         }
         let too_big = self

@@ -17,7 +17,7 @@ const SCHEMA_V1: &str = "
 CREATE TABLE warden_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE audit_records (
     seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
     ts_us INTEGER NOT NULL,
     level TEXT NOT NULL,
     event_type TEXT NOT NULL,
@@ -35,11 +35,10 @@ CREATE TABLE audit_records (
     hash BLOB NOT NULL
 );
 CREATE INDEX audit_records_ts ON audit_records (ts_us);
-CREATE INDEX audit_records_event_type ON audit_records (event_type, ts_us);
-CREATE INDEX audit_records_user ON audit_records (user_id, ts_us);
-CREATE INDEX audit_records_resource ON audit_records (resource_id, ts_us);
+CREATE INDEX audit_records_event_type ON audit_records (event_type);
+CREATE INDEX audit_records_user ON audit_records (user_id);
+CREATE INDEX audit_records_resource ON audit_records (resource_id);
 CREATE INDEX audit_records_correlation ON audit_records (correlation_id);
-CREATE INDEX audit_records_level ON audit_records (level, ts_us);
 CREATE TABLE audit_checkpoints (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at_us INTEGER NOT NULL,
