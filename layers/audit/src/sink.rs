@@ -214,9 +214,20 @@ impl JsonlSink {
         let mut stamp = String::new();
         warden_core::time::rfc3339_micros(&mut stamp, SystemTime::now());
         let stamp: String = stamp.chars().filter(char::is_ascii_alphanumeric).collect();
-        let mut rotated = self.path.as_os_str().to_owned();
-        rotated.push(format!(".{stamp}"));
-        fs::rename(&self.path, PathBuf::from(rotated))?;
+        // Never rename over an earlier rotation.
+        let rotated = (0u32..)
+            .map(|n| {
+                let mut name = self.path.as_os_str().to_owned();
+                name.push(if n == 0 {
+                    format!(".{stamp}")
+                } else {
+                    format!(".{stamp}-{n}")
+                });
+                PathBuf::from(name)
+            })
+            .find(|candidate| !candidate.exists())
+            .unwrap_or_else(|| self.path.with_extension("rotated"));
+        fs::rename(&self.path, rotated)?;
         self.file = OpenOptions::new()
             .create(true)
             .append(true)
