@@ -3,41 +3,17 @@
 //!
 //! `cargo bench --bench audit` (figures in BENCHMARKS.md).
 
-use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
+mod common;
+use common::{audit_event, Discard};
 use warden::audit::{
     AuditKey, AuditLayer, AuditRecord, AuditSink, CheckpointPolicy, JsonlSink, Overflow, Route,
     RouteFilter, SinkError, SqliteSink, SyncMode,
 };
-
-/// A sink that keeps nothing: the writer never holds the queue up, so what
-/// is measured is the logging thread's own work.
-struct Discard;
-
-impl AuditSink for Discard {
-    fn name(&self) -> String {
-        "discard".into()
-    }
-    fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError> {
-        black_box(records);
-        Ok(())
-    }
-}
-
-fn event(n: u64) {
-    warden::audit::api_call!(
-        action = "get_order",
-        user_id = "user-42",
-        resource_id = "order-9",
-        outcome = "success",
-        duration_ms = 12.5,
-        n = n
-    );
-}
 
 fn scratch() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("warden-bench-audit-{}", std::process::id()));
@@ -89,7 +65,7 @@ fn app_thread(c: &mut Criterion) {
                     tracing::dispatcher::with_default(dispatch, || {
                         for _ in 0..burst {
                             n += 1;
-                            event(n);
+                            audit_event(n);
                         }
                     });
                     elapsed += started.elapsed();
@@ -108,7 +84,7 @@ fn app_thread(c: &mut Criterion) {
 /// Logs `n` audit events through `layer` and waits until they are stored.
 fn through(layer: &AuditLayer, dispatch: &Dispatch, n: u64) -> Duration {
     let started = Instant::now();
-    tracing::dispatcher::with_default(dispatch, || (0..n).for_each(event));
+    tracing::dispatcher::with_default(dispatch, || (0..n).for_each(audit_event));
     layer.flush(Duration::from_secs(120)).unwrap();
     started.elapsed()
 }

@@ -13,7 +13,9 @@ use warden::correlation::CorrelationLayer;
 use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
-use common::{clean_event, events_in_two_spans, ExtensionFloor, CLEAN, CLEAN_KV, DIRTY};
+use common::{
+    audit_event, clean_event, events_in_two_spans, Discard, ExtensionFloor, CLEAN, CLEAN_KV, DIRTY,
+};
 
 type Case = (&'static str, fn(usize));
 
@@ -53,33 +55,6 @@ fn child_span_lifecycle() {
     span_lifecycle();
 }
 
-/// An audit event routed to a sink that keeps nothing.
-struct Discard;
-
-impl warden::audit::AuditSink for Discard {
-    fn name(&self) -> String {
-        "discard".into()
-    }
-    fn write(
-        &mut self,
-        records: &[warden::audit::AuditRecord],
-    ) -> Result<(), warden::audit::SinkError> {
-        black_box(records);
-        Ok(())
-    }
-}
-
-fn audit_event() {
-    warden::audit::api_call!(
-        action = "get_order",
-        user_id = "user-42",
-        resource_id = "order-9",
-        outcome = "success",
-        duration_ms = 12.5,
-        n = 7u64
-    );
-}
-
 const CASES: &[Case] = &[
     ("audit/sqlite_sustained", |n| {
         use warden::audit::{AuditKey, AuditLayer, Route, RouteFilter, SqliteSink};
@@ -98,7 +73,7 @@ const CASES: &[Case] = &[
         in_dispatch(
             Dispatch::new(tracing_subscriber::registry().with(layer.clone())),
             n,
-            audit_event,
+            || audit_event(7),
         );
         layer.flush(std::time::Duration::from_secs(120)).unwrap();
         layer.shutdown(std::time::Duration::from_secs(10));
@@ -118,7 +93,7 @@ const CASES: &[Case] = &[
         in_dispatch(
             Dispatch::new(tracing_subscriber::registry().with(layer.clone())),
             n,
-            audit_event,
+            || audit_event(7),
         );
         layer.flush(std::time::Duration::from_secs(60)).unwrap();
     }),

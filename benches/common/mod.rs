@@ -67,3 +67,32 @@ where
         }
     }
 }
+
+/// An audit sink that keeps nothing: its writer never holds the queue up,
+/// so what is measured is the logging thread's own work.
+pub struct Discard;
+
+impl warden::audit::AuditSink for Discard {
+    fn name(&self) -> String {
+        "discard".into()
+    }
+    fn write(
+        &mut self,
+        records: &[warden::audit::AuditRecord],
+    ) -> Result<(), warden::audit::SinkError> {
+        std::hint::black_box(records);
+        Ok(())
+    }
+}
+
+/// The audit event both audit benches log.
+pub fn audit_event(n: u64) {
+    warden::audit::api_call!(
+        action = "get_order",
+        user_id = "user-42",
+        resource_id = "order-9",
+        outcome = "success",
+        duration_ms = 12.5,
+        n = n
+    );
+}
