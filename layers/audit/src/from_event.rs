@@ -106,11 +106,30 @@ enum Slot {
     Value(FieldValue),
 }
 
-/// Copies what an audit event carries, and reads what routing needs.
-pub(crate) fn capture(event: &Event<'_>, correlation: Option<CorrelationId>) -> Captured {
+/// The two buffers of a capture, handed back by the writer once it has
+/// built the record, so that the logging thread allocates (and the writer
+/// frees) nothing in the common case.
+#[derive(Debug, Default)]
+pub(crate) struct Buffers {
+    text: String,
+    fields: Vec<(&'static str, Slot)>,
+}
+
+/// Copies what an audit event carries (into `recycled` buffers if given),
+/// and reads what routing needs.
+pub(crate) fn capture(
+    event: &Event<'_>,
+    correlation: Option<CorrelationId>,
+    recycled: Option<Buffers>,
+) -> Captured {
     use std::fmt::Write as _;
-    let mut fields = Vec::with_capacity(event.metadata().fields().len());
-    let mut text = String::with_capacity(128);
+    let Buffers {
+        mut text,
+        mut fields,
+    } = recycled.unwrap_or_else(|| Buffers {
+        text: String::with_capacity(128),
+        fields: Vec::with_capacity(event.metadata().fields().len()),
+    });
     let mut event_type = None;
     let mut audit_level = None;
     visit_fields(event, |field, value| {
@@ -166,11 +185,11 @@ pub(crate) fn capture(event: &Event<'_>, correlation: Option<CorrelationId>) -> 
 /// Every other field goes into `metadata`, sanitized by content and by
 /// name.
 pub(crate) fn record_from_captured(
-    captured: Captured,
+    mut captured: Captured,
     sanitizer: &Sanitizer,
     owner: usize,
     key: Option<&AuditKey>,
-) -> AuditRecord {
+) -> (AuditRecord, Buffers) {
     let mut record = AuditRecord::new(captured.event_type, String::new());
     record.id = captured.id;
     record.timestamp = crate::record::truncate_to_micros(captured.timestamp);
@@ -178,8 +197,9 @@ pub(crate) fn record_from_captured(
     let mut outcome = None;
     let mut message = None;
     let mut metadata = Map::new();
-    let text = captured.text;
-    for (name, slot) in captured.fields {
+    let mut text = std::mem::take(&mut captured.text);
+    let mut fields = std::mem::take(&mut captured.fields);
+    for (name, slot) in fields.drain(..) {
         let value = match slot {
             Slot::Text(a, b) => FieldValue::Str(text.get(a..b).unwrap_or_default().to_owned()),
             Slot::Value(v) => v,
@@ -260,7 +280,8 @@ pub(crate) fn record_from_captured(
         record.correlation_id = captured.correlation;
     }
     sanitize(&mut record, metadata, sanitizer);
-    record
+    text.clear();
+    (record, Buffers { text, fields })
 }
 
 /// Sanitizes the free-text fields of a record (metadata values were

@@ -18,7 +18,7 @@ use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
 use crate::error::AuditError;
-use crate::from_event::{capture, record_from_captured, Captured};
+use crate::from_event::{capture, record_from_captured, Buffers, Captured};
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
 use crate::sink::{AuditSink, SqliteSink};
 
@@ -128,7 +128,7 @@ impl std::fmt::Debug for Route {
 
 impl Route {
     /// A route named `name` taking the records `filter` matches, batched,
-    /// blocking up to 100 ms when its 65,536-record queue is full.
+    /// blocking up to 100 ms when its 16,384-record queue is full.
     pub fn new(name: impl Into<String>, filter: RouteFilter) -> Self {
         Route {
             name: name.into(),
@@ -136,7 +136,7 @@ impl Route {
             sinks: Vec::new(),
             durability: Durability::Batched,
             overflow: Overflow::default(),
-            capacity: 65_536,
+            capacity: 16_384,
         }
     }
 
@@ -170,7 +170,7 @@ enum Pending {
     /// An audit event, to be turned into a record by the writer.
     Event(Captured),
     /// A record built by hand.
-    Record(AuditRecord),
+    Record(Box<AuditRecord>),
 }
 
 impl Pending {
@@ -192,7 +192,7 @@ impl Clone for Pending {
 }
 
 enum Command {
-    Record(Box<Pending>, Option<Sender<()>>),
+    Record(Pending, Option<Sender<()>>),
     Flush(Sender<()>),
     Shutdown,
 }
@@ -240,6 +240,8 @@ struct RouteHandle {
 struct Shared {
     routes: Vec<RouteHandle>,
     target: String,
+    /// Capture buffers the writers handed back.
+    recycled: Receiver<Buffers>,
     closed: AtomicBool,
 }
 
@@ -404,7 +406,7 @@ impl AuditLayer {
     /// Routes one record built by hand, as an audit event with `target`
     /// would be.
     pub fn submit(&self, record: AuditRecord, target: &str) {
-        self.shared.route(Pending::Record(record), target);
+        self.shared.route(Pending::Record(Box::new(record)), target);
     }
 
     fn is_audit_target(&self, target: &str) -> bool {
@@ -439,7 +441,7 @@ impl Shared {
             }
             Durability::Batched => (None, None),
         };
-        let command = Command::Record(Box::new(record), ack);
+        let command = Command::Record(record, ack);
         let sent = match route.overflow {
             Overflow::Drop => route
                 .tx
@@ -508,6 +510,7 @@ impl AuditLayerBuilder {
             ));
         }
         let sanitizer = self.sanitizer.unwrap_or_default();
+        let (recycle_tx, recycle_rx) = bounded(4096);
         let mut handles = Vec::new();
         for route in self.routes {
             if route.sinks.is_empty() {
@@ -520,6 +523,7 @@ impl AuditLayerBuilder {
             let counters = Arc::new(Counters::default());
             let writer = Writer {
                 rx,
+                recycle: recycle_tx.clone(),
                 sanitizer: sanitizer.clone(),
                 ip_key: self.ip_key.clone(),
                 sinks: route.sinks,
@@ -548,6 +552,7 @@ impl AuditLayerBuilder {
             shared: Arc::new(Shared {
                 routes: handles,
                 target: self.target,
+                recycled: recycle_rx,
                 closed: AtomicBool::new(false),
             }),
         })
@@ -579,6 +584,7 @@ const BATCH_DELAY: Duration = Duration::from_millis(5);
 
 struct Writer {
     rx: Receiver<Command>,
+    recycle: Sender<Buffers>,
     sanitizer: Sanitizer,
     ip_key: Option<AuditKey>,
     sinks: Vec<Box<dyn AuditSink>>,
@@ -650,11 +656,18 @@ impl Writer {
     ) -> bool {
         match command {
             Command::Record(pending, ack) => {
-                batch.push(match *pending {
-                    Pending::Record(record) => record,
+                batch.push(match pending {
+                    Pending::Record(record) => *record,
                     Pending::Event(captured) => {
                         let owner = self as *const Writer as usize;
-                        record_from_captured(captured, &self.sanitizer, owner, self.ip_key.as_ref())
+                        let (record, buffers) = record_from_captured(
+                            captured,
+                            &self.sanitizer,
+                            owner,
+                            self.ip_key.as_ref(),
+                        );
+                        let _ = self.recycle.try_send(buffers);
+                        record
                     }
                 });
                 acks.extend(ack);
@@ -752,7 +765,8 @@ where
         let correlation = ctx
             .event_span(event)
             .and_then(|span| span.extensions().get::<CorrelationId>().cloned());
-        self.shared
-            .route(Pending::Event(capture(event, correlation)), target);
+        let recycled = self.shared.recycled.try_recv().ok();
+        let captured = capture(event, correlation, recycled);
+        self.shared.route(Pending::Event(captured), target);
     }
 }
