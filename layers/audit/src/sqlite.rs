@@ -181,6 +181,12 @@ impl SqliteStore {
         };
         conn.pragma_update(None, "synchronous", mode)
             .map_err(sql(&path))?;
+        // Index pages stay in memory (64 MiB of cache, reads through mmap):
+        // five indexes of a growing store otherwise cost a read per insert.
+        conn.pragma_update(None, "cache_size", -65_536)
+            .map_err(sql(&path))?;
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)
+            .map_err(sql(&path))?;
         migrate(&conn, &path)?;
         let (next_seq, head) = conn
             .query_row(
