@@ -56,6 +56,15 @@ fn child_span_lifecycle() {
 }
 
 const CASES: &[Case] = &[
+    ("metrics/histogram_record", |n| {
+        let mut h = warden::metrics::LatencyHistogram::new();
+        for i in 0..n as u64 {
+            h.record(black_box(std::time::Duration::from_nanos(
+                1_000_000 + (i * 7_919 % 1024) * 14_000,
+            )));
+        }
+        black_box(&h);
+    }),
     ("audit/sqlite_sustained", |n| {
         use warden::audit::{AuditKey, AuditLayer, Route, RouteFilter, SqliteSink};
         let path = std::env::temp_dir().join(format!("warden-probe-{}.db", std::process::id()));

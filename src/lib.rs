@@ -10,6 +10,7 @@
 //! | [`correlation`] | `warden-correlation` | gives every span and event its request's correlation ID |
 //! | [`json`] | `warden-json` | a JSON event format for `fmt`: typed fields, span fields serialized once, correlation IDs |
 //! | [`audit`] | `warden-audit` | routes audit events to tamper-evident SQLite/JSONL stores; `#[audited]` |
+//! | [`metrics`] | `warden-metrics` | `LatencyHistogram`: a mergeable quantile sketch within 1% |
 //! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
 //!
 //! ```
@@ -29,4 +30,5 @@ pub use warden_audit as audit;
 pub use warden_core as core;
 pub use warden_correlation as correlation;
 pub use warden_json as json;
+pub use warden_metrics as metrics;
 pub use warden_pii as pii;
