@@ -1,11 +1,21 @@
-//! Latency metrics from `tracing` spans.
+//! Latency metrics from `tracing` spans: per-operation counts, errors,
+//! in-flight gauges and p50/p90/p95/p99, over one-minute, five-minute or
+//! whole-run windows.
 //!
-//! [`LatencyHistogram`] is the quantile sketch: base-2 exponential buckets
-//! (OpenTelemetry's layout at scale 6), within 1% relative error on any
-//! quantile from 1 µs to 1 hour, bounded memory, exact merges.
+//! - [`LatencyHistogram`] is the quantile sketch: base-2 exponential
+//!   buckets (OpenTelemetry's layout at scale 6), within 1% relative error
+//!   on any quantile from 1 µs to 1 hour, bounded memory, exact merges.
+//! - [`MetricsLayer`] records every span into it, per operation, without
+//!   a global lock; [`MetricsLayer::snapshot`] reads a [`Snapshot`].
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 mod histogram;
+mod layer;
+mod recorder;
+mod snapshot;
 
 pub use histogram::{LatencyHistogram, SCALE};
+pub use layer::{MetricsLayer, MetricsLayerBuilder, Timing};
+pub use recorder::OVERFLOW;
+pub use snapshot::{OperationSnapshot, Snapshot, Window};
