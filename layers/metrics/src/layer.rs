@@ -99,6 +99,11 @@ impl MetricsLayer {
         }
     }
 
+    /// This layer's identity among metrics layers of one stack.
+    fn owner(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
     /// The metrics of every operation over `window`.
     pub fn snapshot(&self, window: Window) -> Snapshot {
         let now = Instant::now();
@@ -145,8 +150,11 @@ impl MetricsLayerBuilder {
     }
 }
 
-/// What the layer keeps in each span's extensions.
+/// What the layer keeps in each span's extensions. The first metrics
+/// layer of a stack keeps its own directly; others (rare: two layers with
+/// different settings) keep theirs in [`MoreSpanMetrics`].
 struct SpanMetrics {
+    owner: usize,
     operation: Operation,
     started: Instant,
     busy: Duration,
@@ -154,6 +162,55 @@ struct SpanMetrics {
     entries: u32,
     error: bool,
     code: Option<String>,
+}
+
+/// The span metrics of further metrics layers in the same stack.
+#[derive(Default)]
+struct MoreSpanMetrics(Vec<SpanMetrics>);
+
+type Ext<'a> = tracing_subscriber::registry::ExtensionsMut<'a>;
+
+fn metrics_of<'e>(extensions: &'e mut Ext<'_>, owner: usize) -> Option<&'e mut SpanMetrics> {
+    if extensions
+        .get_mut::<SpanMetrics>()
+        .is_some_and(|m| m.owner == owner)
+    {
+        return extensions.get_mut::<SpanMetrics>();
+    }
+    extensions
+        .get_mut::<MoreSpanMetrics>()?
+        .0
+        .iter_mut()
+        .find(|m| m.owner == owner)
+}
+
+fn insert_metrics(extensions: &mut Ext<'_>, metrics: SpanMetrics) {
+    match extensions.get_mut::<SpanMetrics>() {
+        Some(first) if first.owner != metrics.owner => {
+            if extensions.get_mut::<MoreSpanMetrics>().is_none() {
+                extensions.insert(MoreSpanMetrics::default());
+            }
+            if let Some(more) = extensions.get_mut::<MoreSpanMetrics>() {
+                more.0.retain(|m| m.owner != metrics.owner);
+                more.0.push(metrics);
+            }
+        }
+        _ => {
+            extensions.replace(metrics);
+        }
+    }
+}
+
+fn take_metrics(extensions: &mut Ext<'_>, owner: usize) -> Option<SpanMetrics> {
+    if extensions
+        .get_mut::<SpanMetrics>()
+        .is_some_and(|m| m.owner == owner)
+    {
+        return extensions.remove::<SpanMetrics>();
+    }
+    let more = extensions.get_mut::<MoreSpanMetrics>()?;
+    let at = more.0.iter().position(|m| m.owner == owner)?;
+    Some(more.0.swap_remove(at))
 }
 
 /// An operation's name: the span's static name, or a field's value.
@@ -233,15 +290,19 @@ where
             None => Operation::Static(meta.name()),
         };
         self.shared.recorder.started_span(operation.as_str());
-        span.extensions_mut().replace(SpanMetrics {
-            operation,
-            started: Instant::now(),
-            busy: Duration::ZERO,
-            entered: None,
-            entries: 0,
-            error: found.error.unwrap_or(false),
-            code: found.code,
-        });
+        insert_metrics(
+            &mut span.extensions_mut(),
+            SpanMetrics {
+                owner: self.owner(),
+                operation,
+                started: Instant::now(),
+                busy: Duration::ZERO,
+                entered: None,
+                entries: 0,
+                error: found.error.unwrap_or(false),
+                code: found.code,
+            },
+        );
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -273,7 +334,7 @@ where
             return;
         }
         if let Some(span) = ctx.event_span(event) {
-            if let Some(metrics) = span.extensions_mut().get_mut::<SpanMetrics>() {
+            if let Some(metrics) = metrics_of(&mut span.extensions_mut(), self.owner()) {
                 metrics.error = true;
             }
         }
@@ -284,7 +345,7 @@ where
             return;
         }
         if let Some(span) = ctx.span(id) {
-            if let Some(metrics) = span.extensions_mut().get_mut::<SpanMetrics>() {
+            if let Some(metrics) = metrics_of(&mut span.extensions_mut(), self.owner()) {
                 // Entered again while entered (re-entrant): counted once.
                 if metrics.entries == 0 {
                     metrics.entered = Some(Instant::now());
@@ -299,7 +360,7 @@ where
             return;
         }
         if let Some(span) = ctx.span(id) {
-            if let Some(metrics) = span.extensions_mut().get_mut::<SpanMetrics>() {
+            if let Some(metrics) = metrics_of(&mut span.extensions_mut(), self.owner()) {
                 metrics.entries = metrics.entries.saturating_sub(1);
                 if metrics.entries == 0 {
                     if let Some(entered) = metrics.entered.take() {
@@ -312,7 +373,7 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let Some(metrics) = span.extensions_mut().remove::<SpanMetrics>() else {
+        let Some(metrics) = take_metrics(&mut span.extensions_mut(), self.owner()) else {
             return;
         };
         let now = Instant::now();
