@@ -251,11 +251,7 @@ fn inspect<R: RecordFields + ?Sized>(fields: &R, operation_field: Option<&str>) 
     let mut found = Findings::default();
     visit_fields(fields, |field, value| match field.name() {
         "error" => found.error = Some(!matches!(value, FieldRef::Bool(false))),
-        "otel.status_code" => {
-            if text(value).eq_ignore_ascii_case("error") {
-                found.error = Some(true);
-            }
-        }
+        "otel.status_code" if text(value).eq_ignore_ascii_case("error") => found.error = Some(true),
         "error.code" | "error_code" | "error.type" => found.code = Some(text(value)),
         name if Some(name) == operation_field => found.operation = Some(text(value)),
         _ => {}
