@@ -112,7 +112,7 @@ fn the_operation_can_come_from_a_field_even_one_recorded_later() {
     assert_eq!(snapshot.get("background_job").unwrap().count, 1);
     assert!(snapshot
         .get("request")
-        .map_or(true, |r| r.count == 0 && r.in_flight == 0));
+        .is_none_or(|r| r.count == 0 && r.in_flight == 0));
 }
 
 #[test]
