@@ -7,14 +7,22 @@
 //!   on any quantile from 1 µs to 1 hour, bounded memory, exact merges.
 //! - [`MetricsLayer`] records every span into it, per operation, without
 //!   a global lock; [`MetricsLayer::snapshot`] reads a [`Snapshot`].
+//! - [`Alerts`] evaluates [`Rule`]s (p95 above a threshold for N periods,
+//!   error rate, availability, custom) and fires and resolves them, with
+//!   callbacks and an `ALERT` audit event per transition.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod alert;
 mod histogram;
 mod layer;
 mod recorder;
 mod snapshot;
 
+pub use alert::{
+    AlertState, Alerts, AlertsHandle, CustomRule, LatencyRule, RatioRule, Rule, Transition,
+    TransitionKind,
+};
 pub use histogram::{LatencyHistogram, SCALE};
 pub use layer::{MetricsLayer, MetricsLayerBuilder, Timing};
 pub use recorder::OVERFLOW;
