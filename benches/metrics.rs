@@ -6,8 +6,12 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use warden::metrics::LatencyHistogram;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tracing::Dispatch;
+use tracing_subscriber::prelude::*;
+use warden::metrics::{LatencyHistogram, MetricsLayer};
 
 fn record(c: &mut Criterion) {
     let mut g = c.benchmark_group("histogram");
@@ -40,5 +44,56 @@ fn record(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, record);
+fn lifecycle() {
+    let span = tracing::info_span!("checkout");
+    let _entered = black_box(&span).enter();
+}
+
+fn spans(c: &mut Criterion) {
+    let mut g = c.benchmark_group("metrics/span_lifecycle");
+    let alone = Dispatch::new(tracing_subscriber::registry());
+    let with = Dispatch::new(tracing_subscriber::registry().with(MetricsLayer::new()));
+    for (name, dispatch) in [("registry_alone", &alone), ("registry+metrics", &with)] {
+        tracing::dispatcher::with_default(dispatch, || {
+            g.bench_function(name, |b| b.iter(lifecycle));
+        });
+    }
+    g.finish();
+}
+
+/// Spans per second with one thread, then two, recording the same
+/// operation into one layer: the second must not wait on the first.
+fn scaling(c: &mut Criterion) {
+    const PER_THREAD: u64 = 200_000;
+    let mut g = c.benchmark_group("metrics/threads");
+    g.sample_size(10);
+    let alone = Dispatch::new(tracing_subscriber::registry());
+    let with = Dispatch::new(tracing_subscriber::registry().with(MetricsLayer::new()));
+    for (stack, dispatch) in [("registry_alone", &alone), ("registry+metrics", &with)] {
+        for threads in [1u64, 2] {
+            g.throughput(Throughput::Elements(PER_THREAD * threads));
+            g.bench_function(format!("{stack}/{threads}_threads"), |b| {
+                b.iter_custom(|iterations| {
+                    let started = Instant::now();
+                    std::thread::scope(|scope| {
+                        for _ in 0..threads {
+                            let dispatch = dispatch.clone();
+                            scope.spawn(move || {
+                                tracing::dispatcher::with_default(&dispatch, || {
+                                    for _ in 0..iterations * PER_THREAD {
+                                        lifecycle();
+                                    }
+                                })
+                            });
+                        }
+                    });
+                    started.elapsed()
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, record, spans, scaling);
 criterion_main!(benches);

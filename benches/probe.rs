@@ -166,6 +166,10 @@ const CASES: &[Case] = &[
         let stack = tracing_subscriber::registry().with(ExtensionFloor);
         in_dispatch(Dispatch::new(stack), n, child_span_lifecycle)
     }),
+    ("span/registry+metrics", |n| {
+        let stack = tracing_subscriber::registry().with(warden::metrics::MetricsLayer::new());
+        in_dispatch(Dispatch::new(stack), n, span_lifecycle)
+    }),
     ("span/registry+correlation", |n| {
         let stack = tracing_subscriber::registry().with(CorrelationLayer::default());
         in_dispatch(Dispatch::new(stack), n, span_lifecycle)

@@ -45,10 +45,36 @@ impl OpStats {
     }
 }
 
+/// A fast hasher for operation names (FxHash's multiply-rotate over
+/// 8-byte words): names are short, trusted and looked up on every span.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Names = std::hash::BuildHasherDefault<NameHasher>;
+
 /// One shard: the operations seen by the threads assigned to it.
 #[derive(Debug, Default)]
 pub(crate) struct Shard {
-    pub(crate) ops: HashMap<String, OpStats>,
+    pub(crate) ops: HashMap<String, OpStats, Names>,
 }
 
 /// A mutex on its own cache lines.
