@@ -369,6 +369,9 @@ impl fmt::Debug for Alerts {
 }
 
 impl Alerts {
+    /// The evaluation period the alarms use: one minute.
+    pub const DEFAULT_PERIOD: Duration = Duration::from_secs(60);
+
     /// No rules yet.
     pub fn new() -> Self {
         Self::default()
@@ -464,8 +467,8 @@ impl Alerts {
         transitions
     }
 
-    /// Evaluates every `period` in a background thread until the handle is
-    /// dropped or stopped.
+    /// Evaluates every `period` (usually [`Alerts::DEFAULT_PERIOD`]) in a
+    /// background thread until the handle is dropped.
     pub fn spawn(self, metrics: MetricsLayer, period: Duration) -> AlertsHandle {
         let alerts = Arc::new(Mutex::new(self));
         let stop = Arc::new(AtomicBool::new(false));
