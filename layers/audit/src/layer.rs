@@ -523,6 +523,7 @@ impl AuditLayerBuilder {
             let counters = Arc::new(Counters::default());
             let writer = Writer {
                 rx,
+                batch_limit: route.capacity.min(MAX_BATCH),
                 recycle: recycle_tx.clone(),
                 sanitizer: sanitizer.clone(),
                 ip_key: self.ip_key.clone(),
@@ -584,6 +585,10 @@ const BATCH_DELAY: Duration = Duration::from_millis(5);
 
 struct Writer {
     rx: Receiver<Command>,
+    /// The most records taken out of the queue at once: no more than the
+    /// queue holds, so that what waits for a stalled sink stays within
+    /// about twice the route's bound.
+    batch_limit: usize,
     recycle: Sender<Buffers>,
     sanitizer: Sanitizer,
     ip_key: Option<AuditKey>,
@@ -604,7 +609,7 @@ impl Writer {
             // queue every BATCH_DELAY, so a logging call never pays for a
             // wake-up. `Sync` records, flushes and a half-full queue unpark it.
             let mut received = false;
-            while batch.len() < MAX_BATCH {
+            while batch.len() < self.batch_limit {
                 match self.rx.try_recv() {
                     Ok(command) => {
                         received = true;
