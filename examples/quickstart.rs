@@ -5,12 +5,26 @@
 //! cargo run --release --example quickstart [-- --requests 2000]
 //! ```
 //!
-//! Every request runs in a span with its correlation ID (the first half of
-//! the requests bring one in an `x-request-id`-style field, the rest get a
-//! fresh UUID v7), and `warden-json` writes the lines. It prints a sample of
-//! the sanitized JSON lines, checks that every line carries its request's
-//! ID, then what the gate replaced, by kind. (Audit routing, latency
-//! metrics and OTLP export join this example as they land.)
+//! Every request runs in a span with its correlation ID (even requests
+//! bring one in an `x-request-id`-style field, odd ones get a fresh UUID
+//! v7), and its work in an operation span (`login`, `payment`, `checkout`…)
+//! with a realistic latency spread. The stack:
+//!
+//! - `CorrelationLayer` gives each span its request's ID;
+//! - `PiiLayer` sanitizes every event;
+//! - `MetricsLayer` times operations, and two alert rules are evaluated ten
+//!   times over the run (a payment incident in the middle third fires one
+//!   and resolves it);
+//! - `AuditLayer` stores logins, failed logins, `#[audited]` tool calls and
+//!   alerts in `./warden-audit.db` (its key in `./warden-audit.db.key`);
+//! - `warden-json` writes the lines.
+//!
+//! It prints a sample of the lines and checks that every service line
+//! carries its own request's ID. It then prints the p50/p95/p99 table, the
+//! alerts, the audit counts with a `verify` of the store, what the gate
+//! replaced, and the CLI commands to try next. It fails if a raw value
+//! leaked, a line is misattributed, or the store does not verify. OTLP
+//! export joins when issue 6 lands.
 
 use std::error::Error;
 use std::fmt;
@@ -20,8 +34,40 @@ use std::time::Instant;
 
 use tracing::{error, info, info_span, warn};
 use tracing_subscriber::prelude::*;
+use warden::audit::{audited, AuditLayer, EventType, Query, SqliteStore};
 use warden::correlation::CorrelationLayer;
+use warden::metrics::{Alerts, MetricsLayer, Rule, TransitionKind, Window};
 use warden::pii::PiiLayer;
+
+/// Where the quickstart's audit store goes (and its key, beside it).
+const AUDIT_DB: &str = "warden-audit.db";
+
+/// Burns `micros` of CPU: a stand-in for real work, so that span timings
+/// have a realistic spread without the run taking long.
+fn work(micros: u64) {
+    let until = Instant::now() + std::time::Duration::from_micros(micros);
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+}
+
+/// A latency in microseconds with a long right tail (deterministic).
+fn latency(n: usize, median_us: u64) -> u64 {
+    let spread = [50u64, 70, 80, 90, 100, 100, 110, 130, 160, 250, 400, 900];
+    median_us * spread[(n * 7 + n / 3) % spread.len()] / 100
+}
+
+/// A tool call the service makes, audited with its parameters, outcome
+/// and duration.
+#[audited(skip(api_key))]
+fn lookup_order(order_id: u64, customer_email: &str, api_key: &str) -> Result<u64, String> {
+    let _ = (customer_email, api_key);
+    work(latency(order_id as usize, 80));
+    if order_id % 7 == 0 {
+        return Err(format!("order {order_id} not found"));
+    }
+    Ok(order_id * 3)
+}
 
 /// Collects what the `fmt` layer writes, to show and count it.
 #[derive(Clone, Default)]
@@ -97,51 +143,129 @@ fn handle(n: usize) {
         info_span!("request", route = "/api/v1/checkout", client_ip = %ip, customer_id = customer.id)
     };
     let _entered = span.enter();
+    // Payments fail often in the middle third of the run (an incident),
+    // rarely otherwise.
+    let incident = (requests_total() / 3..2 * requests_total() / 3).contains(&n);
     match n % 10 {
-        0 => warn!(user = %customer.email, ip = %ip, "failed login for {}", customer.email),
-        1 => {
-            let err = PaymentDeclined {
-                card: CARDS[n % CARDS.len()].to_owned(),
-            };
-            error!(error = &err as &(dyn Error + 'static), customer = ?customer, "payment failed");
+        0 => {
+            let _op = info_span!("login").entered();
+            work(latency(n, 150));
+            warn!(user = %customer.email, ip = %ip, "failed login for {}", customer.email);
+            warden::audit::security!(action = "login_failed", user_id = %customer.id, ip = %ip);
         }
-        2 => info!(
-            card = 4111111111111111u64,
-            ssn = "123-45-6789",
-            iban = "DE89 3704 0044 0532 0130 00",
-            "stored billing details"
-        ),
-        3 => info!(
-            authorization = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
-            api_key = "sk_live_51HqAbCdEfGhIjKlMnOp",
-            "called the payment provider"
-        ),
-        _ => info!(
-            customer_id = customer.id,
-            items = (n % 7) as u64,
-            total_cents = (n * 137 % 50_000) as u64,
-            "checkout completed"
-        ),
+        1 => {
+            let op = info_span!("payment", error = tracing::field::Empty).entered();
+            work(latency(n, 400));
+            if incident || n % 500 == 1 {
+                op.record("error", true);
+                let err = PaymentDeclined {
+                    card: CARDS[n % CARDS.len()].to_owned(),
+                };
+                error!(error = &err as &(dyn Error + 'static), customer = ?customer, "payment failed");
+            } else {
+                info!(customer_id = customer.id, "payment accepted");
+            }
+        }
+        2 => {
+            let _op = info_span!("billing").entered();
+            work(latency(n, 120));
+            info!(
+                card = 4111111111111111u64,
+                ssn = "123-45-6789",
+                iban = "DE89 3704 0044 0532 0130 00",
+                "stored billing details"
+            );
+        }
+        3 => {
+            let _op = info_span!("payment_provider").entered();
+            work(latency(n, 600));
+            info!(
+                authorization = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
+                api_key = "sk_live_51HqAbCdEfGhIjKlMnOp",
+                "called the payment provider"
+            );
+        }
+        4 => {
+            let _op = info_span!("order_lookup").entered();
+            let _ = lookup_order(n as u64, &customer.email, "sk_live_51HqAbCdEfGhIjKlMnOp");
+        }
+        5 => {
+            let _op = info_span!("login").entered();
+            work(latency(n, 150));
+            warden::audit::authentication!(action = "login", user_id = %customer.id, ip = %ip);
+        }
+        _ => {
+            let _op = info_span!("checkout").entered();
+            work(latency(n, 250));
+            info!(
+                customer_id = customer.id,
+                items = (n % 7) as u64,
+                total_cents = (n * 137 % 50_000) as u64,
+                "checkout completed"
+            );
+        }
     }
+}
+
+static REQUESTS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+fn requests_total() -> usize {
+    *REQUESTS.get().unwrap_or(&2_000)
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
     let requests = requests_from_args();
+    let _ = REQUESTS.set(requests);
     let sink = Captured::default();
     let pii = PiiLayer::default();
     let writer = sink.clone();
+    let metrics = MetricsLayer::new();
+    let audit = AuditLayer::sqlite(AUDIT_DB)?;
+    let audit_guard = audit.guard();
+    // Payment errors per evaluation period: the errors since the last one
+    // over the payments since the last one.
+    let last = Mutex::new((0u64, 0u64));
+    let mut alerts = Alerts::new()
+        .rule(
+            Rule::custom("payment error rate > 5% per period", move |s| {
+                let payment = s.get("payment")?;
+                let mut last = last.lock().ok()?;
+                let (count, errors) = (payment.count - last.0, payment.errors - last.1);
+                *last = (payment.count, payment.errors);
+                (count > 0).then(|| errors as f64 / count as f64)
+            })
+            .above(0.05)
+            .for_periods(2)
+            .over(Window::SinceStart),
+        )
+        .rule(
+            Rule::p95("payment_provider")
+                .above(std::time::Duration::from_millis(4))
+                .over(Window::SinceStart),
+        );
     let subscriber = tracing_subscriber::registry()
         .with(CorrelationLayer::default())
+        .with(metrics.clone())
+        .with(audit.clone())
         .with(pii.clone())
-        .with(
-            warden::json::layer()
-                .map_event_format(|json| json.with_span_list(false))
-                .with_writer(move || writer.clone()),
-        );
+        .with(warden::json::layer().with_writer(move || writer.clone()));
 
     let started = Instant::now();
-    tracing::subscriber::with_default(subscriber, || (0..requests).for_each(handle));
+    let mut transitions = Vec::new();
+    tracing::subscriber::with_default(subscriber, || {
+        // Ten evaluation periods over the run.
+        let period = requests.div_ceil(10).max(1);
+        for n in 0..requests {
+            handle(n);
+            if (n + 1) % period == 0 || n + 1 == requests {
+                for t in alerts.evaluate(&metrics) {
+                    transitions.push((n + 1, t));
+                }
+            }
+        }
+    });
     let elapsed = started.elapsed();
+    drop(audit_guard); // flush, sign a checkpoint, stop the writer
 
     let bytes = sink.0.lock().map_err(|_| "log buffer poisoned")?.clone();
     let text = String::from_utf8(bytes)?;
@@ -176,16 +300,67 @@ fn main() -> Result<(), Box<dyn Error>> {
         "203.0.113.",
     ];
     let leaked = raw_values.iter().filter(|raw| text.contains(*raw)).count();
-    let misattributed = lines
+    let service_lines: Vec<&&str> = lines
+        .iter()
+        .filter(|line| line.contains("\"target\":\"quickstart\""))
+        .collect();
+    let misattributed = service_lines
         .iter()
         .filter(|line| !carries_its_request_id(line))
         .count();
     writeln!(
         out,
-        "\nLines carrying their own request's correlation ID: {} of {}",
-        lines.len() - misattributed,
-        lines.len()
+        "\nService lines carrying their own request's correlation ID: {} of {}",
+        service_lines.len() - misattributed,
+        service_lines.len()
     )?;
+    writeln!(out, "\nLatency per operation (MetricsLayer, since start):")?;
+    for row in metrics.snapshot(Window::SinceStart).to_string().lines() {
+        writeln!(out, "  {row}")?;
+    }
+    writeln!(out, "\nAlerts (evaluated 10 times over the run):")?;
+    if transitions.is_empty() {
+        writeln!(out, "  none fired")?;
+    }
+    for (at, t) in &transitions {
+        let what = match t.kind {
+            TransitionKind::Fired => "FIRED   ",
+            TransitionKind::Resolved => "RESOLVED",
+        };
+        writeln!(
+            out,
+            "  after request {at:>6}: {what} {} (value {}, threshold {})",
+            t.rule,
+            t.value.map_or("-".into(), |v| format!("{v:.3}")),
+            t.threshold
+        )?;
+    }
+    let store = SqliteStore::open(AUDIT_DB)?;
+    let records = store.query(&Query::default())?;
+    let count = |t: &EventType| records.iter().filter(|r| r.event_type == *t).count();
+    writeln!(
+        out,
+        "\nAudit store {AUDIT_DB}: {} records in all (this run and earlier ones)",
+        records.len()
+    )?;
+    for t in [
+        EventType::Authentication,
+        EventType::Security,
+        EventType::ToolInvocation,
+        EventType::Alert,
+    ] {
+        writeln!(out, "  {:<16} {:>8}", t.as_str(), count(&t))?;
+    }
+    let report = warden::audit::verify(AUDIT_DB)?;
+    writeln!(
+        out,
+        "  verify: {} records, {} valid, {} signed checkpoints: {}",
+        report.records,
+        report.valid,
+        report.valid_checkpoints,
+        if report.is_ok() { "OK" } else { "FAILED" }
+    )?;
+    writeln!(out, "  audit records dropped: {}", audit.dropped())?;
     writeln!(out, "\nWhat the PII gate replaced, by kind:")?;
     for (kind, count) in pii.redactions().iter().filter(|(_, n)| *n > 0) {
         writeln!(out, "  {:<12} {count:>8}", kind.name())?;
@@ -197,13 +372,32 @@ fn main() -> Result<(), Box<dyn Error>> {
         raw_values.len()
     )?;
     writeln!(out, "Events dropped by the gate: {}", pii.dropped_events())?;
-    writeln!(out, "\nNext: sanitize any log stream with the CLI:")?;
+    writeln!(
+        out,
+        "\nNext: query and verify the audit store with the CLI:"
+    )?;
+    writeln!(
+        out,
+        "  cargo run -q -p warden-cli -- audit query --db {AUDIT_DB} --event SECURITY --limit 5"
+    )?;
+    writeln!(
+        out,
+        "  cargo run -q -p warden-cli -- audit stats --db {AUDIT_DB}"
+    )?;
+    writeln!(
+        out,
+        "  cargo run -q -p warden-cli -- audit verify --db {AUDIT_DB}"
+    )?;
+    writeln!(out, "\nOr sanitize any log stream:")?;
     writeln!(
         out,
         "  echo 'user ada@example.com from 10.0.0.1' | cargo run -q -p warden-cli -- redact"
     )?;
     if leaked > 0 {
         return Err("raw PII reached the log".into());
+    }
+    if !report.is_ok() {
+        return Err("the audit store does not verify".into());
     }
     if misattributed > 0 {
         return Err("a line lacks its request's correlation ID".into());
@@ -218,7 +412,7 @@ fn carries_its_request_id(line: &str) -> bool {
         return false;
     };
     let (Some(customer), Some(id)) = (
-        json["span"]["customer_id"].as_u64(),
+        json["spans"][0]["customer_id"].as_u64(),
         json["correlation_id"].as_str(),
     ) else {
         return false;
