@@ -129,8 +129,10 @@ pub fn new_uuid_v7() -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
 }
 
-/// 128 bits from the thread's wyrand generator.
-fn random_u128() -> u128 {
+/// 128 bits from a fast per-thread wyrand generator seeded by the
+/// operating system: for IDs (correlation, trace and span ids), not for
+/// secrets.
+pub fn random_u128() -> u128 {
     thread_local! {
         static STATE: Cell<u64> = Cell::new(RandomState::new().hash_one(std::thread::current().id()));
     }

@@ -53,7 +53,9 @@ mod test_support;
 pub mod time;
 mod visit;
 
-pub use correlation::{new_uuid_v7, CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
+pub use correlation::{
+    new_uuid_v7, random_u128, CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN,
+};
 pub use extensions::SanitizedFields;
 pub use owned::{ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;

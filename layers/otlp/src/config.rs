@@ -1,0 +1,381 @@
+//! Where and how to export: the standard `OTEL_*` environment, overridden
+//! by the builder.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::OtlpError;
+
+/// The OTLP transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// OTLP over gRPC (port 4317 by default).
+    #[default]
+    Grpc,
+    /// OTLP over HTTP with protobuf bodies (port 4318 by default).
+    HttpProtobuf,
+}
+
+impl Protocol {
+    /// Parses `grpc` or `http/protobuf`, as `OTEL_EXPORTER_OTLP_PROTOCOL`
+    /// spells them. `http/json` is refused: warden sends protobuf only.
+    pub fn parse(text: &str) -> Result<Self, OtlpError> {
+        match text.trim() {
+            "grpc" => Ok(Protocol::Grpc),
+            "http/protobuf" | "http" => Ok(Protocol::HttpProtobuf),
+            other => Err(OtlpError::UnsupportedProtocol(other.to_owned())),
+        }
+    }
+
+    fn default_endpoint(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "http://localhost:4317",
+            Protocol::HttpProtobuf => "http://localhost:4318",
+        }
+    }
+}
+
+/// Request-body compression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// No compression.
+    #[default]
+    None,
+    /// gzip.
+    Gzip,
+}
+
+impl Compression {
+    /// Parses `gzip` or `none`, as `OTEL_EXPORTER_OTLP_COMPRESSION` spells them.
+    pub fn parse(text: &str) -> Result<Self, OtlpError> {
+        match text.trim() {
+            "gzip" => Ok(Compression::Gzip),
+            "none" | "" => Ok(Compression::None),
+            other => Err(OtlpError::UnsupportedCompression(other.to_owned())),
+        }
+    }
+}
+
+/// One of the three OTLP signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// Spans.
+    Traces,
+    /// Log records (events and audit records).
+    Logs,
+    /// Metrics.
+    Metrics,
+}
+
+impl Signal {
+    fn env_suffix(self) -> &'static str {
+        match self {
+            Signal::Traces => "TRACES",
+            Signal::Logs => "LOGS",
+            Signal::Metrics => "METRICS",
+        }
+    }
+
+    fn http_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Logs => "/v1/logs",
+            Signal::Metrics => "/v1/metrics",
+        }
+    }
+}
+
+/// The resolved settings of an exporter. Built by
+/// [`OtlpBuilder`](crate::OtlpBuilder), which reads the environment first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtlpConfig {
+    /// The base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`); `None` means the
+    /// protocol's localhost default.
+    pub endpoint: Option<String>,
+    /// Per-signal endpoints (`OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT`),
+    /// used as they are, HTTP paths included.
+    pub signal_endpoints: BTreeMap<&'static str, String>,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub protocol: Protocol,
+    /// `OTEL_EXPORTER_OTLP_HEADERS`: sent with every request.
+    pub headers: Vec<(String, String)>,
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION`.
+    pub compression: Compression,
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`: the most one export may take.
+    pub timeout: Duration,
+    /// `OTEL_SERVICE_NAME` (else `service.name` from
+    /// `OTEL_RESOURCE_ATTRIBUTES`, else the SDK's `unknown_service`).
+    pub service_name: Option<String>,
+    /// Extra resource attributes, added to those of `OTEL_RESOURCE_ATTRIBUTES`.
+    pub resource_attributes: Vec<(String, String)>,
+    /// Spans held for export at most (`OTEL_BSP_MAX_QUEUE_SIZE`); more are dropped and counted.
+    pub span_queue: usize,
+    /// Log records held for export at most (`OTEL_BLRP_MAX_QUEUE_SIZE`).
+    pub log_queue: usize,
+    /// Audit records held for export at most.
+    pub audit_queue: usize,
+    /// Records per export request (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`).
+    pub max_batch: usize,
+    /// How often queued records are sent when fewer than a batch wait
+    /// (`OTEL_BSP_SCHEDULE_DELAY`).
+    pub delay: Duration,
+    /// How often metrics are sent (`OTEL_METRIC_EXPORT_INTERVAL`).
+    pub metrics_interval: Duration,
+}
+
+impl Default for OtlpConfig {
+    /// The specification's defaults, ignoring the environment.
+    fn default() -> Self {
+        OtlpConfig {
+            endpoint: None,
+            signal_endpoints: BTreeMap::new(),
+            protocol: Protocol::Grpc,
+            headers: Vec::new(),
+            compression: Compression::None,
+            timeout: Duration::from_secs(10),
+            service_name: None,
+            resource_attributes: Vec::new(),
+            span_queue: 16_384,
+            log_queue: 16_384,
+            audit_queue: 4_096,
+            max_batch: 512,
+            delay: Duration::from_millis(200),
+            metrics_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Reads one environment variable; empty counts as unset.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn number(name: &'static str) -> Result<Option<u64>, OtlpError> {
+    var(name)
+        .map(|v| {
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| OtlpError::InvalidNumber {
+                    variable: name,
+                    value: v,
+                })
+        })
+        .transpose()
+}
+
+impl OtlpConfig {
+    /// The defaults overridden by every standard variable that is set.
+    pub fn from_env() -> Result<Self, OtlpError> {
+        let mut config = OtlpConfig::default();
+        if let Some(protocol) = var("OTEL_EXPORTER_OTLP_PROTOCOL") {
+            config.protocol = Protocol::parse(&protocol)?;
+        }
+        config.endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT");
+        for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
+            let name = format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", signal.env_suffix());
+            if let Some(endpoint) = var(&name) {
+                config
+                    .signal_endpoints
+                    .insert(signal.env_suffix(), endpoint);
+            }
+        }
+        if let Some(headers) = var("OTEL_EXPORTER_OTLP_HEADERS") {
+            config.headers = parse_pairs(&headers, "OTEL_EXPORTER_OTLP_HEADERS")?;
+        }
+        if let Some(compression) = var("OTEL_EXPORTER_OTLP_COMPRESSION") {
+            config.compression = Compression::parse(&compression)?;
+        }
+        if let Some(ms) = number("OTEL_EXPORTER_OTLP_TIMEOUT")? {
+            config.timeout = Duration::from_millis(ms);
+        }
+        config.service_name = var("OTEL_SERVICE_NAME");
+        if let Some(n) = number("OTEL_BSP_MAX_QUEUE_SIZE")? {
+            config.span_queue = n as usize;
+        }
+        if let Some(n) = number("OTEL_BLRP_MAX_QUEUE_SIZE")? {
+            config.log_queue = n as usize;
+        }
+        if let Some(n) = number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")? {
+            config.max_batch = n as usize;
+        }
+        if let Some(ms) = number("OTEL_BSP_SCHEDULE_DELAY")? {
+            config.delay = Duration::from_millis(ms);
+        }
+        if let Some(ms) = number("OTEL_METRIC_EXPORT_INTERVAL")? {
+            config.metrics_interval = Duration::from_millis(ms);
+        }
+        Ok(config)
+    }
+
+    /// Whether the environment names a collector: `OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// or a per-signal endpoint is set, and `OTEL_SDK_DISABLED` is not `true`.
+    /// [`warden::init`](https://docs.rs/warden) exports only then.
+    pub fn env_configured() -> bool {
+        let disabled = var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim() == "true");
+        let named = ["", "TRACES_", "LOGS_", "METRICS_"]
+            .iter()
+            .any(|s| var(&format!("OTEL_EXPORTER_OTLP_{s}ENDPOINT")).is_some());
+        named && !disabled
+    }
+
+    /// The full address `signal` is sent to: a per-signal endpoint as it
+    /// is; otherwise the base endpoint, plus `/v1/<signal>` over HTTP.
+    pub fn endpoint_for(&self, signal: Signal) -> String {
+        if let Some(endpoint) = self.signal_endpoints.get(signal.env_suffix()) {
+            return endpoint.clone();
+        }
+        let base = self
+            .endpoint
+            .as_deref()
+            .unwrap_or(self.protocol.default_endpoint());
+        match self.protocol {
+            Protocol::Grpc => base.to_owned(),
+            Protocol::HttpProtobuf => {
+                format!("{}{}", base.trim_end_matches('/'), signal.http_path())
+            }
+        }
+    }
+
+    /// Checks what the builder cannot type-check: endpoints are `http://`
+    /// or `https://` URLs with a host, sizes are positive.
+    pub fn validate(&self) -> Result<(), OtlpError> {
+        for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
+            let endpoint = self.endpoint_for(signal);
+            let rest = endpoint
+                .strip_prefix("http://")
+                .or_else(|| endpoint.strip_prefix("https://"));
+            if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
+                return Err(OtlpError::InvalidEndpoint(endpoint));
+            }
+        }
+        for (name, value) in [
+            ("span queue", self.span_queue),
+            ("log queue", self.log_queue),
+            ("audit queue", self.audit_queue),
+            ("batch size", self.max_batch),
+        ] {
+            if value == 0 {
+                return Err(OtlpError::InvalidSize(name));
+            }
+        }
+        for (name, value) in &self.headers {
+            let valid_name = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !valid_name || value.bytes().any(|b| b < 0x20 || b == 0x7f) {
+                return Err(OtlpError::InvalidHeader(name.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `k1=v1,k2=v2` with percent-encoded values, as the specification
+/// writes `OTEL_EXPORTER_OTLP_HEADERS` and `OTEL_RESOURCE_ATTRIBUTES`.
+pub(crate) fn parse_pairs(
+    text: &str,
+    variable: &'static str,
+) -> Result<Vec<(String, String)>, OtlpError> {
+    text.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').ok_or_else(|| OtlpError::InvalidPair {
+                variable,
+                pair: pair.to_owned(),
+            })?;
+            Ok((
+                percent_decode(k.trim()).to_lowercase(),
+                percent_decode(v.trim()),
+            ))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_endpoints_get_signal_paths_and_grpc_ones_do_not() {
+        let mut config = OtlpConfig {
+            endpoint: Some("http://collector:4318/".into()),
+            protocol: Protocol::HttpProtobuf,
+            ..OtlpConfig::default()
+        };
+        assert_eq!(
+            config.endpoint_for(Signal::Logs),
+            "http://collector:4318/v1/logs"
+        );
+        config
+            .signal_endpoints
+            .insert("TRACES", "http://other/x".into());
+        assert_eq!(config.endpoint_for(Signal::Traces), "http://other/x");
+        config.protocol = Protocol::Grpc;
+        config.endpoint = None;
+        assert_eq!(
+            config.endpoint_for(Signal::Metrics),
+            "http://localhost:4317"
+        );
+    }
+
+    #[test]
+    fn pairs_are_percent_decoded_and_bad_ones_named() {
+        let pairs = parse_pairs("api-key=a%20b, X-Team=core", "V").unwrap();
+        assert_eq!(
+            pairs,
+            [
+                ("api-key".into(), "a b".into()),
+                ("x-team".into(), "core".into())
+            ]
+        );
+        assert!(matches!(
+            parse_pairs("novalue", "V"),
+            Err(OtlpError::InvalidPair { .. })
+        ));
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%4"), "%4");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_their_names() {
+        assert!(matches!(
+            Protocol::parse("http/json"),
+            Err(OtlpError::UnsupportedProtocol(_))
+        ));
+        assert!(matches!(
+            Compression::parse("zstd"),
+            Err(OtlpError::UnsupportedCompression(_))
+        ));
+        let bad = OtlpConfig {
+            endpoint: Some("localhost:4317".into()),
+            ..OtlpConfig::default()
+        };
+        assert!(matches!(bad.validate(), Err(OtlpError::InvalidEndpoint(_))));
+        let bad = OtlpConfig {
+            span_queue: 0,
+            ..OtlpConfig::default()
+        };
+        assert!(matches!(bad.validate(), Err(OtlpError::InvalidSize(_))));
+        assert!(OtlpConfig::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,51 @@
+//! What can go wrong when setting up or stopping an exporter.
+
+/// Errors from configuring, starting, flushing or stopping an exporter.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OtlpError {
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL` (or the builder) named a protocol
+    /// other than `grpc` and `http/protobuf`.
+    #[error("unsupported OTLP protocol {0:?}: use \"grpc\" or \"http/protobuf\"")]
+    UnsupportedProtocol(String),
+    /// A compression other than `gzip` and `none`.
+    #[error("unsupported OTLP compression {0:?}: use \"gzip\" or \"none\"")]
+    UnsupportedCompression(String),
+    /// An endpoint that is not an `http://` or `https://` URL with a host.
+    #[error("invalid OTLP endpoint {0:?}: expected a URL such as http://localhost:4317")]
+    InvalidEndpoint(String),
+    /// A `k=v` list with an entry that has no `=`.
+    #[error("{variable}: {pair:?} is not a key=value pair")]
+    InvalidPair {
+        /// The variable (or builder setting) it came from.
+        variable: &'static str,
+        /// The entry.
+        pair: String,
+    },
+    /// A header name or value that HTTP cannot carry.
+    #[error("invalid OTLP header {0:?}")]
+    InvalidHeader(String),
+    /// A variable that should hold a whole number.
+    #[error("{variable}={value:?} is not a whole number")]
+    InvalidNumber {
+        /// The variable.
+        variable: &'static str,
+        /// What it held.
+        value: String,
+    },
+    /// A queue or batch size of zero.
+    #[error("the {0} must be at least 1")]
+    InvalidSize(&'static str),
+    /// The OpenTelemetry exporter could not be built.
+    #[error("could not build the OTLP exporter: {0}")]
+    Exporter(String),
+    /// The export thread could not be started.
+    #[error("could not start the OTLP export thread: {0}")]
+    Thread(#[from] std::io::Error),
+    /// A flush or shutdown did not finish in time; what was queued may be lost.
+    #[error("the OTLP exporter did not finish within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The exporter has already shut down.
+    #[error("the OTLP exporter has shut down")]
+    ShutDown,
+}

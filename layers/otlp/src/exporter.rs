@@ -1,0 +1,402 @@
+//! The export thread: a single-threaded Tokio runtime of its own that
+//! drains the queues in batches through `opentelemetry-otlp`'s exporters,
+//! with every attempt bounded by the configured timeout.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Instant, SystemTime};
+
+use opentelemetry::logs::LoggerProvider as _;
+use opentelemetry::InstrumentationScope;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLoggerProvider};
+use opentelemetry_sdk::trace::SpanExporter as _;
+use opentelemetry_sdk::Resource;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use warden_metrics::MetricsLayer;
+use warden_pii::Sanitizer;
+
+use crate::config::{Compression, OtlpConfig, Protocol, Signal};
+use crate::convert::Converter;
+use crate::metrics::{build_request, resource_proto, MetricsTransport};
+use crate::queue::{Counters, Shared};
+use crate::OtlpError;
+
+/// Requests to the export thread.
+pub(crate) enum Control {
+    /// Send everything queued now, then answer.
+    Flush(SyncSender<()>),
+    /// Send everything queued, shut the exporters down, answer and stop.
+    Shutdown(SyncSender<()>),
+}
+
+/// What the export thread needs besides the queues.
+pub(crate) struct Pipeline {
+    pub(crate) config: OtlpConfig,
+    pub(crate) resource: Resource,
+    pub(crate) sanitizer: Sanitizer,
+    pub(crate) metrics: Vec<MetricsLayer>,
+}
+
+/// gRPC metadata from header pairs.
+pub(crate) fn metadata(
+    headers: &[(String, String)],
+) -> Result<tonic::metadata::MetadataMap, String> {
+    let mut map = tonic::metadata::MetadataMap::new();
+    for (k, v) in headers {
+        let key =
+            tonic::metadata::MetadataKey::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?;
+        let value = v
+            .parse()
+            .map_err(|_| format!("invalid value for header {k}"))?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+struct Exporters {
+    spans: opentelemetry_otlp::SpanExporter,
+    logs: opentelemetry_otlp::LogExporter,
+    metrics: MetricsTransport,
+}
+
+fn otlp_compression(c: Compression) -> Option<opentelemetry_otlp::Compression> {
+    match c {
+        Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
+        Compression::None => None,
+    }
+}
+
+impl Exporters {
+    fn build(config: &OtlpConfig, resource: &Resource) -> Result<Self, String> {
+        let err = |e: opentelemetry_otlp::ExporterBuildError| e.to_string();
+        let (mut spans, mut logs) = match config.protocol {
+            Protocol::Grpc => {
+                let md = metadata(&config.headers)?;
+                let mut span_builder = opentelemetry_otlp::SpanExporter::builder()
+                    .with_tonic()
+                    .with_endpoint(config.endpoint_for(Signal::Traces))
+                    .with_timeout(config.timeout)
+                    .with_metadata(md.clone());
+                let mut log_builder = opentelemetry_otlp::LogExporter::builder()
+                    .with_tonic()
+                    .with_endpoint(config.endpoint_for(Signal::Logs))
+                    .with_timeout(config.timeout)
+                    .with_metadata(md);
+                if let Some(c) = otlp_compression(config.compression) {
+                    span_builder = span_builder.with_compression(c);
+                    log_builder = log_builder.with_compression(c);
+                }
+                (
+                    span_builder.build().map_err(err)?,
+                    log_builder.build().map_err(err)?,
+                )
+            }
+            Protocol::HttpProtobuf => {
+                let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
+                let client = reqwest::Client::builder()
+                    .timeout(config.timeout)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let mut span_builder = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_endpoint(config.endpoint_for(Signal::Traces))
+                    .with_timeout(config.timeout)
+                    .with_headers(headers.clone())
+                    .with_http_client(client.clone());
+                let mut log_builder = opentelemetry_otlp::LogExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_endpoint(config.endpoint_for(Signal::Logs))
+                    .with_timeout(config.timeout)
+                    .with_headers(headers)
+                    .with_http_client(client);
+                if let Some(c) = otlp_compression(config.compression) {
+                    span_builder = span_builder.with_compression(c);
+                    log_builder = log_builder.with_compression(c);
+                }
+                (
+                    span_builder.build().map_err(err)?,
+                    log_builder.build().map_err(err)?,
+                )
+            }
+        };
+        spans.set_resource(resource);
+        logs.set_resource(resource);
+        Ok(Exporters {
+            spans,
+            logs,
+            metrics: MetricsTransport::new(config)?,
+        })
+    }
+}
+
+/// Starts the export thread; returns once its exporters are built.
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    pipeline: Pipeline,
+) -> Result<(JoinHandle<()>, UnboundedSender<Control>), OtlpError> {
+    let (control, commands) = tokio::sync::mpsc::unbounded_channel();
+    let (ready, started) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
+    let handle = std::thread::Builder::new()
+        .name("warden-otlp".into())
+        .spawn(move || {
+            // Nothing this thread logs (the SDK's diagnostics, tonic, hyper)
+            // may come back into the subscriber it exports for.
+            let _quiet = tracing::subscriber::set_default(tracing::subscriber::NoSubscriber::new());
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let exporters = match Exporters::build(&pipeline.config, &pipeline.resource) {
+                    Ok(exporters) => exporters,
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready.send(Ok(()));
+                Worker::new(shared, exporters, pipeline).run(commands).await;
+            });
+        })?;
+    match started.recv() {
+        Ok(Ok(())) => Ok((handle, control)),
+        Ok(Err(e)) => Err(OtlpError::Exporter(e)),
+        Err(_) => Err(OtlpError::Exporter(
+            "the export thread ended while starting".into(),
+        )),
+    }
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    exporters: Exporters,
+    converter: Converter,
+    config: OtlpConfig,
+    metrics: Vec<MetricsLayer>,
+    resource: opentelemetry_proto::tonic::resource::v1::Resource,
+    started: SystemTime,
+    /// Keeps the logger's provider alive (it has no processors: records go
+    /// to our own queue and exporter).
+    _provider: SdkLoggerProvider,
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>, exporters: Exporters, pipeline: Pipeline) -> Self {
+        let provider = SdkLoggerProvider::builder().build();
+        let scope = InstrumentationScope::builder("warden-otlp")
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        let logger = provider.logger_with_scope(scope.clone());
+        Worker {
+            shared,
+            exporters,
+            converter: Converter {
+                sanitizer: pipeline.sanitizer,
+                scope,
+                logger,
+            },
+            resource: resource_proto(&pipeline.resource),
+            config: pipeline.config,
+            metrics: pipeline.metrics,
+            started: SystemTime::now(),
+            _provider: provider,
+        }
+    }
+
+    async fn run(mut self, mut commands: UnboundedReceiver<Control>) {
+        let mut next_metrics = Instant::now() + self.config.metrics_interval;
+        loop {
+            let wait = self
+                .config
+                .delay
+                .min(next_metrics.saturating_duration_since(Instant::now()));
+            let command = tokio::select! {
+                _ = self.shared.wake.notified() => None,
+                _ = tokio::time::sleep(wait) => None,
+                command = commands.recv() => Some(command),
+            };
+            self.shared.woke();
+            self.drain().await;
+            match command {
+                None => {
+                    if Instant::now() >= next_metrics {
+                        self.export_metrics().await;
+                        next_metrics = Instant::now() + self.config.metrics_interval;
+                    }
+                }
+                Some(Some(Control::Flush(reply))) => {
+                    self.drain_all().await;
+                    self.export_metrics().await;
+                    let _ = reply.send(());
+                }
+                Some(Some(Control::Shutdown(reply))) => {
+                    self.stop().await;
+                    let _ = reply.send(());
+                    return;
+                }
+                Some(None) => {
+                    self.stop().await;
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn stop(&mut self) {
+        self.drain_all().await;
+        self.export_metrics().await;
+        let _ = self
+            .exporters
+            .spans
+            .shutdown_with_timeout(self.config.timeout);
+        let _ = self
+            .exporters
+            .logs
+            .shutdown_with_timeout(self.config.timeout);
+    }
+
+    /// Drains until the queues are empty or an export fails.
+    async fn drain_all(&mut self) {
+        while !self.shared.is_empty() {
+            if !self.drain().await {
+                return;
+            }
+        }
+    }
+
+    /// One pass over each queue; `false` if an export failed.
+    async fn drain(&mut self) -> bool {
+        let spans = self.drain_spans().await;
+        let events = self.drain_events().await;
+        let audit = self.drain_audit().await;
+        spans && events && audit
+    }
+
+    async fn export_bounded<F>(&self, counters: &Counters, n: usize, export: F) -> bool
+    where
+        F: std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult>,
+    {
+        let ok = matches!(
+            tokio::time::timeout(self.config.timeout, export).await,
+            Ok(Ok(()))
+        );
+        let counter = if ok {
+            &counters.exported
+        } else {
+            &counters.failed
+        };
+        counter.fetch_add(n as u64, Relaxed);
+        ok
+    }
+
+    async fn drain_spans(&mut self) -> bool {
+        let rounds = self.shared.spans.len().div_ceil(self.config.max_batch);
+        for _ in 0..rounds {
+            let mut batch = Vec::with_capacity(self.config.max_batch);
+            while batch.len() < self.config.max_batch {
+                match self.shared.spans.pop() {
+                    Some(record) => batch.push(self.converter.span(record)),
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let n = batch.len();
+            let export = self.exporters.spans.export(batch);
+            if !self
+                .export_bounded(&self.shared.span_counters, n, export)
+                .await
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn drain_events(&mut self) -> bool {
+        let rounds = self.shared.events.len().div_ceil(self.config.max_batch);
+        for _ in 0..rounds {
+            let mut records = Vec::with_capacity(self.config.max_batch);
+            while records.len() < self.config.max_batch {
+                match self.shared.events.pop() {
+                    Some(record) => records.push(self.converter.event(record)),
+                    None => break,
+                }
+            }
+            if records.is_empty() {
+                break;
+            }
+            if !self
+                .export_logs(&records, &self.shared.event_counters)
+                .await
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn drain_audit(&mut self) -> bool {
+        let rounds = self.shared.audit.len().div_ceil(self.config.max_batch);
+        for _ in 0..rounds {
+            let mut records = Vec::with_capacity(self.config.max_batch);
+            while records.len() < self.config.max_batch {
+                match self.shared.audit.pop() {
+                    Some(record) => records.push(self.converter.audit(&record)),
+                    None => break,
+                }
+            }
+            if records.is_empty() {
+                break;
+            }
+            if !self
+                .export_logs(&records, &self.shared.audit_counters)
+                .await
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn export_logs(
+        &self,
+        records: &[opentelemetry_sdk::logs::SdkLogRecord],
+        counters: &Counters,
+    ) -> bool {
+        let scope = &self.converter.scope;
+        let refs: Vec<_> = records.iter().map(|r| (r, scope)).collect();
+        let export = self.exporters.logs.export(LogBatch::new(&refs));
+        self.export_bounded(counters, records.len(), export).await
+    }
+
+    async fn export_metrics(&mut self) {
+        let request = build_request(
+            &self.metrics,
+            &self.shared.stats(),
+            &self.resource,
+            self.started,
+        );
+        let result =
+            match tokio::time::timeout(self.config.timeout, self.exporters.metrics.send(request))
+                .await
+            {
+                Ok(result) => result,
+                Err(_) => Err("timed out".to_owned()),
+            };
+        crate::metrics::count(&self.shared.metric_counters, &result);
+    }
+}

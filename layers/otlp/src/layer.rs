@@ -1,0 +1,191 @@
+//! `OtlpLayer`: captures spans and events for export, never blocking.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::LookupSpan;
+use warden_core::{random_u128, visit_fields, CorrelationId, FieldValue, SanitizedFields};
+
+use crate::queue::Shared;
+use crate::record::{set_field, EventRecord, Fields, SpanRecord};
+
+/// What the layer keeps in a span's extensions while it is open.
+#[derive(Debug)]
+struct OtlpSpan {
+    trace_id: u128,
+    span_id: u64,
+    parent_span_id: u64,
+    start: SystemTime,
+    fields: Fields,
+    error_event: bool,
+}
+
+/// A `tracing-subscriber` layer that exports spans (with their parent/child
+/// structure, status and `correlation.id`) and events (as OTLP log records
+/// carrying trace and span ids) through an [`Otlp`](crate::Otlp) exporter.
+///
+/// Made by [`Otlp::layer`](crate::Otlp::layer). Closing a span or logging
+/// an event costs a copy of its fields and a push onto a bounded lock-free
+/// queue; when the queue is full the record is dropped and counted
+/// ([`Otlp::stats`](crate::Otlp::stats)), so the application never waits
+/// for the collector.
+///
+/// Sanitized span fields that a [`PiiLayer`](warden_pii::PiiLayer) left in
+/// the span's extensions replace the raw ones, and the export thread runs
+/// every text through its own sanitizer before it leaves the process, so a
+/// stack without a gate (or with the gate in the wrong place) still cannot
+/// leak. A span's trace id is its correlation ID when that ID is a UUID or
+/// a W3C trace id (put the [`CorrelationLayer`] before this layer), so a
+/// request's ID and its trace join.
+///
+/// [`CorrelationLayer`]: https://docs.rs/warden-correlation
+#[derive(Clone, Debug)]
+pub struct OtlpLayer {
+    shared: Arc<Shared>,
+    spans: bool,
+    events: bool,
+}
+
+impl OtlpLayer {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        OtlpLayer {
+            shared,
+            spans: true,
+            events: true,
+        }
+    }
+
+    /// Whether spans are exported (default `true`).
+    pub fn with_spans(mut self, enabled: bool) -> Self {
+        self.spans = enabled;
+        self
+    }
+
+    /// Whether events are exported as log records (default `true`).
+    pub fn with_events(mut self, enabled: bool) -> Self {
+        self.events = enabled;
+        self
+    }
+}
+
+fn capture<R: tracing_subscriber::field::RecordFields + ?Sized>(record: &R, fields: &mut Fields) {
+    visit_fields(record, |field, value| {
+        set_field(fields, field.name(), FieldValue::from_ref(value))
+    });
+}
+
+/// The trace id a root span gets: its correlation ID's 128 bits when the ID
+/// is a W3C trace id or a UUID, else a fresh random one.
+fn root_trace_id(correlation: Option<&CorrelationId>) -> u128 {
+    correlation
+        .and_then(|c| c.as_trace_id().or_else(|| c.as_uuid().map(|u| u.as_u128())))
+        .filter(|&t| t != 0)
+        .unwrap_or_else(|| random_u128().max(1))
+}
+
+impl<S> Layer<S> for OtlpLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if !self.spans && !self.events {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let parent = span.parent().and_then(|p| {
+            p.extensions()
+                .get::<OtlpSpan>()
+                .map(|o| (o.trace_id, o.span_id))
+        });
+        let (trace_id, parent_span_id) = match parent {
+            Some(ids) => ids,
+            None => (root_trace_id(span.extensions().get::<CorrelationId>()), 0),
+        };
+        let mut fields = Fields::new();
+        if self.spans {
+            capture(attrs, &mut fields);
+        }
+        let span_id = (random_u128() as u64).max(1);
+        span.extensions_mut().replace(OtlpSpan {
+            trace_id,
+            span_id,
+            parent_span_id,
+            start: SystemTime::now(),
+            fields,
+            error_event: false,
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if !self.spans {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(otlp) = extensions.get_mut::<OtlpSpan>() {
+            capture(values, &mut otlp.fields);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let span = ctx.event_span(event);
+        let mut ids = None;
+        let mut correlation_id = None;
+        if let Some(span) = &span {
+            let error = *event.metadata().level() == Level::ERROR;
+            let mut extensions = span.extensions_mut();
+            if let Some(otlp) = extensions.get_mut::<OtlpSpan>() {
+                otlp.error_event |= error;
+                ids = Some((otlp.trace_id, otlp.span_id));
+            }
+            if self.events {
+                correlation_id = extensions.get_mut::<CorrelationId>().cloned();
+            }
+        }
+        if !self.events {
+            return;
+        }
+        let mut fields = Fields::with_capacity(event.metadata().fields().len());
+        capture(event, &mut fields);
+        self.shared.push_event(EventRecord {
+            metadata: event.metadata(),
+            time: SystemTime::now(),
+            span: ids,
+            fields,
+            correlation_id,
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if !self.spans {
+            return;
+        }
+        let Some(span) = ctx.span(&id) else { return };
+        let end = SystemTime::now();
+        let mut extensions = span.extensions_mut();
+        let Some(mut otlp) = extensions.remove::<OtlpSpan>() else {
+            return;
+        };
+        if let Some(sanitized) = extensions.get_mut::<SanitizedFields>() {
+            for (name, value) in sanitized.iter() {
+                set_field(&mut otlp.fields, name, value.clone());
+            }
+        }
+        let correlation_id = extensions.get_mut::<CorrelationId>().cloned();
+        drop(extensions);
+        self.shared.push_span(SpanRecord {
+            metadata: span.metadata(),
+            trace_id: otlp.trace_id,
+            span_id: otlp.span_id,
+            parent_span_id: otlp.parent_span_id,
+            start: otlp.start,
+            end,
+            fields: otlp.fields,
+            correlation_id,
+            error_event: otlp.error_event,
+        });
+    }
+}

@@ -1,0 +1,393 @@
+//! Export `tracing` spans and events, warden audit records and warden
+//! metrics to any OpenTelemetry collector over OTLP (gRPC or HTTP/protobuf),
+//! sanitized, without ever blocking the application.
+//!
+//! One [`Otlp`] exporter owns a background thread and three bounded queues.
+//! From it come:
+//!
+//! - [`Otlp::layer`]: an [`OtlpLayer`] that exports spans (parent/child
+//!   structure, status, `correlation.id`) and events (as log records with
+//!   trace and span ids);
+//! - [`Otlp::audit_sink`]: an audit-router sink that exports audit records
+//!   as log records with `audit.*` attributes;
+//! - [`OtlpBuilder::metrics`]: warden-metrics operations exported as
+//!   exponential histograms (bucket for bucket), counters and gauges.
+//!
+//! Settings come from the standard environment (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+//! `…_PROTOCOL`, `…_HEADERS`, `…_COMPRESSION`, `…_TIMEOUT`, the per-signal
+//! endpoints, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
+//! `OTEL_BSP_*`, `OTEL_METRIC_EXPORT_INTERVAL`), and the builder overrides
+//! them. A full queue drops and counts ([`Otlp::stats`]); an export that
+//! fails is counted and the next one is tried; nothing the export thread
+//! logs comes back into the export.
+//!
+//! ```no_run
+//! use tracing_subscriber::prelude::*;
+//! use warden_otlp::Otlp;
+//!
+//! # fn main() -> Result<(), warden_otlp::OtlpError> {
+//! let otlp = Otlp::builder()
+//!     .endpoint("http://localhost:4317")
+//!     .service_name("checkout")
+//!     .build()?;
+//! let _guard = otlp.guard(); // flushes and stops the exporter on drop
+//! tracing_subscriber::registry()
+//!     .with(warden_pii::PiiLayer::default())
+//!     .with(otlp.layer())
+//!     .init();
+//! let _span = tracing::info_span!("charge", user = "ada@example.com").entered();
+//! tracing::info!("charged"); // user="[REDACTED:EMAIL]" at the collector
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod audit;
+mod config;
+mod convert;
+mod error;
+mod exporter;
+mod layer;
+pub mod metrics;
+mod queue;
+mod record;
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use tokio::sync::mpsc::UnboundedSender;
+use warden_metrics::MetricsLayer;
+use warden_pii::Sanitizer;
+
+pub use audit::OtlpAuditSink;
+pub use config::{Compression, OtlpConfig, Protocol, Signal};
+pub use convert::CORRELATION_ATTRIBUTE;
+pub use error::OtlpError;
+pub use layer::OtlpLayer;
+pub use queue::{ExportStats, SignalStats};
+
+use exporter::{Control, Pipeline};
+use queue::Shared;
+
+/// A running OTLP exporter: its queues, its export thread and its counts.
+/// Cheap to clone; every clone is the same exporter.
+#[derive(Clone, Debug)]
+pub struct Otlp {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    shared: Arc<Shared>,
+    control: UnboundedSender<Control>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    config: OtlpConfig,
+}
+
+impl Otlp {
+    /// A builder that starts from the environment.
+    pub fn builder() -> OtlpBuilder {
+        OtlpBuilder::default()
+    }
+
+    /// A layer that exports spans and events through this exporter.
+    pub fn layer(&self) -> OtlpLayer {
+        OtlpLayer::new(Arc::clone(&self.inner.shared))
+    }
+
+    /// An audit sink that exports audit records through this exporter.
+    pub fn audit_sink(&self) -> OtlpAuditSink {
+        OtlpAuditSink {
+            shared: Arc::clone(&self.inner.shared),
+            endpoint: self.inner.config.endpoint_for(Signal::Logs),
+        }
+    }
+
+    /// What has been exported, dropped and lost so far.
+    pub fn stats(&self) -> ExportStats {
+        self.inner.shared.stats()
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &OtlpConfig {
+        &self.inner.config
+    }
+
+    fn request(
+        &self,
+        make: fn(std::sync::mpsc::SyncSender<()>) -> Control,
+        timeout: Duration,
+    ) -> Result<(), OtlpError> {
+        let (reply, done) = std::sync::mpsc::sync_channel(1);
+        self.inner
+            .control
+            .send(make(reply))
+            .map_err(|_| OtlpError::ShutDown)?;
+        match done.recv_timeout(timeout) {
+            Ok(()) => Ok(()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(OtlpError::Timeout(timeout)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(OtlpError::ShutDown),
+        }
+    }
+
+    /// Sends everything queued now (and the metrics), waiting at most
+    /// `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<(), OtlpError> {
+        self.request(Control::Flush, timeout)
+    }
+
+    /// Sends everything queued, stops the export thread and waits for it,
+    /// at most `timeout`. Later records are dropped and counted.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), OtlpError> {
+        let result = self.request(Control::Shutdown, timeout);
+        if result.is_ok() {
+            let thread = self.inner.thread.lock().ok().and_then(|mut t| t.take());
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+        }
+        result
+    }
+
+    /// A guard that shuts the exporter down (flushing, 5 s at most) when
+    /// dropped.
+    pub fn guard(&self) -> OtlpGuard {
+        OtlpGuard {
+            otlp: self.clone(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Shuts an [`Otlp`] exporter down when dropped; see [`Otlp::guard`].
+#[derive(Debug)]
+#[must_use = "the exporter shuts down when the guard is dropped"]
+pub struct OtlpGuard {
+    otlp: Otlp,
+    timeout: Duration,
+}
+
+impl OtlpGuard {
+    /// How long the shutdown on drop may take (default 5 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The exporter.
+    pub fn exporter(&self) -> &Otlp {
+        &self.otlp
+    }
+}
+
+impl Drop for OtlpGuard {
+    fn drop(&mut self) {
+        let _ = self.otlp.shutdown(self.timeout);
+    }
+}
+
+/// Configures and starts an [`Otlp`] exporter. Every setting left unset
+/// comes from the environment (unless [`ignore_env`](Self::ignore_env)),
+/// then from the specification's defaults.
+#[derive(Debug, Default)]
+pub struct OtlpBuilder {
+    ignore_env: bool,
+    endpoint: Option<String>,
+    protocol: Option<Protocol>,
+    headers: Vec<(String, String)>,
+    compression: Option<Compression>,
+    timeout: Option<Duration>,
+    service_name: Option<String>,
+    resource: Vec<(String, String)>,
+    span_queue: Option<usize>,
+    log_queue: Option<usize>,
+    audit_queue: Option<usize>,
+    max_batch: Option<usize>,
+    delay: Option<Duration>,
+    metrics_interval: Option<Duration>,
+    sanitizer: Option<Sanitizer>,
+    metrics: Vec<MetricsLayer>,
+}
+
+impl OtlpBuilder {
+    /// Ignores `OTEL_EXPORTER_OTLP_*`, `OTEL_BSP_*` and
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (the resource variables still apply).
+    pub fn ignore_env(mut self) -> Self {
+        self.ignore_env = true;
+        self
+    }
+
+    /// The collector's base address, such as `http://localhost:4317`.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// gRPC or HTTP/protobuf.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// A header sent with every request (added to those of the environment).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers
+            .push((name.into().to_lowercase(), value.into()));
+        self
+    }
+
+    /// Request compression.
+    pub fn compression(mut self, compression: Compression) -> Self {
+        self.compression = Some(compression);
+        self
+    }
+
+    /// The most one export may take (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// `service.name`.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// A resource attribute.
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource.push((key.into(), value.into()));
+        self
+    }
+
+    /// Spans held for export at most (default 16,384).
+    pub fn span_queue(mut self, capacity: usize) -> Self {
+        self.span_queue = Some(capacity);
+        self
+    }
+
+    /// Events held for export at most (default 16,384).
+    pub fn log_queue(mut self, capacity: usize) -> Self {
+        self.log_queue = Some(capacity);
+        self
+    }
+
+    /// Audit records held for export at most (default 4,096).
+    pub fn audit_queue(mut self, capacity: usize) -> Self {
+        self.audit_queue = Some(capacity);
+        self
+    }
+
+    /// Records per export request (default 512).
+    pub fn max_batch(mut self, size: usize) -> Self {
+        self.max_batch = Some(size);
+        self
+    }
+
+    /// How long records may wait before they are sent (default 200 ms).
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// How often metrics are sent (default 60 s).
+    pub fn metrics_interval(mut self, interval: Duration) -> Self {
+        self.metrics_interval = Some(interval);
+        self
+    }
+
+    /// The sanitizer of the last step before export (default
+    /// [`Sanitizer::default`]); give it the gate's, so keyed hashes match.
+    pub fn sanitizer(mut self, sanitizer: Sanitizer) -> Self {
+        self.sanitizer = Some(sanitizer);
+        self
+    }
+
+    /// Exports this metrics layer's operations (a clone of the layer in the
+    /// subscriber) every [`metrics_interval`](Self::metrics_interval).
+    pub fn metrics(mut self, layer: MetricsLayer) -> Self {
+        self.metrics.push(layer);
+        self
+    }
+
+    /// The settings this builder resolves to, without starting anything.
+    pub fn config(&self) -> Result<OtlpConfig, OtlpError> {
+        let mut config = if self.ignore_env {
+            OtlpConfig::default()
+        } else {
+            OtlpConfig::from_env()?
+        };
+        if let Some(endpoint) = &self.endpoint {
+            config.endpoint = Some(endpoint.clone());
+            config.signal_endpoints.clear();
+        }
+        if let Some(protocol) = self.protocol {
+            config.protocol = protocol;
+        }
+        config.headers.extend(self.headers.iter().cloned());
+        macro_rules! apply {
+            ($($field:ident),*) => { $( if let Some(v) = self.$field { config.$field = v; } )* };
+        }
+        apply!(
+            compression,
+            timeout,
+            span_queue,
+            log_queue,
+            audit_queue,
+            max_batch,
+            delay,
+            metrics_interval
+        );
+        if self.service_name.is_some() {
+            config.service_name.clone_from(&self.service_name);
+        }
+        config
+            .resource_attributes
+            .extend(self.resource.iter().cloned());
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Starts the exporter. Fails on a bad setting; a collector that is not
+    /// there yet is not an error (records wait, then count as failed).
+    pub fn build(self) -> Result<Otlp, OtlpError> {
+        let config = self.config()?;
+        let mut resource = opentelemetry_sdk::Resource::builder();
+        if let Some(name) = &config.service_name {
+            resource = resource.with_service_name(name.clone());
+        }
+        let resource = resource
+            .with_attributes(
+                config
+                    .resource_attributes
+                    .iter()
+                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+            )
+            .build();
+        let shared = Arc::new(Shared::new(
+            config.span_queue,
+            config.log_queue,
+            config.audit_queue,
+            config.max_batch,
+        ));
+        let (thread, control) = exporter::spawn(
+            Arc::clone(&shared),
+            Pipeline {
+                config: config.clone(),
+                resource,
+                sanitizer: self.sanitizer.unwrap_or_default(),
+                metrics: self.metrics,
+            },
+        )?;
+        Ok(Otlp {
+            inner: Arc::new(Inner {
+                shared,
+                control,
+                thread: Mutex::new(Some(thread)),
+                config,
+            }),
+        })
+    }
+}

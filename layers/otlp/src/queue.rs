@@ -1,0 +1,188 @@
+//! The bounded queues between the application's threads and the export
+//! thread, and the counters that make every drop visible.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use crossbeam_queue::ArrayQueue;
+use tokio::sync::Notify;
+use warden_audit::AuditRecord;
+
+use crate::record::{EventRecord, SpanRecord};
+
+/// Counters of one signal.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) exported: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) failed: AtomicU64,
+}
+
+impl Counters {
+    fn read(&self, queued: usize) -> SignalStats {
+        SignalStats {
+            exported: self.exported.load(Relaxed),
+            dropped: self.dropped.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            queued: queued as u64,
+        }
+    }
+}
+
+/// What the application's threads and the export thread share.
+pub(crate) struct Shared {
+    pub(crate) spans: ArrayQueue<SpanRecord>,
+    pub(crate) events: ArrayQueue<EventRecord>,
+    pub(crate) audit: ArrayQueue<AuditRecord>,
+    pub(crate) span_counters: Counters,
+    pub(crate) event_counters: Counters,
+    pub(crate) audit_counters: Counters,
+    pub(crate) metric_counters: Counters,
+    /// Wakes the export thread early when a batch is ready.
+    pub(crate) wake: Notify,
+    wake_pending: AtomicBool,
+    max_batch: usize,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(
+        span_queue: usize,
+        log_queue: usize,
+        audit_queue: usize,
+        max_batch: usize,
+    ) -> Self {
+        Shared {
+            spans: ArrayQueue::new(span_queue),
+            events: ArrayQueue::new(log_queue),
+            audit: ArrayQueue::new(audit_queue),
+            span_counters: Counters::default(),
+            event_counters: Counters::default(),
+            audit_counters: Counters::default(),
+            metric_counters: Counters::default(),
+            wake: Notify::new(),
+            wake_pending: AtomicBool::new(false),
+            max_batch,
+        }
+    }
+
+    /// Queues a closed span, or counts it dropped when the queue is full.
+    /// Never blocks.
+    #[inline]
+    pub(crate) fn push_span(&self, span: SpanRecord) {
+        match self.spans.push(span) {
+            Ok(()) => self.wake_if_batch_ready(self.spans.len()),
+            Err(_) => {
+                self.span_counters.dropped.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Queues an event, or counts it dropped. Never blocks.
+    #[inline]
+    pub(crate) fn push_event(&self, event: EventRecord) {
+        match self.events.push(event) {
+            Ok(()) => self.wake_if_batch_ready(self.events.len()),
+            Err(_) => {
+                self.event_counters.dropped.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    #[inline]
+    fn wake_if_batch_ready(&self, len: usize) {
+        if len >= self.max_batch && !self.wake_pending.swap(true, Relaxed) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Called by the export thread each time it wakes.
+    pub(crate) fn woke(&self) {
+        self.wake_pending.store(false, Relaxed);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.spans.is_empty() && self.events.is_empty() && self.audit.is_empty()
+    }
+
+    pub(crate) fn stats(&self) -> ExportStats {
+        ExportStats {
+            spans: self.span_counters.read(self.spans.len()),
+            logs: self.event_counters.read(self.events.len()),
+            audit: self.audit_counters.read(self.audit.len()),
+            metrics: self.metric_counters.read(0),
+        }
+    }
+}
+
+/// The counts of one signal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignalStats {
+    /// Accepted by the collector.
+    pub exported: u64,
+    /// Dropped because the queue was full (the collector was slow or
+    /// away for longer than the queue lasts).
+    pub dropped: u64,
+    /// Sent, but the export failed (collector unreachable or refusing);
+    /// for metrics, the number of failed exports.
+    pub failed: u64,
+    /// Waiting in the queue now.
+    pub queued: u64,
+}
+
+impl SignalStats {
+    /// Everything that will never arrive: `dropped + failed`.
+    pub fn lost(&self) -> u64 {
+        self.dropped + self.failed
+    }
+}
+
+/// What an exporter has sent and lost, per signal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportStats {
+    /// Spans.
+    pub spans: SignalStats,
+    /// Events, as OTLP log records.
+    pub logs: SignalStats,
+    /// Audit records, as OTLP log records.
+    pub audit: SignalStats,
+    /// Metric exports (each one a request carrying every operation).
+    pub metrics: SignalStats,
+}
+
+impl ExportStats {
+    /// Records lost across every signal.
+    pub fn lost(&self) -> u64 {
+        self.spans.lost() + self.logs.lost() + self.audit.lost() + self.metrics.lost()
+    }
+}
+
+impl fmt::Display for ExportStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<8} {:>10} {:>10} {:>10} {:>8}",
+            "signal", "exported", "dropped", "failed", "queued"
+        )?;
+        for (name, s) in [
+            ("spans", self.spans),
+            ("logs", self.logs),
+            ("audit", self.audit),
+            ("metrics", self.metrics),
+        ] {
+            writeln!(
+                f,
+                "{name:<8} {:>10} {:>10} {:>10} {:>8}",
+                s.exported, s.dropped, s.failed, s.queued
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! A real OpenTelemetry collector (`rotel-agent`, from the `rotel` package
+//! on PyPI) on free loopback ports, printing everything it receives.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The collector binary: `$ROTEL_AGENT`, else the one the `rotel` Python
+/// package ships.
+fn agent() -> PathBuf {
+    if let Some(path) = std::env::var_os("ROTEL_AGENT") {
+        return path.into();
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), 'rotel-agent'))",
+        ])
+        .output()
+        .expect("python3 runs");
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        out.status.success() && path.exists(),
+        "rotel-agent not found: run ./scripts/test (it installs the `rotel` package) or set ROTEL_AGENT"
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+pub struct Collector {
+    child: Option<Child>,
+    pub grpc_port: u16,
+    pub http_port: u16,
+    output: Arc<Mutex<String>>,
+    dir: PathBuf,
+}
+
+impl Collector {
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "warden-rotel-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut collector = Collector {
+            child: None,
+            grpc_port: free_port(),
+            http_port: free_port(),
+            output: Arc::default(),
+            dir,
+        };
+        collector.spawn();
+        collector
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(agent())
+            .args(["start", "--exporter", "blackhole"])
+            .args([
+                "--debug-log",
+                "traces",
+                "--debug-log",
+                "logs",
+                "--debug-log",
+                "metrics",
+            ])
+            .args(["--debug-log-verbosity", "detailed"])
+            .args(["--batch-timeout", "10ms"])
+            .arg("--otlp-grpc-endpoint")
+            .arg(format!("127.0.0.1:{}", self.grpc_port))
+            .arg("--otlp-http-endpoint")
+            .arg(format!("127.0.0.1:{}", self.http_port))
+            .arg("--pid-file")
+            .arg(self.dir.join("rotel.pid"))
+            .arg("--log-file")
+            .arg(self.dir.join("rotel.log"))
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rotel-agent starts");
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let output = Arc::clone(&self.output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut out = output.lock().unwrap();
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            });
+        }
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.grpc_port)).is_err()
+            || std::net::TcpStream::connect(("127.0.0.1", self.http_port)).is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "rotel did not listen: {}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn grpc(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+
+    pub fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// Everything it printed so far, without colour codes.
+    pub fn output(&self) -> String {
+        let raw = self.output.lock().unwrap().clone();
+        strip_ansi(&raw)
+    }
+
+    /// Waits until `done(output)` holds, at most `timeout`.
+    pub fn wait_for(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if done(&self.output()) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Kills it (SIGKILL): connections drop, nothing is flushed.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same ports.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.output.lock().unwrap().clear();
+        self.spawn();
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
