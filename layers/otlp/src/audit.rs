@@ -30,6 +30,9 @@ impl AuditSink for OtlpAuditSink {
     }
 
     fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError> {
+        if self.shared.is_closed() {
+            return Err("the OTLP exporter has shut down".into());
+        }
         let queue = &self.shared.audit;
         let room = queue.capacity() - queue.len();
         if records.len() <= queue.capacity() && records.len() > room {

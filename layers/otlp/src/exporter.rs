@@ -255,7 +255,19 @@ impl Worker {
     }
 
     async fn stop(&mut self) {
+        self.shared.close();
         self.drain_all().await;
+        // What is still queued (the collector failed) will never be sent.
+        for (queue_len, counters) in [
+            (self.shared.spans.len(), &self.shared.span_counters),
+            (self.shared.events.len(), &self.shared.event_counters),
+            (self.shared.audit.len(), &self.shared.audit_counters),
+        ] {
+            counters.dropped.fetch_add(queue_len as u64, Relaxed);
+        }
+        while self.shared.spans.pop().is_some() {}
+        while self.shared.events.pop().is_some() {}
+        while self.shared.audit.pop().is_some() {}
         self.export_metrics().await;
         let _ = self
             .exporters

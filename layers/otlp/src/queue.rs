@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     /// Wakes the export thread early when a batch is ready.
     pub(crate) wake: Notify,
     wake_pending: AtomicBool,
+    /// Set at shutdown: nothing more is queued.
+    closed: AtomicBool,
     max_batch: usize,
 }
 
@@ -69,6 +71,7 @@ impl Shared {
             metric_counters: Counters::default(),
             wake: Notify::new(),
             wake_pending: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             max_batch,
         }
     }
@@ -77,6 +80,10 @@ impl Shared {
     /// Never blocks.
     #[inline]
     pub(crate) fn push_span(&self, span: SpanRecord) {
+        if self.closed.load(Relaxed) {
+            self.span_counters.dropped.fetch_add(1, Relaxed);
+            return;
+        }
         match self.spans.push(span) {
             Ok(()) => self.wake_if_batch_ready(self.spans.len()),
             Err(_) => {
@@ -88,6 +95,10 @@ impl Shared {
     /// Queues an event, or counts it dropped. Never blocks.
     #[inline]
     pub(crate) fn push_event(&self, event: EventRecord) {
+        if self.closed.load(Relaxed) {
+            self.event_counters.dropped.fetch_add(1, Relaxed);
+            return;
+        }
         match self.events.push(event) {
             Ok(()) => self.wake_if_batch_ready(self.events.len()),
             Err(_) => {
@@ -101,6 +112,15 @@ impl Shared {
         if len >= self.max_batch && !self.wake_pending.swap(true, Relaxed) {
             self.wake.notify_one();
         }
+    }
+
+    /// Refuses every later record (counted as dropped).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Relaxed);
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Relaxed)
     }
 
     /// Called by the export thread each time it wakes.

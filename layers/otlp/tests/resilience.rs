@@ -1,0 +1,120 @@
+//! A collector that dies, restarts or was never there: logging calls stay
+//! fast, losses are counted, memory stays bounded and delivery resumes.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use common::Collector;
+use tracing_subscriber::prelude::*;
+use warden_otlp::Otlp;
+
+/// The longest a logging call may take while the collector is away. The
+/// exporter's timeout is 2 s: a call that waited for the collector would
+/// take that long.
+const NEVER_WAITS: Duration = Duration::from_millis(250);
+
+fn log_many(prefix: &str, n: usize) -> Duration {
+    let mut slowest = Duration::ZERO;
+    for i in 0..n {
+        let start = Instant::now();
+        tracing::info!(seq = i, "{prefix}-{i}");
+        slowest = slowest.max(start.elapsed());
+    }
+    slowest
+}
+
+#[test]
+fn a_killed_collector_costs_counted_drops_and_delivery_resumes_after_restart() {
+    let mut collector = Collector::start();
+    let otlp = Otlp::builder()
+        .ignore_env()
+        .endpoint(collector.grpc())
+        .timeout(Duration::from_secs(2))
+        .delay(Duration::from_millis(20))
+        .log_queue(1_000)
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(otlp.layer());
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    log_many("before", 50);
+    otlp.flush(Duration::from_secs(10)).unwrap();
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| o.contains("Str(before-49)")),
+        "{}",
+        collector.output()
+    );
+    assert_eq!(otlp.stats().logs.exported, 50);
+
+    collector.kill();
+    let slowest = log_many("during", 20_000);
+    assert!(slowest < NEVER_WAITS, "a logging call took {slowest:?}");
+    let stats = otlp.stats();
+    assert!(stats.logs.queued <= 1_000, "{stats}");
+    assert!(stats.logs.dropped > 0, "{stats}");
+
+    collector.restart();
+    // The backlog (the full queue and the batch that was in flight) goes
+    // first; then new records flow again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while otlp.stats().logs.queued > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    log_many("after", 50);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !collector.output().contains("Str(after-49)") && Instant::now() < deadline {
+        let _ = otlp.flush(Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = collector.output();
+    assert!(
+        output.contains("Str(after-0)") && output.contains("Str(after-49)"),
+        "{}",
+        otlp.stats()
+    );
+    let stats = otlp.stats();
+    assert!(stats.logs.lost() > 0, "{stats}");
+    assert_eq!(
+        stats.logs.exported + stats.logs.lost() + stats.logs.queued,
+        50 + 20_000 + 50,
+        "every record is exported, counted lost, or still queued: {stats}"
+    );
+    otlp.shutdown(Duration::from_secs(10)).unwrap();
+}
+
+#[test]
+fn no_collector_at_all_fails_fast_and_is_counted() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let otlp = Otlp::builder()
+        .ignore_env()
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(otlp.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let _span = tracing::info_span!("work").entered();
+        assert!(log_many("lost", 100) < NEVER_WAITS);
+    });
+    otlp.flush(Duration::from_secs(15)).unwrap();
+    let stats = otlp.stats();
+    assert_eq!(stats.logs.exported, 0, "{stats}");
+    assert_eq!(stats.logs.failed + stats.logs.queued, 100, "{stats}");
+    assert!(stats.logs.failed > 0, "{stats}");
+    otlp.shutdown(Duration::from_secs(15)).unwrap();
+    // After shutdown, records are dropped and counted, never queued.
+    let subscriber = tracing_subscriber::registry().with(otlp.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("after shutdown");
+    });
+    assert!(otlp.flush(Duration::from_secs(1)).is_err());
+    let after = otlp.stats();
+    assert_eq!(after.logs.dropped, stats.logs.dropped + 1, "{after}");
+    assert_eq!(after.logs.queued, 0, "{after}");
+}
