@@ -10,8 +10,13 @@
 //! | [`correlation`] | `warden-correlation` | gives every span and event its request's correlation ID |
 //! | [`json`] | `warden-json` | a JSON event format for `fmt`: typed fields, span fields serialized once, correlation IDs |
 //! | [`audit`] | `warden-audit` | routes audit events to tamper-evident SQLite/JSONL stores; `#[audited]` |
-//! | [`metrics`] | `warden-metrics` | `LatencyHistogram`: a mergeable quantile sketch within 1% |
+//! | [`metrics`] | `warden-metrics` | per-operation counts, errors and p50/p95/p99 from spans; alert rules |
+//! | [`otlp`] | `warden-otlp` | spans, events, audit records and metrics to any OpenTelemetry collector |
 //! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
+//!
+//! [`init`] assembles the recommended stack in one call (and
+//! [`Warden::builder`] lets you change each part); or compose the layers
+//! yourself:
 //!
 //! ```
 //! use tracing_subscriber::prelude::*;
@@ -31,4 +36,11 @@ pub use warden_core as core;
 pub use warden_correlation as correlation;
 pub use warden_json as json;
 pub use warden_metrics as metrics;
+pub use warden_otlp as otlp;
 pub use warden_pii as pii;
+
+mod init;
+
+pub use init::{
+    init, BoxedLayer, Filtered, InitError, Subscriber, Warden, WardenGuard, DEFAULT_AUDIT_DB,
+};

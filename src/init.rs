@@ -1,0 +1,401 @@
+//! `warden::init()`: the recommended stack in one call.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Identity, Layer, Layered, SubscriberExt};
+use tracing_subscriber::{EnvFilter, Registry};
+use warden_audit::{AuditError, AuditKey, AuditLayer, Route, RouteFilter, SqliteSink};
+use warden_correlation::CorrelationLayer;
+use warden_metrics::MetricsLayer;
+use warden_otlp::{Otlp, OtlpBuilder, OtlpConfig, OtlpError};
+use warden_pii::PiiLayer;
+
+/// The subscriber [`Warden::build`] assembles: a registry with an
+/// `EnvFilter`, then warden's layers.
+pub type Subscriber = Layered<BoxedLayer, Filtered>;
+/// The registry with its filter: what each of warden's layers sits on.
+pub type Filtered = Layered<EnvFilter, Registry>;
+/// One layer of the stack, boxed.
+pub type BoxedLayer = Box<dyn Layer<Filtered> + Send + Sync>;
+
+/// What can stop [`init`] from assembling the stack.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// `RUST_LOG` (or the builder's filter) is not a valid directive list.
+    #[error("invalid log filter {filter:?}: {reason}")]
+    Filter {
+        /// The filter text.
+        filter: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The audit store could not be opened or created.
+    #[error("audit store: {0}")]
+    Audit(#[from] AuditError),
+    /// The OTLP exporter is misconfigured.
+    #[error("OTLP export: {0}")]
+    Otlp(#[from] OtlpError),
+    /// Another global subscriber is already set.
+    #[error("a global tracing subscriber is already set")]
+    AlreadySet,
+}
+
+enum AuditChoice {
+    Off,
+    Sqlite(PathBuf),
+    Layer(AuditLayer),
+}
+
+enum OtlpChoice {
+    Off,
+    FromEnv,
+    Builder(OtlpBuilder),
+}
+
+/// Configures the stack [`init`] assembles; every choice has a builder
+/// method, and every default is the safe one.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+///
+/// # fn main() -> Result<(), warden::InitError> {
+/// let dir = std::env::temp_dir().join(format!("warden-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let (subscriber, guard) = warden::Warden::builder()
+///     .audit_sqlite(dir.join("audit.db"))
+///     .filter("info")
+///     .writer(std::io::sink)
+///     .build()?;
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _request = tracing::info_span!("request").entered();
+///     tracing::info!(user = "ada@example.com", "signed in"); // sanitized
+/// });
+/// assert_eq!(guard.metrics().unwrap().snapshot(Default::default()).operations.len(), 1);
+/// # drop(guard); std::fs::remove_dir_all(dir).unwrap();
+/// # Ok(()) }
+/// ```
+pub struct Warden {
+    filter: Option<String>,
+    correlation: bool,
+    pii: Option<PiiLayer>,
+    metrics: bool,
+    audit: AuditChoice,
+    otlp: OtlpChoice,
+    json: bool,
+    writer: Option<BoxMakeWriter>,
+    shutdown_timeout: Duration,
+}
+
+impl Default for Warden {
+    fn default() -> Self {
+        Warden {
+            filter: None,
+            correlation: true,
+            pii: Some(PiiLayer::default()),
+            metrics: true,
+            audit: AuditChoice::Sqlite(PathBuf::from(DEFAULT_AUDIT_DB)),
+            otlp: OtlpChoice::FromEnv,
+            json: true,
+            writer: None,
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where [`init`] keeps the audit store unless told otherwise.
+pub const DEFAULT_AUDIT_DB: &str = "./warden-audit.db";
+
+impl std::fmt::Debug for Warden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warden")
+            .field("filter", &self.filter)
+            .field("correlation", &self.correlation)
+            .field("pii", &self.pii.is_some())
+            .field("metrics", &self.metrics)
+            .field("json", &self.json)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Warden {
+    /// The defaults: correlation IDs, the PII gate (events and span
+    /// fields), JSON lines to stdout, metrics, audit records to
+    /// `./warden-audit.db`, OTLP export when the environment names a
+    /// collector, and `RUST_LOG` (else `info`) as the filter.
+    pub fn builder() -> Self {
+        Self::default()
+    }
+
+    /// The filter directives, instead of `RUST_LOG`.
+    pub fn filter(mut self, directives: impl Into<String>) -> Self {
+        self.filter = Some(directives.into());
+        self
+    }
+
+    /// Whether spans get correlation IDs (default on).
+    pub fn correlation(mut self, enabled: bool) -> Self {
+        self.correlation = enabled;
+        self
+    }
+
+    /// The PII gate to use (its sanitizer also sanitizes audit records and
+    /// the last step before OTLP export).
+    pub fn pii(mut self, gate: PiiLayer) -> Self {
+        self.pii = Some(gate);
+        self
+    }
+
+    /// Turns the PII gate off. The OTLP exporter still sanitizes what it
+    /// sends; the JSON lines will carry raw values.
+    pub fn without_pii(mut self) -> Self {
+        self.pii = None;
+        self
+    }
+
+    /// Whether operations are timed (default on).
+    pub fn metrics(mut self, enabled: bool) -> Self {
+        self.metrics = enabled;
+        self
+    }
+
+    /// Audit records to the SQLite store at `path` (created if missing).
+    pub fn audit_sqlite(mut self, path: impl Into<PathBuf>) -> Self {
+        self.audit = AuditChoice::Sqlite(path.into());
+        self
+    }
+
+    /// A router you configured yourself (the OTLP audit sink is not added
+    /// to it).
+    pub fn audit(mut self, layer: AuditLayer) -> Self {
+        self.audit = AuditChoice::Layer(layer);
+        self
+    }
+
+    /// No audit routing.
+    pub fn without_audit(mut self) -> Self {
+        self.audit = AuditChoice::Off;
+        self
+    }
+
+    /// OTLP export with these settings, whatever the environment says.
+    pub fn otlp(mut self, builder: OtlpBuilder) -> Self {
+        self.otlp = OtlpChoice::Builder(builder);
+        self
+    }
+
+    /// No OTLP export, whatever the environment says.
+    pub fn without_otlp(mut self) -> Self {
+        self.otlp = OtlpChoice::Off;
+        self
+    }
+
+    /// Whether JSON lines are written (default on).
+    pub fn json(mut self, enabled: bool) -> Self {
+        self.json = enabled;
+        self
+    }
+
+    /// Where JSON lines go (default stdout).
+    pub fn writer<W>(mut self, writer: W) -> Self
+    where
+        W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+    {
+        self.writer = Some(BoxMakeWriter::new(writer));
+        self
+    }
+
+    /// How long the guard's drop may take to flush each part (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Assembles the subscriber without installing it, for
+    /// `tracing::subscriber::with_default` or your own `set_global_default`.
+    pub fn build(self) -> Result<(Subscriber, WardenGuard), InitError> {
+        let filter_text = self
+            .filter
+            .clone()
+            .or_else(|| std::env::var("RUST_LOG").ok().filter(|f| !f.trim().is_empty()))
+            .unwrap_or_else(|| "info".to_owned());
+        let filter = EnvFilter::builder()
+            .parse(&filter_text)
+            .map_err(|e| InitError::Filter {
+                filter: filter_text.clone(),
+                reason: e.to_string(),
+            })?;
+        let sanitizer = self.pii.as_ref().map(|p| p.sanitizer().clone());
+        let metrics = self.metrics.then(MetricsLayer::new);
+
+        let otlp_builder = match self.otlp {
+            OtlpChoice::Off => None,
+            OtlpChoice::FromEnv => OtlpConfig::env_configured().then(Otlp::builder),
+            OtlpChoice::Builder(b) => Some(b),
+        };
+        let otlp = match otlp_builder {
+            None => None,
+            Some(mut builder) => {
+                if let Some(m) = &metrics {
+                    builder = builder.metrics(m.clone());
+                }
+                if let Some(s) = &sanitizer {
+                    builder = builder.sanitizer(s.clone());
+                }
+                Some(builder.build()?)
+            }
+        };
+
+        let audit = match self.audit {
+            AuditChoice::Off => None,
+            AuditChoice::Layer(layer) => Some(layer),
+            AuditChoice::Sqlite(path) => {
+                let key = AuditKey::for_store(&path)?;
+                let sink = SqliteSink::builder(&path).key(key.clone()).build()?;
+                let mut builder = AuditLayer::builder()
+                    .route(Route::new("sqlite", RouteFilter::all()).sink(sink))
+                    .ip_key(key);
+                if let Some(otlp) = &otlp {
+                    builder = builder.route(Route::new("otlp", RouteFilter::all()).sink(otlp.audit_sink()));
+                }
+                if let Some(s) = &sanitizer {
+                    builder = builder.sanitizer(s.clone());
+                }
+                Some(builder.build()?)
+            }
+        };
+
+        // Chained with `and_then`, not collected in a `Vec` or wrapped in
+        // `Option`s: tracing-subscriber's `Vec<L>` and `Option<L>` do not
+        // forward `on_register_dispatch`, which the PII gate needs.
+        let mut stack: BoxedLayer = Box::new(Identity::new());
+        let mut push = |layer: BoxedLayer| {
+            let below = std::mem::replace(&mut stack, Box::new(Identity::new()));
+            stack = Box::new(below.and_then(layer));
+        };
+        if self.correlation {
+            push(Box::new(CorrelationLayer::default()));
+        }
+        if let Some(gate) = &self.pii {
+            push(Box::new(gate.clone()));
+        }
+        if let Some(m) = &metrics {
+            push(Box::new(m.clone()));
+        }
+        if let Some(a) = &audit {
+            push(Box::new(a.clone()));
+        }
+        if let Some(o) = &otlp {
+            push(Box::new(o.layer()));
+        }
+        if self.json {
+            let writer = self
+                .writer
+                .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
+            push(Box::new(warden_json::layer().with_writer(writer)));
+        }
+        let subscriber = tracing_subscriber::registry().with(filter).with(stack);
+        Ok((
+            subscriber,
+            WardenGuard {
+                pii: self.pii,
+                metrics,
+                audit,
+                otlp,
+                timeout: self.shutdown_timeout,
+            },
+        ))
+    }
+
+    /// Assembles the stack and installs it as the global default.
+    pub fn init(self) -> Result<WardenGuard, InitError> {
+        let (subscriber, guard) = self.build()?;
+        tracing::subscriber::set_global_default(subscriber).map_err(|_| InitError::AlreadySet)?;
+        Ok(guard)
+    }
+}
+
+/// Assembles the recommended stack from the environment and defaults and
+/// installs it globally; see [`Warden::builder`] for each choice. Keep
+/// the guard alive: dropping it flushes the audit store and the OTLP
+/// exporter.
+///
+/// ```no_run
+/// fn main() -> Result<(), warden::InitError> {
+///     let _warden = warden::init()?;
+///     tracing::info!(user = "ada@example.com", "started"); // user="[REDACTED:EMAIL]"
+///     Ok(())
+/// }
+/// ```
+pub fn init() -> Result<WardenGuard, InitError> {
+    Warden::builder().init()
+}
+
+/// The handles of a running stack; flushes everything when dropped
+/// (audit first, as it feeds the OTLP exporter).
+#[must_use = "dropping the guard flushes and stops the audit writer and the OTLP exporter"]
+pub struct WardenGuard {
+    pii: Option<PiiLayer>,
+    metrics: Option<MetricsLayer>,
+    audit: Option<AuditLayer>,
+    otlp: Option<Otlp>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for WardenGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WardenGuard")
+            .field("pii", &self.pii.is_some())
+            .field("metrics", &self.metrics.is_some())
+            .field("audit", &self.audit.is_some())
+            .field("otlp", &self.otlp.as_ref().map(Otlp::stats))
+            .finish()
+    }
+}
+
+impl WardenGuard {
+    /// The PII gate, for its redaction counts.
+    pub fn pii(&self) -> Option<&PiiLayer> {
+        self.pii.as_ref()
+    }
+
+    /// The metrics layer, for snapshots and alert rules.
+    pub fn metrics(&self) -> Option<&MetricsLayer> {
+        self.metrics.as_ref()
+    }
+
+    /// The audit router, for flushes and drop counts.
+    pub fn audit(&self) -> Option<&AuditLayer> {
+        self.audit.as_ref()
+    }
+
+    /// The OTLP exporter, when one runs, for its counts.
+    pub fn otlp(&self) -> Option<&Otlp> {
+        self.otlp.as_ref()
+    }
+
+    /// Flushes the audit router and the OTLP exporter, each within `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<(), InitError> {
+        if let Some(audit) = &self.audit {
+            audit.flush(timeout)?;
+        }
+        if let Some(otlp) = &self.otlp {
+            otlp.flush(timeout)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for WardenGuard {
+    fn drop(&mut self) {
+        if let Some(audit) = &self.audit {
+            audit.shutdown(self.timeout);
+        }
+        if let Some(otlp) = &self.otlp {
+            let _ = otlp.shutdown(self.timeout);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `warden::init()`'s stack, assembled by `Warden::builder().build()`:
+//! every part works together, against a real SQLite file and a real
+//! collector.
+
+mod common;
+#[path = "../layers/otlp/tests/common/mod.rs"]
+mod collector;
+
+use std::time::Duration;
+
+use common::Buffer;
+use warden::audit::{Query, SqliteStore};
+use warden::otlp::Otlp;
+use warden::{InitError, Warden};
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("warden-init-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_whole_stack_logs_times_audits_and_exports_without_leaking() {
+    let collector = collector::Collector::start();
+    let dir = temp_dir("stack");
+    let db = dir.join("audit.db");
+    let lines = Buffer::default();
+    let (subscriber, guard) = Warden::builder()
+        .filter("info")
+        .audit_sqlite(&db)
+        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        for n in 0..20 {
+            let _request = tracing::info_span!("request", correlation_id = %format!("req-{n}")).entered();
+            let _op = tracing::info_span!("login", user = "ada@example.com").entered();
+            tracing::debug!("not at the default level");
+            warden::audit::authentication!(action = "login", user_id = %n, ip = "203.0.113.9");
+            tracing::info!(card = "4111 1111 1111 1111", "paid");
+        }
+    });
+    guard.flush(Duration::from_secs(10)).unwrap();
+
+    // JSON lines: sanitized, with their request's ID, filter honoured.
+    let json = lines.lines();
+    assert_eq!(json.len(), 40, "{}", lines.contents());
+    let text = lines.contents();
+    for raw in ["ada@example.com", "4111 1111 1111 1111", "203.0.113.9"] {
+        assert!(!text.contains(raw), "{raw} in the JSON lines");
+    }
+    assert!(json.iter().all(|l| l["correlation_id"].as_str().unwrap().starts_with("req-")));
+    assert!(!text.contains("not at the default level"));
+
+    // Metrics.
+    let login = guard.metrics().unwrap().snapshot(Default::default());
+    assert_eq!(login.get("login").unwrap().count, 20);
+
+    // Audit: in SQLite, verified, and at the collector.
+    assert!(collector.wait_for(Duration::from_secs(10), |o| {
+        o.matches("audit.action: Str(login)").count() == 20
+            && o.matches("Name           : login").count() == 20
+            && o.contains("warden.operation.duration")
+    }), "{}", collector.output());
+    let output = collector.output();
+    for raw in ["ada@example.com", "4111 1111 1111 1111", "203.0.113.9"] {
+        assert!(!output.contains(raw), "{raw} reached the collector");
+    }
+    let stats = guard.otlp().unwrap().stats();
+    assert_eq!((stats.audit.exported, stats.lost()), (20, 0), "{stats}");
+    drop(guard);
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.query(&Query::default()).unwrap().len(), 20);
+    assert!(warden::audit::verify(&db).unwrap().is_ok());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_settings_are_clear_errors() {
+    let err = Warden::builder().filter("info,[").without_audit().without_otlp().build().err().unwrap();
+    assert!(matches!(err, InitError::Filter { .. }), "{err}");
+    let dir = temp_dir("bad");
+    std::fs::write(dir.join("not-a-dir"), b"x").unwrap();
+    let err = Warden::builder()
+        .audit_sqlite(dir.join("not-a-dir").join("audit.db"))
+        .without_otlp()
+        .build()
+        .err()
+        .unwrap();
+    assert!(matches!(err, InitError::Audit(_)), "{err}");
+    let err = Warden::builder()
+        .without_audit()
+        .otlp(Otlp::builder().ignore_env().endpoint("localhost"))
+        .build()
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("invalid OTLP endpoint"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn each_part_can_be_left_out() {
+    let lines = Buffer::default();
+    let (subscriber, guard) = Warden::builder()
+        .without_audit()
+        .without_otlp()
+        .without_pii()
+        .metrics(false)
+        .correlation(false)
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || tracing::info!(n = 1, "plain"));
+    assert!(guard.metrics().is_none() && guard.audit().is_none() && guard.otlp().is_none());
+    let line = &lines.lines()[0];
+    assert_eq!(line["n"], 1, "{line}");
+    assert!(line.get("correlation_id").is_none(), "{line}");
+}
