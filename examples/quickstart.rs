@@ -17,27 +17,29 @@
 //!   and resolves it);
 //! - `AuditLayer` stores logins, failed logins, `#[audited]` tool calls and
 //!   alerts in `./warden-audit.db` (its key in `./warden-audit.db.key`);
-//! - `warden-json` writes the lines.
+//! - `warden-json` writes the lines;
+//! - with `OTEL_EXPORTER_OTLP_ENDPOINT` set, `warden-otlp` sends spans,
+//!   events, audit records and metrics to that collector, and the summary
+//!   shows what was exported and dropped.
+//!
+//! The stack is the one `warden::init()` installs, built with
+//! `warden::Warden::builder()` so the lines can be captured and checked.
 //!
 //! It prints a sample of the lines and checks that every service line
 //! carries its own request's ID. It then prints the p50/p95/p99 table, the
 //! alerts, the audit counts with a `verify` of the store, what the gate
 //! replaced, and the CLI commands to try next. It fails if a raw value
-//! leaked, a line is misattributed, or the store does not verify. OTLP
-//! export joins when issue 6 lands.
+//! leaked, a line is misattributed, or the store does not verify.
 
 use std::error::Error;
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tracing::{error, info, info_span, warn};
-use tracing_subscriber::prelude::*;
-use warden::audit::{audited, AuditLayer, EventType, Query, SqliteStore};
-use warden::correlation::CorrelationLayer;
-use warden::metrics::{Alerts, MetricsLayer, Rule, TransitionKind, Window};
-use warden::pii::PiiLayer;
+use warden::audit::{audited, EventType, Query, SqliteStore};
+use warden::metrics::{Alerts, Rule, TransitionKind, Window};
 
 /// Where the quickstart's audit store goes (and its key, beside it).
 const AUDIT_DB: &str = "warden-audit.db";
@@ -217,11 +219,19 @@ fn main() -> Result<(), Box<dyn Error>> {
     let requests = requests_from_args();
     let _ = REQUESTS.set(requests);
     let sink = Captured::default();
-    let pii = PiiLayer::default();
     let writer = sink.clone();
-    let metrics = MetricsLayer::new();
-    let audit = AuditLayer::sqlite(AUDIT_DB)?;
-    let audit_guard = audit.guard();
+    // The stack `warden::init()` installs (correlation, PII gate, metrics,
+    // audit to ./warden-audit.db, OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is
+    // set, warden-json), built here without installing it globally so the
+    // JSON lines can be captured and checked.
+    let (subscriber, guard) = warden::Warden::builder()
+        .filter("info")
+        .audit_sqlite(AUDIT_DB)
+        .writer(move || writer.clone())
+        .build()?;
+    let metrics = guard.metrics().cloned().ok_or("metrics are on by default")?;
+    let pii = guard.pii().cloned().ok_or("the gate is on by default")?;
+    let audit = guard.audit().cloned().ok_or("audit is on by default")?;
     // Payment errors per evaluation period: the errors since the last one
     // over the payments since the last one.
     let last = Mutex::new((0u64, 0u64));
@@ -243,12 +253,6 @@ fn main() -> Result<(), Box<dyn Error>> {
                 .above(std::time::Duration::from_millis(4))
                 .over(Window::SinceStart),
         );
-    let subscriber = tracing_subscriber::registry()
-        .with(CorrelationLayer::default())
-        .with(metrics.clone())
-        .with(audit.clone())
-        .with(pii.clone())
-        .with(warden::json::layer().with_writer(move || writer.clone()));
 
     let started = Instant::now();
     let mut transitions = Vec::new();
@@ -265,7 +269,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     });
     let elapsed = started.elapsed();
-    drop(audit_guard); // flush, sign a checkpoint, stop the writer
+    // Flush, sign a checkpoint and stop the audit writer; send what the
+    // OTLP exporter holds.
+    audit.shutdown(Duration::from_secs(10));
+    let otlp_stats = match guard.otlp() {
+        Some(otlp) => {
+            let flushed = otlp.flush(Duration::from_secs(10));
+            Some((otlp.config().endpoint_for(warden::otlp::Signal::Traces), otlp.stats(), flushed))
+        }
+        None => None,
+    };
 
     let bytes = sink.0.lock().map_err(|_| "log buffer poisoned")?.clone();
     let text = String::from_utf8(bytes)?;
@@ -372,6 +385,21 @@ fn main() -> Result<(), Box<dyn Error>> {
         raw_values.len()
     )?;
     writeln!(out, "Events dropped by the gate: {}", pii.dropped_events())?;
+    match &otlp_stats {
+        Some((endpoint, stats, flushed)) => {
+            writeln!(out, "\nOTLP export to {endpoint}:")?;
+            for row in stats.to_string().lines() {
+                writeln!(out, "  {row}")?;
+            }
+            if let Err(e) = flushed {
+                writeln!(out, "  flush: {e}")?;
+            }
+        }
+        None => writeln!(
+            out,
+            "\nOTLP export: off (set OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 to send spans, logs, audit records and metrics to a collector)"
+        )?,
+    }
     writeln!(
         out,
         "\nNext: query and verify the audit store with the CLI:"
