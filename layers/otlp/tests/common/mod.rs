@@ -43,10 +43,21 @@ pub struct Collector {
     pub http_port: u16,
     output: Arc<Mutex<String>>,
     dir: PathBuf,
+    debug: bool,
 }
 
 impl Collector {
+    /// A collector that prints everything it receives.
     pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    /// A collector that prints nothing it receives (for benchmarks).
+    pub fn start_quiet() -> Self {
+        Self::start_with(false)
+    }
+
+    fn start_with(debug: bool) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "warden-rotel-{}-{}",
             std::process::id(),
@@ -59,6 +70,7 @@ impl Collector {
             http_port: free_port(),
             output: Arc::default(),
             dir,
+            debug,
         };
         collector.spawn();
         collector

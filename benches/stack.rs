@@ -1,0 +1,169 @@
+//! The whole stack against its peers, in one run, on the same events and
+//! spans:
+//!
+//! - `stack/event*`: the stack `warden::init()` installs (EnvFilter,
+//!   correlation, PII gate, metrics, audit router passing non-audit
+//!   events, warden-json), without OTLP, against `fmt::layer().json()`
+//!   alone; both write to `io::sink`.
+//! - `stack/span_exported`: a span (two fields, opened, entered, closed)
+//!   exported by warden-otlp, against `tracing-opentelemetry` with the OTel
+//!   SDK's batch span processor and the OTLP gRPC exporter; both send to
+//!   the same real collector (`rotel-agent`, printing nothing).
+//! - afterwards, the sustained rate: spans paced at fixed rates for 2 s
+//!   each through warden-otlp, with the drops counted at each rate.
+//!
+//! `cargo bench --bench stack` (figures in BENCHMARKS.md).
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use tracing::Dispatch;
+use tracing_subscriber::prelude::*;
+use warden::audit::{AuditLayer, Route, RouteFilter};
+use warden::otlp::Otlp;
+
+mod common;
+#[path = "../layers/otlp/tests/common/mod.rs"]
+mod collector;
+
+use common::{clean_event, Discard};
+
+fn fmt_json() -> Dispatch {
+    Dispatch::new(
+        tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::sink),
+        ),
+    )
+}
+
+/// `warden::init()`'s stack without OTLP, its audit router writing to a
+/// sink that keeps nothing.
+fn warden_stack() -> (Dispatch, warden::WardenGuard) {
+    let audit = AuditLayer::builder()
+        .route(Route::new("discard", RouteFilter::all()).sink(Discard))
+        .build()
+        .expect("audit router");
+    let (subscriber, guard) = warden::Warden::builder()
+        .filter("info")
+        .audit(audit)
+        .without_otlp()
+        .writer(std::io::sink)
+        .build()
+        .expect("the stack");
+    (Dispatch::new(subscriber), guard)
+}
+
+fn events(c: &mut Criterion) {
+    let (warden, _guard) = warden_stack();
+    let stacks = [("fmt_json", fmt_json()), ("warden_stack", warden)];
+    let mut g = c.benchmark_group("stack/event");
+    for (name, dispatch) in &stacks {
+        tracing::dispatcher::with_default(dispatch, || {
+            g.bench_function(*name, |b| b.iter(clean_event));
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("stack/event_in_2_spans");
+    for (name, dispatch) in &stacks {
+        tracing::dispatcher::with_default(dispatch, || {
+            let request = tracing::info_span!("request", method = "POST", path = "/api/v1/orders");
+            let _r = request.enter();
+            let handler = tracing::info_span!("handler", tenant = "acme", attempt = 1u64);
+            let _h = handler.enter();
+            g.bench_function(*name, |b| b.iter(clean_event));
+        });
+    }
+    g.finish();
+}
+
+/// The span both exporters measure: two fields, opened, entered, closed.
+fn span() {
+    let span = tracing::info_span!("get_order", order_id = 98231u64, route = "/api/v1/orders");
+    let _entered = span.enter();
+}
+
+fn spans(c: &mut Criterion) {
+    let collector = collector::Collector::start_quiet();
+    // tracing-opentelemetry + the SDK's batch processor + OTLP/gRPC. The
+    // exporter is built inside a Tokio runtime that outlives the run, as
+    // tonic needs.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let provider = {
+        let _enter = runtime.enter();
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_endpoint(collector.grpc())
+            .build()
+            .expect("exporter");
+        opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .build()
+    };
+    let otel = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+    );
+    let otlp = Otlp::builder()
+        .ignore_env()
+        .endpoint(collector.grpc())
+        .build()
+        .expect("warden exporter");
+    let warden = Dispatch::new(tracing_subscriber::registry().with(otlp.layer()));
+    let registry = Dispatch::new(tracing_subscriber::registry());
+
+    let mut g = c.benchmark_group("stack/span_exported");
+    for (name, dispatch) in [
+        ("registry_alone", &registry),
+        ("tracing_opentelemetry_batch", &otel),
+        ("warden_otlp", &warden),
+    ] {
+        tracing::dispatcher::with_default(dispatch, || {
+            g.bench_function(name, |b| b.iter(span));
+        });
+    }
+    g.finish();
+    let _ = otlp.flush(Duration::from_secs(30));
+    eprintln!("\nwarden-otlp during the criterion run (unpaced: as fast as one thread can):\n{}", otlp.stats());
+    sustained(&otlp, &warden);
+    let _ = provider.shutdown();
+    let _ = otlp.shutdown(Duration::from_secs(30));
+}
+
+/// Spans at a fixed rate for 2 s, then a flush; the drops at each rate.
+fn sustained(otlp: &Otlp, dispatch: &Dispatch) {
+    eprintln!("sustained rate through warden-otlp (2 s per rate, then flushed):");
+    for rate in [25_000u64, 50_000, 100_000, 200_000, 400_000] {
+        let before = otlp.stats().spans;
+        let start = Instant::now();
+        let mut sent = 0u64;
+        tracing::dispatcher::with_default(dispatch, || {
+            while start.elapsed() < Duration::from_secs(2) {
+                let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+                while sent < due {
+                    span();
+                    sent += 1;
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        });
+        let _ = otlp.flush(Duration::from_secs(30));
+        let after = otlp.stats().spans;
+        eprintln!(
+            "  {rate:>7}/s: sent {sent:>8}, exported {:>8}, dropped {:>6}, failed {:>6}",
+            after.exported - before.exported,
+            after.dropped - before.dropped,
+            after.failed - before.failed
+        );
+    }
+}
+
+criterion_group!(benches, events, spans);
+criterion_main!(benches);
