@@ -49,6 +49,29 @@ fn span_lifecycle() {
     let _entered = black_box(&span).enter();
 }
 
+/// The span `benches/stack.rs` exports: two fields, opened, entered, closed.
+fn exported_span() {
+    let span = tracing::info_span!("get_order", order_id = 98231u64, route = "/api/v1/orders");
+    let _entered = black_box(&span).enter();
+}
+
+/// An exporter whose collector is a closed port on loopback, with a queue
+/// large enough for every probe span: the logging thread's own work, the
+/// export thread failing fast beside it.
+fn dead_end_exporter(n: usize) -> warden::otlp::Otlp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(9, |a| a.port());
+    warden::otlp::Otlp::builder()
+        .ignore_env()
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .span_queue(n.max(1) + 1)
+        .delay(std::time::Duration::from_secs(3600))
+        .max_batch(n.max(1) + 1)
+        .build()
+        .expect("exporter")
+}
+
 fn child_span_lifecycle() {
     let parent = tracing::info_span!("parent");
     let _p = parent.enter();
@@ -173,6 +196,18 @@ const CASES: &[Case] = &[
     ("span/registry+correlation", |n| {
         let stack = tracing_subscriber::registry().with(CorrelationLayer::default());
         in_dispatch(Dispatch::new(stack), n, span_lifecycle)
+    }),
+    ("otlp/span/registry_alone", |n| {
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry()),
+            n,
+            exported_span,
+        )
+    }),
+    ("otlp/span/warden_otlp", |n| {
+        let otlp = dead_end_exporter(n);
+        let stack = tracing_subscriber::registry().with(otlp.layer());
+        in_dispatch(Dispatch::new(stack), n, exported_span)
     }),
     ("span2/registry_alone", |n| {
         in_dispatch(

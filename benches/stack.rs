@@ -24,9 +24,9 @@ use tracing_subscriber::prelude::*;
 use warden::audit::{AuditLayer, Route, RouteFilter};
 use warden::otlp::Otlp;
 
-mod common;
 #[path = "../layers/otlp/tests/common/mod.rs"]
 mod collector;
+mod common;
 
 use common::{clean_event, Discard};
 
@@ -131,7 +131,10 @@ fn spans(c: &mut Criterion) {
     }
     g.finish();
     let _ = otlp.flush(Duration::from_secs(30));
-    eprintln!("\nwarden-otlp during the criterion run (unpaced: as fast as one thread can):\n{}", otlp.stats());
+    eprintln!(
+        "\nwarden-otlp during the criterion run (unpaced: as fast as one thread can):\n{}",
+        otlp.stats()
+    );
     sustained(&otlp, &warden);
     let _ = provider.shutdown();
     let _ = otlp.shutdown(Duration::from_secs(30));

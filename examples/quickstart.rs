@@ -229,7 +229,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         .audit_sqlite(AUDIT_DB)
         .writer(move || writer.clone())
         .build()?;
-    let metrics = guard.metrics().cloned().ok_or("metrics are on by default")?;
+    let metrics = guard
+        .metrics()
+        .cloned()
+        .ok_or("metrics are on by default")?;
     let pii = guard.pii().cloned().ok_or("the gate is on by default")?;
     let audit = guard.audit().cloned().ok_or("audit is on by default")?;
     // Payment errors per evaluation period: the errors since the last one
@@ -275,7 +278,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     let otlp_stats = match guard.otlp() {
         Some(otlp) => {
             let flushed = otlp.flush(Duration::from_secs(10));
-            Some((otlp.config().endpoint_for(warden::otlp::Signal::Traces), otlp.stats(), flushed))
+            Some((
+                otlp.config().endpoint_for(warden::otlp::Signal::Traces),
+                otlp.stats(),
+                flushed,
+            ))
         }
         None => None,
     };

@@ -53,7 +53,7 @@ enum AuditChoice {
 enum OtlpChoice {
     Off,
     FromEnv,
-    Builder(OtlpBuilder),
+    Builder(Box<OtlpBuilder>),
 }
 
 /// Configures the stack [`init`] assembles; every choice has a builder
@@ -183,7 +183,7 @@ impl Warden {
 
     /// OTLP export with these settings, whatever the environment says.
     pub fn otlp(mut self, builder: OtlpBuilder) -> Self {
-        self.otlp = OtlpChoice::Builder(builder);
+        self.otlp = OtlpChoice::Builder(Box::new(builder));
         self
     }
 
@@ -220,7 +220,11 @@ impl Warden {
         let filter_text = self
             .filter
             .clone()
-            .or_else(|| std::env::var("RUST_LOG").ok().filter(|f| !f.trim().is_empty()))
+            .or_else(|| {
+                std::env::var("RUST_LOG")
+                    .ok()
+                    .filter(|f| !f.trim().is_empty())
+            })
             .unwrap_or_else(|| "info".to_owned());
         let filter = EnvFilter::builder()
             .parse(&filter_text)
@@ -234,7 +238,7 @@ impl Warden {
         let otlp_builder = match self.otlp {
             OtlpChoice::Off => None,
             OtlpChoice::FromEnv => OtlpConfig::env_configured().then(Otlp::builder),
-            OtlpChoice::Builder(b) => Some(b),
+            OtlpChoice::Builder(b) => Some(*b),
         };
         let otlp = match otlp_builder {
             None => None,
@@ -259,7 +263,8 @@ impl Warden {
                     .route(Route::new("sqlite", RouteFilter::all()).sink(sink))
                     .ip_key(key);
                 if let Some(otlp) = &otlp {
-                    builder = builder.route(Route::new("otlp", RouteFilter::all()).sink(otlp.audit_sink()));
+                    builder = builder
+                        .route(Route::new("otlp", RouteFilter::all()).sink(otlp.audit_sink()));
                 }
                 if let Some(s) = &sanitizer {
                     builder = builder.sanitizer(s.clone());
@@ -277,7 +282,7 @@ impl Warden {
             stack = Box::new(below.and_then(layer));
         };
         if self.correlation {
-            push(Box::new(CorrelationLayer::default()));
+            push(Box::<CorrelationLayer>::default());
         }
         if let Some(gate) = &self.pii {
             push(Box::new(gate.clone()));

@@ -2,9 +2,9 @@
 //! every part works together, against a real SQLite file and a real
 //! collector.
 
-mod common;
 #[path = "../layers/otlp/tests/common/mod.rs"]
 mod collector;
+mod common;
 
 use std::time::Duration;
 
@@ -35,7 +35,8 @@ fn the_whole_stack_logs_times_audits_and_exports_without_leaking() {
         .unwrap();
     tracing::subscriber::with_default(subscriber, || {
         for n in 0..20 {
-            let _request = tracing::info_span!("request", correlation_id = %format!("req-{n}")).entered();
+            let _request =
+                tracing::info_span!("request", correlation_id = %format!("req-{n}")).entered();
             let _op = tracing::info_span!("login", user = "ada@example.com").entered();
             tracing::debug!("not at the default level");
             warden::audit::authentication!(action = "login", user_id = %n, ip = "203.0.113.9");
@@ -51,7 +52,9 @@ fn the_whole_stack_logs_times_audits_and_exports_without_leaking() {
     for raw in ["ada@example.com", "4111 1111 1111 1111", "203.0.113.9"] {
         assert!(!text.contains(raw), "{raw} in the JSON lines");
     }
-    assert!(json.iter().all(|l| l["correlation_id"].as_str().unwrap().starts_with("req-")));
+    assert!(json
+        .iter()
+        .all(|l| l["correlation_id"].as_str().unwrap().starts_with("req-")));
     assert!(!text.contains("not at the default level"));
 
     // Metrics.
@@ -59,11 +62,15 @@ fn the_whole_stack_logs_times_audits_and_exports_without_leaking() {
     assert_eq!(login.get("login").unwrap().count, 20);
 
     // Audit: in SQLite, verified, and at the collector.
-    assert!(collector.wait_for(Duration::from_secs(10), |o| {
-        o.matches("audit.action: Str(login)").count() == 20
-            && o.matches("Name           : login").count() == 20
-            && o.contains("warden.operation.duration")
-    }), "{}", collector.output());
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| {
+            o.matches("audit.action: Str(login)").count() == 20
+                && o.matches("Name           : login").count() == 20
+                && o.contains("warden.operation.duration")
+        }),
+        "{}",
+        collector.output()
+    );
     let output = collector.output();
     for raw in ["ada@example.com", "4111 1111 1111 1111", "203.0.113.9"] {
         assert!(!output.contains(raw), "{raw} reached the collector");
@@ -79,7 +86,13 @@ fn the_whole_stack_logs_times_audits_and_exports_without_leaking() {
 
 #[test]
 fn bad_settings_are_clear_errors() {
-    let err = Warden::builder().filter("info,[").without_audit().without_otlp().build().err().unwrap();
+    let err = Warden::builder()
+        .filter("info,[")
+        .without_audit()
+        .without_otlp()
+        .build()
+        .err()
+        .unwrap();
     assert!(matches!(err, InitError::Filter { .. }), "{err}");
     let dir = temp_dir("bad");
     std::fs::write(dir.join("not-a-dir"), b"x").unwrap();

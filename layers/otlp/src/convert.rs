@@ -95,9 +95,9 @@ impl Converter {
     /// `otel.status_code` and `otel.status_message` set the name, kind and
     /// status as `tracing-opentelemetry` reads them; an `error` field or an
     /// `ERROR` event inside the span makes the status an error.
-    pub(crate) fn span(&self, record: SpanRecord) -> SpanData {
+    pub(crate) fn span(&self, record: &mut SpanRecord) -> SpanData {
         let metadata = record.metadata;
-        let mut name: Cow<'static, str> = Cow::Borrowed(metadata.name());
+        let mut name: Cow<'static, str> = Cow::Borrowed(metadata.map_or("span", |m| m.name()));
         let mut kind = SpanKind::Internal;
         let mut status_code: Option<bool> = None;
         let mut status_message: Option<String> = None;
@@ -137,7 +137,9 @@ impl Converter {
             }
         }
         self.correlation(&record.correlation_id, &mut attributes);
-        Self::code_attributes(metadata, &mut attributes);
+        if let Some(metadata) = metadata {
+            Self::code_attributes(metadata, &mut attributes);
+        }
         let status = match status_code {
             Some(true) => Status::Ok,
             Some(false) => Status::error(status_message.unwrap_or_default()),

@@ -319,7 +319,10 @@ impl Worker {
             let mut batch = Vec::with_capacity(self.config.max_batch);
             while batch.len() < self.config.max_batch {
                 match self.shared.spans.pop() {
-                    Some(record) => batch.push(self.converter.span(record)),
+                    Some(mut record) => {
+                        batch.push(self.converter.span(&mut record));
+                        self.shared.recycle_span(record);
+                    }
                     None => break,
                 }
             }

@@ -12,16 +12,10 @@ use warden_core::{random_u128, visit_fields, CorrelationId, FieldValue, Sanitize
 use crate::queue::Shared;
 use crate::record::{set_field, EventRecord, Fields, SpanRecord};
 
-/// What the layer keeps in a span's extensions while it is open.
+/// What the layer keeps in a span's extensions while it is open: the
+/// record it will queue when the span closes.
 #[derive(Debug)]
-struct OtlpSpan {
-    trace_id: u128,
-    span_id: u64,
-    parent_span_id: u64,
-    start: SystemTime,
-    fields: Fields,
-    error_event: bool,
-}
+struct OtlpSpan(Box<SpanRecord>);
 
 /// A `tracing-subscriber` layer that exports spans (with their parent/child
 /// structure, status and `correlation.id`) and events (as OTLP log records
@@ -71,9 +65,11 @@ impl OtlpLayer {
     }
 }
 
+/// Appends every field of `record` (a new span's or an event's: each name
+/// once).
 fn capture<R: tracing_subscriber::field::RecordFields + ?Sized>(record: &R, fields: &mut Fields) {
     visit_fields(record, |field, value| {
-        set_field(fields, field.name(), FieldValue::from_ref(value))
+        fields.push((field.name(), FieldValue::from_ref(value)))
     });
 }
 
@@ -98,25 +94,23 @@ where
         let parent = span.parent().and_then(|p| {
             p.extensions()
                 .get::<OtlpSpan>()
-                .map(|o| (o.trace_id, o.span_id))
+                .map(|o| (o.0.trace_id, o.0.span_id))
         });
-        let (trace_id, parent_span_id) = match parent {
-            Some(ids) => ids,
-            None => (root_trace_id(span.extensions().get::<CorrelationId>()), 0),
-        };
-        let mut fields = Fields::new();
+        let mut record = self.shared.span_buffer();
         if self.spans {
-            capture(attrs, &mut fields);
+            capture(attrs, &mut record.fields);
         }
-        let span_id = (random_u128() as u64).max(1);
-        span.extensions_mut().replace(OtlpSpan {
-            trace_id,
-            span_id,
-            parent_span_id,
-            start: SystemTime::now(),
-            fields,
-            error_event: false,
-        });
+        record.span_id = (random_u128() as u64).max(1);
+        record.start = SystemTime::now();
+        let mut extensions = span.extensions_mut();
+        (record.trace_id, record.parent_span_id) = match parent {
+            Some(ids) => ids,
+            None => (
+                root_trace_id(extensions.get_mut::<CorrelationId>().map(|c| &*c)),
+                0,
+            ),
+        };
+        extensions.replace(OtlpSpan(record));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -126,7 +120,10 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
         if let Some(otlp) = extensions.get_mut::<OtlpSpan>() {
-            capture(values, &mut otlp.fields);
+            let fields = &mut otlp.0.fields;
+            visit_fields(values, |field, value| {
+                set_field(fields, field.name(), FieldValue::from_ref(value))
+            });
         }
     }
 
@@ -138,8 +135,8 @@ where
             let error = *event.metadata().level() == Level::ERROR;
             let mut extensions = span.extensions_mut();
             if let Some(otlp) = extensions.get_mut::<OtlpSpan>() {
-                otlp.error_event |= error;
-                ids = Some((otlp.trace_id, otlp.span_id));
+                otlp.0.error_event |= error;
+                ids = Some((otlp.0.trace_id, otlp.0.span_id));
             }
             if self.events {
                 correlation_id = extensions.get_mut::<CorrelationId>().cloned();
@@ -148,7 +145,7 @@ where
         if !self.events {
             return;
         }
-        let mut fields = Fields::with_capacity(event.metadata().fields().len());
+        let mut fields = Fields::new();
         capture(event, &mut fields);
         self.shared.push_event(EventRecord {
             metadata: event.metadata(),
@@ -166,26 +163,18 @@ where
         let Some(span) = ctx.span(&id) else { return };
         let end = SystemTime::now();
         let mut extensions = span.extensions_mut();
-        let Some(mut otlp) = extensions.remove::<OtlpSpan>() else {
+        let Some(OtlpSpan(mut record)) = extensions.remove::<OtlpSpan>() else {
             return;
         };
         if let Some(sanitized) = extensions.get_mut::<SanitizedFields>() {
             for (name, value) in sanitized.iter() {
-                set_field(&mut otlp.fields, name, value.clone());
+                set_field(&mut record.fields, name, value.clone());
             }
         }
-        let correlation_id = extensions.get_mut::<CorrelationId>().cloned();
+        record.correlation_id = extensions.get_mut::<CorrelationId>().cloned();
         drop(extensions);
-        self.shared.push_span(SpanRecord {
-            metadata: span.metadata(),
-            trace_id: otlp.trace_id,
-            span_id: otlp.span_id,
-            parent_span_id: otlp.parent_span_id,
-            start: otlp.start,
-            end,
-            fields: otlp.fields,
-            correlation_id,
-            error_event: otlp.error_event,
-        });
+        record.metadata = Some(span.metadata());
+        record.end = end;
+        self.shared.push_span(record);
     }
 }

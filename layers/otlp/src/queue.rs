@@ -10,6 +10,9 @@ use warden_audit::AuditRecord;
 
 use crate::record::{EventRecord, SpanRecord};
 
+/// Span boxes kept for reuse at most.
+const FREE_SPANS: usize = 4_096;
+
 /// Counters of one signal.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -31,7 +34,9 @@ impl Counters {
 
 /// What the application's threads and the export thread share.
 pub(crate) struct Shared {
-    pub(crate) spans: ArrayQueue<SpanRecord>,
+    pub(crate) spans: ArrayQueue<Box<SpanRecord>>,
+    /// Exported spans' boxes, emptied, for the next spans.
+    free_spans: ArrayQueue<Box<SpanRecord>>,
     pub(crate) events: ArrayQueue<EventRecord>,
     pub(crate) audit: ArrayQueue<AuditRecord>,
     pub(crate) span_counters: Counters,
@@ -63,6 +68,7 @@ impl Shared {
     ) -> Self {
         Shared {
             spans: ArrayQueue::new(span_queue),
+            free_spans: ArrayQueue::new(span_queue.min(FREE_SPANS)),
             events: ArrayQueue::new(log_queue),
             audit: ArrayQueue::new(audit_queue),
             span_counters: Counters::default(),
@@ -79,17 +85,37 @@ impl Shared {
     /// Queues a closed span, or counts it dropped when the queue is full.
     /// Never blocks.
     #[inline]
-    pub(crate) fn push_span(&self, span: SpanRecord) {
+    pub(crate) fn push_span(&self, span: Box<SpanRecord>) {
         if self.closed.load(Relaxed) {
             self.span_counters.dropped.fetch_add(1, Relaxed);
-            return;
+            return self.recycle_span(span);
         }
         match self.spans.push(span) {
             Ok(()) => self.wake_if_batch_ready(self.spans.len()),
-            Err(_) => {
+            Err(span) => {
                 self.span_counters.dropped.fetch_add(1, Relaxed);
+                self.recycle_span(span);
             }
         }
+    }
+
+    /// A box for a new span: a recycled one when there is one.
+    #[inline]
+    pub(crate) fn span_buffer(&self) -> Box<SpanRecord> {
+        self.free_spans
+            .pop()
+            .unwrap_or_else(|| Box::new(SpanRecord::empty()))
+    }
+
+    /// Empties `span` and keeps it for a later span (or frees it when
+    /// enough are kept).
+    #[inline]
+    pub(crate) fn recycle_span(&self, mut span: Box<SpanRecord>) {
+        span.metadata = None;
+        span.fields.clear();
+        span.correlation_id = None;
+        span.error_event = false;
+        let _ = self.free_spans.push(span);
     }
 
     /// Queues an event, or counts it dropped. Never blocks.

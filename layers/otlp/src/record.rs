@@ -7,13 +7,19 @@ use std::time::SystemTime;
 use tracing_core::Metadata;
 use warden_core::{CorrelationId, FieldValue};
 
-/// The fields of a span or event, in recording order.
-pub(crate) type Fields = Vec<(&'static str, FieldValue)>;
+/// The fields of a span or event, in recording order; up to four without
+/// an allocation (each allocation made here is freed on the export
+/// thread, which costs more than the allocation itself).
+pub(crate) type Fields = smallvec::SmallVec<[(&'static str, FieldValue); 4]>;
 
-/// A closed span.
+/// A span: filled in while it is open, queued when it closes. Boxes
+/// circulate between the application's threads and the export thread (see
+/// [`Shared::span_buffer`](crate::queue::Shared::span_buffer)), so a span
+/// costs no allocation of its own and moves as one pointer.
 #[derive(Debug)]
 pub(crate) struct SpanRecord {
-    pub(crate) metadata: &'static Metadata<'static>,
+    /// `None` only while the box waits for reuse.
+    pub(crate) metadata: Option<&'static Metadata<'static>>,
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
     /// 0 for a root span.
@@ -24,6 +30,22 @@ pub(crate) struct SpanRecord {
     pub(crate) correlation_id: Option<CorrelationId>,
     /// An `ERROR` event happened inside it.
     pub(crate) error_event: bool,
+}
+
+impl SpanRecord {
+    pub(crate) fn empty() -> Self {
+        SpanRecord {
+            metadata: None,
+            trace_id: 0,
+            span_id: 0,
+            parent_span_id: 0,
+            start: SystemTime::UNIX_EPOCH,
+            end: SystemTime::UNIX_EPOCH,
+            fields: Fields::new(),
+            correlation_id: None,
+            error_event: false,
+        }
+    }
 }
 
 /// An event.
