@@ -197,6 +197,50 @@ const CASES: &[Case] = &[
         let stack = tracing_subscriber::registry().with(CorrelationLayer::default());
         in_dispatch(Dispatch::new(stack), n, span_lifecycle)
     }),
+    ("stack/event/fmt_json", |n| {
+        let stack = tracing_subscriber::registry().with(fmt_json!());
+        in_dispatch(Dispatch::new(stack), n, clean_event)
+    }),
+    ("stack/event/warden_stack", |n| {
+        // The stack `warden::init()` installs, without OTLP, its audit
+        // router writing to a sink that keeps nothing.
+        let audit = warden::audit::AuditLayer::builder()
+            .route(
+                warden::audit::Route::new("discard", warden::audit::RouteFilter::all())
+                    .sink(common::Discard),
+            )
+            .build()
+            .expect("audit router");
+        let (subscriber, _guard) = warden::Warden::builder()
+            .filter("info")
+            .audit(audit)
+            .without_otlp()
+            .writer(std::io::sink)
+            .build()
+            .expect("the stack");
+        in_dispatch(Dispatch::new(subscriber), n, clean_event)
+    }),
+    ("otlp/span/tracing_opentelemetry_batch", |n| {
+        use opentelemetry::trace::TracerProvider as _;
+        use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor};
+        // The batch thread never exports during the loop (as warden's
+        // export thread above): the logging thread's own work.
+        let config = BatchConfigBuilder::default()
+            .with_max_queue_size(n.max(1) + 1)
+            .with_max_export_batch_size(n.max(1) + 1)
+            .with_scheduled_delay(std::time::Duration::from_secs(3600))
+            .build();
+        let processor =
+            BatchSpanProcessor::builder(opentelemetry_sdk::testing::trace::NoopSpanExporter::new())
+                .with_batch_config(config)
+                .build();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        let stack = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("probe")));
+        in_dispatch(Dispatch::new(stack), n, exported_span)
+    }),
     ("otlp/span/registry_alone", |n| {
         in_dispatch(
             Dispatch::new(tracing_subscriber::registry()),
