@@ -202,23 +202,8 @@ const CASES: &[Case] = &[
         in_dispatch(Dispatch::new(stack), n, clean_event)
     }),
     ("stack/event/warden_stack", |n| {
-        // The stack `warden::init()` installs, without OTLP, its audit
-        // router writing to a sink that keeps nothing.
-        let audit = warden::audit::AuditLayer::builder()
-            .route(
-                warden::audit::Route::new("discard", warden::audit::RouteFilter::all())
-                    .sink(common::Discard),
-            )
-            .build()
-            .expect("audit router");
-        let (subscriber, _guard) = warden::Warden::builder()
-            .filter("info")
-            .audit(audit)
-            .without_otlp()
-            .writer(std::io::sink)
-            .build()
-            .expect("the stack");
-        in_dispatch(Dispatch::new(subscriber), n, clean_event)
+        let (dispatch, _guard) = common::warden_stack();
+        in_dispatch(dispatch, n, clean_event)
     }),
     ("otlp/span/tracing_opentelemetry_batch", |n| {
         use opentelemetry::trace::TracerProvider as _;

@@ -21,14 +21,13 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
-use warden::audit::{AuditLayer, Route, RouteFilter};
 use warden::otlp::Otlp;
 
 #[path = "../layers/otlp/tests/common/mod.rs"]
 mod collector;
 mod common;
 
-use common::{clean_event, Discard};
+use common::{clean_event, warden_stack};
 
 fn fmt_json() -> Dispatch {
     Dispatch::new(
@@ -38,23 +37,6 @@ fn fmt_json() -> Dispatch {
                 .with_writer(std::io::sink),
         ),
     )
-}
-
-/// `warden::init()`'s stack without OTLP, its audit router writing to a
-/// sink that keeps nothing.
-fn warden_stack() -> (Dispatch, warden::WardenGuard) {
-    let audit = AuditLayer::builder()
-        .route(Route::new("discard", RouteFilter::all()).sink(Discard))
-        .build()
-        .expect("audit router");
-    let (subscriber, guard) = warden::Warden::builder()
-        .filter("info")
-        .audit(audit)
-        .without_otlp()
-        .writer(std::io::sink)
-        .build()
-        .expect("the stack");
-    (Dispatch::new(subscriber), guard)
 }
 
 fn events(c: &mut Criterion) {

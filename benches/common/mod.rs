@@ -96,3 +96,23 @@ pub fn audit_event(n: u64) {
         n = n
     );
 }
+
+/// The stack `warden::init()` installs, without OTLP, its audit router
+/// writing to [`Discard`]: what `benches/stack.rs` and `benches/probe.rs`
+/// measure against `fmt::layer().json()`.
+pub fn warden_stack() -> (tracing::Dispatch, warden::WardenGuard) {
+    let audit = warden::audit::AuditLayer::builder()
+        .route(
+            warden::audit::Route::new("discard", warden::audit::RouteFilter::all()).sink(Discard),
+        )
+        .build()
+        .expect("audit router");
+    let (subscriber, guard) = warden::Warden::builder()
+        .filter("info")
+        .audit(audit)
+        .without_otlp()
+        .writer(std::io::sink)
+        .build()
+        .expect("the stack");
+    (tracing::Dispatch::new(subscriber), guard)
+}

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime};
 
+use crossbeam_queue::ArrayQueue;
 use opentelemetry::logs::LoggerProvider as _;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
-use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::trace::SpanExporter as _;
 use opentelemetry_sdk::Resource;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -341,57 +342,46 @@ impl Worker {
         true
     }
 
-    async fn drain_events(&mut self) -> bool {
-        let rounds = self.shared.events.len().div_ceil(self.config.max_batch);
-        for _ in 0..rounds {
-            let mut records = Vec::with_capacity(self.config.max_batch);
-            while records.len() < self.config.max_batch {
-                match self.shared.events.pop() {
-                    Some(record) => records.push(self.converter.event(record)),
-                    None => break,
-                }
-            }
-            if records.is_empty() {
-                break;
-            }
-            if !self
-                .export_logs(&records, &self.shared.event_counters)
-                .await
-            {
-                return false;
-            }
-        }
-        true
+    async fn drain_events(&self) -> bool {
+        let shared = &self.shared;
+        self.drain_log_queue(&shared.events, &shared.event_counters, |c, r| c.event(r))
+            .await
     }
 
-    async fn drain_audit(&mut self) -> bool {
-        let rounds = self.shared.audit.len().div_ceil(self.config.max_batch);
-        for _ in 0..rounds {
-            let mut records = Vec::with_capacity(self.config.max_batch);
-            while records.len() < self.config.max_batch {
-                match self.shared.audit.pop() {
-                    Some(record) => records.push(self.converter.audit(&record)),
-                    None => break,
-                }
-            }
-            if records.is_empty() {
-                break;
-            }
-            if !self
-                .export_logs(&records, &self.shared.audit_counters)
-                .await
-            {
-                return false;
-            }
-        }
-        true
+    async fn drain_audit(&self) -> bool {
+        let shared = &self.shared;
+        self.drain_log_queue(&shared.audit, &shared.audit_counters, |c, r| c.audit(&r))
+            .await
     }
 
-    async fn export_logs(
+    /// Sends what `queue` holds now as log records, a batch at a time;
+    /// `false` if an export failed.
+    async fn drain_log_queue<T>(
         &self,
-        records: &[opentelemetry_sdk::logs::SdkLogRecord],
+        queue: &ArrayQueue<T>,
         counters: &Counters,
+        convert: impl Fn(&Converter, T) -> SdkLogRecord,
     ) -> bool {
+        let rounds = queue.len().div_ceil(self.config.max_batch);
+        for _ in 0..rounds {
+            let mut records = Vec::with_capacity(self.config.max_batch);
+            while records.len() < self.config.max_batch {
+                match queue.pop() {
+                    Some(record) => records.push(convert(&self.converter, record)),
+                    None => break,
+                }
+            }
+            if records.is_empty() {
+                break;
+            }
+            if !self.export_logs(&records, counters).await {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn export_logs(&self, records: &[SdkLogRecord], counters: &Counters) -> bool {
         let scope = &self.converter.scope;
         let refs: Vec<_> = records.iter().map(|r| (r, scope)).collect();
         let export = self.exporters.logs.export(LogBatch::new(&refs));
