@@ -118,3 +118,37 @@ fn no_collector_at_all_fails_fast_and_is_counted() {
     assert_eq!(after.logs.dropped, stats.logs.dropped + 1, "{after}");
     assert_eq!(after.logs.queued, 0, "{after}");
 }
+
+#[test]
+fn a_collector_that_never_answers_costs_timeouts_not_waits() {
+    // Accepts connections and never reads or answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let otlp = Otlp::builder()
+        .ignore_env()
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .timeout(Duration::from_millis(500))
+        .delay(Duration::from_millis(10))
+        .log_queue(1_000)
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(otlp.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        assert!(log_many("stuck", 5_000) < NEVER_WAITS);
+    });
+    let started = Instant::now();
+    let _ = otlp.flush(Duration::from_secs(20));
+    let stats = otlp.stats();
+    assert!(stats.logs.failed > 0 && stats.logs.dropped > 0, "{stats}");
+    assert_eq!(stats.logs.exported, 0, "{stats}");
+    assert!(stats.logs.queued <= 1_000, "{stats}");
+    // Shutdown gives up at its own timeout, whatever the collector does.
+    let shutdown = otlp.shutdown(Duration::from_secs(2));
+    assert!(started.elapsed() < Duration::from_secs(25), "{shutdown:?}");
+}

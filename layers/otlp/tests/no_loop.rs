@@ -1,0 +1,65 @@
+//! With the exporter's layer in the global subscriber, nothing the export
+//! thread logs (the SDK's diagnostics, tonic, hyper, h2) comes back into
+//! the subscriber or the export. One test in this binary: it sets the
+//! global default.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracing::Subscriber;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::prelude::*;
+use warden_otlp::Otlp;
+
+#[derive(Clone, Default)]
+struct Targets(Arc<Mutex<Vec<String>>>);
+
+impl<S: Subscriber> Layer<S> for Targets {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(event.metadata().target().to_owned());
+    }
+}
+
+#[test]
+fn the_export_threads_own_logs_never_reach_the_subscriber() {
+    // A collector that refuses every connection makes the SDK and tonic
+    // report errors on the export thread.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let otlp = Otlp::builder()
+        .ignore_env()
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .timeout(Duration::from_secs(1))
+        .delay(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let seen = Targets::default();
+    tracing_subscriber::registry()
+        .with(otlp.layer())
+        .with(seen.clone())
+        .with(tracing_subscriber::filter::LevelFilter::TRACE)
+        .init();
+    for i in 0..10 {
+        tracing::info!(i, "application event");
+    }
+    otlp.flush(Duration::from_secs(15)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    otlp.flush(Duration::from_secs(15)).unwrap();
+    let targets = seen.0.lock().unwrap().clone();
+    assert_eq!(targets.len(), 10, "{targets:?}");
+    assert!(targets.iter().all(|t| t == "no_loop"), "{targets:?}");
+    let stats = otlp.stats();
+    assert_eq!(
+        stats.logs.failed + stats.logs.queued + stats.logs.dropped,
+        10,
+        "{stats}"
+    );
+    assert!(stats.logs.failed > 0, "{stats}");
+}
