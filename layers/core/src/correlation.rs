@@ -129,22 +129,24 @@ pub fn new_uuid_v7() -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
 }
 
-/// 128 bits from a fast per-thread wyrand generator seeded by the
-/// operating system: for IDs (correlation, trace and span ids), not for
-/// secrets.
-pub fn random_u128() -> u128 {
+/// 64 bits from a fast per-thread wyrand generator seeded by the operating
+/// system: for IDs (span ids), not for secrets.
+pub fn random_u64() -> u64 {
     thread_local! {
         static STATE: Cell<u64> = Cell::new(RandomState::new().hash_one(std::thread::current().id()));
     }
-    let next = || {
-        STATE.with(|state| {
-            let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);
-            state.set(s);
-            let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
-            ((t >> 64) as u64) ^ (t as u64)
-        })
-    };
-    (u128::from(next()) << 64) | u128::from(next())
+    STATE.with(|state| {
+        let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+        state.set(s);
+        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
+    })
+}
+
+/// 128 bits from the same generator as [`random_u64`]: for IDs
+/// (correlation, trace ids), not for secrets.
+pub fn random_u128() -> u128 {
+    (u128::from(random_u64()) << 64) | u128::from(random_u64())
 }
 
 impl Default for CorrelationId {

@@ -54,7 +54,8 @@ pub mod time;
 mod visit;
 
 pub use correlation::{
-    new_uuid_v7, random_u128, CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN,
+    new_uuid_v7, random_u128, random_u64, CorrelationId, InvalidCorrelationId,
+    MAX_CORRELATION_ID_LEN,
 };
 pub use extensions::SanitizedFields;
 pub use owned::{ErrorChain, FieldValue, OwnedFields};

@@ -14,9 +14,10 @@ use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use tracing_core::{Level, Metadata};
 use warden_audit::{AuditLevel, AuditRecord, Outcome};
-use warden_core::{CorrelationId, FieldValue};
+use warden_core::CorrelationId;
 use warden_pii::Sanitizer;
 
+use crate::fields::FieldView;
 use crate::record::{EventRecord, SpanRecord};
 
 /// The attribute that carries a span's or record's correlation ID.
@@ -39,36 +40,29 @@ impl Converter {
 
     /// A field as an attribute value, sanitized: texts always, numbers when
     /// they are long enough to be an identifier.
-    fn value(&self, name: &str, value: &FieldValue) -> Value {
+    fn value(&self, name: &str, value: FieldView<'_>) -> Value {
         let number =
             |digits: String, keep: Value| match self.sanitizer.sanitize_field(name, &digits) {
                 Cow::Borrowed(_) => keep,
                 Cow::Owned(clean) => Value::String(clean.into()),
             };
         match value {
-            FieldValue::Str(s) | FieldValue::Debug(s) => Value::String(self.text(name, s).into()),
-            FieldValue::I64(n) if n.unsigned_abs() >= MIN_DIGITS_TO_CHECK => {
-                number(n.to_string(), Value::I64(*n))
+            FieldView::Text(s) => Value::String(self.text(name, s).into()),
+            FieldView::I64(n) if n.unsigned_abs() >= MIN_DIGITS_TO_CHECK => {
+                number(n.to_string(), Value::I64(n))
             }
-            FieldValue::I64(n) => Value::I64(*n),
-            FieldValue::U64(n) if *n > i64::MAX as u64 => {
+            FieldView::I64(n) => Value::I64(n),
+            FieldView::U64(n) if n > i64::MAX as u64 => {
                 Value::String(self.text(name, &n.to_string()).into())
             }
-            FieldValue::U64(n) if *n >= MIN_DIGITS_TO_CHECK => {
-                number(n.to_string(), Value::I64(*n as i64))
+            FieldView::U64(n) if n >= MIN_DIGITS_TO_CHECK => {
+                number(n.to_string(), Value::I64(n as i64))
             }
-            FieldValue::U64(n) => Value::I64(*n as i64),
-            FieldValue::I128(n) => Value::String(self.text(name, &n.to_string()).into()),
-            FieldValue::U128(n) => Value::String(self.text(name, &n.to_string()).into()),
-            FieldValue::F64(n) => Value::F64(*n),
-            FieldValue::Bool(b) => Value::Bool(*b),
-            FieldValue::Bytes(b) => {
-                Value::String(self.text(name, &String::from_utf8_lossy(b)).into())
-            }
-            FieldValue::Error(chain) => {
-                let text = chain.messages().collect::<Vec<_>>().join(": ");
-                Value::String(self.text(name, &text).into())
-            }
+            FieldView::U64(n) => Value::I64(n as i64),
+            FieldView::I128(n) => Value::String(self.text(name, &n.to_string()).into()),
+            FieldView::U128(n) => Value::String(self.text(name, &n.to_string()).into()),
+            FieldView::F64(n) => Value::F64(n),
+            FieldView::Bool(b) => Value::Bool(b),
         }
     }
 
@@ -103,12 +97,12 @@ impl Converter {
         let mut status_message: Option<String> = None;
         let mut error_text: Option<String> = None;
         let mut attributes = Vec::with_capacity(record.fields.len() + 5);
-        for (field, value) in &record.fields {
+        for (field, value) in record.fields.iter() {
             let text = || match value {
-                FieldValue::Str(s) | FieldValue::Debug(s) => Some(s.as_str()),
+                FieldView::Text(s) => Some(s),
                 _ => None,
             };
-            match *field {
+            match field {
                 "otel.name" => {
                     if let Some(t) = text() {
                         name = Cow::Owned(self.text(field, t));
@@ -129,10 +123,10 @@ impl Converter {
                 "otel.status_message" => status_message = text().map(|t| self.text(field, t)),
                 _ => {
                     let value = self.value(field, value);
-                    if *field == "error" {
+                    if field == "error" {
                         error_text = Some(value.as_str().into_owned());
                     }
-                    attributes.push(KeyValue::new(*field, value));
+                    attributes.push(KeyValue::new(field, value));
                 }
             }
         }
@@ -188,12 +182,12 @@ impl Converter {
         log.set_target(metadata.target());
         let mut body = None;
         let mut attributes = Vec::with_capacity(record.fields.len() + 4);
-        for (field, value) in &record.fields {
+        for (field, value) in record.fields.iter() {
             let value = self.value(field, value);
-            if *field == "message" {
+            if field == "message" {
                 body = Some(value);
             } else {
-                attributes.push(KeyValue::new(*field, value));
+                attributes.push(KeyValue::new(field, value));
             }
         }
         log.set_body(match body {

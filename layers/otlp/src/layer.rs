@@ -7,10 +7,11 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::{random_u128, visit_fields, CorrelationId, FieldValue, SanitizedFields};
+use warden_core::{random_u128, random_u64, visit_fields, CorrelationId, SanitizedFields};
 
+use crate::fields::Fields;
 use crate::queue::Shared;
-use crate::record::{set_field, EventRecord, Fields, SpanRecord};
+use crate::record::{EventRecord, SpanRecord};
 
 /// What the layer keeps in a span's extensions while it is open: the
 /// record it will queue when the span closes.
@@ -68,9 +69,7 @@ impl OtlpLayer {
 /// Appends every field of `record` (a new span's or an event's: each name
 /// once).
 fn capture<R: tracing_subscriber::field::RecordFields + ?Sized>(record: &R, fields: &mut Fields) {
-    visit_fields(record, |field, value| {
-        fields.push((field.name(), FieldValue::from_ref(value)))
-    });
+    visit_fields(record, |field, value| fields.push(field.name(), value));
 }
 
 /// The trace id a root span gets: its correlation ID's 128 bits when the ID
@@ -100,7 +99,7 @@ where
         if self.spans {
             capture(attrs, &mut record.fields);
         }
-        record.span_id = (random_u128() as u64).max(1);
+        record.span_id = random_u64().max(1);
         record.start = SystemTime::now();
         let mut extensions = span.extensions_mut();
         (record.trace_id, record.parent_span_id) = match parent {
@@ -121,9 +120,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(otlp) = extensions.get_mut::<OtlpSpan>() {
             let fields = &mut otlp.0.fields;
-            visit_fields(values, |field, value| {
-                set_field(fields, field.name(), FieldValue::from_ref(value))
-            });
+            visit_fields(values, |field, value| fields.set(field.name(), value));
         }
     }
 
@@ -168,7 +165,7 @@ where
         };
         if let Some(sanitized) = extensions.get_mut::<SanitizedFields>() {
             for (name, value) in sanitized.iter() {
-                set_field(&mut record.fields, name, value.clone());
+                record.fields.set_owned(name, value);
             }
         }
         record.correlation_id = extensions.get_mut::<CorrelationId>().cloned();

@@ -47,6 +47,7 @@ mod config;
 mod convert;
 mod error;
 mod exporter;
+mod fields;
 mod layer;
 pub mod metrics;
 mod queue;
@@ -65,6 +66,7 @@ pub use audit::OtlpAuditSink;
 pub use config::{Compression, OtlpConfig, Protocol, Signal};
 pub use convert::CORRELATION_ATTRIBUTE;
 pub use error::OtlpError;
+pub use fields::MAX_VALUE_BYTES;
 pub use layer::OtlpLayer;
 pub use queue::{ExportStats, SignalStats};
 

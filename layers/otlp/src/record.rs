@@ -5,12 +5,9 @@
 use std::time::SystemTime;
 
 use tracing_core::Metadata;
-use warden_core::{CorrelationId, FieldValue};
+use warden_core::CorrelationId;
 
-/// The fields of a span or event, in recording order; up to four without
-/// an allocation (each allocation made here is freed on the export
-/// thread, which costs more than the allocation itself).
-pub(crate) type Fields = smallvec::SmallVec<[(&'static str, FieldValue); 4]>;
+use crate::fields::Fields;
 
 /// A span: filled in while it is open, queued when it closes. Boxes
 /// circulate between the application's threads and the export thread (see
@@ -57,12 +54,4 @@ pub(crate) struct EventRecord {
     pub(crate) span: Option<(u128, u64)>,
     pub(crate) fields: Fields,
     pub(crate) correlation_id: Option<CorrelationId>,
-}
-
-/// Sets `name` to `value`, replacing an earlier value of the same field.
-pub(crate) fn set_field(fields: &mut Fields, name: &'static str, value: FieldValue) {
-    match fields.iter_mut().find(|(n, _)| *n == name) {
-        Some(slot) => slot.1 = value,
-        None => fields.push((name, value)),
-    }
 }

@@ -77,18 +77,32 @@ impl Collector {
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new(agent())
-            .args(["start", "--exporter", "blackhole"])
-            .args([
-                "--debug-log",
-                "traces",
-                "--debug-log",
-                "logs",
-                "--debug-log",
-                "metrics",
-            ])
-            .args(["--debug-log-verbosity", "detailed"])
-            .args(["--batch-timeout", "10ms"])
+        let mut command = Command::new(agent());
+        command.args([
+            "start",
+            "--exporter",
+            "blackhole",
+            "--batch-timeout",
+            "10ms",
+        ]);
+        if self.debug {
+            command
+                .args(["--debug-log", "traces", "--debug-log", "logs"])
+                .args([
+                    "--debug-log",
+                    "metrics",
+                    "--debug-log-verbosity",
+                    "detailed",
+                ]);
+        }
+        // A quiet collector's output is not read: nothing in the measuring
+        // process competes with what it measures.
+        let (stdout, stderr) = if self.debug {
+            (Stdio::piped(), Stdio::piped())
+        } else {
+            (Stdio::null(), Stdio::null())
+        };
+        let mut child = command
             .arg("--otlp-grpc-endpoint")
             .arg(format!("127.0.0.1:{}", self.grpc_port))
             .arg("--otlp-http-endpoint")
@@ -98,14 +112,21 @@ impl Collector {
             .arg("--log-file")
             .arg(self.dir.join("rotel.log"))
             .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("rotel-agent starts");
-        for stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
+        let streams = [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ];
+        for stream in streams.into_iter().flatten() {
             let output = Arc::clone(&self.output);
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
