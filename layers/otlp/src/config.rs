@@ -237,13 +237,17 @@ impl OtlpConfig {
     }
 
     /// Checks what the builder cannot type-check: endpoints are `http://`
-    /// or `https://` URLs with a host, sizes are positive.
+    /// URLs with a host (`https://` is refused: no TLS stack is built in),
+    /// sizes are positive.
     pub fn validate(&self) -> Result<(), OtlpError> {
         for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
             let endpoint = self.endpoint_for(signal);
             let rest = endpoint
                 .strip_prefix("http://")
                 .or_else(|| endpoint.strip_prefix("https://"));
+            if endpoint.starts_with("https://") {
+                return Err(OtlpError::TlsUnsupported(endpoint));
+            }
             if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
                 return Err(OtlpError::InvalidEndpoint(endpoint));
             }
@@ -371,6 +375,11 @@ mod tests {
             ..OtlpConfig::default()
         };
         assert!(matches!(bad.validate(), Err(OtlpError::InvalidEndpoint(_))));
+        let tls = OtlpConfig {
+            endpoint: Some("https://collector.example:4317".into()),
+            ..OtlpConfig::default()
+        };
+        assert!(matches!(tls.validate(), Err(OtlpError::TlsUnsupported(_))));
         let bad = OtlpConfig {
             span_queue: 0,
             ..OtlpConfig::default()

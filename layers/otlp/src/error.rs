@@ -11,7 +11,7 @@ pub enum OtlpError {
     /// A compression other than `gzip` and `none`.
     #[error("unsupported OTLP compression {0:?}: use \"gzip\" or \"none\"")]
     UnsupportedCompression(String),
-    /// An endpoint that is not an `http://` or `https://` URL with a host.
+    /// An endpoint that is not an `http://` URL with a host.
     #[error("invalid OTLP endpoint {0:?}: expected a URL such as http://localhost:4317")]
     InvalidEndpoint(String),
     /// A `k=v` list with an entry that has no `=`.
@@ -22,6 +22,11 @@ pub enum OtlpError {
         /// The entry.
         pair: String,
     },
+    /// An `https://` endpoint: this build has no TLS stack. Send to a
+    /// collector or sidecar on a trusted network (`http://`), which
+    /// forwards over TLS.
+    #[error("TLS endpoints are not supported in this build ({0}): send to a local collector over http:// and let it forward over TLS")]
+    TlsUnsupported(String),
     /// A header name or value that HTTP cannot carry.
     #[error("invalid OTLP header {0:?}")]
     InvalidHeader(String),
