@@ -112,6 +112,27 @@ fn spans(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // The event of `stack/event` through the whole stack with OTLP export
+    // on, against the same stack without it.
+    let (without, _g1) = warden_stack();
+    let (with, _g2) = common::warden_stack_with(Some(
+        Otlp::builder().ignore_env().endpoint(collector.grpc()),
+    ));
+    let mut g = c.benchmark_group("stack/event_exported");
+    for (name, dispatch) in [("warden_stack", &without), ("warden_stack+otlp", &with)] {
+        tracing::dispatcher::with_default(dispatch, || {
+            g.bench_function(name, |b| b.iter(clean_event));
+        });
+    }
+    g.finish();
+    if let Some(exporter) = _g2.otlp() {
+        let _ = exporter.flush(Duration::from_secs(30));
+        eprintln!(
+            "\nwarden-otlp events during the criterion run:\n{}",
+            exporter.stats()
+        );
+    }
     let _ = otlp.flush(Duration::from_secs(30));
     eprintln!(
         "\nwarden-otlp during the criterion run (unpaced: as fast as one thread can):\n{}",

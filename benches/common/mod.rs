@@ -101,18 +101,24 @@ pub fn audit_event(n: u64) {
 /// writing to [`Discard`]: what `benches/stack.rs` and `benches/probe.rs`
 /// measure against `fmt::layer().json()`.
 pub fn warden_stack() -> (tracing::Dispatch, warden::WardenGuard) {
+    warden_stack_with(None)
+}
+
+/// The same stack, exporting through `otlp` when given.
+pub fn warden_stack_with(
+    otlp: Option<warden::otlp::OtlpBuilder>,
+) -> (tracing::Dispatch, warden::WardenGuard) {
     let audit = warden::audit::AuditLayer::builder()
         .route(
             warden::audit::Route::new("discard", warden::audit::RouteFilter::all()).sink(Discard),
         )
         .build()
         .expect("audit router");
-    let (subscriber, guard) = warden::Warden::builder()
-        .filter("info")
-        .audit(audit)
-        .without_otlp()
-        .writer(std::io::sink)
-        .build()
-        .expect("the stack");
+    let builder = warden::Warden::builder().filter("info").audit(audit);
+    let builder = match otlp {
+        Some(otlp) => builder.otlp(otlp),
+        None => builder.without_otlp(),
+    };
+    let (subscriber, guard) = builder.writer(std::io::sink).build().expect("the stack");
     (tracing::Dispatch::new(subscriber), guard)
 }

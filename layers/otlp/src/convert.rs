@@ -171,8 +171,10 @@ impl Converter {
 
     /// An event as an OTLP log record: the message is the body, the other
     /// fields attributes, with the span's trace and span ids.
-    pub(crate) fn event(&self, record: EventRecord) -> SdkLogRecord {
-        let metadata = record.metadata;
+    pub(crate) fn event(&self, record: &EventRecord) -> SdkLogRecord {
+        let Some(metadata) = record.metadata else {
+            return self.logger.create_log_record();
+        };
         let mut log = self.logger.create_log_record();
         log.set_timestamp(record.time);
         log.set_observed_timestamp(record.time);

@@ -344,8 +344,12 @@ impl Worker {
 
     async fn drain_events(&self) -> bool {
         let shared = &self.shared;
-        self.drain_log_queue(&shared.events, &shared.event_counters, |c, r| c.event(r))
-            .await
+        self.drain_log_queue(&shared.events, &shared.event_counters, |c, r| {
+            let log = c.event(&r);
+            shared.recycle_event(r);
+            log
+        })
+        .await
     }
 
     async fn drain_audit(&self) -> bool {

@@ -11,7 +11,7 @@ use warden_core::{random_u128, random_u64, visit_fields, CorrelationId, Sanitize
 
 use crate::fields::Fields;
 use crate::queue::Shared;
-use crate::record::{EventRecord, SpanRecord};
+use crate::record::SpanRecord;
 
 /// What the layer keeps in a span's extensions while it is open: the
 /// record it will queue when the span closes.
@@ -129,28 +129,29 @@ where
         let mut ids = None;
         let mut correlation_id = None;
         if let Some(span) = &span {
-            let error = *event.metadata().level() == Level::ERROR;
-            let mut extensions = span.extensions_mut();
-            if let Some(otlp) = extensions.get_mut::<OtlpSpan>() {
-                otlp.0.error_event |= error;
+            if *event.metadata().level() == Level::ERROR {
+                if let Some(otlp) = span.extensions_mut().get_mut::<OtlpSpan>() {
+                    otlp.0.error_event = true;
+                }
+            }
+            let extensions = span.extensions();
+            if let Some(otlp) = extensions.get::<OtlpSpan>() {
                 ids = Some((otlp.0.trace_id, otlp.0.span_id));
             }
             if self.events {
-                correlation_id = extensions.get_mut::<CorrelationId>().cloned();
+                correlation_id = extensions.get::<CorrelationId>().cloned();
             }
         }
         if !self.events {
             return;
         }
-        let mut fields = Fields::new();
-        capture(event, &mut fields);
-        self.shared.push_event(EventRecord {
-            metadata: event.metadata(),
-            time: SystemTime::now(),
-            span: ids,
-            fields,
-            correlation_id,
-        });
+        let mut record = self.shared.event_buffer();
+        capture(event, &mut record.fields);
+        record.metadata = Some(event.metadata());
+        record.time = SystemTime::now();
+        record.span = ids;
+        record.correlation_id = correlation_id;
+        self.shared.push_event(record);
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {

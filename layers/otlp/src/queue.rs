@@ -37,7 +37,9 @@ pub(crate) struct Shared {
     /// export thread (a free there of memory a logging thread allocated
     /// makes that thread's next allocations slow).
     free_spans: ArrayQueue<Box<SpanRecord>>,
-    pub(crate) events: ArrayQueue<EventRecord>,
+    pub(crate) events: ArrayQueue<Box<EventRecord>>,
+    /// Exported events' boxes, emptied, for the next events.
+    free_events: ArrayQueue<Box<EventRecord>>,
     pub(crate) audit: ArrayQueue<AuditRecord>,
     pub(crate) span_counters: Counters,
     pub(crate) event_counters: Counters,
@@ -70,6 +72,7 @@ impl Shared {
             spans: ArrayQueue::new(span_queue),
             free_spans: ArrayQueue::new(span_queue),
             events: ArrayQueue::new(log_queue),
+            free_events: ArrayQueue::new(log_queue),
             audit: ArrayQueue::new(audit_queue),
             span_counters: Counters::default(),
             event_counters: Counters::default(),
@@ -124,17 +127,36 @@ impl Shared {
 
     /// Queues an event, or counts it dropped. Never blocks.
     #[inline]
-    pub(crate) fn push_event(&self, event: EventRecord) {
+    pub(crate) fn push_event(&self, event: Box<EventRecord>) {
         if self.closed.load(Relaxed) {
             self.event_counters.dropped.fetch_add(1, Relaxed);
-            return;
+            return self.recycle_event(event);
         }
         match self.events.push(event) {
             Ok(()) => self.wake_if_batch_ready(self.events.len()),
-            Err(_) => {
+            Err(event) => {
                 self.event_counters.dropped.fetch_add(1, Relaxed);
+                self.recycle_event(event);
             }
         }
+    }
+
+    /// A box for a new event: a recycled one when there is one.
+    #[inline]
+    pub(crate) fn event_buffer(&self) -> Box<EventRecord> {
+        self.free_events
+            .pop()
+            .unwrap_or_else(|| Box::new(EventRecord::empty()))
+    }
+
+    /// Empties `event` and keeps it for a later event.
+    #[inline]
+    pub(crate) fn recycle_event(&self, mut event: Box<EventRecord>) {
+        event.metadata = None;
+        event.fields.clear();
+        event.correlation_id = None;
+        event.span = None;
+        let _ = self.free_events.push(event);
     }
 
     #[inline]

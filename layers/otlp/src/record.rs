@@ -45,13 +45,26 @@ impl SpanRecord {
     }
 }
 
-/// An event.
+/// An event; recycled as span records are.
 #[derive(Debug)]
 pub(crate) struct EventRecord {
-    pub(crate) metadata: &'static Metadata<'static>,
+    /// `None` only while the box waits for reuse.
+    pub(crate) metadata: Option<&'static Metadata<'static>>,
     pub(crate) time: SystemTime,
     /// The span it happened in: `(trace_id, span_id)`.
     pub(crate) span: Option<(u128, u64)>,
     pub(crate) fields: Fields,
     pub(crate) correlation_id: Option<CorrelationId>,
+}
+
+impl EventRecord {
+    pub(crate) fn empty() -> Self {
+        EventRecord {
+            metadata: None,
+            time: SystemTime::UNIX_EPOCH,
+            span: None,
+            fields: Fields::new(),
+            correlation_id: None,
+        }
+    }
 }
