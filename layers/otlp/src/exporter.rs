@@ -260,14 +260,14 @@ impl Worker {
         self.drain_all().await;
         // What is still queued (the collector failed) will never be sent.
         for (queue_len, counters) in [
-            (self.shared.spans.len(), &self.shared.span_counters),
-            (self.shared.events.len(), &self.shared.event_counters),
+            (self.shared.spans.queue.len(), &self.shared.spans.counters),
+            (self.shared.events.queue.len(), &self.shared.events.counters),
             (self.shared.audit.len(), &self.shared.audit_counters),
         ] {
             counters.dropped.fetch_add(queue_len as u64, Relaxed);
         }
-        while self.shared.spans.pop().is_some() {}
-        while self.shared.events.pop().is_some() {}
+        while self.shared.spans.queue.pop().is_some() {}
+        while self.shared.events.queue.pop().is_some() {}
         while self.shared.audit.pop().is_some() {}
         self.export_metrics().await;
         let _ = self
@@ -315,14 +315,19 @@ impl Worker {
     }
 
     async fn drain_spans(&mut self) -> bool {
-        let rounds = self.shared.spans.len().div_ceil(self.config.max_batch);
+        let rounds = self
+            .shared
+            .spans
+            .queue
+            .len()
+            .div_ceil(self.config.max_batch);
         for _ in 0..rounds {
             let mut batch = Vec::with_capacity(self.config.max_batch);
             while batch.len() < self.config.max_batch {
-                match self.shared.spans.pop() {
+                match self.shared.spans.queue.pop() {
                     Some(mut record) => {
                         batch.push(self.converter.span(&mut record));
-                        self.shared.recycle_span(record);
+                        self.shared.spans.recycle(record);
                     }
                     None => break,
                 }
@@ -333,7 +338,7 @@ impl Worker {
             let n = batch.len();
             let export = self.exporters.spans.export(batch);
             if !self
-                .export_bounded(&self.shared.span_counters, n, export)
+                .export_bounded(&self.shared.spans.counters, n, export)
                 .await
             {
                 return false;
@@ -344,9 +349,10 @@ impl Worker {
 
     async fn drain_events(&self) -> bool {
         let shared = &self.shared;
-        self.drain_log_queue(&shared.events, &shared.event_counters, |c, r| {
+        let events = &shared.events;
+        self.drain_log_queue(&events.queue, &events.counters, |c, r| {
             let log = c.event(&r);
-            shared.recycle_event(r);
+            events.recycle(r);
             log
         })
         .await

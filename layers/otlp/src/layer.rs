@@ -95,7 +95,7 @@ where
                 .get::<OtlpSpan>()
                 .map(|o| (o.0.trace_id, o.0.span_id))
         });
-        let mut record = self.shared.span_buffer();
+        let mut record = self.shared.spans.buffer();
         if self.spans {
             capture(attrs, &mut record.fields);
         }
@@ -145,7 +145,7 @@ where
         if !self.events {
             return;
         }
-        let mut record = self.shared.event_buffer();
+        let mut record = self.shared.events.buffer();
         capture(event, &mut record.fields);
         record.metadata = Some(event.metadata());
         record.time = SystemTime::now();

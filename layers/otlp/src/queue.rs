@@ -29,20 +29,72 @@ impl Counters {
     }
 }
 
+/// A record that can be emptied and used again.
+pub(crate) trait Recycle {
+    /// A record with nothing in it.
+    fn empty() -> Self;
+    /// Empties it, keeping what is worth keeping (buffers).
+    fn reset(&mut self);
+}
+
+/// The queue of one kind of record, with the boxes of exported records
+/// kept for the next ones: as many as the queue holds, so that boxes
+/// circulate and are never freed on the export thread (a free there of
+/// memory a logging thread allocated makes that thread's next allocations
+/// slow).
+pub(crate) struct Lane<T> {
+    pub(crate) queue: ArrayQueue<Box<T>>,
+    free: ArrayQueue<Box<T>>,
+    pub(crate) counters: Counters,
+}
+
+impl<T: Recycle> Lane<T> {
+    fn new(capacity: usize) -> Self {
+        Lane {
+            queue: ArrayQueue::new(capacity),
+            free: ArrayQueue::new(capacity),
+            counters: Counters::default(),
+        }
+    }
+
+    /// A box for a new record: a recycled one when there is one.
+    #[inline]
+    pub(crate) fn buffer(&self) -> Box<T> {
+        self.free.pop().unwrap_or_else(|| Box::new(T::empty()))
+    }
+
+    /// Empties `record` and keeps it for a later one.
+    #[inline]
+    pub(crate) fn recycle(&self, mut record: Box<T>) {
+        record.reset();
+        let _ = self.free.push(record);
+    }
+
+    /// Queues `record`, or counts it dropped (queue full, or `closed`).
+    /// Returns the queue's length when queued and `look` asks for it.
+    #[inline]
+    fn push(&self, record: Box<T>, closed: bool, look: bool) -> Option<usize> {
+        if closed {
+            self.counters.dropped.fetch_add(1, Relaxed);
+            self.recycle(record);
+            return None;
+        }
+        match self.queue.push(record) {
+            Ok(()) => look.then(|| self.queue.len()),
+            Err(record) => {
+                self.counters.dropped.fetch_add(1, Relaxed);
+                self.recycle(record);
+                None
+            }
+        }
+    }
+}
+
 /// What the application's threads and the export thread share.
 pub(crate) struct Shared {
-    pub(crate) spans: ArrayQueue<Box<SpanRecord>>,
-    /// Exported spans' boxes, emptied, for the next spans: as many as the
-    /// queue holds, so that boxes circulate and are never freed on the
-    /// export thread (a free there of memory a logging thread allocated
-    /// makes that thread's next allocations slow).
-    free_spans: ArrayQueue<Box<SpanRecord>>,
-    pub(crate) events: ArrayQueue<Box<EventRecord>>,
-    /// Exported events' boxes, emptied, for the next events.
-    free_events: ArrayQueue<Box<EventRecord>>,
+    pub(crate) spans: Lane<SpanRecord>,
+    pub(crate) events: Lane<EventRecord>,
     pub(crate) audit: ArrayQueue<AuditRecord>,
-    pub(crate) span_counters: Counters,
-    pub(crate) event_counters: Counters,
     pub(crate) audit_counters: Counters,
     pub(crate) metric_counters: Counters,
     /// Wakes the export thread early when a batch is ready.
@@ -69,13 +121,9 @@ impl Shared {
         max_batch: usize,
     ) -> Self {
         Shared {
-            spans: ArrayQueue::new(span_queue),
-            free_spans: ArrayQueue::new(span_queue),
-            events: ArrayQueue::new(log_queue),
-            free_events: ArrayQueue::new(log_queue),
+            spans: Lane::new(span_queue),
+            events: Lane::new(log_queue),
             audit: ArrayQueue::new(audit_queue),
-            span_counters: Counters::default(),
-            event_counters: Counters::default(),
             audit_counters: Counters::default(),
             metric_counters: Counters::default(),
             wake: Notify::new(),
@@ -89,74 +137,21 @@ impl Shared {
     /// Never blocks.
     #[inline]
     pub(crate) fn push_span(&self, span: Box<SpanRecord>) {
-        if self.closed.load(Relaxed) {
-            self.span_counters.dropped.fetch_add(1, Relaxed);
-            return self.recycle_span(span);
-        }
         // Reading the queue's length touches both of its ends, which the
         // export thread is moving: only one span in 64 (by its random id)
         // looks.
         let look = span.span_id & 63 == 0;
-        match self.spans.push(span) {
-            Ok(()) if look => self.wake_if_batch_ready(self.spans.len()),
-            Ok(()) => {}
-            Err(span) => {
-                self.span_counters.dropped.fetch_add(1, Relaxed);
-                self.recycle_span(span);
-            }
+        if let Some(len) = self.spans.push(span, self.closed.load(Relaxed), look) {
+            self.wake_if_batch_ready(len);
         }
-    }
-
-    /// A box for a new span: a recycled one when there is one.
-    #[inline]
-    pub(crate) fn span_buffer(&self) -> Box<SpanRecord> {
-        self.free_spans
-            .pop()
-            .unwrap_or_else(|| Box::new(SpanRecord::empty()))
-    }
-
-    /// Empties `span` and keeps it for a later span.
-    #[inline]
-    pub(crate) fn recycle_span(&self, mut span: Box<SpanRecord>) {
-        span.metadata = None;
-        span.fields.clear();
-        span.correlation_id = None;
-        span.error_event = false;
-        let _ = self.free_spans.push(span);
     }
 
     /// Queues an event, or counts it dropped. Never blocks.
     #[inline]
     pub(crate) fn push_event(&self, event: Box<EventRecord>) {
-        if self.closed.load(Relaxed) {
-            self.event_counters.dropped.fetch_add(1, Relaxed);
-            return self.recycle_event(event);
+        if let Some(len) = self.events.push(event, self.closed.load(Relaxed), true) {
+            self.wake_if_batch_ready(len);
         }
-        match self.events.push(event) {
-            Ok(()) => self.wake_if_batch_ready(self.events.len()),
-            Err(event) => {
-                self.event_counters.dropped.fetch_add(1, Relaxed);
-                self.recycle_event(event);
-            }
-        }
-    }
-
-    /// A box for a new event: a recycled one when there is one.
-    #[inline]
-    pub(crate) fn event_buffer(&self) -> Box<EventRecord> {
-        self.free_events
-            .pop()
-            .unwrap_or_else(|| Box::new(EventRecord::empty()))
-    }
-
-    /// Empties `event` and keeps it for a later event.
-    #[inline]
-    pub(crate) fn recycle_event(&self, mut event: Box<EventRecord>) {
-        event.metadata = None;
-        event.fields.clear();
-        event.correlation_id = None;
-        event.span = None;
-        let _ = self.free_events.push(event);
     }
 
     #[inline]
@@ -181,13 +176,13 @@ impl Shared {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.spans.is_empty() && self.events.is_empty() && self.audit.is_empty()
+        self.spans.queue.is_empty() && self.events.queue.is_empty() && self.audit.is_empty()
     }
 
     pub(crate) fn stats(&self) -> ExportStats {
         ExportStats {
-            spans: self.span_counters.read(self.spans.len()),
-            logs: self.event_counters.read(self.events.len()),
+            spans: self.spans.counters.read(self.spans.queue.len()),
+            logs: self.events.counters.read(self.events.queue.len()),
             audit: self.audit_counters.read(self.audit.len()),
             metrics: self.metric_counters.read(0),
         }

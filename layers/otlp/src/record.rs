@@ -8,10 +8,11 @@ use tracing_core::Metadata;
 use warden_core::CorrelationId;
 
 use crate::fields::Fields;
+use crate::queue::Recycle;
 
 /// A span: filled in while it is open, queued when it closes. Boxes
 /// circulate between the application's threads and the export thread (see
-/// [`Shared::span_buffer`](crate::queue::Shared::span_buffer)), so a span
+/// [`Lane`](crate::queue::Lane)), so a span
 /// costs no allocation of its own and moves as one pointer.
 #[derive(Debug)]
 pub(crate) struct SpanRecord {
@@ -29,8 +30,15 @@ pub(crate) struct SpanRecord {
     pub(crate) error_event: bool,
 }
 
-impl SpanRecord {
-    pub(crate) fn empty() -> Self {
+impl Recycle for SpanRecord {
+    fn reset(&mut self) {
+        self.metadata = None;
+        self.fields.clear();
+        self.correlation_id = None;
+        self.error_event = false;
+    }
+
+    fn empty() -> Self {
         SpanRecord {
             metadata: None,
             trace_id: 0,
@@ -57,8 +65,15 @@ pub(crate) struct EventRecord {
     pub(crate) correlation_id: Option<CorrelationId>,
 }
 
-impl EventRecord {
-    pub(crate) fn empty() -> Self {
+impl Recycle for EventRecord {
+    fn reset(&mut self) {
+        self.metadata = None;
+        self.fields.clear();
+        self.correlation_id = None;
+        self.span = None;
+    }
+
+    fn empty() -> Self {
         EventRecord {
             metadata: None,
             time: SystemTime::UNIX_EPOCH,

@@ -86,11 +86,7 @@ fn a_killed_collector_costs_counted_drops_and_delivery_resumes_after_restart() {
 
 #[test]
 fn no_collector_at_all_fails_fast_and_is_counted() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::closed_port();
     let otlp = Otlp::builder()
         .ignore_env()
         .endpoint(format!("http://127.0.0.1:{port}"))

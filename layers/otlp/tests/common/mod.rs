@@ -30,6 +30,11 @@ fn agent() -> PathBuf {
     path
 }
 
+/// A loopback port nothing listens on (a dead collector).
+pub fn closed_port() -> u16 {
+    free_port()
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
