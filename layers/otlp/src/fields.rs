@@ -78,12 +78,14 @@ impl Fields {
 
     /// Sets a field, replacing an earlier value.
     pub(crate) fn set(&mut self, name: &'static str, value: FieldRef<'_>) {
+        self.release(name);
         let slot = self.slot_of(value);
         self.put(name, slot);
     }
 
     /// Sets a field from an owned value (a sanitized one the PII layer left).
     pub(crate) fn set_owned(&mut self, name: &'static str, value: &FieldValue) {
+        self.release(name);
         let slot = match value {
             FieldValue::Str(s) | FieldValue::Debug(s) => self.text_slot(|t| t.push_str(s)),
             FieldValue::I64(n) => Slot::I64(*n),
@@ -103,6 +105,56 @@ impl Fields {
             }),
         };
         self.put(name, slot);
+    }
+
+    /// Before `name` gets a new value: gives back its old text when that
+    /// text is the last in the buffer, and compacts the buffer when
+    /// replaced texts fill most of it. A span that records the same field
+    /// again and again keeps a bounded buffer.
+    fn release(&mut self, name: &'static str) {
+        let Some(Slot::Text(old)) = self
+            .slots
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.clone())
+        else {
+            return;
+        };
+        if old.end as usize == self.text.len() {
+            self.text.truncate(old.start as usize);
+            if let Some(entry) = self.slots.iter_mut().find(|(n, _)| *n == name) {
+                entry.1 = Slot::Bool(false);
+            }
+            return;
+        }
+        let live: usize = self
+            .slots
+            .iter()
+            .map(|(_, s)| match s {
+                Slot::Text(r) => (r.end - r.start) as usize,
+                _ => 0,
+            })
+            .sum();
+        if self.text.len() > KEEP_TEXT_CAPACITY && self.text.len() > 2 * live {
+            self.compact();
+        }
+    }
+
+    /// Rewrites the buffer with only the texts still in use.
+    fn compact(&mut self) {
+        let mut text = String::with_capacity(self.text.len() / 2);
+        for (_, slot) in self.slots.iter_mut() {
+            if let Slot::Text(r) = slot {
+                let start = text.len();
+                text.push_str(
+                    self.text
+                        .get(r.start as usize..r.end as usize)
+                        .unwrap_or_default(),
+                );
+                *r = start as u32..text.len() as u32;
+            }
+        }
+        self.text = text;
     }
 
     fn put(&mut self, name: &'static str, slot: Slot) {
@@ -211,6 +263,37 @@ mod tests {
         fields.clear();
         assert_eq!(fields.len(), 0);
         assert!(fields.text.capacity() > 0, "a small buffer is kept");
+    }
+
+    #[test]
+    fn recording_a_field_again_and_again_keeps_the_buffer_bounded() {
+        let mut fields = Fields::new();
+        fields.push("stage", FieldRef::Str("start"));
+        fields.push("other", FieldRef::Str("x"));
+        for i in 0..100_000 {
+            let text = format!("step {i} of a long-running job, with some padding text");
+            fields.set("stage", FieldRef::Str(&text));
+            // Interleave another field, so the replaced text is not always last.
+            if i % 3 == 0 {
+                fields.set("other", FieldRef::Debug(&i));
+            }
+        }
+        assert!(
+            fields.text.len() < 3 * KEEP_TEXT_CAPACITY,
+            "{}",
+            fields.text.len()
+        );
+        let all: Vec<_> = fields.iter().collect();
+        assert_eq!(
+            all,
+            [
+                (
+                    "stage",
+                    FieldView::Text("step 99999 of a long-running job, with some padding text")
+                ),
+                ("other", FieldView::Text("99999")),
+            ]
+        );
     }
 
     #[test]
