@@ -71,58 +71,91 @@ fn otlp_compression(c: Compression) -> Option<opentelemetry_otlp::Compression> {
     }
 }
 
+/// A span or log exporter builder set up for gRPC.
+fn over_grpc<B: WithExportConfig + WithTonicConfig>(
+    builder: B,
+    endpoint: String,
+    config: &OtlpConfig,
+    metadata: tonic::metadata::MetadataMap,
+) -> B {
+    let builder = builder
+        .with_endpoint(endpoint)
+        .with_timeout(config.timeout)
+        .with_metadata(metadata);
+    match otlp_compression(config.compression) {
+        Some(c) => builder.with_compression(c),
+        None => builder,
+    }
+}
+
+/// A span or log exporter builder set up for HTTP/protobuf.
+fn over_http<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
+    endpoint: String,
+    config: &OtlpConfig,
+    client: reqwest::Client,
+) -> B {
+    let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
+    let builder = builder
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(endpoint)
+        .with_timeout(config.timeout)
+        .with_headers(headers)
+        .with_http_client(client);
+    match otlp_compression(config.compression) {
+        Some(c) => builder.with_compression(c),
+        None => builder,
+    }
+}
+
+/// The HTTP client every HTTP/protobuf export shares.
+pub(crate) fn http_client(config: &OtlpConfig) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(config.timeout)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 impl Exporters {
     fn build(config: &OtlpConfig, resource: &Resource) -> Result<Self, String> {
+        use opentelemetry_otlp::{LogExporter, SpanExporter};
         let err = |e: opentelemetry_otlp::ExporterBuildError| e.to_string();
-        let (mut spans, mut logs) = match config.protocol {
+        let traces = config.endpoint_for(Signal::Traces);
+        let logs = config.endpoint_for(Signal::Logs);
+        let (mut spans, mut logs, client) = match config.protocol {
             Protocol::Grpc => {
                 let md = metadata(&config.headers)?;
-                let mut span_builder = opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(config.endpoint_for(Signal::Traces))
-                    .with_timeout(config.timeout)
-                    .with_metadata(md.clone());
-                let mut log_builder = opentelemetry_otlp::LogExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(config.endpoint_for(Signal::Logs))
-                    .with_timeout(config.timeout)
-                    .with_metadata(md);
-                if let Some(c) = otlp_compression(config.compression) {
-                    span_builder = span_builder.with_compression(c);
-                    log_builder = log_builder.with_compression(c);
-                }
+                let spans = over_grpc(
+                    SpanExporter::builder().with_tonic(),
+                    traces,
+                    config,
+                    md.clone(),
+                );
+                let logs = over_grpc(LogExporter::builder().with_tonic(), logs, config, md);
                 (
-                    span_builder.build().map_err(err)?,
-                    log_builder.build().map_err(err)?,
+                    spans.build().map_err(err)?,
+                    logs.build().map_err(err)?,
+                    None,
                 )
             }
             Protocol::HttpProtobuf => {
-                let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
-                let client = reqwest::Client::builder()
-                    .timeout(config.timeout)
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let mut span_builder = opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(config.endpoint_for(Signal::Traces))
-                    .with_timeout(config.timeout)
-                    .with_headers(headers.clone())
-                    .with_http_client(client.clone());
-                let mut log_builder = opentelemetry_otlp::LogExporter::builder()
-                    .with_http()
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(config.endpoint_for(Signal::Logs))
-                    .with_timeout(config.timeout)
-                    .with_headers(headers)
-                    .with_http_client(client);
-                if let Some(c) = otlp_compression(config.compression) {
-                    span_builder = span_builder.with_compression(c);
-                    log_builder = log_builder.with_compression(c);
-                }
+                let client = http_client(config)?;
+                let spans = over_http(
+                    SpanExporter::builder().with_http(),
+                    traces,
+                    config,
+                    client.clone(),
+                );
+                let logs = over_http(
+                    LogExporter::builder().with_http(),
+                    logs,
+                    config,
+                    client.clone(),
+                );
                 (
-                    span_builder.build().map_err(err)?,
-                    log_builder.build().map_err(err)?,
+                    spans.build().map_err(err)?,
+                    logs.build().map_err(err)?,
+                    Some(client),
                 )
             }
         };
@@ -131,7 +164,7 @@ impl Exporters {
         Ok(Exporters {
             spans,
             logs,
-            metrics: MetricsTransport::new(config)?,
+            metrics: MetricsTransport::new(config, client)?,
         })
     }
 }

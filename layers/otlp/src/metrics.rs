@@ -249,8 +249,12 @@ pub(crate) enum MetricsTransport {
 
 impl MetricsTransport {
     /// Must run inside the export thread's runtime (the gRPC channel
-    /// connects lazily on it).
-    pub(crate) fn new(config: &OtlpConfig) -> Result<Self, String> {
+    /// connects lazily on it). Over HTTP, `client` is the one the span and
+    /// log exporters use.
+    pub(crate) fn new(
+        config: &OtlpConfig,
+        client: Option<reqwest::Client>,
+    ) -> Result<Self, String> {
         let url = config.endpoint_for(Signal::Metrics);
         match config.protocol {
             Protocol::Grpc => {
@@ -277,10 +281,10 @@ impl MetricsTransport {
                         reqwest::header::HeaderValue::from_str(v).map_err(|e| e.to_string())?;
                     headers.insert(name, value);
                 }
-                let client = reqwest::Client::builder()
-                    .timeout(config.timeout)
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                let client = match client {
+                    Some(client) => client,
+                    None => crate::exporter::http_client(config)?,
+                };
                 Ok(MetricsTransport::Http {
                     client,
                     url,
