@@ -14,10 +14,9 @@ use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use tracing_core::{Level, Metadata};
 use warden_audit::{AuditLevel, AuditRecord, Outcome};
-use warden_core::CorrelationId;
+use warden_core::{CorrelationId, FieldRef};
 use warden_pii::Sanitizer;
 
-use crate::fields::FieldView;
 use crate::record::{EventRecord, SpanRecord};
 
 /// The attribute that carries a span's or record's correlation ID.
@@ -40,29 +39,36 @@ impl Converter {
 
     /// A field as an attribute value, sanitized: texts always, numbers when
     /// they are long enough to be an identifier.
-    fn value(&self, name: &str, value: FieldView<'_>) -> Value {
+    fn value(&self, name: &str, value: FieldRef<'_>) -> Value {
         let number =
             |digits: String, keep: Value| match self.sanitizer.sanitize_field(name, &digits) {
                 Cow::Borrowed(_) => keep,
                 Cow::Owned(clean) => Value::String(clean.into()),
             };
         match value {
-            FieldView::Text(s) => Value::String(self.text(name, s).into()),
-            FieldView::I64(n) if n.unsigned_abs() >= MIN_DIGITS_TO_CHECK => {
+            FieldRef::Str(s) => Value::String(self.text(name, s).into()),
+            // `Fields` hands every text over as `Str`; these arms are for
+            // completeness.
+            FieldRef::Debug(d) => Value::String(self.text(name, &format!("{d:?}")).into()),
+            FieldRef::Error(e) => Value::String(self.text(name, &e.to_string()).into()),
+            FieldRef::Bytes(b) => {
+                Value::String(self.text(name, &String::from_utf8_lossy(b)).into())
+            }
+            FieldRef::I64(n) if n.unsigned_abs() >= MIN_DIGITS_TO_CHECK => {
                 number(n.to_string(), Value::I64(n))
             }
-            FieldView::I64(n) => Value::I64(n),
-            FieldView::U64(n) if n > i64::MAX as u64 => {
+            FieldRef::I64(n) => Value::I64(n),
+            FieldRef::U64(n) if n > i64::MAX as u64 => {
                 Value::String(self.text(name, &n.to_string()).into())
             }
-            FieldView::U64(n) if n >= MIN_DIGITS_TO_CHECK => {
+            FieldRef::U64(n) if n >= MIN_DIGITS_TO_CHECK => {
                 number(n.to_string(), Value::I64(n as i64))
             }
-            FieldView::U64(n) => Value::I64(n as i64),
-            FieldView::I128(n) => Value::String(self.text(name, &n.to_string()).into()),
-            FieldView::U128(n) => Value::String(self.text(name, &n.to_string()).into()),
-            FieldView::F64(n) => Value::F64(n),
-            FieldView::Bool(b) => Value::Bool(b),
+            FieldRef::U64(n) => Value::I64(n as i64),
+            FieldRef::I128(n) => Value::String(self.text(name, &n.to_string()).into()),
+            FieldRef::U128(n) => Value::String(self.text(name, &n.to_string()).into()),
+            FieldRef::F64(n) => Value::F64(n),
+            FieldRef::Bool(b) => Value::Bool(b),
         }
     }
 
@@ -99,7 +105,7 @@ impl Converter {
         let mut attributes = Vec::with_capacity(record.fields.len() + 5);
         for (field, value) in record.fields.iter() {
             let text = || match value {
-                FieldView::Text(s) => Some(s),
+                FieldRef::Str(s) => Some(s),
                 _ => None,
             };
             match field {

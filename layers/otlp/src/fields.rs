@@ -29,20 +29,6 @@ enum Slot {
     Bool(bool),
 }
 
-/// A field value as the export thread reads it.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum FieldView<'a> {
-    /// A string, a `Debug`/`Display` value, bytes (lossily), or an error
-    /// with its `source()` chain joined by `": "`.
-    Text(&'a str),
-    I64(i64),
-    U64(u64),
-    I128(i128),
-    U128(u128),
-    F64(f64),
-    Bool(bool),
-}
-
 /// Field values in recording order; a field recorded again replaces its
 /// value.
 #[derive(Debug, Default)]
@@ -203,21 +189,23 @@ impl Fields {
         Slot::Text(start as u32..end.min(u32::MAX as usize) as u32)
     }
 
-    /// Every field, in recording order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'static str, FieldView<'_>)> {
+    /// Every field, in recording order. A text (a string, a `Debug` or
+    /// `Display` value, bytes read lossily, or an error with its `source()`
+    /// chain joined by `": "`) comes back as [`FieldRef::Str`].
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'static str, FieldRef<'_>)> {
         self.slots.iter().map(|(name, slot)| {
             let view = match slot {
-                Slot::Text(r) => FieldView::Text(
+                Slot::Text(r) => FieldRef::Str(
                     self.text
                         .get(r.start as usize..r.end as usize)
                         .unwrap_or_default(),
                 ),
-                Slot::I64(n) => FieldView::I64(*n),
-                Slot::U64(n) => FieldView::U64(*n),
-                Slot::I128(n) => FieldView::I128(*n),
-                Slot::U128(n) => FieldView::U128(*n),
-                Slot::F64(n) => FieldView::F64(*n),
-                Slot::Bool(b) => FieldView::Bool(*b),
+                Slot::I64(n) => FieldRef::I64(*n),
+                Slot::U64(n) => FieldRef::U64(*n),
+                Slot::I128(n) => FieldRef::I128(*n),
+                Slot::U128(n) => FieldRef::U128(*n),
+                Slot::F64(n) => FieldRef::F64(*n),
+                Slot::Bool(b) => FieldRef::Bool(*b),
             };
             (*name, view)
         })
@@ -241,6 +229,18 @@ fn cut_point(text: &str, max: usize) -> usize {
 mod tests {
     use super::*;
 
+    /// The fields as `name: Debug` strings, to compare.
+    fn shown(fields: &Fields) -> Vec<String> {
+        fields.iter().map(|(n, v)| format!("{n}: {v:?}")).collect()
+    }
+
+    fn text(fields: &Fields) -> &str {
+        match fields.iter().next() {
+            Some((_, FieldRef::Str(t))) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn values_keep_their_types_and_later_records_replace_earlier_ones() {
         let mut fields = Fields::new();
@@ -250,14 +250,13 @@ mod tests {
         fields.set("n", FieldRef::U64(2));
         fields.set("late", FieldRef::Bool(true));
         fields.set_owned("user", &FieldValue::Str("[REDACTED:EMAIL]".into()));
-        let all: Vec<_> = fields.iter().collect();
         assert_eq!(
-            all,
+            shown(&fields),
             [
-                ("user", FieldView::Text("[REDACTED:EMAIL]")),
-                ("n", FieldView::U64(2)),
-                ("dbg", FieldView::Text("[1, 2]")),
-                ("late", FieldView::Bool(true)),
+                r#"user: Str("[REDACTED:EMAIL]")"#,
+                "n: U64(2)",
+                r#"dbg: Str("[1, 2]")"#,
+                "late: Bool(true)",
             ]
         );
         fields.clear();
@@ -283,15 +282,11 @@ mod tests {
             "{}",
             fields.text.len()
         );
-        let all: Vec<_> = fields.iter().collect();
         assert_eq!(
-            all,
+            shown(&fields),
             [
-                (
-                    "stage",
-                    FieldView::Text("step 99999 of a long-running job, with some padding text")
-                ),
-                ("other", FieldView::Text("99999")),
+                r#"stage: Str("step 99999 of a long-running job, with some padding text")"#,
+                r#"other: Str("99999")"#,
             ]
         );
     }
@@ -314,10 +309,7 @@ mod tests {
         let outer = Outer(inner);
         let mut fields = Fields::new();
         fields.push("error", FieldRef::Error(&outer));
-        assert_eq!(
-            fields.iter().next(),
-            Some(("error", FieldView::Text("write failed: disk full")))
-        );
+        assert_eq!(text(&fields), "write failed: disk full");
     }
 
     #[test]
@@ -326,9 +318,7 @@ mod tests {
         let huge = word.repeat(10 * 1024 * 1024 / word.len());
         let mut fields = Fields::new();
         fields.push("blob", FieldRef::Str(&huge));
-        let Some((_, FieldView::Text(kept))) = fields.iter().next() else {
-            panic!()
-        };
+        let kept = text(&fields);
         assert!(kept.len() < MAX_VALUE_BYTES + 40, "{}", kept.len());
         let (body, marker) = kept.split_once('…').unwrap();
         assert!(body.ends_with(' '), "cut after a space");
@@ -338,8 +328,6 @@ mod tests {
         // Multi-byte text with no boundary is cut on a character boundary.
         let mut fields = Fields::new();
         fields.push("blob", FieldRef::Str(&"é".repeat(MAX_VALUE_BYTES)));
-        assert!(
-            matches!(fields.iter().next(), Some((_, FieldView::Text(t))) if t.contains("[truncated"))
-        );
+        assert!(text(&fields).contains("[truncated"));
     }
 }
