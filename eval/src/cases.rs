@@ -1,0 +1,240 @@
+//! Scoring labelled cases.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::ops::Range;
+use std::path::Path;
+
+use warden_pii::Sanitizer;
+
+/// Counts for one kind of labelled value.
+#[derive(Default)]
+struct KindScore {
+    labelled: usize,
+    recalled: usize,
+    /// Recalled, but found as another kind.
+    other_kind: usize,
+}
+
+/// The whole evaluation's counts.
+#[derive(Default)]
+pub(crate) struct Score {
+    cases: usize,
+    positive_cases: usize,
+    positive_recalled: usize,
+    negative_cases: usize,
+    negative_flagged: usize,
+    /// Findings in positive cases that touch no label.
+    spurious_in_positive: usize,
+    /// Bytes redacted beyond the labelled values, and in how many cases.
+    damage_bytes: usize,
+    damaged_cases: usize,
+    kinds: BTreeMap<String, KindScore>,
+    by_source: BTreeMap<String, (usize, usize)>,
+    misses: Vec<String>,
+}
+
+fn covered<'a>(findings: &'a [(String, Range<usize>)], label: &Range<usize>) -> Option<&'a str> {
+    // Every byte of the label inside some finding; the kind of the first.
+    let mut pos = label.start;
+    let mut kind = None;
+    while pos < label.end {
+        let f = findings.iter().find(|(_, r)| r.start <= pos && pos < r.end)?;
+        kind.get_or_insert(f.0.as_str());
+        pos = f.1.end;
+    }
+    kind
+}
+
+impl Score {
+    fn add(&mut self, source: &str, text: &str, labels: &[(String, String)], s: &Sanitizer, show: bool) {
+        self.cases += 1;
+        let findings: Vec<(String, Range<usize>)> = s
+            .findings(text)
+            .into_iter()
+            .map(|f| (f.kind.name().to_owned(), f.range))
+            .collect();
+        // Locate each label, in order.
+        let mut ranges = Vec::new();
+        let mut from = 0;
+        for (kind, value) in labels {
+            let at = text[from..]
+                .find(value.as_str())
+                .map(|i| from + i)
+                .or_else(|| text.find(value.as_str()));
+            match at {
+                Some(a) => {
+                    ranges.push((kind.clone(), a..a + value.len()));
+                    from = a + value.len();
+                }
+                None => self.misses.push(format!("BAD LABEL {source}: {value:?} not in {text:?}")),
+            }
+        }
+        let family = source.split(['#', '/']).next().unwrap_or(source).to_owned();
+        let entry = self.by_source.entry(family).or_default();
+        entry.0 += 1;
+        let mut all_recalled = true;
+        for (kind, r) in &ranges {
+            let k = self.kinds.entry(kind.clone()).or_default();
+            k.labelled += 1;
+            match covered(&findings, r) {
+                Some(found) => {
+                    k.recalled += 1;
+                    if found != kind {
+                        k.other_kind += 1;
+                    }
+                }
+                None => {
+                    all_recalled = false;
+                    if show {
+                        self.misses.push(format!("MISS {kind} {:?} in {text:?} [{source}]", &text[r.clone()]));
+                    }
+                }
+            }
+        }
+        let spurious: Vec<&(String, Range<usize>)> = findings
+            .iter()
+            .filter(|(_, f)| !ranges.iter().any(|(_, r)| f.start < r.end && r.start < f.end))
+            .collect();
+        let damage: usize = findings
+            .iter()
+            .filter(|(_, f)| ranges.iter().any(|(_, r)| f.start < r.end && r.start < f.end))
+            .map(|(_, f)| {
+                (f.start..f.end)
+                    .filter(|p| !ranges.iter().any(|(_, r)| r.contains(p)))
+                    .filter(|&p| !matches!(text.as_bytes()[p], b' ' | b'-' | b'.'))
+                    .count()
+            })
+            .sum();
+        if damage > 0 {
+            self.damage_bytes += damage;
+            self.damaged_cases += 1;
+            if show {
+                let found: Vec<&str> = findings.iter().map(|(_, r)| &text[r.clone()]).collect();
+                self.misses.push(format!("DAMAGE {damage} bytes in {text:?}: found {found:?} [{source}]"));
+            }
+        }
+        if labels.is_empty() {
+            self.negative_cases += 1;
+            if !findings.is_empty() {
+                self.negative_flagged += 1;
+                entry.1 += 1;
+            }
+        } else {
+            self.positive_cases += 1;
+            if all_recalled && ranges.len() == labels.len() {
+                self.positive_recalled += 1;
+            } else {
+                entry.1 += 1;
+            }
+            self.spurious_in_positive += spurious.len();
+        }
+        if show {
+            for (kind, r) in spurious {
+                self.misses.push(format!("FALSE {kind} {:?} in {text:?} [{source}]", &text[r.clone()]));
+            }
+        }
+    }
+
+    fn recall(&self) -> f64 {
+        ratio(self.positive_recalled, self.positive_cases)
+    }
+
+    fn fpr(&self) -> f64 {
+        ratio(self.negative_flagged, self.negative_cases)
+    }
+
+    /// What falls short of the thresholds.
+    pub(crate) fn failures(&self, min_recall: f64, min_kind: f64, max_fpr: f64) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.recall() < min_recall {
+            out.push(format!("case recall {:.4} < {min_recall}", self.recall()));
+        }
+        if self.fpr() > max_fpr {
+            out.push(format!("false-positive rate {:.4} > {max_fpr}", self.fpr()));
+        }
+        for (kind, k) in &self.kinds {
+            let r = ratio(k.recalled, k.labelled);
+            if r < min_kind {
+                out.push(format!("{kind} recall {r:.4} < {min_kind}"));
+            }
+        }
+        if self.misses.iter().any(|m| m.starts_with("BAD LABEL")) {
+            out.push("a label is not in its case's text".into());
+        }
+        out
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        1.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+impl fmt::Display for Score {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for m in &self.misses {
+            writeln!(f, "{m}")?;
+        }
+        writeln!(f, "\n{} cases ({} with PII, {} without)", self.cases, self.positive_cases, self.negative_cases)?;
+        writeln!(f, "{:<14} {:>8} {:>8} {:>8} {:>10}", "kind", "labels", "recalled", "recall", "other kind")?;
+        for (kind, k) in &self.kinds {
+            writeln!(
+                f,
+                "{:<14} {:>8} {:>8} {:>8.4} {:>10}",
+                kind,
+                k.labelled,
+                k.recalled,
+                ratio(k.recalled, k.labelled),
+                k.other_kind
+            )?;
+        }
+        writeln!(f, "case recall          {:.4} ({}/{})", self.recall(), self.positive_recalled, self.positive_cases)?;
+        writeln!(f, "false-positive rate  {:.4} ({}/{} clean cases flagged)", self.fpr(), self.negative_flagged, self.negative_cases)?;
+        writeln!(f, "spurious findings in cases with PII: {}", self.spurious_in_positive)?;
+        writeln!(f, "damage: {} bytes beyond labels in {} cases", self.damage_bytes, self.damaged_cases)?;
+        writeln!(f, "by source (cases, wrong):")?;
+        for (src, (n, wrong)) in &self.by_source {
+            writeln!(f, "  {src:<40} {n:>6} {wrong:>6}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Scores every `*.jsonl` file in `dir`.
+pub(crate) fn evaluate(s: &Sanitizer, dir: &Path, show: bool) -> Result<Score, String> {
+    let mut score = Score::default();
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no *.jsonl cases in {}", dir.display()));
+    }
+    for path in files {
+        let text = fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        for (n, line) in text.lines().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+            let bad = || format!("{}:{}: expected {{source, text, pii}}", path.display(), n + 1);
+            let source = v["source"].as_str().ok_or_else(bad)?;
+            let case = v["text"].as_str().ok_or_else(bad)?;
+            let labels = v["pii"]
+                .as_array()
+                .ok_or_else(bad)?
+                .iter()
+                .map(|p| Some((p[0].as_str()?.to_owned(), p[1].as_str()?.to_owned())))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(bad)?;
+            score.add(source, case, &labels, s, show);
+        }
+    }
+    Ok(score)
+}
