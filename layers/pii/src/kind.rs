@@ -36,6 +36,12 @@ pub enum PiiKind {
     /// A value under a secret-named key or field, such as `password`
     /// (`SECRET`).
     Secret,
+    /// A network interface's hardware (MAC) address, in colon, dash or
+    /// Cisco dot form (`MAC_ADDRESS`).
+    MacAddress,
+    /// A passport number, announced by a context word such as `passport`
+    /// (`PASSPORT`).
+    Passport,
     /// A kind added with a custom detector, by its name.
     Custom(Arc<str>),
 }
@@ -55,10 +61,12 @@ pub(crate) enum Builtin {
     AuthToken,
     PrivateKey,
     Secret,
+    MacAddress,
+    Passport,
 }
 
 impl Builtin {
-    pub(crate) const COUNT: usize = 11;
+    pub(crate) const COUNT: usize = 13;
     pub(crate) const ALL: [Builtin; Builtin::COUNT] = [
         Builtin::Email,
         Builtin::Phone,
@@ -71,6 +79,8 @@ impl Builtin {
         Builtin::AuthToken,
         Builtin::PrivateKey,
         Builtin::Secret,
+        Builtin::MacAddress,
+        Builtin::Passport,
     ];
 
     pub(crate) fn kind(self) -> PiiKind {
@@ -86,6 +96,8 @@ impl Builtin {
             Builtin::AuthToken => PiiKind::AuthToken,
             Builtin::PrivateKey => PiiKind::PrivateKey,
             Builtin::Secret => PiiKind::Secret,
+            Builtin::MacAddress => PiiKind::MacAddress,
+            Builtin::Passport => PiiKind::Passport,
         }
     }
 }
@@ -111,6 +123,8 @@ impl PiiKind {
             PiiKind::AuthToken => "AUTH_TOKEN",
             PiiKind::PrivateKey => "PRIVATE_KEY",
             PiiKind::Secret => "SECRET",
+            PiiKind::MacAddress => "MAC_ADDRESS",
+            PiiKind::Passport => "PASSPORT",
             PiiKind::Custom(name) => name,
         }
     }
@@ -128,7 +142,7 @@ impl fmt::Display for PiiKind {
 
 /// The error for a name that is no built-in kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown PII kind `{0}` (expected one of EMAIL, PHONE, SSN, CREDIT_CARD, IP_ADDRESS, IBAN, JWT, API_KEY, AUTH_TOKEN, PRIVATE_KEY, SECRET)")]
+#[error("unknown PII kind `{0}` (expected one of EMAIL, PHONE, SSN, CREDIT_CARD, IP_ADDRESS, IBAN, JWT, API_KEY, AUTH_TOKEN, PRIVATE_KEY, SECRET, MAC_ADDRESS, PASSPORT)")]
 pub struct UnknownKind(pub String);
 
 impl FromStr for PiiKind {
@@ -142,6 +156,7 @@ impl FromStr for PiiKind {
             "IP" => "IP_ADDRESS",
             "CARD" => "CREDIT_CARD",
             "API_TOKEN" => "API_KEY",
+            "MAC" => "MAC_ADDRESS",
             other => other,
         };
         PiiKind::builtins()

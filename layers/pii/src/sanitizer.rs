@@ -154,6 +154,7 @@ pub struct SanitizerBuilder {
     custom: Vec<CustomDetector>,
     hmac_key: Option<Vec<u8>>,
     hmac_key_id: Option<String>,
+    local_ips: bool,
 }
 
 impl Default for SanitizerBuilder {
@@ -170,6 +171,7 @@ impl Default for SanitizerBuilder {
             custom: Vec::new(),
             hmac_key: None,
             hmac_key_id: None,
+            local_ips: false,
         }
     }
 }
@@ -236,6 +238,24 @@ impl SanitizerBuilder {
     /// support address that must stay visible, a documentation IP.
     pub fn allow(mut self, value: impl Into<String>) -> Self {
         self.allow.push(value.into());
+        self
+    }
+
+    /// Whether loopback and unspecified addresses (`127.0.0.1`, `::1`,
+    /// `0.0.0.0`, `::`, all of `127/8` and `0/8`) are redacted too. They
+    /// identify no one (a service's own bind address is one), so by
+    /// default they are left.
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// assert_eq!(Sanitizer::default().sanitize("bound to 127.0.0.1:8080"), "bound to 127.0.0.1:8080");
+    /// let strict = Sanitizer::builder().redact_local_addresses(true).build()?;
+    /// assert_eq!(strict.sanitize("bound to 127.0.0.1:8080"), "bound to [REDACTED:IP_ADDRESS]:8080");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
+    pub fn redact_local_addresses(mut self, yes: bool) -> Self {
+        self.local_ips = yes;
         self
     }
 
@@ -329,6 +349,7 @@ impl SanitizerBuilder {
                     enabled: self.enabled,
                     secret_keys: SecretKeys::new(&self.secret_keys),
                     phone_keys: SecretKeys::new(PHONE_KEYS),
+                    local_ips: self.local_ips,
                 },
                 custom,
                 counters: Counters::new(kinds.len()),

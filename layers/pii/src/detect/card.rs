@@ -47,12 +47,12 @@ pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
         let group_len = i - group_start;
         let continues =
             matches!((b.get(i), b.get(i + 1)), (Some(b' ' | b'-'), Some(d)) if d.is_ascii_digit());
-        // Printed card numbers start with a group of four (4-4-4-4,
-        // Amex 4-6-5, Diners 4-6-4); later groups have 3 to 8 digits.
+        // Printed card numbers start with a group of four; which later
+        // groupings are printed is checked on the candidate ends below.
         let group_ok = if n_ends == 0 {
             group_len == 4
         } else {
-            (3..=8).contains(&group_len)
+            (1..=8).contains(&group_len)
         };
         if (sep.is_some() || continues) && !group_ok {
             // Not a group: only a solid first run can still be a number.
@@ -81,15 +81,33 @@ pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
         }
     }
     // Longest valid reading first.
-    ends[..n_ends]
-        .iter()
+    let lens = |k: usize| ends[k].1 - if k == 0 { 0 } else { ends[k - 1].1 };
+    (0..n_ends)
         .rev()
-        .find(|&&(end, n)| {
+        .find(|&k| {
+            let (end, n) = ends[k];
             (13..=19).contains(&n)
+                && printed_grouping(k, lens)
                 && b.get(end).is_none_or(|&c| !is_word(c))
                 && is_card_number(&digits[..n])
         })
-        .map(|&(end, _)| end)
+        .map(|k| ends[k].0)
+}
+
+/// Whether groups `0..=last` (lengths from `len`) are a grouping issuers
+/// print: one solid run; fours with a shorter last group (4-4-4-4,
+/// 4-4-4-1, 4-4-4-4-3); or 4-6-5 (Amex) and 4-6-4 (Diners).
+fn printed_grouping(last: usize, len: impl Fn(usize) -> usize) -> bool {
+    if last == 0 {
+        return true;
+    }
+    if len(0) != 4 {
+        return false;
+    }
+    if len(1) == 6 {
+        return last == 2 && matches!(len(2), 4 | 5);
+    }
+    (1..last).all(|k| len(k) == 4) && (1..=4).contains(&len(last))
 }
 
 /// Reads a card number at `s` like [`match_card`], and extends it while
@@ -176,6 +194,20 @@ fn issuer_accepts(d: &[u8]) -> bool {
         || ((p2 == 60 || p2 == 81 || p2 == 82 || p3 == 508 || p3 == 353 || p3 == 356) && len == 16)
         // Troy
         || (p4 == 9792 && len == 16)
+        // UATP
+        || (p1 == 1 && len == 15)
+        // Dankort
+        || (p4 == 5019 && len == 16)
+        // Switch, Solo and Laser (UK and Irish debit)
+        || (matches!(p4, 4903 | 4905 | 4911 | 4936 | 6331 | 6333 | 6334 | 6767)
+            && matches!(len, 16 | 18 | 19))
+        || (matches!(p4, 6304 | 6706 | 6709 | 6771) && (16..=19).contains(&len))
+        // InstaPayment, InterPayment
+        || ((637..=639).contains(&p3) && len == 16)
+        || (p3 == 636 && (16..=19).contains(&len))
+        // Verve
+        || (((506_099..=506_198).contains(&p6) || (650_002..=650_027).contains(&p6))
+            && matches!(len, 16 | 19))
 }
 
 /// The Luhn (mod 10) check over digit values.
@@ -230,6 +262,10 @@ mod tests {
             "3056 930902 5904",
             "6200000000000005",
             "4222222222222",
+            "122000000000003",
+            "5019717010103742",
+            "6331 1019 9999 0016",
+            "6767 6767 6767 6767 671",
         ] {
             assert_eq!(find(&format!("card {n} ok")), Some(n), "{n}");
         }
@@ -244,6 +280,8 @@ mod tests {
             "41111111111111111111", // 20 digits
             "4111 1111 1111 1111x", // runs into a word
             "4111-1111 1111-1111",  // mixed separators: the first reading fails Luhn
+            "7031 5020 1506 0424 0", // no issuer starts with 7
+            "4111 1111 111111 1",   // not a printed grouping
             "411111111111",         // 12 digits
             "9999999999999995",     // no issuer
         ] {

@@ -96,6 +96,27 @@ pub(crate) fn match_ipv6_around(b: &[u8], colon: usize, floor: usize) -> Option<
     Some((start, end))
 }
 
+/// Whether a dotted quad is a loopback (`127/8`) or this-network (`0/8`,
+/// including the unspecified `0.0.0.0`) address: these identify no one.
+pub(crate) fn is_local_v4(text: &[u8]) -> bool {
+    text.starts_with(b"127.") || text.starts_with(b"0.")
+}
+
+/// Whether an IPv6 address is the loopback (`::1`) or unspecified (`::`)
+/// address, or an IPv4-mapped local one.
+pub(crate) fn is_local_v6(text: &str) -> bool {
+    let bare = text.split('%').next().unwrap_or(text);
+    match bare.parse::<Ipv6Addr>() {
+        Ok(a) => {
+            a.is_loopback()
+                || a.is_unspecified()
+                || a.to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.octets()[0] == 0)
+        }
+        Err(_) => false,
+    }
+}
+
 /// The canonical text of an IP address (for keyed hashing), or the input.
 pub(crate) fn canonical(text: &str) -> String {
     let bare = text.split('%').next().unwrap_or(text);

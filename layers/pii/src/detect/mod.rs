@@ -10,11 +10,14 @@
 //! validator either accepts in bounded work or says where scanning may
 //! resume, so the pass is linear in the input.
 
+mod boundary;
 mod bytes;
 mod card;
+mod context;
 mod email;
 mod iban;
 mod ip;
+mod mac;
 mod phone;
 mod secrets;
 mod ssn;
@@ -190,6 +193,21 @@ mod sse2 {
     }
 }
 
+/// What the pass does after looking at a trigger.
+enum Step {
+    /// A value of this kind at this range.
+    Hit(Builtin, usize, usize),
+    /// Nothing here; scanning resumes at this position.
+    Skip(usize),
+}
+
+/// Whether a phone number may end at `e`: where a numeric token may end,
+/// or before an extension (`x204`).
+fn phone_end_ok(b: &[u8], e: usize) -> bool {
+    boundary::end_ok(b, e)
+        || (matches!(b.get(e), Some(b'x' | b'X')) && b.get(e + 1).is_some_and(u8::is_ascii_digit))
+}
+
 /// A detected value: its kind and byte range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Hit {
@@ -205,6 +223,9 @@ pub(crate) struct Detectors {
     pub(crate) secret_keys: SecretKeys,
     /// Keys under which a bare number is a phone number.
     pub(crate) phone_keys: SecretKeys,
+    /// Whether loopback and unspecified addresses (`127.0.0.1`, `::1`,
+    /// `0.0.0.0`, `::`) are redacted too.
+    pub(crate) local_ips: bool,
 }
 
 impl Detectors {
@@ -229,9 +250,9 @@ impl Detectors {
             }
             let hit = match TRIGGERS[usize::from(b[i])] {
                 DIGIT => match self.at_digit(b, i, floor) {
-                    Some(hit) => Some(hit),
-                    None => {
-                        i = run_end(b, i, |c| c.is_ascii_digit());
+                    Step::Hit(kind, s, e) => Some((kind, s, e)),
+                    Step::Skip(e) => {
+                        i = e.max(i + 1);
                         continue;
                     }
                 },
@@ -241,6 +262,7 @@ impl Detectors {
                 COLON => self
                     .url_password(b, i)
                     .or_else(|| self.keyed_value(b, i, floor))
+                    .or_else(|| self.mac_at(b, i, floor))
                     .or_else(|| self.ipv6(b, i, floor)),
                 EQUALS => self.keyed_value(b, i, floor),
                 SEPARATOR => self.at_separator(b, i, floor, &mut jwt_resume),
@@ -266,66 +288,153 @@ impl Detectors {
         }
     }
 
-    fn at_digit(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
-        if !word_starts_at(b, i) {
-            // An IBAN's check digits follow its two-letter country code.
-            let iban_start = i.checked_sub(2)?;
-            let letters = b[iban_start].is_ascii_alphabetic() && b[i - 1].is_ascii_alphabetic();
-            if self.on(Builtin::Iban)
-                && letters
-                && iban_start >= floor
-                && word_starts_at(b, iban_start)
-            {
-                return iban::match_iban(b, iban_start).map(|e| (Builtin::Iban, iban_start, e));
-            }
-            return None;
-        }
-        // The tail of a dotted or dashed number already passed over
-        // (`2024-01-15`, `1.2.3`): nothing starts here.
-        if i >= 2 && matches!(b[i - 1], b'.' | b'-') && b[i - 2].is_ascii_digit() {
-            return None;
-        }
-        // A short number that no separator joins to another (`42 ms`,
-        // `status=200`) is none of the numeric kinds.
-        let prefixed = i > floor && matches!(b[i - 1], b'+' | b'(');
+    fn at_digit(&self, b: &[u8], i: usize, floor: usize) -> Step {
         let end = run_end(b, i, |c| c.is_ascii_digit());
+        if !word_starts_at(b, i) {
+            return self.inside_word(b, i, floor).unwrap_or(Step::Skip(end));
+        }
+        let prev = i.checked_sub(1).map(|k| b[k]);
+        // A leading `+` says phone number before anything else
+        // (`+44.100.000.000` is also a dotted quad).
+        let plus = prev == Some(b'+') && i > floor && word_starts_at(b, i - 1);
+        if plus && self.on(Builtin::Phone) {
+            if let Some(e) = phone::match_phone(b, i - 1) {
+                return Step::Hit(Builtin::Phone, i - 1, e);
+            }
+        }
+        // IPv4 first: an address keeps its own boundary rules
+        // (`BP-1347369012-10.190.173.170-1444972147527` holds one).
+        if b.get(end) == Some(&b'.') && end - i <= 3 && self.on(Builtin::IpAddress) {
+            let after_dotted = i >= 2 && prev == Some(b'.') && b[i - 2].is_ascii_digit();
+            if !after_dotted {
+                if let Some(e) = ip::match_ipv4(b, i) {
+                    if self.local_ips || !ip::is_local_v4(&b[i..e]) {
+                        return Step::Hit(Builtin::IpAddress, i, e);
+                    }
+                    return Step::Skip(e);
+                }
+            }
+        }
+        if self.on(Builtin::MacAddress) {
+            if let Some(e) = mac::match_mac(b, i) {
+                return Step::Hit(Builtin::MacAddress, i, e);
+            }
+        }
+        if !boundary::start_ok(b, i) {
+            return Step::Skip(boundary::token_end(b, i));
+        }
+        let paren = prev == Some(b'(') && i > floor;
         let joined = match (b.get(end), b.get(end + 1)) {
             (Some(b' ' | b'-' | b'.' | b'/'), Some(&n)) => n.is_ascii_digit() || n == b'(',
             (Some(b')'), _) => true,
             _ => false,
         };
-        if !prefixed && !joined && end - i < 13 {
-            return None;
-        }
-        // A leading `+` says phone number before anything else
-        // (`+44.100.000.000` is also a dotted quad).
-        if self.on(Builtin::Phone) && i > floor && b[i - 1] == b'+' && word_starts_at(b, i - 1) {
-            if let Some(e) = phone::match_phone(b, i - 1) {
-                return Some((Builtin::Phone, i - 1, e));
+        let len = end - i;
+        if !paren && !plus && !joined && len < 13 {
+            // A short number that no separator joins to another (`42 ms`,
+            // `status=200`) is none of the numeric kinds; a longer one
+            // only when a context word names its kind.
+            if len >= 6 {
+                if let Some(hit) = self.in_context(b, i, floor) {
+                    return hit;
+                }
             }
+            return Step::Skip(boundary::token_end(b, i));
         }
         if self.on(Builtin::CreditCard) {
-            if let Some(e) = card::match_card_run(b, i) {
-                return Some((Builtin::CreditCard, i, e));
+            if let Some(e) = card::match_card_run(b, i).filter(|&e| boundary::end_ok(b, e)) {
+                return Step::Hit(Builtin::CreditCard, i, e);
             }
         }
         if self.on(Builtin::Ssn) {
-            if let Some(e) = ssn::match_ssn(b, i) {
-                return Some((Builtin::Ssn, i, e));
-            }
-        }
-        if self.on(Builtin::IpAddress) {
-            if let Some(e) = ip::match_ipv4(b, i) {
-                return Some((Builtin::IpAddress, i, e));
+            if let Some(e) = ssn::match_ssn(b, i).filter(|&e| boundary::end_ok(b, e)) {
+                return Step::Hit(Builtin::Ssn, i, e);
             }
         }
         if self.on(Builtin::Phone) {
-            let start = match i.checked_sub(1) {
-                Some(p) if p >= floor && matches!(b[p], b'+' | b'(') && word_starts_at(b, p) => p,
-                _ => i,
-            };
-            if let Some(e) = phone::match_phone(b, start) {
-                return Some((Builtin::Phone, start, e));
+            // `(030) 7390135`, or a number inside parentheses of the
+            // sentence: `(030 7390135)`.
+            let starts = [paren.then(|| i - 1), Some(i)];
+            for s in starts.into_iter().flatten() {
+                if let Some(e) = phone::match_phone(b, s).filter(|&e| phone_end_ok(b, e)) {
+                    return Step::Hit(Builtin::Phone, s, e);
+                }
+            }
+        }
+        if let Some(hit) = self.in_context(b, i, floor) {
+            return hit;
+        }
+        Step::Skip(boundary::token_end(b, i))
+    }
+
+    /// A number a context word before it names (`call me on 206 5550143`,
+    /// `my SSN: 219099999`, `passport 340020013`).
+    fn in_context(&self, b: &[u8], i: usize, floor: usize) -> Option<Step> {
+        let mut kinds = context::kinds_before(b, i);
+        for (bit, kind) in [
+            (context::PHONE, Builtin::Phone),
+            (context::SSN, Builtin::Ssn),
+            (context::CARD, Builtin::CreditCard),
+            (context::PASSPORT, Builtin::Passport),
+        ] {
+            if !self.on(kind) {
+                kinds &= !bit;
+            }
+        }
+        if kinds == 0 {
+            return None;
+        }
+        let start = if i > floor && b[i - 1] == b'(' { i - 1 } else { i };
+        let n = context::read_number(b, start, kinds & context::PHONE != 0);
+        if n.count == 0 || !boundary::end_ok(b, n.end) {
+            return None;
+        }
+        let digits = &n.digits[..n.count];
+        let hit = |kind| Some(Step::Hit(kind, start, n.end));
+        if kinds & context::SSN != 0 && n.count == 9 && ssn::valid_digits(digits) {
+            return hit(Builtin::Ssn);
+        }
+        if kinds & context::CARD != 0 && (13..=19).contains(&n.count) && card::is_card_number(digits)
+        {
+            return hit(Builtin::CreditCard);
+        }
+        if kinds & context::PASSPORT != 0 && (6..=9).contains(&n.count) && n.end - start == n.count
+        {
+            return hit(Builtin::Passport);
+        }
+        if kinds & context::PHONE != 0 && (7..=15).contains(&n.count) {
+            return hit(Builtin::Phone);
+        }
+        None
+    }
+
+    /// A digit inside a word: an IBAN's check digits after its country
+    /// code, or a passport number with letters (`C01X00T47`).
+    fn inside_word(&self, b: &[u8], i: usize, floor: usize) -> Option<Step> {
+        if !b[i - 1].is_ascii_alphabetic() {
+            return None;
+        }
+        let ws = run_start(b, i, floor, |c| c.is_ascii_alphabetic());
+        if i - ws > 3 || !word_starts_at(b, ws) {
+            return None;
+        }
+        if i - ws == 2 && self.on(Builtin::Iban) {
+            if let Some(e) = iban::match_iban(b, ws) {
+                return Some(Step::Hit(Builtin::Iban, ws, e));
+            }
+        }
+        if self.on(Builtin::Passport) {
+            let we = run_end(b, ws, |c| c.is_ascii_alphanumeric());
+            let token = &b[ws..we];
+            let digits = token.iter().filter(|c| c.is_ascii_digit()).count();
+            let shape = (6..=9).contains(&token.len())
+                && digits >= 5
+                && token.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+            if shape
+                && boundary::end_ok(b, we)
+                && context::kinds_before(b, ws) & context::PASSPORT != 0
+            {
+                return Some(Step::Hit(Builtin::Passport, ws, we));
             }
         }
         None
@@ -362,10 +471,26 @@ impl Detectors {
         if !self.on(Builtin::IpAddress) {
             return None;
         }
-        ip::match_ipv6_around(b, i, floor).map(|(s, e)| (Builtin::IpAddress, s, e))
+        let (s, e) = ip::match_ipv6_around(b, i, floor)?;
+        let local = || std::str::from_utf8(&b[s..e]).is_ok_and(ip::is_local_v6);
+        (self.local_ips || !local()).then_some((Builtin::IpAddress, s, e))
+    }
+
+    /// A MAC address whose first separator is at `i` (one that starts
+    /// with a digit is found from that digit).
+    fn mac_at(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        if !self.on(Builtin::MacAddress) {
+            return None;
+        }
+        mac::match_mac_at_separator(b, i)
+            .filter(|&(s, _)| s >= floor)
+            .map(|(s, e)| (Builtin::MacAddress, s, e))
     }
 
     fn at_dash(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        if let Some(hit) = self.mac_at(b, i, floor) {
+            return Some(hit);
+        }
         if self.on(Builtin::PrivateKey) && b.get(i..i + 5) == Some(b"-----") {
             if let Some(e) = tokens::match_private_key(b, i) {
                 return Some((Builtin::PrivateKey, i, e));
@@ -393,6 +518,11 @@ impl Detectors {
                     Ok(e) => return Some((Builtin::Jwt, start, e)),
                     Err(r) => *jwt_resume = r,
                 }
+            }
+        }
+        if b[i] == b'.' {
+            if let Some(hit) = self.mac_at(b, i, floor) {
+                return Some(hit);
             }
         }
         if self.on(Builtin::ApiKey) {
@@ -423,6 +553,7 @@ mod tests {
             enabled: [true; Builtin::COUNT],
             secret_keys: SecretKeys::new(DEFAULT_SECRET_KEYS),
             phone_keys: SecretKeys::new(PHONE_KEYS),
+            local_ips: false,
         }
     }
 

@@ -7,7 +7,7 @@
 //!   `+1` and `+7` numbers must have exactly 11 digits;
 //! - North American: `(NXX) NXX-XXXX`, `NXX-NXX-XXXX`, `NXX.NXX.XXXX`,
 //!   `NXX NXX XXXX`, optionally after `1-`/`1 `/`1.`;
-//! - national numbers with a trunk `0`: 10–11 digits in at least two groups
+//! - national numbers with a trunk `0`: 10–12 digits in at least two groups
 //!   (`020 7946 0958`, `01 23 45 67 89`, `030/1234567`, `(02) 9876 5432`).
 //!
 //! A run of digits without a `+` or separators (an order id, a timestamp)
@@ -21,7 +21,17 @@ use super::tables::calling_code_len;
 pub(crate) fn match_phone(b: &[u8], s: usize) -> Option<usize> {
     match (b.get(s)?, b.get(s + 1), b.get(s + 2)) {
         (b'+', Some(d), _) if d.is_ascii_digit() => read_international(b, s + 1, 1),
-        (b'0', Some(b'0'), Some(d)) if d.is_ascii_digit() => read_international(b, s + 2, 2),
+        (b'0', Some(b'0'), Some(d)) if d.is_ascii_digit() => {
+            // `0044 20 7946 0958` or `00 44 …`: the first group is the
+            // international prefix and the calling code, nothing more
+            // (`002741 17343` is a time and a process id).
+            let first = super::bytes::run_end(b, s, |c| c.is_ascii_digit()) - s;
+            let code = calling_code_len(b.get(s + 2..s + first).unwrap_or_default());
+            if first != 2 && code != Some(first - 2) {
+                return None;
+            }
+            read_international(b, s + 2, 2)
+        }
         (b'0', _, _) | (b'(', Some(b'0'), _) => read_national(b, s),
         _ => read_nanp(b, s),
     }
@@ -120,10 +130,12 @@ fn read_international(b: &[u8], p: usize, min_groups: usize) -> Option<usize> {
     let nanp_or_russia = cc == 1;
     (0..g.len).rev().find_map(|k| {
         let (end, n) = g.ends[k];
+        // Most national numbers have 6+ digits; a few territories' have 4
+        // or 5 (`+500 51234`), accepted when written in groups.
         let length_ok = if nanp_or_russia {
             n == 11
         } else {
-            (8..=15).contains(&n) && n - cc >= 6
+            (7..=15).contains(&n) && (n - cc >= 6 || (n - cc >= 4 && k >= 1))
         };
         (length_ok && k + 1 >= min_groups && ends_cleanly(b, end, false)).then_some(end)
     })
@@ -136,7 +148,7 @@ fn read_national(b: &[u8], s: usize) -> Option<usize> {
     if !(2..=5).contains(&first_len) {
         return None;
     }
-    let g = read_groups(b, s, true, 11, false);
+    let g = read_groups(b, s, true, 12, false);
     if g.len < 2 {
         return None;
     }
@@ -147,7 +159,7 @@ fn read_national(b: &[u8], s: usize) -> Option<usize> {
     (1..g.len).rev().find_map(|k| {
         let (end, n) = g.ends[k];
         let groups_ok = (1..=k).all(|j| (2..=8).contains(&(g.ends[j].1 - g.ends[j - 1].1)));
-        ((10..=11).contains(&n) && groups_ok && ends_cleanly(b, end, true)).then_some(end)
+        ((10..=12).contains(&n) && groups_ok && ends_cleanly(b, end, true)).then_some(end)
     })
 }
 

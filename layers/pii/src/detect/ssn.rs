@@ -32,6 +32,17 @@ pub(crate) fn match_ssn(b: &[u8], s: usize) -> Option<usize> {
     valid.then_some(end)
 }
 
+/// Whether nine digit values form a valid SSN (the same rules as the
+/// delimited form: no area 000, 666 or 9xx, no group 00, no serial 0000).
+pub(crate) fn valid_digits(d: &[u8]) -> bool {
+    d.len() == 9
+        && d[..3] != [0, 0, 0]
+        && d[..3] != [6, 6, 6]
+        && d[0] != 9
+        && d[3..5] != [0, 0]
+        && d[5..] != [0, 0, 0, 0]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,111 @@
+//! Token-boundary rules shared by the numeric detectors (phone numbers
+//! without `+`, cards, SSNs, passports): what may stand before and after a
+//! match.
+//!
+//! A number is one of these kinds only when it is a token of its own. It
+//! is not when it is the tail or the head of a larger token: the fraction,
+//! seconds or process id of a timestamp (`00:00:00.008 25746`), a date
+//! (`06/10/2013`, `0701/114930`), a version (`6.1.7601`), a negative number
+//! or an id joined to a word (`blk_-4980916519894289629`), a host and port
+//! (`host:8042`), a file name (`4111111111111111.log`).
+
+use super::bytes::is_word;
+
+/// Whether a numeric match may start at `s`.
+///
+/// Not after a word byte, nor after `-` or `$` (a negative number, an id
+/// joined by a dash, money), nor after `.`, `:`, `/` or `,` that follow a
+/// digit (the second part of a decimal, a time, a date or a list of
+/// numbers written without spaces).
+#[inline]
+pub(crate) fn start_ok(b: &[u8], s: usize) -> bool {
+    let Some(&p) = s.checked_sub(1).and_then(|k| b.get(k)) else {
+        return true;
+    };
+    match p {
+        b'-' | b'$' => false,
+        b'.' | b':' | b'/' | b',' => !(s >= 2 && b[s - 2].is_ascii_digit()),
+        c => !is_word(c),
+    }
+}
+
+/// Whether a numeric match may end at `e`.
+///
+/// Not before a word byte, nor before `.`, `:`, `/` or `-` that join
+/// another letter or digit to it (`114930.148`, `0701/114930`,
+/// `12:30`, `-1444972147527`, `.log`).
+#[inline]
+pub(crate) fn end_ok(b: &[u8], e: usize) -> bool {
+    match (b.get(e), b.get(e + 1)) {
+        (None, _) => true,
+        (Some(&c), _) if is_word(c) => false,
+        (Some(b'.' | b':' | b'/' | b'-'), Some(&n)) => !n.is_ascii_alphanumeric(),
+        _ => true,
+    }
+}
+
+/// The end of the dotted number that starts at `s`: digits, and `.` each
+/// followed by a digit (a decimal, a version). A rejected number's whole
+/// dotted run is passed over at once; other joiners are not crossed, since
+/// an address may follow them (`host-41/10.190.173.170`).
+#[inline]
+pub(crate) fn token_end(b: &[u8], s: usize) -> usize {
+    let mut i = s;
+    while let Some(&c) = b.get(i) {
+        if c.is_ascii_digit() {
+            i += 1;
+        } else if c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+        {
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starts() {
+        let ok = |s: &str, at: usize| start_ok(s.as_bytes(), at);
+        assert!(ok("4111", 0));
+        assert!(ok("card 4111", 5));
+        assert!(ok("(4111", 1));
+        assert!(ok("tel:4111", 4));
+        assert!(!ok("00:00:00.008", 9));
+        assert!(!ok("12:30", 3));
+        assert!(!ok("blk_-4980", 5));
+        assert!(!ok("x -4980", 3));
+        assert!(!ok("$4980", 1));
+        assert!(!ok("06/10", 3));
+        assert!(!ok("a4980", 1));
+    }
+
+    #[test]
+    fn ends() {
+        let ok = |s: &str, at: usize| end_ok(s.as_bytes(), at);
+        assert!(ok("4111", 4));
+        assert!(ok("4111 x", 4));
+        assert!(ok("4111. Next", 4));
+        assert!(ok("4111, 5", 4));
+        assert!(ok("4111-", 4));
+        assert!(!ok("4111.148", 4));
+        assert!(!ok("4111:WARN", 4));
+        assert!(!ok("4111-1444", 4));
+        assert!(!ok("4111.log", 4));
+        assert!(!ok("4111ms", 4));
+    }
+
+    #[test]
+    fn tokens() {
+        let end = |s: &str| token_end(s.as_bytes(), 0);
+        assert_eq!(end("12.4ms cache"), 4);
+        assert_eq!(end("6.1.7601.23505_none"), 14);
+        assert_eq!(end("2024-01-15T10:30:00.123Z x"), 4);
+        assert_eq!(end("41/10.190.173.170"), 2);
+        assert_eq!(end("42, 7"), 2);
+    }
+}

@@ -1,0 +1,175 @@
+//! Context words: a bare number is a phone number, an SSN, a card or a
+//! passport number when a word naming that kind stands shortly before it
+//! in the same clause (`call me on 206 5550143`, `my SSN: 219099999`,
+//! `passport 340020013`), as a person reads it.
+//!
+//! The look-back is bounded (at most [`WINDOW`] bytes and [`MAX_WORDS`]
+//! words, stopping at a clause's end), so the pass stays linear.
+
+/// The kinds a context word can announce, as bits.
+pub(crate) const PHONE: u8 = 1;
+pub(crate) const SSN: u8 = 2;
+pub(crate) const CARD: u8 = 4;
+pub(crate) const PASSPORT: u8 = 8;
+
+/// How far before a number its context word may stand, in bytes.
+const WINDOW: usize = 40;
+/// How many words back the look-back reads.
+const MAX_WORDS: usize = 5;
+
+/// The kinds a (lower-cased) word announces.
+fn word_kinds(w: &[u8]) -> u8 {
+    match w {
+        b"phone" | b"phones" | b"telephone" | b"tel" | b"mobile" | b"cell" | b"cellphone"
+        | b"call" | b"called" | b"calling" | b"callback" | b"fax" | b"sms" | b"whatsapp"
+        | b"ring" | b"dial" | b"msisdn" | b"hotline" | b"landline" | b"contact" | b"reach"
+        | b"telefon" | b"telefono" | b"celular" | b"handy" | b"mob" => PHONE,
+        b"ssn" | b"ssns" | b"social" | b"itin" | b"tin" | b"taxpayer" | b"tax" => SSN,
+        b"card" | b"cards" | b"credit" | b"debit" | b"visa" | b"mastercard" | b"amex" | b"cc"
+        | b"pan" | b"cardnumber" => CARD,
+        b"passport" | b"passports" | b"travel" => PASSPORT,
+        _ => 0,
+    }
+}
+
+/// The kinds announced by the words shortly before position `s`.
+pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
+    let lo = s.saturating_sub(WINDOW);
+    let mut i = s.min(b.len());
+    let mut words = 0;
+    let mut kinds = 0;
+    let mut lower = [0u8; 12];
+    while i > lo {
+        let c = b[i - 1];
+        if c.is_ascii_alphabetic() {
+            let end = i;
+            while i > lo && b[i - 1].is_ascii_alphabetic() {
+                i -= 1;
+            }
+            let word = &b[i..end];
+            // A word cut by the window is not read.
+            if (i > lo || i == 0 || !b[i - 1].is_ascii_alphabetic()) && word.len() <= lower.len()
+            {
+                for (d, s) in lower.iter_mut().zip(word) {
+                    *d = s.to_ascii_lowercase();
+                }
+                kinds |= word_kinds(&lower[..word.len()]);
+            }
+            words += 1;
+            if words == MAX_WORDS {
+                break;
+            }
+            // `No.` and `tel.` are abbreviations; after a longer word a
+            // full stop ends the clause (checked on the next byte back).
+            continue;
+        }
+        match c {
+            b'\n' | b'\r' | b';' | b'|' | b'!' | b'?' => break,
+            // Another field's key or value (`phone: 1, id: 5551234567`).
+            b',' | b'=' | b':' | b'&' if words > 0 => break,
+            b'.' if i < b.len()
+                && matches!(b.get(i), Some(b' '))
+                && i >= 5
+                && b[i - 5..i - 1].iter().all(u8::is_ascii_alphabetic) =>
+            {
+                break
+            }
+            _ => i -= 1,
+        }
+    }
+    kinds
+}
+
+/// A number read after a context word: digit groups joined by one space,
+/// `-`, `.` or `/`, or in parentheses.
+pub(crate) struct Number {
+    pub(crate) end: usize,
+    pub(crate) count: usize,
+    pub(crate) digits: [u8; 19],
+}
+
+/// Reads the digit groups starting at `s` (a digit or `(`), at most 19
+/// digits; with `stop_at_trunk`, a group starting with `0` after seven
+/// digits starts a new number (`052 5552606 074-7111234`).
+pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool) -> Number {
+    let mut n = Number {
+        end: s,
+        count: 0,
+        digits: [0; 19],
+    };
+    let mut i = s;
+    loop {
+        let paren = b.get(i) == Some(&b'(');
+        let g = i + usize::from(paren);
+        let mut j = g;
+        while j < b.len() && b[j].is_ascii_digit() && n.count + (j - g) < 19 {
+            j += 1;
+        }
+        if j == g || (paren && b.get(j) != Some(&b')')) {
+            break;
+        }
+        if j < b.len() && b[j].is_ascii_digit() {
+            // More than 19 digits: no number of these kinds.
+            n.count = 0;
+            return n;
+        }
+        if stop_at_trunk && n.count >= 7 && b[g] == b'0' {
+            break;
+        }
+        for (k, &c) in b[g..j].iter().enumerate() {
+            n.digits[n.count + k] = c - b'0';
+        }
+        n.count += j - g;
+        i = j + usize::from(paren);
+        n.end = i;
+        match (b.get(i), b.get(i + 1)) {
+            (Some(b' ' | b'-' | b'.' | b'/'), Some(&c)) if c.is_ascii_digit() || c == b'(' => {
+                i += 1
+            }
+            (Some(b'('), _) => {}
+            _ => break,
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(s: &str) -> u8 {
+        kinds_before(s.as_bytes(), s.len())
+    }
+
+    #[test]
+    fn words_before_a_number() {
+        assert_eq!(kinds("call me on "), PHONE);
+        assert_eq!(kinds("my SSN: "), SSN);
+        assert_eq!(kinds("Social Security No. "), SSN);
+        assert_eq!(kinds("CN mobile "), PHONE);
+        assert_eq!(kinds("passport number is "), PASSPORT);
+        assert_eq!(kinds("my credit card number is "), CARD);
+        assert_eq!(kinds("tel. "), PHONE);
+        assert_eq!(kinds("order "), 0);
+        // Too far, or in another clause.
+        assert_eq!(kinds("phone was checked by the operator on duty at "), 0);
+        assert_eq!(kinds("phone ok; order "), 0);
+        assert_eq!(kinds("the phone broke. Order "), 0);
+        assert_eq!(kinds("microphone "), 0);
+        assert_eq!(kinds("phone: 1, id: "), 0);
+        assert_eq!(kinds("phone=1 order="), 0);
+    }
+
+    #[test]
+    fn numbers() {
+        fn read(s: &str) -> (&str, usize) {
+            let n = read_number(s.as_bytes(), 0, true);
+            (&s[..n.end], n.count)
+        }
+        assert_eq!(read("206 5550143 now"), ("206 5550143", 10));
+        assert_eq!(read("(030) 7390135"), ("(030) 7390135", 10));
+        assert_eq!(read("052 5552606 074-7111234"), ("052 5552606", 10));
+        assert_eq!(read("219-09-9999."), ("219-09-9999", 9));
+        assert_eq!(read("12345678901234567890").1, 0);
+    }
+}
