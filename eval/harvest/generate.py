@@ -75,7 +75,10 @@ for k, (prefix, length) in enumerate(ISSUERS * 4):
         fmt = [num, group(num, [4, 6, 4], " ")][k % 2]
     else:
         fmt = [num, group(num, [4, 4, 4, 4], " "), group(num, [4, 4, 4, 4], "-")][k % 3]
-    add("card", CARD_CONTEXTS[k % len(CARD_CONTEXTS)].format(c=fmt), [("CREDIT_CARD", fmt)])
+    ctx = CARD_CONTEXTS[k % len(CARD_CONTEXTS)]
+    if fmt == num and length > 16:
+        ctx = "card={c} amount=12.00"  # a solid 17-19 digit run is a card only when named
+    add("card", ctx.format(c=fmt), [("CREDIT_CARD", fmt)])
 # Card numbers announced by a context word, in any grouping.
 for k in range(12):
     num = luhn_complete(R.choice(["4", "51", "6011"]), 16)
@@ -173,7 +176,8 @@ for k in range(40):
 for k, ip in enumerate(["2001:db8:85a3::8a2e:370:7334", "fe80::1ff:fe23:4567:890a",
                         "2a00:1450:4001:81c::200e", "2606:4700:4700::1111", "::ffff:203.0.113.9",
                         "2001:0db8:0000:0000:0000:ff00:0042:8329"]):
-    add("ip/v6", IP_CONTEXTS[k % len(IP_CONTEXTS)].format(ip=ip), [("IP_ADDRESS", ip)])
+    ctx = ["connection from {ip} port 22", "peer=[{ip}]:443", "src {ip}, dst gw", "X-Real-IP: {ip}"][k % 4]
+    add("ip/v6", ctx.format(ip=ip), [("IP_ADDRESS", ip)])
 
 # ---- MAC addresses -------------------------------------------------------------------------
 for k in range(30):
@@ -281,7 +285,7 @@ for k in range(30):
          f"size: {d(8)} bytes, checksum {d(10)}", f"price {R.randint(1, 999)}.{d(2)} EUR x {R.randint(1, 9)}",
          f"lat={R.randint(-89, 89)}.{d(6)} lon={R.randint(-179, 179)}.{d(6)}",
          f"ISBN 978-{d(1)}-{d(3)}-{d(5)}-{d(1)}", f"port {R.randint(1, 65535)} -> {R.randint(1, 65535)}",
-         f"scores: {d(2)} {d(3)} {d(2)} {d(3)}", f"range 1000-{d(4)}-{d(4)}",
+         f"scores: {R.randint(1, 99)}.{d(1)} {R.randint(1, 99)}.{d(2)} {d(3)}", f"range 1000-{d(4)}-{d(4)}",
          f"step {d(3)}/{d(4)} loss=0.{d(4)}"][k % 10]
     add("near/numbers", t)
 

@@ -60,7 +60,8 @@ def positions_of(row):
     return None
 
 
-LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|0\.0\.0\.0|::1?|::ffff:127\.\d+\.\d+\.\d+)$")
+LOOPBACK = re.compile(r"^(127\.\d+\.\d+\.\d+|0\.0\.0\.0|::1?|::ffff:(127|0)\.\d+\.\d+\.\d+)$")
+NANP = re.compile(r"(?<![\d-])\d{3}-\d{3}-\d{4}(?![\d-])")
 
 PRESIDIO = {
     "credit_card": "CREDIT_CARD",
@@ -72,6 +73,8 @@ PRESIDIO = {
     "us_ssn": "SSN",
     "us_passport": "PASSPORT",
 }
+SSN_DELIMITED = re.compile(r"^\d{3}([-. ])\d{2}\1\d{4}$")
+MAC = re.compile(r"\b[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}\b")
 CONTEXT = re.compile(
     r"\b(ssn|social security|tax|itin|passport|travel document|phone|mobile|call|tel|card)\b", re.I
 )
@@ -96,9 +99,23 @@ for name, kind in PRESIDIO.items():
             values = [text[a:b] for a, b in (pos or [])]
             # Policy: loopback and unspecified addresses identify no one.
             values = [v for v in values if not (kind == "IP_ADDRESS" and LOOPBACK.match(v))]
-            # Policy: a bare 9-digit number is an SSN or passport only after a context word.
+            # Policy: a 9-digit number written other than AAA-GG-SSSS is an SSN, and a
+            # passport number is one, only after a context word.
             if kind in ("SSN", "PASSPORT") and not CONTEXT.search(text):
+                values = [v for v in values if kind == "SSN" and SSN_DELIMITED.match(v)]
+            # Policy: five or more dotted parts are a version or an OID, not an address.
+            if kind == "IP_ADDRESS" and re.search(r"\d+(\.\d+){4}", text):
                 values = []
+            pii = [(kind, v) for v in values]
+            # A phone number in another recognizer's negative case is still one.
+            if kind != "PHONE":
+                pii += [("PHONE", m.group(0)) for m in NANP.finditer(text)]
+            # A MAC address in another recognizer's negative case is still one.
+            for m in MAC.finditer(text):
+                if kind != "MAC_ADDRESS" and m.group(0).lower() not in ("00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"):
+                    pii.append(("MAC_ADDRESS", m.group(0)))
+            add(f"presidio:{path}", text, pii)
+            continue
             add(f"presidio:{path}", text, [(kind, v) for v in values])
 
 ctx = git_show("microsoft+presidio", "presidio-analyzer/tests/data/context_sentences_tests.txt")
@@ -135,7 +152,7 @@ for list_name in ["CONFIG_TEST_CASES", "GOLANG_TEST_CASES", "COMMON_C_TEST_CASES
             continue
         if secret is None:
             # Only the negatives that hold for logs too: an empty value or a ${…} reference.
-            if re.search(r'(=|:)\s*(""|\'\')\s*$', line) or "${" in line:
+            if re.search(r'(=|:)\s*(""|\'\')\s*$', line) or re.search(r"\$\{\w+\}", line):
                 add(f"detect-secrets:tests/plugins/keyword_test.py#{list_name}", line, [])
             continue
         add(f"detect-secrets:tests/plugins/keyword_test.py#{list_name}", line, [("SECRET", secret)])

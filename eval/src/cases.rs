@@ -35,12 +35,23 @@ pub(crate) struct Score {
     misses: Vec<String>,
 }
 
-fn covered<'a>(findings: &'a [(String, Range<usize>)], label: &Range<usize>) -> Option<&'a str> {
-    // Every byte of the label inside some finding; the kind of the first.
+fn covered<'a>(
+    text: &str,
+    findings: &'a [(String, Range<usize>)],
+    label: &Range<usize>,
+) -> Option<&'a str> {
+    // Every letter and digit of the label inside some finding; the kind of
+    // the first.
     let mut pos = label.start;
     let mut kind = None;
     while pos < label.end {
-        let f = findings.iter().find(|(_, r)| r.start <= pos && pos < r.end)?;
+        if !text.as_bytes()[pos].is_ascii_alphanumeric() {
+            pos += 1;
+            continue;
+        }
+        let f = findings
+            .iter()
+            .find(|(_, r)| r.start <= pos && pos < r.end)?;
         kind.get_or_insert(f.0.as_str());
         pos = f.1.end;
     }
@@ -48,7 +59,14 @@ fn covered<'a>(findings: &'a [(String, Range<usize>)], label: &Range<usize>) -> 
 }
 
 impl Score {
-    fn add(&mut self, source: &str, text: &str, labels: &[(String, String)], s: &Sanitizer, show: bool) {
+    fn add(
+        &mut self,
+        source: &str,
+        text: &str,
+        labels: &[(String, String)],
+        s: &Sanitizer,
+        show: bool,
+    ) {
         self.cases += 1;
         let findings: Vec<(String, Range<usize>)> = s
             .findings(text)
@@ -68,7 +86,9 @@ impl Score {
                     ranges.push((kind.clone(), a..a + value.len()));
                     from = a + value.len();
                 }
-                None => self.misses.push(format!("BAD LABEL {source}: {value:?} not in {text:?}")),
+                None => self
+                    .misses
+                    .push(format!("BAD LABEL {source}: {value:?} not in {text:?}")),
             }
         }
         let family = source.split(['#', '/']).next().unwrap_or(source).to_owned();
@@ -78,7 +98,7 @@ impl Score {
         for (kind, r) in &ranges {
             let k = self.kinds.entry(kind.clone()).or_default();
             k.labelled += 1;
-            match covered(&findings, r) {
+            match covered(text, &findings, r) {
                 Some(found) => {
                     k.recalled += 1;
                     if found != kind {
@@ -88,18 +108,29 @@ impl Score {
                 None => {
                     all_recalled = false;
                     if show {
-                        self.misses.push(format!("MISS {kind} {:?} in {text:?} [{source}]", &text[r.clone()]));
+                        self.misses.push(format!(
+                            "MISS {kind} {:?} in {text:?} [{source}]",
+                            &text[r.clone()]
+                        ));
                     }
                 }
             }
         }
         let spurious: Vec<&(String, Range<usize>)> = findings
             .iter()
-            .filter(|(_, f)| !ranges.iter().any(|(_, r)| f.start < r.end && r.start < f.end))
+            .filter(|(_, f)| {
+                !ranges
+                    .iter()
+                    .any(|(_, r)| f.start < r.end && r.start < f.end)
+            })
             .collect();
         let damage: usize = findings
             .iter()
-            .filter(|(_, f)| ranges.iter().any(|(_, r)| f.start < r.end && r.start < f.end))
+            .filter(|(_, f)| {
+                ranges
+                    .iter()
+                    .any(|(_, r)| f.start < r.end && r.start < f.end)
+            })
             .map(|(_, f)| {
                 (f.start..f.end)
                     .filter(|p| !ranges.iter().any(|(_, r)| r.contains(p)))
@@ -112,7 +143,9 @@ impl Score {
             self.damaged_cases += 1;
             if show {
                 let found: Vec<&str> = findings.iter().map(|(_, r)| &text[r.clone()]).collect();
-                self.misses.push(format!("DAMAGE {damage} bytes in {text:?}: found {found:?} [{source}]"));
+                self.misses.push(format!(
+                    "DAMAGE {damage} bytes in {text:?}: found {found:?} [{source}]"
+                ));
             }
         }
         if labels.is_empty() {
@@ -132,7 +165,10 @@ impl Score {
         }
         if show {
             for (kind, r) in spurious {
-                self.misses.push(format!("FALSE {kind} {:?} in {text:?} [{source}]", &text[r.clone()]));
+                self.misses.push(format!(
+                    "FALSE {kind} {:?} in {text:?} [{source}]",
+                    &text[r.clone()]
+                ));
             }
         }
     }
@@ -180,8 +216,16 @@ impl fmt::Display for Score {
         for m in &self.misses {
             writeln!(f, "{m}")?;
         }
-        writeln!(f, "\n{} cases ({} with PII, {} without)", self.cases, self.positive_cases, self.negative_cases)?;
-        writeln!(f, "{:<14} {:>8} {:>8} {:>8} {:>10}", "kind", "labels", "recalled", "recall", "other kind")?;
+        writeln!(
+            f,
+            "\n{} cases ({} with PII, {} without)",
+            self.cases, self.positive_cases, self.negative_cases
+        )?;
+        writeln!(
+            f,
+            "{:<14} {:>8} {:>8} {:>8} {:>10}",
+            "kind", "labels", "recalled", "recall", "other kind"
+        )?;
         for (kind, k) in &self.kinds {
             writeln!(
                 f,
@@ -193,10 +237,30 @@ impl fmt::Display for Score {
                 k.other_kind
             )?;
         }
-        writeln!(f, "case recall          {:.4} ({}/{})", self.recall(), self.positive_recalled, self.positive_cases)?;
-        writeln!(f, "false-positive rate  {:.4} ({}/{} clean cases flagged)", self.fpr(), self.negative_flagged, self.negative_cases)?;
-        writeln!(f, "spurious findings in cases with PII: {}", self.spurious_in_positive)?;
-        writeln!(f, "damage: {} bytes beyond labels in {} cases", self.damage_bytes, self.damaged_cases)?;
+        writeln!(
+            f,
+            "case recall          {:.4} ({}/{})",
+            self.recall(),
+            self.positive_recalled,
+            self.positive_cases
+        )?;
+        writeln!(
+            f,
+            "false-positive rate  {:.4} ({}/{} clean cases flagged)",
+            self.fpr(),
+            self.negative_flagged,
+            self.negative_cases
+        )?;
+        writeln!(
+            f,
+            "spurious findings in cases with PII: {}",
+            self.spurious_in_positive
+        )?;
+        writeln!(
+            f,
+            "damage: {} bytes beyond labels in {} cases",
+            self.damage_bytes, self.damaged_cases
+        )?;
         writeln!(f, "by source (cases, wrong):")?;
         for (src, (n, wrong)) in &self.by_source {
             writeln!(f, "  {src:<40} {n:>6} {wrong:>6}")?;
@@ -223,7 +287,13 @@ pub(crate) fn evaluate(s: &Sanitizer, dir: &Path, show: bool) -> Result<Score, S
         for (n, line) in text.lines().enumerate() {
             let v: serde_json::Value = serde_json::from_str(line)
                 .map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
-            let bad = || format!("{}:{}: expected {{source, text, pii}}", path.display(), n + 1);
+            let bad = || {
+                format!(
+                    "{}:{}: expected {{source, text, pii}}",
+                    path.display(),
+                    n + 1
+                )
+            };
             let source = v["source"].as_str().ok_or_else(bad)?;
             let case = v["text"].as_str().ok_or_else(bad)?;
             let labels = v["pii"]

@@ -55,9 +55,11 @@ fn parse_args() -> Result<Args, String> {
             "--min-kind-recall" => args.min_kind_recall = number(value("--min-kind-recall")?)?,
             "--max-fpr" => args.max_fpr = number(value("--max-fpr")?)?,
             "-h" | "--help" => {
-                return Err("usage: warden-eval [--cases DIR] [--loghub DIR | --no-loghub] \
+                return Err(
+                    "usage: warden-eval [--cases DIR] [--loghub DIR | --no-loghub] \
                             [--show-misses] [--min-recall R] [--min-kind-recall R] [--max-fpr F]"
-                    .into())
+                        .into(),
+                )
             }
             other => return Err(format!("unknown argument {other}")),
         }

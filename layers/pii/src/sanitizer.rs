@@ -350,6 +350,7 @@ impl SanitizerBuilder {
                     secret_keys: SecretKeys::new(&self.secret_keys),
                     phone_keys: SecretKeys::new(PHONE_KEYS),
                     local_ips: self.local_ips,
+                    placeholders: Default::default(),
                 },
                 custom,
                 counters: Counters::new(kinds.len()),
@@ -750,6 +751,25 @@ impl Sanitizer {
     /// replaced so far.
     pub fn redactions(&self) -> RedactionCounts {
         self.inner.counters.snapshot(&self.inner.kinds)
+    }
+
+    /// How many values under secret-named keys were left because they are
+    /// placeholders or references (`$API_KEY`, `${DB_PASSWORD}`, `<your
+    /// token>`, `********`, `var.db_password`, a URL, `null`), counted by
+    /// every call that looked at them.
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// let s = Sanitizer::default();
+    /// assert_eq!(s.sanitize("password=${DB_PASSWORD} token=<your token>"), "password=${DB_PASSWORD} token=<your token>");
+    /// assert_eq!(s.placeholders_seen(), 2);
+    /// ```
+    pub fn placeholders_seen(&self) -> u64 {
+        self.inner
+            .detectors
+            .placeholders
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The strategy used for `kind`.

@@ -54,14 +54,53 @@ pub(crate) fn token_end(b: &[u8], s: usize) -> usize {
     while let Some(&c) = b.get(i) {
         if c.is_ascii_digit() {
             i += 1;
-        } else if c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)
-        {
+        } else if c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
             i += 2;
         } else {
             break;
         }
     }
     i
+}
+
+/// Whether `t` is a month-day and a time of day joined by `/`
+/// (`0701/114930`, as Chromium-style logs stamp their lines).
+pub(crate) fn is_date_time(t: &[u8]) -> bool {
+    let two = |k: usize| u32::from(t[k] - b'0') * 10 + u32::from(t[k + 1] - b'0');
+    t.len() == 11
+        && t[4] == b'/'
+        && t.iter()
+            .enumerate()
+            .all(|(k, c)| k == 4 || c.is_ascii_digit())
+        && (1..=12).contains(&two(0))
+        && (1..=31).contains(&two(2))
+        && two(5) < 24
+        && two(7) < 60
+        && two(9) < 61
+}
+
+/// Whether the number at `s` follows a four-character group with a digit
+/// in it that is itself part of a code: it holds a letter (`RS35 2600 …`,
+/// `BE71 0961 …`), or another such group comes before it (`NB00 0000
+/// 0101 …`). Then the number is the rest of a longer grouped code (an
+/// account number, an IBAN that failed its check), not one of its own.
+#[inline]
+pub(crate) fn after_code_group(b: &[u8], s: usize) -> bool {
+    // The four-character group ending before the space at `s - 1`.
+    let group = |s: usize| {
+        (s >= 5
+            && b[s - 1] == b' '
+            && b[s - 5..s - 1].iter().all(u8::is_ascii_alphanumeric)
+            && (s == 5 || b[s - 6] == b' '))
+            .then(|| &b[s - 5..s - 1])
+    };
+    let digit = |g: &[u8]| g.iter().any(u8::is_ascii_digit);
+    let letter = |g: &[u8]| g.iter().any(u8::is_ascii_alphabetic);
+    match (group(s), s.checked_sub(5).and_then(group)) {
+        (Some(g), _) if digit(g) && letter(g) => true,
+        (Some(g), Some(h)) => digit(g) || digit(h),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +136,13 @@ mod tests {
         assert!(!ok("4111-1444", 4));
         assert!(!ok("4111.log", 4));
         assert!(!ok("4111ms", 4));
+    }
+
+    #[test]
+    fn date_times() {
+        assert!(is_date_time(b"0701/114930"));
+        assert!(!is_date_time(b"0301/234567"));
+        assert!(!is_date_time(b"030/1234567"));
     }
 
     #[test]

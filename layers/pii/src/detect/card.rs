@@ -86,7 +86,10 @@ pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
         .rev()
         .find(|&k| {
             let (end, n) = ends[k];
+            // A solid run of 17-19 digits is an id (a snowflake, an
+            // offset) unless a context word says card.
             (13..=19).contains(&n)
+                && (k > 0 || n <= 16)
                 && printed_grouping(k, lens)
                 && b.get(end).is_none_or(|&c| !is_word(c))
                 && is_card_number(&digits[..n])
@@ -274,16 +277,16 @@ mod tests {
     #[test]
     fn near_misses() {
         for s in [
-            "4111111111111112",     // Luhn fails
-            "1234567812345670",     // Luhn passes, no issuer starts with 1
-            "20240115123045",       // a timestamp
-            "41111111111111111111", // 20 digits
-            "4111 1111 1111 1111x", // runs into a word
-            "4111-1111 1111-1111",  // mixed separators: the first reading fails Luhn
+            "4111111111111112",      // Luhn fails
+            "1234567812345670",      // Luhn passes, no issuer starts with 1
+            "20240115123045",        // a timestamp
+            "41111111111111111111",  // 20 digits
+            "4111 1111 1111 1111x",  // runs into a word
+            "4111-1111 1111-1111",   // mixed separators: the first reading fails Luhn
             "7031 5020 1506 0424 0", // no issuer starts with 7
-            "4111 1111 111111 1",   // not a printed grouping
-            "411111111111",         // 12 digits
-            "9999999999999995",     // no issuer
+            "4111 1111 111111 1",    // not a printed grouping
+            "411111111111",          // 12 digits
+            "9999999999999995",      // no issuer
         ] {
             assert_eq!(find(s), None, "{s}");
         }

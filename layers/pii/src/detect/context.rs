@@ -48,8 +48,7 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
             }
             let word = &b[i..end];
             // A word cut by the window is not read.
-            if (i > lo || i == 0 || !b[i - 1].is_ascii_alphabetic()) && word.len() <= lower.len()
-            {
+            if (i > lo || i == 0 || !b[i - 1].is_ascii_alphabetic()) && word.len() <= lower.len() {
                 for (d, s) in lower.iter_mut().zip(word) {
                     *d = s.to_ascii_lowercase();
                 }
@@ -89,9 +88,10 @@ pub(crate) struct Number {
 }
 
 /// Reads the digit groups starting at `s` (a digit or `(`), at most 19
-/// digits; with `stop_at_trunk`, a group starting with `0` after seven
-/// digits starts a new number (`052 5552606 074-7111234`).
-pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool) -> Number {
+/// digits, and no group after `longest` digits; with `stop_at_trunk`, a
+/// group starting with `0` after seven digits starts a new number
+/// (`052 5552606 074-7111234`).
+pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool, longest: usize) -> Number {
     let mut n = Number {
         end: s,
         count: 0,
@@ -113,7 +113,7 @@ pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool) -> Number {
             n.count = 0;
             return n;
         }
-        if stop_at_trunk && n.count >= 7 && b[g] == b'0' {
+        if (stop_at_trunk && n.count >= 7 && b[g] == b'0') || n.count >= longest {
             break;
         }
         for (k, &c) in b[g..j].iter().enumerate() {
@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn numbers() {
         fn read(s: &str) -> (&str, usize) {
-            let n = read_number(s.as_bytes(), 0, true);
+            let n = read_number(s.as_bytes(), 0, true, 19);
             (&s[..n.end], n.count)
         }
         assert_eq!(read("206 5550143 now"), ("206 5550143", 10));

@@ -15,10 +15,17 @@ pub(crate) fn match_iban(b: &[u8], s: usize) -> Option<usize> {
     let mut n = 0;
     let mut i = s;
     let mut spaced: Option<bool> = None;
+    // Groups of four are separated by spaces or by dashes, the same
+    // throughout.
+    let sep = match b.get(s + 4) {
+        Some(b'-') => b'-',
+        _ => b' ',
+    };
+    let (mut upper, mut lower) = (false, false);
     while n < len {
         let c = *b.get(i)?;
-        if c == b' ' {
-            // Spaces only between groups of four, and then at every group.
+        if c == sep {
+            // Separators only between groups of four, and then at every group.
             if n % 4 != 0 || spaced == Some(false) || !b.get(i + 1).is_some_and(|&d| is_alnum(d)) {
                 return None;
             }
@@ -26,20 +33,23 @@ pub(crate) fn match_iban(b: &[u8], s: usize) -> Option<usize> {
             i += 1;
             continue;
         }
+        upper |= c.is_ascii_uppercase();
+        lower |= c.is_ascii_lowercase();
         if !is_alnum(c) {
             return None;
         }
         if n % 4 == 0 && n > 0 && spaced.is_none() {
             spaced = Some(false);
         }
-        if n % 4 == 0 && n > 0 && spaced == Some(true) && b.get(i - 1) != Some(&b' ') {
+        if n % 4 == 0 && n > 0 && spaced == Some(true) && b.get(i - 1) != Some(&sep) {
             return None;
         }
         chars[n] = c.to_ascii_uppercase();
         n += 1;
         i += 1;
     }
-    if b.get(i).is_some_and(|&c| is_alnum(c)) {
+    // Not part of a longer code, and written in one case.
+    if b.get(i).is_some_and(|&c| is_alnum(c)) || (upper && lower) {
         return None;
     }
     let iban = &chars[..len];
@@ -85,6 +95,7 @@ mod tests {
             "NO9386011117947",
             "BE68539007547034",
             "CH9300762011623852957",
+            "AL47-2121-1009-0000-0002-3569-8741",
         ] {
             assert_eq!(
                 find(&format!("pay to {iban}, thanks")),
@@ -97,11 +108,13 @@ mod tests {
     #[test]
     fn near_misses() {
         for s in [
-            "DE89370400440532013001",     // check digits wrong
-            "DE8937040044053201300",      // too short
-            "DE893704004405320130001",    // too long
-            "XX89370400440532013000",     // no such country
-            "DE89 37040044 0532 0130 00", // broken grouping
+            "DE89370400440532013001",      // check digits wrong
+            "DE8937040044053201300",       // too short
+            "DE893704004405320130001",     // too long
+            "XX89370400440532013000",      // no such country
+            "DE89 37040044 0532 0130 00",  // broken grouping
+            "DE89-3704 0044 0532 0130 00", // mixed separators
+            "LV80 bANK 0000 4351 9500 1",  // mixed case
         ] {
             assert_eq!(find(s), None, "{s}");
         }

@@ -11,17 +11,22 @@ pub(crate) fn match_mac(b: &[u8], s: usize) -> Option<usize> {
     if s > 0 && (is_word(b[s - 1]) || matches!(b[s - 1], b':' | b'-' | b'.')) {
         return None;
     }
-    let hex = |k: usize, n: usize| b.get(k..k + n).is_some_and(|g| g.iter().all(|&c| is_hex(c)));
+    let hex = |k: usize, n: usize| {
+        b.get(k..k + n)
+            .is_some_and(|g| g.iter().all(|&c| is_hex(c)))
+    };
     let end = match b.get(s + 2) {
         Some(&sep @ (b':' | b'-')) => {
-            let ok = (0..6).all(|g| hex(s + 3 * g, 2) && (g == 5 || b.get(s + 3 * g + 2) == Some(&sep)));
+            let ok =
+                (0..6).all(|g| hex(s + 3 * g, 2) && (g == 5 || b.get(s + 3 * g + 2) == Some(&sep)));
             if !ok {
                 return None;
             }
             s + 17
         }
         _ => {
-            let ok = (0..3).all(|g| hex(s + 5 * g, 4) && (g == 2 || b.get(s + 5 * g + 4) == Some(&b'.')));
+            let ok = (0..3)
+                .all(|g| hex(s + 5 * g, 4) && (g == 2 || b.get(s + 5 * g + 4) == Some(&b'.')));
             if !ok {
                 return None;
             }
@@ -65,7 +70,12 @@ mod tests {
 
     #[test]
     fn forms() {
-        for m in ["3c:22:fb:12:34:56", "3C-22-FB-12-34-56", "3c22.fb12.3456", "00:1A:2B:3C:4D:5E"] {
+        for m in [
+            "3c:22:fb:12:34:56",
+            "3C-22-FB-12-34-56",
+            "3c22.fb12.3456",
+            "00:1A:2B:3C:4D:5E",
+        ] {
             assert_eq!(find(&format!("hwaddr {m}, up")), Some(m), "{m}");
         }
     }

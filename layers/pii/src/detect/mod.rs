@@ -14,6 +14,7 @@ mod boundary;
 mod bytes;
 mod card;
 mod context;
+mod credentials;
 mod email;
 mod iban;
 mod ip;
@@ -48,6 +49,8 @@ const SEPARATOR: u8 = 5;
 const DASH: u8 = 6;
 const UPPER_A: u8 = 7;
 const UPPER_B: u8 = 8;
+const COMMA: u8 = 9;
+const GREATER: u8 = 10;
 
 static TRIGGERS: [u8; 256] = {
     let mut t = [NONE; 256];
@@ -64,6 +67,8 @@ static TRIGGERS: [u8; 256] = {
     t[b'-' as usize] = DASH;
     t[b'A' as usize] = UPPER_A;
     t[b'B' as usize] = UPPER_B;
+    t[b',' as usize] = COMMA;
+    t[b'>' as usize] = GREATER;
     t
 };
 
@@ -71,13 +76,13 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// The high bit of each byte of `w` that may be a trigger: the ASCII
-/// range `-`..=`B` (`-` `.` `/` digits `:` `;` `<` `=` `>` `?` `@` `A` `B`)
-/// or `_`. The table then tells the real triggers from the rest.
+/// range `,`..=`B` (`,` `-` `.` `/` digits `:` `;` `<` `=` `>` `?` `@` `A`
+/// `B`) or `_`. The table then tells the real triggers from the rest.
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 #[inline]
 fn candidates(w: u64) -> u64 {
     let low7 = w & !HIGH;
-    let at_least_dash = low7.wrapping_add((0x80 - u64::from(b'-')) * ONES);
+    let at_least_dash = low7.wrapping_add((0x80 - u64::from(b',')) * ONES);
     let above_b = low7.wrapping_add((0x80 - u64::from(b'B') - 1) * ONES);
     let in_range = at_least_dash & !above_b;
     let underscore = (low7 ^ (u64::from(b'_') * ONES)).wrapping_add(0x7F * ONES);
@@ -154,7 +159,7 @@ mod sse2 {
     };
 
     /// One bit per byte of `chunk` (which must be 16 bytes long; shorter
-    /// chunks give 0) that is in `-`..=`B` or is `_`.
+    /// chunks give 0) that is in `,`..=`B` or is `_`.
     #[inline]
     #[allow(unsafe_code)]
     pub(super) fn candidates(chunk: &[u8]) -> u32 {
@@ -168,8 +173,8 @@ mod sse2 {
         // the other intrinsics work on registers only.
         unsafe {
             let v = _mm_loadu_si128(bytes.as_ptr().cast());
-            let shifted = _mm_sub_epi8(v, _mm_set1_epi8(b'-' as i8));
-            let width = _mm_set1_epi8((b'B' - b'-') as i8);
+            let shifted = _mm_sub_epi8(v, _mm_set1_epi8(b',' as i8));
+            let width = _mm_set1_epi8((b'B' - b',') as i8);
             let in_range = _mm_cmpeq_epi8(_mm_min_epu8(shifted, width), shifted);
             let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'_' as i8));
             _mm_movemask_epi8(_mm_or_si128(in_range, underscore)) as u32
@@ -184,7 +189,7 @@ mod sse2 {
                 let chunk: Vec<u8> = (0..16).map(|k| first.wrapping_add(k)).collect();
                 let mask = super::candidates(&chunk);
                 for (k, &c) in chunk.iter().enumerate() {
-                    let expected = (b'-'..=b'B').contains(&c) || c == b'_';
+                    let expected = (b','..=b'B').contains(&c) || c == b'_';
                     assert_eq!(mask >> k & 1 == 1, expected, "{c:#x}");
                 }
             }
@@ -226,6 +231,8 @@ pub(crate) struct Detectors {
     /// Whether loopback and unspecified addresses (`127.0.0.1`, `::1`,
     /// `0.0.0.0`, `::`) are redacted too.
     pub(crate) local_ips: bool,
+    /// Placeholder and reference values seen under secret-named keys.
+    pub(crate) placeholders: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Detectors {
@@ -270,6 +277,8 @@ impl Detectors {
                 UPPER_A if self.on(Builtin::ApiKey) => {
                     tokens::match_a_key(b, i).map(|e| (Builtin::ApiKey, i, e))
                 }
+                COMMA => self.comma_pair(b, i, floor),
+                GREATER => self.xml_element(b, i, floor),
                 UPPER_B if self.on(Builtin::AuthToken) => {
                     tokens::match_auth_scheme(b, i).map(|(s, e)| (Builtin::AuthToken, s, e))
                 }
@@ -330,12 +339,21 @@ impl Detectors {
             _ => false,
         };
         let len = end - i;
+        if joined && boundary::after_code_group(b, i) {
+            return Step::Skip(end);
+        }
         if !paren && !plus && !joined && len < 13 {
             // A short number that no separator joins to another (`42 ms`,
             // `status=200`) is none of the numeric kinds; a longer one
             // only when a context word names its kind.
             if len >= 6 {
                 if let Some(hit) = self.in_context(b, i, floor) {
+                    return hit;
+                }
+            }
+            // A passport number starting with digits (`03FR65893`).
+            if b.get(end).is_some_and(u8::is_ascii_uppercase) && self.on(Builtin::Passport) {
+                if let Some(hit) = self.passport_token(b, i) {
                     return hit;
                 }
             }
@@ -356,7 +374,14 @@ impl Detectors {
             // sentence: `(030 7390135)`.
             let starts = [paren.then(|| i - 1), Some(i)];
             for s in starts.into_iter().flatten() {
-                if let Some(e) = phone::match_phone(b, s).filter(|&e| phone_end_ok(b, e)) {
+                let national = b[s] == b'0' || b.get(s..s + 2) == Some(b"(0");
+                if let Some(e) = phone::match_phone(b, s).filter(|&e| {
+                    phone_end_ok(b, e)
+                        && !boundary::is_date_time(&b[s..e])
+                        && !(national
+                            && b.get(e) == Some(&b' ')
+                            && b.get(e + 1).is_some_and(u8::is_ascii_digit))
+                }) {
                     return Step::Hit(Builtin::Phone, s, e);
                 }
             }
@@ -384,17 +409,31 @@ impl Detectors {
         if kinds == 0 {
             return None;
         }
-        let start = if i > floor && b[i - 1] == b'(' { i - 1 } else { i };
-        let n = context::read_number(b, start, kinds & context::PHONE != 0);
+        let start = if i > floor && b[i - 1] == b'(' {
+            i - 1
+        } else {
+            i
+        };
+        let longest = if kinds & (context::PHONE | context::CARD) == 0 {
+            9
+        } else {
+            19
+        };
+        let n = context::read_number(b, start, kinds & context::PHONE != 0, longest);
         if n.count == 0 || !boundary::end_ok(b, n.end) {
             return None;
         }
         let digits = &n.digits[..n.count];
         let hit = |kind| Some(Step::Hit(kind, start, n.end));
-        if kinds & context::SSN != 0 && n.count == 9 && ssn::valid_digits(digits) {
+        if kinds & context::SSN != 0
+            && n.count == 9
+            && (ssn::valid_digits(digits) || ssn::valid_itin(digits))
+        {
             return hit(Builtin::Ssn);
         }
-        if kinds & context::CARD != 0 && (13..=19).contains(&n.count) && card::is_card_number(digits)
+        if kinds & context::CARD != 0
+            && (13..=19).contains(&n.count)
+            && card::is_card_number(digits)
         {
             return hit(Builtin::CreditCard);
         }
@@ -424,40 +463,100 @@ impl Detectors {
             }
         }
         if self.on(Builtin::Passport) {
-            let we = run_end(b, ws, |c| c.is_ascii_alphanumeric());
-            let token = &b[ws..we];
-            let digits = token.iter().filter(|c| c.is_ascii_digit()).count();
-            let shape = (6..=9).contains(&token.len())
-                && digits >= 5
-                && token.iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
-            if shape
-                && boundary::end_ok(b, we)
-                && context::kinds_before(b, ws) & context::PASSPORT != 0
-            {
-                return Some(Step::Hit(Builtin::Passport, ws, we));
-            }
+            return self.passport_token(b, ws);
         }
         None
+    }
+
+    /// A passport number with letters in it (`C01X00T47`, `03FR65893`)
+    /// starting at `ws`, after a context word.
+    fn passport_token(&self, b: &[u8], ws: usize) -> Option<Step> {
+        let we = run_end(b, ws, |c| c.is_ascii_alphanumeric());
+        let token = &b[ws..we];
+        let digits = token.iter().filter(|c| c.is_ascii_digit()).count();
+        let shape = (6..=9).contains(&token.len())
+            && digits >= 5
+            && token
+                .iter()
+                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+        (shape && boundary::end_ok(b, we) && context::kinds_before(b, ws) & context::PASSPORT != 0)
+            .then_some(Step::Hit(Builtin::Passport, ws, we))
     }
 
     /// The value after the `=` or `:` at `i` when its key names a secret
     /// (the whole value) or a phone number (a bare number). The key is
     /// found once and tested against both sets of names.
     fn keyed_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
-        if b[i] == b':' && b.get(i + 1) == Some(&b':') {
+        if b[i] == b':' && secrets::is_path(b, i) {
             return None; // a path: `a::b`
         }
         let (ks, ke) = secrets::key_range(b, i, floor)?;
         let key = &b[ks..ke];
-        if self.on(Builtin::Secret) && self.secret_keys.matches_key(key) {
+        if self.on(Builtin::Secret)
+            && self.secret_keys.matches_key(key)
+            && !secrets::names_a_setting(key)
+        {
             if let Some((s, e)) = secrets::secret_value_after(b, i) {
+                if self.is_placeholder(b, s, e, key) {
+                    return None;
+                }
                 return Some((Builtin::Secret, s, e));
             }
         }
         if self.on(Builtin::Phone) && self.phone_keys.matches_key(key) {
             return secrets::phone_value_after(b, i).map(|(s, e)| (Builtin::Phone, s, e));
         }
+        if b[i] == b':' && self.on(Builtin::Secret) {
+            return credentials::clause_password(b, i).map(|(s, e)| (Builtin::Secret, s, e));
+        }
         None
+    }
+
+    /// Whether the value at `s..e` under the secret-named `key` is a
+    /// placeholder or reference (counted, and left).
+    fn is_placeholder(&self, b: &[u8], s: usize, e: usize, key: &[u8]) -> bool {
+        let v = &b[s..e];
+        // `Token { kind: … }`: an object's description; its fields are
+        // scanned on their own.
+        let word = run_end(v, 0, |c| c.is_ascii_alphanumeric() || c == b'_');
+        let object = v.first().is_some_and(u8::is_ascii_uppercase)
+            && b.get(s + word..s + word + 2) == Some(b" {");
+        let placeholder =
+            object || credentials::is_placeholder(v, credentials::names_a_password(key));
+        if placeholder {
+            self.placeholders
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        placeholder
+    }
+
+    /// `<password>…</password>`: the text of an element whose name is a
+    /// secret name.
+    fn xml_element(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        if !self.on(Builtin::Secret) || i == 0 || !b[i - 1].is_ascii_alphanumeric() {
+            return None;
+        }
+        let ks = run_start(b, i, floor, |c| bytes::is_key(c) && c != b'.');
+        if ks == floor || b[ks - 1] != b'<' || !self.secret_keys.matches_key(&b[ks..i]) {
+            return None;
+        }
+        let (s, e) = credentials::element_text(b, i + 1)?;
+        (!self.is_placeholder(b, s, e, &b[ks..i])).then_some((Builtin::Secret, s, e))
+    }
+
+    /// `getenv("API_TOKEN", "…")`: a quoted secret name, a comma, and the
+    /// quoted value.
+    fn comma_pair(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        if !self.on(Builtin::Secret) || i == 0 || !matches!(b[i - 1], b'"' | b'\'') {
+            return None;
+        }
+        let (ks, ke) = secrets::key_range(b, i, floor)?;
+        let key = &b[ks..ke];
+        if !self.secret_keys.matches_key(key) {
+            return None;
+        }
+        let (s, e) = credentials::comma_pair_value(b, i)?;
+        (!self.is_placeholder(b, s, e, key)).then_some((Builtin::Secret, s, e))
     }
 
     fn url_password(&self, b: &[u8], i: usize) -> Option<(Builtin, usize, usize)> {
@@ -491,15 +590,32 @@ impl Detectors {
         if let Some(hit) = self.mac_at(b, i, floor) {
             return Some(hit);
         }
+        if self.on(Builtin::Secret) && matches!(b.get(i + 1), Some(b'-' | b'u' | b'p')) {
+            let secret = |name: &[u8]| self.secret_keys.matches_key(name);
+            if let Some((s, e)) = credentials::flag_value(b, i, secret) {
+                return Some((Builtin::Secret, s, e));
+            }
+        }
         if self.on(Builtin::PrivateKey) && b.get(i..i + 5) == Some(b"-----") {
             if let Some(e) = tokens::match_private_key(b, i) {
                 return Some((Builtin::PrivateKey, i, e));
             }
         }
         if self.on(Builtin::ApiKey) {
-            return tokens::match_separated_key(b, i, floor).map(|(s, e)| (Builtin::ApiKey, s, e));
+            return self.api_key(b, i, floor);
         }
         None
+    }
+
+    /// A provider key around the separator at `i`, unless it is masked.
+    fn api_key(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        let (s, e) = tokens::match_separated_key(b, i, floor)?;
+        if credentials::is_placeholder(&b[s..e], false) {
+            self.placeholders
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return None;
+        }
+        Some((Builtin::ApiKey, s, e))
     }
 
     fn at_separator(
@@ -526,7 +642,7 @@ impl Detectors {
             }
         }
         if self.on(Builtin::ApiKey) {
-            return tokens::match_separated_key(b, i, floor).map(|(s, e)| (Builtin::ApiKey, s, e));
+            return self.api_key(b, i, floor);
         }
         None
     }
@@ -554,6 +670,7 @@ mod tests {
             secret_keys: SecretKeys::new(DEFAULT_SECRET_KEYS),
             phone_keys: SecretKeys::new(PHONE_KEYS),
             local_ips: false,
+            placeholders: Default::default(),
         }
     }
 
@@ -570,7 +687,7 @@ mod tests {
     fn swar_candidates_agree_with_their_definition() {
         for c in 0..=255u8 {
             let m = candidates(u64::from(c) * ONES);
-            let expected = (b'-'..=b'B').contains(&c) || c == b'_';
+            let expected = (b','..=b'B').contains(&c) || c == b'_';
             assert_eq!(m == HIGH, expected, "{c:#x}");
             assert!(m == 0 || m == HIGH, "{c:#x}");
         }

@@ -17,7 +17,9 @@ pub const DEFAULT_SECRET_KEYS: &[&str] = &[
     "passwd",
     "pwd",
     "passphrase",
+    "pass",
     "secret",
+    "secrete",
     "token",
     "api_key",
     "apikey",
@@ -147,10 +149,13 @@ impl SecretKeys {
 
     /// Whether `key` names a secret.
     pub(crate) fn matches(&self, key: &[u8]) -> bool {
-        if self.names.is_empty() || !self.may_match(key) {
+        if self.names.is_empty() {
             return false;
         }
         let mut spans = [(0usize, 0usize); MAX_WORDS];
+        if !self.may_match(key) {
+            return self.ends_a_word(key, &mut spans);
+        }
         let n = split_words(key, &mut spans);
         let words = &spans[..n];
         (0..n).any(|at| {
@@ -162,6 +167,21 @@ impl SecretKeys {
                             .iter()
                             .zip(&words[at..])
                             .all(|(w, &(s, e))| key[s..e].eq_ignore_ascii_case(w))
+                })
+        }) || self.ends_a_word(key, &mut spans)
+    }
+
+    /// Whether a one-word name of five letters or more ends a longer word
+    /// of `key` (`PGPASSWORD`, `xsrftoken`).
+    fn ends_a_word(&self, key: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> bool {
+        let n = split_words(key, spans);
+        spans[..n].iter().any(|&(s, e)| {
+            e - s > 5
+                && self.names.iter().any(|name| {
+                    name.len() == 1
+                        && name[0].len() >= 5
+                        && e - s > name[0].len()
+                        && key[e - name[0].len()..e].eq_ignore_ascii_case(&name[0])
                 })
         })
     }
@@ -197,14 +217,101 @@ fn split_words(b: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> usize {
     n
 }
 
+/// Whether a secret-named key names a setting about the secret rather
+/// than the secret (`password_policy`, `token_ttl`, `password_min_length`,
+/// `api_key_header`): its last word says so.
+pub(crate) fn names_a_setting(key: &[u8]) -> bool {
+    let mut spans = [(0usize, 0usize); MAX_WORDS];
+    let n = split_words(key, &mut spans);
+    let Some(&(s, e)) = spans[..n].last() else {
+        return false;
+    };
+    const SETTINGS: &[&[u8]] = &[
+        b"policy",
+        b"length",
+        b"len",
+        b"min",
+        b"max",
+        b"expiry",
+        b"expires",
+        b"ttl",
+        b"age",
+        b"required",
+        b"rotation",
+        b"strength",
+        b"type",
+        b"hint",
+        b"label",
+        b"prompt",
+        b"url",
+        b"uri",
+        b"endpoint",
+        b"header",
+        b"file",
+        b"path",
+        b"count",
+        b"enabled",
+        b"disabled",
+        b"changed",
+        b"updated",
+        b"created",
+        b"id",
+        b"name",
+        b"field",
+        b"format",
+        b"algorithm",
+    ];
+    n > 1 && SETTINGS.iter().any(|w| key[s..e].eq_ignore_ascii_case(w))
+}
+
+/// The start of the digits ending at `e`.
+fn run_start_digits(b: &[u8], e: usize, floor: usize) -> usize {
+    let mut s = e;
+    while s > floor && e - s < 4 && b[s - 1].is_ascii_digit() {
+        s -= 1;
+    }
+    s
+}
+
+/// Whether the `:` at `d` is half of a path separator (`std::io`), not a
+/// delimiter (`key ::= value` is one).
+pub(crate) fn is_path(b: &[u8], d: usize) -> bool {
+    let pair = if b.get(d + 1) == Some(&b':') {
+        d + 2
+    } else if d > 0 && b[d - 1] == b':' {
+        d + 1
+    } else {
+        return false;
+    };
+    b.get(pair)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'<')
+}
+
 /// The key before the delimiter at `d` (`key=`, `"key": `, `key: `,
-/// `\"key\":`): its range, if there is one.
+/// `\"key\":`, `key := `, `key ?= `, `$key .= `, `key   =   `,
+/// `secret[] =`): its range, if there is one.
 pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usize)> {
     let mut k_end = d;
-    while k_end > floor && d - k_end < 2 && b[k_end - 1] == b' ' {
+    // An assignment or comparison operator's first bytes (`:=`, `!=`,
+    // `?=`, `.=`, `+=`, `||=`).
+    while k_end > floor && d - k_end < 3 && matches!(b[k_end - 1], b':' | b'!' | b'?' | b'+' | b'|')
+    {
         k_end -= 1;
     }
-    if k_end > floor && matches!(b[k_end - 1], b'"' | b'\'') {
+    if k_end > floor + 1 && b[k_end - 1] == b'.' && b[k_end - 2] == b' ' {
+        k_end -= 1;
+    }
+    while k_end > floor && d - k_end < 16 && matches!(b[k_end - 1], b' ' | b'\t') {
+        k_end -= 1;
+    }
+    // An array's size or index: `secret[] =`, `secret[25] =`.
+    if k_end > floor + 1 && b[k_end - 1] == b']' {
+        let open = run_start_digits(b, k_end - 1, floor);
+        if open > floor && b[open - 1] == b'[' {
+            k_end = open - 1;
+        }
+    }
+    if k_end > floor && matches!(b[k_end - 1], b'"' | b'\'' | b'`') {
         k_end -= 1;
         if k_end > floor && b[k_end - 1] == b'\\' {
             k_end -= 1;
@@ -213,6 +320,21 @@ pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usiz
     let mut k_start = k_end;
     while k_start > floor && k_end - k_start < 64 && is_key_byte(b[k_start - 1]) {
         k_start -= 1;
+    }
+    // A typed declaration names its variable before the type
+    // (`var apiToken string = …`).
+    const TYPES: &[&[u8]] = &[
+        b"string", b"str", b"String", b"char", b"const", b"var", b"let", b"val",
+    ];
+    if TYPES.contains(&&b[k_start..k_end]) && k_start > floor + 1 && b[k_start - 1] == b' ' {
+        let end = k_start - 1;
+        let mut start = end;
+        while start > floor && end - start < 64 && is_key_byte(b[start - 1]) {
+            start -= 1;
+        }
+        if start < end {
+            return Some((start, end));
+        }
     }
     (k_start < k_end).then_some((k_start, k_end))
 }
@@ -269,18 +391,21 @@ pub(crate) fn match_url_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
 /// Reads the value after the delimiter (`=` or `:`) at `d` of a
 /// secret-named key; returns its range (without quotes).
 pub(crate) fn secret_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
-    let delim = b[d];
-    // The value, forwards.
+    // The value, forwards: past the rest of an operator (`:=`, `==`,
+    // `=>`, `:::=`), any spacing, and a C# verbatim `@`.
     let mut v = d + 1;
-    if delim == b'=' && b.get(v) == Some(&b'>') {
+    while matches!(b.get(v), Some(b'=' | b'>' | b':')) && v - d < 4 {
         v += 1;
     }
-    while matches!(b.get(v), Some(b' ' | b'\t')) && v - d < 8 {
+    while matches!(b.get(v), Some(b' ' | b'\t')) && v - d < 20 {
+        v += 1;
+    }
+    if b.get(v) == Some(&b'@') && matches!(b.get(v + 1), Some(b'"' | b'\'')) {
         v += 1;
     }
     let (start, end) = match b.get(v) {
         None => return None,
-        Some(&q @ (b'"' | b'\'')) => quoted(b, v + 1, q, false),
+        Some(&q @ (b'"' | b'\'' | b'`')) => quoted(b, v + 1, q, false),
         Some(b'\\') if matches!(b.get(v + 1), Some(b'"' | b'\'')) => {
             quoted(b, v + 2, b[v + 1], true)
         }
@@ -346,22 +471,28 @@ const SCHEMES: &[&[u8]] = &[
     b"apikey",
 ];
 
-/// The end of an unquoted value: the next space, `,`, `;`, `&`, closing
-/// bracket or quote, with `(…)` kept whole (`Some(…)` in `Debug` output)
-/// and an authorization scheme kept with its credential.
+/// The end of an unquoted value: the next whitespace; or, outside
+/// brackets, a `,`, `;`, `&`, quote or unmatched closing bracket (brackets
+/// of any kind are counted together, so `Some(…)` in `Debug` output and
+/// `m{{h}o)p}}` both stay whole); an authorization scheme is kept with its
+/// credential.
 fn bare_value_end(b: &[u8], s: usize) -> usize {
     let mut depth = 0usize;
     let mut i = s;
     while i < b.len() {
         match b[i] {
-            b'(' => depth += 1,
-            b')' if depth > 0 => depth -= 1,
-            b')' | b' ' | b'\t' | b'\n' | b'\r' | b',' | b';' | b'&' | b'}' | b']' | b'"'
-            | b'\''
-                if depth == 0 =>
+            b' ' | b'\t' | b'\n' | b'\r' => break,
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' if depth > 0 => depth -= 1,
+            // A comma ends the value before another field or a space, not
+            // inside punctuation (`A,.:-`).
+            b',' if depth == 0
+                && b.get(i + 1)
+                    .is_none_or(|&c| c.is_ascii_alphanumeric() || c.is_ascii_whitespace()) =>
             {
                 break
             }
+            b')' | b']' | b'}' | b';' | b'&' | b'"' | b'\'' | b'`' if depth == 0 => break,
             _ => {}
         }
         i += 1;
@@ -404,6 +535,8 @@ mod tests {
             "cardNumber",
             "ssn",
             "password2",
+            "PGPASSWORD",
+            "xsrftoken",
         ] {
             assert!(k.matches(name.as_bytes()), "{name}");
         }
@@ -429,7 +562,7 @@ mod tests {
             .filter(|(_, &c)| c == b'=' || c == b':')
             .find_map(|(i, _)| {
                 let (ks, ke) = key_range(b, i, 0)?;
-                if b[i] == b':' && b.get(i + 1) == Some(&b':') || !k.matches_key(&b[ks..ke]) {
+                if b[i] == b':' && is_path(b, i) || !k.matches_key(&b[ks..ke]) {
                     return None;
                 }
                 secret_value_after(b, i)

@@ -43,6 +43,13 @@ pub(crate) fn valid_digits(d: &[u8]) -> bool {
         && d[5..] != [0, 0, 0, 0]
 }
 
+/// Whether nine digit values form an ITIN (`9XX-7X-XXXX`: area 9, group
+/// 50–65, 70–88, 90–92 or 94–99), which only a context word announces.
+pub(crate) fn valid_itin(d: &[u8]) -> bool {
+    let group = d.get(3..5).map_or(0, |g| g[0] * 10 + g[1]);
+    d.len() == 9 && d[0] == 9 && matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

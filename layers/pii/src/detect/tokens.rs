@@ -17,10 +17,24 @@ pub(crate) fn match_jwt(b: &[u8], s: usize) -> Result<usize, usize> {
         return Err(h_end);
     }
     let p_end = run_end(b, h_end + 1, is_b64url);
-    if p_end - (h_end + 1) < 2 || b.get(p_end) != Some(&b'.') {
+    if p_end - (h_end + 1) < 2 {
         return Err(h_end + 1);
     }
-    let end = run_end(b, p_end + 1, is_b64url);
+    // Without a signature (`header.payload`), the payload must be a JSON
+    // object too.
+    let unsigned = b.get(p_end) != Some(&b'.');
+    if unsigned
+        && !URL_SAFE_NO_PAD
+            .decode(&b[h_end + 1..p_end])
+            .is_ok_and(|p| p.first() == Some(&b'{'))
+    {
+        return Err(h_end + 1);
+    }
+    let end = if unsigned {
+        p_end
+    } else {
+        run_end(b, p_end + 1, is_b64url)
+    };
     if h_end - s < 10 || b.get(end).is_some_and(|&c| c == b'=' || c == b'.') {
         return Err(h_end + 1);
     }
