@@ -471,3 +471,46 @@ fn clones_of_one_layer_in_two_subscribers_keep_their_events_apart() {
     // Counts are shared by the clones.
     assert_eq!(pii.redactions().get(&PiiKind::Email), 2);
 }
+
+#[test]
+fn a_gate_that_never_learned_its_subscriber_fails_closed_and_counts() {
+    // `Option<L>` does not forward `on_register_dispatch` in
+    // tracing-subscriber 0.3: the gate cannot re-dispatch, so it drops.
+    let buf = Buffer::default();
+    let out = buf.clone();
+    let pii = PiiLayer::default();
+    let subscriber = tracing_subscriber::registry().with(Some(pii.clone())).with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(move || buf.clone()),
+    );
+    tracing::subscriber::with_default(subscriber, || {
+        info!(user = "ada@example.com", "signed in");
+        info!(user = "bob@example.org", "signed in");
+        info!("a clean event passes");
+    });
+    let text = out.contents();
+    assert!(
+        !text.contains("example.com") && !text.contains("example.org"),
+        "{text}"
+    );
+    assert!(text.contains("a clean event passes"), "{text}");
+    assert_eq!(pii.dropped_events(), 2);
+}
+
+#[test]
+fn a_disabled_gate_passes_everything_as_it_is() {
+    let buf = Buffer::default();
+    let out = buf.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default().enabled(false))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(move || buf.clone()),
+        );
+    tracing::subscriber::with_default(subscriber, || {
+        info!(user = "ada@example.com", "signed in");
+    });
+    assert!(out.contents().contains("ada@example.com"));
+}

@@ -57,6 +57,25 @@ thread_local! {
 /// Do not put a per-layer filter on the gate itself: events it does not
 /// see pass unchecked.
 ///
+/// To make the gate optional, use [`PiiLayer::enabled`], not `Option<L>`
+/// or `Vec<L>`: tracing-subscriber 0.3 does not forward
+/// `on_register_dispatch` through those, so a gate inside them never
+/// learns its subscriber and cannot dispatch sanitized copies. It then
+/// fails closed — the event is dropped, counted in
+/// [`dropped_events`](PiiLayer::dropped_events) — and says so once on
+/// stderr with this fix.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// use warden_pii::PiiLayer;
+///
+/// let redact = std::env::var_os("NO_REDACTION").is_none();
+/// let subscriber = tracing_subscriber::registry()
+///     .with(PiiLayer::default().enabled(redact))
+///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
+/// # drop(subscriber);
+/// ```
+///
 /// ```
 /// use std::sync::{Arc, Mutex};
 /// use tracing_subscriber::prelude::*;
@@ -87,8 +106,11 @@ pub struct PiiLayer {
     /// The subscriber this gate sits in, set when it is registered.
     dispatch: OnceLock<WeakDispatch>,
     dropped: Arc<AtomicU64>,
+    /// Whether the missing-dispatcher warning was printed.
+    warned: Arc<std::sync::atomic::AtomicBool>,
     id: u64,
     summary: bool,
+    active: bool,
     shadows: Arc<RwLock<HashMap<Identifier, &'static Metadata<'static>>>>,
 }
 
@@ -100,8 +122,10 @@ impl Clone for PiiLayer {
             sanitizer: self.sanitizer.clone(),
             dispatch: OnceLock::new(),
             dropped: Arc::clone(&self.dropped),
+            warned: Arc::clone(&self.warned),
             id: self.id,
             summary: self.summary,
+            active: self.active,
             shadows: Arc::clone(&self.shadows),
         }
     }
@@ -167,8 +191,10 @@ impl PiiLayer {
             sanitizer,
             dispatch: OnceLock::new(),
             dropped: Arc::new(AtomicU64::new(0)),
+            warned: Arc::default(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             summary: false,
+            active: true,
             shadows: Arc::new(RwLock::new(HashMap::new())),
         }
     }
@@ -224,6 +250,29 @@ impl PiiLayer {
     /// with every clone of its sanitizer).
     pub fn redactions(&self) -> RedactionCounts {
         self.sanitizer.redactions()
+    }
+
+    /// Whether the gate checks events and spans (`true`, the default). A
+    /// disabled gate stays in the stack and passes everything on as it
+    /// is: the way to make the gate optional (see the type's docs for why
+    /// not `Option<PiiLayer>`).
+    pub fn enabled(mut self, yes: bool) -> Self {
+        self.active = yes;
+        self
+    }
+
+    /// Counts an event the gate could not dispatch, and says why once.
+    fn drop_event(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "warden-pii: an event with sensitive values was dropped: this PiiLayer never \
+                 learned its subscriber. It is probably inside Option<L> or Vec<L>, which do \
+                 not forward on_register_dispatch in tracing-subscriber 0.3. Add the gate \
+                 directly and use PiiLayer::enabled(false) to turn it off. Drops are counted \
+                 in PiiLayer::dropped_events()."
+            );
+        }
     }
 
     /// How many events the gate had to drop because it could not dispatch
@@ -440,7 +489,7 @@ impl PiiLayer {
         };
         let send = |dispatch: &Dispatch| {
             if dispatch.is::<NoSubscriber>() {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+                self.drop_event();
                 return;
             }
             owned.with_value_set(meta.fields(), |values| {
@@ -569,6 +618,9 @@ where
     }
 
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        if !self.active {
+            return true;
+        }
         let address = event as *const Event<'_> as usize;
         if REDISPATCHING.with(Cell::get) == address {
             return true;
@@ -588,6 +640,9 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if !self.active {
+            return;
+        }
         let fields = attrs.metadata().fields();
         if let Some((owned, _)) = self.sanitized_copy(fields, attrs, 0) {
             self.store_span_fields(id, &ctx, fields, &owned);
@@ -595,6 +650,9 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if !self.active {
+            return;
+        }
         let Some(meta) = ctx.metadata(id) else { return };
         if let Some((owned, _)) = self.sanitized_copy(meta.fields(), values, 0) {
             self.store_span_fields(id, &ctx, meta.fields(), &owned);
