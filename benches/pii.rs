@@ -100,5 +100,113 @@ fn layer(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, sanitize, layer);
+/// The number-dense clean line of issue 11.
+const DENSE: &str = "GET /api/v2/orders/84213 completed status=200 bytes=5120 in 12.4ms cache=miss region=eu-west-1 worker=7 retry=0";
+
+/// The five patterns the issue names, as written there.
+const FIVE: [&str; 5] = [
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+    r"\(?\d{3}\)?[-. ]?\d{3}[-. ]?\d{4}",
+    r"\b\d{3}-\d{2}-\d{4}\b",
+    r"\b(?:\d[ -]?){13,16}\b",
+    r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
+];
+
+/// The lines of the ten loghub samples (read in place, never copied into
+/// the repository); empty when the samples are not there.
+fn loghub_lines() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/loghub");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .filter_map(|p| std::fs::read(p).ok())
+        .flat_map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn real_logs(c: &mut Criterion) {
+    let sanitizer = Sanitizer::default();
+    let set = RegexSet::new(FIVE).expect("valid patterns");
+    let naive = regex::Regex::new(&FIVE.join("|")).expect("valid pattern");
+    assert!(sanitizer.findings(DENSE).is_empty());
+
+    let mut g = c.benchmark_group("dense_line");
+    g.bench_function("warden/sanitize", |b| {
+        b.iter(|| sanitizer.sanitize(black_box(DENSE)))
+    });
+    g.bench_function("regexset_5/is_match", |b| {
+        b.iter(|| set.is_match(black_box(DENSE)))
+    });
+    g.finish();
+
+    let lines = loghub_lines();
+    if lines.is_empty() {
+        eprintln!("loghub samples not found: the real-log benches are skipped");
+        return;
+    }
+    let mut g = c.benchmark_group("loghub_all_lines");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(lines.len() as u64));
+    g.bench_function("warden/sanitize", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(sanitizer.sanitize(black_box(l)));
+            }
+        })
+    });
+    g.bench_function("naive_one_regex/replace_all", |b| {
+        b.iter(|| {
+            for l in &lines {
+                black_box(naive.replace_all(black_box(l), "[REDACTED]"));
+            }
+        })
+    });
+    g.finish();
+
+    let alone = Dispatch::new(
+        tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::sink),
+        ),
+    );
+    let gated = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(PiiLayer::default())
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::sink),
+            ),
+    );
+    let dense_event = || {
+        tracing::info!(
+            user_id = 4242u64,
+            route = "/api/v2/orders",
+            status = 200u64,
+            latency_ms = 12.4,
+            "{}",
+            DENSE
+        )
+    };
+    let mut g = c.benchmark_group("event_dense_message");
+    g.bench_function("fmt_json_alone", |b| {
+        tracing::dispatcher::with_default(&alone, || b.iter(dense_event))
+    });
+    g.bench_function("pii+fmt_json", |b| {
+        tracing::dispatcher::with_default(&gated, || b.iter(dense_event))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sanitize, layer, real_logs);
 criterion_main!(benches);

@@ -47,6 +47,15 @@ def luhn_ok(s):
     return total % 10 == 0
 
 
+def not_card(n):
+    """A random id of n digits that fails the Luhn check (one that passes it and starts with an
+    issuer's prefix is a card number, whatever its use)."""
+    while True:
+        v = "".join(R.choice(string.digits) for _ in range(n))
+        if not luhn_ok(v):
+            return v
+
+
 def group(s, sizes, sep):
     out, i = [], 0
     for n in sizes:
@@ -265,7 +274,7 @@ for k in range(40):
     t = [f"Verification succeeded for blk_-{n}", f"Deleting block blk_{n} file /data/blk_-{n}",
          f"container_{d(13)}_{d(4)}_01_{d(6)} launched", f"attempt_{d(13)}_{d(4)}_m_{d(6)}_0",
          f"report {d(4)} {d(4)} {d(6)} {d(3)} filed", f"txn id -{d(16)} rolled back",
-         f"offset={d(19)} partition=3", f"id {d(19)}", f"trace 0x{''.join(R.choice('0123456789abcdef') for _ in range(16))}",
+         f"offset={not_card(19)} partition=3", f"id {not_card(19)}", f"trace 0x{''.join(R.choice('0123456789abcdef') for _ in range(16))}",
          f"commit {''.join(R.choice('0123456789abcdef') for _ in range(40))}"][k % 10]
     add("near/id", t)
 for k in range(30):

@@ -86,10 +86,7 @@ pub(crate) fn match_card(b: &[u8], s: usize) -> Option<usize> {
         .rev()
         .find(|&k| {
             let (end, n) = ends[k];
-            // A solid run of 17-19 digits is an id (a snowflake, an
-            // offset) unless a context word says card.
             (13..=19).contains(&n)
-                && (k > 0 || n <= 16)
                 && printed_grouping(k, lens)
                 && b.get(end).is_none_or(|&c| !is_word(c))
                 && is_card_number(&digits[..n])

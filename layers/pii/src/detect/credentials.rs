@@ -320,7 +320,7 @@ mod tests {
         assert_eq!(flag("curl -u deploy:Zx81!kq https://x"), Some("Zx81!kq"));
         assert_eq!(flag("curl --user \"ops:Hunter2#x\" -X"), Some("Hunter2#x"));
         assert_eq!(flag("curl --user=ops:pw1 x"), Some("pw1"));
-        assert_eq!(flag("mysql -h db -pS3cr3t! app").is_none(), true); // `-h` comes first
+        assert!(flag("mysql -h db -pS3cr3t! app").is_none()); // `-h` comes first
         assert_eq!(flag("x --password hunter2 y"), Some("hunter2"));
         assert_eq!(flag("x --token $TOKEN y"), None);
         assert_eq!(flag("gcc -pthread x"), None);

@@ -339,9 +339,6 @@ impl Detectors {
             _ => false,
         };
         let len = end - i;
-        if joined && boundary::after_code_group(b, i) {
-            return Step::Skip(end);
-        }
         if !paren && !plus && !joined && len < 13 {
             // A short number that no separator joins to another (`42 ms`,
             // `status=200`) is none of the numeric kinds; a longer one
@@ -372,7 +369,9 @@ impl Detectors {
         if self.on(Builtin::Phone) {
             // `(030) 7390135`, or a number inside parentheses of the
             // sentence: `(030 7390135)`.
-            let starts = [paren.then(|| i - 1), Some(i)];
+            // Not the rest of a longer grouped code (`NL91 ABNA 0417 1643 01`).
+            let code = joined && b[i] == b'0' && boundary::after_code_group(b, i);
+            let starts = [paren.then(|| i - 1), (!code).then_some(i)];
             for s in starts.into_iter().flatten() {
                 let national = b[s] == b'0' || b.get(s..s + 2) == Some(b"(0");
                 if let Some(e) = phone::match_phone(b, s).filter(|&e| {
