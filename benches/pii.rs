@@ -11,7 +11,7 @@ use tracing_subscriber::prelude::*;
 use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
-use common::{clean_event, dirty_event, CLEAN, CLEAN_KV, DIRTY};
+use common::{clean_event, dirty_event, loghub_lines, CLEAN, CLEAN_KV, DENSE, DIRTY};
 
 /// The baseline the issue names: one `RegexSet` of five common PII patterns.
 fn regex_set() -> RegexSet {
@@ -100,9 +100,6 @@ fn layer(c: &mut Criterion) {
     g.finish();
 }
 
-/// The number-dense clean line of issue 11.
-const DENSE: &str = "GET /api/v2/orders/84213 completed status=200 bytes=5120 in 12.4ms cache=miss region=eu-west-1 worker=7 retry=0";
-
 /// The five patterns the issue names, as written there.
 const FIVE: [&str; 5] = [
     r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
@@ -111,27 +108,6 @@ const FIVE: [&str; 5] = [
     r"\b(?:\d[ -]?){13,16}\b",
     r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
 ];
-
-/// The lines of the ten loghub samples (read in place, never copied into
-/// the repository); empty when the samples are not there.
-fn loghub_lines() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/loghub");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.sort();
-    files
-        .iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "log"))
-        .filter_map(|p| std::fs::read(p).ok())
-        .flat_map(|b| {
-            String::from_utf8_lossy(&b)
-                .lines()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
 
 fn real_logs(c: &mut Criterion) {
     let sanitizer = Sanitizer::default();

@@ -14,7 +14,8 @@ use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
 use common::{
-    audit_event, clean_event, events_in_two_spans, Discard, ExtensionFloor, CLEAN, CLEAN_KV, DIRTY,
+    audit_event, clean_event, events_in_two_spans, loghub_lines, Discard, ExtensionFloor, CLEAN,
+    CLEAN_KV, DENSE, DIRTY,
 };
 
 type Case = (&'static str, fn(usize));
@@ -132,6 +133,15 @@ const CASES: &[Case] = &[
     ("sanitize/clean_120b", |n| text(CLEAN, n)),
     ("sanitize/clean_120b_kv", |n| text(CLEAN_KV, n)),
     ("sanitize/email_and_phone", |n| text(DIRTY, n)),
+    ("sanitize/dense", |n| text(DENSE, n)),
+    ("sanitize/loghub_line", |n| {
+        // Each call one line of the ten samples, in turn.
+        let lines = loghub_lines();
+        let s = Sanitizer::default();
+        for line in lines.iter().cycle().take(n) {
+            black_box(s.sanitize(black_box(line)));
+        }
+    }),
     ("event/fmt_json_alone", |n| {
         in_dispatch(
             Dispatch::new(tracing_subscriber::registry().with(fmt_json!())),

@@ -11,6 +11,32 @@ pub const CLEAN: &str = "User session for the account was refreshed and all back
 /// must look.
 pub const CLEAN_KV: &str = "GET /api/v1/orders/98231 completed in 42 ms: status=200 tenant=acme-corp region=eu-west-1 cache.hit=0.93 retries=2 ok.ok";
 
+/// A clean, number-dense line of the kind real logs are made of (issue 11):
+/// every number, `=`, `.` and `-` is a place a detector must look.
+pub const DENSE: &str = "GET /api/v2/orders/84213 completed status=200 bytes=5120 in 12.4ms cache=miss region=eu-west-1 worker=7 retry=0";
+
+/// The lines of the ten loghub samples, read in place from
+/// `../shared/corpora/loghub` (research licence: never copied into the
+/// repository); empty when the samples are not there.
+pub fn loghub_lines() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/loghub");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .filter_map(|p| std::fs::read(p).ok())
+        .flat_map(|b| {
+            String::from_utf8_lossy(&b)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A message with an email address and a phone number.
 pub const DIRTY: &str = "password reset requested by ada.lovelace@example.com, confirmation sent to +1 (415) 555-2671 at 10:42";
 

@@ -112,6 +112,15 @@ pub(crate) fn run_end(b: &[u8], i: usize, pred: impl Fn(u8) -> bool) -> usize {
         .map_or(b.len(), |n| i + n)
 }
 
+/// The end of the run of ASCII digits from `i` on.
+#[inline]
+pub(crate) fn digits_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    i
+}
+
 /// Whether `b[i..]` starts with `prefix`, ignoring ASCII case.
 #[inline]
 pub(crate) fn starts_with_ignore_case(b: &[u8], i: usize, prefix: &[u8]) -> bool {

@@ -133,6 +133,31 @@ pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool, longest: usiz
     n
 }
 
+/// How many digits the groups starting at `s` hold, joined as
+/// [`read_number`] joins them, counting no further than `enough`.
+#[inline]
+pub(crate) fn digits_joined(b: &[u8], s: usize, enough: usize) -> usize {
+    let mut count = 0;
+    let mut i = s;
+    while i < b.len() && count < enough {
+        let c = b[i];
+        if c.is_ascii_digit() {
+            count += 1;
+            i += 1;
+        } else if matches!(c, b' ' | b'-' | b'.' | b'/' | b'(' | b')')
+            && b.get(i + 1)
+                .is_some_and(|&n| n.is_ascii_digit() || n == b'(')
+        {
+            i += 1;
+        } else if c == b')' {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    count
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -226,30 +226,8 @@ pub(crate) fn element_text(b: &[u8], s: usize) -> Option<(usize, usize)> {
 /// does not meet policy: Winter2024`): the value, when it looks like a
 /// password (one token of 6+ bytes mixing letters with digits or symbols).
 pub(crate) fn clause_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
-    let lo = d.saturating_sub(48);
-    let mut k = d;
-    let mut named = false;
-    while k > lo {
-        let c = b[k - 1];
-        if matches!(
-            c,
-            b'\n' | b';' | b'.' | b'!' | b'?' | b',' | b'=' | b':' | b'|'
-        ) {
-            break;
-        }
-        if c.is_ascii_alphabetic() && (k == 1 || !b[k - 2].is_ascii_alphabetic()) {
-            let w = &b[k - 1..run_end(b, k - 1, |c| c.is_ascii_alphabetic())];
-            if [&b"password"[..], b"passwd", b"passphrase", b"pwd"]
-                .iter()
-                .any(|p| w.eq_ignore_ascii_case(p))
-            {
-                named = true;
-                break;
-            }
-        }
-        k -= 1;
-    }
-    if !named || b.get(d + 1) != Some(&b' ') {
+    // The value first (a few bytes forward), the clause's words only then.
+    if b.get(d + 1) != Some(&b' ') {
         return None;
     }
     let s = d + 2;
@@ -258,9 +236,39 @@ pub(crate) fn clause_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
         e -= 1;
     }
     let v = &b[s..e];
+    // One word mixing letters with digits or symbols, not another field.
     let letters = v.iter().any(u8::is_ascii_alphabetic);
     let others = v.iter().any(|c| !c.is_ascii_alphabetic());
-    (v.len() >= 6 && letters && others && !is_placeholder(v, true)).then_some((s, e))
+    if v.len() < 6 || !letters || !others || v.contains(&b'=') || v.contains(&b':') {
+        return None;
+    }
+    if is_placeholder(v, true) {
+        return None;
+    }
+    let lo = d.saturating_sub(48);
+    // Every name looked for has a `p`.
+    memchr::memchr2(b'p', b'P', &b[lo..d])?;
+    let mut k = d;
+    while k > lo {
+        let c = b[k - 1];
+        if matches!(
+            c,
+            b'\n' | b';' | b'.' | b'!' | b'?' | b',' | b'=' | b':' | b'|'
+        ) {
+            return None;
+        }
+        if c.is_ascii_alphabetic() && (k == 1 || !b[k - 2].is_ascii_alphabetic()) {
+            let w = &b[k - 1..run_end(b, k - 1, |c| c.is_ascii_alphabetic())];
+            if [&b"password"[..], b"passwd", b"passphrase", b"pwd"]
+                .iter()
+                .any(|p| w.eq_ignore_ascii_case(p))
+            {
+                return Some((s, e));
+            }
+        }
+        k -= 1;
+    }
+    None
 }
 
 #[cfg(test)]

@@ -71,7 +71,14 @@ pub(crate) fn match_ipv6_around(b: &[u8], colon: usize, floor: usize) -> Option<
     while end > colon + 1 && matches!(b[end - 1], b'.' | b':') && !b[..end].ends_with(b"::") {
         end -= 1;
     }
-    let text = std::str::from_utf8(b.get(start..end)?).ok()?;
+    // Seven colons, or a `::`: anything else (`12:30:45`) is no address,
+    // and is told so before parsing.
+    let span = b.get(start..end)?;
+    let colons = span.iter().filter(|&&c| c == b':').count();
+    if colons < 7 && !span.windows(2).any(|w| w == b"::") {
+        return None;
+    }
+    let text = std::str::from_utf8(span).ok()?;
     let addr: Ipv6Addr = text.parse().ok()?;
     if text.contains("::") {
         // `a::b` is more likely a Rust path than an address.

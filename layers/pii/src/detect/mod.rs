@@ -277,7 +277,7 @@ impl Detectors {
                 UPPER_A if self.on(Builtin::ApiKey) => {
                     tokens::match_a_key(b, i).map(|e| (Builtin::ApiKey, i, e))
                 }
-                COMMA => self.comma_pair(b, i, floor),
+                COMMA if i > 0 && matches!(b[i - 1], b'"' | b'\'') => self.comma_pair(b, i, floor),
                 GREATER => self.xml_element(b, i, floor),
                 UPPER_B if self.on(Builtin::AuthToken) => {
                     tokens::match_auth_scheme(b, i).map(|(s, e)| (Builtin::AuthToken, s, e))
@@ -298,11 +298,28 @@ impl Detectors {
     }
 
     fn at_digit(&self, b: &[u8], i: usize, floor: usize) -> Step {
-        let end = run_end(b, i, |c| c.is_ascii_digit());
+        let end = bytes::digits_end(b, i);
         if !word_starts_at(b, i) {
             return self.inside_word(b, i, floor).unwrap_or(Step::Skip(end));
         }
         let prev = i.checked_sub(1).map(|k| b[k]);
+        // The common case on a clean line, decided in a few instructions:
+        // a short number that nothing joins to more digits or hex (`200`,
+        // `bytes=5120 `, `worker=7`).
+        if end - i < 6 && !matches!(prev, Some(b'+' | b'(')) {
+            let after = b.get(end + 1).copied().unwrap_or(0);
+            let may_continue = match b.get(end) {
+                None => false,
+                Some(b'.' | b'-' | b'/' | b' ' | b'(') => {
+                    after.is_ascii_digit() || after == b'(' || after.is_ascii_hexdigit()
+                }
+                Some(b':' | b')') => true,
+                Some(c) => c.is_ascii_alphabetic(),
+            };
+            if !may_continue {
+                return Step::Skip(end);
+            }
+        }
         // A leading `+` says phone number before anything else
         // (`+44.100.000.000` is also a dotted quad).
         let plus = prev == Some(b'+') && i > floor && word_starts_at(b, i - 1);
@@ -324,7 +341,15 @@ impl Detectors {
                 }
             }
         }
-        if self.on(Builtin::MacAddress) {
+        let len = end - i;
+        let next = b.get(end).copied();
+        let mac_shaped = match next {
+            Some(b':' | b'-') => len <= 2,
+            Some(b'.') => len <= 4,
+            Some(c) => c.is_ascii_hexdigit() && len < 4,
+            None => false,
+        };
+        if mac_shaped && self.on(Builtin::MacAddress) {
             if let Some(e) = mac::match_mac(b, i) {
                 return Step::Hit(Builtin::MacAddress, i, e);
             }
@@ -333,12 +358,17 @@ impl Detectors {
             return Step::Skip(boundary::token_end(b, i));
         }
         let paren = prev == Some(b'(') && i > floor;
-        let joined = match (b.get(end), b.get(end + 1)) {
+        let joined = match (next, b.get(end + 1)) {
             (Some(b' ' | b'-' | b'.' | b'/'), Some(&n)) => n.is_ascii_digit() || n == b'(',
             (Some(b')'), _) => true,
             _ => false,
         };
-        let len = end - i;
+        // Every numeric kind has six digits or more: a shorter number,
+        // with whatever joins it to others (`12.4`, `200`, `10:30`), is
+        // passed over in one step.
+        if (joined || paren) && !plus && context::digits_joined(b, i, 6) < 6 {
+            return Step::Skip(boundary::token_end(b, i));
+        }
         if !paren && !plus && !joined && len < 13 {
             // A short number that no separator joins to another (`42 ms`,
             // `status=200`) is none of the numeric kinds; a longer one

@@ -62,6 +62,11 @@ pub(crate) struct SecretKeys {
     /// by first letter, bit by second): a key holding none of these pairs
     /// anywhere cannot match.
     bigrams: [u32; 32],
+    /// Whether a one-word name of five letters or more is in the set (one
+    /// that may end a longer word).
+    has_suffix_names: bool,
+    /// The last two letters of those names, case folded (as `bigrams`).
+    tails: [u32; 32],
 }
 
 /// The filter bit of a word: its first two bytes (case folded) and length.
@@ -94,6 +99,8 @@ impl SecretKeys {
             first_bytes: [false; 256],
             first_words: Box::new([0; 1024]),
             bigrams: [0; 32],
+            has_suffix_names: false,
+            tails: [0; 32],
         };
         for name in names {
             set.add(name.as_ref());
@@ -111,11 +118,18 @@ impl SecretKeys {
             .collect();
         if let Some(first) = words.first().and_then(|w| w.first()) {
             self.first_bytes[usize::from(*first)] = true;
+
             let bit = word_bit(&words[0]);
             self.first_words[bit / 64] |= 1 << (bit % 64);
             let second = words[0].get(1).copied().unwrap_or(0);
             self.bigrams[usize::from(words[0][0] & 31)] |= 1 << (second & 31);
             if !self.names.contains(&words) {
+                if words.len() == 1 && words[0].len() >= 5 {
+                    self.has_suffix_names = true;
+                    let w = &words[0];
+                    let last = w[w.len() - 1];
+                    self.tails[usize::from(w[w.len() - 2] & 31)] |= 1 << (last & 31);
+                }
                 self.names.push(words);
             }
         }
@@ -174,6 +188,20 @@ impl SecretKeys {
     /// Whether a one-word name of five letters or more ends a longer word
     /// of `key` (`PGPASSWORD`, `xsrftoken`).
     fn ends_a_word(&self, key: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> bool {
+        if key.len() <= 5 || !self.has_suffix_names {
+            return false;
+        }
+        // Only where a word ends in the last two letters of such a name.
+        let tail = |k: usize| {
+            let (a, c) = (key[k - 1], key[k]);
+            let ends = key.get(k + 1).is_none_or(|&n| {
+                !n.is_ascii_alphanumeric() || (c.is_ascii_lowercase() && n.is_ascii_uppercase())
+            });
+            ends && self.tails[usize::from(a & 31)] & (1 << (c & 31)) != 0
+        };
+        if !(1..key.len()).any(tail) {
+            return false;
+        }
         let n = split_words(key, spans);
         spans[..n].iter().any(|&(s, e)| {
             e - s > 5
@@ -291,6 +319,15 @@ pub(crate) fn is_path(b: &[u8], d: usize) -> bool {
 /// `\"key\":`, `key := `, `key ?= `, `$key .= `, `key   =   `,
 /// `secret[] =`): its range, if there is one.
 pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usize)> {
+    // The common case: the key right before the delimiter (`status=`).
+    if d > floor && b[d - 1].is_ascii_alphanumeric() {
+        let mut k_start = d - 1;
+        while k_start > floor && d - k_start < 64 && is_key_byte(b[k_start - 1]) {
+            k_start -= 1;
+        }
+        // `var apiToken string = …` has a space before `=`; not this.
+        return Some((k_start, d));
+    }
     let mut k_end = d;
     // An assignment or comparison operator's first bytes (`:=`, `!=`,
     // `?=`, `.=`, `+=`, `||=`).
@@ -341,7 +378,8 @@ pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usiz
 
 impl SecretKeys {
     /// Whether `key` names one of these keys, ruling most keys out first
-    /// by the pairs of letters names start with.
+    /// by the pairs of letters names start with (a key that ends with a
+    /// name, `PGPASSWORD`, holds that pair too).
     pub(crate) fn matches_key(&self, key: &[u8]) -> bool {
         let candidate = match key {
             [] => false,
