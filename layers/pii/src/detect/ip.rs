@@ -71,11 +71,13 @@ pub(crate) fn match_ipv6_around(b: &[u8], colon: usize, floor: usize) -> Option<
     while end > colon + 1 && matches!(b[end - 1], b'.' | b':') && !b[..end].ends_with(b"::") {
         end -= 1;
     }
-    // Seven colons, or a `::`: anything else (`12:30:45`) is no address,
-    // and is told so before parsing.
+    // Seven colons, six before an embedded IPv4 address, or a `::`:
+    // anything else (`12:30:45`) is no address, and is told so before
+    // parsing.
     let span = b.get(start..end)?;
     let colons = span.iter().filter(|&&c| c == b':').count();
-    if colons < 7 && !span.windows(2).any(|w| w == b"::") {
+    let embedded_v4 = colons == 6 && span.contains(&b'.');
+    if colons < 7 && !embedded_v4 && !span.windows(2).any(|w| w == b"::") {
         return None;
     }
     let text = std::str::from_utf8(span).ok()?;
@@ -181,6 +183,8 @@ mod tests {
             "::ffff:192.168.1.1",
             "64:ff9b::192.0.2.33",
             "::1234",
+            "0:0:0:0:0:FFFF:129.144.52.38",
+            "2001:db8:0:0:0:0:192.168.1.1",
         ] {
             assert_eq!(v6(&format!("peer {a}, done")), Some(a), "{a}");
         }

@@ -519,6 +519,13 @@ impl Detectors {
         if b[i] == b':' && secrets::is_path(b, i) {
             return None; // a path: `a::b`
         }
+        // A time (`18:01:53`): a key of digits alone names nothing.
+        if b[i] == b':' && i > 0 && b[i - 1].is_ascii_digit() {
+            let ds = run_start(b, i, floor, |c| c.is_ascii_digit());
+            if ds == floor || !b[ds - 1].is_ascii_alphabetic() {
+                return None;
+            }
+        }
         let (ks, ke) = secrets::key_range(b, i, floor)?;
         let key = &b[ks..ke];
         if self.on(Builtin::Secret)

@@ -71,9 +71,11 @@ pub(crate) struct SecretKeys {
 
 /// The filter bit of a word: its first two bytes (case folded) and length.
 fn word_bit(word: &[u8]) -> usize {
-    let first = usize::from(word.first().map_or(0, |c| c.to_ascii_lowercase()) & 31);
-    let second = usize::from(word.get(1).map_or(0, |c| c.to_ascii_lowercase()) & 31);
-    first | (second << 5) | ((word.len() & 63) << 10)
+    let letter = |k: usize| usize::from(word.get(k).map_or(0, |c| c.to_ascii_lowercase()) & 31);
+    // First two letters and length exactly; the third and last folded in,
+    // so that `Packet` no longer passes for `passwd`.
+    let folded = (letter(2) ^ letter(word.len().saturating_sub(1)).rotate_left(2)) & 63;
+    (letter(0) | (letter(1) << 5) | ((word.len() & 63) << 10)) ^ (folded << 10)
 }
 
 /// Whether a word break falls before `b[i]` (both `b[i - 1]` and `b[i]`
