@@ -144,12 +144,11 @@ pub(crate) fn digits_joined(b: &[u8], s: usize, enough: usize) -> usize {
         if c.is_ascii_digit() {
             count += 1;
             i += 1;
-        } else if matches!(c, b' ' | b'-' | b'.' | b'/' | b'(' | b')')
-            && b.get(i + 1)
-                .is_some_and(|&n| n.is_ascii_digit() || n == b'(')
+        } else if c == b')'
+            || (matches!(c, b' ' | b'-' | b'.' | b'/' | b'(')
+                && b.get(i + 1)
+                    .is_some_and(|&n| n.is_ascii_digit() || n == b'('))
         {
-            i += 1;
-        } else if c == b')' {
             i += 1;
         } else {
             break;
