@@ -11,7 +11,7 @@ use tracing_subscriber::prelude::*;
 use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
-use common::{clean_event, dirty_event, loghub_lines, CLEAN, CLEAN_KV, DENSE, DIRTY};
+use common::{clean_event, dense_event, dirty_event, loghub_lines, CLEAN, CLEAN_KV, DENSE, DIRTY};
 
 /// The baseline the issue names: one `RegexSet` of five common PII patterns.
 fn regex_set() -> RegexSet {
@@ -164,16 +164,6 @@ fn real_logs(c: &mut Criterion) {
                     .with_writer(std::io::sink),
             ),
     );
-    let dense_event = || {
-        tracing::info!(
-            user_id = 4242u64,
-            route = "/api/v2/orders",
-            status = 200u64,
-            latency_ms = 12.4,
-            "{}",
-            DENSE
-        )
-    };
     let mut g = c.benchmark_group("event_dense_message");
     g.bench_function("fmt_json_alone", |b| {
         tracing::dispatcher::with_default(&alone, || b.iter(dense_event))

@@ -14,8 +14,8 @@ use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
 use common::{
-    audit_event, clean_event, events_in_two_spans, loghub_lines, Discard, ExtensionFloor, CLEAN,
-    CLEAN_KV, DENSE, DIRTY,
+    audit_event, clean_event, dense_event, events_in_two_spans, loghub_lines, Discard,
+    ExtensionFloor, CLEAN, CLEAN_KV, DENSE, DIRTY,
 };
 
 type Case = (&'static str, fn(usize));
@@ -154,6 +154,19 @@ const CASES: &[Case] = &[
             .with(PiiLayer::default())
             .with(fmt_json!());
         in_dispatch(Dispatch::new(stack), n, clean_event)
+    }),
+    ("event/dense/fmt_json_alone", |n| {
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry().with(fmt_json!())),
+            n,
+            dense_event,
+        )
+    }),
+    ("event/dense/pii+fmt_json", |n| {
+        let stack = tracing_subscriber::registry()
+            .with(PiiLayer::default())
+            .with(fmt_json!());
+        in_dispatch(Dispatch::new(stack), n, dense_event)
     }),
     ("event/pii_alone", |n| {
         let stack = tracing_subscriber::registry().with(PiiLayer::default());

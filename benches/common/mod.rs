@@ -51,6 +51,18 @@ pub fn clean_event() {
     );
 }
 
+/// The clean event with the dense line (`DENSE`) as its message.
+pub fn dense_event() {
+    tracing::info!(
+        user_id = 4242u64,
+        route = "/api/v2/orders",
+        status = 200u64,
+        latency_ms = 12.4,
+        "{}",
+        DENSE
+    );
+}
+
 /// The same event with an email address in a field.
 pub fn dirty_event() {
     tracing::info!(
