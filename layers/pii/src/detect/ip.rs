@@ -36,6 +36,38 @@ pub(crate) fn match_ipv4(b: &[u8], s: usize) -> Option<usize> {
     }
 }
 
+/// Whether the groups from the colon at `colon` on can make an IPv6
+/// address: a `::` next to it or ahead, or six more colons (five before an
+/// embedded IPv4 address) each after one to four hex digits. Rules out a
+/// time (`18:01:53`) in a few steps, before any walk or parse.
+fn plausible_v6(b: &[u8], colon: usize) -> bool {
+    if colon > 0 && b[colon - 1] == b':' {
+        return true;
+    }
+    let mut k = colon;
+    let mut colons = 1;
+    loop {
+        if b.get(k + 1) == Some(&b':') {
+            return true;
+        }
+        let g = super::bytes::run_end(&b[..b.len().min(k + 6)], k + 1, is_hex) - (k + 1);
+        if g == 0 || g > 4 {
+            return false;
+        }
+        match b.get(k + 1 + g) {
+            Some(b':') => {
+                colons += 1;
+                if colons >= 7 {
+                    return true;
+                }
+                k += 1 + g;
+            }
+            Some(b'.') => return colons == 6,
+            _ => return false,
+        }
+    }
+}
+
 fn is_v6_byte(c: u8) -> bool {
     is_hex(c) || c == b':' || c == b'.'
 }
@@ -43,6 +75,9 @@ fn is_v6_byte(c: u8) -> bool {
 /// Finds an IPv6 address that contains the colon at `colon`, starting no
 /// earlier than `floor`; returns its range.
 pub(crate) fn match_ipv6_around(b: &[u8], colon: usize, floor: usize) -> Option<(usize, usize)> {
+    if !plausible_v6(b, colon) {
+        return None;
+    }
     // Groups are at most four hex digits: another colon must be near.
     let before = &b[colon.saturating_sub(5).max(floor)..colon];
     let after = &b[(colon + 1).min(b.len())..b.len().min(colon + 6)];

@@ -62,6 +62,12 @@ pub(crate) struct SecretKeys {
     /// by first letter, bit by second): a key holding none of these pairs
     /// anywhere cannot match.
     bigrams: [u32; 32],
+    /// The first three letters of each name's first word, case folded (row
+    /// by the first two, bit by the third): a sharper form of `bigrams`,
+    /// used when every name's first word has three letters or more.
+    trigrams: Box<[u32; 1024]>,
+    /// Whether some name's first word is shorter than three letters.
+    short_first_word: bool,
     /// Whether a one-word name of five letters or more is in the set (one
     /// that may end a longer word).
     has_suffix_names: bool,
@@ -76,6 +82,12 @@ fn word_bit(word: &[u8]) -> usize {
     // so that `Packet` no longer passes for `passwd`.
     let folded = (letter(2) ^ letter(word.len().saturating_sub(1)).rotate_left(2)) & 63;
     (letter(0) | (letter(1) << 5) | ((word.len() & 63) << 10)) ^ (folded << 10)
+}
+
+/// The row of a trigram's first two bytes, case folded.
+#[inline]
+fn trigram_row(a: u8, b: u8) -> usize {
+    (usize::from(a & 31) << 5) | usize::from(b & 31)
 }
 
 /// Whether a word break falls before `b[i]` (both `b[i - 1]` and `b[i]`
@@ -101,6 +113,8 @@ impl SecretKeys {
             first_bytes: [false; 256],
             first_words: Box::new([0; 1024]),
             bigrams: [0; 32],
+            trigrams: Box::new([0; 1024]),
+            short_first_word: false,
             has_suffix_names: false,
             tails: [0; 32],
         };
@@ -125,6 +139,12 @@ impl SecretKeys {
             self.first_words[bit / 64] |= 1 << (bit % 64);
             let second = words[0].get(1).copied().unwrap_or(0);
             self.bigrams[usize::from(words[0][0] & 31)] |= 1 << (second & 31);
+            match words[0].get(2) {
+                Some(&third) => {
+                    self.trigrams[trigram_row(words[0][0], second)] |= 1 << (third & 31);
+                }
+                None => self.short_first_word = true,
+            }
             if !self.names.contains(&words) {
                 if words.len() == 1 && words[0].len() >= 5 {
                     self.has_suffix_names = true;
@@ -383,10 +403,15 @@ impl SecretKeys {
     /// by the pairs of letters names start with (a key that ends with a
     /// name, `PGPASSWORD`, holds that pair too).
     pub(crate) fn matches_key(&self, key: &[u8]) -> bool {
-        let candidate = match key {
-            [] => false,
-            [single] => self.has_bigram(*single, 0),
-            _ => key.windows(2).any(|w| self.has_bigram(w[0], w[1])),
+        let candidate = if self.short_first_word {
+            match key {
+                [] => false,
+                [single] => self.has_bigram(*single, 0),
+                _ => key.windows(2).any(|w| self.has_bigram(w[0], w[1])),
+            }
+        } else {
+            key.windows(3)
+                .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << (w[2] & 31)) != 0)
         };
         candidate && self.matches(key)
     }
