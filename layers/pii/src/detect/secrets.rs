@@ -343,12 +343,10 @@ pub(crate) fn is_path(b: &[u8], d: usize) -> bool {
 pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usize)> {
     // The common case: the key right before the delimiter (`status=`).
     if d > floor && b[d - 1].is_ascii_alphanumeric() {
-        let mut k_start = d - 1;
-        while k_start > floor && d - k_start < 64 && is_key_byte(b[k_start - 1]) {
-            k_start -= 1;
-        }
+        let window = &b[d.saturating_sub(64).max(floor)..d];
+        let len = window.iter().rev().take_while(|&&c| is_key_byte(c)).count();
         // `var apiToken string = …` has a space before `=`; not this.
-        return Some((k_start, d));
+        return Some((d - len, d));
     }
     let mut k_end = d;
     // An assignment or comparison operator's first bytes (`:=`, `!=`,
