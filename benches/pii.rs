@@ -66,23 +66,25 @@ fn sanitize(c: &mut Criterion) {
     large.finish();
 }
 
-fn layer(c: &mut Criterion) {
-    let alone = Dispatch::new(
-        tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(std::io::sink),
+/// `fmt::layer().json()` alone, and behind the PII gate (writing to a sink).
+fn fmt_json_alone_and_gated() -> (Dispatch, Dispatch) {
+    let fmt_json = || {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::sink)
+    };
+    (
+        Dispatch::new(tracing_subscriber::registry().with(fmt_json())),
+        Dispatch::new(
+            tracing_subscriber::registry()
+                .with(PiiLayer::default())
+                .with(fmt_json()),
         ),
-    );
-    let gated = Dispatch::new(
-        tracing_subscriber::registry()
-            .with(PiiLayer::default())
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_writer(std::io::sink),
-            ),
-    );
+    )
+}
+
+fn layer(c: &mut Criterion) {
+    let (alone, gated) = fmt_json_alone_and_gated();
 
     let mut g = c.benchmark_group("event_4_fields");
     g.bench_function("fmt_json_alone", |b| {
@@ -148,22 +150,7 @@ fn real_logs(c: &mut Criterion) {
     });
     g.finish();
 
-    let alone = Dispatch::new(
-        tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(std::io::sink),
-        ),
-    );
-    let gated = Dispatch::new(
-        tracing_subscriber::registry()
-            .with(PiiLayer::default())
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .with_writer(std::io::sink),
-            ),
-    );
+    let (alone, gated) = fmt_json_alone_and_gated();
     let mut g = c.benchmark_group("event_dense_message");
     g.bench_function("fmt_json_alone", |b| {
         tracing::dispatcher::with_default(&alone, || b.iter(dense_event))

@@ -21,30 +21,24 @@ def add(group, text, pii=()):
     cases.append({"source": f"generated:{group}", "text": text, "pii": [list(p) for p in pii]})
 
 
+def luhn_sum(digits, doubled_parity):
+    """The Luhn sum of `digits`, doubling those at positions (from the right) of that parity."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == doubled_parity:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total
+
+
 def luhn_complete(prefix, length):
-    while True:
-        body = prefix + "".join(R.choice(string.digits) for _ in range(length - len(prefix) - 1))
-        total = 0
-        for i, ch in enumerate(reversed(body)):
-            d = int(ch)
-            if i % 2 == 0:
-                d *= 2
-                if d > 9:
-                    d -= 9
-            total += d
-        return body + str((10 - total % 10) % 10)
+    body = prefix + "".join(R.choice(string.digits) for _ in range(length - len(prefix) - 1))
+    return body + str((10 - luhn_sum(body, 0) % 10) % 10)
 
 
 def luhn_ok(s):
-    total = 0
-    for i, ch in enumerate(reversed(s)):
-        d = int(ch)
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+    return luhn_sum(s, 1) % 10 == 0
 
 
 def not_card(n):

@@ -110,17 +110,22 @@ pub(crate) fn names_a_password(key: &[u8]) -> bool {
     has(b"passw") || has(b"passp") || has(b"pwd") || has(b"pin")
 }
 
+/// The non-empty text inside the quotes opening at `s`, up to the
+/// closing quote or the end.
+fn quoted_at(b: &[u8], s: usize) -> Option<(usize, usize)> {
+    let q = *b.get(s)?;
+    let e = b[s + 1..]
+        .iter()
+        .position(|&c| c == q)
+        .map_or(b.len(), |k| s + 1 + k);
+    (e > s + 1).then_some((s + 1, e))
+}
+
 /// The token starting at `s` (quoted, or up to whitespace): its range
 /// without quotes.
 fn token_at(b: &[u8], s: usize) -> Option<(usize, usize)> {
     match b.get(s)? {
-        &q @ (b'"' | b'\'') => {
-            let e = b[s + 1..]
-                .iter()
-                .position(|&c| c == q)
-                .map_or(b.len(), |k| s + 1 + k);
-            (e > s + 1).then_some((s + 1, e))
-        }
+        b'"' | b'\'' => quoted_at(b, s),
         c if c.is_ascii_whitespace() => None,
         _ => {
             let e = run_end(b, s, |c| !c.is_ascii_whitespace());
@@ -194,13 +199,7 @@ pub(crate) fn comma_pair_value(b: &[u8], i: usize) -> Option<(usize, usize)> {
         v += 1;
     }
     match b.get(v)? {
-        &q @ (b'"' | b'\'') => {
-            let e = b[v + 1..]
-                .iter()
-                .position(|&c| c == q)
-                .map_or(b.len(), |k| v + 1 + k);
-            (e > v + 1).then_some((v + 1, e))
-        }
+        b'"' | b'\'' => quoted_at(b, v),
         _ => None,
     }
 }
