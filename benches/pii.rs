@@ -68,17 +68,20 @@ fn sanitize(c: &mut Criterion) {
 
 /// `fmt::layer().json()` alone, and behind the PII gate (writing to a sink).
 fn fmt_json_alone_and_gated() -> (Dispatch, Dispatch) {
-    let fmt_json = || {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(std::io::sink)
-    };
+    // A macro, not a closure: each layer's type depends on the stack under it.
+    macro_rules! fmt_json {
+        () => {
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::sink)
+        };
+    }
     (
-        Dispatch::new(tracing_subscriber::registry().with(fmt_json())),
+        Dispatch::new(tracing_subscriber::registry().with(fmt_json!())),
         Dispatch::new(
             tracing_subscriber::registry()
                 .with(PiiLayer::default())
-                .with(fmt_json()),
+                .with(fmt_json!()),
         ),
     )
 }
