@@ -36,6 +36,10 @@ pub struct RedactArgs {
     /// The key id shown in hashed tokens.
     #[arg(long, value_name = "ID")]
     pub hmac_key_id: Option<String>,
+    /// Redact loopback and unspecified addresses too (127.0.0.1, ::1,
+    /// 0.0.0.0, ::), which identify no one and are left by default.
+    #[arg(long)]
+    pub redact_local_addresses: bool,
     /// Print what was redacted, by kind, on stderr at the end.
     #[arg(long)]
     pub stats: bool,
@@ -100,6 +104,9 @@ pub struct Summary {
     pub redactions: String,
     /// Values replaced in all.
     pub redacted: u64,
+    /// Placeholders and references left under secret-named keys
+    /// (`${DB_PASSWORD}`, `<your token>`).
+    pub placeholders: u64,
 }
 
 impl Summary {
@@ -123,8 +130,8 @@ impl Summary {
         if stats {
             writeln!(
                 err,
-                "warden redact: {} line(s), {} value(s) redacted {}",
-                self.lines, self.redacted, self.redactions
+                "warden redact: {} line(s), {} value(s) redacted {}, {} placeholder(s) left",
+                self.lines, self.redacted, self.redactions, self.placeholders
             )?;
         }
         Ok(())
@@ -135,7 +142,9 @@ impl Summary {
 const REPORTED_LINES: u64 = 10;
 
 fn build_sanitizer(args: &RedactArgs) -> Result<Sanitizer, RedactError> {
-    let mut b = Sanitizer::builder().strategy(args.strategy);
+    let mut b = Sanitizer::builder()
+        .strategy(args.strategy)
+        .redact_local_addresses(args.redact_local_addresses);
     for (kind, strategy) in &args.strategy_for {
         b = b.strategy_for(kind.clone(), *strategy);
     }
@@ -226,6 +235,7 @@ pub fn run(
     }
     out.flush()?;
     summary.redactions = sanitizer.redactions().to_string();
+    summary.placeholders = sanitizer.placeholders_seen();
     Ok(summary)
 }
 

@@ -29,6 +29,23 @@ fn warden(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> (i32, Vec<u8>, S
 }
 
 #[test]
+fn local_addresses_are_left_unless_asked_and_placeholders_counted() {
+    let input = b"bound to 127.0.0.1:8080 and [::1]:9000, password=${DB_PASSWORD}\n";
+    let (code, out, err) = warden(&["redact", "--stats"], input, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, input.to_vec());
+    assert!(
+        err.contains("0 value(s) redacted , 1 placeholder(s) left"),
+        "{err}"
+    );
+    let (_, out, _) = warden(&["redact", "--redact-local-addresses"], input, &[]);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "bound to [REDACTED:IP_ADDRESS]:8080 and [[REDACTED:IP_ADDRESS]]:9000, password=${DB_PASSWORD}\n"
+    );
+}
+
+#[test]
 fn redacts_a_stream() {
     let (code, out, err) = warden(
         &["redact", "--stats"],

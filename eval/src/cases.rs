@@ -308,3 +308,68 @@ pub(crate) fn evaluate(s: &Sanitizer, dir: &Path, show: bool) -> Result<Score, S
     }
     Ok(score)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(cases: &[(&str, &[(&str, &str)])]) -> Score {
+        let s = Sanitizer::default();
+        let mut score = Score::default();
+        for (text, labels) in cases {
+            let labels: Vec<(String, String)> = labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            score.add("test:case", text, &labels, &s, true);
+        }
+        score
+    }
+
+    #[test]
+    fn recall_false_positives_and_thresholds() {
+        let s = score(&[
+            ("mail ada@example.com now", &[("EMAIL", "ada@example.com")]),
+            // Not found: a label the sanitizer cannot see.
+            ("the word hunter2 alone", &[("SECRET", "hunter2")]),
+            ("order 42 shipped", &[]),
+            ("from 10.1.2.3", &[]),
+        ]);
+        assert_eq!((s.positive_cases, s.positive_recalled), (2, 1));
+        assert_eq!((s.negative_cases, s.negative_flagged), (2, 1));
+        assert_eq!(s.kinds["EMAIL"].recalled, 1);
+        assert_eq!(s.kinds["SECRET"].recalled, 0);
+        let failures = s.failures(0.99, 0.97, 0.005);
+        assert!(
+            failures.iter().any(|f| f.starts_with("case recall")),
+            "{failures:?}"
+        );
+        assert!(
+            failures.iter().any(|f| f.starts_with("false-positive")),
+            "{failures:?}"
+        );
+        assert!(
+            failures.iter().any(|f| f.starts_with("SECRET recall")),
+            "{failures:?}"
+        );
+        assert!(s.misses.iter().any(|m| m.starts_with("MISS SECRET")));
+        assert!(s.misses.iter().any(|m| m.starts_with("FALSE IP_ADDRESS")));
+    }
+
+    #[test]
+    fn a_value_split_over_findings_is_covered_separators_aside() {
+        let text = "ids 911-701234 91170-1234";
+        let findings = vec![("SSN".to_owned(), 4..14), ("SSN".to_owned(), 15..25)];
+        assert_eq!(covered(text, &findings, &(4..25)), Some("SSN"));
+        assert_eq!(covered(text, &findings[..1], &(4..25)), None);
+    }
+
+    #[test]
+    fn a_label_missing_from_its_text_fails_the_run() {
+        let s = score(&[("nothing here", &[("EMAIL", "ada@example.com")])]);
+        assert!(s
+            .failures(0.0, 0.0, 1.0)
+            .iter()
+            .any(|f| f.contains("label is not in its case")));
+    }
+}

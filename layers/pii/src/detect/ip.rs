@@ -117,8 +117,10 @@ pub(crate) fn match_ipv6_around(b: &[u8], colon: usize, floor: usize) -> Option<
     }
     let text = std::str::from_utf8(span).ok()?;
     let addr: Ipv6Addr = text.parse().ok()?;
-    if text.contains("::") {
-        // `a::b` is more likely a Rust path than an address.
+    if text.contains("::") && text != "::1" && text != "::" {
+        // `a::b` is more likely a Rust path than an address (the loopback
+        // and unspecified addresses are read as such, and left unless
+        // local addresses are redacted).
         let hex_digits = text.bytes().filter(u8::is_ascii_hexdigit).count();
         if hex_digits < 3 && !text.contains('.') {
             return None;
