@@ -345,13 +345,12 @@ impl SanitizerBuilder {
     ) -> Sanitizer {
         Sanitizer {
             inner: Arc::new(Inner {
-                detectors: Detectors {
-                    enabled: self.enabled,
-                    secret_keys: SecretKeys::new(&self.secret_keys),
-                    phone_keys: SecretKeys::new(PHONE_KEYS),
-                    local_ips: self.local_ips,
-                    placeholders: Default::default(),
-                },
+                detectors: Detectors::new(
+                    self.enabled,
+                    SecretKeys::new(&self.secret_keys),
+                    SecretKeys::new(PHONE_KEYS),
+                    self.local_ips,
+                ),
                 custom,
                 counters: Counters::new(kinds.len()),
                 strategies,

@@ -233,9 +233,29 @@ pub(crate) struct Detectors {
     pub(crate) local_ips: bool,
     /// Placeholder and reference values seen under secret-named keys.
     pub(crate) placeholders: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// One filter over both name sets, read while a key is read back.
+    key_filter: secrets::KeyFilter,
 }
 
 impl Detectors {
+    /// The detectors for these kinds and names.
+    pub(crate) fn new(
+        enabled: [bool; Builtin::COUNT],
+        secret_keys: SecretKeys,
+        phone_keys: SecretKeys,
+        local_ips: bool,
+    ) -> Self {
+        let key_filter = secrets::KeyFilter::new(&[&secret_keys, &phone_keys]);
+        Detectors {
+            enabled,
+            secret_keys,
+            phone_keys,
+            local_ips,
+            placeholders: Default::default(),
+            key_filter,
+        }
+    }
+
     #[inline]
     fn on(&self, kind: Builtin) -> bool {
         self.enabled[kind as usize]
@@ -526,6 +546,14 @@ impl Detectors {
                 return None;
             }
         }
+        // Most keys are ruled out while they are read back.
+        if !self.key_filter.may_name(b, i, floor) {
+            return if b[i] == b':' && self.on(Builtin::Secret) {
+                credentials::clause_password(b, i).map(|(s, e)| (Builtin::Secret, s, e))
+            } else {
+                None
+            };
+        }
         let (ks, ke) = secrets::key_range(b, i, floor)?;
         let key = &b[ks..ke];
         if self.on(Builtin::Secret)
@@ -701,13 +729,12 @@ mod tests {
     use super::*;
 
     fn detectors() -> Detectors {
-        Detectors {
-            enabled: [true; Builtin::COUNT],
-            secret_keys: SecretKeys::new(DEFAULT_SECRET_KEYS),
-            phone_keys: SecretKeys::new(PHONE_KEYS),
-            local_ips: false,
-            placeholders: Default::default(),
-        }
+        Detectors::new(
+            [true; Builtin::COUNT],
+            SecretKeys::new(DEFAULT_SECRET_KEYS),
+            SecretKeys::new(PHONE_KEYS),
+            false,
+        )
     }
 
     fn hits(text: &str) -> Vec<(Builtin, &str)> {

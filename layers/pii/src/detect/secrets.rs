@@ -84,6 +84,55 @@ fn word_bit(word: &[u8]) -> usize {
     (letter(0) | (letter(1) << 5) | ((word.len() & 63) << 10)) ^ (folded << 10)
 }
 
+/// The first three letters of every name of several sets, to rule out a
+/// key while it is read back from its delimiter, before it is looked at
+/// as a whole.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyFilter {
+    trigrams: Box<[u32; 1024]>,
+    /// Whether some name's first word is too short to filter by (then
+    /// every key passes).
+    open: bool,
+}
+
+impl KeyFilter {
+    pub(crate) fn new(sets: &[&SecretKeys]) -> Self {
+        let mut trigrams = Box::new([0u32; 1024]);
+        for set in sets {
+            for (row, bits) in trigrams.iter_mut().zip(set.trigrams.iter()) {
+                *row |= bits;
+            }
+        }
+        KeyFilter {
+            trigrams,
+            open: sets.iter().any(|s| s.short_first_word),
+        }
+    }
+
+    /// Whether the key that ends at the delimiter at `d` (read back no
+    /// further than `floor`) may name a key of these sets. A key not right
+    /// before the delimiter (`key = `, `"key":`) always may: it is left to
+    /// the full reading.
+    #[inline]
+    pub(crate) fn may_name(&self, b: &[u8], d: usize, floor: usize) -> bool {
+        if self.open || d == floor || !b[d - 1].is_ascii_alphanumeric() {
+            return true;
+        }
+        let window = &b[d.saturating_sub(64).max(floor)..d];
+        let len = window.iter().rev().take_while(|&&c| is_key_byte(c)).count();
+        let key = &window[window.len() - len..];
+        if key
+            .windows(3)
+            .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << (w[2] & 31)) != 0)
+        {
+            return true;
+        }
+        // (A typed declaration, `var apiToken string = …`, has a space
+        // before its delimiter, and is read in full above.)
+        false
+    }
+}
+
 /// The row of a trigram's first two bytes, case folded.
 #[inline]
 fn trigram_row(a: u8, b: u8) -> usize {
