@@ -206,6 +206,31 @@ enum Step {
     Skip(usize),
 }
 
+/// The end of the number at `i` when it is the common case on a clean
+/// line, decided in a few instructions: a short number at a word's start
+/// that nothing joins to more digits or hex (`200`, `bytes=5120 `,
+/// `worker=7`), and that no `+` or `(` opens.
+#[inline]
+fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
+    let end = bytes::digits_end(b, i);
+    if end - i >= 6 {
+        return None;
+    }
+    if i > 0 && (bytes::is_word(b[i - 1]) || matches!(b[i - 1], b'+' | b'(')) {
+        return None;
+    }
+    let after = b.get(end + 1).copied().unwrap_or(0);
+    let may_continue = match b.get(end) {
+        None => false,
+        Some(b'.' | b'-' | b'/' | b' ' | b'(') => {
+            after.is_ascii_digit() || after == b'(' || after.is_ascii_hexdigit()
+        }
+        Some(b':' | b')') => true,
+        Some(c) => c.is_ascii_alphabetic(),
+    };
+    (!may_continue).then_some(end)
+}
+
 /// Whether a phone number may end at `e`: where a numeric token may end,
 /// or before an extension (`x204`).
 fn phone_end_ok(b: &[u8], e: usize) -> bool {
@@ -276,12 +301,18 @@ impl Detectors {
                 None => break,
             }
             let hit = match TRIGGERS[usize::from(b[i])] {
-                DIGIT => match self.at_digit(b, i, floor) {
-                    Step::Hit(kind, s, e) => Some((kind, s, e)),
-                    Step::Skip(e) => {
-                        i = e.max(i + 1);
+                DIGIT => match lone_short_number(b, i) {
+                    Some(end) => {
+                        i = end;
                         continue;
                     }
+                    None => match self.at_digit(b, i, floor) {
+                        Step::Hit(kind, s, e) => Some((kind, s, e)),
+                        Step::Skip(e) => {
+                            i = e.max(i + 1);
+                            continue;
+                        }
+                    },
                 },
                 AT if self.on(Builtin::Email) => {
                     email::match_email(b, i, floor).map(|(s, e)| (Builtin::Email, s, e))
@@ -323,23 +354,6 @@ impl Detectors {
             return self.inside_word(b, i, floor).unwrap_or(Step::Skip(end));
         }
         let prev = i.checked_sub(1).map(|k| b[k]);
-        // The common case on a clean line, decided in a few instructions:
-        // a short number that nothing joins to more digits or hex (`200`,
-        // `bytes=5120 `, `worker=7`).
-        if end - i < 6 && !matches!(prev, Some(b'+' | b'(')) {
-            let after = b.get(end + 1).copied().unwrap_or(0);
-            let may_continue = match b.get(end) {
-                None => false,
-                Some(b'.' | b'-' | b'/' | b' ' | b'(') => {
-                    after.is_ascii_digit() || after == b'(' || after.is_ascii_hexdigit()
-                }
-                Some(b':' | b')') => true,
-                Some(c) => c.is_ascii_alphabetic(),
-            };
-            if !may_continue {
-                return Step::Skip(end);
-            }
-        }
         // A leading `+` says phone number before anything else
         // (`+44.100.000.000` is also a dotted quad).
         let plus = prev == Some(b'+') && i > floor && word_starts_at(b, i - 1);
@@ -363,9 +377,11 @@ impl Detectors {
         }
         let len = end - i;
         let next = b.get(end).copied();
+        // A MAC address's first group: two hex digits before `:` or `-`,
+        // four before `.`, or hex letters within the group.
         let mac_shaped = match next {
-            Some(b':' | b'-') => len <= 2,
-            Some(b'.') => len <= 4,
+            Some(b':' | b'-') => len == 2,
+            Some(b'.') => len == 4,
             Some(c) => c.is_ascii_hexdigit() && len < 4,
             None => false,
         };
@@ -520,6 +536,9 @@ impl Detectors {
     /// A passport number with letters in it (`C01X00T47`, `03FR65893`)
     /// starting at `ws`, after a context word.
     fn passport_token(&self, b: &[u8], ws: usize) -> Option<Step> {
+        if !b.get(ws + 5).is_some_and(u8::is_ascii_alphanumeric) {
+            return None; // shorter than any passport number
+        }
         let we = run_end(b, ws, |c| c.is_ascii_alphanumeric());
         let token = &b[ws..we];
         let digits = token.iter().filter(|c| c.is_ascii_digit()).count();
