@@ -235,10 +235,20 @@ pub(crate) fn clause_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
         e -= 1;
     }
     let v = &b[s..e];
+    if v.len() < 6 {
+        return None;
+    }
     // One word mixing letters with digits or symbols, not another field.
-    let letters = v.iter().any(u8::is_ascii_alphabetic);
-    let others = v.iter().any(|c| !c.is_ascii_alphabetic());
-    if v.len() < 6 || !letters || !others || v.contains(&b'=') || v.contains(&b':') {
+    let (mut letters, mut others) = (false, false);
+    for &c in v {
+        if c == b'=' || c == b':' {
+            return None;
+        }
+        let letter = c.is_ascii_alphabetic();
+        letters |= letter;
+        others |= !letter;
+    }
+    if !letters || !others {
         return None;
     }
     if is_placeholder(v, true) {

@@ -664,6 +664,11 @@ impl Detectors {
         if !self.on(Builtin::MacAddress) {
             return None;
         }
+        // The bytes right around the separator must be hex digits.
+        let hex = |k: usize| b.get(k).is_some_and(u8::is_ascii_hexdigit);
+        if i == 0 || !hex(i - 1) || !hex(i + 1) {
+            return None;
+        }
         mac::match_mac_at_separator(b, i)
             .filter(|&(s, _)| s >= floor)
             .map(|(s, e)| (Builtin::MacAddress, s, e))
