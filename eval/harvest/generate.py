@@ -292,6 +292,16 @@ for k in range(30):
          f"step {d(3)}/{d(4)} loss=0.{d(4)}"][k % 10]
     add("near/numbers", t)
 
+# Context words that do not announce the number after them: a verb as a key, other words in
+# between, a unit after the number.
+for k in range(30):
+    n = d(R.choice([7, 9, 10]))
+    t = [f"call_id={n} state=ended", f"called back 3 times in {n} ms", f"mobile app v2.{k} build {n}",
+         f"passport check took {n} us", f"tax year 2024 total {n}", f"card reader firmware {n} loaded",
+         f"phone battery at {R.randint(1, 99)}%, uptime {n} s", f"ssn_lookup_latency={n}ns",
+         f"contact sync finished: {n} records", f"dial plan revision {n} applied"][k % 10]
+    add("near/context", t)
+
 with open(OUT, "w", encoding="utf-8") as f:
     for c in cases:
         f.write(json.dumps(c, ensure_ascii=False) + "\n")

@@ -3,6 +3,13 @@
 //! in the same clause (`call me on 206 5550143`, `my SSN: 219099999`,
 //! `passport 340020013`), as a person reads it.
 //!
+//! Only small words may stand between the context word and the number
+//! (`my credit card number is …`, `call me on …`): `mobile app build
+//! 12345678` or `passport check took 340020013 us` announce nothing. As a
+//! key, a word counts only when it names the kind (`phone=…`,
+//! `passport_no=…`), not when it is a verb (`call_id=…`). A number
+//! followed by a unit (`1234567 ms`) is a measurement.
+//!
 //! The look-back is bounded (at most [`WINDOW`] bytes and [`MAX_WORDS`]
 //! words, stopping at a clause's end), so the pass stays linear.
 
@@ -17,14 +24,42 @@ const WINDOW: usize = 40;
 /// How many words back the look-back reads.
 const MAX_WORDS: usize = 5;
 
-/// The kinds a (lower-cased) word announces.
+/// What a (lower-cased) word is to the look-back.
+enum Word {
+    /// A word that names kinds, as a noun (also as a key).
+    Names(u8),
+    /// A verb that announces a phone number in a sentence (`call me on`),
+    /// not as a key (`call_id`).
+    Verb,
+    /// A small word that may stand between a context word and its number.
+    Filler,
+    /// Anything else: the look-back stops.
+    Other,
+}
+
+fn classify(w: &[u8]) -> Word {
+    match w {
+        b"call" | b"called" | b"calling" | b"ring" | b"dial" | b"reach" | b"text" => Word::Verb,
+        b"number" | b"numbers" | b"no" | b"nr" | b"nbr" | b"num" | b"is" | b"was" | b"are"
+        | b"at" | b"on" | b"to" | b"me" | b"my" | b"your" | b"his" | b"her" | b"their" | b"our"
+        | b"the" | b"a" | b"an" | b"of" | b"for" | b"us" | b"please" | b"its" | b"home"
+        | b"work" | b"office" | b"private" | b"personal" | b"direct" | b"line" | b"new"
+        | b"primary" | b"main" | b"and" | b"or" | b"id" | b"document" | b"via" | b"under"
+        | b"with" => Word::Filler,
+        w => match word_kinds(w) {
+            0 => Word::Other,
+            k => Word::Names(k),
+        },
+    }
+}
+
+/// The kinds a (lower-cased) word names.
 fn word_kinds(w: &[u8]) -> u8 {
     match w {
         b"phone" | b"phones" | b"telephone" | b"tel" | b"mobile" | b"cell" | b"cellphone"
-        | b"call" | b"called" | b"calling" | b"callback" | b"fax" | b"sms" | b"whatsapp"
-        | b"ring" | b"dial" | b"msisdn" | b"hotline" | b"landline" | b"contact" | b"reach"
-        | b"telefon" | b"telefono" | b"celular" | b"handy" | b"mob" => PHONE,
-        b"ssn" | b"ssns" | b"social" | b"itin" | b"tin" | b"taxpayer" | b"tax" => SSN,
+        | b"callback" | b"fax" | b"sms" | b"whatsapp" | b"msisdn" | b"hotline" | b"landline"
+        | b"contact" | b"telefon" | b"telefono" | b"celular" | b"handy" | b"mob" => PHONE,
+        b"ssn" | b"ssns" | b"social" | b"security" | b"itin" | b"tin" | b"taxpayer" | b"tax" => SSN,
         b"card" | b"cards" | b"credit" | b"debit" | b"visa" | b"mastercard" | b"amex" | b"cc"
         | b"pan" | b"cardnumber" => CARD,
         b"passport" | b"passports" | b"travel" => PASSPORT,
@@ -38,6 +73,8 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
     let mut i = s.min(b.len());
     let mut words = 0;
     let mut kinds = 0;
+    // Whether the number is a key's value (`phone=…`, `SSN: …`).
+    let mut keyed = false;
     let mut lower = [0u8; 12];
     while i > lo {
         let c = b[i - 1];
@@ -47,25 +84,38 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
                 i -= 1;
             }
             let word = &b[i..end];
-            // A word cut by the window is not read.
-            if (i > lo || i == 0 || !b[i - 1].is_ascii_alphabetic()) && word.len() <= lower.len() {
-                for (d, s) in lower.iter_mut().zip(word) {
-                    *d = s.to_ascii_lowercase();
-                }
-                kinds |= word_kinds(&lower[..word.len()]);
-            }
-            words += 1;
-            if words == MAX_WORDS {
+            // A word cut by the window, or too long to be one of ours,
+            // ends the look-back.
+            if !(i > lo || i == 0 || !b[i - 1].is_ascii_alphabetic()) || word.len() > lower.len() {
                 break;
             }
-            // `No.` and `tel.` are abbreviations; after a longer word a
-            // full stop ends the clause (checked on the next byte back).
+            for (d, s) in lower.iter_mut().zip(word) {
+                *d = s.to_ascii_lowercase();
+            }
+            match classify(&lower[..word.len()]) {
+                Word::Names(k) => kinds |= k,
+                Word::Verb if !keyed => kinds |= PHONE,
+                Word::Filler => {}
+                Word::Verb | Word::Other => break,
+            }
+            words += 1;
+            // A key is read up to its first word; in a sentence, up to
+            // the first word that names a kind.
+            if words == MAX_WORDS
+                || (kinds != 0 && !matches!(b.get(i.wrapping_sub(1)), Some(b'_' | b'-' | b'.')))
+            {
+                break;
+            }
             continue;
         }
         match c {
             b'\n' | b'\r' | b';' | b'|' | b'!' | b'?' => break,
+            b'=' | b':' if words == 0 => {
+                keyed = true;
+                i -= 1;
+            }
             // Another field's key or value (`phone: 1, id: 5551234567`).
-            b',' | b'=' | b':' | b'&' if words > 0 => break,
+            b',' | b'=' | b':' | b'&' => break,
             b'.' if i < b.len()
                 && matches!(b.get(i), Some(b' '))
                 && i >= 5
@@ -77,6 +127,70 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
         }
     }
     kinds
+}
+
+/// Whether the number ending at `e` is followed by a unit (`1234567 ms`,
+/// `340020013 us`, `5120 bytes`): then it is a measurement.
+pub(crate) fn followed_by_unit(b: &[u8], e: usize) -> bool {
+    let mut k = e;
+    if b.get(k) == Some(&b' ') {
+        k += 1;
+    }
+    if b.get(k) == Some(&b'%') {
+        return true;
+    }
+    let we = k + b[k.min(b.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    if we == k || we - k > 8 {
+        return false;
+    }
+    let mut lower = [0u8; 8];
+    for (d, s) in lower.iter_mut().zip(&b[k..we]) {
+        *d = s.to_ascii_lowercase();
+    }
+    matches!(
+        &lower[..we - k],
+        b"ms"
+            | b"s"
+            | b"sec"
+            | b"secs"
+            | b"seconds"
+            | b"ns"
+            | b"us"
+            | b"min"
+            | b"mins"
+            | b"minutes"
+            | b"h"
+            | b"hrs"
+            | b"hours"
+            | b"days"
+            | b"b"
+            | b"bytes"
+            | b"kb"
+            | b"mb"
+            | b"gb"
+            | b"tb"
+            | b"kib"
+            | b"mib"
+            | b"gib"
+            | b"times"
+            | b"items"
+            | b"records"
+            | b"rows"
+            | b"entries"
+            | b"requests"
+            | b"users"
+            | b"events"
+            | b"lines"
+            | b"files"
+            | b"pages"
+            | b"ops"
+            | b"hz"
+            | b"khz"
+            | b"mhz"
+    )
 }
 
 /// A number read after a context word: digit groups joined by one space,
@@ -182,6 +296,26 @@ mod tests {
         assert_eq!(kinds("microphone "), 0);
         assert_eq!(kinds("phone: 1, id: "), 0);
         assert_eq!(kinds("phone=1 order="), 0);
+        assert_eq!(kinds("call_id="), 0);
+        assert_eq!(kinds("passport_no="), PASSPORT);
+        assert_eq!(kinds("mobile app build "), 0);
+        assert_eq!(kinds("passport check took "), 0);
+        assert_eq!(kinds("tax year 2024 total "), 0);
+        assert_eq!(kinds("reach me at "), PHONE);
+        assert_eq!(kinds("travel document "), PASSPORT);
+        assert_eq!(kinds("my taxpayer id is "), SSN);
+        assert_eq!(kinds("{\"pan\":\""), CARD);
+    }
+
+    #[test]
+    fn units() {
+        let unit = |s: &str| followed_by_unit(s.as_bytes(), 7);
+        assert!(unit("1234567 ms"));
+        assert!(unit("1234567ms later"));
+        assert!(unit("1234567 bytes"));
+        assert!(unit("1234567%"));
+        assert!(!unit("1234567 now"));
+        assert!(!unit("1234567"));
     }
 
     #[test]

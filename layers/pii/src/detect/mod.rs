@@ -485,7 +485,7 @@ impl Detectors {
             19
         };
         let n = context::read_number(b, start, kinds & context::PHONE != 0, longest);
-        if n.count == 0 || !boundary::end_ok(b, n.end) {
+        if n.count == 0 || !boundary::end_ok(b, n.end) || context::followed_by_unit(b, n.end) {
             return None;
         }
         let digits = &n.digits[..n.count];
