@@ -109,7 +109,9 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
             continue;
         }
         match c {
-            b'\n' | b'\r' | b';' | b'|' | b'!' | b'?' => break,
+            // A clause's end, or a bracketed part (`[REDACTED:PHONE]`, a
+            // replacement made before, must not read as a context word).
+            b'\n' | b'\r' | b';' | b'|' | b'!' | b'?' | b']' => break,
             b'=' | b':' if words == 0 => {
                 keyed = true;
                 i -= 1;

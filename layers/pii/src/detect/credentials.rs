@@ -47,11 +47,14 @@ pub(crate) fn is_placeholder(v: &[u8], numeric_ok: bool) -> bool {
         || (first == b'{'
             && v.last() == Some(&b'}')
             && v[1..v.len() - 1].iter().all(|&c| is_key(c)))
+        // `[REDACTED]`, and warden's own replacements (`[REDACTED:EMAIL]`,
+        // `[EMAIL:k1:3fa2…]`), so that sanitizing twice changes nothing.
         || (first == b'['
             && v.last() == Some(&b']')
+            && v.get(1).is_some_and(u8::is_ascii_uppercase)
             && v[1..v.len() - 1]
                 .iter()
-                .all(|&c| c.is_ascii_uppercase() || c == b'_'))
+                .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':'))
     {
         return true;
     }
@@ -138,7 +141,13 @@ fn token_at(b: &[u8], s: usize) -> Option<(usize, usize)> {
 fn user_password(b: &[u8], s: usize) -> Option<(usize, usize)> {
     let (ts, te) = token_at(b, s)?;
     let colon = b[ts..te].iter().position(|&c| c == b':')? + ts;
-    (colon > ts && colon + 1 < te).then_some((colon + 1, te))
+    // A user name is a word (`deploy`, `ops.bot`, `ci-runner@corp`).
+    let user = &b[ts..colon];
+    let named = !user.is_empty()
+        && user
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'@'));
+    (named && colon + 1 < te && !is_placeholder(&b[colon + 1..te], true)).then_some((colon + 1, te))
 }
 
 /// A credential given by a command-line flag starting at the `-` at `i`:
@@ -169,8 +178,10 @@ pub(crate) fn flag_value(
             };
         }
         if sep == Some(b' ') && is_secret_name(name) {
-            return token_at(b, ne + 1)
-                .filter(|&(s, e)| !is_placeholder(&b[s..e], true) && b[s] != b'-');
+            // Not another flag, nor punctuation a value does not start with.
+            return token_at(b, ne + 1).filter(|&(s, e)| {
+                !is_placeholder(&b[s..e], true) && !matches!(b[s], b'-' | b':' | b'=')
+            });
         }
         return None;
     }
@@ -211,14 +222,14 @@ pub(crate) fn element_text(b: &[u8], s: usize) -> Option<(usize, usize)> {
     while b.get(start).is_some_and(u8::is_ascii_whitespace) && start - s < 32 {
         start += 1;
     }
-    let mut end = b[start..]
-        .iter()
-        .position(|&c| c == b'<')
-        .map_or(b.len(), |k| start + k);
+    // Element text is closed by a tag.
+    let mut end = start + b[start..].iter().position(|&c| c == b'<')?;
     while end > start && b[end - 1].is_ascii_whitespace() {
         end -= 1;
     }
-    (end > start && !b[start..end].contains(&b'>')).then_some((start, end))
+    let text = &b[start..end];
+    (end > start && !text.contains(&b'>') && text.iter().any(u8::is_ascii_alphanumeric))
+        .then_some((start, end))
 }
 
 /// After the `:` at `d` that ends a clause naming a password (`Password

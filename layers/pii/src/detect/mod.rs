@@ -555,8 +555,8 @@ impl Detectors {
     /// (the whole value) or a phone number (a bare number). The key is
     /// found once and tested against both sets of names.
     fn keyed_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
-        if b[i] == b':' && secrets::is_path(b, i) {
-            return None; // a path: `a::b`
+        if b[i] == b':' && (secrets::is_path(b, i) || b.get(i + 1..i + 3) == Some(b"//")) {
+            return None; // a path (`a::b`) or a URL's scheme (`https://`)
         }
         // A time (`18:01:53`): a key of digits alone names nothing.
         if b[i] == b':' && i > 0 && b[i - 1].is_ascii_digit() {
