@@ -317,11 +317,7 @@ impl Detectors {
                 AT if self.on(Builtin::Email) => {
                     email::match_email(b, i, floor).map(|(s, e)| (Builtin::Email, s, e))
                 }
-                COLON => self
-                    .url_password(b, i)
-                    .or_else(|| self.keyed_value(b, i, floor))
-                    .or_else(|| self.mac_at(b, i, floor))
-                    .or_else(|| self.ipv6(b, i, floor)),
+                COLON => self.at_colon(b, i, floor),
                 EQUALS => self.keyed_value(b, i, floor),
                 SEPARATOR => self.at_separator(b, i, floor, &mut jwt_resume),
                 DASH => self.at_dash(b, i, floor),
@@ -593,6 +589,31 @@ impl Detectors {
             return credentials::clause_password(b, i).map(|(s, e)| (Builtin::Secret, s, e));
         }
         None
+    }
+
+    /// A colon: a URL's password, a key's value, a MAC address or an IPv6
+    /// address. Between two digits (`18:01:53`, a port) it can only be the
+    /// last two.
+    fn at_colon(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        let before = if i > 0 { b[i - 1] } else { 0 };
+        let after = b.get(i + 1).copied().unwrap_or(0);
+        if !(before.is_ascii_digit() && after.is_ascii_digit()) {
+            if let Some(hit) = self
+                .url_password(b, i)
+                .or_else(|| self.keyed_value(b, i, floor))
+            {
+                return Some(hit);
+            }
+        }
+        // Both address forms have a hex digit or a colon on each side of
+        // each colon (or the text's edge).
+        let hexish = |c: u8| c.is_ascii_hexdigit() || c == b':';
+        let open_before = i == 0 || hexish(before);
+        let open_after = i + 1 >= b.len() || hexish(after);
+        if !(open_before && open_after) {
+            return None;
+        }
+        self.mac_at(b, i, floor).or_else(|| self.ipv6(b, i, floor))
     }
 
     /// Whether the value at `s..e` under the secret-named `key` is a
