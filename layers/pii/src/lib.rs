@@ -1,11 +1,15 @@
 //! A PII gate for `tracing`: emails, phone numbers, SSNs, card numbers, IP
-//! addresses, IBANs, tokens and secrets never reach a sink in clear.
+//! and MAC addresses, IBANs, passport numbers, tokens and secrets never
+//! reach a sink in clear.
 //!
 //! Two pieces:
 //!
 //! - [`Sanitizer`] finds sensitive values in text, with the validation the
 //!   best detectors use (Luhn and issuer ranges for cards, mod-97 for
-//!   IBANs, calling codes for phone numbers, SSA rules for SSNs), and
+//!   IBANs, calling codes for phone numbers, SSA rules for SSNs), the
+//!   token boundaries and context words a person reads a line by (a
+//!   timestamp's digits are no phone number; `call me on 206 5550143`
+//!   is one), and
 //!   replaces them by [`Strategy`]: a typed placeholder, a mask that keeps
 //!   the last four characters, or a keyed hash that stays joinable.
 //! - [`PiiLayer`] is a `tracing-subscriber` layer that lets no layer of the
