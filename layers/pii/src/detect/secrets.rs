@@ -118,9 +118,7 @@ impl KeyFilter {
         if self.open || d == floor || !b[d - 1].is_ascii_alphanumeric() {
             return true;
         }
-        let window = &b[d.saturating_sub(64).max(floor)..d];
-        let len = window.iter().rev().take_while(|&&c| is_key_byte(c)).count();
-        let key = &window[window.len() - len..];
+        let key = &b[key_start(b, d, floor)..d];
         if key
             .windows(3)
             .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << (w[2] & 31)) != 0)
@@ -385,15 +383,6 @@ pub(crate) fn names_a_setting(key: &[u8]) -> bool {
     n > 1 && SETTINGS.iter().any(|w| key[s..e].eq_ignore_ascii_case(w))
 }
 
-/// The start of the digits ending at `e`.
-fn run_start_digits(b: &[u8], e: usize, floor: usize) -> usize {
-    let mut s = e;
-    while s > floor && e - s < 4 && b[s - 1].is_ascii_digit() {
-        s -= 1;
-    }
-    s
-}
-
 /// Whether the `:` at `d` is half of a path separator (`std::io`), not a
 /// delimiter (`key ::= value` is one).
 pub(crate) fn is_path(b: &[u8], d: usize) -> bool {
@@ -408,16 +397,20 @@ pub(crate) fn is_path(b: &[u8], d: usize) -> bool {
         .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'<')
 }
 
+/// The start of the key bytes ending at `end` (at most 64, none before
+/// `floor`).
+fn key_start(b: &[u8], end: usize, floor: usize) -> usize {
+    let window = &b[end.saturating_sub(64).max(floor)..end];
+    end - window.iter().rev().take_while(|&&c| is_key_byte(c)).count()
+}
+
 /// The key before the delimiter at `d` (`key=`, `"key": `, `key: `,
 /// `\"key\":`, `key := `, `key ?= `, `$key .= `, `key   =   `,
 /// `secret[] =`): its range, if there is one.
 pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usize)> {
     // The common case: the key right before the delimiter (`status=`).
     if d > floor && b[d - 1].is_ascii_alphanumeric() {
-        let window = &b[d.saturating_sub(64).max(floor)..d];
-        let len = window.iter().rev().take_while(|&&c| is_key_byte(c)).count();
-        // `var apiToken string = …` has a space before `=`; not this.
-        return Some((d - len, d));
+        return Some((key_start(b, d, floor), d));
     }
     let mut k_end = d;
     // An assignment or comparison operator's first bytes (`:=`, `!=`,
@@ -434,7 +427,7 @@ pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usiz
     }
     // An array's size or index: `secret[] =`, `secret[25] =`.
     if k_end > floor + 1 && b[k_end - 1] == b']' {
-        let open = run_start_digits(b, k_end - 1, floor);
+        let open = super::run_start(b, k_end - 1, floor, |c| c.is_ascii_digit());
         if open > floor && b[open - 1] == b'[' {
             k_end = open - 1;
         }
@@ -445,21 +438,15 @@ pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usiz
             k_end -= 1;
         }
     }
-    let mut k_start = k_end;
-    while k_start > floor && k_end - k_start < 64 && is_key_byte(b[k_start - 1]) {
-        k_start -= 1;
-    }
+    let k_start = key_start(b, k_end, floor);
     // A typed declaration names its variable before the type
     // (`var apiToken string = …`).
     const TYPES: &[&[u8]] = &[
         b"string", b"str", b"String", b"char", b"const", b"var", b"let", b"val",
     ];
-    if TYPES.contains(&&b[k_start..k_end]) && k_start > floor + 1 && b[k_start - 1] == b' ' {
+    if k_start > floor + 1 && b[k_start - 1] == b' ' && TYPES.contains(&&b[k_start..k_end]) {
         let end = k_start - 1;
-        let mut start = end;
-        while start > floor && end - start < 64 && is_key_byte(b[start - 1]) {
-            start -= 1;
-        }
+        let start = key_start(b, end, floor);
         if start < end {
             return Some((start, end));
         }

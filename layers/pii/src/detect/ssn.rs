@@ -23,13 +23,14 @@ pub(crate) fn match_ssn(b: &[u8], s: usize) -> Option<usize> {
         (Some(&c), Some(d)) if matches!(c, b'-' | b'.') && d.is_ascii_digit() => return None,
         _ => {}
     }
-    let area = &t[0..3];
-    let valid = area != b"000"
-        && area != b"666"
-        && area[0] != b'9'
-        && &t[4..6] != b"00"
-        && &t[7..11] != b"0000";
-    valid.then_some(end)
+    let mut digits = [0u8; 9];
+    for (d, &c) in digits
+        .iter_mut()
+        .zip(t.iter().filter(|c| c.is_ascii_digit()))
+    {
+        *d = c - b'0';
+    }
+    valid_digits(&digits).then_some(end)
 }
 
 /// Whether nine digit values form a valid SSN (the same rules as the
