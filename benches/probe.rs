@@ -15,7 +15,7 @@ use warden::pii::{PiiLayer, Sanitizer};
 mod common;
 use common::{
     audit_event, clean_event, dense_event, events_in_two_spans, loghub_lines, Discard,
-    ExtensionFloor, CLEAN, CLEAN_KV, DENSE, DIRTY,
+    ExtensionFloor, CLEAN, CLEAN_KV, DENSE, DIRTY, FIVE_PATTERNS,
 };
 
 type Case = (&'static str, fn(usize));
@@ -140,6 +140,20 @@ const CASES: &[Case] = &[
         let s = Sanitizer::default();
         for line in lines.iter().cycle().take(n) {
             black_box(s.sanitize(black_box(line)));
+        }
+    }),
+    ("baseline/regexset_5_dense", |n| {
+        // Issue 11's baseline for the dense line: the five patterns' `is_match`.
+        let set = regex::RegexSet::new(FIVE_PATTERNS).expect("valid patterns");
+        for _ in 0..n {
+            black_box(set.is_match(black_box(DENSE)));
+        }
+    }),
+    ("baseline/naive_replace_loghub_line", |n| {
+        // Issue 11's baseline for the loghub lines: the five joined, `replace_all`.
+        let naive = regex::Regex::new(&FIVE_PATTERNS.join("|")).expect("valid pattern");
+        for line in loghub_lines().iter().cycle().take(n) {
+            black_box(naive.replace_all(black_box(line), "[REDACTED]"));
         }
     }),
     ("event/fmt_json_alone", |n| {
