@@ -23,11 +23,10 @@ use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
 use warden::otlp::Otlp;
 
-#[path = "../layers/otlp/tests/common/mod.rs"]
-mod collector;
 mod common;
 
 use common::{clean_event, warden_stack};
+use warden_test_support::collector;
 
 fn fmt_json() -> Dispatch {
     Dispatch::new(

@@ -2,16 +2,12 @@
 //! every part works together, against a real SQLite file and a real
 //! collector.
 
-#[path = "../layers/otlp/tests/common/mod.rs"]
-mod collector;
-mod common;
-
 use std::time::Duration;
 
-use common::Buffer;
 use warden::audit::{Query, SqliteStore};
 use warden::otlp::Otlp;
 use warden::{InitError, Warden};
+use warden_test_support::{collector, Buffer};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("warden-init-{name}-{}", std::process::id()));

@@ -2,13 +2,11 @@
 //! filter, `OTEL_EXPORTER_OTLP_ENDPOINT` to turn OTLP export on. One test in
 //! this binary, so nothing else reads the variables while it sets them.
 
-mod common;
-
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::Buffer;
 use warden::Warden;
+use warden_test_support::Buffer;
 
 #[test]
 fn rust_log_filters_and_an_otlp_endpoint_turns_export_on() {

@@ -1,17 +1,15 @@
 //! The PII gate with real subscribers: what `fmt::layer().json()` and other
 //! layers actually receive.
 
-mod common;
-
 use std::error::Error;
 use std::fmt;
 
-use common::{assert_clean, Buffer, Capture};
 use tracing::{info, info_span, warn};
 use tracing_subscriber::filter::{filter_fn, LevelFilter, Targets};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 use warden::pii::{PiiKind, PiiLayer};
+use warden_test_support::{assert_clean, Buffer, Capture};
 
 #[derive(Debug)]
 #[allow(dead_code)]
@@ -27,21 +25,12 @@ impl fmt::Display for Customer {
     }
 }
 
-#[derive(Debug)]
-struct LookupFailed {
-    source: std::io::Error,
-}
-
-impl fmt::Display for LookupFailed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("lookup for bob@example.org failed")
-    }
-}
-
-impl Error for LookupFailed {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&self.source)
-    }
+/// An error with PII in both links of its chain.
+fn lookup_failed() -> warden::core::ErrorChain {
+    warden_test_support::chained([
+        "lookup for bob@example.org failed",
+        "no route to 10.20.30.40",
+    ])
 }
 
 fn customer() -> Customer {
@@ -55,9 +44,7 @@ fn customer() -> Customer {
 /// Logs one event with PII in every kind of value.
 fn log_everything() {
     let c = customer();
-    let err = LookupFailed {
-        source: std::io::Error::other("no route to 10.20.30.40"),
-    };
+    let err = lookup_failed();
     let owned = String::from("call +1 415 555 2671");
     info!(
         email = "ada@example.com",
@@ -140,9 +127,7 @@ fn the_copy_keeps_metadata_types_and_the_error_chain() {
         .with(PiiLayer::default());
     let mut original_meta = None;
     tracing::subscriber::with_default(subscriber, || {
-        let err = LookupFailed {
-            source: std::io::Error::other("no route to 10.20.30.40"),
-        };
+        let err = lookup_failed();
         warn!(
             error = &err as &(dyn Error + 'static),
             n = 7u64,

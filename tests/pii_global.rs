@@ -1,11 +1,9 @@
 //! The gate under a global default dispatcher (its own test binary, as a
 //! process can set the global default once).
 
-mod common;
-
-use common::{assert_clean, Buffer};
 use tracing_subscriber::prelude::*;
 use warden::pii::PiiLayer;
+use warden_test_support::{assert_clean, Buffer};
 
 #[test]
 fn works_as_the_global_default() {

@@ -1,15 +1,13 @@
 //! Span attributes through `PiiLayer::wrap`: `fmt` and a real
 //! tracing-opentelemetry pipeline with an in-memory exporter.
 
-mod common;
-
-use common::{assert_clean, Buffer};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use tracing::{info, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::prelude::*;
 use warden::pii::PiiLayer;
+use warden_test_support::{assert_clean, Buffer};
 
 #[test]
 fn otel_spans_and_span_events_are_sanitized_and_context_still_works() {

@@ -5,12 +5,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{key, Scratch};
+use common::key;
 use tracing_subscriber::prelude::*;
 use warden_audit::{
     audited, AuditLayer, AuditRecord, EventType, JsonlSink, Outcome, Query, Route, RouteFilter,
     SqliteSink, SqliteStore,
 };
+use warden_test_support::Scratch;
 
 #[derive(Debug, PartialEq)]
 struct Declined;

@@ -7,11 +7,12 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{key, Scratch};
+use common::key;
 use tracing_subscriber::prelude::*;
 use warden_audit::{
     AuditLayer, CheckpointPolicy, Durability, Query, Route, RouteFilter, SqliteSink, SqliteStore,
 };
+use warden_test_support::Scratch;
 
 const DB_VAR: &str = "WARDEN_CRASH_CHILD_DB";
 

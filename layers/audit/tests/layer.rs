@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use common::{key, Scratch};
+use common::key;
 use tracing_subscriber::prelude::*;
 use warden_audit::{
     AuditLayer, AuditLevel, AuditRecord, AuditSink, Durability, EventType, JsonlSink, Outcome,
     Overflow, Query, Route, RouteFilter, SinkError, SqliteSink, SqliteStore,
 };
+use warden_test_support::Scratch;
 
 const WAIT: Duration = Duration::from_secs(10);
 

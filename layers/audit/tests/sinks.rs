@@ -4,10 +4,11 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{key, Scratch};
+use common::key;
 use warden_audit::{
     link, AuditRecord, AuditSink, EventType, JsonlSink, Query, SqliteSink, SqliteStore, GENESIS,
 };
+use warden_test_support::Scratch;
 
 fn records(n: usize) -> Vec<AuditRecord> {
     (0..n)

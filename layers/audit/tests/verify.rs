@@ -2,8 +2,9 @@
 
 mod common;
 
-use common::{filled, key, tamper, Scratch};
+use common::{filled, key, tamper};
 use warden_audit::{verify_with, CheckpointKind, Problem};
+use warden_test_support::Scratch;
 
 #[test]
 fn an_intact_store_verifies_and_its_unsigned_tail_is_reported_not_failed() {

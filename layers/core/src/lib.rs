@@ -46,10 +46,9 @@
 #![deny(unsafe_code)]
 
 mod correlation;
+mod error_chain;
 mod extensions;
 mod owned;
-#[cfg(test)]
-mod test_support;
 pub mod time;
 mod visit;
 
@@ -57,6 +56,7 @@ pub use correlation::{
     new_uuid_v7, random_u128, random_u64, CorrelationId, InvalidCorrelationId,
     MAX_CORRELATION_ID_LEN,
 };
+pub use error_chain::{error_chain, ErrorChainIter, MAX_ERROR_CHAIN};
 pub use extensions::SanitizedFields;
 pub use owned::{ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;

@@ -83,18 +83,11 @@ impl ErrorChain {
         })
     }
 
-    /// Copies `error` and its sources. Chains longer than 64 links (or
-    /// cyclic ones) are cut there.
+    /// Copies `error` and its sources. Chains longer than
+    /// [`MAX_ERROR_CHAIN`](crate::MAX_ERROR_CHAIN) links (or cyclic ones) are
+    /// cut there.
     pub fn capture(error: &(dyn Error + 'static)) -> Self {
-        let mut messages = vec![error.to_string()];
-        let mut next = error.source();
-        while let Some(source) = next {
-            if messages.len() == 64 {
-                break;
-            }
-            messages.push(source.to_string());
-            next = source.source();
-        }
+        let messages: Vec<String> = crate::error_chain(error).map(|e| e.to_string()).collect();
         Self::from_messages(messages).unwrap_or_else(|| ErrorChain {
             message: String::new(),
             source: None,
@@ -252,11 +245,9 @@ mod tests {
     use super::*;
     use tracing_core::field::Visit;
 
-    use crate::test_support::Chained;
-
     #[test]
     fn error_chain_keeps_every_link() {
-        let err = Chained("wrapper", std::io::Error::other("disk full"));
+        let err = warden_test_support::chained(["wrapper", "disk full"]);
         let chain = ErrorChain::capture(&err);
         assert_eq!(
             chain.messages().collect::<Vec<_>>(),
@@ -266,6 +257,8 @@ mod tests {
             chain.source().map(|s| s.to_string()).as_deref(),
             Some("disk full")
         );
+        let cyclic = ErrorChain::capture(&warden_test_support::Cyclic("again"));
+        assert_eq!(cyclic.messages().count(), crate::MAX_ERROR_CHAIN);
         let upper = chain.map_messages(|m| m.to_uppercase());
         assert_eq!(
             upper.messages().collect::<Vec<_>>(),

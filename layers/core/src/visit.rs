@@ -120,12 +120,10 @@ mod tests {
         }
     }
 
-    use crate::test_support::Chained;
-
     #[test]
     fn every_type_arrives_as_its_variant() {
         let probe = Probe::default();
-        let err = Chained("outer", std::io::Error::other("inner"));
+        let err = warden_test_support::chained(["outer", "inner"]);
         tracing::subscriber::with_default(
             tracing_subscriber::registry().with(probe.clone()),
             || {

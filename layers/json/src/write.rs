@@ -140,11 +140,11 @@ fn bytes(out: &mut String, b: &[u8]) {
 /// turn, separated by `": "` (as `anyhow` prints `{:#}`).
 fn error(out: &mut String, e: &(dyn std::error::Error + 'static)) {
     out.push('"');
-    let _ = write!(Escaping(out), "{e}");
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let _ = write!(Escaping(out), ": {cause}");
-        source = cause.source();
+    for (link, cause) in warden_core::error_chain(e).enumerate() {
+        if link > 0 {
+            out.push_str(": ");
+        }
+        let _ = write!(Escaping(out), "{cause}");
     }
     out.push('"');
 }

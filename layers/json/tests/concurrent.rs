@@ -1,14 +1,12 @@
 //! 1,000 concurrent requests on a multi-thread runtime: every JSON line
 //! carries its own request's ID and no other.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::Buffer;
 use tracing::Instrument;
 use tracing_subscriber::prelude::*;
 use warden_correlation::CorrelationLayer;
+use warden_test_support::Buffer;
 
 const TASKS: u64 = 1_000;
 const STEPS: u64 = 5;

@@ -1,30 +1,13 @@
 //! JSON lines parsed back and checked field by field, through real
 //! subscribers with the correlation and PII layers.
 
-mod common;
-
-use common::Buffer;
 use serde_json::json;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::prelude::*;
 use warden_correlation::CorrelationLayer;
 use warden_json::{FieldNames, Json};
 use warden_pii::PiiLayer;
-
-#[derive(Debug)]
-struct Failure(&'static str, Option<Box<Failure>>);
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl std::error::Error for Failure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.1.as_deref().map(|e| e as _)
-    }
-}
+use warden_test_support::Buffer;
 
 #[test]
 fn every_key_is_there_with_its_type() {
@@ -52,10 +35,7 @@ fn every_key_is_there_with_its_type() {
             "charged {}",
             "twice"
         );
-        let error = Failure(
-            "payment failed",
-            Some(Box::new(Failure("card declined", None))),
-        );
+        let error = warden_test_support::chained(["payment failed", "card declined"]);
         tracing::error!(error = &error as &(dyn std::error::Error + 'static), "oops");
     });
     let lines = out.lines();

@@ -1,13 +1,11 @@
 //! `trace_id`/`span_id` from a real tracing-opentelemetry pipeline.
 #![cfg(feature = "opentelemetry")]
 
-mod common;
-
-use common::Buffer;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::prelude::*;
+use warden_test_support::Buffer;
 
 #[test]
 fn lines_carry_the_otel_ids_of_their_span() {

@@ -164,11 +164,11 @@ impl Fields {
             FieldRef::Bool(b) => Slot::Bool(b),
             FieldRef::Bytes(b) => self.text_slot(|t| t.push_str(&String::from_utf8_lossy(b))),
             FieldRef::Error(e) => self.text_slot(|t| {
-                let _ = write!(t, "{e}");
-                let mut source = e.source();
-                while let Some(next) = source {
-                    let _ = write!(t, ": {next}");
-                    source = next.source();
+                for (link, cause) in warden_core::error_chain(e).enumerate() {
+                    if link > 0 {
+                        t.push_str(": ");
+                    }
+                    let _ = write!(t, "{cause}");
                 }
             }),
         }
@@ -293,23 +293,21 @@ mod tests {
 
     #[test]
     fn errors_keep_their_chain() {
-        let inner = std::io::Error::other("disk full");
-        #[derive(Debug)]
-        struct Outer(std::io::Error);
-        impl std::fmt::Display for Outer {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("write failed")
-            }
-        }
-        impl std::error::Error for Outer {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.0)
-            }
-        }
-        let outer = Outer(inner);
+        let outer = warden_test_support::chained(["write failed", "disk full"]);
         let mut fields = Fields::new();
         fields.push("error", FieldRef::Error(&outer));
         assert_eq!(text(&fields), "write failed: disk full");
+    }
+
+    #[test]
+    fn a_cyclic_chain_ends() {
+        let mut fields = Fields::new();
+        fields.push(
+            "error",
+            FieldRef::Error(&warden_test_support::Cyclic("again")),
+        );
+        let expected = vec!["again"; warden_core::MAX_ERROR_CHAIN].join(": ");
+        assert_eq!(text(&fields), expected);
     }
 
     #[test]

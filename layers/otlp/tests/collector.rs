@@ -1,17 +1,15 @@
 //! Against a real collector: what `rotel-agent` received, checked field by
 //! field, and no raw PII anywhere in it.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Collector;
 use tracing_subscriber::prelude::*;
 use warden_audit::{AuditLayer, Route, RouteFilter};
 use warden_correlation::CorrelationLayer;
 use warden_metrics::MetricsLayer;
 use warden_otlp::{Compression, Otlp, Protocol};
 use warden_pii::PiiLayer;
+use warden_test_support::Collector;
 
 const RAW: [&str; 4] = [
     "ada@example.com",

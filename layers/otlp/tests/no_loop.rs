@@ -3,8 +3,6 @@
 //! the subscriber or the export. One test in this binary: it sets the
 //! global default.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,7 +27,7 @@ impl<S: Subscriber> Layer<S> for Targets {
 fn the_export_threads_own_logs_never_reach_the_subscriber() {
     // A collector that refuses every connection makes the SDK and tonic
     // report errors on the export thread.
-    let port = common::closed_port();
+    let port = warden_test_support::collector::closed_port();
     let otlp = Otlp::builder()
         .ignore_env()
         .endpoint(format!("http://127.0.0.1:{port}"))

@@ -1,14 +1,12 @@
 //! A collector that dies, restarts or was never there: logging calls stay
 //! fast, losses are counted, memory stays bounded and delivery resumes.
 
-mod common;
-
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use common::Collector;
 use tracing_subscriber::prelude::*;
 use warden_otlp::Otlp;
+use warden_test_support::Collector;
 
 /// The longest a logging call may take while the collector is away. The
 /// exporter's timeout is 2 s: a call that waited for the collector would
@@ -86,7 +84,7 @@ fn a_killed_collector_costs_counted_drops_and_delivery_resumes_after_restart() {
 
 #[test]
 fn no_collector_at_all_fails_fast_and_is_counted() {
-    let port = common::closed_port();
+    let port = warden_test_support::collector::closed_port();
     let otlp = Otlp::builder()
         .ignore_env()
         .endpoint(format!("http://127.0.0.1:{port}"))

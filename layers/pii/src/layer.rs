@@ -365,25 +365,12 @@ impl PiiLayer {
             FieldRef::U128(n) => s.integer_is_pii(n),
             FieldRef::I128(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs()),
             FieldRef::Bytes(b) => s.contains_pii(&String::from_utf8_lossy(b)),
-            FieldRef::Error(e) => {
-                let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
-                let mut links = 0;
-                while let Some(err) = next {
-                    let dirty = with_scratch(|buf| {
-                        let _ = write!(buf, "{err}");
-                        s.contains_pii(buf)
-                    });
-                    links += 1;
-                    if dirty {
-                        return true;
-                    }
-                    if links == 64 {
-                        break;
-                    }
-                    next = err.source();
-                }
-                false
-            }
+            FieldRef::Error(e) => warden_core::error_chain(e).any(|err| {
+                with_scratch(|buf| {
+                    let _ = write!(buf, "{err}");
+                    s.contains_pii(buf)
+                })
+            }),
             FieldRef::Bool(_) | FieldRef::F64(_) => false,
         }
     }

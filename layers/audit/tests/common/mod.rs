@@ -1,30 +1,9 @@
-//! A scratch directory and a store filled with records, for the audit tests.
+//! A key and a store filled with records, for the audit tests.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use warden_audit::{AuditKey, AuditRecord, CheckpointPolicy, EventType, SqliteStore, SyncMode};
-
-/// A directory removed when dropped.
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    pub fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("warden-audit-test-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 pub fn key() -> AuditKey {
     AuditKey::new(*b"test key, sixteen bytes plus").unwrap()

@@ -1,12 +1,11 @@
 //! A real OpenTelemetry collector (`rotel-agent`, from the `rotel` package
 //! on PyPI) on free loopback ports, printing everything it receives.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The collector binary: `$ROTEL_AGENT`, else the one the `rotel` Python
@@ -35,16 +34,21 @@ pub fn closed_port() -> u16 {
     free_port()
 }
 
-fn free_port() -> u16 {
+/// A loopback port free at the time of the call.
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
 }
 
+/// A running `rotel-agent`, killed and cleaned up when dropped.
+#[derive(Debug)]
 pub struct Collector {
     child: Option<Child>,
+    /// Its OTLP/gRPC port on 127.0.0.1.
     pub grpc_port: u16,
+    /// Its OTLP/HTTP port on 127.0.0.1.
     pub http_port: u16,
     output: Arc<Mutex<String>>,
     dir: PathBuf,
@@ -68,7 +72,7 @@ impl Collector {
             std::process::id(),
             free_port()
         ));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir).expect("a writable temporary directory");
         let mut collector = Collector {
             child: None,
             grpc_port: free_port(),
@@ -135,7 +139,7 @@ impl Collector {
             let output = Arc::clone(&self.output);
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut out = output.lock().unwrap();
+                    let mut out = output.lock().unwrap_or_else(PoisonError::into_inner);
                     out.push_str(&line);
                     out.push('\n');
                 }
@@ -155,17 +159,23 @@ impl Collector {
         }
     }
 
+    /// Its OTLP/gRPC endpoint.
     pub fn grpc(&self) -> String {
         format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
+    /// Its OTLP/HTTP endpoint.
     pub fn http(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
     }
 
     /// Everything it printed so far, without colour codes.
     pub fn output(&self) -> String {
-        let raw = self.output.lock().unwrap().clone();
+        let raw = self
+            .output
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         strip_ansi(&raw)
     }
 
@@ -194,7 +204,10 @@ impl Collector {
     /// Starts it again on the same ports.
     pub fn restart(&mut self) {
         self.kill();
-        self.output.lock().unwrap().clear();
+        self.output
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         self.spawn();
     }
 }

@@ -1,0 +1,40 @@
+//! What warden's tests share: an in-memory writer, a layer that records
+//! what it was given, error types with chains (and a cyclic one), a scratch
+//! directory and a real OpenTelemetry collector on free loopback ports.
+//!
+//! Not published; every crate of the workspace takes it as a
+//! dev-dependency.
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod buffer;
+mod capture;
+pub mod collector;
+mod errors;
+mod scratch;
+
+pub use buffer::Buffer;
+pub use capture::{Capture, Seen};
+pub use collector::Collector;
+pub use errors::{chained, Cyclic};
+pub use scratch::Scratch;
+
+/// Raw values that must never reach a sink, in the shapes the tests log.
+pub const RAW: &[&str] = &[
+    "ada@example.com",
+    "bob@example.org",
+    "4111111111111111",
+    "4111 1111 1111 1111",
+    "+1 415 555 2671",
+    "123-45-6789",
+    "10.20.30.40",
+    "hunter2",
+    "DE89370400440532013000",
+];
+
+/// Panics, naming the value, if any of [`RAW`] appears in `text`.
+pub fn assert_clean(text: &str) {
+    for raw in RAW {
+        assert!(!text.contains(raw), "raw value {raw:?} leaked into: {text}");
+    }
+}
