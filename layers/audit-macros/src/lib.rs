@@ -194,7 +194,7 @@ fn expand(args: Args, function: ItemFn) -> syn::Result<Tokens> {
                 (&#private::Probe(&__warden_result)).outcome()
             };
             #root::__tracing::event!(
-                target: "audit",
+                target: #root::AUDIT_TARGET,
                 #root::__tracing::Level::INFO,
                 event_type = #event_type,
                 action = #action,

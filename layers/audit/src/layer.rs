@@ -248,8 +248,9 @@ struct Shared {
 /// A [`Layer`] that turns audit events into [`AuditRecord`]s and routes
 /// them to sinks.
 ///
-/// Audit events are those whose target is `audit` or starts with `audit::`
-/// (configurable); the helper macros ([`security!`](crate::security) and
+/// Audit events are those whose target is [`AUDIT_TARGET`](crate::AUDIT_TARGET)
+/// (`audit`) or starts with `audit::`, plus those under a target of the
+/// application's choosing ([`AuditLayerBuilder::target`]); the helper macros ([`security!`](crate::security) and
 /// its siblings) log them. Each record goes to every route whose filter
 /// matches. The logging thread only builds the record and enqueues it; a
 /// writer thread per route batches records into its sinks. Nothing here
@@ -316,7 +317,7 @@ impl AuditLayer {
     pub fn builder() -> AuditLayerBuilder {
         AuditLayerBuilder {
             routes: Vec::new(),
-            target: "audit".into(),
+            target: warden_core::AUDIT_TARGET.into(),
             sanitizer: None,
             ip_key: None,
         }
@@ -410,8 +411,11 @@ impl AuditLayer {
     }
 
     fn is_audit_target(&self, target: &str) -> bool {
-        let prefix = self.shared.target.as_str();
-        target == prefix || (target.starts_with(prefix) && target[prefix.len()..].starts_with("::"))
+        let under = |prefix: &str| {
+            target == prefix
+                || (target.starts_with(prefix) && target[prefix.len()..].starts_with("::"))
+        };
+        under(&self.shared.target) || under(warden_core::AUDIT_TARGET)
     }
 }
 
@@ -483,7 +487,10 @@ impl AuditLayerBuilder {
     }
 
     /// Takes events whose target is `prefix` or starts with `prefix::`
-    /// (default `audit`).
+    /// (default `audit`), for the application's own audit events. Events
+    /// of warden's emitters (the macros, `#[audited]`, metrics alerts) carry
+    /// [`AUDIT_TARGET`](crate::AUDIT_TARGET) and are taken whatever `prefix`
+    /// is.
     pub fn target(mut self, prefix: impl Into<String>) -> Self {
         self.target = prefix.into();
         self

@@ -64,6 +64,7 @@ pub use sqlite::{
     query_records, stats, CheckpointPolicy, DayCount, Query, SqliteStore, SyncMode, SCHEMA_VERSION,
 };
 pub use verify::{verify, verify_with, Problem, VerifyReport};
+pub use warden_core::AUDIT_TARGET;
 
 #[doc(hidden)]
 pub use tracing as __tracing;

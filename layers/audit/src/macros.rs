@@ -11,7 +11,7 @@
 #[macro_export]
 macro_rules! audit_event {
     ($level:ident, $event_type:expr, $($fields:tt)*) => {
-        $crate::__tracing::event!(target: "audit", $crate::__tracing::Level::$level, event_type = $event_type, $($fields)*)
+        $crate::__tracing::event!(target: $crate::AUDIT_TARGET, $crate::__tracing::Level::$level, event_type = $event_type, $($fields)*)
     };
 }
 

@@ -326,6 +326,27 @@ fn event_type_and_target_filters_route_records() {
 }
 
 #[test]
+fn a_custom_target_adds_to_the_one_warden_emits_on() {
+    let dir = Scratch::new();
+    let db = dir.path("audit.db");
+    let layer = AuditLayer::builder()
+        .route(Route::new("db", RouteFilter::all()).sink(sqlite(&db)))
+        .target("compliance")
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer.clone()), || {
+        tracing::info!(target: "compliance::export", event_type = "DATA_ACCESS", action = "export");
+        // The macros (and `#[audited]`, and metrics alerts) log on
+        // AUDIT_TARGET: a custom target must not lose them.
+        warden_audit::security!(action = "access_denied", outcome = "FAILURE");
+        tracing::info!(target: "compliant", action = "not an audit target");
+    });
+    layer.flush(WAIT).unwrap();
+    let actions: Vec<String> = read(&db).into_iter().map(|r| r.action).collect();
+    assert_eq!(actions, ["export", "access_denied"]);
+}
+
+#[test]
 fn shutdown_signs_a_checkpoint_and_the_store_verifies() {
     let dir = Scratch::new();
     let db = dir.path("audit.db");

@@ -60,4 +60,10 @@ pub use error_chain::{error_chain, ErrorChainIter, MAX_ERROR_CHAIN};
 pub use extensions::SanitizedFields;
 pub use owned::{ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;
+
+/// The target of the audit events warden's own emitters log: the
+/// `warden-audit` macros, `#[audited]` and warden-metrics' alerts. The
+/// audit layer always takes events with this target (or one starting with
+/// `audit::`), whatever other target it is configured with.
+pub const AUDIT_TARGET: &str = "audit";
 pub use visit::{visit_fields, FieldRef};

@@ -502,7 +502,7 @@ fn log(t: &Transition) {
     let operation = t.operation.as_deref().unwrap_or("");
     match t.kind {
         TransitionKind::Fired => tracing::warn!(
-            target: "audit",
+            target: warden_core::AUDIT_TARGET,
             event_type = "ALERT",
             action = "alert_fired",
             rule = t.rule.as_str(),
@@ -513,7 +513,7 @@ fn log(t: &Transition) {
             t.rule
         ),
         TransitionKind::Resolved => tracing::info!(
-            target: "audit",
+            target: warden_core::AUDIT_TARGET,
             event_type = "ALERT",
             action = "alert_resolved",
             rule = t.rule.as_str(),

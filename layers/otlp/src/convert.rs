@@ -226,7 +226,7 @@ impl Converter {
     pub(crate) fn audit(&self, record: &AuditRecord) -> SdkLogRecord {
         let mut log = self.logger.create_log_record();
         log.set_event_name("warden.audit");
-        log.set_target("audit");
+        log.set_target(warden_core::AUDIT_TARGET);
         log.set_timestamp(record.timestamp);
         log.set_observed_timestamp(SystemTime::now());
         let (number, text) = match record.level {
