@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use tracing_core::{Event, Level};
 use warden_core::{visit_fields, CorrelationId, FieldRef, FieldValue};
-use warden_pii::Sanitizer;
+use warden_pii::{FieldNameKind, Sanitizer};
 
 use crate::chain::AuditKey;
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
@@ -41,42 +41,6 @@ fn text_of(value: FieldValue) -> String {
             v => v.to_string(),
         },
     }
-}
-
-/// What a field's name says about its value, cached per thread by the
-/// name's static address (the secret-key check splits the name into words).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum NameKind {
-    Plain,
-    /// A secret or phone-named field: sanitized by name as well as content.
-    Special,
-}
-
-fn name_kind(sanitizer: &Sanitizer, owner: usize, name: &'static str) -> NameKind {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static KINDS: RefCell<HashMap<(usize, usize, usize), NameKind>> = RefCell::new(HashMap::new());
-    }
-    let key = (owner, name.as_ptr() as usize, name.len());
-    let compute = || {
-        if sanitizer.is_secret_key(name) || sanitizer.is_phone_key(name) {
-            NameKind::Special
-        } else {
-            NameKind::Plain
-        }
-    };
-    KINDS
-        .try_with(|kinds| {
-            let mut kinds = kinds.try_borrow_mut().ok()?;
-            if kinds.len() > 4096 {
-                kinds.clear();
-            }
-            Some(*kinds.entry(key).or_insert_with(compute))
-        })
-        .ok()
-        .flatten()
-        .unwrap_or_else(compute)
 }
 
 /// An audit event as the logging thread captured it: owned field values,
@@ -187,7 +151,6 @@ pub(crate) fn capture(
 pub(crate) fn record_from_captured(
     mut captured: Captured,
     sanitizer: &Sanitizer,
-    owner: usize,
     key: Option<&AuditKey>,
 ) -> (AuditRecord, Buffers) {
     let mut record = AuditRecord::new(captured.event_type, String::new());
@@ -238,15 +201,18 @@ pub(crate) fn record_from_captured(
                 metadata.insert("parameters".into(), parsed);
             }
             name => {
-                let value = match (value, name_kind(sanitizer, owner, name)) {
-                    (FieldValue::Str(s) | FieldValue::Debug(s), NameKind::Plain) => {
+                // A secret or phone-named field is sanitized by its name as
+                // well as its content.
+                let by_content_only = sanitizer.field_name_kind(name) == FieldNameKind::Plain;
+                let value = match (value, by_content_only) {
+                    (FieldValue::Str(s) | FieldValue::Debug(s), true) => {
                         Value::from(match sanitizer.sanitize(&s) {
                             std::borrow::Cow::Borrowed(_) => s,
                             std::borrow::Cow::Owned(clean) => clean,
                         })
                     }
-                    (other, NameKind::Plain) => json_of(other),
-                    (other, NameKind::Special) => {
+                    (other, true) => json_of(other),
+                    (other, false) => {
                         let mut one =
                             Value::Object(Map::from_iter([(name.to_owned(), json_of(other))]));
                         sanitizer.sanitize_json(&mut one);

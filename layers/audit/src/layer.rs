@@ -671,13 +671,8 @@ impl Writer {
                 batch.push(match pending {
                     Pending::Record(record) => *record,
                     Pending::Event(captured) => {
-                        let owner = self as *const Writer as usize;
-                        let (record, buffers) = record_from_captured(
-                            captured,
-                            &self.sanitizer,
-                            owner,
-                            self.ip_key.as_ref(),
-                        );
+                        let (record, buffers) =
+                            record_from_captured(captured, &self.sanitizer, self.ip_key.as_ref());
                         let _ = self.recycle.try_send(buffers);
                         record
                     }

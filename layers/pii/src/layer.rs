@@ -20,6 +20,7 @@ use tracing_subscriber::registry::LookupSpan;
 use warden_core::{visit_fields, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields};
 
 use crate::sanitizer::Tally;
+use crate::FieldNameKind;
 use crate::{RedactionCounts, Sanitizer};
 
 thread_local! {
@@ -28,8 +29,6 @@ thread_local! {
     static REDISPATCHING: Cell<usize> = const { Cell::new(0) };
     /// Scratch space for formatting `Debug` values while checking them.
     static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
-    /// Which field names are secret, per sanitizer (see `is_secret_field`).
-    static FIELD_CONTEXTS: RefCell<NameCache> = RefCell::new(NameCache::new());
 }
 
 /// A layer that lets no layer of the subscriber see an event with a raw
@@ -302,27 +301,8 @@ impl PiiLayer {
         Sanitized { gate: self, inner }
     }
 
-    /// What a field's name says about its value (cached per thread).
-    fn field_context(&self, name: &'static str) -> FieldContext {
-        let compute = || {
-            if self.sanitizer.is_secret_key(name) {
-                FieldContext::Secret
-            } else if self.sanitizer.is_phone_key(name) {
-                FieldContext::Phone
-            } else {
-                FieldContext::Plain
-            }
-        };
-        FIELD_CONTEXTS
-            .try_with(|cache| match cache.try_borrow_mut() {
-                Ok(mut cache) => cache.get_or_insert(self.id, name, compute),
-                Err(_) => compute(),
-            })
-            .unwrap_or_else(|_| compute())
-    }
-
     fn is_secret_field(&self, name: &'static str) -> bool {
-        self.field_context(name) == FieldContext::Secret
+        self.sanitizer.field_name_kind(name) == FieldNameKind::Secret
     }
 
     /// Whether any value in `record` must be replaced.
@@ -339,9 +319,9 @@ impl PiiLayer {
             return false;
         }
         let s = &self.sanitizer;
-        match self.field_context(name) {
-            FieldContext::Secret => return !matches!(value, FieldRef::Str("")),
-            FieldContext::Phone => {
+        match self.sanitizer.field_name_kind(name) {
+            FieldNameKind::Secret => return !matches!(value, FieldRef::Str("")),
+            FieldNameKind::Phone => {
                 let bare = match value {
                     FieldRef::Str(text) => crate::sanitizer::is_bare_phone(text),
                     FieldRef::U64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
@@ -352,7 +332,7 @@ impl PiiLayer {
                     return true;
                 }
             }
-            FieldContext::Plain => {}
+            FieldNameKind::Plain => {}
         }
         match value {
             FieldRef::Str(text) => s.contains_pii(text),
@@ -395,7 +375,7 @@ impl PiiLayer {
             };
             return FieldValue::Str(s.secret_replacement(&text, tally).unwrap_or(text));
         }
-        if self.field_context(name) == FieldContext::Phone {
+        if self.sanitizer.field_name_kind(name) == FieldNameKind::Phone {
             let bare = match value {
                 FieldRef::Str(text) => s.bare_phone_replacement(text, tally),
                 FieldRef::U64(n) => s.bare_phone_replacement(&n.to_string(), tally),
@@ -547,53 +527,6 @@ fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
         });
     }
     result
-}
-
-/// What a field's name says about its value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FieldContext {
-    /// Nothing: the value is scanned like any text.
-    Plain,
-    /// A secret (`password`, `api_key`, …): the whole value is replaced.
-    Secret,
-    /// A phone number field: a bare number in it is a phone number.
-    Phone,
-}
-
-/// A small direct-mapped cache of what field names say, keyed by the
-/// gate's id and the name's static address.
-struct NameCache {
-    slots: Vec<(u64, usize, usize, FieldContext)>,
-}
-
-impl NameCache {
-    const SLOTS: usize = 256;
-
-    fn new() -> Self {
-        NameCache {
-            slots: vec![(0, 0, 0, FieldContext::Plain); Self::SLOTS],
-        }
-    }
-
-    fn get_or_insert(
-        &mut self,
-        owner: u64,
-        name: &'static str,
-        compute: impl FnOnce() -> FieldContext,
-    ) -> FieldContext {
-        let addr = name.as_ptr() as usize;
-        // Field names are packed byte by byte in the binary: hash the
-        // address (Fibonacci hashing), don't just shift it.
-        let key = (addr as u64) ^ owner.rotate_left(32) ^ ((name.len() as u64) << 48);
-        let slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % Self::SLOTS;
-        let entry = &mut self.slots[slot];
-        if entry.0 == owner && entry.1 == addr && entry.2 == name.len() {
-            return entry.3;
-        }
-        let context = compute();
-        *entry = (owner, addr, name.len(), context);
-        context
-    }
 }
 
 impl<S> Layer<S> for PiiLayer
@@ -773,34 +706,5 @@ where
         // ids it knows (tracing-opentelemetry's `WithContext`, the
         // per-layer-filter marker), and `self.inner` lives as long as `self`.
         unsafe { self.inner.downcast_raw(id) }
-    }
-}
-
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-
-    #[test]
-    fn neighbouring_names_do_not_evict_each_other() {
-        // Names a few bytes apart, as literals are laid out.
-        static PACKED: &str = "user_idroutestatuslatency_msmessage";
-        let names = [
-            &PACKED[0..7],
-            &PACKED[7..12],
-            &PACKED[12..18],
-            &PACKED[18..28],
-            &PACKED[28..35],
-        ];
-        let mut cache = NameCache::new();
-        let mut computed = 0;
-        for _ in 0..3 {
-            for name in names {
-                cache.get_or_insert(1, name, || {
-                    computed += 1;
-                    FieldContext::Plain
-                });
-            }
-        }
-        assert_eq!(computed, names.len());
     }
 }

@@ -32,6 +32,7 @@
 #![deny(unsafe_code)]
 
 mod detect;
+mod field_name;
 mod kind;
 mod layer;
 mod sanitizer;
@@ -39,6 +40,7 @@ mod stats;
 mod strategy;
 
 pub use detect::DEFAULT_SECRET_KEYS;
+pub use field_name::FieldNameKind;
 pub use kind::{PiiKind, UnknownKind};
 pub use layer::{PiiLayer, Sanitized};
 pub use sanitizer::{

@@ -14,6 +14,7 @@ use crate::detect::{
 use crate::kind::Builtin;
 use crate::stats::{Counters, RedactionCounts};
 use crate::strategy::{write_mask, HmacKey};
+use crate::FieldNameKind;
 use crate::{PiiKind, Strategy};
 
 /// The environment variable the `Hmac` strategy reads its key from when
@@ -345,6 +346,7 @@ impl SanitizerBuilder {
     ) -> Sanitizer {
         Sanitizer {
             inner: Arc::new(Inner {
+                id: crate::field_name::next_owner(),
                 detectors: Detectors::new(
                     self.enabled,
                     SecretKeys::new(&self.secret_keys),
@@ -418,6 +420,8 @@ impl CustomSet {
 }
 
 struct Inner {
+    /// This configuration's identity in the field-name cache.
+    id: u64,
     detectors: Detectors,
     custom: Option<CustomSet>,
     /// Every kind this sanitizer knows: the built-ins in order, then custom.
@@ -637,6 +641,30 @@ impl Sanitizer {
 
     fn is_allowed(&self, value: &str) -> bool {
         !self.inner.allow.is_empty() && self.inner.allow.contains(&value.to_lowercase())
+    }
+
+    /// What a field named `name` holds, by its name alone: a secret, a
+    /// phone number, or text to scan like any other. Decided once per name
+    /// and cached per thread, so layers can ask for every field.
+    ///
+    /// ```
+    /// use warden_pii::{FieldNameKind, Sanitizer};
+    ///
+    /// let s = Sanitizer::default();
+    /// assert_eq!(s.field_name_kind("db_password"), FieldNameKind::Secret);
+    /// assert_eq!(s.field_name_kind("mobile"), FieldNameKind::Phone);
+    /// assert_eq!(s.field_name_kind("latency_ms"), FieldNameKind::Plain);
+    /// ```
+    pub fn field_name_kind(&self, name: &'static str) -> FieldNameKind {
+        crate::field_name::cached(self.inner.id, name, || {
+            if self.is_secret_key(name) {
+                FieldNameKind::Secret
+            } else if self.is_phone_key(name) {
+                FieldNameKind::Phone
+            } else {
+                FieldNameKind::Plain
+            }
+        })
     }
 
     /// Whether values under a field or key named `name` are secrets.
