@@ -107,7 +107,6 @@ pub struct PiiLayer {
     dropped: Arc<AtomicU64>,
     /// Whether the missing-dispatcher warning was printed.
     warned: Arc<std::sync::atomic::AtomicBool>,
-    id: u64,
     summary: bool,
     active: bool,
     shadows: Arc<RwLock<HashMap<Identifier, &'static Metadata<'static>>>>,
@@ -122,7 +121,6 @@ impl Clone for PiiLayer {
             dispatch: OnceLock::new(),
             dropped: Arc::clone(&self.dropped),
             warned: Arc::clone(&self.warned),
-            id: self.id,
             summary: self.summary,
             active: self.active,
             shadows: Arc::clone(&self.shadows),
@@ -185,13 +183,11 @@ impl Default for PiiLayer {
 impl PiiLayer {
     /// A gate that sanitizes with `sanitizer`.
     pub fn new(sanitizer: Sanitizer) -> Self {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         PiiLayer {
             sanitizer,
             dispatch: OnceLock::new(),
             dropped: Arc::new(AtomicU64::new(0)),
             warned: Arc::default(),
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             summary: false,
             active: true,
             shadows: Arc::new(RwLock::new(HashMap::new())),
