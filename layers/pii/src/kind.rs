@@ -4,133 +4,110 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// A kind of sensitive value.
-///
-/// Its [`name`](PiiKind::name) is what a redaction shows:
-/// `[REDACTED:EMAIL]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum PiiKind {
+/// Declares every built-in kind once: its variant, its doc and the name a
+/// redaction shows. `PiiKind`, the compact `Builtin` index, the lists and
+/// the name maps all come from this one table, so a new kind is one line.
+macro_rules! builtin_kinds {
+    ($($(#[doc = $doc:literal])+ $variant:ident => $name:literal,)+) => {
+        /// A kind of sensitive value.
+        ///
+        /// Its [`name`](PiiKind::name) is what a redaction shows:
+        /// `[REDACTED:EMAIL]`.
+        ///
+        /// ```
+        /// use warden_pii::PiiKind;
+        ///
+        /// assert_eq!(PiiKind::CreditCard.name(), "CREDIT_CARD");
+        /// assert_eq!("credit-card".parse::<PiiKind>(), Ok(PiiKind::CreditCard));
+        /// assert_eq!(PiiKind::builtins().count(), 13);
+        /// ```
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum PiiKind {
+            $($(#[doc = $doc])+ $variant,)+
+            /// A kind added with a custom detector, by its name.
+            Custom(Arc<str>),
+        }
+
+        /// The built-in kinds as a compact index.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub(crate) enum Builtin {
+            $($variant,)+
+        }
+
+        impl Builtin {
+            pub(crate) const COUNT: usize = [$($name,)+].len();
+            pub(crate) const ALL: [Builtin; Builtin::COUNT] = [$(Builtin::$variant,)+];
+
+            pub(crate) fn kind(self) -> PiiKind {
+                match self {
+                    $(Builtin::$variant => PiiKind::$variant,)+
+                }
+            }
+        }
+
+        impl PiiKind {
+            /// The upper-case name shown in redactions: `EMAIL`,
+            /// `CREDIT_CARD`, or a custom kind's name.
+            pub fn name(&self) -> &str {
+                match self {
+                    $(PiiKind::$variant => $name,)+
+                    PiiKind::Custom(name) => name,
+                }
+            }
+
+            pub(crate) fn builtin(&self) -> Option<Builtin> {
+                match self {
+                    $(PiiKind::$variant => Some(Builtin::$variant),)+
+                    PiiKind::Custom(_) => None,
+                }
+            }
+        }
+
+        /// The built-in kinds' names, for error messages.
+        const BUILTIN_NAMES: &str = concat!($($name, " "),+);
+    };
+}
+
+builtin_kinds! {
     /// An email address (`EMAIL`).
-    Email,
+    Email => "EMAIL",
     /// A telephone number (`PHONE`).
-    Phone,
+    Phone => "PHONE",
     /// A US Social Security number (`SSN`).
-    Ssn,
+    Ssn => "SSN",
     /// A payment card number (`CREDIT_CARD`).
-    CreditCard,
+    CreditCard => "CREDIT_CARD",
     /// An IPv4 or IPv6 address (`IP_ADDRESS`).
-    IpAddress,
+    IpAddress => "IP_ADDRESS",
     /// An International Bank Account Number (`IBAN`).
-    Iban,
+    Iban => "IBAN",
     /// A JSON Web Token (`JWT`).
-    Jwt,
+    Jwt => "JWT",
     /// A provider API key: AWS, GitHub, GitLab, Slack, Stripe, Google,
     /// OpenAI-style, npm, Hugging Face, SendGrid (`API_KEY`).
-    ApiKey,
+    ApiKey => "API_KEY",
     /// The credential of a `Bearer` or `Basic` authorization value
     /// (`AUTH_TOKEN`).
-    AuthToken,
+    AuthToken => "AUTH_TOKEN",
     /// A PEM private key block (`PRIVATE_KEY`).
-    PrivateKey,
+    PrivateKey => "PRIVATE_KEY",
     /// A value under a secret-named key or field, such as `password`
     /// (`SECRET`).
-    Secret,
+    Secret => "SECRET",
     /// A network interface's hardware (MAC) address, in colon, dash or
     /// Cisco dot form (`MAC_ADDRESS`).
-    MacAddress,
+    MacAddress => "MAC_ADDRESS",
     /// A passport number, announced by a context word such as `passport`
     /// (`PASSPORT`).
-    Passport,
-    /// A kind added with a custom detector, by its name.
-    Custom(Arc<str>),
-}
-
-/// The built-in kinds as a compact index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub(crate) enum Builtin {
-    Email,
-    Phone,
-    Ssn,
-    CreditCard,
-    IpAddress,
-    Iban,
-    Jwt,
-    ApiKey,
-    AuthToken,
-    PrivateKey,
-    Secret,
-    MacAddress,
-    Passport,
-}
-
-impl Builtin {
-    pub(crate) const COUNT: usize = 13;
-    pub(crate) const ALL: [Builtin; Builtin::COUNT] = [
-        Builtin::Email,
-        Builtin::Phone,
-        Builtin::Ssn,
-        Builtin::CreditCard,
-        Builtin::IpAddress,
-        Builtin::Iban,
-        Builtin::Jwt,
-        Builtin::ApiKey,
-        Builtin::AuthToken,
-        Builtin::PrivateKey,
-        Builtin::Secret,
-        Builtin::MacAddress,
-        Builtin::Passport,
-    ];
-
-    pub(crate) fn kind(self) -> PiiKind {
-        match self {
-            Builtin::Email => PiiKind::Email,
-            Builtin::Phone => PiiKind::Phone,
-            Builtin::Ssn => PiiKind::Ssn,
-            Builtin::CreditCard => PiiKind::CreditCard,
-            Builtin::IpAddress => PiiKind::IpAddress,
-            Builtin::Iban => PiiKind::Iban,
-            Builtin::Jwt => PiiKind::Jwt,
-            Builtin::ApiKey => PiiKind::ApiKey,
-            Builtin::AuthToken => PiiKind::AuthToken,
-            Builtin::PrivateKey => PiiKind::PrivateKey,
-            Builtin::Secret => PiiKind::Secret,
-            Builtin::MacAddress => PiiKind::MacAddress,
-            Builtin::Passport => PiiKind::Passport,
-        }
-    }
+    Passport => "PASSPORT",
 }
 
 impl PiiKind {
     /// Every built-in kind.
     pub fn builtins() -> impl Iterator<Item = PiiKind> {
         Builtin::ALL.into_iter().map(Builtin::kind)
-    }
-
-    /// The upper-case name shown in redactions: `EMAIL`, `CREDIT_CARD`, or
-    /// a custom kind's name.
-    pub fn name(&self) -> &str {
-        match self {
-            PiiKind::Email => "EMAIL",
-            PiiKind::Phone => "PHONE",
-            PiiKind::Ssn => "SSN",
-            PiiKind::CreditCard => "CREDIT_CARD",
-            PiiKind::IpAddress => "IP_ADDRESS",
-            PiiKind::Iban => "IBAN",
-            PiiKind::Jwt => "JWT",
-            PiiKind::ApiKey => "API_KEY",
-            PiiKind::AuthToken => "AUTH_TOKEN",
-            PiiKind::PrivateKey => "PRIVATE_KEY",
-            PiiKind::Secret => "SECRET",
-            PiiKind::MacAddress => "MAC_ADDRESS",
-            PiiKind::Passport => "PASSPORT",
-            PiiKind::Custom(name) => name,
-        }
-    }
-
-    pub(crate) fn builtin(&self) -> Option<Builtin> {
-        Builtin::ALL.into_iter().find(|b| b.kind() == *self)
     }
 }
 
@@ -142,7 +119,7 @@ impl fmt::Display for PiiKind {
 
 /// The error for a name that is no built-in kind.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown PII kind `{0}` (expected one of EMAIL, PHONE, SSN, CREDIT_CARD, IP_ADDRESS, IBAN, JWT, API_KEY, AUTH_TOKEN, PRIVATE_KEY, SECRET, MAC_ADDRESS, PASSPORT)")]
+#[error("unknown PII kind `{0}` (expected one of: {names})", names = BUILTIN_NAMES.trim_end())]
 pub struct UnknownKind(pub String);
 
 impl FromStr for PiiKind {
@@ -180,7 +157,8 @@ mod tests {
             PiiKind::CreditCard
         );
         assert_eq!("ip".parse::<PiiKind>().unwrap(), PiiKind::IpAddress);
-        assert!("nope".parse::<PiiKind>().is_err());
+        let err = "nope".parse::<PiiKind>().unwrap_err().to_string();
+        assert!(err.contains("EMAIL PHONE SSN") && err.ends_with("PASSPORT)"), "{err}");
         assert_eq!(
             PiiKind::Custom("EMPLOYEE_ID".into()).to_string(),
             "EMPLOYEE_ID"
