@@ -2,46 +2,54 @@
 
 use serde_json::{Map, Value};
 use tracing_core::{Event, Level};
-use warden_core::{visit_fields, CorrelationId, FieldRef, FieldValue};
+use warden_core::{visit_fields, CapturedFields, CorrelationId, FieldRef};
 use warden_pii::{FieldNameKind, Sanitizer};
 
 use crate::chain::AuditKey;
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
 
 /// The JSON value of a field, with its type.
-fn json_of(value: FieldValue) -> Value {
+fn json_of(value: FieldRef<'_>) -> Value {
     match value {
-        FieldValue::Str(s) | FieldValue::Debug(s) => Value::from(s),
-        FieldValue::I64(n) => Value::from(n),
-        FieldValue::U64(n) => Value::from(n),
-        FieldValue::I128(n) => {
+        FieldRef::Str(s) => Value::from(s),
+        FieldRef::Debug(d) => Value::from(format!("{d:?}")),
+        FieldRef::I64(n) => Value::from(n),
+        FieldRef::U64(n) => Value::from(n),
+        FieldRef::I128(n) => {
             i64::try_from(n).map_or_else(|_| Value::from(n.to_string()), Value::from)
         }
-        FieldValue::U128(n) => {
+        FieldRef::U128(n) => {
             u64::try_from(n).map_or_else(|_| Value::from(n.to_string()), Value::from)
         }
-        FieldValue::F64(n) => serde_json::Number::from_f64(n)
+        FieldRef::F64(n) => serde_json::Number::from_f64(n)
             .map_or_else(|| Value::from(n.to_string()), Value::Number),
-        FieldValue::Bool(b) => Value::from(b),
-        FieldValue::Bytes(b) => {
-            Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>())
-        }
-        FieldValue::Error(chain) => Value::from(chain.messages().collect::<Vec<_>>().join(": ")),
+        FieldRef::Bool(b) => Value::from(b),
+        FieldRef::Bytes(b) => Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+        FieldRef::Error(e) => Value::from(
+            warden_core::error_chain(e)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(": "),
+        ),
     }
 }
 
 /// A field's value as text.
-fn text_of(value: FieldValue) -> String {
+fn text_of(value: FieldRef<'_>) -> String {
     match value {
-        FieldValue::Str(s) | FieldValue::Debug(s) => s,
-        FieldValue::U64(n) => n.to_string(),
-        FieldValue::I64(n) => n.to_string(),
+        FieldRef::Str(s) => s.to_owned(),
+        FieldRef::U64(n) => n.to_string(),
+        FieldRef::I64(n) => n.to_string(),
         other => match json_of(other) {
             Value::String(s) => s,
             v => v.to_string(),
         },
     }
 }
+
+/// The most bytes of one text value an audit record keeps: enough for any
+/// real value, bounded so a runaway field cannot exhaust memory.
+const MAX_AUDIT_VALUE_BYTES: usize = 1 << 30;
 
 /// An audit event as the logging thread captured it: owned field values,
 /// nothing parsed or sanitized yet (the writer thread does that).
@@ -52,74 +60,35 @@ pub(crate) struct Captured {
     timestamp: std::time::SystemTime,
     level: Level,
     name: &'static str,
-    /// Every text value, one after another: one allocation for them all.
-    text: String,
-    fields: Vec<(&'static str, Slot)>,
+    /// The field values, every text in one buffer. The writer hands the
+    /// capture back once it has built the record, so that the logging
+    /// thread allocates (and the writer frees) nothing in the common case.
+    fields: CapturedFields,
     correlation: Option<CorrelationId>,
     /// What routing needs, read on the logging thread.
     pub(crate) audit_level: AuditLevel,
     pub(crate) event_type: EventType,
 }
 
-/// A captured field value: text lives in the capture's shared buffer.
-#[derive(Clone, Debug)]
-enum Slot {
-    /// `text[start..end]`, recorded as a string or through `Debug`.
-    Text(usize, usize),
-    /// Any other value.
-    Value(FieldValue),
-}
-
-/// The two buffers of a capture, handed back by the writer once it has
-/// built the record, so that the logging thread allocates (and the writer
-/// frees) nothing in the common case.
-#[derive(Debug, Default)]
-pub(crate) struct Buffers {
-    text: String,
-    fields: Vec<(&'static str, Slot)>,
-}
-
-/// Copies what an audit event carries (into `recycled` buffers if given),
+/// Copies what an audit event carries (into a `recycled` capture if given),
 /// and reads what routing needs.
 pub(crate) fn capture(
     event: &Event<'_>,
     correlation: Option<CorrelationId>,
-    recycled: Option<Buffers>,
+    recycled: Option<CapturedFields>,
 ) -> Captured {
-    use std::fmt::Write as _;
-    let Buffers {
-        mut text,
-        mut fields,
-    } = recycled.unwrap_or_else(|| Buffers {
-        text: String::with_capacity(128),
-        fields: Vec::with_capacity(event.metadata().fields().len()),
-    });
-    let mut event_type = None;
-    let mut audit_level = None;
-    visit_fields(event, |field, value| {
-        let start = text.len();
-        let slot = match value {
-            FieldRef::Str(s) => {
-                text.push_str(s);
-                Slot::Text(start, text.len())
-            }
-            FieldRef::Debug(d) => {
-                let _ = write!(text, "{d:?}");
-                Slot::Text(start, text.len())
-            }
-            other => Slot::Value(FieldValue::from_ref(other)),
-        };
-        if let Slot::Text(a, b) = slot {
-            match field.name() {
-                "event_type" => event_type = Some(EventType::parse(&text[a..b])),
-                "audit_level" => audit_level = text[a..b].parse().ok(),
-                _ => {}
-            }
-        }
-        fields.push((field.name(), slot));
-    });
-    let event_type = event_type.unwrap_or(EventType::Custom("EVENT".into()));
+    let mut fields =
+        recycled.unwrap_or_else(|| CapturedFields::with_max_value_bytes(MAX_AUDIT_VALUE_BYTES));
+    visit_fields(event, |field, value| fields.push(field.name(), value));
+    let event_type = match fields.get("event_type") {
+        Some(FieldRef::Str(t)) => EventType::parse(t),
+        _ => EventType::Custom("EVENT".into()),
+    };
     let level = *event.metadata().level();
+    let audit_level = match fields.get("audit_level") {
+        Some(FieldRef::Str(t)) => t.parse().ok(),
+        _ => None,
+    };
     let audit_level = audit_level.unwrap_or(match (&event_type, level) {
         (EventType::Security, _) => AuditLevel::Security,
         (_, Level::ERROR) => AuditLevel::Error,
@@ -131,7 +100,6 @@ pub(crate) fn capture(
         timestamp: std::time::SystemTime::now(),
         level,
         name: event.metadata().name(),
-        text,
         fields,
         correlation,
         audit_level,
@@ -152,7 +120,7 @@ pub(crate) fn record_from_captured(
     mut captured: Captured,
     sanitizer: &Sanitizer,
     key: Option<&AuditKey>,
-) -> (AuditRecord, Buffers) {
+) -> (AuditRecord, CapturedFields) {
     let mut record = AuditRecord::new(captured.event_type, String::new());
     record.id = captured.id;
     record.timestamp = crate::record::truncate_to_micros(captured.timestamp);
@@ -160,13 +128,8 @@ pub(crate) fn record_from_captured(
     let mut outcome = None;
     let mut message = None;
     let mut metadata = Map::new();
-    let mut text = std::mem::take(&mut captured.text);
     let mut fields = std::mem::take(&mut captured.fields);
-    for (name, slot) in fields.drain(..) {
-        let value = match slot {
-            Slot::Text(a, b) => FieldValue::Str(text.get(a..b).unwrap_or_default().to_owned()),
-            Slot::Value(v) => v,
-        };
+    for (name, value) in fields.iter() {
         match name {
             "event_type" | "audit_level" => {}
             "action" => record.action = text_of(value),
@@ -185,9 +148,9 @@ pub(crate) fn record_from_captured(
             "user_agent" => record.user_agent = Some(text_of(value)),
             "duration_ms" => {
                 record.duration_ms = match value {
-                    FieldValue::F64(n) => Some(n),
-                    FieldValue::U64(n) => Some(n as f64),
-                    FieldValue::I64(n) => Some(n as f64),
+                    FieldRef::F64(n) => Some(n),
+                    FieldRef::U64(n) => Some(n as f64),
+                    FieldRef::I64(n) => Some(n as f64),
                     other => text_of(other).parse().ok(),
                 }
             }
@@ -205,12 +168,7 @@ pub(crate) fn record_from_captured(
                 // well as its content.
                 let by_content_only = sanitizer.field_name_kind(name) == FieldNameKind::Plain;
                 let value = match (value, by_content_only) {
-                    (FieldValue::Str(s) | FieldValue::Debug(s), true) => {
-                        Value::from(match sanitizer.sanitize(&s) {
-                            std::borrow::Cow::Borrowed(_) => s,
-                            std::borrow::Cow::Owned(clean) => clean,
-                        })
-                    }
+                    (FieldRef::Str(s), true) => Value::from(sanitizer.sanitize(s).into_owned()),
                     (other, true) => json_of(other),
                     (other, false) => {
                         let mut one =
@@ -246,8 +204,8 @@ pub(crate) fn record_from_captured(
         record.correlation_id = captured.correlation;
     }
     sanitize(&mut record, metadata, sanitizer);
-    text.clear();
-    (record, Buffers { text, fields })
+    fields.clear();
+    (record, fields)
 }
 
 /// Sanitizes the free-text fields of a record (metadata values were

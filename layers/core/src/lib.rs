@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod captured;
 mod correlation;
 mod error_chain;
 mod extensions;
@@ -52,13 +53,14 @@ mod owned;
 pub mod time;
 mod visit;
 
+pub use captured::{CapturedFields, MAX_VALUE_BYTES};
 pub use correlation::{
     new_uuid_v7, random_u128, random_u64, CorrelationId, InvalidCorrelationId,
     MAX_CORRELATION_ID_LEN,
 };
 pub use error_chain::{error_chain, ErrorChainIter, MAX_ERROR_CHAIN};
 pub use extensions::SanitizedFields;
-pub use owned::{ErrorChain, FieldValue, OwnedFields};
+pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;
 
 /// The target of the audit events warden's own emitters log: the

@@ -16,7 +16,7 @@ pub enum FieldValue {
     Str(String),
     /// Text that was recorded through `Debug`/`Display`; recorded again with
     /// `record_debug`, printing the text exactly as it is (no quotes added).
-    Debug(String),
+    Debug(DebugText),
     /// A signed 64-bit integer.
     I64(i64),
     /// An unsigned 64-bit integer.
@@ -42,7 +42,7 @@ impl FieldValue {
         use crate::FieldRef as R;
         match value {
             R::Str(s) => FieldValue::Str(s.to_owned()),
-            R::Debug(d) => FieldValue::Debug(format!("{d:?}")),
+            R::Debug(d) => FieldValue::Debug(DebugText(format!("{d:?}"))),
             R::I64(n) => FieldValue::I64(n),
             R::U64(n) => FieldValue::U64(n),
             R::I128(n) => FieldValue::I128(n),
@@ -52,6 +52,95 @@ impl FieldValue {
             R::Bytes(b) => FieldValue::Bytes(b.to_vec()),
             R::Error(e) => FieldValue::Error(ErrorChain::capture(e)),
         }
+    }
+
+    /// The borrowed view of this value, as a visit would hand it over: one
+    /// `match` over [`FieldRef`](crate::FieldRef) serves owned and borrowed
+    /// values alike.
+    ///
+    /// ```
+    /// use warden_core::{FieldRef, FieldValue};
+    ///
+    /// let owned = FieldValue::Debug("Point { x: 1 }".into());
+    /// match owned.as_ref() {
+    ///     FieldRef::Debug(d) => assert_eq!(format!("{d:?}"), "Point { x: 1 }"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// assert!(matches!(FieldValue::U64(7).as_ref(), FieldRef::U64(7)));
+    /// ```
+    pub fn as_ref(&self) -> crate::FieldRef<'_> {
+        use crate::FieldRef as R;
+        match self {
+            FieldValue::Str(s) => R::Str(s),
+            FieldValue::Debug(d) => R::Debug(d),
+            FieldValue::I64(n) => R::I64(*n),
+            FieldValue::U64(n) => R::U64(*n),
+            FieldValue::I128(n) => R::I128(*n),
+            FieldValue::U128(n) => R::U128(*n),
+            FieldValue::F64(n) => R::F64(*n),
+            FieldValue::Bool(b) => R::Bool(*b),
+            FieldValue::Bytes(b) => R::Bytes(b),
+            FieldValue::Error(e) => R::Error(e),
+        }
+    }
+
+    /// The text of a string or `Debug` value; `None` for the other kinds.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            FieldValue::Str(s) => Some(s),
+            FieldValue::Debug(d) => Some(d.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// Text recorded through `Debug` or `Display`, kept as text. Its own `Debug`
+/// (and `Display`) prints the text exactly as it is, with no quotes added,
+/// so that recording it again reproduces what the original value printed.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct DebugText(String);
+
+impl DebugText {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl From<String> for DebugText {
+    fn from(text: String) -> Self {
+        DebugText(text)
+    }
+}
+
+impl From<&str> for DebugText {
+    fn from(text: &str) -> Self {
+        DebugText(text.to_owned())
+    }
+}
+
+impl std::ops::Deref for DebugText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DebugText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for DebugText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -185,19 +274,10 @@ impl OwnedFields {
     }
 }
 
-/// Prints its text verbatim through `Debug`.
-struct Verbatim<'a>(&'a str);
-
-impl fmt::Debug for Verbatim<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
 /// A [`FieldValue`] in a form that `tracing`'s sealed `Value` trait accepts.
 enum Lent<'a> {
     Str(&'a str),
-    Debug(DebugValue<Verbatim<'a>>),
+    Debug(DebugValue<&'a dyn fmt::Debug>),
     I64(i64),
     U64(u64),
     I128(i128),
@@ -210,17 +290,18 @@ enum Lent<'a> {
 
 impl<'a> Lent<'a> {
     fn new(value: &'a FieldValue) -> Self {
-        match value {
-            FieldValue::Str(s) => Lent::Str(s),
-            FieldValue::Debug(s) => Lent::Debug(debug(Verbatim(s))),
-            FieldValue::I64(n) => Lent::I64(*n),
-            FieldValue::U64(n) => Lent::U64(*n),
-            FieldValue::I128(n) => Lent::I128(*n),
-            FieldValue::U128(n) => Lent::U128(*n),
-            FieldValue::F64(n) => Lent::F64(*n),
-            FieldValue::Bool(b) => Lent::Bool(*b),
-            FieldValue::Bytes(b) => Lent::Bytes(b),
-            FieldValue::Error(e) => Lent::Error(e),
+        use crate::FieldRef as R;
+        match value.as_ref() {
+            R::Str(s) => Lent::Str(s),
+            R::Debug(d) => Lent::Debug(debug(d)),
+            R::I64(n) => Lent::I64(n),
+            R::U64(n) => Lent::U64(n),
+            R::I128(n) => Lent::I128(n),
+            R::U128(n) => Lent::U128(n),
+            R::F64(n) => Lent::F64(n),
+            R::Bool(b) => Lent::Bool(b),
+            R::Bytes(b) => Lent::Bytes(b),
+            R::Error(e) => Lent::Error(e),
         }
     }
 

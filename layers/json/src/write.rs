@@ -166,27 +166,12 @@ pub(crate) fn value(out: &mut String, v: FieldRef<'_>) {
     }
 }
 
-/// Appends an owned field value, as [`value`] does for a borrowed one.
+/// Appends an owned field value, as [`value`] does for a borrowed one
+/// (texts are escaped directly, not formatted again).
 pub(crate) fn owned_value(out: &mut String, v: &FieldValue) {
-    match v {
-        FieldValue::Str(s) | FieldValue::Debug(s) => string(out, s),
-        FieldValue::I64(n) => integer(out, *n),
-        FieldValue::U64(n) => integer(out, *n),
-        FieldValue::I128(n) => integer(out, *n),
-        FieldValue::U128(n) => integer(out, *n),
-        FieldValue::F64(n) => float(out, *n),
-        FieldValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        FieldValue::Bytes(b) => bytes(out, b),
-        FieldValue::Error(chain) => {
-            out.push('"');
-            for (i, message) in chain.messages().enumerate() {
-                if i > 0 {
-                    out.push_str(": ");
-                }
-                escape_into(out, message);
-            }
-            out.push('"');
-        }
+    match v.as_text() {
+        Some(text) => string(out, text),
+        None => value(out, v.as_ref()),
     }
 }
 

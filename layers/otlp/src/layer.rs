@@ -9,9 +9,9 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 use warden_core::{random_u128, random_u64, visit_fields, CorrelationId, SanitizedFields};
 
-use crate::fields::Fields;
 use crate::queue::Shared;
 use crate::record::SpanRecord;
+use warden_core::CapturedFields;
 
 /// What the layer keeps in a span's extensions while it is open: the
 /// record it will queue when the span closes.
@@ -68,7 +68,10 @@ impl OtlpLayer {
 
 /// Appends every field of `record` (a new span's or an event's: each name
 /// once).
-fn capture<R: tracing_subscriber::field::RecordFields + ?Sized>(record: &R, fields: &mut Fields) {
+fn capture<R: tracing_subscriber::field::RecordFields + ?Sized>(
+    record: &R,
+    fields: &mut CapturedFields,
+) {
     visit_fields(record, |field, value| fields.push(field.name(), value));
 }
 

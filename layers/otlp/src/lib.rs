@@ -47,7 +47,6 @@ mod config;
 mod convert;
 mod error;
 mod exporter;
-mod fields;
 mod layer;
 pub mod metrics;
 mod queue;
@@ -66,9 +65,9 @@ pub use audit::OtlpAuditSink;
 pub use config::{Compression, OtlpConfig, Protocol, Signal};
 pub use convert::CORRELATION_ATTRIBUTE;
 pub use error::OtlpError;
-pub use fields::MAX_VALUE_BYTES;
 pub use layer::OtlpLayer;
 pub use queue::{ExportStats, SignalStats};
+pub use warden_core::MAX_VALUE_BYTES;
 
 use exporter::{Control, Pipeline};
 use queue::Shared;

@@ -7,8 +7,8 @@ use std::time::SystemTime;
 use tracing_core::Metadata;
 use warden_core::CorrelationId;
 
-use crate::fields::Fields;
 use crate::queue::Recycle;
+use warden_core::CapturedFields;
 
 /// A span: filled in while it is open, queued when it closes. Boxes
 /// circulate between the application's threads and the export thread (see
@@ -24,7 +24,7 @@ pub(crate) struct SpanRecord {
     pub(crate) parent_span_id: u64,
     pub(crate) start: SystemTime,
     pub(crate) end: SystemTime,
-    pub(crate) fields: Fields,
+    pub(crate) fields: CapturedFields,
     pub(crate) correlation_id: Option<CorrelationId>,
     /// An `ERROR` event happened inside it.
     pub(crate) error_event: bool,
@@ -46,7 +46,7 @@ impl Recycle for SpanRecord {
             parent_span_id: 0,
             start: SystemTime::UNIX_EPOCH,
             end: SystemTime::UNIX_EPOCH,
-            fields: Fields::new(),
+            fields: CapturedFields::new(),
             correlation_id: None,
             error_event: false,
         }
@@ -61,7 +61,7 @@ pub(crate) struct EventRecord {
     pub(crate) time: SystemTime,
     /// The span it happened in: `(trace_id, span_id)`.
     pub(crate) span: Option<(u128, u64)>,
-    pub(crate) fields: Fields,
+    pub(crate) fields: CapturedFields,
     pub(crate) correlation_id: Option<CorrelationId>,
 }
 
@@ -78,7 +78,7 @@ impl Recycle for EventRecord {
             metadata: None,
             time: SystemTime::UNIX_EPOCH,
             span: None,
-            fields: Fields::new(),
+            fields: CapturedFields::new(),
             correlation_id: None,
         }
     }

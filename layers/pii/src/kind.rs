@@ -158,7 +158,10 @@ mod tests {
         );
         assert_eq!("ip".parse::<PiiKind>().unwrap(), PiiKind::IpAddress);
         let err = "nope".parse::<PiiKind>().unwrap_err().to_string();
-        assert!(err.contains("EMAIL PHONE SSN") && err.ends_with("PASSPORT)"), "{err}");
+        assert!(
+            err.contains("EMAIL PHONE SSN") && err.ends_with("PASSPORT)"),
+            "{err}"
+        );
         assert_eq!(
             PiiKind::Custom("EMPLOYEE_ID".into()).to_string(),
             "EMPLOYEE_ID"

@@ -17,7 +17,9 @@ use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::{visit_fields, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields};
+use warden_core::{
+    visit_fields, DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields,
+};
 
 use crate::sanitizer::Tally;
 use crate::FieldNameKind;
@@ -364,10 +366,8 @@ impl PiiLayer {
                 FieldRef::Str(t) => t.to_owned(),
                 FieldRef::Error(e) => e.to_string(),
                 FieldRef::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-                other => match FieldValue::from_ref(other) {
-                    FieldValue::Debug(t) => t,
-                    _ => format!("{other:?}"),
-                },
+                FieldRef::Debug(d) => format!("{d:?}"),
+                other => format!("{other:?}"),
             };
             return FieldValue::Str(s.secret_replacement(&text, tally).unwrap_or(text));
         }
@@ -386,10 +386,10 @@ impl PiiLayer {
             FieldRef::Str(text) => FieldValue::Str(s.sanitize_tallied(text, tally).into_owned()),
             FieldRef::Debug(d) => {
                 let text = format!("{d:?}");
-                FieldValue::Debug(match s.sanitize_tallied(&text, tally) {
+                FieldValue::Debug(DebugText::from(match s.sanitize_tallied(&text, tally) {
                     std::borrow::Cow::Owned(clean) => clean,
                     std::borrow::Cow::Borrowed(_) => text,
-                })
+                }))
             }
             FieldRef::U64(n) => s
                 .integer_replacement(n.into(), tally)

@@ -1,17 +1,16 @@
-//! `Fields`: a span's or event's field values, with every text in one
-//! buffer, so that capturing fields allocates nothing once a recycled
-//! record's buffer has grown, and nothing is freed field by field on the
-//! export thread.
+//! `CapturedFields`: a span's or event's field values, with every text in
+//! one buffer, so that capturing fields allocates nothing once a recycled
+//! buffer has grown, and nothing is freed field by field by the thread that
+//! reads them.
 
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use smallvec::SmallVec;
-use warden_core::{FieldRef, FieldValue};
+use crate::{FieldRef, FieldValue};
 
-/// The most bytes of one text value kept. Longer values are cut at a
-/// whitespace or punctuation boundary before the limit (so no token is
-/// split) and marked; the export thread sanitizes what is kept.
+/// The most bytes of one text value [`CapturedFields::new`] keeps. Longer
+/// values are cut at a whitespace or punctuation boundary before the limit
+/// (so no token is split) and marked `…[truncated N bytes]`.
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 /// Buffers larger than this are not kept when a record is recycled.
@@ -21,6 +20,7 @@ const KEEP_TEXT_CAPACITY: usize = 4 * 1024;
 #[derive(Clone, Debug, PartialEq)]
 enum Slot {
     Text(Range<u32>),
+    Bytes(Box<[u8]>),
     I64(i64),
     U64(u64),
     I128(i128),
@@ -29,25 +29,69 @@ enum Slot {
     Bool(bool),
 }
 
-/// Field values in recording order; a field recorded again replaces its
-/// value.
-#[derive(Debug, Default)]
-pub(crate) struct Fields {
-    slots: SmallVec<[(&'static str, Slot); 4]>,
+/// Field values in recording order, copied out of a visit so that another
+/// thread can read them later; a field recorded again replaces its value.
+///
+/// Every text (a string, a `Debug` or `Display` value, an error with its
+/// `source()` chain joined by `": "`) goes into one shared buffer, cut at
+/// [`MAX_VALUE_BYTES`] (or the limit given to
+/// [`with_max_value_bytes`](Self::with_max_value_bytes)), and comes back as
+/// [`FieldRef::Str`]; numbers and booleans keep their types; bytes are kept
+/// as they are. [`clear`](Self::clear) keeps a small buffer, so a recycled
+/// capture allocates nothing.
+///
+/// ```
+/// use warden_core::{CapturedFields, FieldRef};
+///
+/// let mut fields = CapturedFields::new();
+/// fields.push("user", FieldRef::Str("ada"));
+/// fields.push("attempt", FieldRef::U64(2));
+/// fields.push("point", FieldRef::Debug(&(1, 2)));
+/// fields.set("attempt", FieldRef::U64(3));
+/// let shown: Vec<String> = fields.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+/// assert_eq!(shown, [r#"user=Str("ada")"#, "attempt=U64(3)", r#"point=Str("(1, 2)")"#]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct CapturedFields {
+    slots: Vec<(&'static str, Slot)>,
     text: String,
+    max_value_bytes: usize,
 }
 
-impl Fields {
-    pub(crate) fn new() -> Self {
-        Self::default()
+impl Default for CapturedFields {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CapturedFields {
+    /// An empty capture that keeps at most [`MAX_VALUE_BYTES`] of a text.
+    pub fn new() -> Self {
+        Self::with_max_value_bytes(MAX_VALUE_BYTES)
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// An empty capture that keeps at most `max` bytes of a text (up to
+    /// 1 GiB).
+    pub fn with_max_value_bytes(max: usize) -> Self {
+        CapturedFields {
+            slots: Vec::new(),
+            text: String::new(),
+            max_value_bytes: max.min(1 << 30),
+        }
+    }
+
+    /// How many fields it holds.
+    pub fn len(&self) -> usize {
         self.slots.len()
     }
 
+    /// Whether it holds no field.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
     /// Empties it, keeping a small buffer for the next record.
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.slots.clear();
         if self.text.capacity() > KEEP_TEXT_CAPACITY {
             self.text = String::new();
@@ -57,40 +101,21 @@ impl Fields {
     }
 
     /// Appends a value (of a field not recorded yet).
-    pub(crate) fn push(&mut self, name: &'static str, value: FieldRef<'_>) {
+    pub fn push(&mut self, name: &'static str, value: FieldRef<'_>) {
         let slot = self.slot_of(value);
         self.slots.push((name, slot));
     }
 
     /// Sets a field, replacing an earlier value.
-    pub(crate) fn set(&mut self, name: &'static str, value: FieldRef<'_>) {
+    pub fn set(&mut self, name: &'static str, value: FieldRef<'_>) {
         self.release(name);
         let slot = self.slot_of(value);
         self.put(name, slot);
     }
 
     /// Sets a field from an owned value (a sanitized one the PII layer left).
-    pub(crate) fn set_owned(&mut self, name: &'static str, value: &FieldValue) {
-        self.release(name);
-        let slot = match value {
-            FieldValue::Str(s) | FieldValue::Debug(s) => self.text_slot(|t| t.push_str(s)),
-            FieldValue::I64(n) => Slot::I64(*n),
-            FieldValue::U64(n) => Slot::U64(*n),
-            FieldValue::I128(n) => Slot::I128(*n),
-            FieldValue::U128(n) => Slot::U128(*n),
-            FieldValue::F64(n) => Slot::F64(*n),
-            FieldValue::Bool(b) => Slot::Bool(*b),
-            FieldValue::Bytes(b) => self.text_slot(|t| t.push_str(&String::from_utf8_lossy(b))),
-            FieldValue::Error(chain) => self.text_slot(|t| {
-                for (i, message) in chain.messages().enumerate() {
-                    if i > 0 {
-                        t.push_str(": ");
-                    }
-                    t.push_str(message);
-                }
-            }),
-        };
-        self.put(name, slot);
+    pub fn set_owned(&mut self, name: &'static str, value: &FieldValue) {
+        self.set(name, value.as_ref());
     }
 
     /// Before `name` gets a new value: gives back its old text when that
@@ -162,9 +187,9 @@ impl Fields {
             FieldRef::U128(n) => Slot::U128(n),
             FieldRef::F64(n) => Slot::F64(n),
             FieldRef::Bool(b) => Slot::Bool(b),
-            FieldRef::Bytes(b) => self.text_slot(|t| t.push_str(&String::from_utf8_lossy(b))),
+            FieldRef::Bytes(b) => Slot::Bytes(b.into()),
             FieldRef::Error(e) => self.text_slot(|t| {
-                for (link, cause) in warden_core::error_chain(e).enumerate() {
+                for (link, cause) in crate::error_chain(e).enumerate() {
                     if link > 0 {
                         t.push_str(": ");
                     }
@@ -174,41 +199,53 @@ impl Fields {
         }
     }
 
-    /// Writes a text with `write`, then cuts it to [`MAX_VALUE_BYTES`].
+    /// Writes a text with `write`, then cuts it to the limit.
     fn text_slot(&mut self, write: impl FnOnce(&mut String)) -> Slot {
         let start = self.text.len();
         write(&mut self.text);
-        if self.text.len() - start > MAX_VALUE_BYTES {
-            let cut = cut_point(&self.text[start..], MAX_VALUE_BYTES);
+        if self.text.len() - start > self.max_value_bytes {
+            let cut = cut_point(&self.text[start..], self.max_value_bytes);
             let dropped = self.text.len() - start - cut;
             self.text.truncate(start + cut);
             let _ = write!(self.text, "…[truncated {dropped} bytes]");
         }
         let end = self.text.len();
-        // Offsets fit: a record holds few values of at most 64 KiB each.
+        // Offsets fit: a record holds few values of at most 1 GiB each.
         Slot::Text(start as u32..end.min(u32::MAX as usize) as u32)
     }
 
     /// Every field, in recording order. A text (a string, a `Debug` or
-    /// `Display` value, bytes read lossily, or an error with its `source()`
-    /// chain joined by `": "`) comes back as [`FieldRef::Str`].
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'static str, FieldRef<'_>)> {
-        self.slots.iter().map(|(name, slot)| {
-            let view = match slot {
-                Slot::Text(r) => FieldRef::Str(
-                    self.text
-                        .get(r.start as usize..r.end as usize)
-                        .unwrap_or_default(),
-                ),
-                Slot::I64(n) => FieldRef::I64(*n),
-                Slot::U64(n) => FieldRef::U64(*n),
-                Slot::I128(n) => FieldRef::I128(*n),
-                Slot::U128(n) => FieldRef::U128(*n),
-                Slot::F64(n) => FieldRef::F64(*n),
-                Slot::Bool(b) => FieldRef::Bool(*b),
-            };
-            (*name, view)
-        })
+    /// `Display` value, or an error with its `source()` chain joined by
+    /// `": "`) comes back as [`FieldRef::Str`].
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, FieldRef<'_>)> {
+        self.slots
+            .iter()
+            .map(|(name, slot)| (*name, self.view(slot)))
+    }
+
+    /// The value of the field `name`, if it was recorded.
+    pub fn get(&self, name: &str) -> Option<FieldRef<'_>> {
+        self.slots
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, slot)| self.view(slot))
+    }
+
+    fn view<'a>(&'a self, slot: &'a Slot) -> FieldRef<'a> {
+        match slot {
+            Slot::Text(r) => FieldRef::Str(
+                self.text
+                    .get(r.start as usize..r.end as usize)
+                    .unwrap_or_default(),
+            ),
+            Slot::Bytes(b) => FieldRef::Bytes(b),
+            Slot::I64(n) => FieldRef::I64(*n),
+            Slot::U64(n) => FieldRef::U64(*n),
+            Slot::I128(n) => FieldRef::I128(*n),
+            Slot::U128(n) => FieldRef::U128(*n),
+            Slot::F64(n) => FieldRef::F64(*n),
+            Slot::Bool(b) => FieldRef::Bool(*b),
+        }
     }
 }
 
@@ -230,11 +267,11 @@ mod tests {
     use super::*;
 
     /// The fields as `name: Debug` strings, to compare.
-    fn shown(fields: &Fields) -> Vec<String> {
+    fn shown(fields: &CapturedFields) -> Vec<String> {
         fields.iter().map(|(n, v)| format!("{n}: {v:?}")).collect()
     }
 
-    fn text(fields: &Fields) -> &str {
+    fn text(fields: &CapturedFields) -> &str {
         match fields.iter().next() {
             Some((_, FieldRef::Str(t))) => t,
             other => panic!("{other:?}"),
@@ -243,7 +280,7 @@ mod tests {
 
     #[test]
     fn values_keep_their_types_and_later_records_replace_earlier_ones() {
-        let mut fields = Fields::new();
+        let mut fields = CapturedFields::new();
         fields.push("user", FieldRef::Str("ada"));
         fields.push("n", FieldRef::U64(1));
         fields.push("dbg", FieldRef::Debug(&vec![1, 2]));
@@ -266,7 +303,7 @@ mod tests {
 
     #[test]
     fn recording_a_field_again_and_again_keeps_the_buffer_bounded() {
-        let mut fields = Fields::new();
+        let mut fields = CapturedFields::new();
         fields.push("stage", FieldRef::Str("start"));
         fields.push("other", FieldRef::Str("x"));
         for i in 0..100_000 {
@@ -292,21 +329,45 @@ mod tests {
     }
 
     #[test]
+    fn bytes_are_kept_as_they_are() {
+        let mut fields = CapturedFields::new();
+        fields.push("raw", FieldRef::Bytes(&[0xff, 0x00, b'a']));
+        assert!(matches!(
+            fields.get("raw"),
+            Some(FieldRef::Bytes([0xff, 0x00, b'a']))
+        ));
+        assert!(fields.get("missing").is_none());
+    }
+
+    #[test]
+    fn owned_values_read_as_their_borrowed_view() {
+        use crate::{DebugText, ErrorChain};
+        let mut fields = CapturedFields::new();
+        fields.set_owned("d", &FieldValue::Debug(DebugText::from("Point { x: 1 }")));
+        let chain = ErrorChain::from_messages(["top".to_owned(), "root".to_owned()]).unwrap();
+        fields.set_owned("e", &FieldValue::Error(chain));
+        assert_eq!(
+            shown(&fields),
+            [r#"d: Str("Point { x: 1 }")"#, r#"e: Str("top: root")"#]
+        );
+    }
+
+    #[test]
     fn errors_keep_their_chain() {
         let outer = warden_test_support::chained(["write failed", "disk full"]);
-        let mut fields = Fields::new();
+        let mut fields = CapturedFields::new();
         fields.push("error", FieldRef::Error(&outer));
         assert_eq!(text(&fields), "write failed: disk full");
     }
 
     #[test]
     fn a_cyclic_chain_ends() {
-        let mut fields = Fields::new();
+        let mut fields = CapturedFields::new();
         fields.push(
             "error",
             FieldRef::Error(&warden_test_support::Cyclic("again")),
         );
-        let expected = vec!["again"; warden_core::MAX_ERROR_CHAIN].join(": ");
+        let expected = vec!["again"; crate::MAX_ERROR_CHAIN].join(": ");
         assert_eq!(text(&fields), expected);
     }
 
@@ -314,7 +375,7 @@ mod tests {
     fn huge_values_are_cut_between_tokens_and_marked() {
         let word = "ab ";
         let huge = word.repeat(10 * 1024 * 1024 / word.len());
-        let mut fields = Fields::new();
+        let mut fields = CapturedFields::new();
         fields.push("blob", FieldRef::Str(&huge));
         let kept = text(&fields);
         assert!(kept.len() < MAX_VALUE_BYTES + 40, "{}", kept.len());
@@ -324,7 +385,7 @@ mod tests {
         fields.clear();
         assert_eq!(fields.text.capacity(), 0, "a big buffer is not kept");
         // Multi-byte text with no boundary is cut on a character boundary.
-        let mut fields = Fields::new();
+        let mut fields = CapturedFields::new();
         fields.push("blob", FieldRef::Str(&"é".repeat(MAX_VALUE_BYTES)));
         assert!(text(&fields).contains("[truncated"));
     }
