@@ -56,6 +56,23 @@ pub enum InvalidCorrelationId {
 }
 
 impl CorrelationId {
+    /// The correlation ID of the current span, on whatever thread or task
+    /// it is entered, or `None` outside any span that has one.
+    ///
+    /// The ID is the one a correlation layer (warden-correlation's
+    /// `CorrelationLayer`) left in the span's extensions; the subscriber must
+    /// be built on `tracing_subscriber`'s `Registry`, as
+    /// `tracing_subscriber::registry().with(..)` stacks are.
+    pub fn current() -> Option<CorrelationId> {
+        tracing_core::dispatcher::get_default(|dispatch| {
+            let current = dispatch.current_span();
+            let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+            let span = tracing_subscriber::registry::LookupSpan::span(registry, current.id()?)?;
+            let extensions = span.extensions();
+            extensions.get::<CorrelationId>().cloned()
+        })
+    }
+
     /// A fresh, time-ordered ID (UUID v7): 48 bits of Unix time in
     /// milliseconds, then 74 random bits.
     ///

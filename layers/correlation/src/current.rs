@@ -1,4 +1,5 @@
-//! Reading a span's correlation ID from outside the subscriber.
+//! Reading a span's correlation ID from outside the subscriber (for the
+//! current span: `CorrelationId::current()`).
 
 use tracing::Span;
 use tracing_subscriber::registry::{LookupSpan, Registry};
@@ -25,13 +26,4 @@ impl CorrelationIdExt for Span {
         })
         .flatten()
     }
-}
-
-/// The correlation ID of the current span, wherever it is entered.
-///
-/// Implemented here rather than on the type, which lives in `warden-core`:
-/// call it as `warden_correlation::current()` or through
-/// [`CorrelationIdExt`] on `Span::current()`.
-pub fn current() -> Option<CorrelationId> {
-    Span::current().correlation_id()
 }

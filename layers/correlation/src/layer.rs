@@ -36,7 +36,7 @@ use warden_core::{visit_fields, CorrelationId, FieldRef};
 /// tracing::subscriber::with_default(subscriber, || {
 ///     let span = tracing::info_span!("request", request_id = "abc-123");
 ///     let _entered = span.enter();
-///     assert_eq!(warden_correlation::current().unwrap().to_string(), "abc-123");
+///     assert_eq!(warden_correlation::CorrelationId::current().unwrap().to_string(), "abc-123");
 /// });
 /// ```
 #[derive(Debug)]

@@ -6,7 +6,7 @@
 //! request's header enters), else a fresh time-ordered UUID v7 — and every
 //! child span the ID of its parent. The ID lives in the span's extensions,
 //! so finding it for an event is one lookup, with no walk up the tree.
-//! [`current`] returns it from anywhere inside the span: any
+//! [`CorrelationId::current`] returns it from anywhere inside the span: any
 //! thread the span is entered on, `.instrument(span)` futures, tasks
 //! spawned with `.in_current_span()`.
 //!
@@ -30,7 +30,7 @@
 //!     let _entered = request.enter();
 //!     let child = tracing::info_span!("db_query");
 //!     let _child = child.enter();
-//!     assert_eq!(warden_correlation::current().unwrap().to_string(), "req-7f3a");
+//!     assert_eq!(warden_correlation::CorrelationId::current().unwrap().to_string(), "req-7f3a");
 //! });
 //! ```
 #![deny(missing_docs)]
@@ -43,6 +43,6 @@ mod layer;
 #[cfg(feature = "tower")]
 pub mod tower;
 
-pub use current::{current, CorrelationIdExt};
+pub use current::CorrelationIdExt;
 pub use layer::CorrelationLayer;
 pub use warden_core::{CorrelationId, InvalidCorrelationId};

@@ -10,7 +10,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 mod common;
 
 use common::Lines;
-use warden_correlation::{current, CorrelationId, CorrelationIdExt, CorrelationLayer};
+use warden_correlation::{CorrelationId, CorrelationIdExt, CorrelationLayer};
 
 #[test]
 fn a_thousand_concurrent_tasks_each_keep_their_own_id() {
@@ -33,13 +33,13 @@ fn a_thousand_concurrent_tasks_each_keep_their_own_id() {
                 async move {
                     info!(task, "start");
                     tokio::task::yield_now().await;
-                    assert_eq!(current(), Some(id.clone()), "task {task}");
+                    assert_eq!(CorrelationId::current(), Some(id.clone()), "task {task}");
                     // A child task spawned in the span keeps the ID.
                     let child = tokio::spawn(
                         async move {
                             tokio::task::yield_now().await;
                             info!(task, "child");
-                            current()
+                            CorrelationId::current()
                         }
                         .in_current_span(),
                     );

@@ -5,7 +5,7 @@ use tracing_subscriber::layer::SubscriberExt;
 mod common;
 
 use common::Lines;
-use warden_correlation::{current, CorrelationIdExt, CorrelationLayer};
+use warden_correlation::{CorrelationId, CorrelationIdExt, CorrelationLayer};
 
 #[test]
 fn children_inherit_and_roots_differ() {
@@ -24,7 +24,7 @@ fn children_inherit_and_roots_differ() {
         let _entered = b.enter();
         let contextual = info_span!("contextual");
         assert_eq!(contextual.correlation_id(), b.correlation_id());
-        assert_eq!(current(), b.correlation_id());
+        assert_eq!(CorrelationId::current(), b.correlation_id());
     });
 }
 
@@ -67,7 +67,7 @@ fn events_and_other_threads_see_the_span_id() {
             tracing::dispatcher::with_default(&d, || {
                 moved.in_scope(|| {
                     info!(task = 2u64, "there");
-                    current()
+                    CorrelationId::current()
                 })
             })
         })

@@ -19,9 +19,9 @@ use warden_correlation::{CorrelationId, CorrelationLayer};
 async fn handler(request: Request<()>) -> Result<Response<String>, Infallible> {
     tracing::info!(task = 1u64, "handling");
     let from_extension = request.extensions().get::<CorrelationId>().cloned();
-    assert_eq!(from_extension, warden_correlation::current());
+    assert_eq!(from_extension, warden_correlation::CorrelationId::current());
     let mut outgoing = Request::new(());
-    let current = warden_correlation::current().expect("inside the request span");
+    let current = warden_correlation::CorrelationId::current().expect("inside the request span");
     HeaderPropagation::default().inject(&current, outgoing.headers_mut());
     let downstream = async {
         tracing::info!(task = 2u64, "downstream");
