@@ -151,7 +151,9 @@ fn sustained(c: &mut Criterion) {
                     .map(|_| through(&layer, &dispatch, BATCH))
                     .sum();
                 assert_eq!(layer.dropped(), 0, "a sustained run must not drop");
-                layer.shutdown(Duration::from_secs(30));
+                layer
+                    .shutdown(Duration::from_secs(30))
+                    .expect("audit writers stop");
                 elapsed
             })
         });

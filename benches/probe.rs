@@ -109,7 +109,9 @@ const CASES: &[Case] = &[
             || audit_event(7),
         );
         layer.flush(std::time::Duration::from_secs(120)).unwrap();
-        layer.shutdown(std::time::Duration::from_secs(10));
+        layer
+            .shutdown(std::time::Duration::from_secs(10))
+            .expect("audit writer stops");
         let _ = std::fs::remove_file(&path);
     }),
     ("audit/event", |n| {

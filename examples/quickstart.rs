@@ -274,7 +274,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let elapsed = started.elapsed();
     // Flush, sign a checkpoint and stop the audit writer; send what the
     // OTLP exporter holds.
-    audit.shutdown(Duration::from_secs(10));
+    audit.shutdown(Duration::from_secs(10))?;
     let otlp_stats = match guard.otlp() {
         Some(otlp) => {
             let flushed = otlp.flush(Duration::from_secs(10));

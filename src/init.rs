@@ -8,12 +8,13 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Identity, Layer, Layered, SubscriberExt};
 use tracing_subscriber::{EnvFilter, Registry};
 use warden_audit::{AuditError, AuditKey, AuditLayer, Route, RouteFilter, SqliteSink};
+use warden_core::FlushResult;
 use warden_correlation::CorrelationLayer;
 use warden_metrics::MetricsLayer;
 use warden_otlp::{Otlp, OtlpBuilder, OtlpConfig, OtlpError};
 use warden_pii::PiiLayer;
 
-/// The subscriber [`Warden::build`] assembles: a registry with an
+/// The subscriber [`WardenBuilder::build`] assembles: a registry with an
 /// `EnvFilter`, then warden's layers.
 pub type Subscriber = Layered<BoxedLayer, Filtered>;
 /// The registry with its filter: what each of warden's layers sits on.
@@ -56,6 +57,24 @@ enum OtlpChoice {
     Builder(Box<OtlpBuilder>),
 }
 
+/// The entry point to the assembled stack: [`Warden::builder`] (or the
+/// one-call [`init`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Warden;
+
+impl Warden {
+    /// The defaults: correlation IDs, the PII gate (events and span
+    /// fields), JSON lines to stdout, metrics, audit records to
+    /// `./warden-audit.db`, OTLP export when the environment names a
+    /// collector, and `RUST_LOG` (else `info`) as the filter. Each part is
+    /// changed with a `WardenBuilder` method, or left out with its
+    /// `without_*` method.
+    pub fn builder() -> WardenBuilder {
+        WardenBuilder::default()
+    }
+}
+
 /// Configures the stack [`init`] assembles; every choice has a builder
 /// method, and every default is the safe one.
 ///
@@ -78,7 +97,7 @@ enum OtlpChoice {
 /// # drop(guard); std::fs::remove_dir_all(dir).unwrap();
 /// # Ok(()) }
 /// ```
-pub struct Warden {
+pub struct WardenBuilder {
     filter: Option<String>,
     correlation: bool,
     pii: Option<PiiLayer>,
@@ -90,9 +109,9 @@ pub struct Warden {
     shutdown_timeout: Duration,
 }
 
-impl Default for Warden {
+impl Default for WardenBuilder {
     fn default() -> Self {
-        Warden {
+        WardenBuilder {
             filter: None,
             correlation: true,
             pii: Some(PiiLayer::default()),
@@ -109,9 +128,9 @@ impl Default for Warden {
 /// Where [`init`] keeps the audit store unless told otherwise.
 pub const DEFAULT_AUDIT_DB: &str = "./warden-audit.db";
 
-impl std::fmt::Debug for Warden {
+impl std::fmt::Debug for WardenBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Warden")
+        f.debug_struct("WardenBuilder")
             .field("filter", &self.filter)
             .field("correlation", &self.correlation)
             .field("pii", &self.pii.is_some())
@@ -121,24 +140,16 @@ impl std::fmt::Debug for Warden {
     }
 }
 
-impl Warden {
-    /// The defaults: correlation IDs, the PII gate (events and span
-    /// fields), JSON lines to stdout, metrics, audit records to
-    /// `./warden-audit.db`, OTLP export when the environment names a
-    /// collector, and `RUST_LOG` (else `info`) as the filter.
-    pub fn builder() -> Self {
-        Self::default()
-    }
-
+impl WardenBuilder {
     /// The filter directives, instead of `RUST_LOG`.
     pub fn filter(mut self, directives: impl Into<String>) -> Self {
         self.filter = Some(directives.into());
         self
     }
 
-    /// Whether spans get correlation IDs (default on).
-    pub fn correlation(mut self, enabled: bool) -> Self {
-        self.correlation = enabled;
+    /// No correlation IDs on spans (they are on by default).
+    pub fn without_correlation(mut self) -> Self {
+        self.correlation = false;
         self
     }
 
@@ -156,9 +167,9 @@ impl Warden {
         self
     }
 
-    /// Whether operations are timed (default on).
-    pub fn metrics(mut self, enabled: bool) -> Self {
-        self.metrics = enabled;
+    /// No latency metrics (operations are timed by default).
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = false;
         self
     }
 
@@ -193,9 +204,9 @@ impl Warden {
         self
     }
 
-    /// Whether JSON lines are written (default on).
-    pub fn json(mut self, enabled: bool) -> Self {
-        self.json = enabled;
+    /// No JSON lines (they are written by default).
+    pub fn without_json(mut self) -> Self {
+        self.json = false;
         self
     }
 
@@ -324,7 +335,7 @@ impl Warden {
 }
 
 /// Assembles the recommended stack from the environment and defaults and
-/// installs it globally; see [`Warden::builder`] for each choice. Keep
+/// installs it globally; see [`WardenBuilder`] for each choice. Keep
 /// the guard alive: dropping it flushes the audit store and the OTLP
 /// exporter.
 ///
@@ -382,25 +393,28 @@ impl WardenGuard {
         self.otlp.as_ref()
     }
 
-    /// Flushes the audit router and the OTLP exporter, each within `timeout`.
-    pub fn flush(&self, timeout: Duration) -> Result<(), InitError> {
-        if let Some(audit) = &self.audit {
-            audit.flush(timeout)?;
-        }
-        if let Some(otlp) = &self.otlp {
-            otlp.flush(timeout)?;
-        }
-        Ok(())
+    /// Flushes the audit router, then the OTLP exporter (which the audit
+    /// router may feed), each within `timeout`; the first failure is
+    /// returned after both were tried.
+    pub fn flush(&self, timeout: Duration) -> FlushResult {
+        let audit = self.audit.as_ref().map_or(Ok(()), |a| a.flush(timeout));
+        let otlp = self.otlp.as_ref().map_or(Ok(()), |o| o.flush(timeout));
+        audit.and(otlp)
+    }
+
+    /// Shuts the audit router down (flush, checkpoint, stop), then the OTLP
+    /// exporter, each within `timeout`; the first failure is returned after
+    /// both were tried. Dropping the guard does the same with the builder's
+    /// [`shutdown_timeout`](WardenBuilder::shutdown_timeout).
+    pub fn shutdown(&self, timeout: Duration) -> FlushResult {
+        let audit = self.audit.as_ref().map_or(Ok(()), |a| a.shutdown(timeout));
+        let otlp = self.otlp.as_ref().map_or(Ok(()), |o| o.shutdown(timeout));
+        audit.and(otlp)
     }
 }
 
 impl Drop for WardenGuard {
     fn drop(&mut self) {
-        if let Some(audit) = &self.audit {
-            audit.shutdown(self.timeout);
-        }
-        if let Some(otlp) = &self.otlp {
-            let _ = otlp.shutdown(self.timeout);
-        }
+        let _ = self.shutdown(self.timeout);
     }
 }

@@ -15,7 +15,7 @@
 //! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
 //!
 //! [`init`] assembles the recommended stack in one call (and
-//! [`Warden::builder`] lets you change each part); or compose the layers
+//! [`Warden::builder`] returns a [`WardenBuilder`] to change each part); or compose the layers
 //! yourself:
 //!
 //! ```
@@ -42,5 +42,6 @@ pub use warden_pii as pii;
 mod init;
 
 pub use init::{
-    init, BoxedLayer, Filtered, InitError, Subscriber, Warden, WardenGuard, DEFAULT_AUDIT_DB,
+    init, BoxedLayer, Filtered, InitError, Subscriber, Warden, WardenBuilder, WardenGuard,
+    DEFAULT_AUDIT_DB,
 };

@@ -116,8 +116,8 @@ fn each_part_can_be_left_out() {
         .without_audit()
         .without_otlp()
         .without_pii()
-        .metrics(false)
-        .correlation(false)
+        .without_metrics()
+        .without_correlation()
         .writer(lines.clone())
         .build()
         .unwrap();

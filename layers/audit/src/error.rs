@@ -45,12 +45,6 @@ pub enum AuditError {
     /// A configuration that cannot work.
     #[error("invalid audit configuration: {0}")]
     Config(String),
-    /// The writer thread is gone (the layer was shut down).
-    #[error("the audit writer has stopped")]
-    Stopped,
-    /// A `Sync` record or a flush was not confirmed in time.
-    #[error("the audit writer did not confirm within {0:?}")]
-    Timeout(std::time::Duration),
 }
 
 impl AuditError {

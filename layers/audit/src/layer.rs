@@ -13,7 +13,7 @@ use crossbeam_channel::{
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::CorrelationId;
+use warden_core::{CorrelationId, FlushError, FlushResult};
 use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
@@ -326,7 +326,7 @@ impl AuditLayer {
 
     /// Waits until every record queued so far is written by its sinks, or
     /// `timeout` passes.
-    pub fn flush(&self, timeout: Duration) -> Result<(), AuditError> {
+    pub fn flush(&self, timeout: Duration) -> FlushResult {
         let deadline = Instant::now() + timeout;
         let mut waits = Vec::new();
         for route in &self.shared.routes {
@@ -335,28 +335,30 @@ impl AuditLayer {
                 .tx
                 .send_deadline(Command::Flush(ack), deadline)
                 .map_err(|e| match e {
-                    SendTimeoutError::Timeout(_) => AuditError::Timeout(timeout),
-                    SendTimeoutError::Disconnected(_) => AuditError::Stopped,
+                    SendTimeoutError::Timeout(_) => FlushError::Timeout(timeout),
+                    SendTimeoutError::Disconnected(_) => FlushError::ShutDown,
                 })?;
             route.wake.unpark();
             waits.push(done);
         }
         for done in waits {
             done.recv_deadline(deadline).map_err(|e| match e {
-                RecvTimeoutError::Timeout => AuditError::Timeout(timeout),
-                RecvTimeoutError::Disconnected => AuditError::Stopped,
+                RecvTimeoutError::Timeout => FlushError::Timeout(timeout),
+                RecvTimeoutError::Disconnected => FlushError::ShutDown,
             })?;
         }
         Ok(())
     }
 
     /// Flushes, signs the stores' shutdown checkpoints and stops the
-    /// writers (each given up to `timeout`). Later audit events are
-    /// dropped and counted.
-    pub fn shutdown(&self, timeout: Duration) {
+    /// writers (all within `timeout`). Later audit events are dropped and
+    /// counted. A second call returns [`FlushError::ShutDown`]; a writer
+    /// still busy at the deadline, [`FlushError::Timeout`].
+    pub fn shutdown(&self, timeout: Duration) -> FlushResult {
         if self.shared.closed.swap(true, Ordering::AcqRel) {
-            return;
+            return Err(FlushError::ShutDown);
         }
+        let mut result = Ok(());
         let deadline = Instant::now() + timeout;
         for route in &self.shared.routes {
             let _ = route.tx.send_deadline(Command::Shutdown, deadline);
@@ -370,9 +372,12 @@ impl AuditLayer {
                 }
                 if handle.is_finished() {
                     let _ = handle.join();
+                } else {
+                    result = Err(FlushError::Timeout(timeout));
                 }
             }
         }
+        result
     }
 
     /// A guard that shuts the layer down (flush, checkpoint, stop) when
@@ -579,7 +584,7 @@ pub struct AuditGuard {
 
 impl Drop for AuditGuard {
     fn drop(&mut self) {
-        self.layer.shutdown(self.timeout);
+        let _ = self.layer.shutdown(self.timeout);
     }
 }
 

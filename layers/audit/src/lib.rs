@@ -65,6 +65,7 @@ pub use sqlite::{
 };
 pub use verify::{verify, verify_with, Problem, VerifyReport};
 pub use warden_core::AUDIT_TARGET;
+pub use warden_core::{FlushError, FlushResult};
 
 #[doc(hidden)]
 pub use tracing as __tracing;

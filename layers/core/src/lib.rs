@@ -49,6 +49,7 @@ mod captured;
 mod correlation;
 mod error_chain;
 mod extensions;
+mod flush;
 mod owned;
 pub mod time;
 mod visit;
@@ -60,6 +61,7 @@ pub use correlation::{
 };
 pub use error_chain::{error_chain, ErrorChainIter, MAX_ERROR_CHAIN};
 pub use extensions::SanitizedFields;
+pub use flush::{FlushError, FlushResult};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;
 

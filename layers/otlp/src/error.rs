@@ -47,10 +47,4 @@ pub enum OtlpError {
     /// The export thread could not be started.
     #[error("could not start the OTLP export thread: {0}")]
     Thread(#[from] std::io::Error),
-    /// A flush or shutdown did not finish in time; what was queued may be lost.
-    #[error("the OTLP exporter did not finish within {0:?}")]
-    Timeout(std::time::Duration),
-    /// The exporter has already shut down.
-    #[error("the OTLP exporter has shut down")]
-    ShutDown,
 }

@@ -68,6 +68,7 @@ pub use error::OtlpError;
 pub use layer::OtlpLayer;
 pub use queue::{ExportStats, SignalStats};
 pub use warden_core::MAX_VALUE_BYTES;
+pub use warden_core::{FlushError, FlushResult};
 
 use exporter::{Control, Pipeline};
 use queue::Shared;
@@ -120,28 +121,28 @@ impl Otlp {
         &self,
         make: fn(std::sync::mpsc::SyncSender<()>) -> Control,
         timeout: Duration,
-    ) -> Result<(), OtlpError> {
+    ) -> FlushResult {
         let (reply, done) = std::sync::mpsc::sync_channel(1);
         self.inner
             .control
             .send(make(reply))
-            .map_err(|_| OtlpError::ShutDown)?;
+            .map_err(|_| FlushError::ShutDown)?;
         match done.recv_timeout(timeout) {
             Ok(()) => Ok(()),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(OtlpError::Timeout(timeout)),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(OtlpError::ShutDown),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(FlushError::Timeout(timeout)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(FlushError::ShutDown),
         }
     }
 
     /// Sends everything queued now (and the metrics), waiting at most
     /// `timeout`.
-    pub fn flush(&self, timeout: Duration) -> Result<(), OtlpError> {
+    pub fn flush(&self, timeout: Duration) -> FlushResult {
         self.request(Control::Flush, timeout)
     }
 
     /// Sends everything queued, stops the export thread and waits for it,
     /// at most `timeout`. Later records are dropped and counted.
-    pub fn shutdown(&self, timeout: Duration) -> Result<(), OtlpError> {
+    pub fn shutdown(&self, timeout: Duration) -> FlushResult {
         let result = self.request(Control::Shutdown, timeout);
         if result.is_ok() {
             let thread = self.inner.thread.lock().ok().and_then(|mut t| t.take());

@@ -300,5 +300,5 @@ fn audit_records_arrive_as_log_records_with_audit_attributes() {
         "{refund}"
     );
     assert_eq!(otlp.stats().audit.exported, 2, "{}", otlp.stats());
-    audit.shutdown(Duration::from_secs(5));
+    audit.shutdown(Duration::from_secs(5)).unwrap();
 }
