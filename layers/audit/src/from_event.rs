@@ -51,6 +51,11 @@ fn text_of(value: FieldRef<'_>) -> String {
 /// real value, bounded so a runaway field cannot exhaust memory.
 const MAX_AUDIT_VALUE_BYTES: usize = 1 << 30;
 
+/// An audit event's fields: none inline, so that a capture moves through
+/// the routes' channels as three words (audit events have more fields than
+/// an inline buffer would hold anyway).
+pub(crate) type AuditFields = CapturedFields<0>;
+
 /// An audit event as the logging thread captured it: owned field values,
 /// nothing parsed or sanitized yet (the writer thread does that).
 #[derive(Clone, Debug)]
@@ -63,7 +68,7 @@ pub(crate) struct Captured {
     /// The field values, every text in one buffer. The writer hands the
     /// capture back once it has built the record, so that the logging
     /// thread allocates (and the writer frees) nothing in the common case.
-    fields: CapturedFields,
+    fields: AuditFields,
     correlation: Option<CorrelationId>,
     /// What routing needs, read on the logging thread.
     pub(crate) audit_level: AuditLevel,
@@ -75,10 +80,13 @@ pub(crate) struct Captured {
 pub(crate) fn capture(
     event: &Event<'_>,
     correlation: Option<CorrelationId>,
-    recycled: Option<CapturedFields>,
+    recycled: Option<AuditFields>,
 ) -> Captured {
-    let mut fields =
-        recycled.unwrap_or_else(|| CapturedFields::with_max_value_bytes(MAX_AUDIT_VALUE_BYTES));
+    let mut fields = recycled.unwrap_or_else(|| {
+        let mut fresh = AuditFields::with_max_value_bytes(MAX_AUDIT_VALUE_BYTES);
+        fresh.reserve(event.metadata().fields().len(), 128);
+        fresh
+    });
     visit_fields(event, |field, value| fields.push(field.name(), value));
     let event_type = match fields.get("event_type") {
         Some(FieldRef::Str(t)) => EventType::parse(t),
@@ -120,7 +128,7 @@ pub(crate) fn record_from_captured(
     mut captured: Captured,
     sanitizer: &Sanitizer,
     key: Option<&AuditKey>,
-) -> (AuditRecord, CapturedFields) {
+) -> (AuditRecord, AuditFields) {
     let mut record = AuditRecord::new(captured.event_type, String::new());
     record.id = captured.id;
     record.timestamp = crate::record::truncate_to_micros(captured.timestamp);

@@ -18,10 +18,9 @@ use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
 use crate::error::AuditError;
-use crate::from_event::{capture, record_from_captured, Captured};
+use crate::from_event::{capture, record_from_captured, AuditFields, Captured};
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
 use crate::sink::{AuditSink, SqliteSink};
-use warden_core::CapturedFields;
 
 /// When the logging call returns.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -242,7 +241,7 @@ struct Shared {
     routes: Vec<RouteHandle>,
     target: String,
     /// Capture buffers the writers handed back.
-    recycled: Receiver<CapturedFields>,
+    recycled: Receiver<AuditFields>,
     closed: AtomicBool,
 }
 
@@ -602,7 +601,7 @@ struct Writer {
     /// queue holds, so that what waits for a stalled sink stays within
     /// about twice the route's bound.
     batch_limit: usize,
-    recycle: Sender<CapturedFields>,
+    recycle: Sender<AuditFields>,
     sanitizer: Sanitizer,
     ip_key: Option<AuditKey>,
     sinks: Vec<Box<dyn AuditSink>>,

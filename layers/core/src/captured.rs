@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
+use smallvec::SmallVec;
+
 use crate::{FieldRef, FieldValue};
 
 /// The most bytes of one text value [`CapturedFields::new`] keeps. Longer
@@ -23,8 +25,10 @@ enum Slot {
     Bytes(Box<[u8]>),
     I64(i64),
     U64(u64),
-    I128(i128),
-    U128(u128),
+    /// 128-bit integers as two halves (high, low): keeps the slot at
+    /// 8-byte alignment, so four fit inline in a small buffer.
+    I128([u64; 2]),
+    U128([u64; 2]),
     F64(f64),
     Bool(bool),
 }
@@ -51,16 +55,21 @@ enum Slot {
 /// let shown: Vec<String> = fields.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
 /// assert_eq!(shown, [r#"user=Str("ada")"#, "attempt=U64(3)", r#"point=Str("(1, 2)")"#]);
 /// ```
+///
+/// `INLINE` fields are kept without allocating (default 4: most spans need
+/// no allocation of their own). A capture that moves through a channel by
+/// value can take 0, to stay three words wide.
 #[derive(Clone, Debug)]
-pub struct CapturedFields {
-    slots: Vec<(&'static str, Slot)>,
+pub struct CapturedFields<const INLINE: usize = 4> {
+    slots: SmallVec<[(&'static str, Slot); INLINE]>,
     text: String,
     max_value_bytes: usize,
 }
 
-impl Default for CapturedFields {
+impl<const INLINE: usize> Default for CapturedFields<INLINE> {
+    /// An empty capture that keeps at most [`MAX_VALUE_BYTES`] of a text.
     fn default() -> Self {
-        Self::new()
+        Self::with_max_value_bytes(MAX_VALUE_BYTES)
     }
 }
 
@@ -69,15 +78,24 @@ impl CapturedFields {
     pub fn new() -> Self {
         Self::with_max_value_bytes(MAX_VALUE_BYTES)
     }
+}
 
+impl<const INLINE: usize> CapturedFields<INLINE> {
     /// An empty capture that keeps at most `max` bytes of a text (up to
     /// 1 GiB).
     pub fn with_max_value_bytes(max: usize) -> Self {
         CapturedFields {
-            slots: Vec::new(),
+            slots: SmallVec::new(),
             text: String::new(),
             max_value_bytes: max.min(1 << 30),
         }
+    }
+
+    /// Makes room for `fields` more fields and `text_bytes` more bytes of
+    /// text, so that a fresh capture grows once instead of field by field.
+    pub fn reserve(&mut self, fields: usize, text_bytes: usize) {
+        self.slots.reserve(fields);
+        self.text.reserve(text_bytes);
     }
 
     /// How many fields it holds.
@@ -183,8 +201,8 @@ impl CapturedFields {
             }),
             FieldRef::I64(n) => Slot::I64(n),
             FieldRef::U64(n) => Slot::U64(n),
-            FieldRef::I128(n) => Slot::I128(n),
-            FieldRef::U128(n) => Slot::U128(n),
+            FieldRef::I128(n) => Slot::I128(halves(n as u128)),
+            FieldRef::U128(n) => Slot::U128(halves(n)),
             FieldRef::F64(n) => Slot::F64(n),
             FieldRef::Bool(b) => Slot::Bool(b),
             FieldRef::Bytes(b) => Slot::Bytes(b.into()),
@@ -241,12 +259,20 @@ impl CapturedFields {
             Slot::Bytes(b) => FieldRef::Bytes(b),
             Slot::I64(n) => FieldRef::I64(*n),
             Slot::U64(n) => FieldRef::U64(*n),
-            Slot::I128(n) => FieldRef::I128(*n),
-            Slot::U128(n) => FieldRef::U128(*n),
+            Slot::I128(h) => FieldRef::I128(whole(*h) as i128),
+            Slot::U128(h) => FieldRef::U128(whole(*h)),
             Slot::F64(n) => FieldRef::F64(*n),
             Slot::Bool(b) => FieldRef::Bool(*b),
         }
     }
+}
+
+fn halves(n: u128) -> [u64; 2] {
+    [(n >> 64) as u64, n as u64]
+}
+
+fn whole([high, low]: [u64; 2]) -> u128 {
+    (u128::from(high) << 64) | u128::from(low)
 }
 
 /// Where to cut `text` to at most `max` bytes: after the last whitespace or
@@ -326,6 +352,16 @@ mod tests {
                 r#"other: Str("99999")"#,
             ]
         );
+    }
+
+    #[test]
+    fn wide_integers_keep_every_bit() {
+        let mut fields = CapturedFields::new();
+        fields.push("i", FieldRef::I128(i128::MIN + 7));
+        fields.push("u", FieldRef::U128(u128::MAX - 3));
+        assert!(matches!(fields.get("i"), Some(FieldRef::I128(n)) if n == i128::MIN + 7));
+        assert!(matches!(fields.get("u"), Some(FieldRef::U128(n)) if n == u128::MAX - 3));
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
     }
 
     #[test]
