@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
 use warden_audit::{
-    query_records, stats, verify, AuditError, AuditKey, AuditLevel, AuditRecord, EventType,
-    Outcome, Query, SqliteStore,
+    verify, AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, Query, SqliteStore,
+    StoreReader,
 };
 
 /// The `audit` subcommands.
@@ -166,7 +166,7 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
 pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError> {
     match command {
         AuditCommand::Query(args) => {
-            let conn = SqliteStore::open_read_only(&args.db.db)?;
+            let reader = StoreReader::open(&args.db.db)?;
             let query = Query {
                 level: args.level,
                 event_type: args.event_type.as_deref().map(EventType::parse),
@@ -180,18 +180,18 @@ pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError>
                 limit: Some(args.limit),
                 after_seq: None,
             };
-            let records = query_records(&conn, &args.db.db, &query)?;
+            let records = reader.query_with_seq(&query)?;
             print_records(out, records.iter().map(|(_, r)| r), args.format, true)
                 .map_err(|e| io_error(&args.db.db, e))?;
             Ok(0)
         }
         AuditCommand::Tail(args) => tail(args, out),
         AuditCommand::Stats(args) => {
-            let conn = SqliteStore::open_read_only(&args.db.db)?;
+            let reader = StoreReader::open(&args.db.db)?;
             let since = args
                 .since
                 .or_else(|| SystemTime::now().checked_sub(Duration::from_secs(30 * 86_400)));
-            let rows = stats(&conn, &args.db.db, since)?;
+            let rows = reader.stats(since)?;
             let result = (|| {
                 writeln!(
                     out,
@@ -213,7 +213,7 @@ pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError>
         AuditCommand::Verify(args) => {
             let report = match &args.key_file {
                 Some(file) => {
-                    SqliteStore::open_read_only(&args.db.db)?;
+                    StoreReader::open(&args.db.db)?;
                     warden_audit::verify_with(&args.db.db, &AuditKey::from_file(file, false)?)?
                 }
                 None => verify(&args.db.db)?,
@@ -223,7 +223,7 @@ pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError>
             Ok(if report.is_ok() { 0 } else { 1 })
         }
         AuditCommand::Purge(args) => {
-            SqliteStore::open_read_only(&args.db.db)?;
+            StoreReader::open(&args.db.db)?;
             let mut store = SqliteStore::open(&args.db.db)?;
             let before = SystemTime::now()
                 .checked_sub(args.older_than)
@@ -250,26 +250,15 @@ fn io_error(path: &std::path::Path, e: io::Error) -> AuditError {
 
 fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
     let path = &args.db.db;
-    let conn = SqliteStore::open_read_only(path)?;
-    let mut newest = query_records(
-        &conn,
-        path,
-        &Query {
-            limit: Some(args.lines),
-            ..Query::default()
-        },
-    )?;
+    let reader = StoreReader::open(path)?;
+    let mut newest = reader.query_with_seq(&Query {
+        limit: Some(args.lines),
+        ..Query::default()
+    })?;
     newest.reverse();
     let mut last_seq = newest.last().map_or(0, |(seq, _)| *seq);
     if newest.is_empty() {
-        last_seq = conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_records", [], |r| {
-                r.get(0)
-            })
-            .map_err(|e| AuditError::Sqlite {
-                path: path.clone(),
-                source: e,
-            })?;
+        last_seq = reader.last_seq()?;
     }
     print_records(out, newest.iter().map(|(_, r)| r), args.format, true)
         .map_err(|e| io_error(path, e))?;
@@ -278,14 +267,10 @@ fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
     }
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        let fresh = query_records(
-            &conn,
-            path,
-            &Query {
-                after_seq: Some(last_seq),
-                ..Query::default()
-            },
-        )?;
+        let fresh = reader.query_with_seq(&Query {
+            after_seq: Some(last_seq),
+            ..Query::default()
+        })?;
         if let Some((seq, _)) = fresh.last() {
             last_seq = *seq;
         }

@@ -20,7 +20,7 @@ pub enum AuditError {
         /// The database file.
         path: PathBuf,
         /// Why.
-        source: rusqlite::Error,
+        source: DatabaseError,
     },
     /// The file is not a warden audit store (or does not exist, when only
     /// reading).
@@ -58,7 +58,25 @@ impl AuditError {
     pub(crate) fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> Self {
         AuditError::Sqlite {
             path: path.to_owned(),
-            source,
+            source: DatabaseError(source),
         }
+    }
+}
+
+/// What the database engine reported. Its text and its `source()` are the
+/// engine's; the engine's own error type is not part of warden's API, so
+/// that a new version of it is not a breaking change.
+#[derive(Debug)]
+pub struct DatabaseError(rusqlite::Error);
+
+impl std::fmt::Display for DatabaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for DatabaseError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }

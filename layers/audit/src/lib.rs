@@ -54,14 +54,14 @@ mod sqlite;
 mod verify;
 
 pub use chain::{key_file, link, AuditKey, Checkpoint, CheckpointKind, Hash, GENESIS};
-pub use error::AuditError;
+pub use error::{AuditError, DatabaseError};
 pub use layer::{
     AuditGuard, AuditLayer, AuditLayerBuilder, Durability, Overflow, Route, RouteFilter, RouteStats,
 };
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
 pub use sink::{AuditSink, JsonlSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
 pub use sqlite::{
-    query_records, stats, CheckpointPolicy, DayCount, Query, SqliteStore, SyncMode, SCHEMA_VERSION,
+    CheckpointPolicy, DayCount, Query, SqliteStore, StoreReader, SyncMode, SCHEMA_VERSION,
 };
 pub use verify::{verify, verify_with, Problem, VerifyReport};
 pub use warden_core::AUDIT_TARGET;

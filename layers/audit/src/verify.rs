@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::chain::{link, AuditKey, Hash, GENESIS};
 use crate::error::AuditError;
-use crate::sqlite::{checkpoints, hash_of, record_from_row, SqliteStore};
+use crate::sqlite::{checkpoints, hash_of, record_from_row, StoreReader};
 
 /// One thing `verify` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,7 +149,7 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     let path = path.as_ref();
     // A missing file or another database is reported as such, before any
     // question of keys.
-    SqliteStore::open_read_only(path)?;
+    StoreReader::open(path)?;
     let key = match std::env::var("WARDEN_AUDIT_KEY") {
         Ok(key) => AuditKey::new(key.into_bytes())?,
         Err(_) => AuditKey::from_file(&crate::chain::key_file(path), false)?,
@@ -160,11 +160,12 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
 /// Verifies the store at `path` with `key`.
 pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyReport, AuditError> {
     let path = path.as_ref();
-    let conn = SqliteStore::open_read_only(path)?;
+    let reader = StoreReader::open(path)?;
+    let conn = reader.connection();
     let sql = |e| AuditError::sqlite(path, e);
     let mut report = VerifyReport::default();
 
-    let all_checkpoints = checkpoints(&conn, path)?;
+    let all_checkpoints = checkpoints(conn, path)?;
     report.checkpoints = all_checkpoints.len() as u64;
     let mut trusted = Vec::new();
     for (id, checkpoint, mac) in all_checkpoints {

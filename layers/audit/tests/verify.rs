@@ -116,16 +116,14 @@ fn a_rewritten_chain_is_caught_by_the_signed_checkpoints() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     let mut prev = [0u8; 32];
     for seq in 1..=12i64 {
-        let record = warden_audit::SqliteStore::open_read_only(&db)
-            .map(|c| {
-                warden_audit::query_records(&c, &db, &warden_audit::Query::default())
-                    .unwrap()
-                    .into_iter()
-                    .find(|(s, _)| *s == seq)
-                    .unwrap()
-                    .1
-            })
-            .unwrap();
+        let record = warden_audit::StoreReader::open(&db)
+            .unwrap()
+            .query_with_seq(&warden_audit::Query::default())
+            .unwrap()
+            .into_iter()
+            .find(|(s, _)| *s == seq)
+            .unwrap()
+            .1;
         let hash = warden_audit::link(&prev, &record);
         conn.execute(
             "UPDATE audit_records SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",

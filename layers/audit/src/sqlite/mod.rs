@@ -1,0 +1,11 @@
+//! The SQLite store: its schema, writing to it, and reading it.
+
+mod query;
+mod schema;
+mod store;
+
+pub(crate) use query::{checkpoints, record_from_row};
+pub use query::{DayCount, Query, StoreReader};
+pub(crate) use schema::hash_of;
+pub use schema::SCHEMA_VERSION;
+pub use store::{CheckpointPolicy, SqliteStore, SyncMode};

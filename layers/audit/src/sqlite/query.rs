@@ -1,0 +1,311 @@
+//! Reading the store: filters, indexed queries, daily counts, checkpoints.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{params, Connection, OpenFlags, Row};
+
+use super::schema::{check_is_audit_store, hash_of, sql};
+use crate::chain::{Checkpoint, CheckpointKind};
+use crate::error::AuditError;
+use crate::record::{from_micros, micros_since_epoch, AuditLevel, AuditRecord, EventType, Outcome};
+
+/// Filters for [`SqliteStore::query`](super::SqliteStore::query) and
+/// [`StoreReader::query`]; every one given must match.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    /// Only this level.
+    pub level: Option<AuditLevel>,
+    /// Only this event type.
+    pub event_type: Option<EventType>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Only this user.
+    pub user_id: Option<String>,
+    /// Only this resource.
+    pub resource_id: Option<String>,
+    /// Only this correlation ID.
+    pub correlation_id: Option<String>,
+    /// Only this outcome.
+    pub outcome: Option<Outcome>,
+    /// At or after this time.
+    pub since: Option<SystemTime>,
+    /// Before this time.
+    pub until: Option<SystemTime>,
+    /// At most this many (newest first); `None`: all.
+    pub limit: Option<usize>,
+    /// Only records with a sequence number above this (for `tail -f`);
+    /// returned oldest first.
+    pub after_seq: Option<i64>,
+}
+
+/// One day's counts from [`StoreReader::stats`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayCount {
+    /// The day, `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// The event type.
+    pub event_type: String,
+    /// The level.
+    pub level: String,
+    /// The outcome.
+    pub outcome: String,
+    /// How many records.
+    pub count: i64,
+}
+
+/// A read-only view of an existing store, for queries, counts and
+/// verification: a missing file or a database that is not an audit store
+/// is an error, never created.
+///
+/// ```
+/// use warden_audit::{AuditKey, AuditRecord, EventType, Query, SqliteStore, StoreReader};
+///
+/// let dir = std::env::temp_dir().join(format!("warden-reader-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("audit.db");
+/// let key = AuditKey::new(*b"a documentation key, 16+ bytes").unwrap();
+/// let mut store = SqliteStore::open_with(&path, key, Default::default(), Default::default()).unwrap();
+/// store.append(&[AuditRecord::new(EventType::Authentication, "login")]).unwrap();
+///
+/// let reader = StoreReader::open(&path).unwrap();
+/// let rows = reader.query_with_seq(&Query::default()).unwrap();
+/// assert_eq!(rows.len(), 1);
+/// assert_eq!(reader.last_seq().unwrap(), 1);
+/// # std::fs::remove_dir_all(dir).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct StoreReader {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl StoreReader {
+    /// Opens the store at `path` for reading.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
+        let path = path.as_ref();
+        if !path.is_file() {
+            return Err(AuditError::NotAnAuditStore(path.to_owned()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql(path))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sql(path))?;
+        check_is_audit_store(&conn, path)?;
+        Ok(StoreReader {
+            conn,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The records matching `query` with their sequence numbers, newest
+    /// first (oldest first with `after_seq`, for following a store).
+    pub fn query_with_seq(&self, query: &Query) -> Result<Vec<(i64, AuditRecord)>, AuditError> {
+        query_records(&self.conn, &self.path, query)
+    }
+
+    /// The records matching `query`, newest first.
+    pub fn query(&self, query: &Query) -> Result<Vec<AuditRecord>, AuditError> {
+        self.query_with_seq(query)
+            .map(|rows| rows.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// Counts by day, event type, level and outcome, newest day first.
+    pub fn stats(&self, since: Option<SystemTime>) -> Result<Vec<DayCount>, AuditError> {
+        stats(&self.conn, &self.path, since)
+    }
+
+    /// The sequence number of the last record, 0 for an empty store.
+    pub fn last_seq(&self) -> Result<i64, AuditError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit_records", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql(&self.path))
+    }
+
+    /// The connection, for verification.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+const COLUMNS: &str = "seq, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
+    client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata";
+
+/// A stored row as a record. A column that no longer parses (an edited
+/// row) is an error of that row, reported by `verify`.
+pub(crate) fn record_from_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<(i64, Result<AuditRecord, String>)> {
+    let seq: i64 = row.get(0)?;
+    let id: String = row.get(1)?;
+    let level: String = row.get(3)?;
+    let outcome: String = row.get(6)?;
+    let correlation: Option<String> = row.get(11)?;
+    let metadata: String = row.get(14)?;
+    let parsed = (|| {
+        Ok(AuditRecord {
+            id: id.parse().map_err(|e| format!("id: {e}"))?,
+            timestamp: from_micros(row.get(2).map_err(|e| e.to_string())?),
+            level: level.parse().map_err(|e| format!("{e}"))?,
+            event_type: EventType::parse(&row.get::<_, String>(4).map_err(|e| e.to_string())?),
+            action: row.get(5).map_err(|e| e.to_string())?,
+            outcome: outcome.parse().map_err(|e| format!("{e}"))?,
+            resource_id: row.get(7).map_err(|e| e.to_string())?,
+            user_id: row.get(8).map_err(|e| e.to_string())?,
+            client_ip_hash: row.get(9).map_err(|e| e.to_string())?,
+            user_agent: row.get(10).map_err(|e| e.to_string())?,
+            correlation_id: match correlation {
+                Some(c) => Some(c.parse().map_err(|e| format!("correlation_id: {e}"))?),
+                None => None,
+            },
+            duration_ms: row.get(12).map_err(|e| e.to_string())?,
+            error_message: row.get(13).map_err(|e| e.to_string())?,
+            metadata: serde_json::from_str(&metadata).map_err(|e| format!("metadata: {e}"))?,
+        })
+    })();
+    Ok((seq, parsed))
+}
+
+/// Runs `query` on a connection to an audit store.
+pub(crate) fn query_records(
+    conn: &Connection,
+    path: &Path,
+    query: &Query,
+) -> Result<Vec<(i64, AuditRecord)>, AuditError> {
+    let mut clauses = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut eq = |column: &str, value: Option<String>| {
+        if let Some(v) = value {
+            clauses.push(format!("{column} = ?{}", values.len() + 1));
+            values.push(v.into());
+        }
+    };
+    eq("level", query.level.map(|l| l.as_str().to_owned()));
+    eq(
+        "event_type",
+        query.event_type.as_ref().map(|t| t.as_str().to_owned()),
+    );
+    eq("action", query.action.clone());
+    eq("user_id", query.user_id.clone());
+    eq("resource_id", query.resource_id.clone());
+    eq("correlation_id", query.correlation_id.clone());
+    eq("outcome", query.outcome.map(|o| o.as_str().to_owned()));
+    if let Some(since) = query.since {
+        clauses.push(format!("ts_us >= ?{}", values.len() + 1));
+        values.push(micros_since_epoch(since).into());
+    }
+    if let Some(until) = query.until {
+        clauses.push(format!("ts_us < ?{}", values.len() + 1));
+        values.push(micros_since_epoch(until).into());
+    }
+    if let Some(after) = query.after_seq {
+        clauses.push(format!("seq > ?{}", values.len() + 1));
+        values.push(after.into());
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let order = if query.after_seq.is_some() {
+        "seq ASC"
+    } else {
+        "ts_us DESC, seq DESC"
+    };
+    let limit = query
+        .limit
+        .map(|n| format!("LIMIT {n}"))
+        .unwrap_or_default();
+    let text = format!("SELECT {COLUMNS} FROM audit_records {filter} ORDER BY {order} {limit}");
+    let mut statement = conn.prepare(&text).map_err(sql(path))?;
+    let rows = statement
+        .query_map(rusqlite::params_from_iter(values), record_from_row)
+        .map_err(sql(path))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, record) = row.map_err(sql(path))?;
+        if let Ok(record) = record {
+            out.push((seq, record));
+        }
+    }
+    Ok(out)
+}
+
+/// Counts by day, event type, level and outcome, newest day first.
+pub(crate) fn stats(
+    conn: &Connection,
+    path: &Path,
+    since: Option<SystemTime>,
+) -> Result<Vec<DayCount>, AuditError> {
+    let mut statement = conn
+        .prepare(
+            "SELECT date(ts_us / 1000000, 'unixepoch') AS day, event_type, level, outcome, COUNT(*)
+             FROM audit_records WHERE ts_us >= ?1
+             GROUP BY day, event_type, level, outcome
+             ORDER BY day DESC, event_type, level, outcome",
+        )
+        .map_err(sql(path))?;
+    let since = since.map_or(0, micros_since_epoch);
+    let rows = statement
+        .query_map(params![since], |r| {
+            Ok(DayCount {
+                day: r.get(0)?,
+                event_type: r.get(1)?,
+                level: r.get(2)?,
+                outcome: r.get(3)?,
+                count: r.get(4)?,
+            })
+        })
+        .map_err(sql(path))?;
+    rows.collect::<Result<_, _>>().map_err(sql(path))
+}
+
+/// A stored checkpoint: its row id, its content (`None` if its kind is not
+/// one this build knows) and its MAC.
+pub(crate) type StoredCheckpoint = (i64, Option<Checkpoint>, Vec<u8>);
+
+/// Reads every checkpoint, oldest first, with its MAC.
+pub(crate) fn checkpoints(
+    conn: &Connection,
+    path: &Path,
+) -> Result<Vec<StoredCheckpoint>, AuditError> {
+    let mut statement = conn
+        .prepare(
+            "SELECT id, at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac
+             FROM audit_checkpoints ORDER BY id",
+        )
+        .map_err(sql(path))?;
+    let rows = statement
+        .query_map([], |r| {
+            let kind: String = r.get(2)?;
+            let checkpoint =
+                CheckpointKind::parse(&kind).map(|kind| -> rusqlite::Result<Checkpoint> {
+                    Ok(Checkpoint {
+                        at_us: r.get(1)?,
+                        kind,
+                        last_seq: r.get(3)?,
+                        head: hash_of(r.get(4)?),
+                        count: r.get(5)?,
+                        anchor_seq: r.get(6)?,
+                        anchor_hash: hash_of(r.get(7)?),
+                    })
+                });
+            Ok((
+                r.get::<_, i64>(0)?,
+                checkpoint.transpose()?,
+                r.get::<_, Vec<u8>>(8)?,
+            ))
+        })
+        .map_err(sql(path))?;
+    rows.collect::<Result<_, _>>().map_err(sql(path))
+}

@@ -1,0 +1,116 @@
+//! The store's schema: creating it, recognising it, migrating it.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::chain::Hash;
+use crate::error::AuditError;
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = "
+CREATE TABLE warden_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE audit_records (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    resource_id TEXT,
+    user_id TEXT,
+    client_ip_hash TEXT,
+    user_agent TEXT,
+    correlation_id TEXT,
+    duration_ms REAL,
+    error_message TEXT,
+    metadata TEXT NOT NULL,
+    prev_hash BLOB NOT NULL,
+    hash BLOB NOT NULL
+);
+CREATE INDEX audit_records_ts ON audit_records (ts_us);
+CREATE INDEX audit_records_event_type ON audit_records (event_type);
+CREATE INDEX audit_records_user ON audit_records (user_id);
+CREATE INDEX audit_records_resource ON audit_records (resource_id);
+CREATE INDEX audit_records_correlation ON audit_records (correlation_id);
+CREATE TABLE audit_checkpoints (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_us INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    head_hash BLOB NOT NULL,
+    record_count INTEGER NOT NULL,
+    anchor_seq INTEGER NOT NULL,
+    anchor_hash BLOB NOT NULL,
+    mac BLOB NOT NULL
+);
+INSERT INTO warden_meta (key, value) VALUES ('kind', 'warden-audit');
+INSERT INTO warden_meta (key, value) VALUES ('schema_version', '1');
+";
+
+/// Maps a SQLite error to the store's error, naming its file.
+pub(crate) fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> AuditError + '_ {
+    move |e| AuditError::sqlite(path, e)
+}
+
+/// Creates the schema in an empty database, or checks and migrates an
+/// existing one.
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), AuditError> {
+    let tables: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql(path))?;
+    if tables == 0 {
+        conn.execute_batch(&format!("BEGIN; {SCHEMA_V1} COMMIT;"))
+            .map_err(sql(path))?;
+        return Ok(());
+    }
+    let version = check_is_audit_store(conn, path)?;
+    if version > SCHEMA_VERSION {
+        return Err(AuditError::NewerSchema {
+            path: path.to_owned(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    // Version 1 is the first; later versions add their steps here.
+    Ok(())
+}
+
+/// The schema version, if `conn` is a warden audit store.
+pub(crate) fn check_is_audit_store(conn: &Connection, path: &Path) -> Result<i64, AuditError> {
+    let not_audit = || AuditError::NotAnAuditStore(path.to_owned());
+    let kind: Option<String> = conn
+        .query_row(
+            "SELECT value FROM warden_meta WHERE key = 'kind'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|_| not_audit())?;
+    if kind.as_deref() != Some("warden-audit") {
+        return Err(not_audit());
+    }
+    let version: String = conn
+        .query_row(
+            "SELECT value FROM warden_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|_| not_audit())?;
+    version.parse().map_err(|_| not_audit())
+}
+
+pub(crate) fn hash_of(bytes: Vec<u8>) -> Hash {
+    let mut hash = [0u8; 32];
+    if bytes.len() == 32 {
+        hash.copy_from_slice(&bytes);
+    }
+    hash
+}

@@ -1,0 +1,280 @@
+//! Writing the store: records chained by hash, signed checkpoints,
+//! retention.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::query::{self, Query};
+use super::schema::{self, hash_of, sql};
+use crate::chain::{link, AuditKey, Checkpoint, CheckpointKind, Hash, GENESIS};
+use crate::error::AuditError;
+use crate::record::{micros_since_epoch, AuditRecord};
+
+/// How often the store signs a checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointPolicy {
+    /// After this many records…
+    pub every_records: u64,
+    /// …or this much time with records written, whichever comes first.
+    pub every: Duration,
+}
+
+impl Default for CheckpointPolicy {
+    /// Every 1,000 records or 60 seconds.
+    fn default() -> Self {
+        CheckpointPolicy {
+            every_records: 1_000,
+            every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// SQLite's `synchronous` setting for the store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// `NORMAL` (the default in WAL mode): a commit survives a crash of the
+    /// process; the last commits may be lost if the machine loses power.
+    #[default]
+    Normal,
+    /// `FULL`: each commit is on disk before it returns.
+    Full,
+}
+
+/// An open SQLite audit store.
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    key: AuditKey,
+    next_seq: i64,
+    head: Hash,
+    policy: CheckpointPolicy,
+    since_checkpoint: u64,
+    last_checkpoint: Instant,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating or migrating if needed) the store at `path`, with
+    /// the key from [`AuditKey::for_store`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
+        let path = path.as_ref();
+        let key = AuditKey::for_store(path)?;
+        Self::open_with(path, key, SyncMode::Normal, CheckpointPolicy::default())
+    }
+
+    /// Opens the store at `path` with an explicit key, sync mode and
+    /// checkpoint policy.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        key: AuditKey,
+        sync: SyncMode,
+        policy: CheckpointPolicy,
+    ) -> Result<Self, AuditError> {
+        let path = path.as_ref().to_owned();
+        let conn = Connection::open(&path).map_err(sql(&path))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(sql(&path))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql(&path))?;
+        let mode = match sync {
+            SyncMode::Normal => "NORMAL",
+            SyncMode::Full => "FULL",
+        };
+        conn.pragma_update(None, "synchronous", mode)
+            .map_err(sql(&path))?;
+        // Index pages stay in memory (64 MiB of cache, reads through mmap):
+        // five indexes of a growing store otherwise cost a read per insert.
+        conn.pragma_update(None, "cache_size", -65_536)
+            .map_err(sql(&path))?;
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)
+            .map_err(sql(&path))?;
+        schema::migrate(&conn, &path)?;
+        let (next_seq, head) = conn
+            .query_row(
+                "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? + 1, hash_of(r.get::<_, Vec<u8>>(1)?))),
+            )
+            .optional()
+            .map_err(sql(&path))?
+            .unwrap_or((1, GENESIS));
+        Ok(SqliteStore {
+            conn,
+            path,
+            key,
+            next_seq,
+            head,
+            policy,
+            since_checkpoint: 0,
+            last_checkpoint: Instant::now(),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The key that signs this store's checkpoints.
+    pub fn key(&self) -> &AuditKey {
+        &self.key
+    }
+
+    /// Appends `records` in one transaction, chaining each to the last, and
+    /// signs a checkpoint if the policy says one is due.
+    pub fn append(&mut self, records: &[AuditRecord]) -> Result<(), AuditError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(sql(&path))?;
+        let mut seq = self.next_seq;
+        let mut head = self.head;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO audit_records (seq, id, ts_us, level, event_type, action, outcome,
+                        resource_id, user_id, client_ip_hash, user_agent, correlation_id,
+                        duration_ms, error_message, metadata, prev_hash, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                )
+                .map_err(sql(&path))?;
+            for record in records {
+                let hash = link(&head, record);
+                let metadata =
+                    serde_json::to_string(&record.metadata).unwrap_or_else(|_| "{}".into());
+                insert
+                    .execute(params![
+                        seq,
+                        record.id.to_string(),
+                        micros_since_epoch(record.timestamp),
+                        record.level.as_str(),
+                        record.event_type.as_str(),
+                        record.action,
+                        record.outcome.as_str(),
+                        record.resource_id,
+                        record.user_id,
+                        record.client_ip_hash,
+                        record.user_agent,
+                        record.correlation_id.as_ref().map(ToString::to_string),
+                        record.duration_ms,
+                        record.error_message,
+                        metadata,
+                        &head[..],
+                        &hash[..],
+                    ])
+                    .map_err(sql(&path))?;
+                head = hash;
+                seq += 1;
+            }
+        }
+        tx.commit().map_err(sql(&path))?;
+        self.next_seq = seq;
+        self.head = head;
+        self.since_checkpoint += records.len() as u64;
+        self.checkpoint_if_due()
+    }
+
+    /// Signs a periodic checkpoint if records were written since the last
+    /// one and the policy's count or time has been reached.
+    pub fn checkpoint_if_due(&mut self) -> Result<(), AuditError> {
+        if self.since_checkpoint >= self.policy.every_records
+            || (self.since_checkpoint > 0 && self.last_checkpoint.elapsed() >= self.policy.every)
+        {
+            self.checkpoint(CheckpointKind::Periodic)?;
+        }
+        Ok(())
+    }
+
+    /// Signs and stores a checkpoint of the chain as it is now.
+    pub fn checkpoint(&mut self, kind: CheckpointKind) -> Result<(), AuditError> {
+        let path = self.path.clone();
+        let (count, anchor_seq, anchor_hash) = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(MIN(seq), 0),
+                        COALESCE((SELECT prev_hash FROM audit_records ORDER BY seq LIMIT 1), zeroblob(32))
+                 FROM audit_records",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, hash_of(r.get::<_, Vec<u8>>(2)?))),
+            )
+            .map_err(sql(&path))?;
+        // An empty store (new, or purged to nothing) is anchored where its
+        // next record will be: the next sequence number, chained to the head.
+        let (anchor_seq, anchor_hash) = if count == 0 {
+            (self.next_seq, self.head)
+        } else {
+            (anchor_seq, anchor_hash)
+        };
+        let checkpoint = Checkpoint {
+            at_us: micros_since_epoch(SystemTime::now()),
+            kind,
+            last_seq: self.next_seq - 1,
+            head: self.head,
+            count,
+            anchor_seq,
+            anchor_hash,
+        };
+        let mac = self.key.sign(&checkpoint.canonical());
+        self.conn
+            .execute(
+                "INSERT INTO audit_checkpoints (at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    checkpoint.at_us,
+                    kind.as_str(),
+                    checkpoint.last_seq,
+                    &checkpoint.head[..],
+                    checkpoint.count,
+                    checkpoint.anchor_seq,
+                    &checkpoint.anchor_hash[..],
+                    &mac[..],
+                ],
+            )
+            .map_err(sql(&path))?;
+        self.since_checkpoint = 0;
+        self.last_checkpoint = Instant::now();
+        Ok(())
+    }
+
+    /// Deletes the records older than `before`, oldest first, and signs a
+    /// `PURGE` checkpoint naming the new first record and the hash it
+    /// chains to, so that `verify` still passes on what remains. Returns
+    /// how many were deleted.
+    pub fn purge(&mut self, before: SystemTime) -> Result<usize, AuditError> {
+        let path = self.path.clone();
+        // Delete a prefix of the chain only: stop at the first record that
+        // is not expired, even if a later one is (clocks can step back).
+        let cut = self
+            .conn
+            .query_row(
+                "SELECT MIN(seq) FROM audit_records WHERE ts_us >= ?1",
+                params![micros_since_epoch(before)],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map_err(sql(&path))?
+            .unwrap_or(self.next_seq);
+        let deleted = self
+            .conn
+            .execute("DELETE FROM audit_records WHERE seq < ?1", params![cut])
+            .map_err(sql(&path))?;
+        if deleted > 0 {
+            self.checkpoint(CheckpointKind::Purge)?;
+        }
+        Ok(deleted)
+    }
+
+    /// The records matching `query`, newest first (oldest first with
+    /// `after_seq`).
+    pub fn query(&self, query: &Query) -> Result<Vec<AuditRecord>, AuditError> {
+        query::query_records(&self.conn, &self.path, query)
+            .map(|rows| rows.into_iter().map(|(_, r)| r).collect())
+    }
+}
