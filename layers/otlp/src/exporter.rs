@@ -2,7 +2,6 @@
 //! drains the queues in batches through `opentelemetry-otlp`'s exporters,
 //! with every attempt bounded by the configured timeout.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -12,7 +11,6 @@ use std::time::{Instant, SystemTime};
 use crossbeam_queue::ArrayQueue;
 use opentelemetry::logs::LoggerProvider as _;
 use opentelemetry::InstrumentationScope;
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::trace::SpanExporter as _;
 use opentelemetry_sdk::Resource;
@@ -20,10 +18,11 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use warden_metrics::MetricsLayer;
 use warden_pii::Sanitizer;
 
-use crate::config::{Compression, OtlpConfig, Protocol, Signal};
+use crate::config::OtlpConfig;
 use crate::convert::Converter;
-use crate::metrics::{build_request, resource_proto, MetricsTransport};
+use crate::metrics::{build_request, resource_proto};
 use crate::queue::{Counters, Shared};
+use crate::transport::Exporters;
 use crate::OtlpError;
 
 /// Requests to the export thread.
@@ -40,133 +39,6 @@ pub(crate) struct Pipeline {
     pub(crate) resource: Resource,
     pub(crate) sanitizer: Sanitizer,
     pub(crate) metrics: Vec<MetricsLayer>,
-}
-
-/// gRPC metadata from header pairs.
-pub(crate) fn metadata(
-    headers: &[(String, String)],
-) -> Result<tonic::metadata::MetadataMap, String> {
-    let mut map = tonic::metadata::MetadataMap::new();
-    for (k, v) in headers {
-        let key =
-            tonic::metadata::MetadataKey::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?;
-        let value = v
-            .parse()
-            .map_err(|_| format!("invalid value for header {k}"))?;
-        map.insert(key, value);
-    }
-    Ok(map)
-}
-
-struct Exporters {
-    spans: opentelemetry_otlp::SpanExporter,
-    logs: opentelemetry_otlp::LogExporter,
-    metrics: MetricsTransport,
-}
-
-fn otlp_compression(c: Compression) -> Option<opentelemetry_otlp::Compression> {
-    match c {
-        Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
-        Compression::None => None,
-    }
-}
-
-/// A span or log exporter builder set up for gRPC.
-fn over_grpc<B: WithExportConfig + WithTonicConfig>(
-    builder: B,
-    endpoint: String,
-    config: &OtlpConfig,
-    metadata: tonic::metadata::MetadataMap,
-) -> B {
-    let builder = builder
-        .with_endpoint(endpoint)
-        .with_timeout(config.timeout)
-        .with_metadata(metadata);
-    match otlp_compression(config.compression) {
-        Some(c) => builder.with_compression(c),
-        None => builder,
-    }
-}
-
-/// A span or log exporter builder set up for HTTP/protobuf.
-fn over_http<B: WithExportConfig + WithHttpConfig>(
-    builder: B,
-    endpoint: String,
-    config: &OtlpConfig,
-    client: reqwest::Client,
-) -> B {
-    let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
-    let builder = builder
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_endpoint(endpoint)
-        .with_timeout(config.timeout)
-        .with_headers(headers)
-        .with_http_client(client);
-    match otlp_compression(config.compression) {
-        Some(c) => builder.with_compression(c),
-        None => builder,
-    }
-}
-
-/// The HTTP client every HTTP/protobuf export shares.
-pub(crate) fn http_client(config: &OtlpConfig) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(config.timeout)
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-impl Exporters {
-    fn build(config: &OtlpConfig, resource: &Resource) -> Result<Self, String> {
-        use opentelemetry_otlp::{LogExporter, SpanExporter};
-        let err = |e: opentelemetry_otlp::ExporterBuildError| e.to_string();
-        let traces = config.endpoint_for(Signal::Traces);
-        let logs = config.endpoint_for(Signal::Logs);
-        let (mut spans, mut logs, client) = match config.protocol {
-            Protocol::Grpc => {
-                let md = metadata(&config.headers)?;
-                let spans = over_grpc(
-                    SpanExporter::builder().with_tonic(),
-                    traces,
-                    config,
-                    md.clone(),
-                );
-                let logs = over_grpc(LogExporter::builder().with_tonic(), logs, config, md);
-                (
-                    spans.build().map_err(err)?,
-                    logs.build().map_err(err)?,
-                    None,
-                )
-            }
-            Protocol::HttpProtobuf => {
-                let client = http_client(config)?;
-                let spans = over_http(
-                    SpanExporter::builder().with_http(),
-                    traces,
-                    config,
-                    client.clone(),
-                );
-                let logs = over_http(
-                    LogExporter::builder().with_http(),
-                    logs,
-                    config,
-                    client.clone(),
-                );
-                (
-                    spans.build().map_err(err)?,
-                    logs.build().map_err(err)?,
-                    Some(client),
-                )
-            }
-        };
-        spans.set_resource(resource);
-        logs.set_resource(resource);
-        Ok(Exporters {
-            spans,
-            logs,
-            metrics: MetricsTransport::new(config, client)?,
-        })
-    }
 }
 
 /// Starts the export thread; returns once its exporters are built.

@@ -51,6 +51,7 @@ mod layer;
 pub mod metrics;
 mod queue;
 mod record;
+mod transport;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

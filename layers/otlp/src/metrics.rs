@@ -4,14 +4,13 @@
 //!
 //! The OpenTelemetry SDK has no public way to export data it did not
 //! aggregate itself, so these requests are built from `opentelemetry-proto`
-//! types and sent with the same endpoint, headers, compression and timeout
-//! as the spans and logs.
+//! types here and sent by [`MetricsTransport`](crate::transport::MetricsTransport)
+//! with the same endpoint, headers, compression and timeout as the spans and
+//! logs.
 
-use std::io::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
@@ -21,10 +20,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
     Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use prost::Message as _;
 use warden_metrics::{MetricsLayer, OperationSnapshot, Window, SCALE};
 
-use crate::config::{Compression, OtlpConfig, Protocol, Signal};
 use crate::queue::{Counters, ExportStats};
 
 /// The metric names warden exports.
@@ -230,111 +227,6 @@ pub(crate) fn build_request(
             }],
             ..Default::default()
         }],
-    }
-}
-
-/// Sends metric requests over the configured protocol.
-pub(crate) enum MetricsTransport {
-    Grpc {
-        client: MetricsServiceClient<tonic::transport::Channel>,
-        headers: tonic::metadata::MetadataMap,
-    },
-    Http {
-        client: reqwest::Client,
-        url: String,
-        headers: reqwest::header::HeaderMap,
-        gzip: bool,
-    },
-}
-
-impl MetricsTransport {
-    /// Must run inside the export thread's runtime (the gRPC channel
-    /// connects lazily on it). Over HTTP, `client` is the one the span and
-    /// log exporters use.
-    pub(crate) fn new(
-        config: &OtlpConfig,
-        client: Option<reqwest::Client>,
-    ) -> Result<Self, String> {
-        let url = config.endpoint_for(Signal::Metrics);
-        match config.protocol {
-            Protocol::Grpc => {
-                let channel = tonic::transport::Endpoint::from_shared(url)
-                    .map_err(|e| e.to_string())?
-                    .timeout(config.timeout)
-                    .connect_timeout(config.timeout)
-                    .connect_lazy();
-                let mut client = MetricsServiceClient::new(channel);
-                if config.compression == Compression::Gzip {
-                    client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
-                }
-                Ok(MetricsTransport::Grpc {
-                    client,
-                    headers: crate::exporter::metadata(&config.headers)?,
-                })
-            }
-            Protocol::HttpProtobuf => {
-                let mut headers = reqwest::header::HeaderMap::new();
-                for (k, v) in &config.headers {
-                    let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                        .map_err(|e| e.to_string())?;
-                    let value =
-                        reqwest::header::HeaderValue::from_str(v).map_err(|e| e.to_string())?;
-                    headers.insert(name, value);
-                }
-                let client = match client {
-                    Some(client) => client,
-                    None => crate::exporter::http_client(config)?,
-                };
-                Ok(MetricsTransport::Http {
-                    client,
-                    url,
-                    headers,
-                    gzip: config.compression == Compression::Gzip,
-                })
-            }
-        }
-    }
-
-    pub(crate) async fn send(
-        &mut self,
-        request: ExportMetricsServiceRequest,
-    ) -> Result<(), String> {
-        match self {
-            MetricsTransport::Grpc { client, headers } => {
-                let mut request = tonic::Request::new(request);
-                *request.metadata_mut() = headers.clone();
-                client
-                    .export(request)
-                    .await
-                    .map(|_| ())
-                    .map_err(|s| s.to_string())
-            }
-            MetricsTransport::Http {
-                client,
-                url,
-                headers,
-                gzip,
-            } => {
-                let mut body = request.encode_to_vec();
-                let mut builder = client
-                    .post(url.as_str())
-                    .headers(headers.clone())
-                    .header("content-type", "application/x-protobuf");
-                if *gzip {
-                    let mut encoder =
-                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                    encoder.write_all(&body).map_err(|e| e.to_string())?;
-                    body = encoder.finish().map_err(|e| e.to_string())?;
-                    builder = builder.header("content-encoding", "gzip");
-                }
-                let response = builder.body(body).send().await.map_err(|e| e.to_string())?;
-                if response.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("collector answered {}", response.status()))
-                }
-            }
-        }
     }
 }
 
