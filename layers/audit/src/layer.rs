@@ -2,13 +2,13 @@
 //! records to sinks through bounded queues and writer threads.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{
-    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError,
+    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
 };
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -18,212 +18,11 @@ use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
 use crate::error::AuditError;
-use crate::from_event::{capture, record_from_captured, AuditFields, Captured};
-use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
-use crate::sink::{AuditSink, SqliteSink};
-
-/// When the logging call returns.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Durability {
-    /// As soon as the record is queued; the writer commits it within its
-    /// batching delay (default).
-    #[default]
-    Batched,
-    /// Once the record is committed by every sink of the route, or after
-    /// `timeout` (then the record stays queued and the wait is counted as
-    /// a timeout): fail-closed auditing for the events that need it.
-    Sync {
-        /// The longest the logging call waits.
-        timeout: Duration,
-    },
-}
-
-/// What happens when a route's queue is full.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Overflow {
-    /// Wait for space at most this long, then drop (counted).
-    Block(Duration),
-    /// Drop at once (counted).
-    Drop,
-}
-
-impl Default for Overflow {
-    /// Wait up to 100 ms.
-    fn default() -> Self {
-        Overflow::Block(Duration::from_millis(100))
-    }
-}
-
-/// Which records a route takes.
-#[derive(Clone, Debug, Default)]
-pub struct RouteFilter {
-    min_level: Option<AuditLevel>,
-    event_types: Option<Vec<EventType>>,
-    target_prefix: Option<String>,
-}
-
-impl RouteFilter {
-    /// Every record.
-    pub fn all() -> Self {
-        Self::default()
-    }
-
-    /// Only records at `level` or above (`INFO` < `WARNING` < `ERROR` <
-    /// `SECURITY`).
-    pub fn min_level(mut self, level: AuditLevel) -> Self {
-        self.min_level = Some(level);
-        self
-    }
-
-    /// Only records of these types.
-    pub fn event_types(mut self, types: impl IntoIterator<Item = EventType>) -> Self {
-        self.event_types = Some(types.into_iter().collect());
-        self
-    }
-
-    /// Only events whose target starts with `prefix`.
-    pub fn target(mut self, prefix: impl Into<String>) -> Self {
-        self.target_prefix = Some(prefix.into());
-        self
-    }
-
-    fn matches(&self, level: AuditLevel, event_type: &EventType, target: &str) -> bool {
-        self.min_level.is_none_or(|min| level >= min)
-            && self
-                .event_types
-                .as_ref()
-                .is_none_or(|types| types.contains(event_type))
-            && self
-                .target_prefix
-                .as_deref()
-                .is_none_or(|prefix| target.starts_with(prefix))
-    }
-}
-
-/// One route: a filter, the sinks it feeds, and its queue's policies.
-pub struct Route {
-    name: String,
-    filter: RouteFilter,
-    sinks: Vec<Box<dyn AuditSink>>,
-    durability: Durability,
-    overflow: Overflow,
-    capacity: usize,
-}
-
-impl std::fmt::Debug for Route {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Route")
-            .field("name", &self.name)
-            .field("filter", &self.filter)
-            .field(
-                "sinks",
-                &self.sinks.iter().map(|s| s.name()).collect::<Vec<_>>(),
-            )
-            .field("durability", &self.durability)
-            .field("overflow", &self.overflow)
-            .field("capacity", &self.capacity)
-            .finish()
-    }
-}
-
-impl Route {
-    /// A route named `name` taking the records `filter` matches, batched,
-    /// blocking up to 100 ms when its 16,384-record queue is full.
-    pub fn new(name: impl Into<String>, filter: RouteFilter) -> Self {
-        Route {
-            name: name.into(),
-            filter,
-            sinks: Vec::new(),
-            durability: Durability::Batched,
-            overflow: Overflow::default(),
-            capacity: 16_384,
-        }
-    }
-
-    /// Adds a sink.
-    pub fn sink(mut self, sink: impl AuditSink) -> Self {
-        self.sinks.push(Box::new(sink));
-        self
-    }
-
-    /// When the logging call returns.
-    pub fn durability(mut self, durability: Durability) -> Self {
-        self.durability = durability;
-        self
-    }
-
-    /// What a full queue does.
-    pub fn overflow(mut self, overflow: Overflow) -> Self {
-        self.overflow = overflow;
-        self
-    }
-
-    /// The queue's bound, in records (at least 1).
-    pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
-        self
-    }
-}
-
-/// What the logging thread hands the writer.
-enum Pending {
-    /// An audit event, to be turned into a record by the writer.
-    Event(Captured),
-    /// A record built by hand.
-    Record(Box<AuditRecord>),
-}
-
-impl Pending {
-    fn routing(&self) -> (AuditLevel, &EventType) {
-        match self {
-            Pending::Event(c) => (c.audit_level, &c.event_type),
-            Pending::Record(r) => (r.level, &r.event_type),
-        }
-    }
-}
-
-impl Clone for Pending {
-    fn clone(&self) -> Self {
-        match self {
-            Pending::Event(c) => Pending::Event(c.clone()),
-            Pending::Record(r) => Pending::Record(r.clone()),
-        }
-    }
-}
-
-enum Command {
-    Record(Pending, Option<Sender<()>>),
-    Flush(Sender<()>),
-    Shutdown,
-}
-
-/// Counters of one route, shared with its writer.
-#[derive(Debug, Default)]
-struct Counters {
-    queued: AtomicU64,
-    written: AtomicU64,
-    dropped: AtomicU64,
-    unreported_loss: AtomicU64,
-    sink_errors: AtomicU64,
-    sync_timeouts: AtomicU64,
-}
-
-/// What a route has done so far.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RouteStats {
-    /// The route's name.
-    pub name: String,
-    /// Records accepted into the queue.
-    pub queued: u64,
-    /// Records written by every sink.
-    pub written: u64,
-    /// Records lost to a full queue.
-    pub dropped: u64,
-    /// Failed sink writes (each retried).
-    pub sink_errors: u64,
-    /// `Sync` waits that timed out.
-    pub sync_timeouts: u64,
-}
+use crate::from_event::{capture, AuditFields};
+use crate::record::AuditRecord;
+use crate::route::{Durability, Overflow, Route, RouteFilter, RouteStats};
+use crate::sink::SqliteSink;
+use crate::writer::{Command, Counters, Pending, Writer, MAX_BATCH};
 
 struct RouteHandle {
     name: String,
@@ -587,184 +386,6 @@ impl Drop for AuditGuard {
     }
 }
 
-/// The most records one transaction takes.
-const MAX_BATCH: usize = 4096;
-/// How often the writer's sinks do their housekeeping.
-const TICK: Duration = Duration::from_millis(250);
-/// The longest a batched record waits in the queue before the writer
-/// takes it.
-const BATCH_DELAY: Duration = Duration::from_millis(5);
-
-struct Writer {
-    rx: Receiver<Command>,
-    /// The most records taken out of the queue at once: no more than the
-    /// queue holds, so that what waits for a stalled sink stays within
-    /// about twice the route's bound.
-    batch_limit: usize,
-    recycle: Sender<AuditFields>,
-    sanitizer: Sanitizer,
-    ip_key: Option<AuditKey>,
-    sinks: Vec<Box<dyn AuditSink>>,
-    counters: Arc<Counters>,
-    route: String,
-    failing: bool,
-}
-
-impl Writer {
-    fn run(mut self) {
-        let mut batch: Vec<AuditRecord> = Vec::new();
-        let mut acks: Vec<Sender<()>> = Vec::new();
-        let mut shutting_down = false;
-        let mut last_tick = Instant::now();
-        while !shutting_down {
-            // Nobody wakes the writer for a batched record: it drains the
-            // queue every BATCH_DELAY, so a logging call never pays for a
-            // wake-up. `Sync` records, flushes and a half-full queue unpark it.
-            let mut received = false;
-            while batch.len() < self.batch_limit {
-                match self.rx.try_recv() {
-                    Ok(command) => {
-                        received = true;
-                        shutting_down |= self.take(command, &mut batch, &mut acks);
-                    }
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        shutting_down = true;
-                        break;
-                    }
-                }
-            }
-            let lost = self.counters.unreported_loss.swap(0, Ordering::AcqRel);
-            if lost > 0 {
-                batch.push(loss_record(lost, &self.route));
-            }
-            self.write_until_done(&mut batch, shutting_down);
-            for ack in acks.drain(..) {
-                let _ = ack.send(());
-            }
-            if last_tick.elapsed() >= TICK {
-                last_tick = Instant::now();
-                for sink in &mut self.sinks {
-                    if let Err(e) = sink.tick() {
-                        self.counters.sink_errors.fetch_add(1, Ordering::Relaxed);
-                        if !self.failing {
-                            eprintln!("warden-audit: route {}: {}: {e}", self.route, sink.name());
-                        }
-                    }
-                }
-            }
-            if !received && !shutting_down {
-                std::thread::park_timeout(BATCH_DELAY);
-            }
-        }
-        for sink in &mut self.sinks {
-            if let Err(e) = sink.close() {
-                eprintln!("warden-audit: closing {}: {e}", sink.name());
-            }
-        }
-    }
-
-    /// Adds a command's record to the batch; whether it asks to stop.
-    fn take(
-        &self,
-        command: Command,
-        batch: &mut Vec<AuditRecord>,
-        acks: &mut Vec<Sender<()>>,
-    ) -> bool {
-        match command {
-            Command::Record(pending, ack) => {
-                batch.push(match pending {
-                    Pending::Record(record) => *record,
-                    Pending::Event(captured) => {
-                        let (record, buffers) =
-                            record_from_captured(captured, &self.sanitizer, self.ip_key.as_ref());
-                        let _ = self.recycle.try_send(buffers);
-                        record
-                    }
-                });
-                acks.extend(ack);
-                false
-            }
-            Command::Flush(ack) => {
-                acks.push(ack);
-                false
-            }
-            Command::Shutdown => true,
-        }
-    }
-
-    /// Writes the batch to every sink, retrying with backoff while a sink
-    /// fails (the queue fills meanwhile, and its overflow policy applies).
-    /// At shutdown, gives up after a few attempts.
-    fn write_until_done(&mut self, batch: &mut Vec<AuditRecord>, shutting_down: bool) {
-        if batch.is_empty() {
-            return;
-        }
-        // Sinks that have already taken this batch are not given it twice.
-        let mut done = vec![false; self.sinks.len()];
-        let mut backoff = Duration::from_millis(50);
-        let mut attempts = 0;
-        loop {
-            let mut all = true;
-            for (i, sink) in self.sinks.iter_mut().enumerate() {
-                if done[i] {
-                    continue;
-                }
-                match sink.write(batch) {
-                    Ok(()) => done[i] = true,
-                    Err(e) => {
-                        all = false;
-                        self.counters.sink_errors.fetch_add(1, Ordering::Relaxed);
-                        if !self.failing {
-                            eprintln!("warden-audit: route {}: writing to {} failed: {e}; records are kept and retried", self.route, sink.name());
-                        }
-                        self.failing = true;
-                    }
-                }
-            }
-            if all {
-                if self.failing {
-                    eprintln!("warden-audit: route {}: writing resumed", self.route);
-                    self.failing = false;
-                }
-                self.counters
-                    .written
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                batch.clear();
-                return;
-            }
-            attempts += 1;
-            if shutting_down && attempts >= 3 {
-                eprintln!(
-                    "warden-audit: route {}: {} records could not be written at shutdown",
-                    self.route,
-                    batch.len()
-                );
-                self.counters
-                    .dropped
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                batch.clear();
-                return;
-            }
-            std::thread::sleep(backoff);
-            backoff = (backoff * 2).min(Duration::from_secs(2));
-        }
-    }
-}
-
-/// The record that states how many records a route lost.
-fn loss_record(lost: u64, route: &str) -> AuditRecord {
-    let mut record = AuditRecord::new(EventType::Security, "audit_records_lost")
-        .with_level(AuditLevel::Security)
-        .with_outcome(Outcome::Failure);
-    record.error_message = Some(format!(
-        "{lost} audit records were dropped because the queue of route {route} was full"
-    ));
-    record.metadata.insert("lost".into(), lost.into());
-    record.metadata.insert("route".into(), route.into());
-    record
-}
-
 impl<S> Layer<S> for AuditLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -780,5 +401,63 @@ where
         let recycled = self.shared.recycled.try_recv().ok();
         let captured = capture(event, correlation, recycled);
         self.shared.route(Pending::Event(captured), target);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::{AuditSink, SinkError};
+
+    struct Discard;
+
+    impl AuditSink for Discard {
+        fn name(&self) -> String {
+            "discard".into()
+        }
+        fn write(&mut self, _: &[AuditRecord]) -> Result<(), SinkError> {
+            Ok(())
+        }
+    }
+
+    fn layer(target: &str) -> AuditLayer {
+        AuditLayer::builder()
+            .route(Route::new("r", RouteFilter::all()).sink(Discard))
+            .target(target)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn audit_targets_are_whole_path_segments() {
+        let default = layer(warden_core::AUDIT_TARGET);
+        assert!(default.is_audit_target("audit"));
+        assert!(default.is_audit_target("audit::billing"));
+        assert!(!default.is_audit_target("auditing"));
+        assert!(!default.is_audit_target("app::audit"));
+        let custom = layer("compliance");
+        assert!(custom.is_audit_target("compliance::export"));
+        assert!(custom.is_audit_target("audit"), "warden's own emitters");
+        assert!(!custom.is_audit_target("compliant"));
+        assert_eq!(default.shutdown(Duration::from_secs(5)), Ok(()));
+        assert_eq!(
+            default.shutdown(Duration::from_secs(5)),
+            Err(FlushError::ShutDown)
+        );
+        let _ = custom.shutdown(Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_layer_needs_a_route_with_a_sink() {
+        assert!(matches!(
+            AuditLayer::builder().build(),
+            Err(AuditError::Config(_))
+        ));
+        assert!(matches!(
+            AuditLayer::builder()
+                .route(Route::new("empty", RouteFilter::all()))
+                .build(),
+            Err(AuditError::Config(_))
+        ));
     }
 }

@@ -49,16 +49,17 @@ mod from_event;
 mod layer;
 mod macros;
 mod record;
+mod route;
 mod sink;
 mod sqlite;
 mod verify;
+mod writer;
 
 pub use chain::{key_file, link, AuditKey, Checkpoint, CheckpointKind, Hash, GENESIS};
 pub use error::{AuditError, DatabaseError};
-pub use layer::{
-    AuditGuard, AuditLayer, AuditLayerBuilder, Durability, Overflow, Route, RouteFilter, RouteStats,
-};
+pub use layer::{AuditGuard, AuditLayer, AuditLayerBuilder};
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
+pub use route::{Durability, Overflow, Route, RouteFilter, RouteStats};
 pub use sink::{AuditSink, JsonlSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
 pub use sqlite::{
     CheckpointPolicy, DayCount, Query, SqliteStore, StoreReader, SyncMode, SCHEMA_VERSION,
