@@ -1,0 +1,338 @@
+//! Configuring a sanitizer: kinds, strategies, key names, custom
+//! detectors and the HMAC key, checked once at build time.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::custom::CustomSet;
+use super::{Inner, Sanitizer};
+use crate::detect::{Detectors, SecretKeys, DEFAULT_SECRET_KEYS, PHONE_KEYS};
+use crate::kind::Builtin;
+use crate::stats::Counters;
+use crate::strategy::HmacKey;
+use crate::{PiiKind, Strategy};
+
+/// The environment variable the `Hmac` strategy reads its key from when
+/// the builder was given none.
+pub const HMAC_KEY_ENV: &str = "WARDEN_PII_KEY";
+
+/// A validator for a custom detector: given the matched text, says whether
+/// it really is a value of the kind.
+pub type Validator = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A detector added to the built-in ones: a name, a regular expression
+/// and an optional validator.
+///
+/// ```
+/// use warden_pii::{CustomDetector, Sanitizer};
+///
+/// let sanitizer = Sanitizer::builder()
+///     .detector(CustomDetector::new("EMPLOYEE_ID", r"\bEMP-\d{6}\b").validator(|m| !m.ends_with("000000")))
+///     .build()?;
+/// assert_eq!(sanitizer.sanitize("by EMP-123456, not EMP-000000"), "by [REDACTED:EMPLOYEE_ID], not EMP-000000");
+/// # Ok::<(), warden_pii::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct CustomDetector {
+    pub(super) name: Arc<str>,
+    pub(super) pattern: String,
+    pub(super) validator: Option<Validator>,
+}
+
+impl CustomDetector {
+    /// A detector named `name` (shown as `[REDACTED:NAME]`) for `pattern`.
+    pub fn new(name: impl AsRef<str>, pattern: impl Into<String>) -> Self {
+        CustomDetector {
+            name: Arc::from(name.as_ref().trim().to_ascii_uppercase()),
+            pattern: pattern.into(),
+            validator: None,
+        }
+    }
+
+    /// Accepts a match only when `f` returns true for its text.
+    pub fn validator(mut self, f: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.validator = Some(Arc::new(f));
+        self
+    }
+}
+
+impl fmt::Debug for CustomDetector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomDetector")
+            .field("name", &self.name)
+            .field("pattern", &self.pattern)
+            .field("validator", &self.validator.is_some())
+            .finish()
+    }
+}
+
+/// Why a [`SanitizerBuilder`] could not build.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A kind uses [`Strategy::Hmac`] but no key was given to the builder
+    /// and `WARDEN_PII_KEY` is not set.
+    #[error("the hmac strategy is chosen for {kinds} but no key was given: call SanitizerBuilder::hmac_key or set {HMAC_KEY_ENV}")]
+    MissingHmacKey {
+        /// The kinds that use the strategy.
+        kinds: String,
+    },
+    /// The key for [`Strategy::Hmac`] is too short to resist guessing.
+    #[error("the hmac key is {len} bytes long; at least {min} are required")]
+    WeakHmacKey {
+        /// The key's length.
+        len: usize,
+        /// The shortest key accepted.
+        min: usize,
+    },
+    /// A custom detector's pattern did not compile.
+    #[error("custom detector {name}: invalid pattern: {source}")]
+    InvalidPattern {
+        /// The detector's name.
+        name: String,
+        /// The regex error.
+        source: Box<regex_automata::meta::BuildError>,
+    },
+    /// A custom detector has an empty name or the name of a built-in kind.
+    #[error("custom detector name `{0}` is empty or taken by a built-in kind")]
+    InvalidName(String),
+}
+
+/// Configures a [`Sanitizer`].
+///
+/// ```
+/// use warden_pii::{PiiKind, Sanitizer, Strategy};
+///
+/// let sanitizer = Sanitizer::builder()
+///     .strategy_for(PiiKind::CreditCard, Strategy::Mask)
+///     .disable(PiiKind::IpAddress)
+///     .allow("support@example.com")
+///     .secret_key("session_token")
+///     .build()?;
+/// let out = sanitizer.sanitize("card 4111 1111 1111 1111 from 10.0.0.7, mail support@example.com");
+/// assert_eq!(out, "card **** **** **** 1111 from 10.0.0.7, mail support@example.com");
+/// # Ok::<(), warden_pii::BuildError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SanitizerBuilder {
+    enabled: [bool; Builtin::COUNT],
+    default_strategy: Strategy,
+    strategies: Vec<(PiiKind, Strategy)>,
+    secret_keys: Vec<String>,
+    allow: Vec<String>,
+    custom: Vec<CustomDetector>,
+    hmac_key: Option<Vec<u8>>,
+    hmac_key_id: Option<String>,
+    local_ips: bool,
+}
+
+impl Default for SanitizerBuilder {
+    fn default() -> Self {
+        SanitizerBuilder {
+            enabled: [true; Builtin::COUNT],
+            default_strategy: Strategy::Redact,
+            strategies: Vec::new(),
+            secret_keys: DEFAULT_SECRET_KEYS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            allow: Vec::new(),
+            custom: Vec::new(),
+            hmac_key: None,
+            hmac_key_id: None,
+            local_ips: false,
+        }
+    }
+}
+
+impl SanitizerBuilder {
+    /// The strategy for every kind without one of its own.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.default_strategy = strategy;
+        self
+    }
+
+    /// The strategy for one kind.
+    pub fn strategy_for(mut self, kind: PiiKind, strategy: Strategy) -> Self {
+        self.strategies.retain(|(k, _)| *k != kind);
+        self.strategies.push((kind, strategy));
+        self
+    }
+
+    /// Stops detecting a built-in kind.
+    pub fn disable(mut self, kind: PiiKind) -> Self {
+        if let Some(b) = kind.builtin() {
+            self.enabled[b as usize] = false;
+        }
+        self
+    }
+
+    /// Detects a built-in kind again after [`disable`](Self::disable).
+    pub fn enable(mut self, kind: PiiKind) -> Self {
+        if let Some(b) = kind.builtin() {
+            self.enabled[b as usize] = true;
+        }
+        self
+    }
+
+    /// Detects only the given built-in kinds.
+    pub fn only(mut self, kinds: impl IntoIterator<Item = PiiKind>) -> Self {
+        self.enabled = [false; Builtin::COUNT];
+        for kind in kinds {
+            self = self.enable(kind);
+        }
+        self
+    }
+
+    /// Adds a secret key name: a field or key with this name has its whole
+    /// value redacted. Names are compared word by word, ignoring case and
+    /// separators (`api_key` matches `apiKey` and `X-API-KEY`).
+    pub fn secret_key(mut self, name: impl Into<String>) -> Self {
+        self.secret_keys.push(name.into());
+        self
+    }
+
+    /// Replaces the list of secret key names (the default is
+    /// [`DEFAULT_SECRET_KEYS`](crate::DEFAULT_SECRET_KEYS)).
+    pub fn secret_keys<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.secret_keys = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// A value that is never replaced, compared ignoring ASCII case: a
+    /// support address that must stay visible, a documentation IP.
+    pub fn allow(mut self, value: impl Into<String>) -> Self {
+        self.allow.push(value.into());
+        self
+    }
+
+    /// Whether loopback and unspecified addresses (`127.0.0.1`, `::1`,
+    /// `0.0.0.0`, `::`, all of `127/8` and `0/8`) are redacted too. They
+    /// identify no one (a service's own bind address is one), so by
+    /// default they are left.
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// assert_eq!(Sanitizer::default().sanitize("bound to 127.0.0.1:8080"), "bound to 127.0.0.1:8080");
+    /// let strict = Sanitizer::builder().redact_local_addresses(true).build()?;
+    /// assert_eq!(strict.sanitize("bound to 127.0.0.1:8080"), "bound to [REDACTED:IP_ADDRESS]:8080");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
+    pub fn redact_local_addresses(mut self, yes: bool) -> Self {
+        self.local_ips = yes;
+        self
+    }
+
+    /// Adds a custom detector.
+    pub fn detector(mut self, detector: CustomDetector) -> Self {
+        self.custom.push(detector);
+        self
+    }
+
+    /// The key for [`Strategy::Hmac`] (at least 16 bytes). Without one,
+    /// the `WARDEN_PII_KEY` environment variable is read at build time.
+    pub fn hmac_key(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.hmac_key = Some(key.as_ref().to_vec());
+        self
+    }
+
+    /// The key id shown in hashed tokens (default: derived from the key),
+    /// so that a key can be rotated and tokens told apart.
+    pub fn hmac_key_id(mut self, id: impl Into<String>) -> Self {
+        self.hmac_key_id = Some(id.into());
+        self
+    }
+
+    /// Builds the sanitizer.
+    ///
+    /// Fails when a kind uses [`Strategy::Hmac`] without a key (never a
+    /// silent fallback), when the key is shorter than 16 bytes, or when a
+    /// custom pattern does not compile.
+    pub fn build(self) -> Result<Sanitizer, BuildError> {
+        let mut kinds: Vec<PiiKind> = PiiKind::builtins().collect();
+        for d in &self.custom {
+            let kind = PiiKind::Custom(d.name.clone());
+            if d.name.is_empty() || PiiKind::builtins().any(|b| b.name() == &*d.name) {
+                return Err(BuildError::InvalidName(d.name.to_string()));
+            }
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        let strategies: Vec<Strategy> = kinds
+            .iter()
+            .map(|k| {
+                self.strategies
+                    .iter()
+                    .find(|(kind, _)| kind == k)
+                    .map_or(self.default_strategy, |(_, s)| *s)
+            })
+            .collect();
+        let hashed: Vec<&str> = kinds
+            .iter()
+            .zip(&strategies)
+            .filter(|(k, s)| {
+                **s == Strategy::Hmac && k.builtin().is_none_or(|b| self.enabled[b as usize])
+            })
+            .map(|(k, _)| k.name())
+            .collect();
+        let hmac = if hashed.is_empty() {
+            None
+        } else {
+            let key = match self.hmac_key.clone() {
+                Some(key) => key,
+                None => std::env::var_os(HMAC_KEY_ENV)
+                    .map(|v| v.into_encoded_bytes())
+                    .ok_or_else(|| BuildError::MissingHmacKey {
+                        kinds: hashed.join(", "),
+                    })?,
+            };
+            if key.len() < HmacKey::MIN_LEN {
+                return Err(BuildError::WeakHmacKey {
+                    len: key.len(),
+                    min: HmacKey::MIN_LEN,
+                });
+            }
+            HmacKey::new(&key, self.hmac_key_id.clone())
+        };
+        let custom = CustomSet::new(&self.custom, &kinds)?;
+        Ok(self.assemble(kinds, strategies, hmac, custom))
+    }
+
+    /// Puts a sanitizer together from checked parts.
+    pub(super) fn assemble(
+        self,
+        kinds: Vec<PiiKind>,
+        strategies: Vec<Strategy>,
+        hmac: Option<HmacKey>,
+        custom: Option<CustomSet>,
+    ) -> Sanitizer {
+        Sanitizer {
+            inner: Arc::new(Inner {
+                id: crate::field_name::next_owner(),
+                detectors: Detectors::new(
+                    self.enabled,
+                    SecretKeys::new(&self.secret_keys),
+                    SecretKeys::new(PHONE_KEYS),
+                    self.local_ips,
+                ),
+                custom,
+                counters: Counters::new(kinds.len()),
+                strategies,
+                placeholders: kinds
+                    .iter()
+                    .map(|k| format!("[REDACTED:{}]", k.name()))
+                    .collect(),
+                kinds,
+                allow: self.allow.iter().map(|v| v.to_lowercase()).collect(),
+                hmac,
+            }),
+        }
+    }
+}
