@@ -1,19 +1,24 @@
-//! The `tracing-subscriber` layer.
+//! The `tracing-subscriber` layer: the gate.
 
-use std::any::TypeId;
+mod shadow;
+mod wrap;
+
+pub use wrap::Sanitized;
+
+use shadow::{make_shadow, SUMMARY_FIELDS};
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use tracing_core::callsite::{Callsite, Identifier};
+use tracing_core::callsite::Identifier;
 use tracing_core::dispatcher::WeakDispatch;
 use tracing_core::field::FieldSet;
-use tracing_core::metadata::Kind;
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::subscriber::{Interest, NoSubscriber};
-use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
+use tracing_core::subscriber::NoSubscriber;
+use tracing_core::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
@@ -128,51 +133,6 @@ impl Clone for PiiLayer {
             shadows: Arc::clone(&self.shadows),
         }
     }
-}
-
-/// The names of the fields [`PiiLayer::with_redaction_summary`] adds.
-const SUMMARY_FIELDS: [&str; 2] = ["redaction.count", "redaction.kinds"];
-
-/// The callsite of a sanitized copy that carries summary fields: the
-/// original's name, target, level and location, and its fields plus
-/// [`SUMMARY_FIELDS`]. One is made (and leaked) per original callsite.
-struct ShadowCallsite {
-    original: &'static Metadata<'static>,
-    metadata: OnceLock<Metadata<'static>>,
-}
-
-impl Callsite for ShadowCallsite {
-    fn set_interest(&self, _interest: Interest) {}
-
-    fn metadata(&self) -> &Metadata<'_> {
-        self.metadata.get().unwrap_or(self.original)
-    }
-}
-
-fn make_shadow(original: &'static Metadata<'static>) -> &'static Metadata<'static> {
-    let names: Vec<&'static str> = original
-        .fields()
-        .iter()
-        .map(|f| f.name())
-        .chain(SUMMARY_FIELDS)
-        .collect();
-    let names: &'static [&'static str] = Box::leak(names.into_boxed_slice());
-    let callsite: &'static ShadowCallsite = Box::leak(Box::new(ShadowCallsite {
-        original,
-        metadata: OnceLock::new(),
-    }));
-    let metadata = Metadata::new(
-        original.name(),
-        original.target(),
-        *original.level(),
-        original.file(),
-        original.line(),
-        original.module_path(),
-        tracing_core::field::FieldSet::new(names, Identifier(callsite)),
-        Kind::EVENT,
-    );
-    let _ = callsite.metadata.set(metadata);
-    callsite.metadata.get().unwrap_or(original)
 }
 
 impl Default for PiiLayer {
@@ -573,134 +533,5 @@ where
         if let Some((owned, _)) = self.sanitized_copy(meta.fields(), values, 0) {
             self.store_span_fields(id, &ctx, meta.fields(), &owned);
         }
-    }
-}
-
-/// A layer wrapped by [`PiiLayer::wrap`]: it sees sanitized events (as
-/// every layer does behind the gate) and, in addition, sanitized span
-/// attributes and `Span::record` values.
-#[derive(Debug, Clone)]
-pub struct Sanitized<L> {
-    gate: PiiLayer,
-    inner: L,
-}
-
-impl<L> Sanitized<L> {
-    /// The gate.
-    pub fn gate(&self) -> &PiiLayer {
-        &self.gate
-    }
-
-    /// The wrapped layer.
-    pub fn inner(&self) -> &L {
-        &self.inner
-    }
-
-    /// The wrapped layer, mutably.
-    pub fn inner_mut(&mut self) -> &mut L {
-        &mut self.inner
-    }
-}
-
-impl<S, L> Layer<S> for Sanitized<L>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    L: Layer<S>,
-{
-    fn on_register_dispatch(&self, subscriber: &Dispatch) {
-        <PiiLayer as Layer<S>>::on_register_dispatch(&self.gate, subscriber);
-        self.inner.on_register_dispatch(subscriber);
-    }
-
-    fn on_layer(&mut self, subscriber: &mut S) {
-        self.inner.on_layer(subscriber);
-    }
-
-    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        self.inner.register_callsite(metadata)
-    }
-
-    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.inner.enabled(metadata, ctx)
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        self.inner.max_level_hint()
-    }
-
-    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
-        self.gate.event_enabled(event, ctx.clone()) && self.inner.event_enabled(event, ctx)
-    }
-
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let meta = attrs.metadata();
-        let Some((owned, _)) = self.gate.sanitized_copy(meta.fields(), attrs, 0) else {
-            return self.inner.on_new_span(attrs, id, ctx);
-        };
-        self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
-        owned.with_value_set(meta.fields(), |values| {
-            let copy = if attrs.is_root() {
-                Attributes::new_root(meta, values)
-            } else if let Some(parent) = attrs.parent() {
-                Attributes::child_of(parent.clone(), meta, values)
-            } else {
-                Attributes::new(meta, values)
-            };
-            self.inner.on_new_span(&copy, id, ctx);
-        });
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        let Some(meta) = ctx.metadata(id) else {
-            return self.inner.on_record(id, values, ctx);
-        };
-        let Some((owned, _)) = self.gate.sanitized_copy(meta.fields(), values, 0) else {
-            return self.inner.on_record(id, values, ctx);
-        };
-        self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
-        owned.with_value_set(meta.fields(), |set| {
-            self.inner.on_record(id, &Record::new(set), ctx)
-        });
-    }
-
-    fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
-        self.inner.on_follows_from(span, follows, ctx);
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // Behind the gate, every event that arrives is clean or a copy.
-        self.inner.on_event(event, ctx);
-    }
-
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_enter(id, ctx);
-    }
-
-    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.inner.on_exit(id, ctx);
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        self.inner.on_close(id, ctx);
-    }
-
-    fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
-        self.inner.on_id_change(old, new, ctx);
-    }
-
-    #[allow(unsafe_code)]
-    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
-        if id == TypeId::of::<Self>() {
-            return Some(self as *const Self as *const ());
-        }
-        if id == TypeId::of::<PiiLayer>() {
-            return Some(&self.gate as *const PiiLayer as *const ());
-        }
-        // SAFETY: `downcast_raw` must return a pointer to a value of the
-        // type `id` names, valid as long as `self`. We return the inner
-        // layer's own answer unchanged; it upholds that contract for the
-        // ids it knows (tracing-opentelemetry's `WithContext`, the
-        // per-layer-filter marker), and `self.inner` lives as long as `self`.
-        unsafe { self.inner.downcast_raw(id) }
     }
 }
