@@ -196,6 +196,7 @@ impl CheckpointKind {
 
 /// A signed statement of the chain's state at one moment.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Checkpoint {
     /// When it was made (microseconds since the epoch).
     pub at_us: i64,

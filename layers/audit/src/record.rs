@@ -181,6 +181,7 @@ impl<'de> Deserialize<'de> for EventType {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AuditRecord {
     /// A UUID v7: unique and time-ordered.
     pub id: Uuid,

@@ -151,6 +151,7 @@ impl Route {
 
 /// What a route has done so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RouteStats {
     /// The route's name.
     pub name: String,

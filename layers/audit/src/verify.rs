@@ -88,6 +88,7 @@ impl fmt::Display for Problem {
 
 /// What `verify` found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifyReport {
     /// Records in the store.
     pub records: u64,

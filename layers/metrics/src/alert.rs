@@ -325,6 +325,7 @@ pub enum TransitionKind {
 
 /// One alert changing state.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Transition {
     /// The rule's name.
     pub rule: String,

@@ -24,6 +24,7 @@ pub enum Window {
 
 /// One operation's metrics over a window.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct OperationSnapshot {
     /// The operation's name (`__overflow__` for those beyond the bound).
     pub operation: String,
@@ -93,6 +94,7 @@ impl OperationSnapshot {
 
 /// Every operation's metrics over one window, sorted by name.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Snapshot {
     /// The window.
     pub window: Window,

@@ -88,6 +88,7 @@ impl Signal {
 /// The resolved settings of an exporter. Built by
 /// [`OtlpBuilder`](crate::OtlpBuilder), which reads the environment first.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct OtlpConfig {
     /// The base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`); `None` means the
     /// protocol's localhost default.

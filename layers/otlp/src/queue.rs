@@ -191,6 +191,7 @@ impl Shared {
 
 /// The counts of one signal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SignalStats {
     /// Accepted by the collector.
     pub exported: u64,
@@ -213,6 +214,7 @@ impl SignalStats {
 
 /// What an exporter has sent and lost, per signal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExportStats {
     /// Spans.
     pub spans: SignalStats,

@@ -41,6 +41,7 @@ pub struct Query {
 
 /// One day's counts from [`StoreReader::stats`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DayCount {
     /// The day, `YYYY-MM-DD` (UTC).
     pub day: String,

@@ -39,6 +39,7 @@ impl Tally {
 
 /// One sensitive value found in a text.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Finding {
     /// What kind of value it is.
     pub kind: PiiKind,
