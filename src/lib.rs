@@ -28,8 +28,6 @@
 //!     tracing::info!(user = "ada@example.com", "signed in");
 //! });
 //! ```
-#![deny(missing_docs)]
-#![deny(unsafe_code)]
 
 pub use warden_audit as audit;
 pub use warden_core as core;

@@ -1,5 +1,7 @@
 //! The inputs both PII benches measure, so that wall time (`pii.rs`) and
 //! instruction counts (`probe.rs`) describe the same work.
+// Shared by several test or bench binaries: `pub` here is for them.
+#![allow(unreachable_pub)]
 #![allow(dead_code)]
 
 /// A clean 120-byte log message as `tracing` messages usually are: prose,

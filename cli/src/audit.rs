@@ -12,7 +12,7 @@ use warden_audit::{
 
 /// The `audit` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum AuditCommand {
+pub(crate) enum AuditCommand {
     /// Records matching filters, newest first.
     Query(QueryArgs),
     /// The newest records; with -f, then every new one as it is written.
@@ -27,7 +27,7 @@ pub enum AuditCommand {
 
 /// The audit database.
 #[derive(Debug, Args)]
-pub struct Db {
+pub(crate) struct Db {
     /// The SQLite audit store.
     #[arg(long, default_value = "warden-audit.db")]
     db: PathBuf,
@@ -35,7 +35,7 @@ pub struct Db {
 
 /// How to print records.
 #[derive(Debug, Clone, Copy, ValueEnum, Default)]
-pub enum Format {
+pub(crate) enum Format {
     /// Aligned columns.
     #[default]
     Table,
@@ -45,7 +45,7 @@ pub enum Format {
 
 /// Arguments of `warden audit query`.
 #[derive(Debug, Args)]
-pub struct QueryArgs {
+pub(crate) struct QueryArgs {
     #[command(flatten)]
     db: Db,
     /// Only this level (INFO, WARNING, ERROR, SECURITY).
@@ -85,7 +85,7 @@ pub struct QueryArgs {
 
 /// Arguments of `warden audit tail`.
 #[derive(Debug, Args)]
-pub struct TailArgs {
+pub(crate) struct TailArgs {
     #[command(flatten)]
     db: Db,
     /// How many of the newest records to print first.
@@ -101,7 +101,7 @@ pub struct TailArgs {
 
 /// Arguments of `warden audit stats`.
 #[derive(Debug, Args)]
-pub struct StatsArgs {
+pub(crate) struct StatsArgs {
     #[command(flatten)]
     db: Db,
     /// Only records since a time ago or an RFC 3339 time (default: 30d).
@@ -111,7 +111,7 @@ pub struct StatsArgs {
 
 /// Arguments of `warden audit verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     #[command(flatten)]
     db: Db,
     /// The key file (default: the store's `<db>.key`, or `WARDEN_AUDIT_KEY`).
@@ -121,7 +121,7 @@ pub struct VerifyArgs {
 
 /// Arguments of `warden audit purge`.
 #[derive(Debug, Args)]
-pub struct PurgeArgs {
+pub(crate) struct PurgeArgs {
     #[command(flatten)]
     db: Db,
     /// Delete records older than this (`90d`, `12h`…).
@@ -163,7 +163,7 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
 }
 
 /// Runs an `audit` subcommand; the exit code.
-pub fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError> {
+pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError> {
     match command {
         AuditCommand::Query(args) => {
             let reader = StoreReader::open(&args.db.db)?;

@@ -37,8 +37,6 @@
 //! # std::fs::remove_dir_all(dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![deny(missing_docs)]
-#![deny(unsafe_code)]
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -26,6 +26,12 @@ pub fn typed_future<T, F: Future<Output = T>>(future: F) -> F {
 /// A returned value, probed for being a `Result`.
 pub struct Probe<'a, T>(pub &'a T);
 
+impl<T> std::fmt::Debug for Probe<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Probe")
+    }
+}
+
 /// The outcome of a function that returns a `Result`.
 pub trait ResultOutcome {
     /// `SUCCESS`, or `FAILURE` with the error's message.

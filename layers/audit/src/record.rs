@@ -332,13 +332,13 @@ mod rfc3339 {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
         let mut out = String::with_capacity(27);
         warden_core::time::rfc3339_micros(&mut out, *time);
         s.serialize_str(&out)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         warden_core::time::parse_rfc3339(&text)
             .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text:?}")))

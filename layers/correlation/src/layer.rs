@@ -100,6 +100,7 @@ impl CorrelationLayer {
     /// span: give it a remote parent through the propagated context that is
     /// current when the span is created, not with `set_parent` afterwards.
     #[cfg(feature = "opentelemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
     pub fn use_otel_trace_id(mut self, enabled: bool) -> Self {
         self.otel = enabled.then(OtelTraceIds::default);
         self

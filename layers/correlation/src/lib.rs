@@ -33,14 +33,15 @@
 //!     assert_eq!(warden_correlation::CorrelationId::current().unwrap().to_string(), "req-7f3a");
 //! });
 //! ```
-#![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod current;
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod layer;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 
 pub use current::CorrelationIdExt;

@@ -40,7 +40,7 @@ type MakeSpan = Arc<dyn Fn(RequestInfo<'_>) -> Span + Send + Sync>;
 /// (`x-correlation-id`, `x-request-id`, `traceparent`), else it is a fresh
 /// UUID v7. It is also put into the request's extensions, so a handler can
 /// take it as `Extension<CorrelationId>` (axum) or read
-/// [`current`](crate::current). Works with any `tower` HTTP stack: axum,
+/// [`CorrelationId::current`](crate::CorrelationId::current). Works with any `tower` HTTP stack: axum,
 /// hyper (through `hyper-util`'s tower adapter), tonic.
 ///
 /// The default span is `request` at INFO with `correlation_id`,

@@ -195,6 +195,7 @@ impl Json {
     /// code running inside it, so lines under a scoped subscriber have no
     /// trace ids.
     #[cfg(feature = "opentelemetry")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "opentelemetry")))]
     pub fn with_otel_ids(mut self, on: bool) -> Self {
         self.otel_ids = on;
         self

@@ -23,8 +23,7 @@
 //!     tracing::info!(amount = 9.5, "charged");
 //! });
 //! ```
-#![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod fields;
 mod format;

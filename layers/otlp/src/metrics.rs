@@ -4,7 +4,7 @@
 //!
 //! The OpenTelemetry SDK has no public way to export data it did not
 //! aggregate itself, so these requests are built from `opentelemetry-proto`
-//! types here and sent by [`MetricsTransport`](crate::transport::MetricsTransport)
+//! types here and sent by the transport module's `MetricsTransport`
 //! with the same endpoint, headers, compression and timeout as the spans and
 //! logs.
 

@@ -1,4 +1,6 @@
 //! A key and a store filled with records, for the audit tests.
+// Shared by several test or bench binaries: `pub` here is for them.
+#![allow(unreachable_pub)]
 #![allow(dead_code)]
 
 use std::path::Path;

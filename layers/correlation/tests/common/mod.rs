@@ -1,4 +1,6 @@
 //! A sink shared by the correlation tests.
+// Shared by several test or bench binaries: `pub` here is for them.
+#![allow(unreachable_pub)]
 
 use std::sync::{Arc, Mutex};
 

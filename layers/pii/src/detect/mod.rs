@@ -32,7 +32,8 @@ use bytes::{run_end, word_starts_at};
 
 pub(crate) use card::is_card_u128;
 pub(crate) use secrets::SecretKeys;
-pub use secrets::{DEFAULT_SECRET_KEYS, PHONE_KEYS};
+pub use secrets::DEFAULT_SECRET_KEYS;
+pub(crate) use secrets::PHONE_KEYS;
 
 /// Canonical forms for keyed hashing.
 pub(crate) mod canonical {

@@ -36,7 +36,7 @@ pub const DEFAULT_SECRET_KEYS: &[&str] = &[
 ];
 
 /// Key names under which a bare number is a phone number.
-pub const PHONE_KEYS: &[&str] = &[
+pub(crate) const PHONE_KEYS: &[&str] = &[
     "phone",
     "telephone",
     "tel",
