@@ -14,9 +14,14 @@
 //! | [`otlp`] | `warden-otlp` | spans, events, audit records and metrics to any OpenTelemetry collector |
 //! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
 //!
-//! [`init`] assembles the recommended stack in one call (and
-//! [`Warden::builder`] returns a [`WardenBuilder`] to change each part); or compose the layers
-//! yourself:
+//! Each layer is a feature, all on by default. A service that wants only
+//! the PII gate takes `warden = { version = "0.1", default-features = false,
+//! features = ["pii"] }` and gets warden-pii's small dependency tree, with
+//! no SQLite, gRPC or HTTP client.
+//!
+//! `init` assembles the recommended stack in one call (and
+//! `Warden::builder` returns a `WardenBuilder` to change each part; they
+//! need every layer); or compose the layers yourself:
 //!
 //! ```
 //! use tracing_subscriber::prelude::*;
@@ -29,17 +34,61 @@
 //! });
 //! ```
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "audit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 pub use warden_audit as audit;
 pub use warden_core as core;
+#[cfg(feature = "correlation")]
+#[cfg_attr(docsrs, doc(cfg(feature = "correlation")))]
 pub use warden_correlation as correlation;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub use warden_json as json;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use warden_metrics as metrics;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use warden_otlp as otlp;
+#[cfg(feature = "pii")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pii")))]
 pub use warden_pii as pii;
 
-mod init;
+/// Items of the assembled stack, which needs every layer.
+macro_rules! with_every_layer {
+    ($($item:item)*) => {
+        $(
+            #[cfg(all(
+                feature = "pii",
+                feature = "correlation",
+                feature = "json",
+                feature = "audit",
+                feature = "metrics",
+                feature = "otlp"
+            ))]
+            #[cfg_attr(
+                docsrs,
+                doc(cfg(all(
+                    feature = "pii",
+                    feature = "correlation",
+                    feature = "json",
+                    feature = "audit",
+                    feature = "metrics",
+                    feature = "otlp"
+                )))
+            )]
+            $item
+        )*
+    };
+}
 
-pub use init::{
-    init, BoxedLayer, Filtered, InitError, Subscriber, Warden, WardenBuilder, WardenGuard,
-    DEFAULT_AUDIT_DB,
-};
+with_every_layer! {
+    mod init;
+
+    pub use init::{
+        init, BoxedLayer, Filtered, InitError, Subscriber, Warden, WardenBuilder, WardenGuard,
+        DEFAULT_AUDIT_DB,
+    };
+}
