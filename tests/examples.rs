@@ -1,0 +1,92 @@
+//! Every example under `examples/` runs to success, as a user would run it
+//! (`cargo test` builds them first): the layer examples check their own
+//! results and fail otherwise, and the OTLP one exports to a real collector.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use warden_test_support::{Collector, RAW};
+
+/// The example binary `cargo test` built beside this test's own binary.
+fn example(name: &str) -> Command {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path: PathBuf = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} was not built", path.display());
+    let mut command = Command::new(path);
+    command.env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+    command
+}
+
+fn run(mut command: Command) -> String {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("the example starts");
+    let stdout = String::from_utf8_lossy(&stdout).into_owned();
+    assert!(
+        status.success(),
+        "{status}\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&stderr)
+    );
+    stdout
+}
+
+#[test]
+fn pii_gate_keeps_every_raw_value_out() {
+    let out = run(example("pii_gate"));
+    assert!(out.contains("no raw value reached the output"), "{out}");
+    assert!(out.contains("**** **** **** 1111"), "{out}");
+}
+
+#[test]
+fn audit_sqlite_stores_records_that_verify() {
+    let dir = warden_test_support::Scratch::new();
+    let mut command = example("audit_sqlite");
+    command.arg(dir.path("audit.db"));
+    let out = run(command);
+    assert!(out.contains("login_failed"), "{out}");
+    assert!(out.contains("result:      OK"), "{out}");
+    for raw in RAW {
+        assert!(!out.contains(raw), "{raw} in {out}");
+    }
+}
+
+#[test]
+fn metrics_alerts_fire_and_resolve() {
+    let out = run(example("metrics_alerts"));
+    assert!(out.contains("Fired"), "{out}");
+    assert!(out.contains("Resolved"), "{out}");
+    assert!(out.contains("checkout        630"), "{out}");
+}
+
+#[test]
+fn otlp_export_reaches_a_real_collector_sanitized() {
+    let collector = Collector::start();
+    let mut command = example("otlp_export");
+    command.env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.grpc());
+    let out = run(command);
+    assert!(out.contains("spans             5"), "{out}");
+    assert!(
+        collector.wait_for(std::time::Duration::from_secs(20), |o| o
+            .contains("get_order")
+            && o.contains("order read")),
+        "{}",
+        collector.output()
+    );
+    assert!(!collector.output().contains("ada@example.com"));
+}
+
+#[test]
+fn quickstart_runs_on_embedded_defaults() {
+    let dir = warden_test_support::Scratch::new();
+    let mut command = example("quickstart");
+    command.current_dir(&dir.0).args(["--requests", "200"]);
+    run(command);
+}
