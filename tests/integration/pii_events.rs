@@ -115,7 +115,7 @@ fn fmt_json_never_sees_raw_values_in_either_order() {
         assert_eq!(fields["ratio"], 0.5);
         assert_eq!(fields["ok"], true);
         assert_eq!(line["level"], "INFO");
-        assert_eq!(line["target"], "pii_events");
+        assert_eq!(line["target"], module_path!());
     }
 }
 
@@ -139,7 +139,7 @@ fn the_copy_keeps_metadata_types_and_the_error_chain() {
     assert_eq!(seen.len(), 1);
     let event = &seen[0];
     assert_eq!(*event.metadata.level(), tracing::Level::WARN);
-    assert_eq!(event.metadata.target(), "pii_events");
+    assert_eq!(event.metadata.target(), module_path!());
     assert!(event.metadata.file().unwrap().ends_with("pii_events.rs"));
     assert_eq!(
         event.fields,
@@ -372,7 +372,7 @@ fn an_optional_summary_says_what_was_replaced() {
     assert_eq!(fields["user"], "[REDACTED:EMAIL]");
     assert_eq!(fields["n"], 1);
     assert_eq!(lines[0]["level"], "INFO");
-    assert_eq!(lines[0]["target"], "pii_events");
+    assert_eq!(lines[0]["target"], module_path!());
     assert!(lines[2]["fields"].get("redaction.count").is_none());
     // One shadow callsite per original callsite, reused.
     let seen = capture.seen();

@@ -1,10 +1,8 @@
 //! The JSONL sink's rotation and chain, and the SQLite sink's retention.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::key;
+use crate::common::key;
 use warden_audit::{
     link, AuditRecord, AuditSink, EventType, JsonlSink, Query, SqliteSink, SqliteStore, GENESIS,
 };

@@ -1,12 +1,10 @@
 //! Audit events through a real subscriber into real SQLite and JSONL files.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use common::key;
+use crate::common::key;
 use tracing_subscriber::prelude::*;
 use warden_audit::{
     AuditLayer, AuditLevel, AuditRecord, AuditSink, Durability, EventType, JsonlSink, Outcome,

@@ -1,11 +1,9 @@
 //! Header round trips through a real `tower` service: extract → span → inject.
 #![cfg(feature = "tower")]
 
-mod common;
-
 use std::convert::Infallible;
 
-use common::Lines;
+use crate::common::Lines;
 use http::{Request, Response, StatusCode};
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 use tracing::Instrument;

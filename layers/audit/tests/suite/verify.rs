@@ -1,8 +1,6 @@
 //! `verify` passes on an intact store and names each kind of tampering.
 
-mod common;
-
-use common::{filled, key, tamper};
+use crate::common::{filled, key, tamper};
 use warden_audit::{verify_with, CheckpointKind, Problem};
 use warden_test_support::Scratch;
 

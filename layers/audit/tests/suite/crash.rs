@@ -1,13 +1,11 @@
 //! A writer SIGKILLed mid-stream loses no record it acknowledged, and its
 //! store opens cleanly and verifies (the unsigned tail reported as such).
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::key;
+use crate::common::key;
 use tracing_subscriber::prelude::*;
 use warden_audit::{
     AuditLayer, CheckpointPolicy, Durability, Query, Route, RouteFilter, SqliteSink, SqliteStore,
@@ -60,7 +58,7 @@ fn every_acknowledged_record_survives_a_sigkill() {
         .args([
             "--ignored",
             "--exact",
-            "child_writer",
+            "crash::child_writer",
             "--nocapture",
             "--test-threads=1",
         ])

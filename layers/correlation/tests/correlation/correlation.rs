@@ -2,9 +2,8 @@
 
 use tracing::{info, info_span};
 use tracing_subscriber::layer::SubscriberExt;
-mod common;
 
-use common::Lines;
+use crate::common::Lines;
 use warden_correlation::{CorrelationId, CorrelationIdExt, CorrelationLayer};
 
 #[test]

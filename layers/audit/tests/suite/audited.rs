@@ -1,11 +1,9 @@
 //! `#[audited]` on sync and async functions and methods, Ok and Err,
 //! through a real subscriber into SQLite and JSONL.
 
-mod common;
-
 use std::time::Duration;
 
-use common::key;
+use crate::common::key;
 use tracing_subscriber::prelude::*;
 use warden_audit::{
     audited, AuditLayer, AuditRecord, EventType, JsonlSink, Outcome, Query, Route, RouteFilter,

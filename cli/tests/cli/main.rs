@@ -1,0 +1,6 @@
+//! cli: the integration tests of this crate that share a process
+//! (tests that install a global subscriber or change the environment keep
+//! binaries of their own).
+
+mod audit_cli;
+mod redact_cli;

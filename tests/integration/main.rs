@@ -1,0 +1,10 @@
+//! integration: the integration tests of this crate that share a process
+//! (tests that install a global subscriber or change the environment keep
+//! binaries of their own).
+
+mod cyclic_errors;
+mod examples;
+mod init;
+mod metrics_audit;
+mod pii_events;
+mod pii_spans_otel;
