@@ -88,7 +88,18 @@ impl Parse for Args {
 #[proc_macro_attribute]
 pub fn audited(attr: TokenStream, item: TokenStream) -> TokenStream {
     let args = parse_macro_input!(attr as Args);
-    let function = parse_macro_input!(item as ItemFn);
+    let item = Tokens::from(item);
+    let function = match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            return syn::Error::new_spanned(
+                item,
+                "#[audited] goes on a function (or a method): it records each call",
+            )
+            .into_compile_error()
+            .into()
+        }
+    };
     expand(args, function)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
