@@ -152,7 +152,7 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 
 /// A time: an age (`7d` ago) or an RFC 3339 time.
 fn parse_time(text: &str) -> Result<SystemTime, String> {
-    if let Some(time) = warden_core::time::parse_rfc3339(text) {
+    if let Some(time) = warden_core::internal::parse_rfc3339(text) {
         return Ok(time);
     }
     let age = parse_age(text)
@@ -282,7 +282,7 @@ fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
 
 fn when(time: SystemTime) -> String {
     let mut text = String::new();
-    warden_core::time::rfc3339_micros(&mut text, time);
+    warden_core::internal::rfc3339_micros(&mut text, time);
     text
 }
 

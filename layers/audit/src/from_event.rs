@@ -104,7 +104,7 @@ pub(crate) fn capture(
         _ => AuditLevel::Info,
     });
     Captured {
-        id: warden_core::new_uuid_v7(),
+        id: warden_core::internal::new_uuid_v7(),
         timestamp: std::time::SystemTime::now(),
         level,
         name: event.metadata().name(),

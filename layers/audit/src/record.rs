@@ -234,7 +234,7 @@ impl AuditRecord {
     /// A record of `action` now, `INFO`, `SUCCESS`, with a fresh id.
     pub fn new(event_type: EventType, action: impl Into<String>) -> Self {
         AuditRecord {
-            id: warden_core::new_uuid_v7(),
+            id: warden_core::internal::new_uuid_v7(),
             timestamp: truncate_to_micros(SystemTime::now()),
             level: AuditLevel::Info,
             event_type,
@@ -334,13 +334,13 @@ mod rfc3339 {
 
     pub(crate) fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
         let mut out = String::with_capacity(27);
-        warden_core::time::rfc3339_micros(&mut out, *time);
+        warden_core::internal::rfc3339_micros(&mut out, *time);
         s.serialize_str(&out)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        warden_core::time::parse_rfc3339(&text)
+        warden_core::internal::parse_rfc3339(&text)
             .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 time: {text:?}")))
     }
 }

@@ -212,7 +212,7 @@ impl JsonlSink {
     fn rotate(&mut self) -> io::Result<()> {
         self.file.sync_all()?;
         let mut stamp = String::new();
-        warden_core::time::rfc3339_micros(&mut stamp, SystemTime::now());
+        warden_core::internal::rfc3339_micros(&mut stamp, SystemTime::now());
         let stamp: String = stamp.chars().filter(char::is_ascii_alphanumeric).collect();
         // Never rename over an earlier rotation.
         let rotated = (0u32..)

@@ -49,19 +49,25 @@ mod error_chain;
 mod extensions;
 mod flush;
 mod owned;
-pub mod time;
+mod time;
 mod visit;
 
 pub use captured::{CapturedFields, MAX_VALUE_BYTES};
-pub use correlation::{
-    new_uuid_v7, random_u128, random_u64, CorrelationId, InvalidCorrelationId,
-    MAX_CORRELATION_ID_LEN,
-};
+pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
 pub use error_chain::{error_chain, ErrorChainIter, MAX_ERROR_CHAIN};
 pub use extensions::SanitizedFields;
 pub use flush::{FlushError, FlushResult};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;
+
+/// Helpers the warden crates share that are not part of warden's API: a
+/// fast per-thread random generator, UUID v7s and RFC 3339 timestamps.
+/// They may change in any release; use `uuid`, `rand` or `time` instead.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::correlation::{new_uuid_v7, random_u128, random_u64};
+    pub use crate::time::{parse_rfc3339, rfc3339_micros};
+}
 
 /// The target of the audit events warden's own emitters log: the
 /// `warden-audit` macros, `#[audited]` and warden-metrics' alerts. The

@@ -48,13 +48,6 @@ thread_local! {
 
 /// Appends `time` as `2026-11-22T09:31:07.123456Z`. Times before 1970 are
 /// written as the epoch.
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// let mut out = String::new();
-/// warden_core::time::rfc3339_micros(&mut out, UNIX_EPOCH + Duration::from_micros(1_500_000));
-/// assert_eq!(out, "1970-01-01T00:00:01.500000Z");
-/// ```
 pub fn rfc3339_micros(out: &mut String, time: SystemTime) {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();

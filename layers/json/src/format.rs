@@ -14,7 +14,7 @@ use warden_core::{visit_fields, CorrelationId, FieldRef, SanitizedFields};
 use crate::fields::{remove_member, JsonFields};
 use crate::names::FieldNames;
 use crate::write;
-use warden_core::time;
+use warden_core::internal as time;
 
 /// The JSON event format: one object per line.
 ///
