@@ -32,6 +32,16 @@ pub fn link(prev: &Hash, record: &AuditRecord) -> Hash {
 /// store (`audit.db.key`, created with 32 random bytes and mode 0600 if
 /// absent). Keep the key file away from the store's backups: whoever holds
 /// both can rewrite history undetected.
+///
+/// ```
+/// use warden_audit::AuditKey;
+///
+/// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+/// // Client IPs are stored as keyed hashes: stable, so still joinable.
+/// assert_eq!(key.hash_ip("203.0.113.9"), key.hash_ip("203.0.113.9"));
+/// assert!(AuditKey::new(*b"too short").is_err());
+/// # Ok::<(), warden_audit::AuditError>(())
+/// ```
 #[derive(Clone)]
 pub struct AuditKey {
     bytes: Vec<u8>,

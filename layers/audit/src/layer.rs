@@ -91,6 +91,23 @@ impl std::fmt::Debug for AuditLayer {
 }
 
 /// Configures an [`AuditLayer`].
+///
+/// ```
+/// use warden_audit::{AuditKey, AuditLayer, Route, RouteFilter, SqliteSink};
+/// use warden_pii::Sanitizer;
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+/// let audit = AuditLayer::builder()
+///     .route(Route::new("db", RouteFilter::all()).sink(SqliteSink::builder(dir.join("audit.db")).key(key.clone()).build()?))
+///     .target("compliance") // besides `audit`, which warden's own emitters use
+///     .sanitizer(Sanitizer::default())
+///     .ip_key(key) // client IPs stored as keyed hashes
+///     .build()?;
+/// # audit.shutdown(std::time::Duration::from_secs(5))?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct AuditLayerBuilder {
     routes: Vec<Route>,
@@ -210,6 +227,19 @@ impl AuditLayer {
 
     /// Routes one record built by hand, as an audit event with `target`
     /// would be.
+    ///
+    /// ```
+    /// use warden_audit::{AuditLayer, AuditRecord, EventType, Route, RouteFilter, StdoutSink};
+    ///
+    /// let audit = AuditLayer::builder()
+    ///     .route(Route::new("stdout", RouteFilter::all()).sink(StdoutSink::new()))
+    ///     .build()?;
+    /// audit.submit(AuditRecord::new(EventType::DataAccess, "export").with_user("u-7"), "audit");
+    /// audit.flush(std::time::Duration::from_secs(5))?;
+    /// assert_eq!(audit.stats()[0].written, 1);
+    /// # audit.shutdown(std::time::Duration::from_secs(5))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn submit(&self, record: AuditRecord, target: &str) {
         self.shared.route(Pending::Record(Box::new(record)), target);
     }

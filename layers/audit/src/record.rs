@@ -9,6 +9,13 @@ use uuid::Uuid;
 use warden_core::CorrelationId;
 
 /// How much an audit record matters.
+///
+/// ```
+/// use warden_audit::AuditLevel;
+///
+/// assert!(AuditLevel::Security > AuditLevel::Error);
+/// assert_eq!("warning".parse::<AuditLevel>(), Ok(AuditLevel::Warning));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuditLevel {
@@ -24,6 +31,14 @@ pub enum AuditLevel {
 }
 
 /// What kind of activity a record describes.
+///
+/// ```
+/// use warden_audit::EventType;
+///
+/// assert_eq!(EventType::parse("security"), EventType::Security);
+/// assert_eq!(EventType::parse("PAYMENT"), EventType::Custom("PAYMENT".into()));
+/// assert_eq!(EventType::ToolInvocation.as_str(), "TOOL_INVOCATION");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
     /// `API_CALL`: a request served.

@@ -7,6 +7,18 @@ use crate::record::{AuditLevel, EventType};
 use crate::sink::AuditSink;
 
 /// When the logging call returns.
+///
+/// ```
+/// use std::time::Duration;
+/// use warden_audit::{Durability, Route, RouteFilter, StdoutSink};
+///
+/// // Fail-closed for security events: the logging call returns once the
+/// // record is committed, or after 200 ms.
+/// let security = Route::new("security", RouteFilter::all().event_types([warden_audit::EventType::Security]))
+///     .sink(StdoutSink::new())
+///     .durability(Durability::Sync { timeout: Duration::from_millis(200) });
+/// # drop(security);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Durability {
     /// As soon as the record is queued; the writer commits it within its
@@ -23,6 +35,20 @@ pub enum Durability {
 }
 
 /// What happens when a route's queue is full.
+///
+/// ```
+/// use std::time::Duration;
+/// use warden_audit::{Overflow, Route, RouteFilter, StdoutSink};
+///
+/// // Never wait for a full queue: drop and count instead.
+/// let debug = Route::new("debug", RouteFilter::all()).sink(StdoutSink::new()).overflow(Overflow::Drop);
+/// // Wait up to 50 ms for space, then drop and count.
+/// let store = Route::new("store", RouteFilter::all())
+///     .sink(StdoutSink::new())
+///     .overflow(Overflow::Block(Duration::from_millis(50)))
+///     .capacity(65_536);
+/// # drop((debug, store));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overflow {
     /// Wait for space at most this long, then drop (counted).
@@ -39,6 +65,15 @@ impl Default for Overflow {
 }
 
 /// Which records a route takes.
+///
+/// ```
+/// use warden_audit::{AuditLevel, EventType, RouteFilter};
+///
+/// let security_only = RouteFilter::all().min_level(AuditLevel::Security);
+/// let logins = RouteFilter::all().event_types([EventType::Authentication]);
+/// let billing = RouteFilter::all().target("audit::billing");
+/// # drop((security_only, logins, billing));
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct RouteFilter {
     min_level: Option<AuditLevel>,
@@ -85,6 +120,24 @@ impl RouteFilter {
 }
 
 /// One route: a filter, the sinks it feeds, and its queue's policies.
+///
+/// ```
+/// use warden_audit::{AuditLayer, JsonlSink, Route, RouteFilter, SqliteSink};
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let audit = AuditLayer::builder()
+///     // Every record to the hash-chained store…
+///     .route(Route::new("store", RouteFilter::all()).sink(SqliteSink::open(dir.join("audit.db"))?))
+///     // …and a copy of the security ones to a JSON Lines file.
+///     .route(
+///         Route::new("siem", RouteFilter::all().min_level(warden_audit::AuditLevel::Security))
+///             .sink(JsonlSink::open(dir.join("security.jsonl"))?),
+///     )
+///     .build()?;
+/// # audit.shutdown(std::time::Duration::from_secs(5))?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Route {
     pub(crate) name: String,
     pub(crate) filter: RouteFilter,
@@ -150,6 +203,19 @@ impl Route {
 }
 
 /// What a route has done so far.
+///
+/// ```
+/// use warden_audit::{AuditLayer, Route, RouteFilter, StdoutSink};
+///
+/// let audit = AuditLayer::builder()
+///     .route(Route::new("stdout", RouteFilter::all()).sink(StdoutSink::new()))
+///     .build()?;
+/// for route in audit.stats() {
+///     assert_eq!((route.name.as_str(), route.dropped), ("stdout", 0));
+/// }
+/// # audit.shutdown(std::time::Duration::from_secs(5))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RouteStats {

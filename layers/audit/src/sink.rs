@@ -20,6 +20,30 @@ pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 /// only, with batches of records in the order they were logged. When
 /// `write` fails, the same batch is offered again later (after a backoff),
 /// so a sink must either write a whole batch or nothing of it.
+///
+/// ```
+/// use warden_audit::{AuditRecord, AuditSink, SinkError};
+///
+/// /// Counts records instead of storing them.
+/// #[derive(Default)]
+/// struct Counting(usize);
+///
+/// impl AuditSink for Counting {
+///     fn name(&self) -> String {
+///         "counting".into()
+///     }
+///     fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError> {
+///         self.0 += records.len();
+///         Ok(())
+///     }
+/// }
+///
+/// let layer = warden_audit::AuditLayer::builder()
+///     .route(warden_audit::Route::new("count", warden_audit::RouteFilter::all()).sink(Counting::default()))
+///     .build()?;
+/// # layer.shutdown(std::time::Duration::from_secs(5))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait AuditSink: Send + 'static {
     /// A short name for error messages (`sqlite:audit.db`).
     fn name(&self) -> String;
@@ -42,6 +66,24 @@ pub trait AuditSink: Send + 'static {
 /// The embedded default: a [`SqliteStore`] with a hash chain, checkpoints
 /// signed every N records or T seconds and at shutdown, and retention
 /// (records older than 90 days purged at start and every hour).
+///
+/// ```
+/// use std::time::Duration;
+/// use warden_audit::{AuditKey, CheckpointPolicy, SqliteSink, SyncMode};
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+/// let sink = SqliteSink::builder(dir.join("audit.db"))
+///     .key(key)
+///     .sync_mode(SyncMode::Full)
+///     .checkpoints(CheckpointPolicy { every_records: 500, every: Duration::from_secs(30) })
+///     .retention(Some(Duration::from_secs(90 * 86_400)))
+///     .build()?;
+/// assert_eq!(sink.store().path(), dir.join("audit.db"));
+/// # drop(sink);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct SqliteSink {
     store: SqliteStore,
@@ -162,6 +204,19 @@ impl AuditSink for SqliteSink {
 /// JSON Lines files: one record per line, with `prev_hash` and `hash`
 /// chaining each line to the one before (across rotations), rotated when
 /// a file reaches a size or an age.
+///
+/// ```
+/// use std::time::Duration;
+/// use warden_audit::JsonlSink;
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let sink = JsonlSink::open(dir.join("audit.jsonl"))?
+///     .rotate_at_size(64 * 1024 * 1024)
+///     .rotate_every(Duration::from_secs(86_400));
+/// # drop(sink);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct JsonlSink {
     path: PathBuf,
@@ -301,6 +356,17 @@ impl AuditSink for JsonlSink {
 }
 
 /// Records as JSON lines on standard output.
+///
+/// ```
+/// use warden_audit::{AuditLayer, Route, RouteFilter, StdoutSink};
+///
+/// // Audit records as JSON lines on stdout, for a platform that collects them.
+/// let audit = AuditLayer::builder()
+///     .route(Route::new("stdout", RouteFilter::all()).sink(StdoutSink::new()))
+///     .build()?;
+/// # audit.shutdown(std::time::Duration::from_secs(5))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct StdoutSink {
     _private: (),

@@ -87,6 +87,25 @@ impl fmt::Display for Problem {
 }
 
 /// What `verify` found.
+///
+/// ```
+/// use warden_audit::{AuditKey, AuditRecord, EventType, SqliteStore};
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+/// let path = dir.join("audit.db");
+/// let mut store = SqliteStore::open_with(&path, key.clone(), Default::default(), Default::default())?;
+/// store.append(&[AuditRecord::new(EventType::Authentication, "login")])?;
+/// drop(store);
+/// let report = warden_audit::verify_with(&path, &key)?;
+/// assert!(report.is_ok(), "{report}");
+/// // Edit a record behind the store's back: verification names it.
+/// let conn = rusqlite::Connection::open(&path)?;
+/// conn.execute("UPDATE audit_records SET action = 'logout'", [])?;
+/// assert!(!warden_audit::verify_with(&path, &key)?.is_ok());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifyReport {

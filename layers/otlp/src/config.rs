@@ -19,6 +19,13 @@ pub enum Protocol {
 impl Protocol {
     /// Parses `grpc` or `http/protobuf`, as `OTEL_EXPORTER_OTLP_PROTOCOL`
     /// spells them. `http/json` is refused: warden sends protobuf only.
+    ///
+    /// ```
+    /// use warden_otlp::Protocol;
+    /// assert_eq!(Protocol::parse("http/protobuf")?, Protocol::HttpProtobuf);
+    /// assert!(Protocol::parse("http/json").is_err());
+    /// # Ok::<(), warden_otlp::OtlpError>(())
+    /// ```
     pub fn parse(text: &str) -> Result<Self, OtlpError> {
         match text.trim() {
             "grpc" => Ok(Protocol::Grpc),
@@ -47,6 +54,13 @@ pub enum Compression {
 
 impl Compression {
     /// Parses `gzip` or `none`, as `OTEL_EXPORTER_OTLP_COMPRESSION` spells them.
+    ///
+    /// ```
+    /// use warden_otlp::Compression;
+    /// assert_eq!(Compression::parse("gzip")?, Compression::Gzip);
+    /// assert!(Compression::parse("zstd").is_err());
+    /// # Ok::<(), warden_otlp::OtlpError>(())
+    /// ```
     pub fn parse(text: &str) -> Result<Self, OtlpError> {
         match text.trim() {
             "gzip" => Ok(Compression::Gzip),
@@ -87,6 +101,16 @@ impl Signal {
 
 /// The resolved settings of an exporter. Built by
 /// [`OtlpBuilder`](crate::OtlpBuilder), which reads the environment first.
+///
+/// ```
+/// let config = warden_otlp::Otlp::builder()
+///     .ignore_env()
+///     .endpoint("http://collector:4317")
+///     .config()?;
+/// assert_eq!(config.endpoint.as_deref(), Some("http://collector:4317"));
+/// assert_eq!(config.protocol, warden_otlp::Protocol::Grpc);
+/// # Ok::<(), warden_otlp::OtlpError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OtlpConfig {

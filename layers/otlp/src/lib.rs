@@ -74,6 +74,24 @@ use queue::Shared;
 
 /// A running OTLP exporter: its queues, its export thread and its counts.
 /// Cheap to clone; every clone is the same exporter.
+///
+/// ```
+/// use std::time::Duration;
+/// use tracing_subscriber::prelude::*;
+/// use warden_otlp::Otlp;
+///
+/// # let dead = "http://127.0.0.1:9"; // nothing listens: exports fail fast, counted
+/// let otlp = Otlp::builder().ignore_env().endpoint(dead).service_name("checkout").build()?;
+/// let subscriber = tracing_subscriber::registry().with(otlp.layer());
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _span = tracing::info_span!("get_order", order_id = 7u64).entered();
+///     tracing::info!("read");
+/// });
+/// let _ = otlp.flush(Duration::from_secs(5));
+/// assert_eq!(otlp.stats().spans.lost() + otlp.stats().spans.exported, 1);
+/// otlp.shutdown(Duration::from_secs(5))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Otlp {
     inner: Arc<Inner>,
@@ -89,6 +107,12 @@ struct Inner {
 
 impl Otlp {
     /// A builder that starts from the environment.
+    ///
+    /// ```
+    /// // Endpoint, protocol and headers from `OTEL_EXPORTER_OTLP_*` when set.
+    /// let builder = warden_otlp::Otlp::builder();
+    /// assert!(builder.config().is_ok());
+    /// ```
     pub fn builder() -> OtlpBuilder {
         OtlpBuilder::default()
     }
@@ -99,6 +123,20 @@ impl Otlp {
     }
 
     /// An audit sink that exports audit records through this exporter.
+    ///
+    /// ```
+    /// use warden_audit::{AuditLayer, Route, RouteFilter};
+    /// use warden_otlp::Otlp;
+    ///
+    /// # let dead = "http://127.0.0.1:9"; // nothing listens: exports fail fast, counted
+    /// let otlp = Otlp::builder().ignore_env().endpoint(dead).build()?;
+    /// let audit = AuditLayer::builder()
+    ///     .route(Route::new("collector", RouteFilter::all()).sink(otlp.audit_sink()))
+    ///     .build()?;
+    /// # let _ = audit.shutdown(std::time::Duration::from_secs(5));
+    /// # let _ = otlp.shutdown(std::time::Duration::from_secs(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn audit_sink(&self) -> OtlpAuditSink {
         OtlpAuditSink {
             shared: Arc::clone(&self.inner.shared),
@@ -107,6 +145,14 @@ impl Otlp {
     }
 
     /// What has been exported, dropped and lost so far.
+    ///
+    /// ```
+    /// # let otlp = warden_otlp::Otlp::builder().ignore_env().endpoint("http://127.0.0.1:9").build()?;
+    /// let stats = otlp.stats();
+    /// assert_eq!(stats.spans.dropped, 0);
+    /// println!("{stats}"); // a table: exported, dropped, failed, queued per signal
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> ExportStats {
         self.inner.shared.stats()
     }
@@ -154,6 +200,16 @@ impl Otlp {
 
     /// A guard that shuts the exporter down (flushing, 5 s at most) when
     /// dropped.
+    ///
+    /// ```
+    /// # let otlp = warden_otlp::Otlp::builder().ignore_env().endpoint("http://127.0.0.1:9").build()?;
+    /// {
+    ///     let _guard = otlp.guard().with_timeout(std::time::Duration::from_secs(2));
+    ///     // … the application runs …
+    /// } // shut down here: what was queued is sent (or counted as failed)
+    /// assert!(otlp.flush(std::time::Duration::from_secs(1)).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn guard(&self) -> OtlpGuard {
         OtlpGuard {
             otlp: self.clone(),
@@ -192,6 +248,28 @@ impl Drop for OtlpGuard {
 /// Configures and starts an [`Otlp`] exporter. Every setting left unset
 /// comes from the environment (unless [`ignore_env`](Self::ignore_env)),
 /// then from the specification's defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use warden_otlp::{Compression, Otlp, Protocol};
+///
+/// let config = Otlp::builder()
+///     .ignore_env()
+///     .endpoint("http://collector.internal:4318")
+///     .protocol(Protocol::HttpProtobuf)
+///     .header("x-api-key", "k-123")
+///     .compression(Compression::Gzip)
+///     .timeout(Duration::from_secs(5))
+///     .service_name("checkout")
+///     .resource_attribute("deployment.environment", "prod")
+///     .span_queue(32_768)
+///     .max_batch(1_024)
+///     .delay(Duration::from_millis(100))
+///     .config()?;
+/// assert_eq!(config.protocol, Protocol::HttpProtobuf);
+/// assert_eq!(config.timeout, Duration::from_secs(5));
+/// # Ok::<(), warden_otlp::OtlpError>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct OtlpBuilder {
     ignore_env: bool,
@@ -301,6 +379,19 @@ impl OtlpBuilder {
 
     /// The sanitizer of the last step before export (default
     /// [`Sanitizer::default`]); give it the gate's, so keyed hashes match.
+    ///
+    /// ```
+    /// use warden_pii::{PiiLayer, Sanitizer, Strategy};
+    ///
+    /// let sanitizer = Sanitizer::builder()
+    ///     .strategy(Strategy::Hmac)
+    ///     .hmac_key("a key of at least sixteen bytes")
+    ///     .build()?;
+    /// let gate = PiiLayer::new(sanitizer.clone());
+    /// let builder = warden_otlp::Otlp::builder().sanitizer(sanitizer);
+    /// # drop((gate, builder));
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn sanitizer(mut self, sanitizer: Sanitizer) -> Self {
         self.sanitizer = Some(sanitizer);
         self
@@ -308,6 +399,22 @@ impl OtlpBuilder {
 
     /// Exports this metrics layer's operations (a clone of the layer in the
     /// subscriber) every [`metrics_interval`](Self::metrics_interval).
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_metrics::MetricsLayer;
+    ///
+    /// let metrics = MetricsLayer::new();
+    /// let otlp = warden_otlp::Otlp::builder()
+    ///     .ignore_env()
+    ///     .endpoint("http://127.0.0.1:9")
+    ///     .metrics(metrics.clone())
+    ///     .metrics_interval(std::time::Duration::from_secs(15))
+    ///     .build()?;
+    /// let _subscriber = tracing_subscriber::registry().with(metrics).with(otlp.layer());
+    /// # let _ = otlp.shutdown(std::time::Duration::from_secs(5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn metrics(mut self, layer: MetricsLayer) -> Self {
         self.metrics.push(layer);
         self

@@ -213,6 +213,15 @@ impl SignalStats {
 }
 
 /// What an exporter has sent and lost, per signal.
+///
+/// ```
+/// # let otlp = warden_otlp::Otlp::builder().ignore_env().endpoint("http://127.0.0.1:9").build()?;
+/// let stats = otlp.stats();
+/// if stats.lost() > 0 {
+///     eprintln!("telemetry lost: {} spans, {} events", stats.spans.lost(), stats.logs.lost());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ExportStats {

@@ -12,6 +12,21 @@ use crate::record::{from_micros, micros_since_epoch, AuditLevel, AuditRecord, Ev
 
 /// Filters for [`SqliteStore::query`](super::SqliteStore::query) and
 /// [`StoreReader::query`]; every one given must match.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use warden_audit::{EventType, Outcome, Query};
+///
+/// let failed_logins_today = Query {
+///     event_type: Some(EventType::Security),
+///     action: Some("login_failed".into()),
+///     outcome: Some(Outcome::Failure),
+///     since: SystemTime::now().checked_sub(Duration::from_secs(86_400)),
+///     limit: Some(100),
+///     ..Query::default()
+/// };
+/// # drop(failed_logins_today);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Query {
     /// Only this level.
@@ -40,6 +55,21 @@ pub struct Query {
 }
 
 /// One day's counts from [`StoreReader::stats`].
+///
+/// ```
+/// use warden_audit::{AuditKey, AuditRecord, EventType, SqliteStore, StoreReader};
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+/// # std::fs::create_dir_all(&dir)?;
+/// # let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+/// # let mut store = SqliteStore::open_with(dir.join("audit.db"), key, Default::default(), Default::default())?;
+/// # store.append(&[AuditRecord::new(EventType::Authentication, "login")])?;
+/// let reader = StoreReader::open(dir.join("audit.db"))?;
+/// for day in reader.stats(None)? {
+///     println!("{} {} {} {}: {}", day.day, day.event_type, day.level, day.outcome, day.count);
+/// }
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DayCount {

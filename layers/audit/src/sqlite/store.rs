@@ -43,6 +43,26 @@ pub enum SyncMode {
 }
 
 /// An open SQLite audit store.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use warden_audit::{AuditKey, AuditRecord, CheckpointKind, EventType, Query, SqliteStore};
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+/// let mut store = SqliteStore::open_with(dir.join("audit.db"), key.clone(), Default::default(), Default::default())?;
+/// store.append(&[
+///     AuditRecord::new(EventType::Authentication, "login").with_user("u-1"),
+///     AuditRecord::new(EventType::ApiCall, "get_order").with_resource("order-9"),
+/// ])?;
+/// store.checkpoint(CheckpointKind::Periodic)?;
+/// assert_eq!(store.query(&Query::default())?.len(), 2);
+/// // Nothing is older than a day yet: nothing is purged.
+/// assert_eq!(store.purge(SystemTime::now() - Duration::from_secs(86_400))?, 0);
+/// assert!(warden_audit::verify_with(store.path(), &key)?.is_ok());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
