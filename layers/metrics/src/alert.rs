@@ -129,6 +129,13 @@ impl Rule {
     }
 
     /// The operation's error rate (0 to 1).
+    ///
+    /// ```
+    /// use warden_metrics::{Rule, Window};
+    ///
+    /// let rule = Rule::error_rate("checkout").above(0.05).over(Window::LastFiveMinutes).for_periods(2);
+    /// assert_eq!(rule.name(), "error_rate(checkout) > 0.05");
+    /// ```
     pub fn error_rate(operation: impl Into<String>) -> RatioRule {
         RatioRule {
             operation: operation.into(),
@@ -137,6 +144,13 @@ impl Rule {
     }
 
     /// The operation's availability, `1 − error rate` (0 to 1).
+    ///
+    /// ```
+    /// use warden_metrics::Rule;
+    ///
+    /// let rule = Rule::availability("checkout").below(0.999);
+    /// assert_eq!(rule.name(), "availability(checkout) < 0.999");
+    /// ```
     pub fn availability(operation: impl Into<String>) -> RatioRule {
         RatioRule {
             operation: operation.into(),
@@ -146,6 +160,15 @@ impl Rule {
 
     /// Any value computed from a snapshot; `None` means no data (never a
     /// breach).
+    ///
+    /// ```
+    /// use warden_metrics::Rule;
+    ///
+    /// // Any value a snapshot gives: here, the busiest operation's error count.
+    /// let rule = Rule::custom("most errors", |s| s.operations.iter().map(|o| o.errors as f64).reduce(f64::max))
+    ///     .above(100.0);
+    /// assert_eq!(rule.name(), "most errors");
+    /// ```
     pub fn custom(
         name: impl Into<String>,
         measure: impl Fn(&Snapshot) -> Option<f64> + Send + Sync + 'static,
@@ -470,6 +493,18 @@ impl Alerts {
 
     /// Evaluates every `period` (usually [`Alerts::DEFAULT_PERIOD`]) in a
     /// background thread until the handle is dropped.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use warden_metrics::{AlertState, Alerts, MetricsLayer, Rule};
+    ///
+    /// let metrics = MetricsLayer::new();
+    /// let handle = Alerts::new()
+    ///     .rule(Rule::p95("checkout").above(Duration::from_secs(2)))
+    ///     .on_fire(|t| eprintln!("ALERT {} fired at {:?}", t.rule, t.value))
+    ///     .spawn(metrics.clone(), Duration::from_secs(60));
+    /// assert!(handle.states().iter().all(|(_, state)| *state == AlertState::Ok));
+    /// ```
     pub fn spawn(self, metrics: MetricsLayer, period: Duration) -> AlertsHandle {
         let alerts = Arc::new(Mutex::new(self));
         let stop = Arc::new(AtomicBool::new(false));

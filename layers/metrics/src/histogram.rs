@@ -166,6 +166,23 @@ fn representative(index: i32) -> f64 {
 /// assert_eq!(h.count(), 100);
 /// assert_eq!(h.max(), Some(Duration::from_millis(100)));
 /// ```
+///
+/// ```
+/// use std::time::Duration;
+/// use warden_metrics::LatencyHistogram;
+///
+/// let mut h = LatencyHistogram::new();
+/// for ms in 1..=100 {
+///     h.record(Duration::from_millis(ms));
+/// }
+/// assert_eq!(h.count(), 100);
+/// let p95 = h.quantile(0.95).as_secs_f64() * 1e3;
+/// assert!((p95 - 95.0).abs() / 95.0 < 0.01, "{p95}"); // within 1%
+/// let mut other = LatencyHistogram::new();
+/// other.record(Duration::from_millis(500));
+/// h.merge(&other); // mergeable: per-thread or per-minute histograms add up
+/// assert_eq!(h.max(), Some(Duration::from_millis(500)));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct LatencyHistogram {
     /// Counts of buckets `offset ..= offset + counts.len() - 1`.

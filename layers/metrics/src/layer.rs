@@ -90,6 +90,24 @@ impl MetricsLayer {
     }
 
     /// A builder.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_metrics::{MetricsLayer, Window};
+    ///
+    /// let metrics = MetricsLayer::builder()
+    ///     .operation_field("http.route") // one row per route, not per span name
+    ///     .max_operations(500)
+    ///     .build();
+    /// let subscriber = tracing_subscriber::registry().with(metrics.clone());
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     drop(tracing::info_span!("request", http.route = "/orders/{id}"));
+    ///     drop(tracing::info_span!("request", http.route = "/health"));
+    /// });
+    /// let snapshot = metrics.snapshot(Window::SinceStart);
+    /// assert_eq!(snapshot.get("/orders/{id}").map(|op| op.count), Some(1));
+    /// assert_eq!(snapshot.operations.len(), 2);
+    /// ```
     pub fn builder() -> MetricsLayerBuilder {
         MetricsLayerBuilder {
             operation_field: None,
@@ -105,6 +123,23 @@ impl MetricsLayer {
     }
 
     /// The metrics of every operation over `window`.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_metrics::{MetricsLayer, Window};
+    ///
+    /// let metrics = MetricsLayer::new();
+    /// let subscriber = tracing_subscriber::registry().with(metrics.clone());
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     for i in 0..10u64 {
+    ///         drop(tracing::info_span!("checkout", error = i == 3));
+    ///     }
+    /// });
+    /// let snapshot = metrics.snapshot(Window::SinceStart);
+    /// let checkout = snapshot.get("checkout").unwrap();
+    /// assert_eq!((checkout.count, checkout.errors), (10, 1));
+    /// println!("{snapshot}"); // the p50/p90/p95/p99 table
+    /// ```
     pub fn snapshot(&self, window: Window) -> Snapshot {
         let now = Instant::now();
         let recorder = &self.shared.recorder;

@@ -9,6 +9,15 @@ use crate::recorder::{OpStats, MINUTES, OVERFLOW};
 
 /// The span of time a snapshot covers. Windows are whole minutes counted
 /// from when the layer was created.
+///
+/// ```
+/// use warden_metrics::{MetricsLayer, Window};
+///
+/// let metrics = MetricsLayer::new();
+/// let last_minute = metrics.snapshot(Window::LastMinute);
+/// let since_start = metrics.snapshot(Window::SinceStart);
+/// assert!(last_minute.operations.is_empty() && since_start.operations.is_empty());
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Window {
     /// The minute in progress.

@@ -6,6 +6,15 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a field's name says about its value.
+///
+/// ```
+/// use warden_pii::{FieldNameKind, Sanitizer};
+///
+/// let s = Sanitizer::builder().secret_key("session").build()?;
+/// assert_eq!(s.field_name_kind("session"), FieldNameKind::Secret);
+/// assert_eq!(s.field_name_kind("msisdn"), FieldNameKind::Phone);
+/// # Ok::<(), warden_pii::BuildError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FieldNameKind {

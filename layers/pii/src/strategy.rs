@@ -7,6 +7,15 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 /// How a detected value is replaced.
+///
+/// ```
+/// use warden_pii::{PiiKind, Sanitizer, Strategy};
+///
+/// assert_eq!("mask".parse::<Strategy>(), Ok(Strategy::Mask));
+/// let s = Sanitizer::builder().strategy_for(PiiKind::CreditCard, Strategy::Mask).build()?;
+/// assert_eq!(s.sanitize("4111 1111 1111 1111"), "**** **** **** 1111");
+/// # Ok::<(), warden_pii::BuildError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Strategy {
     /// A typed placeholder: `[REDACTED:EMAIL]`. The default.

@@ -106,11 +106,17 @@ pub(crate) fn is_placeholder(v: &[u8], numeric_ok: bool) -> bool {
     !numeric_ok && v.len() <= 6 && v.iter().all(u8::is_ascii_digit)
 }
 
-/// Whether `key` names a password, under which a short number can be the
-/// secret.
+/// Whether `key` names a password or a code, under which a short number
+/// can be the secret (a PIN, a one-time code, a card's CVV).
 pub(crate) fn names_a_password(key: &[u8]) -> bool {
     let has = |n: &[u8]| key.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
-    has(b"passw") || has(b"passp") || has(b"pwd") || has(b"pin")
+    has(b"passw")
+        || has(b"passp")
+        || has(b"pwd")
+        || has(b"pin")
+        || has(b"otp")
+        || has(b"cvv")
+        || has(b"cvc")
 }
 
 /// The non-empty text inside the quotes opening at `s`, up to the

@@ -178,6 +178,17 @@ impl PiiLayer {
     ///     tracing::info!(user = "ada@example.com");
     /// });
     /// ```
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_pii::PiiLayer;
+    ///
+    /// // Each sanitized event also carries `redaction.count` and `redaction.kinds`.
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(PiiLayer::default().with_redaction_summary(true))
+    ///     .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::sink));
+    /// # drop(subscriber);
+    /// ```
     pub fn with_redaction_summary(mut self, enabled: bool) -> Self {
         self.summary = enabled;
         self
@@ -205,6 +216,18 @@ impl PiiLayer {
 
     /// How many values of each kind the gate has replaced so far (shared
     /// with every clone of its sanitizer).
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_pii::{PiiKind, PiiLayer};
+    ///
+    /// let gate = PiiLayer::default();
+    /// let subscriber = tracing_subscriber::registry().with(gate.clone());
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     tracing::info!(user = "ada@example.com", "signed in");
+    /// });
+    /// assert_eq!(gate.redactions().get(&PiiKind::Email), 1);
+    /// ```
     pub fn redactions(&self) -> RedactionCounts {
         self.sanitizer.redactions()
     }
@@ -235,6 +258,18 @@ impl PiiLayer {
     /// How many events the gate had to drop because it could not dispatch
     /// their sanitized copy (the subscriber was never registered as a
     /// `Dispatch`, or was already dropped). Always 0 in a normal set-up.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_pii::PiiLayer;
+    ///
+    /// // Inside `Option<L>` the gate never learns its subscriber: it fails closed,
+    /// // counts what it drops, and says so once on stderr.
+    /// let gate = PiiLayer::default();
+    /// let subscriber = tracing_subscriber::registry().with(Some(gate.clone()));
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!(user = "ada@example.com"));
+    /// assert_eq!(gate.dropped_events(), 1);
+    /// ```
     pub fn dropped_events(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }

@@ -67,6 +67,13 @@ impl fmt::Debug for CustomDetector {
 }
 
 /// Why a [`SanitizerBuilder`] could not build.
+///
+/// ```
+/// use warden_pii::{BuildError, Sanitizer, Strategy};
+///
+/// let err = Sanitizer::builder().strategy(Strategy::Hmac).hmac_key("short").build().unwrap_err();
+/// assert!(matches!(err, BuildError::WeakHmacKey { len: 5, .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -154,6 +161,14 @@ impl SanitizerBuilder {
     }
 
     /// The strategy for one kind.
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer, Strategy};
+    ///
+    /// let s = Sanitizer::builder().strategy_for(PiiKind::Phone, Strategy::Mask).build()?;
+    /// assert_eq!(s.sanitize("call +1 415 555 2671"), "call +* *** *** 2671");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn strategy_for(mut self, kind: PiiKind, strategy: Strategy) -> Self {
         self.strategies.retain(|(k, _)| *k != kind);
         self.strategies.push((kind, strategy));
@@ -177,6 +192,14 @@ impl SanitizerBuilder {
     }
 
     /// Detects only the given built-in kinds.
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer};
+    ///
+    /// let s = Sanitizer::builder().only([PiiKind::Email]).build()?;
+    /// assert_eq!(s.sanitize("ada@example.com from 10.1.2.3"), "[REDACTED:EMAIL] from 10.1.2.3");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn only(mut self, kinds: impl IntoIterator<Item = PiiKind>) -> Self {
         self.enabled = [false; Builtin::COUNT];
         for kind in kinds {
@@ -195,6 +218,14 @@ impl SanitizerBuilder {
 
     /// Replaces the list of secret key names (the default is
     /// [`DEFAULT_SECRET_KEYS`](crate::DEFAULT_SECRET_KEYS)).
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// let s = Sanitizer::builder().secret_keys(["pin", "otp"]).build()?;
+    /// assert_eq!(s.sanitize("otp=482913 sent"), "otp=[REDACTED:SECRET] sent");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn secret_keys<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -237,6 +268,20 @@ impl SanitizerBuilder {
 
     /// The key for [`Strategy::Hmac`] (at least 16 bytes). Without one,
     /// the `WARDEN_PII_KEY` environment variable is read at build time.
+    ///
+    /// ```
+    /// use warden_pii::{Sanitizer, Strategy};
+    ///
+    /// let s = Sanitizer::builder()
+    ///     .strategy(Strategy::Hmac)
+    ///     .hmac_key("a key of at least sixteen bytes")
+    ///     .hmac_key_id("k2026")
+    ///     .build()?;
+    /// // Stable: the same address written two ways gives the same token.
+    /// assert_eq!(s.sanitize("ADA@Example.com"), s.sanitize("ada@example.com"));
+    /// assert!(s.sanitize("ada@example.com").starts_with("[EMAIL:k2026:"));
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn hmac_key(mut self, key: impl AsRef<[u8]>) -> Self {
         self.hmac_key = Some(key.as_ref().to_vec());
         self

@@ -38,6 +38,16 @@ impl Tally {
 }
 
 /// One sensitive value found in a text.
+///
+/// ```
+/// use warden_pii::{PiiKind, Sanitizer};
+///
+/// let text = "mail ada@example.com or call +1 415 555 2671";
+/// let findings = Sanitizer::default().findings(text);
+/// assert_eq!(findings[0].kind, PiiKind::Email);
+/// assert_eq!(&text[findings[0].range.clone()], "ada@example.com");
+/// assert_eq!(findings[1].kind, PiiKind::Phone);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Finding {
@@ -177,6 +187,12 @@ impl Sanitizer {
     }
 
     /// Whether `text` holds any sensitive value. Stops at the first.
+    ///
+    /// ```
+    /// let s = warden_pii::Sanitizer::default();
+    /// assert!(s.contains_pii("token=ghp_0123456789abcdefghijABCDEFGHIJ012345"));
+    /// assert!(!s.contains_pii("GET /orders/42 200 in 12 ms"));
+    /// ```
     pub fn contains_pii(&self, text: &str) -> bool {
         let mut found = false;
         self.for_each_finding(text, |_, _| {
@@ -194,6 +210,12 @@ impl Sanitizer {
 
     /// [`sanitize`](Self::sanitize), also returning how many values were
     /// replaced.
+    ///
+    /// ```
+    /// let (clean, replaced) = warden_pii::Sanitizer::default().sanitize_counted("ssn 123-45-6789, card 4111 1111 1111 1111");
+    /// assert_eq!(replaced, 2);
+    /// assert_eq!(clean, "ssn [REDACTED:SSN], card [REDACTED:CREDIT_CARD]");
+    /// ```
     pub fn sanitize_counted<'a>(&self, text: &'a str) -> (Cow<'a, str>, usize) {
         let mut tally = Tally::default();
         let out = self.sanitize_tallied(text, &mut tally);
@@ -404,6 +426,15 @@ impl Sanitizer {
 
     /// How many values of each kind this sanitizer (and its clones) has
     /// replaced so far.
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer};
+    ///
+    /// let s = Sanitizer::default();
+    /// s.sanitize("ada@example.com, bob@example.org");
+    /// assert_eq!(s.redactions().get(&PiiKind::Email), 2);
+    /// assert_eq!(s.redactions().to_string(), "EMAIL=2");
+    /// ```
     pub fn redactions(&self) -> RedactionCounts {
         self.inner.counters.snapshot(&self.inner.kinds)
     }
@@ -428,6 +459,15 @@ impl Sanitizer {
     }
 
     /// The strategy used for `kind`.
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer, Strategy};
+    ///
+    /// let s = Sanitizer::builder().strategy_for(PiiKind::CreditCard, Strategy::Mask).build()?;
+    /// assert_eq!(s.strategy_of(&PiiKind::CreditCard), Strategy::Mask);
+    /// assert_eq!(s.strategy_of(&PiiKind::Email), Strategy::Redact);
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn strategy_of(&self, kind: &PiiKind) -> Strategy {
         self.inner
             .kinds
