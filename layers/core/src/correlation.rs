@@ -63,6 +63,28 @@ impl CorrelationId {
     /// `CorrelationLayer`) left in the span's extensions; the subscriber must
     /// be built on `tracing_subscriber`'s `Registry`, as
     /// `tracing_subscriber::registry().with(..)` stacks are.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_core::CorrelationId;
+    ///
+    /// // The correlation layer (warden-correlation) leaves the ID in the span's
+    /// // extensions; here a layer of this example does.
+    /// struct Ids;
+    /// impl<S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>>
+    ///     tracing_subscriber::Layer<S> for Ids
+    /// {
+    ///     fn on_new_span(&self, _: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+    ///         let span = ctx.span(id).unwrap();
+    ///         span.extensions_mut().insert("req-1".parse::<CorrelationId>().unwrap());
+    ///     }
+    /// }
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(Ids), || {
+    ///     assert_eq!(CorrelationId::current(), None);
+    ///     let _request = tracing::info_span!("request").entered();
+    ///     assert_eq!(CorrelationId::current().unwrap().to_string(), "req-1");
+    /// });
+    /// ```
     pub fn current() -> Option<CorrelationId> {
         tracing_core::dispatcher::get_default(|dispatch| {
             let current = dispatch.current_span();

@@ -8,6 +8,15 @@ use crate::FieldValue;
 /// audit router) read these instead of the raw values whenever they are
 /// present. Fields appear in recording order; a field recorded again with
 /// `Span::record` replaces its earlier value.
+///
+/// ```
+/// use warden_core::{FieldValue, SanitizedFields};
+///
+/// let mut fields = SanitizedFields::new();
+/// fields.set("customer", FieldValue::Str("[REDACTED:EMAIL]".into()));
+/// assert_eq!(fields.get("customer"), Some(&FieldValue::Str("[REDACTED:EMAIL]".into())));
+/// assert_eq!(fields.len(), 1);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SanitizedFields {
     fields: Vec<(&'static str, FieldValue)>,

@@ -149,6 +149,19 @@ impl fmt::Display for DebugText {
 ///
 /// It implements [`Error`], so it can be recorded as `&dyn Error` in place of
 /// the original, with the same chain.
+///
+/// ```
+/// use std::error::Error;
+/// use warden_core::ErrorChain;
+///
+/// let io = std::io::Error::other("disk full");
+/// let chain = ErrorChain::capture(&io);
+/// assert_eq!(chain.to_string(), "disk full");
+/// let wrapped = ErrorChain::from_messages(["write failed".to_owned(), "disk full".to_owned()]).unwrap();
+/// assert_eq!(wrapped.source().unwrap().to_string(), "disk full");
+/// let upper = wrapped.map_messages(|m| m.to_uppercase());
+/// assert_eq!(upper.messages().collect::<Vec<_>>(), ["WRITE FAILED", "DISK FULL"]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErrorChain {
     message: String,
@@ -217,6 +230,20 @@ impl Error for ErrorChain {
 /// A layer that must pass on a modified event or span fills one of these and
 /// calls [`OwnedFields::with_value_set`] to get a
 /// [`ValueSet`] for `Event::new`, `Attributes::new` or `Record::new`.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// use warden_core::{FieldValue, OwnedFields};
+///
+/// // Re-record a span's fields with one value replaced, as the PII gate does.
+/// let span = tracing::info_span!("checkout", user = tracing::field::Empty, items = 3u64);
+/// if let Some(meta) = span.metadata() {
+///     let mut owned = OwnedFields::with_len(meta.fields().len());
+///     owned.set(0, FieldValue::Str("[REDACTED:EMAIL]".into()));
+///     owned.set(1, FieldValue::U64(3));
+///     owned.with_value_set(meta.fields(), |values| assert_eq!(values.len(), 2));
+/// }
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OwnedFields {
     values: Vec<Option<FieldValue>>,

@@ -11,6 +11,21 @@ use tracing_subscriber::field::RecordFields;
 /// `tracing` hands values to a [`Visit`] one method per type; this enum folds
 /// those methods into one value so a layer can `match` on it. `%x` and `?x`
 /// values, and the event message, arrive as [`FieldRef::Debug`].
+///
+/// ```
+/// use warden_core::FieldRef;
+///
+/// fn describe(value: FieldRef<'_>) -> String {
+///     match value {
+///         FieldRef::Str(s) => format!("text {s:?}"),
+///         FieldRef::U64(n) => format!("number {n}"),
+///         FieldRef::Error(e) => format!("error {e}"),
+///         other => format!("{other:?}"),
+///     }
+/// }
+/// assert_eq!(describe(FieldRef::U64(7)), "number 7");
+/// assert_eq!(describe(FieldRef::Bool(true)), "Bool(true)");
+/// ```
 #[derive(Clone, Copy)]
 pub enum FieldRef<'a> {
     /// A string slice (`field = "text"` or a `&str`/`String` value).

@@ -10,6 +10,18 @@ use warden_core::CorrelationId;
 /// Works when the subscriber is built on `tracing_subscriber`'s
 /// [`Registry`] (as `tracing_subscriber::registry().with(..)` stacks are)
 /// with a [`CorrelationLayer`](crate::CorrelationLayer) in it.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// use warden_correlation::{CorrelationIdExt, CorrelationLayer};
+///
+/// let subscriber = tracing_subscriber::registry().with(CorrelationLayer::new());
+/// tracing::subscriber::with_default(subscriber, || {
+///     let span = tracing::info_span!("request", correlation_id = "abc-123");
+///     // Read without entering it, e.g. to put it in a response header.
+///     assert_eq!(span.correlation_id().unwrap().to_string(), "abc-123");
+/// });
+/// ```
 pub trait CorrelationIdExt {
     /// The span's correlation ID, or `None` if the span is disabled or no
     /// correlation layer saw it.

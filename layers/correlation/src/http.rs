@@ -75,6 +75,19 @@ impl HeaderPropagation {
     }
 
     /// Reads from `sources`, in this order, instead of the default ones.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderName};
+    /// use warden_correlation::http::{HeaderPropagation, IdSource};
+    ///
+    /// let propagation = HeaderPropagation::new()
+    ///     .extract_from([IdSource::Header(HeaderName::from_static("x-amzn-trace-id")), IdSource::TraceParent])
+    ///     .inject_into([HeaderName::from_static("x-request-id")]);
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+    /// let id = propagation.extract(&headers).unwrap();
+    /// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    /// ```
     pub fn extract_from(mut self, sources: impl IntoIterator<Item = IdSource>) -> Self {
         self.sources = sources.into_iter().collect();
         self
@@ -87,6 +100,21 @@ impl HeaderPropagation {
     }
 
     /// The first valid ID found in `headers`, trying the sources in order.
+    ///
+    /// ```
+    /// use http::HeaderMap;
+    /// use warden_correlation::http::HeaderPropagation;
+    ///
+    /// let mut incoming = HeaderMap::new();
+    /// incoming.insert("x-request-id", "req-7f3a".parse().unwrap());
+    /// let propagation = HeaderPropagation::new();
+    /// let id = propagation.extract(&incoming).unwrap();
+    /// assert_eq!(id.to_string(), "req-7f3a");
+    ///
+    /// let mut outgoing = HeaderMap::new();
+    /// propagation.inject(&id, &mut outgoing);
+    /// assert_eq!(outgoing["x-correlation-id"], "req-7f3a");
+    /// ```
     pub fn extract(&self, headers: &HeaderMap) -> Option<CorrelationId> {
         self.sources.iter().find_map(|source| match source {
             IdSource::Header(name) => headers

@@ -84,6 +84,17 @@ impl CorrelationLayer {
     }
 
     /// Reads IDs from the field named `name` instead (e.g. `request_id`).
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_correlation::{CorrelationId, CorrelationLayer};
+    ///
+    /// let subscriber = tracing_subscriber::registry().with(CorrelationLayer::new().field_name("request_id"));
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     let _request = tracing::info_span!("request", request_id = "r-42").entered();
+    ///     assert_eq!(CorrelationId::current().unwrap().to_string(), "r-42");
+    /// });
+    /// ```
     pub fn field_name(mut self, name: &'static str) -> Self {
         self.field = name;
         self

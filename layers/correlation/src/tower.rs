@@ -113,6 +113,21 @@ impl CorrelationIdLayer {
     /// ID in the field the [`CorrelationLayer`](crate::CorrelationLayer)
     /// reads (`correlation_id` by default); a field
     /// `http.response.status_code` is recorded if the span has it.
+    ///
+    /// ```
+    /// use warden_correlation::tower::CorrelationIdLayer;
+    ///
+    /// let layer = CorrelationIdLayer::new().make_span(|request| {
+    ///     tracing::info_span!(
+    ///         "http",
+    ///         correlation_id = %request.correlation_id,
+    ///         method = %request.method,
+    ///         path = request.uri.path(),
+    ///         http.response.status_code = tracing::field::Empty,
+    ///     )
+    /// });
+    /// # drop(layer);
+    /// ```
     pub fn make_span<F>(mut self, make_span: F) -> Self
     where
         F: Fn(RequestInfo<'_>) -> Span + Send + Sync + 'static,

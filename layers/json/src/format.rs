@@ -112,6 +112,25 @@ impl Json {
     }
 
     /// Uses `names` for the keys.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_json::{FieldNames, Json};
+    ///
+    /// let format = Json::new()
+    ///     .field_names(FieldNames::camel_case())
+    ///     .with_target(false)
+    ///     .with_thread_names(true)
+    ///     .with_file(true)
+    ///     .with_line_number(true);
+    /// // Or `warden_json::layer().map_event_format(|_| format)`.
+    /// let layer = tracing_subscriber::fmt::layer()
+    ///     .fmt_fields(warden_json::JsonFields::default())
+    ///     .event_format(format)
+    ///     .with_writer(std::io::sink);
+    /// let subscriber = tracing_subscriber::registry().with(layer);
+    /// # drop(subscriber);
+    /// ```
     pub fn field_names(mut self, names: FieldNames) -> Self {
         self.names = names;
         self
