@@ -199,6 +199,18 @@ impl WardenBuilder {
     }
 
     /// No OTLP export, whatever the environment says.
+    ///
+    /// ```
+    /// // Only the gate and JSON lines: no metrics, audit store or export.
+    /// let (subscriber, _guard) = warden::Warden::builder()
+    ///     .without_metrics()
+    ///     .without_audit()
+    ///     .without_otlp()
+    ///     .writer(std::io::sink)
+    ///     .build()?;
+    /// # drop(subscriber);
+    /// # Ok::<(), warden::InitError>(())
+    /// ```
     pub fn without_otlp(mut self) -> Self {
         self.otlp = OtlpChoice::Off;
         self
@@ -396,6 +408,26 @@ impl WardenGuard {
     /// Flushes the audit router, then the OTLP exporter (which the audit
     /// router may feed), each within `timeout`; the first failure is
     /// returned after both were tried.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("warden-guard-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let (subscriber, guard) = warden::Warden::builder()
+    ///     .audit_sqlite(dir.join("audit.db"))
+    ///     .without_otlp()
+    ///     .writer(std::io::sink)
+    ///     .build()?;
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     warden::audit::security!(action = "login_failed", outcome = "FAILURE");
+    /// });
+    /// guard.flush(Duration::from_secs(5))?; // the audit record is in the store
+    /// assert_eq!(guard.audit().unwrap().stats()[0].written, 1);
+    /// guard.shutdown(Duration::from_secs(5))?;
+    /// # std::fs::remove_dir_all(dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&self, timeout: Duration) -> FlushResult {
         let audit = self.audit.as_ref().map_or(Ok(()), |a| a.flush(timeout));
         let otlp = self.otlp.as_ref().map_or(Ok(()), |o| o.flush(timeout));

@@ -141,6 +141,24 @@ impl AuditLayer {
 
     /// Waits until every record queued so far is written by its sinks, or
     /// `timeout` passes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_audit::{AuditLayer, Route, RouteFilter, StdoutSink};
+    ///
+    /// let audit = AuditLayer::builder()
+    ///     .route(Route::new("stdout", RouteFilter::all()).sink(StdoutSink::new()))
+    ///     .build()?;
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(audit.clone()), || {
+    ///     warden_audit::security!(action = "access_denied", outcome = "FAILURE");
+    /// });
+    /// audit.flush(Duration::from_secs(5))?; // written by every sink now
+    /// assert_eq!(audit.stats()[0].written, 1);
+    /// audit.shutdown(Duration::from_secs(5))?;
+    /// assert_eq!(audit.flush(Duration::from_secs(1)), Err(warden_audit::FlushError::ShutDown));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flush(&self, timeout: Duration) -> FlushResult {
         let deadline = Instant::now() + timeout;
         let mut waits = Vec::new();
@@ -197,6 +215,20 @@ impl AuditLayer {
 
     /// A guard that shuts the layer down (flush, checkpoint, stop) when
     /// dropped, waiting up to 5 seconds.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_audit::{AuditLayer, Route, RouteFilter, StdoutSink};
+    ///
+    /// let audit = AuditLayer::builder()
+    ///     .route(Route::new("stdout", RouteFilter::all()).sink(StdoutSink::new()))
+    ///     .build()?;
+    /// let _guard = audit.guard(); // flush, checkpoint and stop when main returns
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(audit.clone()), || {
+    ///     warden_audit::api_call!(action = "get_order", resource_id = "order-9");
+    /// });
+    /// # Ok::<(), warden_audit::AuditError>(())
+    /// ```
     pub fn guard(&self) -> AuditGuard {
         AuditGuard {
             layer: self.clone(),
@@ -221,6 +253,19 @@ impl AuditLayer {
     }
 
     /// Records lost to full queues, over every route.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use warden_audit::{AuditLayer, Overflow, Route, RouteFilter, StdoutSink};
+    ///
+    /// let audit = AuditLayer::builder()
+    ///     .route(Route::new("tiny", RouteFilter::all()).sink(StdoutSink::new()).capacity(1).overflow(Overflow::Drop))
+    ///     .build()?;
+    /// // A full queue drops and counts; a SECURITY record states the loss.
+    /// println!("lost so far: {}", audit.dropped());
+    /// # audit.shutdown(Duration::from_secs(5))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn dropped(&self) -> u64 {
         self.stats().iter().map(|s| s.dropped).sum()
     }

@@ -62,6 +62,13 @@ pub enum EventType {
 }
 
 /// Whether the audited action succeeded.
+///
+/// ```
+/// use warden_audit::Outcome;
+///
+/// assert_eq!("failure".parse::<Outcome>(), Ok(Outcome::Failure));
+/// assert_eq!(Outcome::Success.as_str(), "SUCCESS");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Outcome {

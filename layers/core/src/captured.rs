@@ -83,6 +83,17 @@ impl CapturedFields {
 impl<const INLINE: usize> CapturedFields<INLINE> {
     /// An empty capture that keeps at most `max` bytes of a text (up to
     /// 1 GiB).
+    ///
+    /// ```
+    /// use warden_core::{CapturedFields, FieldRef};
+    ///
+    /// let mut fields: CapturedFields = CapturedFields::with_max_value_bytes(16);
+    /// fields.push("note", FieldRef::Str("a rather long note that goes on"));
+    /// match fields.get("note") {
+    ///     Some(FieldRef::Str(kept)) => assert!(kept.starts_with("a rather long ") && kept.contains("[truncated")),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
     pub fn with_max_value_bytes(max: usize) -> Self {
         CapturedFields {
             slots: SmallVec::new(),

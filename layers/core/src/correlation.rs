@@ -107,11 +107,29 @@ impl CorrelationId {
 
     /// The ID of an OpenTelemetry / W3C trace (`traceparent`'s trace-id),
     /// printed as 32 lowercase hex digits. `None` for the invalid all-zero id.
+    ///
+    /// ```
+    /// use warden_core::CorrelationId;
+    ///
+    /// let id = CorrelationId::from_trace_id(0x4bf92f3577b34da6a3ce929d0e0e4736).unwrap();
+    /// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    /// assert_eq!(id.as_trace_id(), Some(0x4bf92f3577b34da6a3ce929d0e0e4736));
+    /// assert!(CorrelationId::from_trace_id(0).is_none()); // the invalid trace id
+    /// ```
     pub fn from_trace_id(trace_id: u128) -> Option<Self> {
         (trace_id != 0).then_some(CorrelationId(Repr::TraceId(trace_id)))
     }
 
     /// The ID as a UUID, if it is one.
+    ///
+    /// ```
+    /// use warden_core::CorrelationId;
+    ///
+    /// let fresh = CorrelationId::new();
+    /// assert_eq!(fresh.as_uuid().map(|u| u.get_version_num()), Some(7));
+    /// let given: CorrelationId = "req-7f3a".parse().unwrap();
+    /// assert_eq!(given.as_uuid(), None);
+    /// ```
     pub fn as_uuid(&self) -> Option<Uuid> {
         match &self.0 {
             Repr::Uuid(u) => Some(*u),

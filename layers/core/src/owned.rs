@@ -97,6 +97,16 @@ impl FieldValue {
 /// Text recorded through `Debug` or `Display`, kept as text. Its own `Debug`
 /// (and `Display`) prints the text exactly as it is, with no quotes added,
 /// so that recording it again reproduces what the original value printed.
+///
+/// ```
+/// use warden_core::{DebugText, FieldValue};
+///
+/// // `Debug` of the text is the text itself: recording it again prints what
+/// // the original value printed, with no quotes added.
+/// let text = DebugText::from("Point { x: 1 }");
+/// assert_eq!(format!("{text:?}"), "Point { x: 1 }");
+/// assert_eq!(FieldValue::Debug(text).as_text(), Some("Point { x: 1 }"));
+/// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct DebugText(String);
 

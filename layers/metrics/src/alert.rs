@@ -199,6 +199,15 @@ impl Rule {
     }
 
     /// Fires only after `n` periods in a row breach the threshold (default 1).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use warden_metrics::Rule;
+    ///
+    /// // Fires after three evaluations in a row above 2 s, resolves after two below.
+    /// let rule = Rule::p99("search").above(Duration::from_secs(2)).for_periods(3).resolve_after(2);
+    /// assert_eq!(rule.name(), "p99(search) > 2000ms");
+    /// ```
     pub fn for_periods(mut self, n: u32) -> Self {
         self.for_periods = n.max(1);
         self
@@ -432,6 +441,24 @@ impl Alerts {
     }
 
     /// Evaluates every rule once against `metrics`; the transitions.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_metrics::{Alerts, MetricsLayer, Rule, TransitionKind, Window};
+    ///
+    /// let metrics = MetricsLayer::new();
+    /// let mut alerts = Alerts::new().rule(Rule::error_rate("pay").above(0.2).over(Window::SinceStart));
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(metrics.clone()), || {
+    ///     for i in 0..10 {
+    ///         drop(tracing::info_span!("pay", error = i < 5));
+    ///     }
+    /// });
+    /// let changes = alerts.evaluate(&metrics);
+    /// assert_eq!(changes.len(), 1);
+    /// assert_eq!(changes[0].kind, TransitionKind::Fired);
+    /// assert!(alerts.evaluate(&metrics).is_empty()); // still firing: no new transition
+    /// ```
     pub fn evaluate(&mut self, metrics: &MetricsLayer) -> Vec<Transition> {
         let mut snapshots: Vec<Snapshot> = Vec::new();
         let mut transitions = Vec::new();

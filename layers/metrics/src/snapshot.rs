@@ -96,6 +96,19 @@ impl OperationSnapshot {
     }
 
     /// The `q` quantile of the duration.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_metrics::{MetricsLayer, Window};
+    ///
+    /// let metrics = MetricsLayer::new();
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(metrics.clone()), || {
+    ///     drop(tracing::info_span!("ping"));
+    /// });
+    /// let snapshot = metrics.snapshot(Window::SinceStart);
+    /// let ping = snapshot.get("ping").unwrap();
+    /// assert!(ping.quantile(0.99) >= ping.quantile(0.5));
+    /// ```
     pub fn quantile(&self, q: f64) -> Duration {
         self.histogram.quantile(q)
     }
@@ -159,6 +172,20 @@ impl Snapshot {
     }
 
     /// The spans counted as `__overflow__`, if any.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_metrics::{MetricsLayer, Window};
+    ///
+    /// let metrics = MetricsLayer::builder().operation_field("route").max_operations(2).build();
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(metrics.clone()), || {
+    ///     for route in ["/a", "/b", "/c", "/d"] {
+    ///         drop(tracing::info_span!("request", route));
+    ///     }
+    /// });
+    /// let snapshot = metrics.snapshot(Window::SinceStart);
+    /// assert_eq!(snapshot.overflow().map(|o| o.count), Some(2)); // bounded cardinality
+    /// ```
     pub fn overflow(&self) -> Option<&OperationSnapshot> {
         self.get(OVERFLOW)
     }

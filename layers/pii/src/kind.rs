@@ -106,6 +106,14 @@ builtin_kinds! {
 
 impl PiiKind {
     /// Every built-in kind.
+    ///
+    /// ```
+    /// use warden_pii::PiiKind;
+    ///
+    /// let names: Vec<String> = PiiKind::builtins().map(|k| k.name().to_owned()).collect();
+    /// assert_eq!(names[..3], ["EMAIL", "PHONE", "SSN"]);
+    /// assert!(PiiKind::builtins().any(|k| k == PiiKind::MacAddress));
+    /// ```
     pub fn builtins() -> impl Iterator<Item = PiiKind> {
         Builtin::ALL.into_iter().map(Builtin::kind)
     }

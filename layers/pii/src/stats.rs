@@ -36,6 +36,18 @@ impl Counters {
 }
 
 /// How many values of each kind were replaced, read at one moment.
+///
+/// ```
+/// use warden_pii::{PiiKind, Sanitizer};
+///
+/// let s = Sanitizer::default();
+/// s.sanitize("ada@example.com called +1 415 555 2671");
+/// let counts = s.redactions();
+/// assert_eq!(counts.total(), 2);
+/// assert_eq!(counts.get(&PiiKind::Phone), 1);
+/// let nonzero: Vec<String> = counts.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k}={n}")).collect();
+/// assert_eq!(nonzero, ["EMAIL=1", "PHONE=1"]);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RedactionCounts {
     counts: Vec<(PiiKind, u64)>,

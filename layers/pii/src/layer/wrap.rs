@@ -27,6 +27,15 @@ impl<L> Sanitized<L> {
     }
 
     /// The wrapped layer.
+    ///
+    /// ```
+    /// use warden_pii::PiiLayer;
+    ///
+    /// let fmt = tracing_subscriber::fmt::layer::<tracing_subscriber::Registry>().with_writer(std::io::sink);
+    /// let wrapped = PiiLayer::default().wrap(fmt);
+    /// let _fmt = wrapped.inner(); // the formatter, to inspect or reconfigure
+    /// assert_eq!(wrapped.gate().dropped_events(), 0);
+    /// ```
     pub fn inner(&self) -> &L {
         &self.inner
     }

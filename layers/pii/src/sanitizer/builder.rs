@@ -176,6 +176,14 @@ impl SanitizerBuilder {
     }
 
     /// Stops detecting a built-in kind.
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer};
+    ///
+    /// let s = Sanitizer::builder().disable(PiiKind::IpAddress).build()?;
+    /// assert_eq!(s.sanitize("from 10.1.2.3 by ada@example.com"), "from 10.1.2.3 by [REDACTED:EMAIL]");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn disable(mut self, kind: PiiKind) -> Self {
         if let Some(b) = kind.builtin() {
             self.enabled[b as usize] = false;
@@ -184,6 +192,14 @@ impl SanitizerBuilder {
     }
 
     /// Detects a built-in kind again after [`disable`](Self::disable).
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer};
+    ///
+    /// let s = Sanitizer::builder().only([PiiKind::Email]).enable(PiiKind::Ssn).build()?;
+    /// assert_eq!(s.sanitize("ssn 123-45-6789"), "ssn [REDACTED:SSN]");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn enable(mut self, kind: PiiKind) -> Self {
         if let Some(b) = kind.builtin() {
             self.enabled[b as usize] = true;
@@ -237,6 +253,15 @@ impl SanitizerBuilder {
 
     /// A value that is never replaced, compared ignoring ASCII case: a
     /// support address that must stay visible, a documentation IP.
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// let s = Sanitizer::builder().allow("support@example.com").build()?;
+    /// assert_eq!(s.sanitize("write to Support@Example.com"), "write to Support@Example.com");
+    /// assert_eq!(s.sanitize("from ada@example.com"), "from [REDACTED:EMAIL]");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn allow(mut self, value: impl Into<String>) -> Self {
         self.allow.push(value.into());
         self
@@ -255,12 +280,32 @@ impl SanitizerBuilder {
     /// assert_eq!(strict.sanitize("bound to 127.0.0.1:8080"), "bound to [REDACTED:IP_ADDRESS]:8080");
     /// # Ok::<(), warden_pii::BuildError>(())
     /// ```
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// assert_eq!(Sanitizer::default().sanitize("bound to 127.0.0.1:8080"), "bound to 127.0.0.1:8080");
+    /// let strict = Sanitizer::builder().redact_local_addresses(true).build()?;
+    /// assert_eq!(strict.sanitize("bound to 127.0.0.1:8080"), "bound to [REDACTED:IP_ADDRESS]:8080");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn redact_local_addresses(mut self, yes: bool) -> Self {
         self.local_ips = yes;
         self
     }
 
     /// Adds a custom detector.
+    ///
+    /// ```
+    /// use warden_pii::{CustomDetector, PiiKind, Sanitizer, Strategy};
+    ///
+    /// let s = Sanitizer::builder()
+    ///     .detector(CustomDetector::new("ticket", r"\bTCK-\d{6}\b"))
+    ///     .strategy_for(PiiKind::Custom("TICKET".into()), Strategy::Mask)
+    ///     .build()?;
+    /// assert_eq!(s.sanitize("see TCK-123456"), "see ***-**3456");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
     pub fn detector(mut self, detector: CustomDetector) -> Self {
         self.custom.push(detector);
         self
