@@ -3,25 +3,11 @@
 //! the subscriber or the export. One test in this binary: it sets the
 //! global default.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tracing::Subscriber;
-use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 use warden_otlp::Otlp;
-
-#[derive(Clone, Default)]
-struct Targets(Arc<Mutex<Vec<String>>>);
-
-impl<S: Subscriber> Layer<S> for Targets {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
-        self.0
-            .lock()
-            .unwrap()
-            .push(event.metadata().target().to_owned());
-    }
-}
+use warden_test_support::Capture;
 
 #[test]
 fn the_export_threads_own_logs_never_reach_the_subscriber() {
@@ -35,7 +21,7 @@ fn the_export_threads_own_logs_never_reach_the_subscriber() {
         .delay(Duration::from_millis(10))
         .build()
         .unwrap();
-    let seen = Targets::default();
+    let seen = Capture::default();
     tracing_subscriber::registry()
         .with(otlp.layer())
         .with(seen.clone())
@@ -47,9 +33,9 @@ fn the_export_threads_own_logs_never_reach_the_subscriber() {
     otlp.flush(Duration::from_secs(15)).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     otlp.flush(Duration::from_secs(15)).unwrap();
-    let targets = seen.0.lock().unwrap().clone();
+    let targets: Vec<&str> = seen.seen().iter().map(|e| e.metadata.target()).collect();
     assert_eq!(targets.len(), 10, "{targets:?}");
-    assert!(targets.iter().all(|t| t == "no_loop"), "{targets:?}");
+    assert!(targets.iter().all(|t| *t == "no_loop"), "{targets:?}");
     let stats = otlp.stats();
     assert_eq!(
         stats.logs.failed + stats.logs.queued + stats.logs.dropped,

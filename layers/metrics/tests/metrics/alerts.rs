@@ -5,35 +5,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
-use tracing_subscriber::Layer;
 use warden_metrics::{AlertState, Alerts, MetricsLayer, Rule, TransitionKind, Window};
+use warden_test_support::Capture;
 
-/// Keeps the `action` and `rule` of every audit event.
-#[derive(Clone, Default)]
-struct AuditEvents(Arc<Mutex<Vec<(String, String, String)>>>);
-
-impl<S: tracing::Subscriber> Layer<S> for AuditEvents {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() != "audit" {
-            return;
-        }
-        let (mut kind, mut action, mut rule) = (String::new(), String::new(), String::new());
-        warden_core::visit_fields(event, |field, value| {
-            let text = match value {
-                warden_core::FieldRef::Str(s) => s.to_owned(),
-                other => format!("{other:?}"),
-            };
-            match field.name() {
-                "event_type" => kind = text,
-                "action" => action = text,
-                "rule" => rule = text,
-                _ => {}
-            }
-        });
-        self.0.lock().unwrap().push((kind, action, rule));
-    }
+/// The `event_type`, `action` and `rule` of every audit event `capture`
+/// saw.
+fn audit_events(capture: &Capture) -> Vec<(String, String, String)> {
+    capture
+        .seen()
+        .iter()
+        .filter(|e| e.metadata.target() == warden_core::AUDIT_TARGET)
+        .map(|e| {
+            let text = |name| e.value(name).unwrap_or_default().to_owned();
+            (text("event_type"), text("action"), text("rule"))
+        })
+        .collect()
 }
 
 #[test]
@@ -42,7 +29,7 @@ fn fires_after_n_breaching_periods_and_resolves_after_m_clear_ones() {
     let value = Arc::new(AtomicU64::new(0));
     let fired = Arc::new(Mutex::new(Vec::new()));
     let resolved = Arc::new(Mutex::new(Vec::new()));
-    let audit = AuditEvents::default();
+    let audit = Capture::default();
     let mut alerts = Alerts::new()
         .rule({
             let value = Arc::clone(&value);
@@ -96,7 +83,7 @@ fn fires_after_n_breaching_periods_and_resolves_after_m_clear_ones() {
     assert_eq!(fired.len(), 1);
     assert_eq!((fired[0].value, fired[0].threshold), (Some(200.0), 100.0));
     assert_eq!(resolved.lock().unwrap().len(), 1);
-    let events = audit.0.lock().unwrap().clone();
+    let events = audit_events(&audit);
     assert_eq!(
         events,
         vec![
