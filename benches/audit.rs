@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
 mod common;
-use common::{audit_event, Discard};
+use common::{Discard, audit_event};
 use warden::audit::{
     AuditKey, AuditLayer, AuditRecord, AuditSink, CheckpointPolicy, JsonlSink, Overflow, Route,
     RouteFilter, SinkError, SqliteSink, SyncMode,

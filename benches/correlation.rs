@@ -4,12 +4,12 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use tracing::{info_span, Dispatch};
+use criterion::{Criterion, criterion_group, criterion_main};
+use tracing::{Dispatch, info_span};
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Layer;
 use warden::core::CorrelationId;
 use warden::correlation::CorrelationLayer;
 

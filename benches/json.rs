@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench json` (figures in BENCHMARKS.md).
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
 

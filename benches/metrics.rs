@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use std::time::Instant;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
 use warden::metrics::{LatencyHistogram, MetricsLayer};

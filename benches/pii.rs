@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use regex::RegexSet;
 use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
@@ -12,8 +12,8 @@ use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
 use common::{
-    clean_event, dense_event, dirty_event, loghub_lines, CLEAN, CLEAN_KV, DENSE, DIRTY,
-    FIVE_PATTERNS,
+    CLEAN, CLEAN_KV, DENSE, DIRTY, FIVE_PATTERNS, clean_event, dense_event, dirty_event,
+    loghub_lines,
 };
 
 /// The baseline the issue names: one `RegexSet` of five common PII patterns.

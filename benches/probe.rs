@@ -14,8 +14,8 @@ use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
 use common::{
-    audit_event, clean_event, dense_event, events_in_two_spans, loghub_lines, Discard,
-    ExtensionFloor, CLEAN, CLEAN_KV, DENSE, DIRTY, FIVE_PATTERNS,
+    CLEAN, CLEAN_KV, DENSE, DIRTY, Discard, ExtensionFloor, FIVE_PATTERNS, audit_event,
+    clean_event, dense_event, events_in_two_spans, loghub_lines,
 };
 
 type Case = (&'static str, fn(usize));

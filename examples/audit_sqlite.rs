@@ -14,7 +14,7 @@ use std::error::Error;
 use std::time::Duration;
 
 use tracing_subscriber::prelude::*;
-use warden::audit::{audited, AuditLayer, Query, StoreReader};
+use warden::audit::{AuditLayer, Query, StoreReader, audited};
 
 /// A tool call, recorded with its parameters, outcome and duration.
 #[audited(skip(token))]

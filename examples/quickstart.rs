@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tracing::{error, info, info_span, warn};
-use warden::audit::{audited, EventType, Query, SqliteStore};
+use warden::audit::{EventType, Query, SqliteStore, audited};
 use warden::metrics::{Alerts, Rule, TransitionKind, Window};
 
 /// Where the quickstart's audit store goes (and its key, beside it).

@@ -19,12 +19,12 @@ fn rust_log_filters_and_an_otlp_endpoint_turns_export_on() {
         .local_addr()
         .unwrap()
         .port();
-    std::env::set_var("RUST_LOG", "warn");
-    std::env::set_var(
+    warden_test_support::set_env("RUST_LOG", "warn");
+    warden_test_support::set_env(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         format!("http://127.0.0.1:{port}"),
     );
-    std::env::set_var("OTEL_EXPORTER_OTLP_TIMEOUT", "500");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_TIMEOUT", "500");
     let lines = Buffer::default();
     let (subscriber, guard) = Warden::builder()
         .audit_sqlite(dir.join("audit.db"))
@@ -46,9 +46,9 @@ fn rust_log_filters_and_an_otlp_endpoint_turns_export_on() {
     let stats = otlp.stats();
     assert_eq!(stats.logs.failed + stats.logs.queued, 1, "{stats}");
 
-    std::env::remove_var("OTEL_EXPORTER_OTLP_ENDPOINT");
-    std::env::remove_var("RUST_LOG");
-    std::env::remove_var("OTEL_EXPORTER_OTLP_TIMEOUT");
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_ENDPOINT");
+    warden_test_support::remove_env("RUST_LOG");
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_TIMEOUT");
     let (_subscriber, guard2) = Warden::builder()
         .audit_sqlite(dir.join("audit2.db"))
         .writer(std::io::sink)

@@ -3,7 +3,7 @@
 
 use tracing_subscriber::prelude::*;
 use warden::pii::PiiLayer;
-use warden_test_support::{assert_clean, Buffer};
+use warden_test_support::{Buffer, assert_clean};
 
 #[test]
 fn works_as_the_global_default() {

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
 use warden_audit::{
-    verify, AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, Query, SqliteStore,
-    StoreReader,
+    AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, Query, SqliteStore,
+    StoreReader, verify,
 };
 
 /// The `audit` subcommands.

@@ -329,7 +329,7 @@ not json ada@example.com
 
     #[test]
     fn hmac_without_a_key_is_a_configuration_error() {
-        std::env::remove_var(warden_pii::HMAC_KEY_ENV);
+        warden_test_support::remove_env(warden_pii::HMAC_KEY_ENV);
         let (r, out, _) = run_with(&["--strategy", "hmac"], b"ada@example.com\n");
         let e = r.unwrap_err();
         assert_eq!(e.exit_code(), 2);

@@ -204,11 +204,7 @@ impl Score {
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 {
-        1.0
-    } else {
-        a as f64 / b as f64
-    }
+    if b == 0 { 1.0 } else { a as f64 / b as f64 }
 }
 
 impl fmt::Display for Score {
@@ -367,9 +363,10 @@ mod tests {
     #[test]
     fn a_label_missing_from_its_text_fails_the_run() {
         let s = score(&[("nothing here", &[("EMAIL", "ada@example.com")])]);
-        assert!(s
-            .failures(0.0, 0.0, 1.0)
-            .iter()
-            .any(|f| f.contains("label is not in its case")));
+        assert!(
+            s.failures(0.0, 0.0, 1.0)
+                .iter()
+                .any(|f| f.contains("label is not in its case"))
+        );
     }
 }

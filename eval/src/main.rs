@@ -59,7 +59,7 @@ fn parse_args() -> Result<Args, String> {
                     "usage: warden-eval [--cases DIR] [--loghub DIR | --no-loghub] \
                             [--show-misses] [--min-recall R] [--min-kind-recall R] [--max-fpr F]"
                         .into(),
-                )
+                );
             }
             other => return Err(format!("unknown argument {other}")),
         }

@@ -8,12 +8,14 @@
 mod buffer;
 mod capture;
 pub mod collector;
+mod env;
 mod errors;
 mod scratch;
 
 pub use buffer::Buffer;
 pub use capture::{Capture, Seen};
 pub use collector::Collector;
+pub use env::{remove_env, set_env};
 pub use errors::{chained, Cyclic};
 pub use scratch::Scratch;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use warden::audit::{Query, SqliteStore};
 use warden::otlp::Otlp;
 use warden::{InitError, Warden};
-use warden_test_support::{collector, Buffer};
+use warden_test_support::{Buffer, collector};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("warden-init-{name}-{}", std::process::id()));
@@ -48,9 +48,10 @@ fn the_whole_stack_logs_times_audits_and_exports_without_leaking() {
     for raw in ["ada@example.com", "4111 1111 1111 1111", "203.0.113.9"] {
         assert!(!text.contains(raw), "{raw} in the JSON lines");
     }
-    assert!(json
-        .iter()
-        .all(|l| l["correlation_id"].as_str().unwrap().starts_with("req-")));
+    assert!(
+        json.iter()
+            .all(|l| l["correlation_id"].as_str().unwrap().starts_with("req-"))
+    );
     assert!(!text.contains("not at the default level"));
 
     // Metrics.

@@ -5,11 +5,11 @@ use std::error::Error;
 use std::fmt;
 
 use tracing::{info, info_span, warn};
-use tracing_subscriber::filter::{filter_fn, LevelFilter, Targets};
-use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets, filter_fn};
+use tracing_subscriber::prelude::*;
 use warden::pii::{PiiKind, PiiLayer};
-use warden_test_support::{assert_clean, Buffer, Capture};
+use warden_test_support::{Buffer, Capture, assert_clean};
 
 #[derive(Debug)]
 #[allow(dead_code)]

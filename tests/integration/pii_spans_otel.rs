@@ -7,7 +7,7 @@ use tracing::{info, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::prelude::*;
 use warden::pii::PiiLayer;
-use warden_test_support::{assert_clean, Buffer};
+use warden_test_support::{Buffer, assert_clean};
 
 #[test]
 fn otel_spans_and_span_events_are_sanitized_and_context_still_works() {

@@ -72,9 +72,11 @@ fn hmac_tokens_are_stable_across_runs_with_the_same_key() {
     let (c2, o2, _) = warden(&args, br#"{"email":"ada@example.com"}"#, &key);
     assert_eq!((c1, c2), (0, 0));
     assert_eq!(o1, o2);
-    assert!(String::from_utf8(o1)
-        .unwrap()
-        .starts_with(r#"{"email":"[EMAIL:k"#));
+    assert!(
+        String::from_utf8(o1)
+            .unwrap()
+            .starts_with(r#"{"email":"[EMAIL:k"#)
+    );
 }
 
 #[test]

@@ -3,10 +3,10 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as Tokens;
-use quote::{quote, ToTokens};
+use quote::{ToTokens, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{parse_macro_input, Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Token, Type};
+use syn::{Expr, FnArg, Ident, ItemFn, LitStr, Pat, ReturnType, Token, Type, parse_macro_input};
 
 /// What the attribute's arguments say.
 #[derive(Default)]
@@ -27,7 +27,8 @@ impl Parse for Args {
                 "skip" => {
                     let content;
                     syn::parenthesized!(content in input);
-                    args.skip.extend(Punctuated::<Ident, Token![,]>::parse_terminated(&content)?);
+                    args.skip
+                        .extend(Punctuated::<Ident, Token![,]>::parse_terminated(&content)?);
                 }
                 "skip_all" => args.skip_all = true,
                 "fields" => {
@@ -64,8 +65,10 @@ impl Parse for Args {
                 other => {
                     return Err(syn::Error::new(
                         name.span(),
-                        format!("unknown #[audited] argument `{other}`; expected skip(..), skip_all, fields(..), action = \"..\", event_type = \"..\""),
-                    ))
+                        format!(
+                            "unknown #[audited] argument `{other}`; expected skip(..), skip_all, fields(..), action = \"..\", event_type = \"..\""
+                        ),
+                    ));
                 }
             }
             if !input.is_empty() {
@@ -97,7 +100,7 @@ pub fn audited(attr: TokenStream, item: TokenStream) -> TokenStream {
                 "#[audited] goes on a function (or a method): it records each call",
             )
             .into_compile_error()
-            .into()
+            .into();
         }
     };
     expand(args, function)
@@ -108,7 +111,7 @@ pub fn audited(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// The path of `warden-audit` in the calling crate: `::warden_audit`, or
 /// `::warden::audit` when only the umbrella crate is a dependency.
 fn crate_path() -> Tokens {
-    use proc_macro_crate::{crate_name, FoundCrate};
+    use proc_macro_crate::{FoundCrate, crate_name};
     match crate_name("warden-audit") {
         // The crate's own tests and doc tests reach it by name.
         Ok(FoundCrate::Itself) => quote!(::warden_audit),

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 use tracing_core::{Event, Level};
-use warden_core::{visit_fields, CapturedFields, CorrelationId, FieldRef};
+use warden_core::{CapturedFields, CorrelationId, FieldRef, visit_fields};
 use warden_pii::{FieldNameKind, Sanitizer};
 
 use crate::chain::AuditKey;

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{
-    bounded, Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError,
+    Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError, bounded,
 };
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -18,11 +18,11 @@ use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
 use crate::error::AuditError;
-use crate::from_event::{capture, AuditFields};
+use crate::from_event::{AuditFields, capture};
 use crate::record::AuditRecord;
 use crate::route::{Durability, Overflow, Route, RouteFilter, RouteStats};
 use crate::sink::SqliteSink;
-use crate::writer::{Command, Counters, Pending, Writer, MAX_BATCH};
+use crate::writer::{Command, Counters, MAX_BATCH, Pending, Writer};
 
 struct RouteHandle {
     name: String,

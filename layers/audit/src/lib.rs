@@ -53,16 +53,16 @@ mod sqlite;
 mod verify;
 mod writer;
 
-pub use chain::{key_file, link, AuditKey, Checkpoint, CheckpointKind, Hash, GENESIS};
+pub use chain::{AuditKey, Checkpoint, CheckpointKind, GENESIS, Hash, key_file, link};
 pub use error::{AuditError, DatabaseError};
 pub use layer::{AuditGuard, AuditLayer, AuditLayerBuilder};
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
 pub use route::{Durability, Overflow, Route, RouteFilter, RouteStats};
 pub use sink::{AuditSink, JsonlSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
 pub use sqlite::{
-    CheckpointPolicy, DayCount, Query, SqliteStore, StoreReader, SyncMode, SCHEMA_VERSION,
+    CheckpointPolicy, DayCount, Query, SCHEMA_VERSION, SqliteStore, StoreReader, SyncMode,
 };
-pub use verify::{verify, verify_with, Problem, VerifyReport};
+pub use verify::{Problem, VerifyReport, verify, verify_with};
 pub use warden_core::AUDIT_TARGET;
 pub use warden_core::{FlushError, FlushResult};
 

@@ -10,7 +10,7 @@
 /// ```
 #[macro_export]
 macro_rules! audit_event {
-    ($level:ident, $event_type:expr, $($fields:tt)*) => {
+    ($level:ident, $event_type:expr_2021, $($fields:tt)*) => {
         $crate::__tracing::event!(target: $crate::AUDIT_TARGET, $crate::__tracing::Level::$level, event_type = $event_type, $($fields)*)
     };
 }

@@ -5,11 +5,11 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::chain::{decode_hex, encode_hex, link, CheckpointKind, Hash, GENESIS};
+use crate::AuditKey;
+use crate::chain::{CheckpointKind, GENESIS, Hash, decode_hex, encode_hex, link};
 use crate::error::AuditError;
 use crate::record::AuditRecord;
 use crate::sqlite::{CheckpointPolicy, SqliteStore, SyncMode};
-use crate::AuditKey;
 
 /// Why a sink could not write.
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::chain::{link, AuditKey, Hash, GENESIS};
+use crate::chain::{AuditKey, GENESIS, Hash, link};
 use crate::error::AuditError;
-use crate::sqlite::{checkpoints, hash_of, record_from_row, StoreReader};
+use crate::sqlite::{StoreReader, checkpoints, hash_of, record_from_row};
 
 /// One thing `verify` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,22 +62,45 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Edited { seq } => write!(f, "record {seq} was edited (its hash does not match its content)"),
-            Problem::Deleted { after_seq, before_seq } => {
-                write!(f, "records {}..={} were deleted", after_seq + 1, before_seq - 1)
+            Problem::Edited { seq } => write!(
+                f,
+                "record {seq} was edited (its hash does not match its content)"
+            ),
+            Problem::Deleted {
+                after_seq,
+                before_seq,
+            } => {
+                write!(
+                    f,
+                    "records {}..={} were deleted",
+                    after_seq + 1,
+                    before_seq - 1
+                )
             }
-            Problem::Reordered { seq } => write!(f, "record {seq} does not chain to the record before it (reordered or replaced)"),
-            Problem::HeadDeleted { expected_first_seq, first_seq } => write!(
+            Problem::Reordered { seq } => write!(
+                f,
+                "record {seq} does not chain to the record before it (reordered or replaced)"
+            ),
+            Problem::HeadDeleted {
+                expected_first_seq,
+                first_seq,
+            } => write!(
                 f,
                 "the chain should start at record {expected_first_seq} but starts at {}",
                 first_seq.map_or("nothing".to_owned(), |s| s.to_string())
             ),
-            Problem::TailTruncated { checkpoint_last_seq, last_seq } => write!(
+            Problem::TailTruncated {
+                checkpoint_last_seq,
+                last_seq,
+            } => write!(
                 f,
                 "a signed checkpoint covers records up to {checkpoint_last_seq} but the store ends at {}: the tail was truncated",
                 last_seq.map_or("nothing".to_owned(), |s| s.to_string())
             ),
-            Problem::ForgedCheckpoint { id } => write!(f, "checkpoint {id} has an invalid signature (forged or signed with another key)"),
+            Problem::ForgedCheckpoint { id } => write!(
+                f,
+                "checkpoint {id} has an invalid signature (forged or signed with another key)"
+            ),
             Problem::CheckpointMismatch { id, last_seq } => write!(
                 f,
                 "checkpoint {id} does not match record {last_seq}: the chain was rewritten"

@@ -2,15 +2,15 @@
 //! records of captured events, writes every sink, retries a failing one
 //! and states what was lost.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
-use crate::from_event::{record_from_captured, AuditFields, Captured};
+use crate::from_event::{AuditFields, Captured, record_from_captured};
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
 use crate::sink::AuditSink;
 
@@ -186,7 +186,11 @@ impl Writer {
                         all = false;
                         self.counters.sink_errors.fetch_add(1, Ordering::Relaxed);
                         if !self.failing {
-                            eprintln!("warden-audit: route {}: writing to {} failed: {e}; records are kept and retried", self.route, sink.name());
+                            eprintln!(
+                                "warden-audit: route {}: writing to {} failed: {e}; records are kept and retried",
+                                self.route,
+                                sink.name()
+                            );
                         }
                         self.failing = true;
                     }

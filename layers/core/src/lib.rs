@@ -54,7 +54,7 @@ mod visit;
 
 pub use captured::{CapturedFields, MAX_VALUE_BYTES};
 pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
-pub use error_chain::{error_chain, ErrorChainIter, MAX_ERROR_CHAIN};
+pub use error_chain::{ErrorChainIter, MAX_ERROR_CHAIN, error_chain};
 pub use extensions::SanitizedFields;
 pub use flush::{FlushError, FlushResult};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
@@ -65,7 +65,7 @@ pub use tracing_subscriber::field::RecordFields;
 /// They may change in any release; use `uuid`, `rand` or `time` instead.
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::correlation::{new_uuid_v7, random_u128, random_u64};
+    pub use crate::correlation::{new_uuid_v7, random_u64, random_u128};
     pub use crate::time::{parse_rfc3339, rfc3339_micros};
 }
 
@@ -74,4 +74,4 @@ pub mod internal {
 /// audit layer always takes events with this target (or one starting with
 /// `audit::`), whatever other target it is configured with.
 pub const AUDIT_TARGET: &str = "audit";
-pub use visit::{visit_fields, FieldRef};
+pub use visit::{FieldRef, visit_fields};

@@ -3,7 +3,7 @@
 use std::error::Error;
 use std::fmt;
 
-use tracing_core::field::{debug, DebugValue, FieldSet, Value, ValueSet};
+use tracing_core::field::{DebugValue, FieldSet, Value, ValueSet, debug};
 
 /// The owned form of one field value.
 ///

@@ -118,8 +118,8 @@ impl<F: FnMut(&Field, FieldRef<'_>)> Visit for Adapter<F> {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
-    use tracing_subscriber::layer::{Context, SubscriberExt};
     use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::{Context, SubscriberExt};
 
     #[derive(Clone, Default)]
     struct Probe(Arc<Mutex<Vec<String>>>);

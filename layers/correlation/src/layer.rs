@@ -3,13 +3,13 @@
 #[cfg(feature = "opentelemetry")]
 use std::sync::OnceLock;
 
+use tracing_core::Subscriber;
 use tracing_core::field::Field;
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::Subscriber;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::{visit_fields, CorrelationId, FieldRef};
+use warden_core::{CorrelationId, FieldRef, visit_fields};
 
 /// Gives every span the correlation ID of its request.
 ///

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tracing::{info, info_span, Instrument};
+use tracing::{Instrument, info, info_span};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 mod common;

@@ -9,9 +9,9 @@ use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
-use warden_core::{visit_fields, CorrelationId, FieldRef, SanitizedFields};
+use warden_core::{CorrelationId, FieldRef, SanitizedFields, visit_fields};
 
-use crate::fields::{remove_member, JsonFields};
+use crate::fields::{JsonFields, remove_member};
 use crate::names::FieldNames;
 use crate::write;
 use warden_core::internal as time;

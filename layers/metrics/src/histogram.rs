@@ -352,7 +352,7 @@ impl LatencyHistogram {
         self.counts
             .iter()
             .enumerate()
-            .filter(|(_, &c)| c > 0)
+            .filter(|&(_, &c)| c > 0)
             .map(|(i, &c)| (self.offset + i as i32, c))
     }
 

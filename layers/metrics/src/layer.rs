@@ -9,7 +9,7 @@ use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::{visit_fields, FieldRef};
+use warden_core::{FieldRef, visit_fields};
 
 use crate::recorder::{Recorder, Sample};
 use crate::snapshot::{Snapshot, Window};

@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::histogram::LatencyHistogram;
-use crate::recorder::{OpStats, MINUTES, OVERFLOW};
+use crate::recorder::{MINUTES, OVERFLOW, OpStats};
 
 /// The span of time a snapshot covers. Windows are whole minutes counted
 /// from when the layer was created.

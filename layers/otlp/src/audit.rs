@@ -1,7 +1,7 @@
 //! `OtlpAuditSink`: audit records to the collector as OTLP log records.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 use warden_audit::{AuditRecord, AuditSink, SinkError};
 

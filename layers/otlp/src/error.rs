@@ -25,7 +25,9 @@ pub enum OtlpError {
     /// An `https://` endpoint: this build has no TLS stack. Send to a
     /// collector or sidecar on a trusted network (`http://`), which
     /// forwards over TLS.
-    #[error("TLS endpoints are not supported in this build ({0}): send to a local collector over http:// and let it forward over TLS")]
+    #[error(
+        "TLS endpoints are not supported in this build ({0}): send to a local collector over http:// and let it forward over TLS"
+    )]
     TlsUnsupported(String),
     /// A header name or value that HTTP cannot carry.
     #[error("invalid OTLP header {0:?}")]

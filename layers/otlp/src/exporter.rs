@@ -2,28 +2,28 @@
 //! drains the queues in batches through `opentelemetry-otlp`'s exporters,
 //! with every attempt bounded by the configured timeout.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime};
 
 use crossbeam_queue::ArrayQueue;
-use opentelemetry::logs::LoggerProvider as _;
 use opentelemetry::InstrumentationScope;
+use opentelemetry::logs::LoggerProvider as _;
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::trace::SpanExporter as _;
-use opentelemetry_sdk::Resource;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use warden_metrics::MetricsLayer;
 use warden_pii::Sanitizer;
 
+use crate::OtlpError;
 use crate::config::OtlpConfig;
 use crate::convert::Converter;
 use crate::metrics::{build_request, resource_proto};
 use crate::queue::{Counters, Shared};
 use crate::transport::Exporters;
-use crate::OtlpError;
 
 /// Requests to the export thread.
 pub(crate) enum Control {

@@ -7,8 +7,8 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::internal::{random_u128, random_u64};
-use warden_core::{visit_fields, CorrelationId, SanitizedFields};
+use warden_core::internal::{random_u64, random_u128};
+use warden_core::{CorrelationId, SanitizedFields, visit_fields};
 
 use crate::queue::Shared;
 use crate::record::SpanRecord;

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::io::Write as _;
 
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::LogExporter as _;
 use opentelemetry_sdk::trace::SpanExporter as _;
-use opentelemetry_sdk::Resource;
 use prost::Message as _;
 
 use crate::config::{Compression, OtlpConfig, Protocol, Signal};

@@ -8,7 +8,7 @@ use warden_otlp::{Compression, Otlp, OtlpConfig, OtlpError, Protocol, Signal};
 fn clear() {
     for (name, _) in std::env::vars() {
         if name.starts_with("OTEL_") {
-            std::env::remove_var(name);
+            warden_test_support::remove_env(name);
         }
     }
 }
@@ -17,18 +17,18 @@ fn clear() {
 fn the_environment_configures_and_the_builder_overrides() {
     clear();
     assert!(!OtlpConfig::env_configured());
-    std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
-    std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
-    std::env::set_var("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s%3Dcret,x-team=core");
-    std::env::set_var("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip");
-    std::env::set_var("OTEL_EXPORTER_OTLP_TIMEOUT", "1500");
-    std::env::set_var(
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_HEADERS", "api-key=s%3Dcret,x-team=core");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_TIMEOUT", "1500");
+    warden_test_support::set_env(
         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
         "http://logs:9999/ingest",
     );
-    std::env::set_var("OTEL_SERVICE_NAME", "checkout");
-    std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", "100");
-    std::env::set_var("OTEL_METRIC_EXPORT_INTERVAL", "5000");
+    warden_test_support::set_env("OTEL_SERVICE_NAME", "checkout");
+    warden_test_support::set_env("OTEL_BSP_MAX_QUEUE_SIZE", "100");
+    warden_test_support::set_env("OTEL_METRIC_EXPORT_INTERVAL", "5000");
     assert!(OtlpConfig::env_configured());
 
     let config = Otlp::builder().config().unwrap();
@@ -64,33 +64,33 @@ fn the_environment_configures_and_the_builder_overrides() {
     assert_eq!(config.service_name.as_deref(), Some("billing"));
 
     // Bad values are named, not ignored.
-    std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json");
     assert!(
         matches!(Otlp::builder().config(), Err(OtlpError::UnsupportedProtocol(p)) if p == "http/json")
     );
-    std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
-    std::env::set_var("OTEL_EXPORTER_OTLP_TIMEOUT", "ten");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_TIMEOUT", "ten");
     let err = Otlp::builder().config().unwrap_err();
     assert_eq!(
         err.to_string(),
         "OTEL_EXPORTER_OTLP_TIMEOUT=\"ten\" is not a whole number"
     );
-    std::env::set_var("OTEL_EXPORTER_OTLP_TIMEOUT", "10");
-    std::env::set_var("OTEL_EXPORTER_OTLP_HEADERS", "broken");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_TIMEOUT", "10");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_HEADERS", "broken");
     assert!(matches!(
         Otlp::builder().config(),
         Err(OtlpError::InvalidPair { .. })
     ));
-    std::env::remove_var("OTEL_EXPORTER_OTLP_HEADERS");
-    std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317");
-    std::env::remove_var("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_HEADERS");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317");
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
     assert!(matches!(
         Otlp::builder().build(),
         Err(OtlpError::InvalidEndpoint(_))
     ));
     assert!(Otlp::builder().ignore_env().build().is_ok());
 
-    std::env::set_var("OTEL_SDK_DISABLED", "true");
+    warden_test_support::set_env("OTEL_SDK_DISABLED", "true");
     assert!(!OtlpConfig::env_configured());
     clear();
 }

@@ -44,7 +44,7 @@ pub use field_name::FieldNameKind;
 pub use kind::{PiiKind, UnknownKind};
 pub use layer::{PiiLayer, Sanitized};
 pub use sanitizer::{
-    BuildError, CustomDetector, Finding, Sanitizer, SanitizerBuilder, Validator, HMAC_KEY_ENV,
+    BuildError, CustomDetector, Finding, HMAC_KEY_ENV, Sanitizer, SanitizerBuilder, Validator,
 };
 pub use stats::RedactionCounts;
 pub use strategy::{Strategy, UnknownStrategy};

@@ -15,11 +15,7 @@ fn luhn_check_digit(body: &[u8]) -> u8 {
             let d = u32::from(d);
             if i % 2 == 0 {
                 let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
+                if x > 9 { x - 9 } else { x }
             } else {
                 d
             }
@@ -74,11 +70,7 @@ fn email() -> impl Strategy<Value = String> {
     )
         .prop_map(|(local, labels, tld, upper)| {
             let e = format!("{local}@{}.{tld}", labels.join("."));
-            if upper {
-                e.to_uppercase()
-            } else {
-                e
-            }
+            if upper { e.to_uppercase() } else { e }
         })
 }
 

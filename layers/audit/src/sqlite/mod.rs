@@ -4,8 +4,8 @@ mod query;
 mod schema;
 mod store;
 
-pub(crate) use query::{checkpoints, record_from_row};
 pub use query::{DayCount, Query, StoreReader};
-pub(crate) use schema::hash_of;
+pub(crate) use query::{checkpoints, record_from_row};
 pub use schema::SCHEMA_VERSION;
+pub(crate) use schema::hash_of;
 pub use store::{CheckpointPolicy, SqliteStore, SyncMode};

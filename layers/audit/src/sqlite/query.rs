@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use rusqlite::{params, Connection, OpenFlags, Row};
+use rusqlite::{Connection, OpenFlags, Row, params};
 
 use super::schema::{check_is_audit_store, hash_of, sql};
 use crate::chain::{Checkpoint, CheckpointKind};
 use crate::error::AuditError;
-use crate::record::{from_micros, micros_since_epoch, AuditLevel, AuditRecord, EventType, Outcome};
+use crate::record::{AuditLevel, AuditRecord, EventType, Outcome, from_micros, micros_since_epoch};
 
 /// Filters for [`SqliteStore::query`](super::SqliteStore::query) and
 /// [`StoreReader::query`]; every one given must match.

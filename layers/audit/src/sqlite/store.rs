@@ -4,13 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::query::{self, Query};
 use super::schema::{self, hash_of, sql};
-use crate::chain::{link, AuditKey, Checkpoint, CheckpointKind, Hash, GENESIS};
+use crate::chain::{AuditKey, Checkpoint, CheckpointKind, GENESIS, Hash, link};
 use crate::error::AuditError;
-use crate::record::{micros_since_epoch, AuditRecord};
+use crate::record::{AuditRecord, micros_since_epoch};
 
 /// How often the store signs a checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

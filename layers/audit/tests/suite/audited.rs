@@ -6,8 +6,8 @@ use std::time::Duration;
 use crate::common::key;
 use tracing_subscriber::prelude::*;
 use warden_audit::{
-    audited, AuditLayer, AuditRecord, EventType, JsonlSink, Outcome, Query, Route, RouteFilter,
-    SqliteSink, SqliteStore,
+    AuditLayer, AuditRecord, EventType, JsonlSink, Outcome, Query, Route, RouteFilter, SqliteSink,
+    SqliteStore, audited,
 };
 use warden_test_support::Scratch;
 

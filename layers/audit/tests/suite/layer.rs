@@ -374,10 +374,12 @@ fn shutdown_signs_a_checkpoint_and_the_store_verifies() {
 #[test]
 fn bad_configurations_are_errors() {
     assert!(AuditLayer::builder().build().is_err());
-    assert!(AuditLayer::builder()
-        .route(Route::new("empty", RouteFilter::all()))
-        .build()
-        .is_err());
+    assert!(
+        AuditLayer::builder()
+            .route(Route::new("empty", RouteFilter::all()))
+            .build()
+            .is_err()
+    );
     let dir = Scratch::new();
     let unwritable = dir.path("no/such/dir/audit.db");
     let err = SqliteSink::builder(&unwritable)

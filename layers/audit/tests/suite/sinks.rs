@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::common::key;
 use warden_audit::{
-    link, AuditRecord, AuditSink, EventType, JsonlSink, Query, SqliteSink, SqliteStore, GENESIS,
+    AuditRecord, AuditSink, EventType, GENESIS, JsonlSink, Query, SqliteSink, SqliteStore, link,
 };
 use warden_test_support::Scratch;
 

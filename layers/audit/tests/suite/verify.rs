@@ -1,7 +1,7 @@
 //! `verify` passes on an intact store and names each kind of tampering.
 
 use crate::common::{filled, key, tamper};
-use warden_audit::{verify_with, CheckpointKind, Problem};
+use warden_audit::{CheckpointKind, Problem, verify_with};
 use warden_test_support::Scratch;
 
 #[test]

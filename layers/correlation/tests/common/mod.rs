@@ -4,9 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Layer;
 use warden_correlation::CorrelationId;
 
 /// What one event showed: its `task` field and the correlation ID of the

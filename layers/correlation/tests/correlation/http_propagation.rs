@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 use crate::common::Lines;
 use http::{Request, Response, StatusCode};
-use tower::{service_fn, ServiceBuilder, ServiceExt};
+use tower::{ServiceBuilder, ServiceExt, service_fn};
 use tracing::Instrument;
 use tracing_subscriber::prelude::*;
 use warden_correlation::http::{HeaderPropagation, X_CORRELATION_ID};
@@ -36,7 +36,7 @@ async fn handler(request: Request<()>) -> Result<Response<String>, Infallible> {
         .unwrap())
 }
 
-fn subscriber(lines: &Lines) -> impl tracing::Subscriber + Send + Sync {
+fn subscriber(lines: &Lines) -> impl tracing::Subscriber + Send + Sync + use<> {
     tracing_subscriber::registry()
         .with(CorrelationLayer::default())
         .with(lines.clone())

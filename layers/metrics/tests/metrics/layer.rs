@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tracing::Instrument;
 use tracing_subscriber::prelude::*;
-use warden_metrics::{MetricsLayer, Timing, Window, OVERFLOW};
+use warden_metrics::{MetricsLayer, OVERFLOW, Timing, Window};
 
 fn with<R>(metrics: &MetricsLayer, f: impl FnOnce() -> R) -> R {
     tracing::subscriber::with_default(tracing_subscriber::registry().with(metrics.clone()), f)
@@ -110,9 +110,11 @@ fn the_operation_can_come_from_a_field_even_one_recorded_later() {
     assert_eq!(snapshot.get("/users").unwrap().count, 1);
     assert_eq!(snapshot.get("/users").unwrap().in_flight, 0);
     assert_eq!(snapshot.get("background_job").unwrap().count, 1);
-    assert!(snapshot
-        .get("request")
-        .is_none_or(|r| r.count == 0 && r.in_flight == 0));
+    assert!(
+        snapshot
+            .get("request")
+            .is_none_or(|r| r.count == 0 && r.in_flight == 0)
+    );
 }
 
 #[test]

@@ -220,11 +220,7 @@ pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
             let d = u32::from(d);
             if i % 2 == 1 {
                 let x = d * 2;
-                if x > 9 {
-                    x - 9
-                } else {
-                    x
-                }
+                if x > 9 { x - 9 } else { x }
             } else {
                 d
             }

@@ -123,7 +123,7 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
                 && i >= 5
                 && b[i - 5..i - 1].iter().all(u8::is_ascii_alphabetic) =>
             {
-                break
+                break;
             }
             _ => i -= 1,
         }

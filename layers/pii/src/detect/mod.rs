@@ -31,9 +31,9 @@ use crate::kind::Builtin;
 use bytes::{run_end, word_starts_at};
 
 pub(crate) use card::is_card_u128;
-pub(crate) use secrets::SecretKeys;
 pub use secrets::DEFAULT_SECRET_KEYS;
 pub(crate) use secrets::PHONE_KEYS;
+pub(crate) use secrets::SecretKeys;
 
 /// Canonical forms for keyed hashing.
 pub(crate) mod canonical {

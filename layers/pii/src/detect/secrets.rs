@@ -611,7 +611,7 @@ fn bare_value_end(b: &[u8], s: usize) -> usize {
                 && b.get(i + 1)
                     .is_none_or(|&c| c.is_ascii_alphanumeric() || c.is_ascii_whitespace()) =>
             {
-                break
+                break;
             }
             b')' | b']' | b'}' | b';' | b'&' | b'"' | b'\'' | b'`' if depth == 0 => break,
             _ => {}
@@ -680,7 +680,7 @@ mod tests {
         let k = keys();
         b.iter()
             .enumerate()
-            .filter(|(_, &c)| c == b'=' || c == b':')
+            .filter(|&(_, &c)| c == b'=' || c == b':')
             .find_map(|(i, _)| {
                 let (ks, ke) = key_range(b, i, 0)?;
                 if b[i] == b':' && is_path(b, i) || !k.matches_key(&b[ks..ke]) {

@@ -1,8 +1,8 @@
 //! Credentials with a recognisable shape: JSON Web Tokens, provider API
 //! keys, `Bearer`/`Basic` authorization values and PEM private keys.
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 use super::bytes::{
     is_alnum, is_b64url, is_token68, run_end, starts_with_ignore_case, word_starts_at,
@@ -45,11 +45,7 @@ pub(crate) fn match_jwt(b: &[u8], s: usize) -> Result<usize, usize> {
         && memchr::memmem::find(&header, b"\"alg\"")
             .or_else(|| memchr::memmem::find(&header, b"\"typ\""))
             .is_some();
-    if is_jose {
-        Ok(end)
-    } else {
-        Err(h_end + 1)
-    }
+    if is_jose { Ok(end) } else { Err(h_end + 1) }
 }
 
 /// The characters a key body may use.
@@ -323,7 +319,7 @@ mod tests {
             let found = b
                 .iter()
                 .enumerate()
-                .filter(|(_, &c)| matches!(c, b'_' | b'-' | b'.'))
+                .filter(|&(_, &c)| matches!(c, b'_' | b'-' | b'.'))
                 .any(|(i, _)| match_separated_key(b, i, 0).is_some());
             assert!(!found, "{text}");
         }

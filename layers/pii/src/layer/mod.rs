@@ -5,7 +5,7 @@ mod wrap;
 
 pub use wrap::Sanitized;
 
-use shadow::{make_shadow, SUMMARY_FIELDS};
+use shadow::{SUMMARY_FIELDS, make_shadow};
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -23,11 +23,11 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 use warden_core::{
-    visit_fields, DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields,
+    DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields, visit_fields,
 };
 
-use crate::sanitizer::Tally;
 use crate::FieldNameKind;
+use crate::sanitizer::Tally;
 use crate::{RedactionCounts, Sanitizer};
 
 thread_local! {

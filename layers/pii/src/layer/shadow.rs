@@ -3,10 +3,10 @@
 
 use std::sync::OnceLock;
 
+use tracing_core::Metadata;
 use tracing_core::callsite::{Callsite, Identifier};
 use tracing_core::metadata::Kind;
 use tracing_core::subscriber::Interest;
-use tracing_core::Metadata;
 
 /// The names of the fields [`PiiLayer::with_redaction_summary`] adds.
 pub(super) const SUMMARY_FIELDS: [&str; 2] = ["redaction.count", "redaction.kinds"];

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::custom::CustomSet;
 use super::{Inner, Sanitizer};
-use crate::detect::{Detectors, SecretKeys, DEFAULT_SECRET_KEYS, PHONE_KEYS};
+use crate::detect::{DEFAULT_SECRET_KEYS, Detectors, PHONE_KEYS, SecretKeys};
 use crate::kind::Builtin;
 use crate::stats::Counters;
 use crate::strategy::HmacKey;
@@ -79,7 +79,9 @@ impl fmt::Debug for CustomDetector {
 pub enum BuildError {
     /// A kind uses [`Strategy::Hmac`] but no key was given to the builder
     /// and `WARDEN_PII_KEY` is not set.
-    #[error("the hmac strategy is chosen for {kinds} but no key was given: call SanitizerBuilder::hmac_key or set {HMAC_KEY_ENV}")]
+    #[error(
+        "the hmac strategy is chosen for {kinds} but no key was given: call SanitizerBuilder::hmac_key or set {HMAC_KEY_ENV}"
+    )]
     MissingHmacKey {
         /// The kinds that use the strategy.
         kinds: String,

@@ -4,7 +4,7 @@ mod builder;
 mod custom;
 mod replacement;
 
-pub use builder::{BuildError, CustomDetector, SanitizerBuilder, Validator, HMAC_KEY_ENV};
+pub use builder::{BuildError, CustomDetector, HMAC_KEY_ENV, SanitizerBuilder, Validator};
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -12,11 +12,11 @@ use std::fmt;
 use std::ops::{ControlFlow, Range};
 use std::sync::Arc;
 
-use crate::detect::{is_card_u128, Detectors};
+use crate::FieldNameKind;
+use crate::detect::{Detectors, is_card_u128};
 use crate::kind::Builtin;
 use crate::stats::{Counters, RedactionCounts};
 use crate::strategy::HmacKey;
-use crate::FieldNameKind;
 use crate::{PiiKind, Strategy};
 use custom::CustomSet;
 
@@ -531,7 +531,7 @@ mod tests {
 
     #[test]
     fn hmac_needs_a_key_and_is_stable() {
-        std::env::remove_var(HMAC_KEY_ENV);
+        warden_test_support::remove_env(HMAC_KEY_ENV);
         let err = Sanitizer::builder()
             .strategy_for(PiiKind::Email, Strategy::Hmac)
             .build()

@@ -3,10 +3,10 @@
 //! same).
 
 use super::{Sanitizer, Tally};
+use crate::Strategy;
 use crate::detect::canonical;
 use crate::kind::Builtin;
 use crate::strategy::write_mask;
-use crate::Strategy;
 
 impl Sanitizer {
     pub(super) fn write_replacement(
