@@ -44,7 +44,8 @@ pub use field_name::FieldNameKind;
 pub use kind::{PiiKind, UnknownKind};
 pub use layer::{PiiLayer, Sanitized};
 pub use sanitizer::{
-    BuildError, CustomDetector, Finding, HMAC_KEY_ENV, Sanitizer, SanitizerBuilder, Validator,
+    BuildError, CustomDetector, Finding, HMAC_KEY_ENV, PatternError, Sanitizer, SanitizerBuilder,
+    Validator,
 };
 pub use stats::RedactionCounts;
 pub use strategy::{Strategy, UnknownStrategy};

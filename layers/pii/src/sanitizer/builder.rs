@@ -99,12 +99,36 @@ pub enum BuildError {
     InvalidPattern {
         /// The detector's name.
         name: String,
-        /// The regex error.
-        source: Box<regex_automata::meta::BuildError>,
+        /// Why the regex engine refused it.
+        source: PatternError,
     },
     /// A custom detector has an empty name or the name of a built-in kind.
     #[error("custom detector name `{0}` is empty or taken by a built-in kind")]
     InvalidName(String),
+}
+
+/// Why a custom detector's pattern did not compile: the regex engine's
+/// message and `source()`. The engine's own error type is not part of
+/// warden's API.
+#[derive(Debug)]
+pub struct PatternError(Box<regex_automata::meta::BuildError>);
+
+impl PatternError {
+    pub(super) fn new(error: regex_automata::meta::BuildError) -> Self {
+        PatternError(Box::new(error))
+    }
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for PatternError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
 }
 
 /// Configures a [`Sanitizer`].

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use regex_automata::meta::Regex;
 
-use super::builder::{BuildError, CustomDetector, Validator};
+use super::builder::{BuildError, CustomDetector, PatternError, Validator};
 use crate::PiiKind;
 
 /// The custom detectors, compiled into one multi-pattern regex.
@@ -31,7 +31,7 @@ impl CustomSet {
                 .map_or_else(|| "?".to_owned(), |d| d.name.to_string());
             BuildError::InvalidPattern {
                 name,
-                source: Box::new(e),
+                source: PatternError::new(e),
             }
         })?;
         let patterns = detectors

@@ -4,7 +4,9 @@ mod builder;
 mod custom;
 mod replacement;
 
-pub use builder::{BuildError, CustomDetector, HMAC_KEY_ENV, SanitizerBuilder, Validator};
+pub use builder::{
+    BuildError, CustomDetector, HMAC_KEY_ENV, PatternError, SanitizerBuilder, Validator,
+};
 
 use std::borrow::Cow;
 use std::collections::HashSet;
