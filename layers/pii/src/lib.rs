@@ -32,7 +32,6 @@
 #![deny(unsafe_code)]
 
 mod detect;
-mod field_name;
 mod kind;
 mod layer;
 mod sanitizer;
@@ -40,7 +39,6 @@ mod stats;
 mod strategy;
 
 pub use detect::DEFAULT_SECRET_KEYS;
-pub use field_name::FieldNameKind;
 pub use kind::{PiiKind, UnknownKind};
 pub use layer::{PiiLayer, Sanitized};
 pub use sanitizer::{
@@ -49,3 +47,4 @@ pub use sanitizer::{
 };
 pub use stats::RedactionCounts;
 pub use strategy::{Strategy, UnknownStrategy};
+pub use warden_core::FieldNameKind;

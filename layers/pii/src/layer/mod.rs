@@ -325,7 +325,8 @@ impl PiiLayer {
                     return true;
                 }
             }
-            FieldNameKind::Plain => {}
+            // Plain, and any kind a later version adds: scanned as text.
+            _ => {}
         }
         match value {
             FieldRef::Str(text) => s.contains_pii(text),

@@ -431,7 +431,7 @@ impl SanitizerBuilder {
     ) -> Sanitizer {
         Sanitizer {
             inner: Arc::new(Inner {
-                id: crate::field_name::next_owner(),
+                id: warden_core::next_field_name_owner(),
                 detectors: Detectors::new(
                     self.enabled,
                     SecretKeys::new(&self.secret_keys),

@@ -308,7 +308,7 @@ impl Sanitizer {
     /// assert_eq!(s.field_name_kind("latency_ms"), FieldNameKind::Plain);
     /// ```
     pub fn field_name_kind(&self, name: &'static str) -> FieldNameKind {
-        crate::field_name::cached(self.inner.id, name, || {
+        warden_core::cached_field_name_kind(self.inner.id, name, || {
             if self.is_secret_key(name) {
                 FieldNameKind::Secret
             } else if self.is_phone_key(name) {

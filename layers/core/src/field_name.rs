@@ -1,20 +1,14 @@
 //! What a field's name says about its value, decided once per name and
-//! sanitizer and cached per thread. The gate and the audit layer both ask
-//! [`Sanitizer::field_name_kind`](crate::Sanitizer::field_name_kind).
+//! policy owner and cached per thread. warden-pii's
+//! `Sanitizer::field_name_kind` decides it (from its secret and phone key
+//! names); the PII gate and the audit layer both ask it.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// What a field's name says about its value.
-///
-/// ```
-/// use warden_pii::{FieldNameKind, Sanitizer};
-///
-/// let s = Sanitizer::builder().secret_key("session").build()?;
-/// assert_eq!(s.field_name_kind("session"), FieldNameKind::Secret);
-/// assert_eq!(s.field_name_kind("msisdn"), FieldNameKind::Phone);
-/// # Ok::<(), warden_pii::BuildError>(())
-/// ```
+/// What a field's name says about its value: one policy, decided by
+/// warden-pii's `Sanitizer::field_name_kind` and read by every layer that
+/// stores or exports fields by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FieldNameKind {
@@ -27,9 +21,9 @@ pub enum FieldNameKind {
     Phone,
 }
 
-/// A fresh identity for a sanitizer's configuration, never reused, so
-/// that a cache entry can never answer for another configuration.
-pub(crate) fn next_owner() -> u64 {
+/// A fresh identity for a policy (a sanitizer's configuration), never
+/// reused, so that a cache entry can never answer for another one.
+pub fn next_field_name_owner() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
@@ -38,10 +32,21 @@ thread_local! {
     static CACHE: RefCell<NameCache> = RefCell::new(NameCache::new());
 }
 
-/// `compute`'s answer for `name` under `owner`, from this thread's cache
-/// when it is there. A re-entrant call (a sanitizer used while formatting
-/// a value inside another) computes without the cache.
-pub(crate) fn cached(
+/// `compute`'s answer for `name` under `owner` (from
+/// [`next_field_name_owner`]), from this thread's cache when it is there. A
+/// re-entrant call (a sanitizer used while formatting a value inside
+/// another) computes without the cache.
+///
+/// ```
+/// use warden_core::{cached_field_name_kind, next_field_name_owner, FieldNameKind};
+///
+/// let owner = next_field_name_owner();
+/// let decide = || FieldNameKind::Secret; // a real policy reads the name
+/// assert_eq!(cached_field_name_kind(owner, "password", decide), FieldNameKind::Secret);
+/// // Cached: the second answer does not call the policy.
+/// assert_eq!(cached_field_name_kind(owner, "password", || unreachable!()), FieldNameKind::Secret);
+/// ```
+pub fn cached_field_name_kind(
     owner: u64,
     name: &'static str,
     compute: impl Fn() -> FieldNameKind,
@@ -122,15 +127,15 @@ mod tests {
     fn owners_do_not_share_answers() {
         static NAME: &str = "password";
         assert_eq!(
-            cached(7, NAME, || FieldNameKind::Secret),
+            cached_field_name_kind(7, NAME, || FieldNameKind::Secret),
             FieldNameKind::Secret
         );
         assert_eq!(
-            cached(8, NAME, || FieldNameKind::Plain),
+            cached_field_name_kind(8, NAME, || FieldNameKind::Plain),
             FieldNameKind::Plain
         );
         assert_eq!(
-            cached(7, NAME, || FieldNameKind::Plain),
+            cached_field_name_kind(7, NAME, || FieldNameKind::Plain),
             FieldNameKind::Secret
         );
     }
