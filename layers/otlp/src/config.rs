@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::OtlpError;
+use crate::tls::{TlsFile, TlsFiles};
 
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -146,6 +147,10 @@ pub struct OtlpConfig {
     pub delay: Duration,
     /// How often metrics are sent (`OTEL_METRIC_EXPORT_INTERVAL`).
     pub metrics_interval: Duration,
+    /// The CA to trust and the client certificate to present over TLS
+    /// (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `…_CLIENT_CERTIFICATE`,
+    /// `…_CLIENT_KEY`).
+    pub tls: TlsFiles,
 }
 
 impl Default for OtlpConfig {
@@ -166,6 +171,7 @@ impl Default for OtlpConfig {
             max_batch: 512,
             delay: Duration::from_millis(200),
             metrics_interval: Duration::from_secs(60),
+            tls: TlsFiles::default(),
         }
     }
 }
@@ -214,6 +220,21 @@ impl OtlpConfig {
             config.timeout = Duration::from_millis(ms);
         }
         config.service_name = var("OTEL_SERVICE_NAME");
+        for (name, slot) in [
+            (
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                &mut config.tls.certificate,
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                &mut config.tls.client_certificate,
+            ),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", &mut config.tls.client_key),
+        ] {
+            if let Some(path) = var(name) {
+                *slot = Some(TlsFile::new(path, name));
+            }
+        }
         if let Some(n) = number("OTEL_BSP_MAX_QUEUE_SIZE")? {
             config.span_queue = n as usize;
         }
@@ -262,15 +283,15 @@ impl OtlpConfig {
     }
 
     /// Checks what the builder cannot type-check: endpoints are `http://`
-    /// URLs with a host (`https://` is refused: no TLS stack is built in),
-    /// sizes are positive.
+    /// or `https://` URLs with a host (`https://` over HTTP/protobuf only, so
+    /// far), TLS files exist and parse, sizes are positive.
     pub fn validate(&self) -> Result<(), OtlpError> {
         for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
             let endpoint = self.endpoint_for(signal);
             let rest = endpoint
                 .strip_prefix("http://")
                 .or_else(|| endpoint.strip_prefix("https://"));
-            if endpoint.starts_with("https://") {
+            if endpoint.starts_with("https://") && self.protocol == Protocol::Grpc {
                 return Err(OtlpError::TlsUnsupported(endpoint));
             }
             if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
@@ -286,6 +307,9 @@ impl OtlpConfig {
             if value == 0 {
                 return Err(OtlpError::InvalidSize(name));
             }
+        }
+        if !self.tls.is_empty() {
+            self.tls.check()?;
         }
         for (name, value) in &self.headers {
             let valid_name = !name.is_empty()
@@ -389,6 +413,7 @@ mod tests {
         assert!(matches!(bad.validate(), Err(OtlpError::InvalidEndpoint(_))));
         let tls = OtlpConfig {
             endpoint: Some("https://collector.example:4317".into()),
+            protocol: Protocol::Grpc,
             ..OtlpConfig::default()
         };
         assert!(matches!(tls.validate(), Err(OtlpError::TlsUnsupported(_))));

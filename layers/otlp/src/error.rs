@@ -22,13 +22,25 @@ pub enum OtlpError {
         /// The entry.
         pair: String,
     },
-    /// An `https://` endpoint: this build has no TLS stack. Send to a
-    /// collector or sidecar on a trusted network (`http://`), which
-    /// forwards over TLS.
+    /// An `https://` endpoint over gRPC: TLS is supported over
+    /// HTTP/protobuf only so far. Use `http/protobuf`, or send to a collector
+    /// on a trusted network over `http://`.
     #[error(
-        "TLS endpoints are not supported in this build ({0}): send to a local collector over http:// and let it forward over TLS"
+        "TLS over gRPC is not supported yet ({0}): use the http/protobuf protocol, or a local collector over http://"
     )]
     TlsUnsupported(String),
+    /// A TLS file (CA, client certificate or key) that is missing,
+    /// unreadable or malformed: named with the variable (or `builder`) that
+    /// gave it. Never a silent fallback to plain text.
+    #[error("{variable}={path:?}: {reason}")]
+    TlsFile {
+        /// The variable that named the file, or `builder`.
+        variable: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A header name or value that HTTP cannot carry.
     #[error("invalid OTLP header {0:?}")]
     InvalidHeader(String),

@@ -49,6 +49,7 @@ mod layer;
 pub mod metrics;
 mod queue;
 mod record;
+mod tls;
 mod transport;
 
 use std::sync::{Arc, Mutex};
@@ -66,6 +67,7 @@ pub use convert::CORRELATION_ATTRIBUTE;
 pub use error::OtlpError;
 pub use layer::OtlpLayer;
 pub use queue::{ExportStats, SignalStats};
+pub use tls::{TlsFile, TlsFiles};
 pub use warden_core::MAX_VALUE_BYTES;
 pub use warden_core::{FlushError, FlushResult};
 
@@ -288,9 +290,45 @@ pub struct OtlpBuilder {
     metrics_interval: Option<Duration>,
     sanitizer: Option<Sanitizer>,
     metrics: Vec<MetricsLayer>,
+    ca_certificate: Option<std::path::PathBuf>,
+    client_certificate: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 impl OtlpBuilder {
+    /// Trusts the CA certificates in this PEM file instead of the system's
+    /// roots, for an `https://` endpoint (overrides
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`). A missing or malformed file is an
+    /// error at build time.
+    ///
+    /// ```
+    /// use warden_otlp::{Otlp, OtlpError, Protocol};
+    ///
+    /// let err = Otlp::builder()
+    ///     .ignore_env()
+    ///     .endpoint("https://collector.internal:4318")
+    ///     .protocol(Protocol::HttpProtobuf)
+    ///     .ca_certificate("/no/such/ca.pem")
+    ///     .config()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, OtlpError::TlsFile { variable: "builder", .. }));
+    /// ```
+    pub fn ca_certificate(mut self, pem_file: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_certificate = Some(pem_file.into());
+        self
+    }
+
+    /// Presents this client certificate chain and key (PEM files) to a
+    /// collector that requires mutual TLS (overrides
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and `…_CLIENT_KEY`).
+    pub fn client_certificate(
+        mut self,
+        certificate_pem: impl Into<std::path::PathBuf>,
+        key_pem: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.client_certificate = Some((certificate_pem.into(), key_pem.into()));
+        self
+    }
+
     /// Ignores `OTEL_EXPORTER_OTLP_*`, `OTEL_BSP_*` and
     /// `OTEL_METRIC_EXPORT_INTERVAL` (the resource variables still apply).
     pub fn ignore_env(mut self) -> Self {
@@ -454,6 +492,13 @@ impl OtlpBuilder {
         config
             .resource_attributes
             .extend(self.resource.iter().cloned());
+        if let Some(ca) = &self.ca_certificate {
+            config.tls.certificate = Some(TlsFile::new(ca.clone(), "builder"));
+        }
+        if let Some((cert, key)) = &self.client_certificate {
+            config.tls.client_certificate = Some(TlsFile::new(cert.clone(), "builder"));
+            config.tls.client_key = Some(TlsFile::new(key.clone(), "builder"));
+        }
         config.validate()?;
         Ok(config)
     }

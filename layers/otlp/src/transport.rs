@@ -81,10 +81,23 @@ fn over_http<B: WithExportConfig + WithHttpConfig>(
     }
 }
 
-/// The HTTP client every HTTP/protobuf export shares.
+/// The HTTP client every HTTP/protobuf export shares: TLS on rustls with
+/// the ring provider, trusting the configured CA (else the system's roots)
+/// and presenting the client certificate if one is configured.
 pub(crate) fn http_client(config: &OtlpConfig) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(config.timeout)
+    let builder = reqwest::Client::builder().timeout(config.timeout);
+    let https = [Signal::Traces, Signal::Logs, Signal::Metrics]
+        .into_iter()
+        .any(|s| config.endpoint_for(s).starts_with("https://"));
+    // reqwest is built without a crypto provider of its own: it is always
+    // given this configuration (ring), with the system's roots loaded only
+    // when an endpoint is `https://` or TLS files are set.
+    let tls = config
+        .tls
+        .client_config(https || !config.tls.is_empty())
+        .map_err(|e| e.to_string())?;
+    builder
+        .tls_backend_preconfigured(tls)
         .build()
         .map_err(|e| e.to_string())
 }

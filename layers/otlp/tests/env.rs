@@ -90,6 +90,26 @@ fn the_environment_configures_and_the_builder_overrides() {
     ));
     assert!(Otlp::builder().ignore_env().build().is_ok());
 
+    // A TLS file named by a variable that is not there: an error naming
+    // the variable and the path, never a fallback to plain text.
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_CERTIFICATE", "/no/such/ca.pem");
+    let err = Otlp::builder().config().unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("OTEL_EXPORTER_OTLP_CERTIFICATE=\"/no/such/ca.pem\""),
+        "{err}"
+    );
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_CERTIFICATE");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/no/such/client.key");
+    let err = Otlp::builder().config().unwrap_err();
+    assert!(
+        err.to_string().contains("OTEL_EXPORTER_OTLP_CLIENT_KEY"),
+        "{err}"
+    );
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_CLIENT_KEY");
+
     warden_test_support::set_env("OTEL_SDK_DISABLED", "true");
     assert!(!OtlpConfig::env_configured());
     clear();

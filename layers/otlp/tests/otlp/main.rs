@@ -4,3 +4,4 @@
 
 mod collector;
 mod resilience;
+mod tls;

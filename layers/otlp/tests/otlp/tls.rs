@@ -1,0 +1,163 @@
+//! OTLP over HTTPS to a real TLS-terminating proxy (nginx) in front of the
+//! rotel collector, with certificates made at test time: a private CA, a
+//! server certificate for `localhost`, a client certificate for mutual TLS.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use tracing_subscriber::prelude::*;
+use warden_otlp::{Otlp, OtlpError, Protocol};
+use warden_test_support::{Collector, Scratch, TlsProxy};
+
+/// Writes `ca.pem`, `server.pem`/`server.key` (for `localhost`),
+/// `client.pem`/`client.key` and `other-ca.pem` (a CA that signed none of
+/// them) into `dir`.
+fn certificates(dir: &Path) {
+    let ca_key = KeyPair::generate().unwrap();
+    // Distinct names: a certificate whose subject is its issuer's reads as
+    // self-signed to OpenSSL (nginx), whatever signed it.
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "warden test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    for (name, san) in [("server", "localhost"), ("client", "warden-client")] {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![san.to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, san);
+        let cert = params.signed_by(&key, &ca).unwrap();
+        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+    let other_key = KeyPair::generate().unwrap();
+    let mut other = CertificateParams::new(Vec::<String>::new()).unwrap();
+    other.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    other
+        .distinguished_name
+        .push(DnType::CommonName, "another CA");
+    let other = other.self_signed(&other_key).unwrap();
+    std::fs::write(dir.join("other-ca.pem"), other.pem()).unwrap();
+}
+
+/// Exports one span carrying an email through `otlp`; what the exporter
+/// counted for spans: (exported, failed).
+fn export_one(otlp: &Otlp) -> (u64, u64) {
+    let subscriber = tracing_subscriber::registry().with(otlp.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let _span = tracing::info_span!("tls_checkout", customer = "ada@example.com").entered();
+    });
+    let _ = otlp.flush(Duration::from_secs(15));
+    let stats = otlp.stats();
+    (stats.spans.exported, stats.spans.failed)
+}
+
+fn https_exporter(port: u16, host: &str) -> warden_otlp::OtlpBuilder {
+    Otlp::builder()
+        .ignore_env()
+        .protocol(Protocol::HttpProtobuf)
+        .endpoint(format!("https://{host}:{port}"))
+        .timeout(Duration::from_secs(3))
+        .delay(Duration::from_millis(10))
+}
+
+#[test]
+fn spans_arrive_over_https_with_the_ca_given_and_fail_counted_without_it() {
+    let dir = Scratch::new();
+    certificates(&dir.0);
+    let collector = Collector::start();
+    let proxy = TlsProxy::start(&dir.0, collector.http_port, None);
+
+    let trusted = https_exporter(proxy.port, "localhost")
+        .ca_certificate(dir.path("ca.pem"))
+        .build()
+        .unwrap();
+    assert_eq!(export_one(&trusted), (1, 0));
+    assert!(
+        collector.wait_for(Duration::from_secs(20), |o| o.contains("tls_checkout")),
+        "{}",
+        collector.output()
+    );
+    assert!(!collector.output().contains("ada@example.com"));
+    trusted.shutdown(Duration::from_secs(5)).unwrap();
+
+    // A CA that signed nothing here: the handshake fails, counted, no panic.
+    let untrusted = https_exporter(proxy.port, "localhost")
+        .ca_certificate(dir.path("other-ca.pem"))
+        .build()
+        .unwrap();
+    assert_eq!(export_one(&untrusted), (0, 1));
+    let _ = untrusted.shutdown(Duration::from_secs(5));
+
+    // The right CA, the wrong name: the certificate is for `localhost`.
+    let wrong_host = https_exporter(proxy.port, "127.0.0.1")
+        .ca_certificate(dir.path("ca.pem"))
+        .build()
+        .unwrap();
+    assert_eq!(export_one(&wrong_host), (0, 1));
+    let _ = wrong_host.shutdown(Duration::from_secs(5));
+}
+
+#[test]
+fn mutual_tls_needs_the_client_certificate() {
+    let dir = Scratch::new();
+    certificates(&dir.0);
+    let collector = Collector::start();
+    let ca = dir.path("ca.pem");
+    let proxy = TlsProxy::start(&dir.0, collector.http_port, Some(&ca));
+
+    let anonymous = https_exporter(proxy.port, "localhost")
+        .ca_certificate(&ca)
+        .build()
+        .unwrap();
+    assert_eq!(export_one(&anonymous), (0, 1));
+    let _ = anonymous.shutdown(Duration::from_secs(5));
+
+    let identified = https_exporter(proxy.port, "localhost")
+        .ca_certificate(&ca)
+        .client_certificate(dir.path("client.pem"), dir.path("client.key"))
+        .build()
+        .unwrap();
+    assert_eq!(
+        export_one(&identified),
+        (1, 0),
+        "{}",
+        std::fs::read_to_string(dir.path("error.log")).unwrap_or_default()
+    );
+    identified.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn bad_tls_files_are_build_errors_naming_where_they_came_from() {
+    let dir = Scratch::new();
+    certificates(&dir.0);
+    std::fs::write(dir.path("garbage.pem"), "not a certificate").unwrap();
+    let err = https_exporter(4318, "localhost")
+        .ca_certificate(dir.path("missing.pem"))
+        .config()
+        .unwrap_err();
+    assert!(
+        matches!(&err, OtlpError::TlsFile { variable: "builder", path, .. } if path.ends_with("missing.pem")),
+        "{err}"
+    );
+    let err = https_exporter(4318, "localhost")
+        .ca_certificate(dir.path("garbage.pem"))
+        .config()
+        .unwrap_err();
+    assert!(err.to_string().contains("garbage.pem"), "{err}");
+    // A key that is not the certificate's.
+    let err = https_exporter(4318, "localhost")
+        .client_certificate(dir.path("client.pem"), dir.path("server.key"))
+        .config()
+        .unwrap_err();
+    assert!(err.to_string().contains("server.key"), "{err}");
+    // TLS over gRPC is refused at build time, never sent in clear.
+    let err = Otlp::builder()
+        .ignore_env()
+        .endpoint("https://localhost:4317")
+        .config()
+        .unwrap_err();
+    assert!(matches!(err, OtlpError::TlsUnsupported(_)), "{err}");
+}

@@ -1,0 +1,81 @@
+//! A real TLS-terminating proxy, nginx from Debian's packages, in front of
+//! a collector's HTTP port, on a free loopback port.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::collector::free_port;
+
+/// A running nginx that terminates TLS and forwards to `upstream`; killed
+/// when dropped.
+#[derive(Debug)]
+pub struct TlsProxy {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+/// The nginx binary: `$NGINX`, else the one on the path.
+fn nginx() -> PathBuf {
+    std::env::var_os("NGINX").map_or_else(|| PathBuf::from("nginx"), PathBuf::from)
+}
+
+impl TlsProxy {
+    /// Starts nginx in `dir` (which must hold `server.pem` and
+    /// `server.key`), forwarding to `http://127.0.0.1:{upstream}`. With
+    /// `client_ca`, it requires a client certificate signed by that CA.
+    pub fn start(dir: &Path, upstream: u16, client_ca: Option<&Path>) -> Self {
+        let port = free_port();
+        let d = dir.display();
+        let verify = client_ca.map_or(String::new(), |ca| {
+            format!(
+                "ssl_client_certificate {}; ssl_verify_client on;",
+                ca.display()
+            )
+        });
+        let conf = format!(
+            "worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {d}/server.pem; ssl_certificate_key {d}/server.key;
+    {verify}
+    location / {{ proxy_pass http://127.0.0.1:{upstream}; }}
+  }}
+}}"
+        );
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("the nginx configuration is written");
+        let child = Command::new(nginx())
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-p")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts: run ./scripts/test (it installs nginx) or set NGINX");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen: {}",
+                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        TlsProxy { child, port }
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
