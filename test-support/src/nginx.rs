@@ -23,9 +23,19 @@ fn nginx() -> PathBuf {
 
 impl TlsProxy {
     /// Starts nginx in `dir` (which must hold `server.pem` and
-    /// `server.key`), forwarding to `http://127.0.0.1:{upstream}`. With
-    /// `client_ca`, it requires a client certificate signed by that CA.
+    /// `server.key`), forwarding HTTP to `http://127.0.0.1:{upstream}`.
+    /// With `client_ca`, it requires a client certificate signed by that CA.
     pub fn start(dir: &Path, upstream: u16, client_ca: Option<&Path>) -> Self {
+        Self::start_with(dir, upstream, client_ca, false)
+    }
+
+    /// As [`start`](Self::start), for gRPC: HTTP/2 over TLS, forwarded with
+    /// `grpc_pass` to `grpc://127.0.0.1:{upstream}`.
+    pub fn grpc(dir: &Path, upstream: u16, client_ca: Option<&Path>) -> Self {
+        Self::start_with(dir, upstream, client_ca, true)
+    }
+
+    fn start_with(dir: &Path, upstream: u16, client_ca: Option<&Path>, grpc: bool) -> Self {
         let port = free_port();
         let d = dir.display();
         let verify = client_ca.map_or(String::new(), |ca| {
@@ -34,6 +44,11 @@ impl TlsProxy {
                 ca.display()
             )
         });
+        let (http2, pass) = if grpc {
+            (" http2", format!("grpc_pass grpc://127.0.0.1:{upstream};"))
+        } else {
+            ("", format!("proxy_pass http://127.0.0.1:{upstream};"))
+        };
         let conf = format!(
             "worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;
 events {{ worker_connections 64; }}
@@ -42,10 +57,10 @@ http {{
   client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
   uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
   server {{
-    listen 127.0.0.1:{port} ssl;
+    listen 127.0.0.1:{port} ssl{http2};
     ssl_certificate {d}/server.pem; ssl_certificate_key {d}/server.key;
     {verify}
-    location / {{ proxy_pass http://127.0.0.1:{upstream}; }}
+    location / {{ {pass} }}
   }}
 }}"
         );

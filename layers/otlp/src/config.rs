@@ -283,17 +283,14 @@ impl OtlpConfig {
     }
 
     /// Checks what the builder cannot type-check: endpoints are `http://`
-    /// or `https://` URLs with a host (`https://` over HTTP/protobuf only, so
-    /// far), TLS files exist and parse, sizes are positive.
+    /// or `https://` URLs with a host, TLS files exist and parse, sizes are
+    /// positive.
     pub fn validate(&self) -> Result<(), OtlpError> {
         for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
             let endpoint = self.endpoint_for(signal);
             let rest = endpoint
                 .strip_prefix("http://")
                 .or_else(|| endpoint.strip_prefix("https://"));
-            if endpoint.starts_with("https://") && self.protocol == Protocol::Grpc {
-                return Err(OtlpError::TlsUnsupported(endpoint));
-            }
             if rest.is_none_or(|r| r.is_empty() || r.starts_with('/')) {
                 return Err(OtlpError::InvalidEndpoint(endpoint));
             }
@@ -416,7 +413,7 @@ mod tests {
             protocol: Protocol::Grpc,
             ..OtlpConfig::default()
         };
-        assert!(matches!(tls.validate(), Err(OtlpError::TlsUnsupported(_))));
+        assert!(tls.validate().is_ok(), "https over gRPC is TLS");
         let bad = OtlpConfig {
             span_queue: 0,
             ..OtlpConfig::default()

@@ -22,13 +22,6 @@ pub enum OtlpError {
         /// The entry.
         pair: String,
     },
-    /// An `https://` endpoint over gRPC: TLS is supported over
-    /// HTTP/protobuf only so far. Use `http/protobuf`, or send to a collector
-    /// on a trusted network over `http://`.
-    #[error(
-        "TLS over gRPC is not supported yet ({0}): use the http/protobuf protocol, or a local collector over http://"
-    )]
-    TlsUnsupported(String),
     /// A TLS file (CA, client certificate or key) that is missing,
     /// unreadable or malformed: named with the variable (or `builder`) that
     /// gave it. Never a silent fallback to plain text.

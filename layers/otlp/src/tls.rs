@@ -119,6 +119,25 @@ impl TlsFiles {
         }
     }
 
+    /// The TLS configuration of a gRPC channel (tonic on rustls with the
+    /// ring provider): the CA file's certificates, else the system's roots;
+    /// the client identity if one is given. The server name is the
+    /// endpoint's host.
+    pub(crate) fn tonic_config(&self) -> Result<tonic::transport::ClientTlsConfig, OtlpError> {
+        use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+        // Parsed here too, so that a bad file is named as for HTTP.
+        self.client_config(false)?;
+        let mut tls = ClientTlsConfig::new();
+        tls = match &self.certificate {
+            Some(file) => tls.ca_certificate(Certificate::from_pem(file.bytes()?)),
+            None => tls.with_native_roots(),
+        };
+        if let (Some(cert), Some(key)) = (&self.client_certificate, &self.client_key) {
+            tls = tls.identity(Identity::from_pem(cert.bytes()?, key.bytes()?));
+        }
+        Ok(tls)
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.certificate.is_none() && self.client_certificate.is_none() && self.client_key.is_none()
     }

@@ -50,15 +50,36 @@ fn over_grpc<B: WithExportConfig + WithTonicConfig>(
     endpoint: String,
     config: &OtlpConfig,
     metadata: tonic::metadata::MetadataMap,
+    tls: Option<tonic::transport::ClientTlsConfig>,
 ) -> B {
     let builder = builder
         .with_endpoint(endpoint)
         .with_timeout(config.timeout)
         .with_metadata(metadata);
+    let builder = match tls {
+        Some(tls) => builder.with_tls_config(tls),
+        None => builder,
+    };
     match otlp_compression(config.compression) {
         Some(c) => builder.with_compression(c),
         None => builder,
     }
+}
+
+/// The TLS configuration of a gRPC channel to `endpoint`: `None` for
+/// `http://`.
+fn grpc_tls(
+    config: &OtlpConfig,
+    endpoint: &str,
+) -> Result<Option<tonic::transport::ClientTlsConfig>, String> {
+    if !endpoint.starts_with("https://") {
+        return Ok(None);
+    }
+    config
+        .tls
+        .tonic_config()
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// A span or log exporter builder set up for HTTP/protobuf.
@@ -111,13 +132,22 @@ impl Exporters {
         let (mut spans, mut logs, client) = match config.protocol {
             Protocol::Grpc => {
                 let md = metadata(&config.headers)?;
+                let spans_tls = grpc_tls(config, &traces)?;
+                let logs_tls = grpc_tls(config, &logs)?;
                 let spans = over_grpc(
                     SpanExporter::builder().with_tonic(),
                     traces,
                     config,
                     md.clone(),
+                    spans_tls,
                 );
-                let logs = over_grpc(LogExporter::builder().with_tonic(), logs, config, md);
+                let logs = over_grpc(
+                    LogExporter::builder().with_tonic(),
+                    logs,
+                    config,
+                    md,
+                    logs_tls,
+                );
                 (
                     spans.build().map_err(err)?,
                     logs.build().map_err(err)?,
@@ -180,11 +210,15 @@ impl MetricsTransport {
         let url = config.endpoint_for(Signal::Metrics);
         match config.protocol {
             Protocol::Grpc => {
-                let channel = tonic::transport::Endpoint::from_shared(url)
+                let tls = grpc_tls(config, &url)?;
+                let mut endpoint = tonic::transport::Endpoint::from_shared(url)
                     .map_err(|e| e.to_string())?
                     .timeout(config.timeout)
-                    .connect_timeout(config.timeout)
-                    .connect_lazy();
+                    .connect_timeout(config.timeout);
+                if let Some(tls) = tls {
+                    endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
+                }
+                let channel = endpoint.connect_lazy();
                 let mut client = MetricsServiceClient::new(channel);
                 if config.compression == Compression::Gzip {
                     client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);

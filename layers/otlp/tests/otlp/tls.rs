@@ -153,11 +153,57 @@ fn bad_tls_files_are_build_errors_naming_where_they_came_from() {
         .config()
         .unwrap_err();
     assert!(err.to_string().contains("server.key"), "{err}");
-    // TLS over gRPC is refused at build time, never sent in clear.
+    // The same files are checked for gRPC.
     let err = Otlp::builder()
         .ignore_env()
         .endpoint("https://localhost:4317")
+        .ca_certificate(dir.path("missing.pem"))
         .config()
         .unwrap_err();
-    assert!(matches!(err, OtlpError::TlsUnsupported(_)), "{err}");
+    assert!(matches!(err, OtlpError::TlsFile { .. }), "{err}");
+}
+
+#[test]
+fn grpc_over_tls_delivers_spans_logs_and_metrics() {
+    let dir = Scratch::new();
+    certificates(&dir.0);
+    let collector = Collector::start();
+    let ca = dir.path("ca.pem");
+    let proxy = TlsProxy::grpc(&dir.0, collector.grpc_port, Some(&ca));
+    let metrics = warden_metrics::MetricsLayer::new();
+    let otlp = Otlp::builder()
+        .ignore_env()
+        .protocol(Protocol::Grpc)
+        .endpoint(format!("https://localhost:{}", proxy.port))
+        .timeout(Duration::from_secs(5))
+        .delay(Duration::from_millis(10))
+        .ca_certificate(&ca)
+        .client_certificate(dir.path("client.pem"), dir.path("client.key"))
+        .metrics(metrics.clone())
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry()
+        .with(metrics)
+        .with(otlp.layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let _span = tracing::info_span!("grpc_tls_checkout").entered();
+        tracing::info!(customer = "ada@example.com", "grpc tls event");
+    });
+    otlp.flush(Duration::from_secs(15)).unwrap();
+    let stats = otlp.stats();
+    assert_eq!(
+        (stats.spans.exported, stats.logs.exported),
+        (1, 1),
+        "{stats}"
+    );
+    assert!(stats.metrics.exported >= 1, "{stats}");
+    assert!(
+        collector.wait_for(Duration::from_secs(20), |o| o.contains("grpc_tls_checkout")
+            && o.contains("grpc tls event")
+            && o.contains("warden.operation.duration")),
+        "{}",
+        collector.output()
+    );
+    assert!(!collector.output().contains("ada@example.com"));
+    otlp.shutdown(Duration::from_secs(5)).unwrap();
 }
