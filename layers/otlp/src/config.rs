@@ -147,6 +147,9 @@ pub struct OtlpConfig {
     pub delay: Duration,
     /// How often metrics are sent (`OTEL_METRIC_EXPORT_INTERVAL`).
     pub metrics_interval: Duration,
+    /// `OTEL_EXPORTER_OTLP_INSECURE`: for a gRPC endpoint written without a
+    /// scheme (`collector:4317`), `true` sends in clear; otherwise TLS.
+    pub insecure: Option<bool>,
     /// The CA to trust and the client certificate to present over TLS
     /// (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `…_CLIENT_CERTIFICATE`,
     /// `…_CLIENT_KEY`).
@@ -171,6 +174,7 @@ impl Default for OtlpConfig {
             max_batch: 512,
             delay: Duration::from_millis(200),
             metrics_interval: Duration::from_secs(60),
+            insecure: None,
             tls: TlsFiles::default(),
         }
     }
@@ -220,6 +224,18 @@ impl OtlpConfig {
             config.timeout = Duration::from_millis(ms);
         }
         config.service_name = var("OTEL_SERVICE_NAME");
+        if let Some(value) = var("OTEL_EXPORTER_OTLP_INSECURE") {
+            config.insecure = Some(match value.trim().to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(OtlpError::InvalidFlag {
+                        variable: "OTEL_EXPORTER_OTLP_INSECURE",
+                        value,
+                    });
+                }
+            });
+        }
         for (name, slot) in [
             (
                 "OTEL_EXPORTER_OTLP_CERTIFICATE",
@@ -275,6 +291,15 @@ impl OtlpConfig {
             .as_deref()
             .unwrap_or(self.protocol.default_endpoint());
         match self.protocol {
+            // Without a scheme, `…_INSECURE` decides: TLS unless it is true.
+            Protocol::Grpc if !base.contains("://") => {
+                let scheme = if self.insecure == Some(true) {
+                    "http"
+                } else {
+                    "https"
+                };
+                format!("{scheme}://{base}")
+            }
             Protocol::Grpc => base.to_owned(),
             Protocol::HttpProtobuf => {
                 format!("{}{}", base.trim_end_matches('/'), signal.http_path())

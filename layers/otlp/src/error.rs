@@ -37,6 +37,14 @@ pub enum OtlpError {
     /// A header name or value that HTTP cannot carry.
     #[error("invalid OTLP header {0:?}")]
     InvalidHeader(String),
+    /// A variable that should hold `true` or `false`.
+    #[error("{variable}={value:?} is neither true nor false")]
+    InvalidFlag {
+        /// The variable.
+        variable: &'static str,
+        /// What it held.
+        value: String,
+    },
     /// A variable that should hold a whole number.
     #[error("{variable}={value:?} is not a whole number")]
     InvalidNumber {

@@ -96,6 +96,34 @@ struct Worker {
     /// Keeps the logger's provider alive (it has no processors: records go
     /// to our own queue and exporter).
     _provider: SdkLoggerProvider,
+    /// Reports export failures on stderr once per outage.
+    outage: Outage,
+}
+
+/// Says once on stderr that exports fail, with the first reason (an
+/// unreachable collector, a refused or untrusted certificate…), and once
+/// that they work again. Failures are counted either way.
+#[derive(Debug, Default)]
+struct Outage {
+    failing: std::cell::Cell<bool>,
+}
+
+impl Outage {
+    fn record(&self, what: &str, result: Result<(), String>) {
+        match (result, self.failing.get()) {
+            (Err(reason), false) => {
+                self.failing.set(true);
+                eprintln!(
+                    "warden-otlp: exporting {what} failed: {reason}; what fails is counted and later records are tried again"
+                );
+            }
+            (Ok(()), true) => {
+                self.failing.set(false);
+                eprintln!("warden-otlp: exports succeed again");
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Worker {
@@ -118,6 +146,7 @@ impl Worker {
             metrics: pipeline.metrics,
             started: SystemTime::now(),
             _provider: provider,
+            outage: Outage::default(),
         }
     }
 
@@ -202,14 +231,17 @@ impl Worker {
         spans && events && audit
     }
 
-    async fn export_bounded<F>(&self, counters: &Counters, n: usize, export: F) -> bool
+    async fn export_bounded<F>(&self, what: &str, counters: &Counters, n: usize, export: F) -> bool
     where
         F: std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult>,
     {
-        let ok = matches!(
-            tokio::time::timeout(self.config.timeout, export).await,
-            Ok(Ok(()))
-        );
+        let result = match tokio::time::timeout(self.config.timeout, export).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", self.config.timeout)),
+        };
+        let ok = result.is_ok();
+        self.outage.record(what, result);
         let counter = if ok {
             &counters.exported
         } else {
@@ -243,7 +275,7 @@ impl Worker {
             let n = batch.len();
             let export = self.exporters.spans.export(batch);
             if !self
-                .export_bounded(&self.shared.spans.counters, n, export)
+                .export_bounded("spans", &self.shared.spans.counters, n, export)
                 .await
             {
                 return false;
@@ -300,7 +332,8 @@ impl Worker {
         let scope = &self.converter.scope;
         let refs: Vec<_> = records.iter().map(|r| (r, scope)).collect();
         let export = self.exporters.logs.export(LogBatch::new(&refs));
-        self.export_bounded(counters, records.len(), export).await
+        self.export_bounded("log records", counters, records.len(), export)
+            .await
     }
 
     async fn export_metrics(&mut self) {
@@ -318,5 +351,6 @@ impl Worker {
                 Err(_) => Err("timed out".to_owned()),
             };
         crate::metrics::count(&self.shared.metric_counters, &result);
+        self.outage.record("metrics", result);
     }
 }

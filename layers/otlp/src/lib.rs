@@ -292,9 +292,29 @@ pub struct OtlpBuilder {
     metrics: Vec<MetricsLayer>,
     ca_certificate: Option<std::path::PathBuf>,
     client_certificate: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    insecure: Option<bool>,
 }
 
 impl OtlpBuilder {
+    /// For a gRPC endpoint written without a scheme (`collector:4317`):
+    /// `true` sends in clear, `false` over TLS (overrides
+    /// `OTEL_EXPORTER_OTLP_INSECURE`; without either, TLS). A scheme always
+    /// wins: `http://` is plain, `https://` is TLS.
+    ///
+    /// ```
+    /// use warden_otlp::{Otlp, Signal};
+    ///
+    /// let plain = Otlp::builder().ignore_env().endpoint("collector:4317").insecure(true).config()?;
+    /// assert_eq!(plain.endpoint_for(Signal::Traces), "http://collector:4317");
+    /// let tls = Otlp::builder().ignore_env().endpoint("collector:4317").config()?;
+    /// assert_eq!(tls.endpoint_for(Signal::Traces), "https://collector:4317");
+    /// # Ok::<(), warden_otlp::OtlpError>(())
+    /// ```
+    pub fn insecure(mut self, insecure: bool) -> Self {
+        self.insecure = Some(insecure);
+        self
+    }
+
     /// Trusts the CA certificates in this PEM file instead of the system's
     /// roots, for an `https://` endpoint (overrides
     /// `OTEL_EXPORTER_OTLP_CERTIFICATE`). A missing or malformed file is an
@@ -492,6 +512,9 @@ impl OtlpBuilder {
         config
             .resource_attributes
             .extend(self.resource.iter().cloned());
+        if self.insecure.is_some() {
+            config.insecure = self.insecure;
+        }
         if let Some(ca) = &self.ca_certificate {
             config.tls.certificate = Some(TlsFile::new(ca.clone(), "builder"));
         }

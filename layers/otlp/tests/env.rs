@@ -84,10 +84,28 @@ fn the_environment_configures_and_the_builder_overrides() {
     warden_test_support::remove_env("OTEL_EXPORTER_OTLP_HEADERS");
     warden_test_support::set_env("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317");
     warden_test_support::remove_env("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT");
+    // Without a scheme, gRPC follows OTEL_EXPORTER_OTLP_INSECURE: TLS unless true.
+    let config = Otlp::builder().config().unwrap();
+    assert_eq!(
+        config.endpoint_for(Signal::Traces),
+        "https://collector:4317"
+    );
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_INSECURE", "true");
+    let config = Otlp::builder().config().unwrap();
+    assert_eq!(config.endpoint_for(Signal::Traces), "http://collector:4317");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_INSECURE", "maybe");
+    assert!(matches!(
+        Otlp::builder().config(),
+        Err(OtlpError::InvalidFlag { .. })
+    ));
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_INSECURE");
+    // Over HTTP an endpoint needs its scheme.
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
     assert!(matches!(
         Otlp::builder().build(),
         Err(OtlpError::InvalidEndpoint(_))
     ));
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
     assert!(Otlp::builder().ignore_env().build().is_ok());
 
     // A TLS file named by a variable that is not there: an error naming

@@ -11,8 +11,8 @@ use warden_otlp::{Otlp, OtlpError, Protocol};
 use warden_test_support::{Collector, Scratch, TlsProxy};
 
 /// Writes `ca.pem`, `server.pem`/`server.key` (for `localhost`),
-/// `client.pem`/`client.key` and `other-ca.pem` (a CA that signed none of
-/// them) into `dir`.
+/// `client.pem`/`client.key`, `other-ca.pem` (a CA that signed none of
+/// them) and `expired/server.pem`/`.key` (expired in 2021) into `dir`.
 fn certificates(dir: &Path) {
     let ca_key = KeyPair::generate().unwrap();
     // Distinct names: a certificate whose subject is its issuer's reads as
@@ -32,6 +32,19 @@ fn certificates(dir: &Path) {
         std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
         std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
     }
+    // A server certificate for `localhost` that expired in 2021.
+    let expired_dir = dir.join("expired");
+    std::fs::create_dir_all(&expired_dir).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let cert = params.signed_by(&key, &ca).unwrap();
+    std::fs::write(expired_dir.join("server.pem"), cert.pem()).unwrap();
+    std::fs::write(expired_dir.join("server.key"), key.serialize_pem()).unwrap();
     let other_key = KeyPair::generate().unwrap();
     let mut other = CertificateParams::new(Vec::<String>::new()).unwrap();
     other.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -205,5 +218,43 @@ fn grpc_over_tls_delivers_spans_logs_and_metrics() {
         collector.output()
     );
     assert!(!collector.output().contains("ada@example.com"));
+    otlp.shutdown(Duration::from_secs(5)).unwrap();
+}
+
+#[test]
+fn an_expired_server_certificate_fails_the_export_counted() {
+    let dir = Scratch::new();
+    certificates(&dir.0);
+    let collector = Collector::start();
+    let proxy = TlsProxy::start(&dir.0.join("expired"), collector.http_port, None);
+    let otlp = https_exporter(proxy.port, "localhost")
+        .ca_certificate(dir.path("ca.pem"))
+        .build()
+        .unwrap();
+    assert_eq!(export_one(&otlp), (0, 1));
+    let _ = otlp.shutdown(Duration::from_secs(5));
+}
+
+#[test]
+fn delivery_resumes_when_the_collector_behind_the_proxy_restarts() {
+    let dir = Scratch::new();
+    certificates(&dir.0);
+    let mut collector = Collector::start();
+    let proxy = TlsProxy::start(&dir.0, collector.http_port, None);
+    let otlp = https_exporter(proxy.port, "localhost")
+        .ca_certificate(dir.path("ca.pem"))
+        .build()
+        .unwrap();
+    assert_eq!(export_one(&otlp), (1, 0));
+    collector.kill();
+    // Refused behind the proxy (nginx answers 502): counted as failed.
+    assert_eq!(export_one(&otlp), (1, 1));
+    collector.restart();
+    assert_eq!(export_one(&otlp), (2, 1));
+    assert!(
+        collector.wait_for(Duration::from_secs(20), |o| o.contains("tls_checkout")),
+        "{}",
+        collector.output()
+    );
     otlp.shutdown(Duration::from_secs(5)).unwrap();
 }
