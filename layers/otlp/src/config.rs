@@ -428,11 +428,19 @@ mod tests {
             Compression::parse("zstd"),
             Err(OtlpError::UnsupportedCompression(_))
         ));
+        // Over HTTP an endpoint needs its scheme; over gRPC, without one,
+        // `insecure` decides.
         let bad = OtlpConfig {
-            endpoint: Some("localhost:4317".into()),
+            endpoint: Some("localhost:4318".into()),
+            protocol: Protocol::HttpProtobuf,
             ..OtlpConfig::default()
         };
         assert!(matches!(bad.validate(), Err(OtlpError::InvalidEndpoint(_))));
+        let bare = OtlpConfig {
+            endpoint: Some("localhost:4317".into()),
+            ..OtlpConfig::default()
+        };
+        assert_eq!(bare.endpoint_for(Signal::Traces), "https://localhost:4317");
         let tls = OtlpConfig {
             endpoint: Some("https://collector.example:4317".into()),
             protocol: Protocol::Grpc,
