@@ -154,6 +154,11 @@ pub struct OtlpConfig {
     /// (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `…_CLIENT_CERTIFICATE`,
     /// `…_CLIENT_KEY`).
     pub tls: TlsFiles,
+    /// Per-signal TLS files (`OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE`, …),
+    /// each replacing the general one of the same role for that signal.
+    pub signal_tls: BTreeMap<&'static str, TlsFiles>,
+    /// Per-signal `…_INSECURE` (`OTEL_EXPORTER_OTLP_TRACES_INSECURE`, …).
+    pub signal_insecure: BTreeMap<&'static str, bool>,
 }
 
 impl Default for OtlpConfig {
@@ -176,8 +181,48 @@ impl Default for OtlpConfig {
             metrics_interval: Duration::from_secs(60),
             insecure: None,
             tls: TlsFiles::default(),
+            signal_tls: BTreeMap::new(),
+            signal_insecure: BTreeMap::new(),
         }
     }
+}
+
+/// `OTEL_EXPORTER_OTLP_{signal}_{role}`, as a static name (for errors).
+fn signal_variable(signal: &str, role: &str) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
+        "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+        "OTEL_EXPORTER_OTLP_LOGS_INSECURE",
+        "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY",
+        "OTEL_EXPORTER_OTLP_METRICS_INSECURE",
+        "OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE",
+        "OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY",
+    ];
+    let wanted = format!("OTEL_EXPORTER_OTLP_{signal}_{role}");
+    NAMES
+        .iter()
+        .find(|n| **n == wanted)
+        .copied()
+        .unwrap_or("OTEL_EXPORTER_OTLP_*")
+}
+
+/// A `true`/`false` variable.
+fn flag(name: &'static str) -> Result<Option<bool>, OtlpError> {
+    var(name)
+        .map(|value| match value.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(OtlpError::InvalidFlag {
+                variable: name,
+                value,
+            }),
+        })
+        .transpose()
 }
 
 /// Reads one environment variable; empty counts as unset.
@@ -224,17 +269,26 @@ impl OtlpConfig {
             config.timeout = Duration::from_millis(ms);
         }
         config.service_name = var("OTEL_SERVICE_NAME");
-        if let Some(value) = var("OTEL_EXPORTER_OTLP_INSECURE") {
-            config.insecure = Some(match value.trim().to_ascii_lowercase().as_str() {
-                "true" => true,
-                "false" => false,
-                _ => {
-                    return Err(OtlpError::InvalidFlag {
-                        variable: "OTEL_EXPORTER_OTLP_INSECURE",
-                        value,
-                    });
+        config.insecure = flag("OTEL_EXPORTER_OTLP_INSECURE")?;
+        for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
+            let suffix = signal.env_suffix();
+            if let Some(insecure) = flag(signal_variable(suffix, "INSECURE"))? {
+                config.signal_insecure.insert(suffix, insecure);
+            }
+            let mut files = TlsFiles::default();
+            for (role, slot) in [
+                ("CERTIFICATE", &mut files.certificate),
+                ("CLIENT_CERTIFICATE", &mut files.client_certificate),
+                ("CLIENT_KEY", &mut files.client_key),
+            ] {
+                let name = signal_variable(suffix, role);
+                if let Some(path) = var(name) {
+                    *slot = Some(TlsFile::new(path, name));
                 }
-            });
+            }
+            if !files.is_empty() {
+                config.signal_tls.insert(suffix, files);
+            }
         }
         for (name, slot) in [
             (
@@ -284,6 +338,19 @@ impl OtlpConfig {
     /// is; otherwise the base endpoint, plus `/v1/<signal>` over HTTP.
     pub fn endpoint_for(&self, signal: Signal) -> String {
         if let Some(endpoint) = self.signal_endpoints.get(signal.env_suffix()) {
+            if self.protocol == Protocol::Grpc && !endpoint.contains("://") {
+                let insecure = self
+                    .signal_insecure
+                    .get(signal.env_suffix())
+                    .copied()
+                    .or(self.insecure);
+                let scheme = if insecure == Some(true) {
+                    "http"
+                } else {
+                    "https"
+                };
+                return format!("{scheme}://{endpoint}");
+            }
             return endpoint.clone();
         }
         let base = self
@@ -305,6 +372,24 @@ impl OtlpConfig {
                 format!("{}{}", base.trim_end_matches('/'), signal.http_path())
             }
         }
+    }
+
+    /// The TLS files `signal` uses: its own, else the general ones, role by
+    /// role.
+    pub fn tls_for(&self, signal: Signal) -> TlsFiles {
+        let mut files = self.tls.clone();
+        if let Some(own) = self.signal_tls.get(signal.env_suffix()) {
+            for (mine, general) in [
+                (&own.certificate, &mut files.certificate),
+                (&own.client_certificate, &mut files.client_certificate),
+                (&own.client_key, &mut files.client_key),
+            ] {
+                if mine.is_some() {
+                    general.clone_from(mine);
+                }
+            }
+        }
+        files
     }
 
     /// Checks what the builder cannot type-check: endpoints are `http://`
@@ -330,8 +415,11 @@ impl OtlpConfig {
                 return Err(OtlpError::InvalidSize(name));
             }
         }
-        if !self.tls.is_empty() {
-            self.tls.check()?;
+        for signal in [Signal::Traces, Signal::Logs, Signal::Metrics] {
+            let files = self.tls_for(signal);
+            if !files.is_empty() {
+                files.check()?;
+            }
         }
         for (name, value) in &self.headers {
             let valid_name = !name.is_empty()

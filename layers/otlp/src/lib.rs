@@ -515,12 +515,20 @@ impl OtlpBuilder {
         if self.insecure.is_some() {
             config.insecure = self.insecure;
         }
+        // The builder wins over the variables, per-signal ones included.
         if let Some(ca) = &self.ca_certificate {
             config.tls.certificate = Some(TlsFile::new(ca.clone(), "builder"));
+            for files in config.signal_tls.values_mut() {
+                files.certificate = None;
+            }
         }
         if let Some((cert, key)) = &self.client_certificate {
             config.tls.client_certificate = Some(TlsFile::new(cert.clone(), "builder"));
             config.tls.client_key = Some(TlsFile::new(key.clone(), "builder"));
+            for files in config.signal_tls.values_mut() {
+                files.client_certificate = None;
+                files.client_key = None;
+            }
         }
         config.validate()?;
         Ok(config)

@@ -66,17 +66,17 @@ fn over_grpc<B: WithExportConfig + WithTonicConfig>(
     }
 }
 
-/// The TLS configuration of a gRPC channel to `endpoint`: `None` for
+/// The TLS configuration of `signal`'s gRPC channel: `None` for
 /// `http://`.
 fn grpc_tls(
     config: &OtlpConfig,
-    endpoint: &str,
+    signal: Signal,
 ) -> Result<Option<tonic::transport::ClientTlsConfig>, String> {
-    if !endpoint.starts_with("https://") {
+    if !config.endpoint_for(signal).starts_with("https://") {
         return Ok(None);
     }
     config
-        .tls
+        .tls_for(signal)
         .tonic_config()
         .map(Some)
         .map_err(|e| e.to_string())
@@ -102,20 +102,18 @@ fn over_http<B: WithExportConfig + WithHttpConfig>(
     }
 }
 
-/// The HTTP client every HTTP/protobuf export shares: TLS on rustls with
-/// the ring provider, trusting the configured CA (else the system's roots)
-/// and presenting the client certificate if one is configured.
-pub(crate) fn http_client(config: &OtlpConfig) -> Result<reqwest::Client, String> {
+/// The HTTP client of one signal's HTTP/protobuf exports: TLS on rustls
+/// with the ring provider, trusting the signal's CA file (else the
+/// system's roots) and presenting its client certificate if one is set.
+pub(crate) fn http_client(config: &OtlpConfig, signal: Signal) -> Result<reqwest::Client, String> {
     let builder = reqwest::Client::builder().timeout(config.timeout);
-    let https = [Signal::Traces, Signal::Logs, Signal::Metrics]
-        .into_iter()
-        .any(|s| config.endpoint_for(s).starts_with("https://"));
+    let https = config.endpoint_for(signal).starts_with("https://");
+    let files = config.tls_for(signal);
     // reqwest is built without a crypto provider of its own: it is always
     // given this configuration (ring), with the system's roots loaded only
-    // when an endpoint is `https://` or TLS files are set.
-    let tls = config
-        .tls
-        .client_config(https || !config.tls.is_empty())
+    // when the endpoint is `https://` or TLS files are set.
+    let tls = files
+        .client_config(https || !files.is_empty())
         .map_err(|e| e.to_string())?;
     builder
         .tls_backend_preconfigured(tls)
@@ -132,8 +130,8 @@ impl Exporters {
         let (mut spans, mut logs, client) = match config.protocol {
             Protocol::Grpc => {
                 let md = metadata(&config.headers)?;
-                let spans_tls = grpc_tls(config, &traces)?;
-                let logs_tls = grpc_tls(config, &logs)?;
+                let spans_tls = grpc_tls(config, Signal::Traces)?;
+                let logs_tls = grpc_tls(config, Signal::Logs)?;
                 let spans = over_grpc(
                     SpanExporter::builder().with_tonic(),
                     traces,
@@ -155,23 +153,23 @@ impl Exporters {
                 )
             }
             Protocol::HttpProtobuf => {
-                let client = http_client(config)?;
+                // One client per signal: each may have TLS files of its own.
                 let spans = over_http(
                     SpanExporter::builder().with_http(),
                     traces,
                     config,
-                    client.clone(),
+                    http_client(config, Signal::Traces)?,
                 );
                 let logs = over_http(
                     LogExporter::builder().with_http(),
                     logs,
                     config,
-                    client.clone(),
+                    http_client(config, Signal::Logs)?,
                 );
                 (
                     spans.build().map_err(err)?,
                     logs.build().map_err(err)?,
-                    Some(client),
+                    None,
                 )
             }
         };
@@ -210,7 +208,7 @@ impl MetricsTransport {
         let url = config.endpoint_for(Signal::Metrics);
         match config.protocol {
             Protocol::Grpc => {
-                let tls = grpc_tls(config, &url)?;
+                let tls = grpc_tls(config, Signal::Metrics)?;
                 let mut endpoint = tonic::transport::Endpoint::from_shared(url)
                     .map_err(|e| e.to_string())?
                     .timeout(config.timeout)
@@ -239,7 +237,7 @@ impl MetricsTransport {
                 }
                 let client = match client {
                     Some(client) => client,
-                    None => http_client(config)?,
+                    None => http_client(config, Signal::Metrics)?,
                 };
                 Ok(MetricsTransport::Http {
                     client,

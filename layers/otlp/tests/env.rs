@@ -127,6 +127,26 @@ fn the_environment_configures_and_the_builder_overrides() {
         "{err}"
     );
     warden_test_support::remove_env("OTEL_EXPORTER_OTLP_CLIENT_KEY");
+    // Per-signal forms: checked the same way, named as they were given.
+    warden_test_support::set_env(
+        "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+        "/no/such/logs-ca.pem",
+    );
+    let err = Otlp::builder().config().unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE="),
+        "{err}"
+    );
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "metrics:4317");
+    warden_test_support::set_env("OTEL_EXPORTER_OTLP_METRICS_INSECURE", "true");
+    let config = Otlp::builder().config().unwrap();
+    assert_eq!(config.endpoint_for(Signal::Metrics), "http://metrics:4317");
+    assert!(config.endpoint_for(Signal::Traces).starts_with("https://"));
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+    warden_test_support::remove_env("OTEL_EXPORTER_OTLP_METRICS_INSECURE");
 
     warden_test_support::set_env("OTEL_SDK_DISABLED", "true");
     assert!(!OtlpConfig::env_configured());

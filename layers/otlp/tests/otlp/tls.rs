@@ -177,7 +177,7 @@ fn bad_tls_files_are_build_errors_naming_where_they_came_from() {
 }
 
 #[test]
-fn grpc_over_tls_delivers_spans_logs_and_metrics() {
+fn grpc_over_mutual_tls_delivers_spans_logs_audit_records_and_metrics() {
     let dir = Scratch::new();
     certificates(&dir.0);
     let collector = Collector::start();
@@ -195,24 +195,33 @@ fn grpc_over_tls_delivers_spans_logs_and_metrics() {
         .metrics(metrics.clone())
         .build()
         .unwrap();
+    let audit = warden_audit::AuditLayer::builder()
+        .route(
+            warden_audit::Route::new("otlp", warden_audit::RouteFilter::all())
+                .sink(otlp.audit_sink()),
+        )
+        .build()
+        .unwrap();
     let subscriber = tracing_subscriber::registry()
         .with(metrics)
+        .with(audit.clone())
         .with(otlp.layer());
     tracing::subscriber::with_default(subscriber, || {
         let _span = tracing::info_span!("grpc_tls_checkout").entered();
         tracing::info!(customer = "ada@example.com", "grpc tls event");
+        warden_audit::security!(action = "grpc_tls_audit", outcome = "FAILURE");
     });
+    audit.shutdown(Duration::from_secs(10)).unwrap();
     otlp.flush(Duration::from_secs(15)).unwrap();
     let stats = otlp.stats();
-    assert_eq!(
-        (stats.spans.exported, stats.logs.exported),
-        (1, 1),
-        "{stats}"
-    );
+    assert_eq!(stats.spans.exported, 1, "{stats}");
+    assert_eq!(stats.audit.exported, 1, "{stats}");
+    assert!(stats.logs.exported >= 1, "{stats}");
     assert!(stats.metrics.exported >= 1, "{stats}");
     assert!(
         collector.wait_for(Duration::from_secs(20), |o| o.contains("grpc_tls_checkout")
             && o.contains("grpc tls event")
+            && o.contains("grpc_tls_audit")
             && o.contains("warden.operation.duration")),
         "{}",
         collector.output()
