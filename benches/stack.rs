@@ -9,6 +9,8 @@
 //!   exported by warden-otlp, against `tracing-opentelemetry` with the OTel
 //!   SDK's batch span processor and the OTLP gRPC exporter; both send to
 //!   the same real collector (`rotel-agent`, printing nothing).
+//!   `warden_otlp_tls` is the same exporter over gRPC + TLS, through nginx
+//!   terminating TLS in front of that collector.
 //! - afterwards, the sustained rate: spans paced at fixed rates for 2 s
 //!   each through warden-otlp, with the drops counted at each rate.
 //!
@@ -99,12 +101,26 @@ fn spans(c: &mut Criterion) {
         .expect("warden exporter");
     let warden = Dispatch::new(tracing_subscriber::registry().with(otlp.layer()));
     let registry = Dispatch::new(tracing_subscriber::registry());
+    // The same exporter over gRPC + TLS, through nginx terminating TLS in
+    // front of the same collector: the handshake and encryption are on the
+    // export thread, so the logging thread's cost must not change.
+    let tls_dir = warden_test_support::Scratch::new();
+    warden_test_support::write_certificates(&tls_dir.0);
+    let proxy = warden_test_support::TlsProxy::grpc(&tls_dir.0, collector.grpc_port, None);
+    let otlp_tls = Otlp::builder()
+        .ignore_env()
+        .endpoint(format!("https://localhost:{}", proxy.port))
+        .ca_certificate(tls_dir.path("ca.pem"))
+        .build()
+        .expect("warden exporter over TLS");
+    let warden_tls = Dispatch::new(tracing_subscriber::registry().with(otlp_tls.layer()));
 
     let mut g = c.benchmark_group("stack/span_exported");
     for (name, dispatch) in [
         ("registry_alone", &registry),
         ("tracing_opentelemetry_batch", &otel),
         ("warden_otlp", &warden),
+        ("warden_otlp_tls", &warden_tls),
     ] {
         tracing::dispatcher::with_default(dispatch, || {
             g.bench_function(name, |b| b.iter(span));
@@ -137,6 +153,13 @@ fn spans(c: &mut Criterion) {
         "\nwarden-otlp during the criterion run (unpaced: as fast as one thread can):\n{}",
         otlp.stats()
     );
+    let _ = otlp_tls.flush(Duration::from_secs(30));
+    eprintln!(
+        "\nwarden-otlp over TLS during the criterion run:\n{}",
+        otlp_tls.stats()
+    );
+    let _ = otlp_tls.shutdown(Duration::from_secs(30));
+    drop(proxy);
     sustained(&otlp, &warden);
     let _ = provider.shutdown();
     let _ = otlp.shutdown(Duration::from_secs(30));

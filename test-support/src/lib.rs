@@ -18,7 +18,7 @@ pub use capture::{Capture, Seen};
 pub use collector::Collector;
 pub use env::{remove_env, set_env};
 pub use errors::{chained, Cyclic};
-pub use nginx::TlsProxy;
+pub use nginx::{write_certificates, TlsProxy};
 pub use scratch::Scratch;
 
 /// Raw values that must never reach a sink, in the shapes the tests log.

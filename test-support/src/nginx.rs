@@ -1,9 +1,12 @@
 //! A real TLS-terminating proxy, nginx from Debian's packages, in front of
-//! a collector's HTTP port, on a free loopback port.
+//! a collector, on a free loopback port; and the certificates it and the
+//! tests use, made at test time.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 use crate::collector::free_port;
 
@@ -93,4 +96,64 @@ impl Drop for TlsProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Writes `ca.pem`, `server.pem`/`server.key` (for `localhost`),
+/// `client.pem`/`client.key`, `other-ca.pem` (a CA that signed none of
+/// them) and `expired/server.pem`/`.key` (expired in 2021) into `dir`.
+pub fn write_certificates(dir: &Path) {
+    let ca_key = KeyPair::generate().expect("rcgen makes the test certificates");
+    // Distinct names: a certificate whose subject is its issuer's reads as
+    // self-signed to OpenSSL (nginx), whatever signed it.
+    let mut ca_params =
+        CertificateParams::new(Vec::<String>::new()).expect("rcgen makes the test certificates");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "warden test CA");
+    let ca =
+        CertifiedIssuer::self_signed(ca_params, ca_key).expect("rcgen makes the test certificates");
+    write(dir.join("ca.pem"), ca.pem());
+    for (name, san) in [("server", "localhost"), ("client", "warden-client")] {
+        let key = KeyPair::generate().expect("rcgen makes the test certificates");
+        let mut params = CertificateParams::new(vec![san.to_owned()])
+            .expect("rcgen makes the test certificates");
+        params.distinguished_name.push(DnType::CommonName, san);
+        let cert = params
+            .signed_by(&key, &ca)
+            .expect("rcgen makes the test certificates");
+        write(dir.join(format!("{name}.pem")), cert.pem());
+        write(dir.join(format!("{name}.key")), key.serialize_pem());
+    }
+    // A server certificate for `localhost` that expired in 2021.
+    let expired_dir = dir.join("expired");
+    std::fs::create_dir_all(&expired_dir).expect("a writable scratch directory");
+    let key = KeyPair::generate().expect("rcgen makes the test certificates");
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("rcgen makes the test certificates");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let cert = params
+        .signed_by(&key, &ca)
+        .expect("rcgen makes the test certificates");
+    write(expired_dir.join("server.pem"), cert.pem());
+    write(expired_dir.join("server.key"), key.serialize_pem());
+    let other_key = KeyPair::generate().expect("rcgen makes the test certificates");
+    let mut other =
+        CertificateParams::new(Vec::<String>::new()).expect("rcgen makes the test certificates");
+    other.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    other
+        .distinguished_name
+        .push(DnType::CommonName, "another CA");
+    let other = other
+        .self_signed(&other_key)
+        .expect("rcgen makes the test certificates");
+    write(dir.join("other-ca.pem"), other.pem());
+}
+
+fn write(path: impl AsRef<Path>, text: impl AsRef<[u8]>) {
+    std::fs::write(path, text).expect("a writable scratch directory");
 }

@@ -90,3 +90,27 @@ fn quickstart_runs_on_embedded_defaults() {
     command.current_dir(&dir.0).args(["--requests", "200"]);
     run(command);
 }
+
+#[test]
+fn a_failing_export_is_reported_once_on_stderr_with_its_reason() {
+    // Nothing listens on port 9: every export of this run fails.
+    let mut command = example("otlp_export");
+    command.env("OTEL_EXPORTER_OTLP_ENDPOINT", "https://127.0.0.1:9");
+    let output = command.output().expect("the example starts");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warden-otlp: exporting"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{stderr}");
+    assert!(
+        reports[0].contains("refused") || reports[0].contains("error"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("spans             0          0          5"),
+        "{stdout}"
+    );
+}

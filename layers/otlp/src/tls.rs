@@ -101,6 +101,8 @@ impl TlsFiles {
             None if system_roots => {
                 let native = rustls_native_certs::load_native_certs();
                 roots.add_parsable_certificates(native.certs);
+                #[cfg(feature = "webpki-roots")]
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             }
             None => {}
         }
@@ -130,7 +132,8 @@ impl TlsFiles {
         let mut tls = ClientTlsConfig::new();
         tls = match &self.certificate {
             Some(file) => tls.ca_certificate(Certificate::from_pem(file.bytes()?)),
-            None => tls.with_native_roots(),
+            // The system's roots, and Mozilla's with `webpki-roots`.
+            None => tls.with_enabled_roots(),
         };
         if let (Some(cert), Some(key)) = (&self.client_certificate, &self.client_key) {
             tls = tls.identity(Identity::from_pem(cert.bytes()?, key.bytes()?));

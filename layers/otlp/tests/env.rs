@@ -151,4 +151,85 @@ fn the_environment_configures_and_the_builder_overrides() {
     warden_test_support::set_env("OTEL_SDK_DISABLED", "true");
     assert!(!OtlpConfig::env_configured());
     clear();
+
+    delivery_over_tls_configured_by_the_variables();
+    clear();
+}
+
+/// Spans, events, audit records and metrics over TLS to a real collector
+/// behind nginx, for each protocol, configured by the variables alone (the
+/// CA and a client certificate, which the proxy requires).
+fn delivery_over_tls_configured_by_the_variables() {
+    use tracing_subscriber::prelude::*;
+    use warden_test_support::{Collector, Scratch, TlsProxy, set_env, write_certificates};
+
+    let dir = Scratch::new();
+    write_certificates(&dir.0);
+    let collector = Collector::start();
+    let ca = dir.path("ca.pem");
+    set_env("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca);
+    set_env(
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        dir.path("client.pem"),
+    );
+    set_env("OTEL_EXPORTER_OTLP_CLIENT_KEY", dir.path("client.key"));
+    for (protocol, proxy) in [
+        (
+            "grpc",
+            TlsProxy::grpc(&dir.0, collector.grpc_port, Some(&ca)),
+        ),
+        (
+            "http/protobuf",
+            TlsProxy::start(&dir.0, collector.http_port, Some(&ca)),
+        ),
+    ] {
+        set_env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol);
+        set_env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("https://localhost:{}", proxy.port),
+        );
+        let metrics = warden_metrics::MetricsLayer::new();
+        let otlp = Otlp::builder()
+            .delay(Duration::from_millis(10))
+            .metrics(metrics.clone())
+            .build()
+            .unwrap();
+        let audit = warden_audit::AuditLayer::builder()
+            .route(
+                warden_audit::Route::new("otlp", warden_audit::RouteFilter::all())
+                    .sink(otlp.audit_sink()),
+            )
+            .build()
+            .unwrap();
+        let subscriber = tracing_subscriber::registry()
+            .with(warden_pii::PiiLayer::default())
+            .with(metrics)
+            .with(audit.clone())
+            .with(otlp.layer());
+        let span_name = format!("env_tls_{}", protocol.replace('/', "_"));
+        tracing::subscriber::with_default(subscriber, || {
+            let _span = tracing::info_span!("env_tls", op = %span_name).entered();
+            tracing::info!(customer = "ada@example.com", "{span_name} event");
+            warden_audit::security!(action = "env_tls_audit", user_id = "bob@example.org");
+        });
+        audit.shutdown(Duration::from_secs(10)).unwrap();
+        otlp.flush(Duration::from_secs(15)).unwrap();
+        let stats = otlp.stats();
+        assert_eq!(stats.spans.exported, 1, "{protocol}: {stats}");
+        assert_eq!(stats.audit.exported, 1, "{protocol}: {stats}");
+        assert!(
+            stats.logs.exported >= 1 && stats.metrics.exported >= 1,
+            "{protocol}: {stats}"
+        );
+        assert!(
+            collector.wait_for(Duration::from_secs(20), |o| o
+                .contains(&format!("{span_name} event"))
+                && o.contains("env_tls_audit")),
+            "{protocol}: {}",
+            collector.output()
+        );
+        otlp.shutdown(Duration::from_secs(5)).unwrap();
+    }
+    let output = collector.output();
+    assert!(!output.contains("ada@example.com") && !output.contains("bob@example.org"));
 }

@@ -2,58 +2,11 @@
 //! rotel collector, with certificates made at test time: a private CA, a
 //! server certificate for `localhost`, a client certificate for mutual TLS.
 
-use std::path::Path;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tracing_subscriber::prelude::*;
 use warden_otlp::{Otlp, OtlpError, Protocol};
-use warden_test_support::{Collector, Scratch, TlsProxy};
-
-/// Writes `ca.pem`, `server.pem`/`server.key` (for `localhost`),
-/// `client.pem`/`client.key`, `other-ca.pem` (a CA that signed none of
-/// them) and `expired/server.pem`/`.key` (expired in 2021) into `dir`.
-fn certificates(dir: &Path) {
-    let ca_key = KeyPair::generate().unwrap();
-    // Distinct names: a certificate whose subject is its issuer's reads as
-    // self-signed to OpenSSL (nginx), whatever signed it.
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "warden test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    for (name, san) in [("server", "localhost"), ("client", "warden-client")] {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(vec![san.to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, san);
-        let cert = params.signed_by(&key, &ca).unwrap();
-        std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
-        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
-    }
-    // A server certificate for `localhost` that expired in 2021.
-    let expired_dir = dir.join("expired");
-    std::fs::create_dir_all(&expired_dir).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "localhost");
-    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
-    let cert = params.signed_by(&key, &ca).unwrap();
-    std::fs::write(expired_dir.join("server.pem"), cert.pem()).unwrap();
-    std::fs::write(expired_dir.join("server.key"), key.serialize_pem()).unwrap();
-    let other_key = KeyPair::generate().unwrap();
-    let mut other = CertificateParams::new(Vec::<String>::new()).unwrap();
-    other.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    other
-        .distinguished_name
-        .push(DnType::CommonName, "another CA");
-    let other = other.self_signed(&other_key).unwrap();
-    std::fs::write(dir.join("other-ca.pem"), other.pem()).unwrap();
-}
+use warden_test_support::{Collector, Scratch, TlsProxy, write_certificates as certificates};
 
 /// Exports one span carrying an email through `otlp`; what the exporter
 /// counted for spans: (exported, failed).
