@@ -114,3 +114,33 @@ fn a_failing_export_is_reported_once_on_stderr_with_its_reason() {
         "{stdout}"
     );
 }
+
+#[test]
+fn an_untrusted_certificate_is_reported_once_with_its_reason() {
+    let dir = warden_test_support::Scratch::new();
+    warden_test_support::write_certificates(&dir.0);
+    let collector = Collector::start();
+    let proxy = warden_test_support::TlsProxy::start(&dir.0, collector.http_port, None);
+    let mut command = example("otlp_export");
+    command
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("https://localhost:{}", proxy.port),
+        )
+        // A CA that signed nothing the proxy presents.
+        .env("OTEL_EXPORTER_OTLP_CERTIFICATE", dir.path("other-ca.pem"));
+    let output = command.output().expect("the example starts");
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warden-otlp: exporting"))
+        .collect();
+    assert_eq!(reports.len(), 1, "{stderr}");
+    assert!(
+        reports[0].to_lowercase().contains("certificate"),
+        "{stderr}"
+    );
+    assert!(!collector.output().contains("get_order"));
+}

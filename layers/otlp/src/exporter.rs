@@ -235,11 +235,23 @@ impl Worker {
     where
         F: std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult>,
     {
-        let result = match tokio::time::timeout(self.config.timeout, export).await {
+        let mut result = match tokio::time::timeout(self.config.timeout, export).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err(format!("no answer within {:?}", self.config.timeout)),
         };
+        // The first failure of an outage is reported: over HTTP, ask the
+        // transport why, as the SDK says only "network error".
+        if let (Err(reason), false, Some((client, url))) = (
+            &mut result,
+            self.outage.failing.get(),
+            &self.exporters.http_probe,
+        ) {
+            let probe = crate::transport::why_http_fails(client, url);
+            if let Ok(Some(why)) = tokio::time::timeout(self.config.timeout, probe).await {
+                reason.push_str(&format!(" ({why})"));
+            }
+        }
         let ok = result.is_ok();
         self.outage.record(what, result);
         let counter = if ok {

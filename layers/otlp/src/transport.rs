@@ -35,6 +35,19 @@ pub(crate) struct Exporters {
     pub(crate) spans: opentelemetry_otlp::SpanExporter,
     pub(crate) logs: opentelemetry_otlp::LogExporter,
     pub(crate) metrics: MetricsTransport,
+    /// Over HTTP, a client and address to ask why an export failed: the
+    /// SDK's HTTP exporter reports only "network error".
+    pub(crate) http_probe: Option<(reqwest::Client, String)>,
+}
+
+/// Why a request to `url` with `client` fails: the whole error chain
+/// (`… invalid peer certificate: UnknownIssuer`), or `None` if it does not.
+pub(crate) async fn why_http_fails(client: &reqwest::Client, url: &str) -> Option<String> {
+    let error = client.head(url).send().await.err()?;
+    let chain: Vec<String> = warden_core::error_chain(&error)
+        .map(|e| e.to_string())
+        .collect();
+    Some(chain.join(": "))
 }
 
 fn otlp_compression(c: Compression) -> Option<opentelemetry_otlp::Compression> {
@@ -127,6 +140,7 @@ impl Exporters {
         let err = |e: opentelemetry_otlp::ExporterBuildError| e.to_string();
         let traces = config.endpoint_for(Signal::Traces);
         let logs = config.endpoint_for(Signal::Logs);
+        let mut http_probe = None;
         let (mut spans, mut logs, client) = match config.protocol {
             Protocol::Grpc => {
                 let md = metadata(&config.headers)?;
@@ -154,11 +168,13 @@ impl Exporters {
             }
             Protocol::HttpProtobuf => {
                 // One client per signal: each may have TLS files of its own.
+                let traces_client = http_client(config, Signal::Traces)?;
+                http_probe = Some((traces_client.clone(), traces.clone()));
                 let spans = over_http(
                     SpanExporter::builder().with_http(),
                     traces,
                     config,
-                    http_client(config, Signal::Traces)?,
+                    traces_client,
                 );
                 let logs = over_http(
                     LogExporter::builder().with_http(),
@@ -179,6 +195,7 @@ impl Exporters {
             spans,
             logs,
             metrics: MetricsTransport::new(config, client)?,
+            http_probe,
         })
     }
 }
