@@ -200,6 +200,7 @@ pub(crate) fn record_from_captured(
         Some("SUCCESS" | "OK" | "SUCCEEDED" | "ALLOWED" | "TRUE") => Outcome::Success,
         Some(_) => Outcome::Failure,
         None if record.error_message.is_some() => Outcome::Failure,
+        None if names_a_failure(&record.action) => Outcome::Failure,
         None => Outcome::Success,
     };
     let _ = captured.level;
@@ -214,6 +215,27 @@ pub(crate) fn record_from_captured(
     sanitize(&mut record, metadata, sanitizer);
     fields.clear();
     (record, fields)
+}
+
+/// Whether an action's name says it failed (`login_failed`,
+/// `access_denied`, `token_rejected`…): the outcome of an event that gives
+/// none.
+fn names_a_failure(action: &str) -> bool {
+    let action = action.to_ascii_lowercase();
+    [
+        "fail",
+        "denied",
+        "deny",
+        "reject",
+        "error",
+        "invalid",
+        "unauthorized",
+        "forbidden",
+        "blocked",
+        "refused",
+    ]
+    .iter()
+    .any(|word| action.contains(word))
 }
 
 /// Sanitizes the free-text fields of a record (metadata values were
@@ -237,4 +259,24 @@ fn sanitize(record: &mut AuditRecord, metadata: Map<String, Value>, sanitizer: &
         clean(text);
     }
     record.metadata = metadata;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_a_failure;
+
+    #[test]
+    fn actions_that_say_they_failed_are_failures() {
+        for action in [
+            "login_failed",
+            "access_denied",
+            "TokenRejected",
+            "payment_error",
+        ] {
+            assert!(names_a_failure(action), "{action}");
+        }
+        for action in ["login", "get_order", "alert_resolved"] {
+            assert!(!names_a_failure(action), "{action}");
+        }
+    }
 }

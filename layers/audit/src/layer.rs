@@ -58,6 +58,26 @@ struct Shared {
 /// stating the loss is written when space returns; a failing sink is
 /// reported once on stderr, counted, and retried with the records kept.
 ///
+/// The fields of an audit event it reads into the record's columns:
+///
+/// | field | column |
+/// |---|---|
+/// | `event_type` | the event type (`SECURITY`, `AUTHENTICATION`, … or a custom name; default `EVENT`) |
+/// | `action` (else the message, else the callsite's name) | `action` |
+/// | `outcome` | `SUCCESS` for `success`/`ok`/`succeeded`/`allowed`/`true`, else `FAILURE`; without it, `FAILURE` when there is an error message or the action's name says it failed (`login_failed`, `access_denied`, `token_rejected`…), else `SUCCESS` |
+/// | `user_id` or `user` | `user_id` |
+/// | `resource_id` or `resource` | `resource_id` |
+/// | `client_ip` or `ip` | `client_ip_hash`: a keyed hash with [`AuditLayerBuilder::ip_key`], else `[REDACTED:IP_ADDRESS]` |
+/// | `user_agent` | `user_agent` |
+/// | `duration_ms` | `duration_ms` |
+/// | `error_message` or `error` | `error_message` (an error's `source()` chain joined by `": "`) |
+/// | `audit_level` | the level (default from the event type and the event's level) |
+/// | `correlation_id` | `correlation_id` (default: the span's, from warden-correlation) |
+/// | `parameters` | `metadata.parameters`, a JSON object (`#[audited]` writes it) |
+///
+/// Every other field goes into `metadata`, sanitized by its content and by
+/// its name (a secret-named field is replaced whole).
+///
 /// ```no_run
 /// use tracing_subscriber::prelude::*;
 /// use warden_audit::AuditLayer;

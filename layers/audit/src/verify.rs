@@ -70,12 +70,12 @@ impl fmt::Display for Problem {
                 after_seq,
                 before_seq,
             } => {
-                write!(
-                    f,
-                    "records {}..={} were deleted",
-                    after_seq + 1,
-                    before_seq - 1
-                )
+                let (first, last) = (after_seq + 1, before_seq - 1);
+                if first == last {
+                    write!(f, "record {first} was deleted")
+                } else {
+                    write!(f, "records {first} to {last} were deleted")
+                }
             }
             Problem::Reordered { seq } => write!(
                 f,

@@ -99,7 +99,7 @@ fn each_call_is_one_record_with_parameters_outcome_and_duration() {
     );
     let params = &charges[0].metadata["parameters"];
     assert_eq!(params["email"], "\"[REDACTED:EMAIL]\"");
-    assert_eq!(params["cents"], "500");
+    assert_eq!(params["cents"], 500, "numbers keep their type");
     assert_eq!(params["password"], "[REDACTED:SECRET]");
     assert!(params.get("api_token").is_none(), "skipped");
     assert_eq!(charges[0].metadata["tenant"], "acme");
