@@ -40,7 +40,11 @@ impl TlsProxy {
 
     fn start_with(dir: &Path, upstream: u16, client_ca: Option<&Path>, grpc: bool) -> Self {
         let port = free_port();
-        let d = dir.display();
+        // Its own pid file, log, temporary files and configuration, so that
+        // two proxies can share one directory of certificates.
+        let state = dir.join(format!("nginx-{port}"));
+        std::fs::create_dir_all(&state).expect("a writable scratch directory");
+        let (d, s) = (dir.display(), state.display());
         let verify = client_ca.map_or(String::new(), |ca| {
             format!(
                 "ssl_client_certificate {}; ssl_verify_client on;",
@@ -53,12 +57,12 @@ impl TlsProxy {
             ("", format!("proxy_pass http://127.0.0.1:{upstream};"))
         };
         let conf = format!(
-            "worker_processes 1; daemon off; pid {d}/nginx.pid; error_log {d}/error.log;
+            "worker_processes 1; daemon off; pid {s}/nginx.pid; error_log {s}/error.log;
 events {{ worker_connections 64; }}
 http {{
   access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  client_body_temp_path {s}/body; proxy_temp_path {s}/proxy; fastcgi_temp_path {s}/fastcgi;
+  uwsgi_temp_path {s}/uwsgi; scgi_temp_path {s}/scgi;
   server {{
     listen 127.0.0.1:{port} ssl{http2};
     ssl_certificate {d}/server.pem; ssl_certificate_key {d}/server.key;
@@ -67,13 +71,13 @@ http {{
   }}
 }}"
         );
-        let conf_path = dir.join("nginx.conf");
+        let conf_path = state.join("nginx.conf");
         std::fs::write(&conf_path, conf).expect("the nginx configuration is written");
         let child = Command::new(nginx())
             .arg("-c")
             .arg(&conf_path)
             .arg("-p")
-            .arg(dir)
+            .arg(&state)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -83,7 +87,7 @@ http {{
             assert!(
                 Instant::now() < deadline,
                 "nginx did not listen: {}",
-                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+                std::fs::read_to_string(state.join("error.log")).unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(20));
         }

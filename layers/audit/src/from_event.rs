@@ -221,7 +221,7 @@ pub(crate) fn record_from_captured(
 /// `access_denied`, `token_rejected`…): the outcome of an event that gives
 /// none.
 fn names_a_failure(action: &str) -> bool {
-    let action = action.to_ascii_lowercase();
+    let action = action.as_bytes();
     [
         "fail",
         "denied",
@@ -235,7 +235,11 @@ fn names_a_failure(action: &str) -> bool {
         "refused",
     ]
     .iter()
-    .any(|word| action.contains(word))
+    .any(|word| {
+        action
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+    })
 }
 
 /// Sanitizes the free-text fields of a record (metadata values were

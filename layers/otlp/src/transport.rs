@@ -44,10 +44,16 @@ pub(crate) struct Exporters {
 /// (`… invalid peer certificate: UnknownIssuer`), or `None` if it does not.
 pub(crate) async fn why_http_fails(client: &reqwest::Client, url: &str) -> Option<String> {
     let error = client.head(url).send().await.err()?;
-    let chain: Vec<String> = warden_core::error_chain(&error)
+    Some(chain_text(&error))
+}
+
+/// An error and its sources, joined by `": "`: reqwest's own message
+/// leaves out the cause (a refused connection, an untrusted certificate).
+fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let links: Vec<String> = warden_core::error_chain(error)
         .map(|e| e.to_string())
         .collect();
-    Some(chain.join(": "))
+    links.join(": ")
 }
 
 fn otlp_compression(c: Compression) -> Option<opentelemetry_otlp::Compression> {
@@ -298,7 +304,11 @@ impl MetricsTransport {
                     body = encoder.finish().map_err(|e| e.to_string())?;
                     builder = builder.header("content-encoding", "gzip");
                 }
-                let response = builder.body(body).send().await.map_err(|e| e.to_string())?;
+                let response = builder
+                    .body(body)
+                    .send()
+                    .await
+                    .map_err(|e| chain_text(&e))?;
                 if response.status().is_success() {
                     Ok(())
                 } else {
