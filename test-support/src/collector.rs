@@ -179,15 +179,33 @@ impl Collector {
         strip_ansi(&raw)
     }
 
-    /// Waits until `done(output)` holds, at most `timeout`.
+    /// Waits until `done(output)` holds and the output has then stopped
+    /// growing for a moment, at most `timeout`.
+    ///
+    /// The collector prints a batch in several writes, so the line a test
+    /// waits for can arrive before the rest of its batch: waiting for the
+    /// output to settle keeps the assertions that follow from reading half a
+    /// batch.
     pub fn wait_for(&self, timeout: Duration, done: impl Fn(&str) -> bool) -> bool {
+        const SETTLE: Duration = Duration::from_millis(150);
         let deadline = Instant::now() + timeout;
+        let mut held_since: Option<(Instant, usize)> = None;
         loop {
-            if done(&self.output()) {
-                return true;
+            let output = self.output();
+            if done(&output) {
+                match held_since {
+                    Some((since, len)) if len == output.len() => {
+                        if since.elapsed() >= SETTLE {
+                            return true;
+                        }
+                    }
+                    _ => held_since = Some((Instant::now(), output.len())),
+                }
+            } else {
+                held_since = None;
             }
             if Instant::now() > deadline {
-                return false;
+                return held_since.is_some();
             }
             std::thread::sleep(Duration::from_millis(25));
         }

@@ -100,7 +100,9 @@ fn spans_logs_and_metrics_arrive_over_grpc_with_structure_ids_and_no_pii() {
         collector.wait_for(Duration::from_secs(10), |o| {
             o.matches("Span #").count() >= 6
                 && o.matches("LogRecord #").count() >= 6
-                && o.contains("warden.operation.duration")
+                && o.contains("warden.operation.errors")
+                && o.split("ExponentialHistogramDataPoints #")
+                    .any(|b| b.contains("operation: Str(charge)"))
         }),
         "{}",
         collector.output()
