@@ -381,6 +381,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         if report.is_ok() { "OK" } else { "FAILED" }
     )?;
     writeln!(out, "  audit records dropped: {}", audit.dropped())?;
+    // Who and from where, as keyed hashes of the real values: joinable,
+    // and findable with `warden audit query --user <id>`.
+    let failed_login = records.iter().find(|r| r.action == "login_failed");
+    if let Some(r) = failed_login {
+        writeln!(
+            out,
+            "  newest failed login: user {}, client {}, outcome {}",
+            r.user_id.as_deref().unwrap_or("-"),
+            r.client_ip_hash.as_deref().unwrap_or("-"),
+            r.outcome.as_str()
+        )?;
+    }
     writeln!(out, "\nWhat the PII gate replaced, by kind:")?;
     for (kind, count) in pii.redactions().iter().filter(|(_, n)| *n > 0) {
         writeln!(out, "  {:<12} {count:>8}", kind.name())?;
@@ -417,6 +429,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     )?;
     writeln!(
         out,
+        "  cargo run -q -p warden-cli -- audit query --db {AUDIT_DB} --user 10000   # finds customer 10000 by its keyed hash"
+    )?;
+    writeln!(
+        out,
         "  cargo run -q -p warden-cli -- audit stats --db {AUDIT_DB}"
     )?;
     writeln!(
@@ -433,6 +449,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     if !report.is_ok() {
         return Err("the audit store does not verify".into());
+    }
+    let pseudonymous = |v: Option<&str>| v.is_some_and(|v| v.starts_with("hmac:"));
+    if failed_login.is_some_and(|r| {
+        r.outcome != warden::audit::Outcome::Failure
+            || !pseudonymous(r.user_id.as_deref())
+            || !pseudonymous(r.client_ip_hash.as_deref())
+    }) {
+        return Err("a failed login is not stored as a pseudonymous failure".into());
     }
     if misattributed > 0 {
         return Err("a line lacks its request's correlation ID".into());

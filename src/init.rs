@@ -284,7 +284,7 @@ impl WardenBuilder {
                 let sink = SqliteSink::builder(&path).key(key.clone()).build()?;
                 let mut builder = AuditLayer::builder()
                     .route(Route::new("sqlite", RouteFilter::all()).sink(sink))
-                    .ip_key(key);
+                    .pseudonym_key(key);
                 if let Some(otlp) = &otlp {
                     builder = builder
                         .route(Route::new("otlp", RouteFilter::all()).sink(otlp.audit_sink()));

@@ -57,9 +57,14 @@ pub(crate) struct QueryArgs {
     /// Only this action.
     #[arg(long)]
     action: Option<String>,
-    /// Only this user.
+    /// Only this user: as stored, or as its keyed hash with the store's key
+    /// (stores written with a pseudonym key keep users only as hashes).
     #[arg(long)]
     user: Option<String>,
+    /// The key file for --user (default: `WARDEN_AUDIT_KEY`, else the
+    /// store's `<db>.key` if there is one).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
     /// Only this resource.
     #[arg(long)]
     resource: Option<String>,
@@ -167,11 +172,11 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
     match command {
         AuditCommand::Query(args) => {
             let reader = StoreReader::open(&args.db.db)?;
-            let query = Query {
+            let mut query = Query {
                 level: args.level,
                 event_type: args.event_type.as_deref().map(EventType::parse),
                 action: args.action,
-                user_id: args.user,
+                user_ids: Vec::new(),
                 resource_id: args.resource,
                 correlation_id: args.correlation,
                 outcome: args.outcome,
@@ -180,6 +185,10 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
                 limit: Some(args.limit),
                 after_seq: None,
             };
+            if let Some(user) = &args.user {
+                let key = store_key(&args.db.db, args.key_file.as_deref())?;
+                query = query.user(user, key.as_ref());
+            }
             let records = reader.query_with_seq(&query)?;
             print_records(out, records.iter().map(|(_, r)| r), args.format, true)
                 .map_err(|e| io_error(&args.db.db, e))?;
@@ -238,6 +247,26 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
             .map_err(|e| io_error(&args.db.db, e))?;
             Ok(0)
         }
+    }
+}
+
+/// The key of the store at `db`: from `key_file` if given, else
+/// `WARDEN_AUDIT_KEY`, else the store's key file if it exists.
+fn store_key(
+    db: &std::path::Path,
+    key_file: Option<&std::path::Path>,
+) -> Result<Option<AuditKey>, AuditError> {
+    if let Some(file) = key_file {
+        return AuditKey::from_file(file, false).map(Some);
+    }
+    if let Ok(key) = std::env::var("WARDEN_AUDIT_KEY") {
+        return AuditKey::new(key.into_bytes()).map(Some);
+    }
+    let default = warden_audit::key_file(db);
+    if default.exists() {
+        AuditKey::from_file(&default, false).map(Some)
+    } else {
+        Ok(None)
     }
 }
 

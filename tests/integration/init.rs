@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use warden::audit::{Query, SqliteStore};
+use warden::audit::{Outcome, Query, SqliteStore};
 use warden::otlp::Otlp;
 use warden::{InitError, Warden};
 use warden_test_support::{Buffer, collector};
@@ -127,4 +127,84 @@ fn each_part_can_be_left_out() {
     let line = &lines.lines()[0];
     assert_eq!(line["n"], 1, "{line}");
     assert!(line.get("correlation_id").is_none(), "{line}");
+}
+
+/// The audit trail still says who and from where: behind the stack's PII
+/// gate, users and client IPs reach the store as keyed hashes of the real
+/// values (stable, so joinable), while the log lines show placeholders as
+/// they always did.
+#[test]
+fn audit_identity_fields_are_keyed_hashes_in_the_store_and_placeholders_elsewhere() {
+    let dir = temp_dir("identity");
+    let db = dir.join("audit.db");
+    let lines = Buffer::default();
+    let (subscriber, guard) = Warden::builder()
+        .audit_sqlite(&db)
+        .without_otlp()
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        for (user, ip) in [
+            ("ada@example.com", "203.0.113.9"),
+            ("ada@example.com", "198.51.100.7"),
+            ("bob@example.com", "203.0.113.9"),
+        ] {
+            warden::audit::security!(action = "login_failed", user_id = user, ip = ip);
+        }
+        warden::audit::authentication!(action = "login", user = "u-42", client_ip = "2001:db8::1");
+    });
+    guard.shutdown(Duration::from_secs(10)).unwrap();
+
+    let text = lines.contents();
+    for raw in ["ada@example.com", "203.0.113.9", "2001:db8::1"] {
+        assert!(!text.contains(raw), "{raw} in the JSON lines: {text}");
+    }
+    assert!(
+        text.contains("[REDACTED:EMAIL]") && !text.contains("hmac:"),
+        "{text}"
+    );
+
+    let key = warden::audit::AuditKey::for_store(&db).unwrap();
+    let store = SqliteStore::open(&db).unwrap();
+    let mut records = store.query(&Query::default()).unwrap();
+    records.reverse();
+    let who: Vec<_> = records
+        .iter()
+        .map(|r| {
+            (
+                r.user_id.clone().unwrap(),
+                r.client_ip_hash.clone().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            (key.pseudonym("ada@example.com"), key.hash_ip("203.0.113.9")),
+            (
+                key.pseudonym("ada@example.com"),
+                key.hash_ip("198.51.100.7")
+            ),
+            (key.pseudonym("bob@example.com"), key.hash_ip("203.0.113.9")),
+            (key.pseudonym("u-42"), key.hash_ip("2001:db8::1")),
+        ]
+    );
+    assert_eq!(
+        records.iter().map(|r| r.outcome).collect::<Vec<_>>(),
+        [
+            Outcome::Failure,
+            Outcome::Failure,
+            Outcome::Failure,
+            Outcome::Success
+        ]
+    );
+    let ada = store
+        .query(&Query::default().user("ada@example.com", Some(&key)))
+        .unwrap();
+    assert_eq!(ada.len(), 2);
+    let bytes = String::from_utf8_lossy(&std::fs::read(&db).unwrap()).into_owned();
+    assert!(!bytes.contains("ada@example.com") && !bytes.contains("203.0.113.9"));
+    assert!(warden::audit::verify(&db).unwrap().is_ok());
+    std::fs::remove_dir_all(dir).unwrap();
 }

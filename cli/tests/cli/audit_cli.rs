@@ -213,3 +213,61 @@ fn a_missing_or_foreign_database_is_a_one_line_error() {
     let (code, _, err) = warden(&["audit", "query", "--db", foreign.to_str().unwrap()]);
     assert_eq!((code, err.lines().count()), (1, 1), "{err}");
 }
+
+/// Behind a PII gate, a store written with the store's key keeps users and
+/// client IPs as keyed hashes, and `--user` finds a user by hashing it.
+#[test]
+fn query_finds_a_pseudonymized_user_by_hashing_the_argument() {
+    use tracing_subscriber::prelude::*;
+
+    let dir = Scratch::new();
+    let db = dir.0.join("audit.db");
+    let audit = warden_audit::AuditLayer::sqlite(&db).unwrap();
+    let subscriber = tracing_subscriber::registry()
+        .with(warden_pii::PiiLayer::default())
+        .with(audit.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        for user in ["ada@example.com", "ada@example.com", "bob@example.com"] {
+            warden_audit::security!(action = "login_failed", user_id = user, ip = "203.0.113.9");
+        }
+    });
+    audit.shutdown(std::time::Duration::from_secs(10)).unwrap();
+    let bytes = std::fs::read(&db).unwrap();
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(!raw.contains("ada@example.com") && !raw.contains("203.0.113.9"));
+
+    let db = db.to_str().unwrap();
+    let (code, out, err) = warden(&[
+        "audit",
+        "query",
+        "--db",
+        db,
+        "--user",
+        "ada@example.com",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ada: Vec<AuditRecord> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(ada.len(), 2, "{out}");
+    assert!(ada.iter().all(|r| r.outcome == Outcome::Failure));
+    assert!(ada[0].user_id.as_deref().unwrap().starts_with("hmac:"));
+    let (_, out, _) = warden(&["audit", "query", "--db", db, "--user", "bob@example.com"]);
+    assert_eq!(out.lines().count(), 2, "a header and bob's row: {out}");
+    // A key file that is not there is a clear error, not an empty answer.
+    let (code, out, err) = warden(&[
+        "audit",
+        "query",
+        "--db",
+        db,
+        "--user",
+        "ada@example.com",
+        "--key-file",
+        "/nonexistent/key",
+    ]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("/nonexistent/key"), "{err}");
+}

@@ -129,6 +129,28 @@ impl AuditKey {
         let tag = mac.finalize().into_bytes();
         format!("hmac:{}", encode_hex(&tag[..8]))
     }
+
+    /// The keyed hash of an identity value (a user ID, an email, any field
+    /// an audit layer pseudonymizes): `hmac:` and 16 hex digits, the same
+    /// for the same value, so records stay joinable by user, and whoever
+    /// holds the key can find a user's records by hashing the user's ID
+    /// (`warden audit query --user`). Surrounding space is ignored.
+    ///
+    /// ```
+    /// use warden_audit::AuditKey;
+    ///
+    /// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+    /// let ada = key.pseudonym("ada@example.com");
+    /// assert!(ada.starts_with("hmac:") && !ada.contains("ada"));
+    /// assert_eq!(ada, key.pseudonym(" ada@example.com "));
+    /// # Ok::<(), warden_audit::AuditError>(())
+    /// ```
+    pub fn pseudonym(&self, value: &str) -> String {
+        let mut mac = self.derive("warden-audit pseudonym v1");
+        mac.update(value.trim().as_bytes());
+        let tag = mac.finalize().into_bytes();
+        format!("hmac:{}", encode_hex(&tag[..8]))
+    }
 }
 
 /// An HMAC-SHA256 with `key`, prepared as RFC 2104 says: a key longer than

@@ -5,7 +5,7 @@ use tracing_core::{Event, Level};
 use warden_core::{CapturedFields, CorrelationId, FieldRef, visit_fields};
 use warden_pii::{FieldNameKind, Sanitizer};
 
-use crate::chain::AuditKey;
+use crate::identity::{Pseudonyms, is_placeholder};
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
 
 /// The JSON value of a field, with its type.
@@ -77,17 +77,31 @@ pub(crate) struct Captured {
 
 /// Copies what an audit event carries (into a `recycled` capture if given),
 /// and reads what routing needs.
+///
+/// When `event` is a PII gate's sanitized copy, the identity fields that
+/// `pseudonyms` covers are taken from the original values the gate lent
+/// (the writer hashes them before anything is stored): the trail keeps
+/// who and from where as keyed hashes instead of placeholders.
 pub(crate) fn capture(
     event: &Event<'_>,
     correlation: Option<CorrelationId>,
     recycled: Option<AuditFields>,
+    pseudonyms: Option<&Pseudonyms>,
 ) -> Captured {
     let mut fields = recycled.unwrap_or_else(|| {
         let mut fresh = AuditFields::with_max_value_bytes(MAX_AUDIT_VALUE_BYTES);
         fresh.reserve(event.metadata().fields().len(), 128);
         fresh
     });
-    visit_fields(event, |field, value| fields.push(field.name(), value));
+    warden_core::with_original_fields(event, |original| {
+        let original = original.zip(pseudonyms);
+        visit_fields(event, |field, value| {
+            let raw = original
+                .filter(|(_, p)| p.covers(field.name()))
+                .and_then(|(o, _)| o.get(field.index()));
+            fields.push(field.name(), raw.map_or(value, |raw| raw.as_ref()));
+        });
+    });
     let event_type = match fields.get("event_type") {
         Some(FieldRef::Str(t)) => EventType::parse(t),
         _ => EventType::Custom("EVENT".into()),
@@ -127,7 +141,7 @@ pub(crate) fn capture(
 pub(crate) fn record_from_captured(
     mut captured: Captured,
     sanitizer: &Sanitizer,
-    key: Option<&AuditKey>,
+    pseudonyms: Option<&Pseudonyms>,
 ) -> (AuditRecord, AuditFields) {
     let mut record = AuditRecord::new(captured.event_type, String::new());
     record.id = captured.id;
@@ -137,7 +151,22 @@ pub(crate) fn record_from_captured(
     let mut message = None;
     let mut metadata = Map::new();
     let mut fields = std::mem::take(&mut captured.fields);
+    let pseudonym = |name: &str, value: FieldRef<'_>| {
+        pseudonyms
+            .filter(|p| p.covers(name))
+            .map(|p| p.of(name, text_of(value)))
+    };
     for (name, value) in fields.iter() {
+        if let Some(hashed) = pseudonym(name, value) {
+            match name {
+                "user_id" | "user" => record.user_id = Some(hashed),
+                "client_ip" | "ip" => record.client_ip_hash = Some(hashed),
+                name => {
+                    metadata.insert(name.to_owned(), Value::from(hashed));
+                }
+            }
+            continue;
+        }
         match name {
             "event_type" | "audit_level" => {}
             "action" => record.action = text_of(value),
@@ -145,12 +174,12 @@ pub(crate) fn record_from_captured(
             "user_id" | "user" => record.user_id = Some(text_of(value)),
             "resource_id" | "resource" => record.resource_id = Some(text_of(value)),
             "client_ip" | "ip" => {
+                // Without a key: never the address itself.
                 let ip = text_of(value);
-                record.client_ip_hash = Some(match key {
-                    // Already sanitized upstream (a PII gate): keep its form.
-                    _ if ip.starts_with('[') || ip.starts_with("hmac:") => ip,
-                    Some(key) => key.hash_ip(&ip),
-                    None => "[REDACTED:IP_ADDRESS]".into(),
+                record.client_ip_hash = Some(if is_placeholder(&ip) {
+                    ip
+                } else {
+                    "[REDACTED:IP_ADDRESS]".into()
                 });
             }
             "user_agent" => record.user_agent = Some(text_of(value)),
@@ -212,7 +241,13 @@ pub(crate) fn record_from_captured(
     if record.correlation_id.is_none() {
         record.correlation_id = captured.correlation;
     }
+    let user_is_pseudonym = pseudonyms.is_some_and(|p| p.covers("user_id") || p.covers("user"))
+        && record.user_id.as_deref().is_some_and(is_placeholder);
+    let user = user_is_pseudonym.then(|| record.user_id.take()).flatten();
     sanitize(&mut record, metadata, sanitizer);
+    if user.is_some() {
+        record.user_id = user;
+    }
     fields.clear();
     (record, fields)
 }

@@ -19,6 +19,7 @@ use warden_pii::Sanitizer;
 use crate::chain::AuditKey;
 use crate::error::AuditError;
 use crate::from_event::{AuditFields, capture};
+use crate::identity::{DEFAULT_IDENTITY_FIELDS, Pseudonyms};
 use crate::record::AuditRecord;
 use crate::route::{Durability, Overflow, Route, RouteFilter, RouteStats};
 use crate::sink::SqliteSink;
@@ -42,6 +43,8 @@ struct Shared {
     /// Capture buffers the writers handed back.
     recycled: Receiver<AuditFields>,
     closed: AtomicBool,
+    /// What the logging thread takes from a gate's lent originals.
+    pseudonyms: Option<Pseudonyms>,
 }
 
 /// A [`Layer`] that turns audit events into [`AuditRecord`]s and routes
@@ -65,9 +68,9 @@ struct Shared {
 /// | `event_type` | the event type (`SECURITY`, `AUTHENTICATION`, … or a custom name; default `EVENT`) |
 /// | `action` (else the message, else the callsite's name) | `action` |
 /// | `outcome` | `SUCCESS` for `success`/`ok`/`succeeded`/`allowed`/`true`, else `FAILURE`; without it, `FAILURE` when there is an error message or the action's name says it failed (`login_failed`, `access_denied`, `token_rejected`…), else `SUCCESS` |
-/// | `user_id` or `user` | `user_id` |
+/// | `user_id` or `user` | `user_id`: a keyed hash with [`AuditLayerBuilder::pseudonym_key`] (see [`AuditKey::pseudonym`]), else the value sanitized |
 /// | `resource_id` or `resource` | `resource_id` |
-/// | `client_ip` or `ip` | `client_ip_hash`: a keyed hash with [`AuditLayerBuilder::ip_key`], else `[REDACTED:IP_ADDRESS]` |
+/// | `client_ip` or `ip` | `client_ip_hash`: a keyed hash with [`AuditLayerBuilder::pseudonym_key`], else `[REDACTED:IP_ADDRESS]` |
 /// | `user_agent` | `user_agent` |
 /// | `duration_ms` | `duration_ms` |
 /// | `error_message` or `error` | `error_message` (an error's `source()` chain joined by `": "`) |
@@ -76,7 +79,22 @@ struct Shared {
 /// | `parameters` | `metadata.parameters`, a JSON object (`#[audited]` writes it) |
 ///
 /// Every other field goes into `metadata`, sanitized by its content and by
-/// its name (a secret-named field is replaced whole).
+/// its name (a secret-named field is replaced whole), or as a keyed hash if
+/// it is named in [`AuditLayerBuilder::identity_fields`].
+///
+/// # Identity fields behind a PII gate
+///
+/// A [`PiiLayer`](warden_pii::PiiLayer) in front of the audit layer
+/// replaces an event that carries an email or an IP with a sanitized copy,
+/// so the audit layer would see `[REDACTED:EMAIL]` for the user. The gate
+/// therefore lends the original values of audit events (target `audit`,
+/// or one added with `PiiLayer::with_audit_target`) to the audit layer for
+/// the length of the dispatch, and the audit layer takes its identity
+/// fields from them — to hash them, never to store them. Every other layer
+/// sees the sanitized copy. `warden::init()` sets this up; in a hand-built
+/// stack give the audit layer a [`pseudonym_key`](AuditLayerBuilder::pseudonym_key)
+/// (as [`AuditLayer::sqlite`] does) and, for audit targets other than
+/// `audit`, tell the gate with `with_audit_target`.
 ///
 /// ```no_run
 /// use tracing_subscriber::prelude::*;
@@ -122,7 +140,7 @@ impl std::fmt::Debug for AuditLayer {
 ///     .route(Route::new("db", RouteFilter::all()).sink(SqliteSink::builder(dir.join("audit.db")).key(key.clone()).build()?))
 ///     .target("compliance") // besides `audit`, which warden's own emitters use
 ///     .sanitizer(Sanitizer::default())
-///     .ip_key(key) // client IPs stored as keyed hashes
+///     .pseudonym_key(key) // users and client IPs stored as keyed hashes
 ///     .build()?;
 /// # audit.shutdown(std::time::Duration::from_secs(5))?;
 /// # std::fs::remove_dir_all(&dir)?;
@@ -133,19 +151,21 @@ pub struct AuditLayerBuilder {
     routes: Vec<Route>,
     target: String,
     sanitizer: Option<Sanitizer>,
-    ip_key: Option<AuditKey>,
+    pseudonym_key: Option<AuditKey>,
+    identity_fields: Vec<String>,
 }
 
 impl AuditLayer {
     /// Every audit event to the SQLite store at `path` (created if
-    /// missing), batched, with the store's key hashing client IPs.
+    /// missing), batched, with the store's key signing checkpoints and
+    /// hashing the identity fields (users, client IPs).
     pub fn sqlite(path: impl AsRef<Path>) -> Result<Self, AuditError> {
         let path = path.as_ref();
         let key = AuditKey::for_store(path)?;
         let sink = SqliteSink::builder(path).key(key.clone()).build()?;
         Self::builder()
             .route(Route::new("sqlite", RouteFilter::all()).sink(sink))
-            .ip_key(key)
+            .pseudonym_key(key)
             .build()
     }
 
@@ -155,7 +175,8 @@ impl AuditLayer {
             routes: Vec::new(),
             target: warden_core::AUDIT_TARGET.into(),
             sanitizer: None,
-            ip_key: None,
+            pseudonym_key: None,
+            identity_fields: DEFAULT_IDENTITY_FIELDS.map(String::from).to_vec(),
         }
     }
 
@@ -401,10 +422,42 @@ impl AuditLayerBuilder {
         self
     }
 
-    /// Hashes client IPs with `key`. Without a key, client IPs are stored
-    /// as `[REDACTED:IP_ADDRESS]`.
-    pub fn ip_key(mut self, key: AuditKey) -> Self {
-        self.ip_key = Some(key);
+    /// Stores the identity fields — users and client IPs, and the fields
+    /// named with [`identity_fields`](Self::identity_fields) — as keyed
+    /// hashes made with `key` ([`AuditKey::pseudonym`],
+    /// [`AuditKey::hash_ip`]): never the value, never a bare placeholder,
+    /// the same hash for the same value. Without a key, client IPs are
+    /// stored as `[REDACTED:IP_ADDRESS]` and users as sanitized text.
+    pub fn pseudonym_key(mut self, key: AuditKey) -> Self {
+        self.pseudonym_key = Some(key);
+        self
+    }
+
+    /// Hashes client IPs (and users) with `key`.
+    #[deprecated(note = "use `pseudonym_key`, which this now is: users are hashed too")]
+    pub fn ip_key(self, key: AuditKey) -> Self {
+        self.pseudonym_key(key)
+    }
+
+    /// The fields stored as keyed hashes when there is a
+    /// [`pseudonym_key`](Self::pseudonym_key), in place of
+    /// [`DEFAULT_IDENTITY_FIELDS`](crate::DEFAULT_IDENTITY_FIELDS) (`user_id`,
+    /// `user`, `client_ip`, `ip`). Client IPs are hashed whatever the list
+    /// says; leave the user fields out to keep user IDs as (sanitized) text.
+    ///
+    /// ```
+    /// use warden_audit::{AuditLayer, DEFAULT_IDENTITY_FIELDS};
+    ///
+    /// let builder = AuditLayer::builder()
+    ///     .identity_fields(DEFAULT_IDENTITY_FIELDS.into_iter().chain(["account_email", "device_id"]));
+    /// # drop(builder);
+    /// ```
+    pub fn identity_fields<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.identity_fields = names.into_iter().map(Into::into).collect();
         self
     }
 
@@ -416,6 +469,10 @@ impl AuditLayerBuilder {
             ));
         }
         let sanitizer = self.sanitizer.unwrap_or_default();
+        let identity_fields: std::sync::Arc<[String]> = self.identity_fields.into();
+        let pseudonyms = self
+            .pseudonym_key
+            .map(|key| Pseudonyms::new(key, identity_fields));
         let (recycle_tx, recycle_rx) = bounded(4096);
         let mut handles = Vec::new();
         for route in self.routes {
@@ -432,7 +489,7 @@ impl AuditLayerBuilder {
                 batch_limit: route.capacity.min(MAX_BATCH),
                 recycle: recycle_tx.clone(),
                 sanitizer: sanitizer.clone(),
-                ip_key: self.ip_key.clone(),
+                pseudonyms: pseudonyms.clone(),
                 sinks: route.sinks,
                 counters: Arc::clone(&counters),
                 route: route.name.clone(),
@@ -461,6 +518,7 @@ impl AuditLayerBuilder {
                 target: self.target,
                 recycled: recycle_rx,
                 closed: AtomicBool::new(false),
+                pseudonyms,
             }),
         })
     }
@@ -494,7 +552,12 @@ where
             .event_span(event)
             .and_then(|span| span.extensions().get::<CorrelationId>().cloned());
         let recycled = self.shared.recycled.try_recv().ok();
-        let captured = capture(event, correlation, recycled);
+        let captured = capture(
+            event,
+            correlation,
+            recycled,
+            self.shared.pseudonyms.as_ref(),
+        );
         self.shared.route(Pending::Event(captured), target);
     }
 }

@@ -24,7 +24,7 @@
 //! let key = AuditKey::new(*b"a key of 16 bytes or more")?;
 //! let layer = AuditLayer::builder()
 //!     .route(Route::new("db", RouteFilter::all()).sink(SqliteSink::builder(&db).key(key.clone()).build()?))
-//!     .ip_key(key.clone())
+//!     .pseudonym_key(key.clone())
 //!     .build()?;
 //! tracing::subscriber::with_default(tracing_subscriber::registry().with(layer.clone()), || {
 //!     warden_audit::security!(action = "login_failed", user_id = "u-42", ip = "203.0.113.9");
@@ -44,6 +44,7 @@ pub mod __private;
 mod chain;
 mod error;
 mod from_event;
+mod identity;
 mod layer;
 mod macros;
 mod record;
@@ -55,6 +56,7 @@ mod writer;
 
 pub use chain::{AuditKey, Checkpoint, CheckpointKind, GENESIS, Hash, key_file, link};
 pub use error::{AuditError, DatabaseError};
+pub use identity::DEFAULT_IDENTITY_FIELDS;
 pub use layer::{AuditGuard, AuditLayer, AuditLayerBuilder};
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
 pub use route::{Durability, Overflow, Route, RouteFilter, RouteStats};

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use warden_pii::Sanitizer;
 
-use crate::chain::AuditKey;
 use crate::from_event::{AuditFields, Captured, record_from_captured};
+use crate::identity::Pseudonyms;
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome};
 use crate::sink::AuditSink;
 
@@ -73,7 +73,7 @@ pub(crate) struct Writer {
     pub(crate) batch_limit: usize,
     pub(crate) recycle: Sender<AuditFields>,
     pub(crate) sanitizer: Sanitizer,
-    pub(crate) ip_key: Option<AuditKey>,
+    pub(crate) pseudonyms: Option<Pseudonyms>,
     pub(crate) sinks: Vec<Box<dyn AuditSink>>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) route: String,
@@ -146,8 +146,11 @@ impl Writer {
                 batch.push(match pending {
                     Pending::Record(record) => *record,
                     Pending::Event(captured) => {
-                        let (record, buffers) =
-                            record_from_captured(captured, &self.sanitizer, self.ip_key.as_ref());
+                        let (record, buffers) = record_from_captured(
+                            captured,
+                            &self.sanitizer,
+                            self.pseudonyms.as_ref(),
+                        );
                         let _ = self.recycle.try_send(buffers);
                         record
                     }
@@ -287,7 +290,7 @@ mod tests {
             batch_limit: 16,
             recycle,
             sanitizer: Sanitizer::default(),
-            ip_key: None,
+            pseudonyms: None,
             sinks: vec![Box::new(sink)],
             counters: Arc::clone(&counters),
             route: "test".into(),

@@ -13,6 +13,9 @@
 //!   re-emits a sanitized copy of an event or span.
 //! - [`SanitizedFields`] is the span extension in which the PII layer leaves a
 //!   span's sanitized fields for the layers that print or export them.
+//! - [`lend_original`] / [`with_original_fields`] let the audit layer read
+//!   the original identity fields of an audit event the PII gate replaced,
+//!   to store them as keyed hashes rather than placeholders.
 //! - [`CorrelationId`] is the request ID the correlation layer keeps in span
 //!   extensions and the other layers print, store and export.
 //!
@@ -49,6 +52,7 @@ mod error_chain;
 mod extensions;
 mod field_name;
 mod flush;
+mod original;
 mod owned;
 mod time;
 mod visit;
@@ -59,6 +63,7 @@ pub use error_chain::{ErrorChainIter, MAX_ERROR_CHAIN, error_chain};
 pub use extensions::SanitizedFields;
 pub use field_name::{FieldNameKind, cached_field_name_kind, next_field_name_owner};
 pub use flush::{FlushError, FlushResult};
+pub use original::{lend_original, with_original_fields};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
 pub use tracing_subscriber::field::RecordFields;
 

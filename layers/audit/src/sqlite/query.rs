@@ -35,8 +35,11 @@ pub struct Query {
     pub event_type: Option<EventType>,
     /// Only this action.
     pub action: Option<String>,
-    /// Only this user.
-    pub user_id: Option<String>,
+    /// Only records whose `user_id` is one of these; empty: any user. To
+    /// find a user in a store that keeps users as keyed hashes, give the
+    /// ID and its [`AuditKey::pseudonym`](crate::AuditKey::pseudonym), as
+    /// [`Query::user`] does.
+    pub user_ids: Vec<String>,
     /// Only this resource.
     pub resource_id: Option<String>,
     /// Only this correlation ID.
@@ -52,6 +55,28 @@ pub struct Query {
     /// Only records with a sequence number above this (for `tail -f`);
     /// returned oldest first.
     pub after_seq: Option<i64>,
+}
+
+impl Query {
+    /// Only the records of `user`: stored as given, or as its keyed hash
+    /// with `key` (the store's key), as an audit layer with a
+    /// [`pseudonym_key`](crate::AuditLayerBuilder::pseudonym_key) stores it.
+    ///
+    /// ```
+    /// use warden_audit::{AuditKey, Query};
+    ///
+    /// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+    /// let query = Query::default().user("ada@example.com", Some(&key));
+    /// assert_eq!(query.user_ids, ["ada@example.com".to_owned(), key.pseudonym("ada@example.com")]);
+    /// # Ok::<(), warden_audit::AuditError>(())
+    /// ```
+    pub fn user(mut self, user: &str, key: Option<&crate::AuditKey>) -> Self {
+        self.user_ids.push(user.to_owned());
+        if let Some(key) = key {
+            self.user_ids.push(key.pseudonym(user));
+        }
+        self
+    }
 }
 
 /// One day's counts from [`StoreReader::stats`].
@@ -227,10 +252,17 @@ pub(crate) fn query_records(
         query.event_type.as_ref().map(|t| t.as_str().to_owned()),
     );
     eq("action", query.action.clone());
-    eq("user_id", query.user_id.clone());
     eq("resource_id", query.resource_id.clone());
     eq("correlation_id", query.correlation_id.clone());
     eq("outcome", query.outcome.map(|o| o.as_str().to_owned()));
+    if !query.user_ids.is_empty() {
+        let first = values.len() + 1;
+        let slots: Vec<String> = (first..first + query.user_ids.len())
+            .map(|n| format!("?{n}"))
+            .collect();
+        clauses.push(format!("user_id IN ({})", slots.join(", ")));
+        values.extend(query.user_ids.iter().cloned().map(Into::into));
+    }
     if let Some(since) = query.since {
         clauses.push(format!("ts_us >= ?{}", values.len() + 1));
         values.push(micros_since_epoch(since).into());

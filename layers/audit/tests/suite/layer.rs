@@ -39,7 +39,7 @@ fn events_land_in_sqlite_and_jsonl_with_every_field() {
             )
             .sink(JsonlSink::open(&jsonl).unwrap()),
         )
-        .ip_key(key())
+        .pseudonym_key(key())
         .build()
         .unwrap();
     let subscriber = tracing_subscriber::registry()
@@ -78,7 +78,7 @@ fn events_land_in_sqlite_and_jsonl_with_every_field() {
         (AuditLevel::Info, Outcome::Success)
     );
     assert_eq!(call.action, "get_order");
-    assert_eq!(call.user_id.as_deref(), Some("user-1"));
+    assert_eq!(call.user_id, Some(key().pseudonym("user-1")));
     assert_eq!(call.resource_id.as_deref(), Some("order-9"));
     assert_eq!(call.client_ip_hash, Some(key().hash_ip("203.0.113.9")));
     assert_eq!(call.user_agent.as_deref(), Some("curl/8.5"));

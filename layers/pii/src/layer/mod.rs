@@ -117,6 +117,8 @@ pub struct PiiLayer {
     summary: bool,
     active: bool,
     shadows: Arc<RwLock<HashMap<Identifier, &'static Metadata<'static>>>>,
+    /// Targets besides `audit` whose events are audit events.
+    audit_targets: Arc<[String]>,
 }
 
 impl Clone for PiiLayer {
@@ -131,6 +133,7 @@ impl Clone for PiiLayer {
             summary: self.summary,
             active: self.active,
             shadows: Arc::clone(&self.shadows),
+            audit_targets: Arc::clone(&self.audit_targets),
         }
     }
 }
@@ -153,6 +156,7 @@ impl PiiLayer {
             summary: false,
             active: true,
             shadows: Arc::new(RwLock::new(HashMap::new())),
+            audit_targets: Arc::new([]),
         }
     }
 
@@ -192,6 +196,38 @@ impl PiiLayer {
     pub fn with_redaction_summary(mut self, enabled: bool) -> Self {
         self.summary = enabled;
         self
+    }
+
+    /// Treats events with `target` as audit events, as
+    /// [`AUDIT_TARGET`](warden_core::AUDIT_TARGET) is: when the gate
+    /// replaces such an event, it lends the original values to the audit
+    /// layer for the length of the dispatch (see
+    /// [`warden_core::lend_original`]), so that the trail's identity fields
+    /// (user, client IP) are stored as keyed hashes rather than
+    /// placeholders. Every other layer sees the sanitized copy as usual.
+    /// Use it for the targets given to `AuditLayerBuilder::target`.
+    ///
+    /// ```
+    /// use warden_pii::PiiLayer;
+    ///
+    /// let gate = PiiLayer::default().with_audit_target("compliance");
+    /// # drop(gate);
+    /// ```
+    pub fn with_audit_target(mut self, target: impl Into<String>) -> Self {
+        let mut targets = self.audit_targets.to_vec();
+        targets.push(target.into());
+        self.audit_targets = targets.into();
+        self
+    }
+
+    /// Whether events with `target` are audit events, whose originals the
+    /// gate lends to the audit layer.
+    fn is_audit_target(&self, target: &str) -> bool {
+        target == warden_core::AUDIT_TARGET
+            || target
+                .strip_prefix(warden_core::AUDIT_TARGET)
+                .is_some_and(|rest| rest.starts_with("::"))
+            || self.audit_targets.iter().any(|t| t == target)
     }
 
     /// The shadow metadata for `original` (see `with_redaction_summary`).
@@ -437,6 +473,15 @@ impl PiiLayer {
 
     /// Dispatches a sanitized copy of `event` to the whole subscriber.
     fn redispatch(&self, event: &Event<'_>, mut owned: OwnedFields, tally: Tally) {
+        // An audit event's original values, for the audit layer's keyed
+        // hashes of its identity fields.
+        let mut original = self.is_audit_target(event.metadata().target()).then(|| {
+            let mut values = OwnedFields::with_len(owned.len());
+            visit_fields(event, |field, value| {
+                values.set(field.index(), FieldValue::from_ref(value));
+            });
+            values
+        });
         let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
         let meta = if self.summary {
             let n = event.metadata().fields().len();
@@ -446,7 +491,7 @@ impl PiiLayer {
         } else {
             event.metadata()
         };
-        let send = |dispatch: &Dispatch| {
+        let mut send = |dispatch: &Dispatch| {
             if dispatch.is::<NoSubscriber>() {
                 self.drop_event();
                 return;
@@ -460,7 +505,12 @@ impl PiiLayer {
                 let marker = &copy as *const Event<'_> as usize;
                 let previous = REDISPATCHING.with(|r| r.replace(marker));
                 let _restore = RestoreOnDrop(previous);
-                dispatch.event(&copy);
+                match original.take() {
+                    Some(original) => {
+                        warden_core::lend_original(&copy, original, || dispatch.event(&copy))
+                    }
+                    None => dispatch.event(&copy),
+                }
             });
         };
         match dispatch {
