@@ -110,3 +110,58 @@ impl Drop for Restore {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FieldValue;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+    /// Records, for each event, the first original value lent for it.
+    #[derive(Clone, Default)]
+    struct Seen(Arc<Mutex<Vec<Option<String>>>>);
+
+    impl<S: tracing::Subscriber> Layer<S> for Seen {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let lent = with_original_fields(event, |o| {
+                o.and_then(|o| o.get(0)).and_then(|v| v.as_text().map(str::to_owned))
+            });
+            self.0.lock().unwrap().push(lent);
+        }
+    }
+
+    /// Dispatches a copy of every `original`-field event with the original lent.
+    struct Gate;
+
+    impl<S: tracing::Subscriber> Layer<S> for Gate {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            if event.metadata().name() != "lend" {
+                return;
+            }
+            let mut original = OwnedFields::with_len(1);
+            original.set(0, FieldValue::Str("ada@example.com".into()));
+            let values = event.metadata().fields().value_set(&[]);
+            let copy = Event::new(event.metadata(), &values);
+            // Lent for `copy` only: `event` itself sees nothing.
+            lend_original(&copy, original, || {
+                assert!(with_original_fields(event, |o| o.is_none()));
+                assert!(with_original_fields(&copy, |o| o.is_some()));
+                // Twice: the lending survives a read.
+                assert!(with_original_fields(&copy, |o| o.is_some()));
+            });
+            assert!(with_original_fields(&copy, |o| o.is_none()), "gone after");
+        }
+    }
+
+    #[test]
+    fn originals_are_lent_for_the_copy_only_and_only_during_its_dispatch() {
+        let seen = Seen::default();
+        let subscriber = tracing_subscriber::registry().with(Gate).with(seen.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(name: "lend", user = "[REDACTED:EMAIL]");
+            tracing::info!(user = "plain");
+        });
+        assert_eq!(*seen.0.lock().unwrap(), [None, None]);
+    }
+}
