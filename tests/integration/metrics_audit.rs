@@ -1,11 +1,12 @@
 //! Layers composed: an alert from warden-metrics is stored by warden-audit
-//! as an ALERT record, with its rule, value and threshold.
+//! as an ALERT record, with its rule, value and threshold, and an outcome
+//! that reads right (FIRED, then RESOLVED).
 
 use std::time::Duration;
 
 use tracing_subscriber::prelude::*;
 use warden::audit::{
-    AuditKey, AuditLayer, EventType, Query, Route, RouteFilter, SqliteSink, SqliteStore,
+    AuditKey, AuditLayer, EventType, Outcome, Query, Route, RouteFilter, SqliteSink, SqliteStore,
 };
 use warden::metrics::{Alerts, MetricsLayer, Rule, Window};
 
@@ -36,6 +37,10 @@ fn a_fired_alert_becomes_an_audit_record() {
             drop(tracing::info_span!("checkout", error = i % 4 == 0));
         }
         assert_eq!(alerts.evaluate(&metrics).len(), 1);
+        for _ in 0..200 {
+            drop(tracing::info_span!("checkout", error = false));
+        }
+        assert_eq!(alerts.evaluate(&metrics).len(), 1, "resolved");
     });
     audit.flush(Duration::from_secs(10)).unwrap();
     let store = SqliteStore::open_with(&db, key, Default::default(), Default::default()).unwrap();
@@ -45,9 +50,18 @@ fn a_fired_alert_becomes_an_audit_record() {
             ..Query::default()
         })
         .unwrap();
-    assert_eq!(records.len(), 1, "{records:?}");
-    let alert = &records[0];
+    assert_eq!(records.len(), 2, "{records:?}");
+    let (alert, resolved) = (&records[1], &records[0]);
     assert_eq!(alert.action, "alert_fired");
+    assert_eq!(
+        alert.outcome,
+        Outcome::Fired,
+        "an alert reads as fired, not SUCCESS"
+    );
+    assert_eq!(
+        (resolved.action.as_str(), resolved.outcome),
+        ("alert_resolved", Outcome::Resolved)
+    );
     assert_eq!(alert.metadata["rule"], "error_rate(checkout) > 0.05");
     assert_eq!(alert.metadata["operation"], "checkout");
     assert_eq!(alert.metadata["value"], 0.25);

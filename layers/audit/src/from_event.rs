@@ -227,7 +227,13 @@ pub(crate) fn record_from_captured(
     }
     record.outcome = match outcome.as_deref().map(str::to_ascii_uppercase).as_deref() {
         Some("SUCCESS" | "OK" | "SUCCEEDED" | "ALLOWED" | "TRUE") => Outcome::Success,
+        Some("FIRED") => Outcome::Fired,
+        Some("RESOLVED") => Outcome::Resolved,
         Some(_) => Outcome::Failure,
+        None if record.event_type == EventType::Alert => match record.action.as_str() {
+            a if a.ends_with("resolved") => Outcome::Resolved,
+            _ => Outcome::Fired,
+        },
         None if record.error_message.is_some() => Outcome::Failure,
         None if names_a_failure(&record.action) => Outcome::Failure,
         None => Outcome::Success,

@@ -67,7 +67,7 @@ struct Shared {
 /// |---|---|
 /// | `event_type` | the event type (`SECURITY`, `AUTHENTICATION`, … or a custom name; default `EVENT`) |
 /// | `action` (else the message, else the callsite's name) | `action` |
-/// | `outcome` | `SUCCESS` for `success`/`ok`/`succeeded`/`allowed`/`true`, else `FAILURE`; without it, `FAILURE` when there is an error message or the action's name says it failed (`login_failed`, `access_denied`, `token_rejected`…), else `SUCCESS` |
+/// | `outcome` | `SUCCESS` for `success`/`ok`/`succeeded`/`allowed`/`true`, `FIRED`/`RESOLVED` for `fired`/`resolved` (alerts; an `ALERT` without one is `FIRED` unless its action ends in `resolved`), else `FAILURE`; without it, `FAILURE` when there is an error message or the action's name says it failed (`login_failed`, `access_denied`, `token_rejected`…), else `SUCCESS` |
 /// | `user_id` or `user` | `user_id`: a keyed hash with [`AuditLayerBuilder::pseudonym_key`] (see [`AuditKey::pseudonym`]), else the value sanitized |
 /// | `resource_id` or `resource` | `resource_id` |
 /// | `client_ip` or `ip` | `client_ip_hash`: a keyed hash with [`AuditLayerBuilder::pseudonym_key`], else `[REDACTED:IP_ADDRESS]` |

@@ -61,13 +61,15 @@ pub enum EventType {
     Custom(String),
 }
 
-/// Whether the audited action succeeded.
+/// Whether the audited action succeeded — or, for an alert, whether it
+/// fired or resolved.
 ///
 /// ```
 /// use warden_audit::Outcome;
 ///
 /// assert_eq!("failure".parse::<Outcome>(), Ok(Outcome::Failure));
 /// assert_eq!(Outcome::Success.as_str(), "SUCCESS");
+/// assert_eq!("fired".parse::<Outcome>(), Ok(Outcome::Fired));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -76,13 +78,17 @@ pub enum Outcome {
     Success,
     /// It did not.
     Failure,
+    /// An alert's condition began to hold.
+    Fired,
+    /// An alert's condition stopped holding.
+    Resolved,
 }
 
 macro_rules! text_enum {
     ($ty:ty, $err:literal, { $($variant:path => $text:literal),* $(,)? }) => {
         impl $ty {
             /// The name stored and printed (`SCREAMING_SNAKE_CASE`).
-            pub fn as_str(&self) -> &str {
+            pub fn as_str(&self) -> &'static str {
                 match self { $($variant => $text,)* }
             }
         }
@@ -117,6 +123,8 @@ text_enum!(AuditLevel, "level", {
 text_enum!(Outcome, "outcome", {
     Outcome::Success => "SUCCESS",
     Outcome::Failure => "FAILURE",
+    Outcome::Fired => "FIRED",
+    Outcome::Resolved => "RESOLVED",
 });
 
 /// A name that is not one of a type's values.

@@ -255,30 +255,25 @@ pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyRepor
         }
         match previous {
             None => {
+                // The first record left after a deleted head is intact
+                // itself: the problem is the records before it.
                 if seq != anchor_seq || prev_hash != anchor_hash {
                     report.problems.push(Problem::HeadDeleted {
                         expected_first_seq: anchor_seq,
                         first_seq: Some(seq),
                     });
-                    ok = false;
                 }
             }
-            Some((prev_seq, prev_stored)) if prev_hash != prev_stored => {
-                report.problems.push(if seq != prev_seq + 1 {
-                    Problem::Deleted {
-                        after_seq: prev_seq,
-                        before_seq: seq,
-                    }
-                } else {
-                    Problem::Reordered { seq }
-                });
-                ok = false;
-            }
+            // A gap: the records in it are missing, and the record after
+            // it, intact itself, is not counted invalid for them.
             Some((prev_seq, _)) if seq != prev_seq + 1 => {
                 report.problems.push(Problem::Deleted {
                     after_seq: prev_seq,
                     before_seq: seq,
                 });
+            }
+            Some((_, prev_stored)) if prev_hash != prev_stored => {
+                report.problems.push(Problem::Reordered { seq });
                 ok = false;
             }
             Some(_) => {}

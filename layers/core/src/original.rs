@@ -125,7 +125,8 @@ mod tests {
     impl<S: tracing::Subscriber> Layer<S> for Seen {
         fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
             let lent = with_original_fields(event, |o| {
-                o.and_then(|o| o.get(0)).and_then(|v| v.as_text().map(str::to_owned))
+                o.and_then(|o| o.get(0))
+                    .and_then(|v| v.as_text().map(str::to_owned))
             });
             self.0.lock().unwrap().push(lent);
         }

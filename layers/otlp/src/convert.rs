@@ -13,7 +13,7 @@ use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use tracing_core::{Level, Metadata};
-use warden_audit::{AuditLevel, AuditRecord, Outcome};
+use warden_audit::{AuditLevel, AuditRecord};
 use warden_core::{CorrelationId, FieldRef};
 use warden_pii::Sanitizer;
 
@@ -253,13 +253,7 @@ impl Converter {
             ("audit.level", AnyValue::String(text.into())),
             (
                 "audit.outcome",
-                AnyValue::String(
-                    match record.outcome {
-                        Outcome::Success => "SUCCESS",
-                        Outcome::Failure => "FAILURE",
-                    }
-                    .into(),
-                ),
+                AnyValue::String(record.outcome.as_str().into()),
             ),
         ];
         let optional = [

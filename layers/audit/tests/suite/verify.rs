@@ -43,11 +43,36 @@ fn an_edited_row_is_named() {
 fn a_deleted_row_is_named() {
     let problems = problems_after("DELETE FROM audit_records WHERE seq = 12");
     assert_eq!(
-        problems[0],
-        Problem::Deleted {
+        problems,
+        [Problem::Deleted {
             after_seq: 11,
             before_seq: 13
-        }
+        }]
+    );
+    assert_eq!(problems[0].to_string(), "record 12 was deleted");
+}
+
+#[test]
+fn the_record_after_a_deletion_is_not_counted_invalid() {
+    let dir = Scratch::new();
+    let db = dir.path("audit.db");
+    let mut store = filled(&db, 30, 10);
+    store.checkpoint(CheckpointKind::Shutdown).unwrap();
+    drop(store);
+    tamper(&db, "DELETE FROM audit_records WHERE seq BETWEEN 12 AND 14");
+    let report = verify_with(&db, &key()).unwrap();
+    assert_eq!((report.records, report.valid), (27, 27), "{report}");
+    assert_eq!(
+        report
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["records 12 to 14 were deleted"]
+    );
+    assert!(
+        report.to_string().contains("(27 valid, 0 invalid)"),
+        "{report}"
     );
 }
 

@@ -227,7 +227,11 @@ impl PiiLayer {
             || target
                 .strip_prefix(warden_core::AUDIT_TARGET)
                 .is_some_and(|rest| rest.starts_with("::"))
-            || self.audit_targets.iter().any(|t| t == target)
+            || self.audit_targets.iter().any(|t| {
+                target
+                    .strip_prefix(t.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+            })
     }
 
     /// The shadow metadata for `original` (see `with_redaction_summary`).
