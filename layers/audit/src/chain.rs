@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::AuditError;
 use crate::record::AuditRecord;
+use crate::signing::{PublicKey, SigningKey};
 
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
@@ -226,10 +227,12 @@ impl CheckpointKind {
     }
 }
 
-/// A signed statement of the chain's state at one moment.
+/// A statement of the chain's state at one moment, which the store signs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Checkpoint {
+    /// The chain it covers: one per writer (a SQLite file has one).
+    pub stream: String,
     /// When it was made (microseconds since the epoch).
     pub at_us: i64,
     /// Why.
@@ -247,7 +250,8 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// The bytes the signature covers.
+    /// The bytes an HMAC signature covers (the first format, kept so that
+    /// existing stores still verify).
     pub(crate) fn canonical(&self) -> Vec<u8> {
         format!(
             "warden-audit checkpoint v1|{}|{}|{}|{}|{}|{}|{}",
@@ -260,6 +264,136 @@ impl Checkpoint {
             encode_hex(&self.anchor_hash)
         )
         .into_bytes()
+    }
+
+    /// The bytes an Ed25519 signature covers: the signer's public key and
+    /// the stream are part of what is signed.
+    pub(crate) fn canonical_ed25519(&self, public_key: &PublicKey) -> Vec<u8> {
+        format!(
+            "warden-audit checkpoint v2|ed25519|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+            public_key.to_hex(),
+            self.stream,
+            self.at_us,
+            self.kind.as_str(),
+            self.last_seq,
+            encode_hex(&self.head),
+            self.count,
+            self.anchor_seq,
+            encode_hex(&self.anchor_hash)
+        )
+        .into_bytes()
+    }
+}
+
+/// How a checkpoint is signed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckpointSignature {
+    /// HMAC-SHA256 with the store's secret [`AuditKey`]: only a holder of
+    /// that key can check it — and could forge it.
+    Hmac(Vec<u8>),
+    /// Ed25519: checked with the public key alone.
+    Ed25519 {
+        /// The key that signed.
+        public_key: PublicKey,
+        /// The 64-byte signature.
+        signature: Vec<u8>,
+    },
+}
+
+impl CheckpointSignature {
+    /// The algorithm's name as stored: `hmac-sha256` or `ed25519`.
+    pub fn algorithm(&self) -> &'static str {
+        match self {
+            CheckpointSignature::Hmac(_) => "hmac-sha256",
+            CheckpointSignature::Ed25519 { .. } => "ed25519",
+        }
+    }
+
+    /// Who signed, for reports: `hmac` (the store's secret key) or the
+    /// public key's [`id`](PublicKey::id).
+    pub fn signer(&self) -> String {
+        match self {
+            CheckpointSignature::Hmac(_) => "hmac".into(),
+            CheckpointSignature::Ed25519 { public_key, .. } => public_key.id(),
+        }
+    }
+
+    /// The signature's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            CheckpointSignature::Hmac(tag) => tag,
+            CheckpointSignature::Ed25519 { signature, .. } => signature,
+        }
+    }
+}
+
+/// A checkpoint and its signature: what a store keeps, and what a witness
+/// keeps off the host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignedCheckpoint {
+    /// The statement.
+    pub checkpoint: Checkpoint,
+    /// Its signature.
+    pub signature: CheckpointSignature,
+}
+
+impl SignedCheckpoint {
+    /// A signed checkpoint from its parts.
+    pub fn new(checkpoint: Checkpoint, signature: CheckpointSignature) -> Self {
+        SignedCheckpoint {
+            checkpoint,
+            signature,
+        }
+    }
+
+    /// Whether the HMAC signature is `key`'s (false for Ed25519).
+    pub fn verify_hmac(&self, key: &AuditKey) -> bool {
+        match &self.signature {
+            CheckpointSignature::Hmac(tag) => key.verify(&self.checkpoint.canonical(), tag),
+            CheckpointSignature::Ed25519 { .. } => false,
+        }
+    }
+
+    /// Whether the Ed25519 signature is valid for the public key it names
+    /// (false for HMAC). Whether that key is one to trust is the caller's
+    /// question.
+    pub fn verify_ed25519(&self) -> bool {
+        match &self.signature {
+            CheckpointSignature::Ed25519 {
+                public_key,
+                signature,
+            } => public_key.verifies(&self.checkpoint.canonical_ed25519(public_key), signature),
+            CheckpointSignature::Hmac(_) => false,
+        }
+    }
+}
+
+/// What signs a store's checkpoints.
+#[derive(Clone, Debug)]
+pub(crate) enum CheckpointSigner {
+    Hmac(AuditKey),
+    Ed25519(SigningKey),
+}
+
+impl CheckpointSigner {
+    pub(crate) fn sign(&self, checkpoint: Checkpoint) -> SignedCheckpoint {
+        let signature = match self {
+            CheckpointSigner::Hmac(key) => {
+                CheckpointSignature::Hmac(key.sign(&checkpoint.canonical()).to_vec())
+            }
+            CheckpointSigner::Ed25519(key) => {
+                let public_key = key.public_key();
+                CheckpointSignature::Ed25519 {
+                    public_key,
+                    signature: key
+                        .sign(&checkpoint.canonical_ed25519(&public_key))
+                        .to_vec(),
+                }
+            }
+        };
+        SignedCheckpoint::new(checkpoint, signature)
     }
 }
 

@@ -42,6 +42,25 @@ pub enum AuditError {
     /// A key file that does not hold hex.
     #[error("{0}: not a hex audit key")]
     BadKeyFile(PathBuf),
+    /// A file that does not hold an Ed25519 key (32 bytes in hex), or a
+    /// public key that is not a valid curve point.
+    #[error("{path}: {reason}")]
+    BadSigningKey {
+        /// The file (or the text's origin).
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A witness file line that is not a witnessed checkpoint.
+    #[error("{path}:{line}: not a witnessed checkpoint: {reason}")]
+    BadWitness {
+        /// The witness file.
+        path: PathBuf,
+        /// The line number (from 1).
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A configuration that cannot work.
     #[error("invalid audit configuration: {0}")]
     Config(String),

@@ -49,24 +49,31 @@ mod layer;
 mod macros;
 mod record;
 mod route;
+mod signing;
 mod sink;
 mod sqlite;
 mod verify;
+mod witness;
 mod writer;
 
-pub use chain::{AuditKey, Checkpoint, CheckpointKind, GENESIS, Hash, key_file, link};
+pub use chain::{
+    AuditKey, Checkpoint, CheckpointKind, CheckpointSignature, GENESIS, Hash, SignedCheckpoint,
+    key_file, link,
+};
 pub use error::{AuditError, DatabaseError};
 pub use identity::DEFAULT_IDENTITY_FIELDS;
 pub use layer::{AuditGuard, AuditLayer, AuditLayerBuilder};
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
 pub use route::{Durability, Overflow, Route, RouteFilter, RouteStats};
+pub use signing::{PublicKey, SigningKey, public_key_file};
 pub use sink::{AuditSink, JsonlSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
 pub use sqlite::{
     CheckpointPolicy, DayCount, Query, SCHEMA_VERSION, SqliteStore, StoreReader, SyncMode,
 };
-pub use verify::{Problem, VerifyReport, verify, verify_with};
+pub use verify::{Problem, Signer, SignerTrust, Verifier, VerifyReport, verify, verify_with};
 pub use warden_core::AUDIT_TARGET;
 pub use warden_core::{FlushError, FlushResult};
+pub use witness::{CheckpointWitness, JsonlWitness, read_witness_file};
 
 #[doc(hidden)]
 pub use tracing as __tracing;

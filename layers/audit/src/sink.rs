@@ -9,7 +9,9 @@ use crate::AuditKey;
 use crate::chain::{CheckpointKind, GENESIS, Hash, decode_hex, encode_hex, link};
 use crate::error::AuditError;
 use crate::record::AuditRecord;
+use crate::signing::SigningKey;
 use crate::sqlite::{CheckpointPolicy, SqliteStore, SyncMode};
+use crate::witness::CheckpointWitness;
 
 /// Why a sink could not write.
 pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
@@ -105,6 +107,8 @@ impl SqliteSink {
         SqliteSinkBuilder {
             path: path.as_ref().to_owned(),
             key: None,
+            signing_key: None,
+            witnesses: Vec::new(),
             sync: SyncMode::Normal,
             checkpoints: CheckpointPolicy::default(),
             retention: Some(Duration::from_secs(90 * 24 * 3600)),
@@ -128,19 +132,48 @@ impl SqliteSink {
 }
 
 /// Configures a [`SqliteSink`].
-#[derive(Debug)]
 pub struct SqliteSinkBuilder {
     path: PathBuf,
     key: Option<AuditKey>,
+    signing_key: Option<SigningKey>,
+    witnesses: Vec<Box<dyn CheckpointWitness>>,
     sync: SyncMode,
     checkpoints: CheckpointPolicy,
     retention: Option<Duration>,
 }
 
+impl std::fmt::Debug for SqliteSinkBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteSinkBuilder")
+            .field("path", &self.path)
+            .field("signing_key", &self.signing_key)
+            .field("witnesses", &self.witnesses.len())
+            .field("sync", &self.sync)
+            .field("checkpoints", &self.checkpoints)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
 impl SqliteSinkBuilder {
-    /// Signs checkpoints with `key` instead of the store's key file.
+    /// Uses `key` as the store's secret key (HMAC checkpoints, unless a
+    /// [`signing_key`](Self::signing_key) is given) instead of the store's
+    /// key file.
     pub fn key(mut self, key: AuditKey) -> Self {
         self.key = Some(key);
+        self
+    }
+
+    /// Signs checkpoints with `key` (Ed25519): they verify with its public
+    /// key alone, which cannot sign (`warden audit keygen` makes a pair).
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// Sends each checkpoint to `witness` too (see [`CheckpointWitness`]).
+    pub fn witness(mut self, witness: impl CheckpointWitness) -> Self {
+        self.witnesses.push(Box::new(witness));
         self
     }
 
@@ -168,7 +201,13 @@ impl SqliteSinkBuilder {
             Some(key) => key,
             None => AuditKey::for_store(&self.path)?,
         };
-        let store = SqliteStore::open_with(&self.path, key, self.sync, self.checkpoints)?;
+        let mut store = SqliteStore::open_with(&self.path, key, self.sync, self.checkpoints)?;
+        if let Some(signing_key) = self.signing_key {
+            store.sign_with(signing_key);
+        }
+        for witness in self.witnesses {
+            store.add_boxed_witness(witness);
+        }
         let mut sink = SqliteSink {
             store,
             retention: self.retention,

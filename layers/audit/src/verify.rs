@@ -3,9 +3,12 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::chain::{AuditKey, GENESIS, Hash, link};
+use crate::chain::{
+    AuditKey, Checkpoint, CheckpointSignature, GENESIS, Hash, SignedCheckpoint, link,
+};
 use crate::error::AuditError;
-use crate::sqlite::{StoreReader, checkpoints, hash_of, record_from_row};
+use crate::signing::PublicKey;
+use crate::sqlite::{StoreReader, checkpoints, hash_of, record_from_row, stream_of};
 
 /// One thing `verify` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +60,28 @@ pub enum Problem {
         /// The record it covers last.
         last_seq: i64,
     },
+    /// A checkpoint carries a valid Ed25519 signature, by a key that is
+    /// not one of the public keys given to trust.
+    UntrustedSigner {
+        /// Its row id.
+        id: i64,
+        /// The key that signed it ([`PublicKey::id`]).
+        signer: String,
+    },
+    /// A checkpoint kept off the host by a witness names a chain head the
+    /// store no longer has: the store was rewritten (and re-signed).
+    WitnessMismatch {
+        /// The record the witnessed checkpoint covers last.
+        last_seq: i64,
+        /// When that checkpoint was made (microseconds since the epoch).
+        at_us: i64,
+    },
+    /// No checkpoint could be checked: they are HMAC-signed and no HMAC key
+    /// was given (or Ed25519-signed and none by a trusted key).
+    Unchecked {
+        /// How many checkpoints went unchecked.
+        checkpoints: u64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -105,6 +130,26 @@ impl fmt::Display for Problem {
                 f,
                 "checkpoint {id} does not match record {last_seq}: the chain was rewritten"
             ),
+            Problem::UntrustedSigner { id, signer } => write!(
+                f,
+                "checkpoint {id} is signed by {signer}, which is not a trusted public key (forged with another key)"
+            ),
+            Problem::WitnessMismatch { last_seq, at_us } => {
+                let mut when = String::new();
+                if let Some(t) = std::time::UNIX_EPOCH
+                    .checked_add(std::time::Duration::from_micros((*at_us).max(0) as u64))
+                {
+                    warden_core::internal::rfc3339_micros(&mut when, t);
+                }
+                write!(
+                    f,
+                    "the checkpoint witnessed at {when} says record {last_seq} has another hash: the store was rewritten after it (and re-signed)"
+                )
+            }
+            Problem::Unchecked { checkpoints } => write!(
+                f,
+                "none of the {checkpoints} checkpoints could be checked: give the key that checks them (the HMAC key file, or the signer's public key)"
+            ),
         }
     }
 }
@@ -144,8 +189,55 @@ pub struct VerifyReport {
     /// yet covered by a signature (the end of a store whose writer stopped
     /// without a shutdown checkpoint, such as after a crash).
     pub unverified_tail: u64,
+    /// Checkpoints that could not be checked (HMAC-signed, without the
+    /// HMAC key).
+    pub unchecked_checkpoints: u64,
+    /// Who signed the valid checkpoints, and how far.
+    pub signers: Vec<Signer>,
+    /// Checkpoints from the witnesses that match the store.
+    pub witnessed: u64,
     /// Everything wrong, first broken link first.
     pub problems: Vec<Problem>,
+}
+
+/// One key that signed checkpoints of a store, in a [`VerifyReport`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Signer {
+    /// `hmac` (the store's secret key) or a public key's [`PublicKey::id`].
+    pub id: String,
+    /// Why the key is believed.
+    pub trust: SignerTrust,
+    /// How many valid checkpoints it signed.
+    pub checkpoints: u64,
+    /// The last record its newest checkpoint covers.
+    pub last_seq: i64,
+}
+
+/// Why a [`Signer`]'s signatures are believed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignerTrust {
+    /// The HMAC key given to verify (whoever holds it can also sign).
+    SecretKey,
+    /// A public key given to trust ([`Verifier::public_key`]).
+    TrustedPublicKey,
+    /// Only the public key recorded in the store beside the checkpoint: it
+    /// proves the checkpoints are consistent, not who made them. Pass the
+    /// signer's public key to pin it.
+    RecordedInStore,
+}
+
+impl fmt::Display for SignerTrust {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignerTrust::SecretKey => "the store's HMAC key",
+            SignerTrust::TrustedPublicKey => "a trusted public key",
+            SignerTrust::RecordedInStore => {
+                "the public key recorded in the store, not pinned: pass --public-key to check it is yours"
+            }
+        })
+    }
 }
 
 impl VerifyReport {
@@ -169,6 +261,27 @@ impl fmt::Display for VerifyReport {
             "checkpoints: {} ({} validly signed)",
             self.checkpoints, self.valid_checkpoints
         )?;
+        for signer in &self.signers {
+            writeln!(
+                f,
+                "signed by:   {} ({}): {} checkpoints, records up to {}",
+                signer.id, signer.trust, signer.checkpoints, signer.last_seq
+            )?;
+        }
+        if self.unchecked_checkpoints > 0 {
+            writeln!(
+                f,
+                "unchecked:   {} HMAC-signed checkpoints (no HMAC key given)",
+                self.unchecked_checkpoints
+            )?;
+        }
+        if self.witnessed > 0 {
+            writeln!(
+                f,
+                "witnessed:   {} checkpoints kept off the host match the store",
+                self.witnessed
+            )?;
+        }
         if self.unverified_tail > 0 {
             writeln!(
                 f,
@@ -187,44 +300,261 @@ impl fmt::Display for VerifyReport {
     }
 }
 
-/// Verifies the store at `path` with its key ([`AuditKey::for_store`]).
+/// Verifies the store at `path` with the keys found beside it: the HMAC
+/// key (`WARDEN_AUDIT_KEY`, else `<path>.key`) if there is one, and the
+/// trusted public key `<path>.pub` if there is one.
 pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     let path = path.as_ref();
     // A missing file or another database is reported as such, before any
     // question of keys.
     StoreReader::open(path)?;
-    let key = match std::env::var("WARDEN_AUDIT_KEY") {
-        Ok(key) => AuditKey::new(key.into_bytes())?,
-        Err(_) => AuditKey::from_file(&crate::chain::key_file(path), false)?,
-    };
-    verify_with(path, &key)
-}
-
-/// Verifies the store at `path` with `key`.
-pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyReport, AuditError> {
-    let path = path.as_ref();
-    let reader = StoreReader::open(path)?;
-    let conn = reader.connection();
-    let sql = |e| AuditError::sqlite(path, e);
-    let mut report = VerifyReport::default();
-
-    let all_checkpoints = checkpoints(conn, path)?;
-    report.checkpoints = all_checkpoints.len() as u64;
-    let mut trusted = Vec::new();
-    for (id, checkpoint, mac) in all_checkpoints {
-        match checkpoint {
-            Some(c) if key.verify(&c.canonical(), &mac) => trusted.push((id, c)),
-            _ => report.problems.push(Problem::ForgedCheckpoint { id }),
+    let mut verifier = Verifier::new();
+    if let Ok(key) = std::env::var("WARDEN_AUDIT_KEY") {
+        verifier = verifier.hmac_key(AuditKey::new(key.into_bytes())?);
+    } else {
+        let file = crate::chain::key_file(path);
+        if file.exists() {
+            verifier = verifier.hmac_key(AuditKey::from_file(&file, false)?);
         }
     }
-    report.valid_checkpoints = trusted.len() as u64;
-    let latest = trusted.last().map(|(_, c)| c.clone());
-    let (anchor_seq, anchor_hash) = latest
-        .as_ref()
-        .filter(|c| c.anchor_seq > 0)
-        .map_or((1, GENESIS), |c| (c.anchor_seq, c.anchor_hash));
+    let public = crate::signing::public_key_file(path);
+    if public.exists() {
+        verifier = verifier.public_key(PublicKey::from_file(&public)?);
+    }
+    verifier.verify(path)
+}
 
-    // Walk the chain.
+/// Verifies the store at `path` with the HMAC key `key`.
+pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyReport, AuditError> {
+    Verifier::new().hmac_key(key.clone()).verify(path)
+}
+
+/// Verifies stores with the keys and witnesses it is given.
+///
+/// - An HMAC checkpoint is checked with the [`hmac_key`](Self::hmac_key).
+/// - An Ed25519 checkpoint is checked with the public key it names; if
+///   [`public_key`](Self::public_key)s are given, that key must be one of
+///   them, else the checkpoint is reported as forged with another key.
+/// - Checkpoints kept off the host ([`witness`](Self::witness)) must match
+///   the records: this catches a store rewritten and re-signed with a
+///   stolen key.
+///
+/// ```
+/// use warden_audit::{AuditKey, AuditRecord, CheckpointKind, EventType, SigningKey, SqliteStore, Verifier};
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let signing = SigningKey::generate();
+/// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+/// let mut store = SqliteStore::open_with(dir.join("audit.db"), key, Default::default(), Default::default())?;
+/// store.sign_with(signing.clone());
+/// store.append(&[AuditRecord::new(EventType::Authentication, "login")])?;
+/// store.checkpoint(CheckpointKind::Shutdown)?;
+/// // The investigator holds only the public key.
+/// let report = Verifier::new().public_key(signing.public_key()).verify(dir.join("audit.db"))?;
+/// assert!(report.is_ok(), "{report}");
+/// assert_eq!(report.signers[0].id, signing.public_key().id());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Verifier {
+    hmac: Option<AuditKey>,
+    public_keys: Vec<PublicKey>,
+    witnesses: Vec<SignedCheckpoint>,
+}
+
+impl Verifier {
+    /// A verifier with no keys yet.
+    pub fn new() -> Self {
+        Verifier::default()
+    }
+
+    /// Checks HMAC-signed checkpoints with `key`.
+    pub fn hmac_key(mut self, key: AuditKey) -> Self {
+        self.hmac = Some(key);
+        self
+    }
+
+    /// Trusts Ed25519 checkpoints signed by `key` (and, once one key is
+    /// given, no others).
+    pub fn public_key(mut self, key: PublicKey) -> Self {
+        self.public_keys.push(key);
+        self
+    }
+
+    /// Holds the store to these checkpoints, kept off the host
+    /// ([`read_witness_file`](crate::read_witness_file)). Checkpoints of other
+    /// streams are ignored.
+    pub fn witness(mut self, checkpoints: impl IntoIterator<Item = SignedCheckpoint>) -> Self {
+        self.witnesses.extend(checkpoints);
+        self
+    }
+
+    /// Verifies the SQLite store at `path`.
+    pub fn verify(&self, path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
+        let path = path.as_ref();
+        let reader = StoreReader::open(path)?;
+        let conn = reader.connection();
+        let stream = stream_of(conn, path)?;
+        let mut report = VerifyReport::default();
+        let all_checkpoints = checkpoints(conn, path)?;
+        report.checkpoints = all_checkpoints.len() as u64;
+        let trusted = self.check_signatures(all_checkpoints, &mut report);
+        let latest = trusted.last().cloned();
+        let (anchor_seq, anchor_hash) = latest
+            .as_ref()
+            .filter(|c| c.anchor_seq > 0)
+            .map_or((1, GENESIS), |c| (c.anchor_seq, c.anchor_hash));
+        let chain = walk(conn, path, anchor_seq, anchor_hash, &mut report)?;
+
+        // Hold the records to what the signed and witnessed checkpoints say.
+        let mut truncated_to = None;
+        for (id, checkpoint) in trusted.iter().map(|c| (Some(c.id), &c.checkpoint)).chain(
+            self.witnesses
+                .iter()
+                .filter(|w| w.checkpoint.stream == stream || w.checkpoint.stream.is_empty())
+                .map(|w| (None, &w.checkpoint)),
+        ) {
+            if checkpoint.last_seq < anchor_seq || checkpoint.last_seq == 0 {
+                continue; // covers only purged records
+            }
+            match (chain.hashes.get(&checkpoint.last_seq), id) {
+                (Some(hash), None) if *hash == checkpoint.head => report.witnessed += 1,
+                (Some(hash), _) if *hash == checkpoint.head => {}
+                (Some(_), Some(id)) => report.problems.push(Problem::CheckpointMismatch {
+                    id,
+                    last_seq: checkpoint.last_seq,
+                }),
+                (Some(_), None) => report.problems.push(Problem::WitnessMismatch {
+                    last_seq: checkpoint.last_seq,
+                    at_us: checkpoint.at_us,
+                }),
+                (None, _) if chain.last_seq.is_none_or(|l| l < checkpoint.last_seq) => {
+                    truncated_to = truncated_to.max(Some(checkpoint.last_seq));
+                }
+                (None, _) => {} // a deletion in the middle, reported by the walk
+            }
+        }
+        if let Some(checkpoint_last_seq) = truncated_to {
+            report.problems.push(Problem::TailTruncated {
+                checkpoint_last_seq,
+                last_seq: chain.last_seq,
+            });
+        }
+        if chain.first_seq.is_none()
+            && anchor_seq > 1
+            && latest.as_ref().is_some_and(|c| c.count > 0)
+        {
+            report.problems.push(Problem::HeadDeleted {
+                expected_first_seq: anchor_seq,
+                first_seq: None,
+            });
+        }
+        let covered = latest.as_ref().map_or(0, |c| c.last_seq);
+        report.unverified_tail = chain.hashes.keys().filter(|&&seq| seq > covered).count() as u64;
+        Ok(report)
+    }
+
+    /// Checks each checkpoint's signature; the valid ones, oldest first.
+    fn check_signatures(
+        &self,
+        stored: Vec<(i64, Option<SignedCheckpoint>)>,
+        report: &mut VerifyReport,
+    ) -> Vec<TrustedCheckpoint> {
+        let mut trusted = Vec::new();
+        for (id, signed) in stored {
+            let Some(signed) = signed else {
+                report.problems.push(Problem::ForgedCheckpoint { id });
+                continue;
+            };
+            let trust = match &signed.signature {
+                CheckpointSignature::Hmac(_) => match &self.hmac {
+                    None => {
+                        report.unchecked_checkpoints += 1;
+                        continue;
+                    }
+                    Some(key) if signed.verify_hmac(key) => SignerTrust::SecretKey,
+                    Some(_) => {
+                        report.problems.push(Problem::ForgedCheckpoint { id });
+                        continue;
+                    }
+                },
+                CheckpointSignature::Ed25519 { public_key, .. } => {
+                    if !signed.verify_ed25519() {
+                        report.problems.push(Problem::ForgedCheckpoint { id });
+                        continue;
+                    }
+                    if self.public_keys.is_empty() {
+                        SignerTrust::RecordedInStore
+                    } else if self.public_keys.contains(public_key) {
+                        SignerTrust::TrustedPublicKey
+                    } else {
+                        report.problems.push(Problem::UntrustedSigner {
+                            id,
+                            signer: public_key.id(),
+                        });
+                        continue;
+                    }
+                }
+            };
+            let signer = signed.signature.signer();
+            match report.signers.iter_mut().find(|s| s.id == signer) {
+                Some(s) => {
+                    s.checkpoints += 1;
+                    s.last_seq = s.last_seq.max(signed.checkpoint.last_seq);
+                }
+                None => report.signers.push(Signer {
+                    id: signer,
+                    trust,
+                    checkpoints: 1,
+                    last_seq: signed.checkpoint.last_seq,
+                }),
+            }
+            trusted.push(TrustedCheckpoint {
+                id,
+                checkpoint: signed.checkpoint,
+            });
+        }
+        report.valid_checkpoints = trusted.len() as u64;
+        if report.checkpoints > 0 && trusted.is_empty() && report.unchecked_checkpoints > 0 {
+            report.problems.push(Problem::Unchecked {
+                checkpoints: report.unchecked_checkpoints,
+            });
+        }
+        trusted
+    }
+}
+
+/// A checkpoint whose signature holds, and its row id.
+#[derive(Clone, Debug)]
+struct TrustedCheckpoint {
+    id: i64,
+    checkpoint: Checkpoint,
+}
+
+impl std::ops::Deref for TrustedCheckpoint {
+    type Target = Checkpoint;
+    fn deref(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+}
+
+/// What the walk over the records found.
+struct Chain {
+    first_seq: Option<i64>,
+    last_seq: Option<i64>,
+    hashes: std::collections::HashMap<i64, Hash>,
+}
+
+/// Walks the chain from the anchor, reporting broken links.
+fn walk(
+    conn: &rusqlite::Connection,
+    path: &Path,
+    anchor_seq: i64,
+    anchor_hash: Hash,
+    report: &mut VerifyReport,
+) -> Result<Chain, AuditError> {
+    let sql = |e| AuditError::sqlite(path, e);
     let mut statement = conn
         .prepare(
             "SELECT seq, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
@@ -235,16 +565,18 @@ pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyRepor
         .map_err(sql)?;
     let mut rows = statement.query([]).map_err(sql)?;
     let mut previous: Option<(i64, Hash)> = None;
-    let mut first_seq = None;
-    let mut last_seq = None;
-    let mut hashes = std::collections::HashMap::new();
+    let mut chain = Chain {
+        first_seq: None,
+        last_seq: None,
+        hashes: std::collections::HashMap::new(),
+    };
     while let Some(row) = rows.next().map_err(sql)? {
         let (seq, record) = record_from_row(row).map_err(sql)?;
         let prev_hash = hash_of(row.get(15).map_err(sql)?);
         let stored = hash_of(row.get(16).map_err(sql)?);
         report.records += 1;
-        first_seq.get_or_insert(seq);
-        last_seq = Some(seq);
+        chain.first_seq.get_or_insert(seq);
+        chain.last_seq = Some(seq);
         let mut ok = true;
         match &record {
             Ok(record) if link(&prev_hash, record) == stored => {}
@@ -281,41 +613,9 @@ pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyRepor
         if ok {
             report.valid += 1;
         }
-        hashes.insert(seq, stored);
+        chain.hashes.insert(seq, stored);
         previous = Some((seq, stored));
     }
 
-    // Hold the records to what the signed checkpoints say.
-    let mut truncated_to = None;
-    for (id, checkpoint) in &trusted {
-        if checkpoint.last_seq < anchor_seq {
-            continue; // covers only purged records
-        }
-        match hashes.get(&checkpoint.last_seq) {
-            Some(hash) if *hash == checkpoint.head => {}
-            Some(_) => report.problems.push(Problem::CheckpointMismatch {
-                id: *id,
-                last_seq: checkpoint.last_seq,
-            }),
-            None if last_seq.is_none_or(|l| l < checkpoint.last_seq) => {
-                truncated_to = truncated_to.max(Some(checkpoint.last_seq));
-            }
-            None => {} // a deletion in the middle, reported by the walk
-        }
-    }
-    if let Some(checkpoint_last_seq) = truncated_to {
-        report.problems.push(Problem::TailTruncated {
-            checkpoint_last_seq,
-            last_seq,
-        });
-    }
-    if first_seq.is_none() && anchor_seq > 1 && latest.as_ref().is_some_and(|c| c.count > 0) {
-        report.problems.push(Problem::HeadDeleted {
-            expected_first_seq: anchor_seq,
-            first_seq: None,
-        });
-    }
-    let covered = latest.as_ref().map_or(0, |c| c.last_seq);
-    report.unverified_tail = hashes.keys().filter(|&&seq| seq > covered).count() as u64;
-    Ok(report)
+    Ok(chain)
 }

@@ -7,5 +7,5 @@ mod store;
 pub use query::{DayCount, Query, StoreReader};
 pub(crate) use query::{checkpoints, record_from_row};
 pub use schema::SCHEMA_VERSION;
-pub(crate) use schema::hash_of;
+pub(crate) use schema::{hash_of, stream_of};
 pub use store::{CheckpointPolicy, SqliteStore, SyncMode};

@@ -6,9 +6,10 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OpenFlags, Row, params};
 
 use super::schema::{check_is_audit_store, hash_of, sql};
-use crate::chain::{Checkpoint, CheckpointKind};
+use crate::chain::{Checkpoint, CheckpointKind, CheckpointSignature, SignedCheckpoint};
 use crate::error::AuditError;
 use crate::record::{AuditLevel, AuditRecord, EventType, Outcome, from_micros, micros_since_epoch};
+use crate::signing::PublicKey;
 
 /// Filters for [`SqliteStore::query`](super::SqliteStore::query) and
 /// [`StoreReader::query`]; every one given must match.
@@ -335,25 +336,47 @@ pub(crate) fn stats(
 
 /// A stored checkpoint: its row id, its content (`None` if its kind is not
 /// one this build knows) and its MAC.
-pub(crate) type StoredCheckpoint = (i64, Option<Checkpoint>, Vec<u8>);
+pub(crate) type StoredCheckpoint = (i64, Option<SignedCheckpoint>);
 
 /// Reads every checkpoint, oldest first, with its MAC.
 pub(crate) fn checkpoints(
     conn: &Connection,
     path: &Path,
 ) -> Result<Vec<StoredCheckpoint>, AuditError> {
+    let stream = super::schema::stream_of(conn, path)?;
+    // A version 1 store (read without migrating it) has HMAC checkpoints only.
+    let signing = if check_is_audit_store(conn, path)? >= 2 {
+        "algorithm, public_key"
+    } else {
+        "'hmac-sha256', NULL"
+    };
     let mut statement = conn
-        .prepare(
-            "SELECT id, at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac
-             FROM audit_checkpoints ORDER BY id",
-        )
+        .prepare(&format!(
+            "SELECT id, at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac, {signing}
+             FROM audit_checkpoints ORDER BY id"
+        ))
         .map_err(sql(path))?;
     let rows = statement
         .query_map([], |r| {
             let kind: String = r.get(2)?;
+            let algorithm: String = r.get(9)?;
+            let public_key: Option<Vec<u8>> = r.get(10)?;
+            let mac: Vec<u8> = r.get(8)?;
+            let signature = match (algorithm.as_str(), public_key) {
+                ("hmac-sha256", _) => Some(CheckpointSignature::Hmac(mac)),
+                ("ed25519", Some(key)) => <[u8; 32]>::try_from(key.as_slice())
+                    .ok()
+                    .and_then(|key| PublicKey::from_bytes(&key).ok())
+                    .map(|public_key| CheckpointSignature::Ed25519 {
+                        public_key,
+                        signature: mac,
+                    }),
+                _ => None,
+            };
             let checkpoint =
                 CheckpointKind::parse(&kind).map(|kind| -> rusqlite::Result<Checkpoint> {
                     Ok(Checkpoint {
+                        stream: stream.clone(),
                         at_us: r.get(1)?,
                         kind,
                         last_seq: r.get(3)?,
@@ -363,10 +386,12 @@ pub(crate) fn checkpoints(
                         anchor_hash: hash_of(r.get(7)?),
                     })
                 });
+            let checkpoint = checkpoint.transpose()?;
             Ok((
                 r.get::<_, i64>(0)?,
-                checkpoint.transpose()?,
-                r.get::<_, Vec<u8>>(8)?,
+                checkpoint
+                    .zip(signature)
+                    .map(|(c, s)| SignedCheckpoint::new(c, s)),
             ))
         })
         .map_err(sql(path))?;

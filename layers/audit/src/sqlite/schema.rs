@@ -8,7 +8,7 @@ use crate::chain::Hash;
 use crate::error::AuditError;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE warden_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,6 +51,14 @@ INSERT INTO warden_meta (key, value) VALUES ('kind', 'warden-audit');
 INSERT INTO warden_meta (key, value) VALUES ('schema_version', '1');
 ";
 
+/// Version 2: checkpoints say how they are signed (HMAC or Ed25519, with
+/// the public key), and the store names its stream.
+const MIGRATE_TO_V2: &str = "
+ALTER TABLE audit_checkpoints ADD COLUMN algorithm TEXT NOT NULL DEFAULT 'hmac-sha256';
+ALTER TABLE audit_checkpoints ADD COLUMN public_key BLOB;
+UPDATE warden_meta SET value = '2' WHERE key = 'schema_version';
+";
+
 /// Maps a SQLite error to the store's error, naming its file.
 pub(crate) fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> AuditError + '_ {
     move |e| AuditError::sqlite(path, e)
@@ -67,9 +75,12 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), AuditError> 
         )
         .map_err(sql(path))?;
     if tables == 0 {
-        conn.execute_batch(&format!("BEGIN; {SCHEMA_V1} COMMIT;"))
-            .map_err(sql(path))?;
-        return Ok(());
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA_V1} COMMIT;"))
+            .map_err(sql(path))
+            .or_else(|e| {
+                // Another process created it first.
+                check_is_audit_store(conn, path).map(drop).map_err(|_| e)
+            })?;
     }
     let version = check_is_audit_store(conn, path)?;
     if version > SCHEMA_VERSION {
@@ -79,8 +90,43 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), AuditError> 
             supported: SCHEMA_VERSION,
         });
     }
-    // Version 1 is the first; later versions add their steps here.
+    if version < 2 {
+        let stream = format!(
+            "sqlite-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..16]
+        );
+        // Under a write lock, and only if nobody migrated meanwhile.
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(sql(path))?;
+        let result = (|| {
+            if check_is_audit_store(conn, path)? < 2 {
+                conn.execute_batch(MIGRATE_TO_V2).map_err(sql(path))?;
+                conn.execute(
+                    "INSERT OR IGNORE INTO warden_meta (key, value) VALUES ('stream', ?1)",
+                    [&stream],
+                )
+                .map_err(sql(path))?;
+            }
+            Ok(())
+        })();
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        conn.execute_batch(end).map_err(sql(path))?;
+        result?;
+    }
     Ok(())
+}
+
+/// The store's stream: the name its checkpoints carry (empty for a
+/// version 1 store not yet migrated).
+pub(crate) fn stream_of(conn: &Connection, path: &Path) -> Result<String, AuditError> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM warden_meta WHERE key = 'stream'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql(path))?
+        .unwrap_or_default())
 }
 
 /// The schema version, if `conn` is a warden audit store.

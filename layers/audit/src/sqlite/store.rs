@@ -8,9 +8,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::query::{self, Query};
 use super::schema::{self, hash_of, sql};
-use crate::chain::{AuditKey, Checkpoint, CheckpointKind, GENESIS, Hash, link};
+use crate::chain::{
+    AuditKey, Checkpoint, CheckpointKind, CheckpointSignature, CheckpointSigner, GENESIS, Hash,
+    SignedCheckpoint, link,
+};
 use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
+use crate::signing::SigningKey;
+use crate::witness::CheckpointWitness;
 
 /// How often the store signs a checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,11 +72,20 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     key: AuditKey,
+    signer: CheckpointSigner,
+    stream: String,
+    witnesses: Vec<WitnessSlot>,
     next_seq: i64,
     head: Hash,
     policy: CheckpointPolicy,
     since_checkpoint: u64,
     last_checkpoint: Instant,
+}
+
+/// A witness, and whether its failure was reported yet.
+struct WitnessSlot {
+    witness: Box<dyn CheckpointWitness>,
+    failures: u64,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -128,10 +142,14 @@ impl SqliteStore {
             .optional()
             .map_err(sql(&path))?
             .unwrap_or((1, GENESIS));
+        let stream = schema::stream_of(&conn, &path)?;
         Ok(SqliteStore {
             conn,
             path,
+            signer: CheckpointSigner::Hmac(key.clone()),
             key,
+            stream,
+            witnesses: Vec::new(),
             next_seq,
             head,
             policy,
@@ -145,9 +163,34 @@ impl SqliteStore {
         &self.path
     }
 
-    /// The key that signs this store's checkpoints.
+    /// The store's secret key: it signs checkpoints unless a
+    /// [`SigningKey`] does ([`sign_with`](Self::sign_with)).
     pub fn key(&self) -> &AuditKey {
         &self.key
+    }
+
+    /// Signs checkpoints from now on with `key` (Ed25519), so that they
+    /// verify with its public key alone. Earlier HMAC checkpoints stay as
+    /// they are and still verify with the store's key.
+    pub fn sign_with(&mut self, key: SigningKey) {
+        self.signer = CheckpointSigner::Ed25519(key);
+    }
+
+    /// Sends every checkpoint signed from now on to `witness` as well.
+    pub fn add_witness(&mut self, witness: impl CheckpointWitness) {
+        self.add_boxed_witness(Box::new(witness));
+    }
+
+    pub(crate) fn add_boxed_witness(&mut self, witness: Box<dyn CheckpointWitness>) {
+        self.witnesses.push(WitnessSlot {
+            witness,
+            failures: 0,
+        });
+    }
+
+    /// The name of the store's hash chain, which its checkpoints carry.
+    pub fn stream(&self) -> &str {
+        &self.stream
     }
 
     /// Appends `records` in one transaction, chaining each to the last, and
@@ -234,6 +277,7 @@ impl SqliteStore {
             (anchor_seq, anchor_hash)
         };
         let checkpoint = Checkpoint {
+            stream: self.stream.clone(),
             at_us: micros_since_epoch(SystemTime::now()),
             kind,
             last_seq: self.next_seq - 1,
@@ -242,26 +286,57 @@ impl SqliteStore {
             anchor_seq,
             anchor_hash,
         };
-        let mac = self.key.sign(&checkpoint.canonical());
+        let signed = self.signer.sign(checkpoint);
+        let public_key = match &signed.signature {
+            CheckpointSignature::Ed25519 { public_key, .. } => Some(public_key.to_bytes().to_vec()),
+            _ => None,
+        };
+        let c = &signed.checkpoint;
         self.conn
             .execute(
-                "INSERT INTO audit_checkpoints (at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO audit_checkpoints (at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac, algorithm, public_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
-                    checkpoint.at_us,
+                    c.at_us,
                     kind.as_str(),
-                    checkpoint.last_seq,
-                    &checkpoint.head[..],
-                    checkpoint.count,
-                    checkpoint.anchor_seq,
-                    &checkpoint.anchor_hash[..],
-                    &mac[..],
+                    c.last_seq,
+                    &c.head[..],
+                    c.count,
+                    c.anchor_seq,
+                    &c.anchor_hash[..],
+                    signed.signature.bytes(),
+                    signed.signature.algorithm(),
+                    public_key,
                 ],
             )
             .map_err(sql(&path))?;
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
+        self.witness(&signed);
         Ok(())
+    }
+
+    /// Sends a signed checkpoint to the witnesses; a failure is reported
+    /// once per witness on stderr, and counted.
+    fn witness(&mut self, signed: &SignedCheckpoint) {
+        for slot in &mut self.witnesses {
+            if let Err(e) = slot.witness.witness(signed) {
+                if slot.failures == 0 {
+                    eprintln!(
+                        "warden-audit: {}: {}: checkpoint of record {} not witnessed: {e}",
+                        self.path.display(),
+                        slot.witness.name(),
+                        signed.checkpoint.last_seq
+                    );
+                }
+                slot.failures += 1;
+            }
+        }
+    }
+
+    /// How many checkpoints the witnesses failed to take.
+    pub fn witness_failures(&self) -> u64 {
+        self.witnesses.iter().map(|w| w.failures).sum()
     }
 
     /// Deletes the records older than `before`, oldest first, and signs a

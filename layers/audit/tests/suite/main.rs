@@ -6,5 +6,6 @@ mod audited;
 mod common;
 mod crash;
 mod layer;
+mod signing;
 mod sinks;
 mod verify;
