@@ -7,7 +7,9 @@ use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Identity, Layer, Layered, SubscriberExt};
 use tracing_subscriber::{EnvFilter, Registry};
-use warden_audit::{AuditError, AuditKey, AuditLayer, Route, RouteFilter, SqliteSink};
+use warden_audit::{
+    AuditError, AuditKey, AuditLayer, Route, RouteFilter, SigningKey, SqliteSink,
+};
 use warden_core::FlushResult;
 use warden_correlation::CorrelationLayer;
 use warden_metrics::MetricsLayer;
@@ -103,6 +105,7 @@ pub struct WardenBuilder {
     pii: Option<PiiLayer>,
     metrics: bool,
     audit: AuditChoice,
+    audit_signing_key: Option<SigningKey>,
     otlp: OtlpChoice,
     json: bool,
     writer: Option<BoxMakeWriter>,
@@ -117,6 +120,7 @@ impl Default for WardenBuilder {
             pii: Some(PiiLayer::default()),
             metrics: true,
             audit: AuditChoice::Sqlite(PathBuf::from(DEFAULT_AUDIT_DB)),
+            audit_signing_key: None,
             otlp: OtlpChoice::FromEnv,
             json: true,
             writer: None,
@@ -176,6 +180,17 @@ impl WardenBuilder {
     /// Audit records to the SQLite store at `path` (created if missing).
     pub fn audit_sqlite(mut self, path: impl Into<PathBuf>) -> Self {
         self.audit = AuditChoice::Sqlite(path.into());
+        self
+    }
+
+    /// Signs the SQLite store's checkpoints with `key` (Ed25519), so that
+    /// they verify with its public key alone (`warden audit keygen` makes a
+    /// pair). Without it, `WARDEN_AUDIT_SIGNING_KEY` names the secret key's
+    /// file if set; else checkpoints are HMAC-signed with the store's key.
+    /// With OTLP export on, every checkpoint is also sent to the collector
+    /// as an `audit.checkpoint` log record, a witness kept off the host.
+    pub fn audit_signing_key(mut self, key: SigningKey) -> Self {
+        self.audit_signing_key = Some(key);
         self
     }
 
@@ -281,7 +296,21 @@ impl WardenBuilder {
             AuditChoice::Layer(layer) => Some(layer),
             AuditChoice::Sqlite(path) => {
                 let key = AuditKey::for_store(&path)?;
-                let sink = SqliteSink::builder(&path).key(key.clone()).build()?;
+                let mut sink = SqliteSink::builder(&path).key(key.clone());
+                let signing_key = match self.audit_signing_key {
+                    Some(k) => Some(k),
+                    None => match std::env::var_os("WARDEN_AUDIT_SIGNING_KEY") {
+                        Some(file) => Some(SigningKey::from_file(file)?),
+                        None => None,
+                    },
+                };
+                if let Some(signing_key) = signing_key {
+                    sink = sink.signing_key(signing_key);
+                }
+                if let Some(otlp) = &otlp {
+                    sink = sink.witness(otlp.checkpoint_witness());
+                }
+                let sink = sink.build()?;
                 let mut builder = AuditLayer::builder()
                     .route(Route::new("sqlite", RouteFilter::all()).sink(sink))
                     .pseudonym_key(key);

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
 use warden_audit::{
-    AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, Query, SqliteStore,
-    StoreReader, verify,
+    AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, PublicKey, Query,
+    SigningKey, SqliteStore, StoreReader, Verifier,
 };
 
 /// The `audit` subcommands.
@@ -23,6 +23,17 @@ pub(crate) enum AuditCommand {
     Verify(VerifyArgs),
     /// Deletes expired records, keeping the store verifiable.
     Purge(PurgeArgs),
+    /// Writes a new Ed25519 key pair for signing checkpoints: the secret
+    /// key (mode 0600) and, beside it, the public key that verifies.
+    Keygen(KeygenArgs),
+}
+
+/// Arguments of `warden audit keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// Where to write the secret key; the public key goes to `<out>.pub`.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// The audit database.
@@ -119,9 +130,20 @@ pub(crate) struct StatsArgs {
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     db: Db,
-    /// The key file (default: the store's `<db>.key`, or `WARDEN_AUDIT_KEY`).
+    /// The HMAC key file (default: `WARDEN_AUDIT_KEY`, else the store's
+    /// `<db>.key` if there is one).
     #[arg(long)]
     key_file: Option<PathBuf>,
+    /// A public key to trust for Ed25519 checkpoints (repeatable; default:
+    /// `<db>.pub` if there is one). Once one is given, checkpoints signed
+    /// by any other key fail.
+    #[arg(long = "public-key")]
+    public_keys: Vec<PathBuf>,
+    /// A file of checkpoints kept off the host (a `JsonlWitness` file, or
+    /// exported `audit.checkpoint` log records); repeatable. The store must
+    /// match every checkpoint of its stream in it.
+    #[arg(long = "witness")]
+    witnesses: Vec<PathBuf>,
 }
 
 /// Arguments of `warden audit purge`.
@@ -220,16 +242,41 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
             Ok(0)
         }
         AuditCommand::Verify(args) => {
-            let report = match &args.key_file {
-                Some(file) => {
-                    StoreReader::open(&args.db.db)?;
-                    warden_audit::verify_with(&args.db.db, &AuditKey::from_file(file, false)?)?
-                }
-                None => verify(&args.db.db)?,
-            };
-            writeln!(out, "{}: {report}", args.db.db.display())
-                .map_err(|e| io_error(&args.db.db, e))?;
+            let db = &args.db.db;
+            StoreReader::open(db)?;
+            let mut verifier = Verifier::new();
+            if let Some(key) = store_key(db, args.key_file.as_deref())? {
+                verifier = verifier.hmac_key(key);
+            }
+            let mut public_keys = args.public_keys.clone();
+            let beside = warden_audit::public_key_file(db);
+            if public_keys.is_empty() && beside.exists() {
+                public_keys.push(beside);
+            }
+            for file in &public_keys {
+                verifier = verifier.public_key(PublicKey::from_file(file)?);
+            }
+            for file in &args.witnesses {
+                verifier = verifier.witness(warden_audit::read_witness_file(file)?);
+            }
+            let report = verifier.verify(db)?;
+            writeln!(out, "{}: {report}", db.display()).map_err(|e| io_error(db, e))?;
             Ok(if report.is_ok() { 0 } else { 1 })
+        }
+        AuditCommand::Keygen(args) => {
+            let key = SigningKey::generate();
+            key.write(&args.out)?;
+            let public = warden_audit::public_key_file(&args.out);
+            writeln!(
+                out,
+                "secret key: {} (keep it with the writer; SqliteSinkBuilder::signing_key)\npublic key: {} ({}; give it to whoever verifies: warden audit verify --public-key {})",
+                args.out.display(),
+                public.display(),
+                key.public_key().id(),
+                public.display()
+            )
+            .map_err(|e| io_error(&args.out, e))?;
+            Ok(0)
         }
         AuditCommand::Purge(args) => {
             StoreReader::open(&args.db.db)?;

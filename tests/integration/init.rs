@@ -75,6 +75,13 @@ fn the_whole_stack_logs_times_audits_and_exports_without_leaking() {
     let stats = guard.otlp().unwrap().stats();
     assert_eq!((stats.audit.exported, stats.lost()), (20, 0), "{stats}");
     drop(guard);
+    // The shutdown checkpoint is witnessed at the collector.
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| o
+            .contains("audit.checkpoint.last_seq: Int(20)")),
+        "{}",
+        collector.output()
+    );
     let store = SqliteStore::open(&db).unwrap();
     assert_eq!(store.query(&Query::default()).unwrap().len(), 20);
     assert!(warden::audit::verify(&db).unwrap().is_ok());

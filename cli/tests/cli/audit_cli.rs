@@ -271,3 +271,71 @@ fn query_finds_a_pseudonymized_user_by_hashing_the_argument() {
     assert_ne!(code, 0, "{out}");
     assert!(err.contains("/nonexistent/key"), "{err}");
 }
+
+/// `keygen` writes a pair; a store signed with the secret key verifies with
+/// the public key alone, fails with another one, and is held to a witness.
+#[test]
+fn keygen_then_verify_with_the_public_key_and_a_witness() {
+    use warden_audit::{JsonlWitness, SigningKey, SqliteSink};
+
+    let dir = Scratch::new();
+    let secret = dir.0.join("signing.key");
+    let (code, out, err) = warden(&["audit", "keygen", "--out", secret.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ed25519:"), "{out}");
+    let public = dir.0.join("signing.key.pub");
+    assert!(public.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // keygen never overwrites a key.
+    let (code, _, err) = warden(&["audit", "keygen", "--out", secret.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("signing.key"), "{err}");
+
+    let db = dir.0.join("audit.db");
+    let witness = dir.0.join("witness.jsonl");
+    let mut sink = SqliteSink::builder(&db)
+        .signing_key(SigningKey::from_file(&secret).unwrap())
+        .witness(JsonlWitness::open(&witness).unwrap())
+        .build()
+        .unwrap();
+    use warden_audit::AuditSink;
+    sink.write(&[AuditRecord::new(EventType::Authentication, "login")])
+        .unwrap();
+    sink.close().unwrap();
+    drop(sink);
+    // Without the HMAC key file: the public key is all the verifier needs.
+    std::fs::remove_file(warden_audit::key_file(&db)).unwrap();
+    let (db, public, witness) = (
+        db.to_str().unwrap(),
+        public.to_str().unwrap(),
+        witness.to_str().unwrap(),
+    );
+    let (code, out, err) = warden(&[
+        "audit",
+        "verify",
+        "--db",
+        db,
+        "--public-key",
+        public,
+        "--witness",
+        witness,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("(a trusted public key): 1 checkpoints, records up to 1"),
+        "{out}"
+    );
+    assert!(out.contains("witnessed:   1 checkpoints"), "{out}");
+
+    let other = dir.0.join("other.key");
+    warden(&["audit", "keygen", "--out", other.to_str().unwrap()]);
+    let other_public = format!("{}.pub", other.display());
+    let (code, out, _) = warden(&["audit", "verify", "--db", db, "--public-key", &other_public]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("not a trusted public key"), "{out}");
+}

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use warden_audit::{AuditRecord, AuditSink, SinkError};
+use warden_audit::{AuditRecord, AuditSink, CheckpointWitness, SignedCheckpoint, SinkError};
 
-use crate::queue::Shared;
+use crate::queue::{AuditItem, Shared};
 
 /// An [`AuditSink`] that sends audit records to the collector as OTLP log
 /// records named `warden.audit`, their columns as `audit.*` attributes
@@ -44,11 +44,51 @@ impl AuditSink for OtlpAuditSink {
             .into());
         }
         for record in records {
-            if queue.push(record.clone()).is_err() {
+            if queue
+                .push(AuditItem::Record(Box::new(record.clone())))
+                .is_err()
+            {
                 self.shared.audit_counters.dropped.fetch_add(1, Relaxed);
             }
         }
         self.shared.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// A [`CheckpointWitness`] that sends each checkpoint of an audit store to
+/// the collector as an OTLP log record named `audit.checkpoint`: its body
+/// is the checkpoint as one JSON line (what `warden audit verify --witness`
+/// reads from an export of these records), with `audit.checkpoint.stream`,
+/// `.last_seq`, `.head` and `.signer` attributes. Kept off the host by the
+/// log pipeline, they catch a store that is later rewritten and re-signed.
+///
+/// Made by [`Otlp::checkpoint_witness`](crate::Otlp::checkpoint_witness);
+/// counted with the audit records in [`ExportStats::audit`](crate::ExportStats::audit).
+#[derive(Debug, Clone)]
+pub struct OtlpCheckpointWitness {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) endpoint: String,
+}
+
+impl CheckpointWitness for OtlpCheckpointWitness {
+    fn name(&self) -> String {
+        format!("otlp:{}", self.endpoint)
+    }
+
+    fn witness(&mut self, checkpoint: &SignedCheckpoint) -> Result<(), SinkError> {
+        if self.shared.is_closed() {
+            return Err("the OTLP exporter has shut down".into());
+        }
+        let pushed = self
+            .shared
+            .audit
+            .push(AuditItem::Checkpoint(Box::new(checkpoint.clone())));
+        self.shared.wake.notify_one();
+        if pushed.is_err() {
+            self.shared.audit_counters.dropped.fetch_add(1, Relaxed);
+            return Err("the OTLP audit queue is full".into());
+        }
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use tracing_core::{Level, Metadata};
-use warden_audit::{AuditLevel, AuditRecord};
+use warden_audit::{AuditLevel, AuditRecord, SignedCheckpoint};
 use warden_core::{CorrelationId, FieldRef};
 use warden_pii::Sanitizer;
 
@@ -217,6 +217,41 @@ impl Converter {
                 Some(TraceFlags::SAMPLED),
             );
         }
+        log
+    }
+
+    /// A store's checkpoint as an OTLP log record named
+    /// `audit.checkpoint`, its JSON line as the body.
+    pub(crate) fn checkpoint(&self, signed: &SignedCheckpoint) -> SdkLogRecord {
+        let mut log = self.logger.create_log_record();
+        log.set_event_name("audit.checkpoint");
+        log.set_target(warden_core::AUDIT_TARGET);
+        let at = std::time::UNIX_EPOCH
+            + std::time::Duration::from_micros(signed.checkpoint.at_us.max(0) as u64);
+        log.set_timestamp(at);
+        log.set_observed_timestamp(SystemTime::now());
+        log.set_severity_number(Severity::Info);
+        log.set_severity_text("INFO");
+        let json = signed.to_json();
+        log.set_body(AnyValue::String(json.to_string().into()));
+        log.add_attributes([
+            (
+                "audit.checkpoint.stream",
+                AnyValue::String(signed.checkpoint.stream.clone().into()),
+            ),
+            (
+                "audit.checkpoint.last_seq",
+                AnyValue::Int(signed.checkpoint.last_seq),
+            ),
+            (
+                "audit.checkpoint.head",
+                AnyValue::String(json["head"].as_str().unwrap_or_default().to_owned().into()),
+            ),
+            (
+                "audit.checkpoint.signer",
+                AnyValue::String(signed.signature.signer().into()),
+            ),
+        ]);
         log
     }
 

@@ -22,7 +22,7 @@ use crate::OtlpError;
 use crate::config::OtlpConfig;
 use crate::convert::Converter;
 use crate::metrics::{build_request, resource_proto};
-use crate::queue::{Counters, Shared};
+use crate::queue::{AuditItem, Counters, Shared};
 use crate::transport::Exporters;
 
 /// Requests to the export thread.
@@ -309,8 +309,15 @@ impl Worker {
 
     async fn drain_audit(&self) -> bool {
         let shared = &self.shared;
-        self.drain_log_queue(&shared.audit, &shared.audit_counters, |c, r| c.audit(&r))
-            .await
+        self.drain_log_queue(
+            &shared.audit,
+            &shared.audit_counters,
+            |c, item| match item {
+                AuditItem::Record(r) => c.audit(&r),
+                AuditItem::Checkpoint(checkpoint) => c.checkpoint(&checkpoint),
+            },
+        )
+        .await
     }
 
     /// Sends what `queue` holds now as log records, a batch at a time;

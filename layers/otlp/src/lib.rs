@@ -61,7 +61,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use warden_metrics::MetricsLayer;
 use warden_pii::Sanitizer;
 
-pub use audit::OtlpAuditSink;
+pub use audit::{OtlpAuditSink, OtlpCheckpointWitness};
 pub use config::{Compression, OtlpConfig, Protocol, Signal};
 pub use convert::CORRELATION_ATTRIBUTE;
 pub use error::OtlpError;
@@ -141,6 +141,33 @@ impl Otlp {
     /// ```
     pub fn audit_sink(&self) -> OtlpAuditSink {
         OtlpAuditSink {
+            shared: Arc::clone(&self.inner.shared),
+            endpoint: self.inner.config.endpoint_for(Signal::Logs),
+        }
+    }
+
+    /// A [`CheckpointWitness`](warden_audit::CheckpointWitness) that sends
+    /// each checkpoint of an audit store to the collector as an
+    /// `audit.checkpoint` log record, so that a copy lives off the host
+    /// (see [`OtlpCheckpointWitness`]).
+    ///
+    /// ```
+    /// use warden_audit::{SigningKey, SqliteSink};
+    /// use warden_otlp::Otlp;
+    /// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let otlp = Otlp::builder().ignore_env().endpoint("http://127.0.0.1:4317").build()?;
+    /// let sink = SqliteSink::builder(dir.join("audit.db"))
+    ///     .signing_key(SigningKey::generate())
+    ///     .witness(otlp.checkpoint_witness())
+    ///     .build()?;
+    /// # drop(sink);
+    /// # let _ = otlp.shutdown(std::time::Duration::from_secs(1));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn checkpoint_witness(&self) -> OtlpCheckpointWitness {
+        OtlpCheckpointWitness {
             shared: Arc::clone(&self.inner.shared),
             endpoint: self.inner.config.endpoint_for(Signal::Logs),
         }

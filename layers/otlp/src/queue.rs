@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crossbeam_queue::ArrayQueue;
 use tokio::sync::Notify;
-use warden_audit::AuditRecord;
+use warden_audit::{AuditRecord, SignedCheckpoint};
 
 use crate::record::{EventRecord, SpanRecord};
 
@@ -90,11 +90,19 @@ impl<T: Recycle> Lane<T> {
     }
 }
 
+/// What the audit queue carries: records, and the checkpoints of the
+/// stores they go to (as witness).
+#[derive(Debug)]
+pub(crate) enum AuditItem {
+    Record(Box<AuditRecord>),
+    Checkpoint(Box<SignedCheckpoint>),
+}
+
 /// What the application's threads and the export thread share.
 pub(crate) struct Shared {
     pub(crate) spans: Lane<SpanRecord>,
     pub(crate) events: Lane<EventRecord>,
-    pub(crate) audit: ArrayQueue<AuditRecord>,
+    pub(crate) audit: ArrayQueue<AuditItem>,
     pub(crate) audit_counters: Counters,
     pub(crate) metric_counters: Counters,
     /// Wakes the export thread early when a batch is ready.

@@ -304,3 +304,71 @@ fn audit_records_arrive_as_log_records_with_audit_attributes() {
     assert_eq!(otlp.stats().audit.exported, 2, "{}", otlp.stats());
     audit.shutdown(Duration::from_secs(5)).unwrap();
 }
+
+/// The checkpoints of a store reach the collector as `audit.checkpoint`
+/// log records whose bodies, exported, are a witness file that `verify`
+/// reads back and holds the store to.
+#[test]
+fn checkpoints_arrive_as_witness_records_that_verify_the_store() {
+    use warden_audit::{
+        AuditRecord, AuditSink, EventType, SigningKey, SqliteSink, Verifier, read_witness_file,
+    };
+
+    let collector = Collector::start();
+    let otlp = Otlp::builder()
+        .ignore_env()
+        .endpoint(collector.grpc())
+        .build()
+        .unwrap();
+    let dir = warden_test_support::Scratch::new();
+    let db = dir.path("audit.db");
+    let signing = SigningKey::generate();
+    let mut sink = SqliteSink::builder(&db)
+        .signing_key(signing.clone())
+        .witness(otlp.checkpoint_witness())
+        .build()
+        .unwrap();
+    sink.write(&[AuditRecord::new(EventType::Authentication, "login")])
+        .unwrap();
+    sink.close().unwrap();
+    drop(sink);
+    otlp.flush(Duration::from_secs(10)).unwrap();
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| o
+            .contains("audit.checkpoint.signer")),
+        "{}",
+        collector.output()
+    );
+    let output = collector.output();
+    let record = output
+        .split("LogRecord #")
+        .find(|b| b.contains("audit.checkpoint.last_seq: Int(1)"))
+        .unwrap_or_else(|| panic!("{output}"));
+    assert!(
+        record.contains(&format!(
+            "audit.checkpoint.signer: Str({})",
+            signing.public_key().id()
+        )),
+        "{record}"
+    );
+    // The bodies, as a log store would export them, are a witness file.
+    let bodies: String = output
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Body: Str("))
+        .filter_map(|l| l.strip_suffix(')'))
+        .filter(|l| l.contains("\"audit.checkpoint\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let witness = dir.path("witness.jsonl");
+    std::fs::write(&witness, bodies).unwrap();
+    let witnessed = read_witness_file(&witness).unwrap();
+    assert_eq!(witnessed.len(), 1, "{output}");
+    let report = Verifier::new()
+        .public_key(signing.public_key())
+        .witness(witnessed)
+        .verify(&db)
+        .unwrap();
+    assert!(report.is_ok() && report.witnessed == 1, "{report}");
+    assert_eq!(otlp.stats().lost(), 0);
+    otlp.shutdown(Duration::from_secs(5)).unwrap();
+}
