@@ -19,7 +19,9 @@ pub(crate) enum AuditCommand {
     Tail(TailArgs),
     /// Counts by day, event type, level and outcome.
     Stats(StatsArgs),
-    /// Checks the hash chain and the signed checkpoints; exit 1 on any failure.
+    /// Checks the hash chain and the signed checkpoints of a SQLite store,
+    /// or of JSONL files (`--db audit.jsonl`, its rotations included);
+    /// exit 1 on any failure.
     Verify(VerifyArgs),
     /// Deletes expired records, keeping the store verifiable.
     Purge(PurgeArgs),
@@ -243,7 +245,10 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
         }
         AuditCommand::Verify(args) => {
             let db = &args.db.db;
-            StoreReader::open(db)?;
+            let jsonl = is_jsonl(db);
+            if !jsonl {
+                StoreReader::open(db)?;
+            }
             let mut verifier = Verifier::new();
             if let Some(key) = store_key(db, args.key_file.as_deref())? {
                 verifier = verifier.hmac_key(key);
@@ -259,7 +264,11 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
             for file in &args.witnesses {
                 verifier = verifier.witness(warden_audit::read_witness_file(file)?);
             }
-            let report = verifier.verify(db)?;
+            let report = if jsonl {
+                verifier.verify_jsonl(db)?
+            } else {
+                verifier.verify(db)?
+            };
             writeln!(out, "{}: {report}", db.display()).map_err(|e| io_error(db, e))?;
             Ok(if report.is_ok() { 0 } else { 1 })
         }
@@ -294,6 +303,17 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
             .map_err(|e| io_error(&args.db.db, e))?;
             Ok(0)
         }
+    }
+}
+
+/// Whether `path` is a JSON Lines audit file (else a SQLite store): its
+/// first byte opens a JSON object, or it is missing but has rotations.
+fn is_jsonl(path: &std::path::Path) -> bool {
+    use std::io::Read as _;
+    let mut first = [0u8; 1];
+    match std::fs::File::open(path) {
+        Ok(mut file) => matches!(file.read(&mut first), Ok(1) if first[0] == b'{'),
+        Err(_) => false,
     }
 }
 

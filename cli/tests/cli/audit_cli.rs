@@ -339,3 +339,53 @@ fn keygen_then_verify_with_the_public_key_and_a_witness() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("not a trusted public key"), "{out}");
 }
+
+/// `verify --db FILE.jsonl` checks JSONL files, rotations included.
+#[test]
+fn verify_checks_jsonl_files() {
+    use warden_audit::{AuditSink, JsonlSink, SigningKey};
+
+    let dir = Scratch::new();
+    let path = dir.0.join("audit.jsonl");
+    let signing = SigningKey::generate();
+    signing.write(dir.0.join("signing.key")).unwrap();
+    let mut sink = JsonlSink::open(&path)
+        .unwrap()
+        .rotate_at_size(1_000)
+        .signing_key(signing);
+    for i in 0..12 {
+        sink.write(&[AuditRecord::new(
+            EventType::Authentication,
+            format!("login-{i}"),
+        )])
+        .unwrap();
+    }
+    sink.close().unwrap();
+    drop(sink);
+    let public = dir.0.join("signing.key.pub");
+    let (code, out, err) = warden(&[
+        "audit",
+        "verify",
+        "--db",
+        path.to_str().unwrap(),
+        "--public-key",
+        public.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("records:     12 (12 valid, 0 invalid)"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("login-11", "login-99")).unwrap();
+    let (code, out, _) = warden(&[
+        "audit",
+        "verify",
+        "--db",
+        path.to_str().unwrap(),
+        "--public-key",
+        public.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("record 12 was edited"), "{out}");
+}

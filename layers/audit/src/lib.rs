@@ -45,6 +45,7 @@ mod chain;
 mod error;
 mod from_event;
 mod identity;
+mod jsonl;
 mod layer;
 mod macros;
 mod record;
@@ -62,11 +63,12 @@ pub use chain::{
 };
 pub use error::{AuditError, DatabaseError};
 pub use identity::DEFAULT_IDENTITY_FIELDS;
+pub use jsonl::JsonlSink;
 pub use layer::{AuditGuard, AuditLayer, AuditLayerBuilder};
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
 pub use route::{Durability, Overflow, Route, RouteFilter, RouteStats};
 pub use signing::{PublicKey, SigningKey, public_key_file};
-pub use sink::{AuditSink, JsonlSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
+pub use sink::{AuditSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
 pub use sqlite::{
     CheckpointPolicy, DayCount, Query, SCHEMA_VERSION, SqliteStore, StoreReader, SyncMode,
 };

@@ -1,12 +1,11 @@
 //! Where audit records go: the `AuditSink` trait and the built-in sinks.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::AuditKey;
-use crate::chain::{CheckpointKind, GENESIS, Hash, decode_hex, encode_hex, link};
+use crate::chain::CheckpointKind;
 use crate::error::AuditError;
 use crate::record::AuditRecord;
 use crate::signing::SigningKey;
@@ -237,160 +236,6 @@ impl AuditSink for SqliteSink {
 
     fn close(&mut self) -> Result<(), SinkError> {
         Ok(self.store.checkpoint(CheckpointKind::Shutdown)?)
-    }
-}
-
-/// JSON Lines files: one record per line, with `prev_hash` and `hash`
-/// chaining each line to the one before (across rotations), rotated when
-/// a file reaches a size or an age.
-///
-/// ```
-/// use std::time::Duration;
-/// use warden_audit::JsonlSink;
-/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
-/// # std::fs::create_dir_all(&dir)?;
-/// let sink = JsonlSink::open(dir.join("audit.jsonl"))?
-///     .rotate_at_size(64 * 1024 * 1024)
-///     .rotate_every(Duration::from_secs(86_400));
-/// # drop(sink);
-/// # std::fs::remove_dir_all(&dir)?;
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug)]
-pub struct JsonlSink {
-    path: PathBuf,
-    file: File,
-    size: u64,
-    opened: Instant,
-    max_bytes: Option<u64>,
-    max_age: Option<Duration>,
-    head: Hash,
-}
-
-impl JsonlSink {
-    /// Appends to `path` (created if missing), never rotating; continues
-    /// the chain from the file's last line.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self, AuditError> {
-        let path = path.as_ref().to_owned();
-        let head = last_hash(&path)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| AuditError::io(&path, e))?;
-        let size = file.metadata().map_err(|e| AuditError::io(&path, e))?.len();
-        Ok(JsonlSink {
-            path,
-            file,
-            size,
-            opened: Instant::now(),
-            max_bytes: None,
-            max_age: None,
-            head,
-        })
-    }
-
-    /// Rotates when the file would grow past `bytes`.
-    pub fn rotate_at_size(mut self, bytes: u64) -> Self {
-        self.max_bytes = Some(bytes.max(1));
-        self
-    }
-
-    /// Rotates when the file has been written to for `age`.
-    pub fn rotate_every(mut self, age: Duration) -> Self {
-        self.max_age = Some(age);
-        self
-    }
-
-    /// Renames the current file to `<path>.<UTC time>` and starts a new one.
-    fn rotate(&mut self) -> io::Result<()> {
-        self.file.sync_all()?;
-        let mut stamp = String::new();
-        warden_core::internal::rfc3339_micros(&mut stamp, SystemTime::now());
-        let stamp: String = stamp.chars().filter(char::is_ascii_alphanumeric).collect();
-        // Never rename over an earlier rotation.
-        let rotated = (0u32..)
-            .map(|n| {
-                let mut name = self.path.as_os_str().to_owned();
-                name.push(if n == 0 {
-                    format!(".{stamp}")
-                } else {
-                    format!(".{stamp}-{n}")
-                });
-                PathBuf::from(name)
-            })
-            .find(|candidate| !candidate.exists())
-            .unwrap_or_else(|| self.path.with_extension("rotated"));
-        fs::rename(&self.path, rotated)?;
-        self.file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
-        self.size = 0;
-        self.opened = Instant::now();
-        Ok(())
-    }
-}
-
-/// The `hash` of the last line of a JSONL audit file, or [`GENESIS`].
-fn last_hash(path: &Path) -> Result<Hash, AuditError> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(GENESIS),
-        Err(e) => return Err(AuditError::io(path, e)),
-    };
-    let mut head = GENESIS;
-    for line in BufReader::new(file).lines() {
-        let line = line.map_err(|e| AuditError::io(path, e))?;
-        let hash = serde_json::from_str::<serde_json::Value>(&line)
-            .ok()
-            .and_then(|v| decode_hex(v.get("hash")?.as_str()?));
-        if let Some(bytes) = hash.filter(|b| b.len() == 32) {
-            head.copy_from_slice(&bytes);
-        }
-    }
-    Ok(head)
-}
-
-impl AuditSink for JsonlSink {
-    fn name(&self) -> String {
-        format!("jsonl:{}", self.path.display())
-    }
-
-    fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError> {
-        let mut buffer = Vec::with_capacity(records.len() * 512);
-        let mut head = self.head;
-        for record in records {
-            let hash = link(&head, record);
-            // The record's object, with the chain's two members spliced in
-            // before its closing brace.
-            serde_json::to_writer(&mut buffer, record)?;
-            buffer.pop();
-            buffer.extend_from_slice(b",\"prev_hash\":\"");
-            buffer.extend_from_slice(encode_hex(&head).as_bytes());
-            buffer.extend_from_slice(b"\",\"hash\":\"");
-            buffer.extend_from_slice(encode_hex(&hash).as_bytes());
-            buffer.extend_from_slice(b"\"}\n");
-            head = hash;
-        }
-        let too_big = self
-            .max_bytes
-            .is_some_and(|max| self.size > 0 && self.size + buffer.len() as u64 > max);
-        let too_old = self
-            .max_age
-            .is_some_and(|age| self.size > 0 && self.opened.elapsed() >= age);
-        if too_big || too_old {
-            self.rotate()?;
-        }
-        self.file.write_all(&buffer)?;
-        self.file.sync_data()?;
-        self.size += buffer.len() as u64;
-        self.head = head;
-        Ok(())
-    }
-
-    fn close(&mut self) -> Result<(), SinkError> {
-        Ok(self.file.sync_all()?)
     }
 }
 

@@ -405,9 +405,74 @@ impl Verifier {
             .as_ref()
             .filter(|c| c.anchor_seq > 0)
             .map_or((1, GENESIS), |c| (c.anchor_seq, c.anchor_hash));
-        let chain = walk(conn, path, anchor_seq, anchor_hash, &mut report)?;
+        let mut chain = Chain::new(anchor_seq, anchor_hash);
+        walk_sqlite(conn, path, &mut chain, &mut report)?;
+        self.hold(&chain, &trusted, &stream, &mut report);
+        Ok(report)
+    }
 
-        // Hold the records to what the signed and witnessed checkpoints say.
+    /// Verifies the JSON Lines audit files whose current file is `path`
+    /// (written by [`JsonlSink`](crate::JsonlSink)): the chain across its
+    /// rotations (`<path>.<UTC time>`, oldest first) and the checkpoint
+    /// lines among them.
+    pub fn verify_jsonl(&self, path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
+        let path = path.as_ref();
+        let files = crate::jsonl::chain_files(path)?;
+        if files.is_empty() {
+            return Err(AuditError::io(
+                path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        let mut report = VerifyReport::default();
+        let mut chain = Chain::new(1, GENESIS);
+        let mut stored = Vec::new();
+        let mut stream = String::new();
+        let mut count = 0i64;
+        for file in &files {
+            crate::jsonl::read_lines(file, |line| {
+                match line {
+                    crate::jsonl::Line::Record {
+                        seq,
+                        record,
+                        prev_hash,
+                        hash,
+                    } => {
+                        count += 1;
+                        let seq = seq.unwrap_or(count);
+                        count = seq;
+                        let (prev_hash, hash) =
+                            (prev_hash.unwrap_or_default(), hash.unwrap_or_default());
+                        let intact = record.is_some_and(|r| link(&prev_hash, &r) == hash);
+                        chain.add(seq, intact, prev_hash, hash, &mut report);
+                    }
+                    crate::jsonl::Line::Checkpoint(checkpoint) => {
+                        if let Some(c) = &checkpoint {
+                            stream.clone_from(&c.checkpoint.stream);
+                        }
+                        stored.push((stored.len() as i64 + 1, checkpoint));
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        report.checkpoints = stored.len() as u64;
+        let trusted = self.check_signatures(stored, &mut report);
+        self.hold(&chain, &trusted, &stream, &mut report);
+        Ok(report)
+    }
+
+    /// Holds the walked chain to what the signed and witnessed checkpoints
+    /// say.
+    fn hold(
+        &self,
+        chain: &Chain,
+        trusted: &[TrustedCheckpoint],
+        stream: &str,
+        report: &mut VerifyReport,
+    ) {
+        let anchor_seq = chain.anchor_seq;
+        let latest = trusted.last();
         let mut truncated_to = None;
         for (id, checkpoint) in trusted.iter().map(|c| (Some(c.id), &c.checkpoint)).chain(
             self.witnesses
@@ -441,18 +506,14 @@ impl Verifier {
                 last_seq: chain.last_seq,
             });
         }
-        if chain.first_seq.is_none()
-            && anchor_seq > 1
-            && latest.as_ref().is_some_and(|c| c.count > 0)
-        {
+        if chain.first_seq.is_none() && anchor_seq > 1 && latest.is_some_and(|c| c.count > 0) {
             report.problems.push(Problem::HeadDeleted {
                 expected_first_seq: anchor_seq,
                 first_seq: None,
             });
         }
-        let covered = latest.as_ref().map_or(0, |c| c.last_seq);
+        let covered = latest.map_or(0, |c| c.last_seq);
         report.unverified_tail = chain.hashes.keys().filter(|&&seq| seq > covered).count() as u64;
-        Ok(report)
     }
 
     /// Checks each checkpoint's signature; the valid ones, oldest first.
@@ -539,59 +600,53 @@ impl std::ops::Deref for TrustedCheckpoint {
     }
 }
 
-/// What the walk over the records found.
+/// The chain as the walk over its records found it.
 struct Chain {
+    anchor_seq: i64,
+    anchor_hash: Hash,
+    previous: Option<(i64, Hash)>,
     first_seq: Option<i64>,
     last_seq: Option<i64>,
     hashes: std::collections::HashMap<i64, Hash>,
 }
 
-/// Walks the chain from the anchor, reporting broken links.
-fn walk(
-    conn: &rusqlite::Connection,
-    path: &Path,
-    anchor_seq: i64,
-    anchor_hash: Hash,
-    report: &mut VerifyReport,
-) -> Result<Chain, AuditError> {
-    let sql = |e| AuditError::sqlite(path, e);
-    let mut statement = conn
-        .prepare(
-            "SELECT seq, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
-                    client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata,
-                    prev_hash, hash
-             FROM audit_records ORDER BY seq",
-        )
-        .map_err(sql)?;
-    let mut rows = statement.query([]).map_err(sql)?;
-    let mut previous: Option<(i64, Hash)> = None;
-    let mut chain = Chain {
-        first_seq: None,
-        last_seq: None,
-        hashes: std::collections::HashMap::new(),
-    };
-    while let Some(row) = rows.next().map_err(sql)? {
-        let (seq, record) = record_from_row(row).map_err(sql)?;
-        let prev_hash = hash_of(row.get(15).map_err(sql)?);
-        let stored = hash_of(row.get(16).map_err(sql)?);
-        report.records += 1;
-        chain.first_seq.get_or_insert(seq);
-        chain.last_seq = Some(seq);
-        let mut ok = true;
-        match &record {
-            Ok(record) if link(&prev_hash, record) == stored => {}
-            _ => {
-                report.problems.push(Problem::Edited { seq });
-                ok = false;
-            }
+impl Chain {
+    /// A chain that should start at `anchor_seq`, linked to `anchor_hash`.
+    fn new(anchor_seq: i64, anchor_hash: Hash) -> Self {
+        Chain {
+            anchor_seq,
+            anchor_hash,
+            previous: None,
+            first_seq: None,
+            last_seq: None,
+            hashes: std::collections::HashMap::new(),
         }
-        match previous {
+    }
+
+    /// Takes the next record: its number, whether its content matches its
+    /// hash, the hash it says it links to, and its hash.
+    fn add(
+        &mut self,
+        seq: i64,
+        intact: bool,
+        prev_hash: Hash,
+        stored: Hash,
+        report: &mut VerifyReport,
+    ) {
+        report.records += 1;
+        self.first_seq.get_or_insert(seq);
+        self.last_seq = Some(seq);
+        let mut ok = intact;
+        if !intact {
+            report.problems.push(Problem::Edited { seq });
+        }
+        match self.previous {
             None => {
                 // The first record left after a deleted head is intact
                 // itself: the problem is the records before it.
-                if seq != anchor_seq || prev_hash != anchor_hash {
+                if seq != self.anchor_seq || prev_hash != self.anchor_hash {
                     report.problems.push(Problem::HeadDeleted {
-                        expected_first_seq: anchor_seq,
+                        expected_first_seq: self.anchor_seq,
                         first_seq: Some(seq),
                     });
                 }
@@ -613,9 +668,34 @@ fn walk(
         if ok {
             report.valid += 1;
         }
-        chain.hashes.insert(seq, stored);
-        previous = Some((seq, stored));
+        self.hashes.insert(seq, stored);
+        self.previous = Some((seq, stored));
     }
+}
 
-    Ok(chain)
+/// Walks a SQLite store's records into `chain`.
+fn walk_sqlite(
+    conn: &rusqlite::Connection,
+    path: &Path,
+    chain: &mut Chain,
+    report: &mut VerifyReport,
+) -> Result<(), AuditError> {
+    let sql = |e| AuditError::sqlite(path, e);
+    let mut statement = conn
+        .prepare(
+            "SELECT seq, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
+                    client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata,
+                    prev_hash, hash
+             FROM audit_records ORDER BY seq",
+        )
+        .map_err(sql)?;
+    let mut rows = statement.query([]).map_err(sql)?;
+    while let Some(row) = rows.next().map_err(sql)? {
+        let (seq, record) = record_from_row(row).map_err(sql)?;
+        let prev_hash = hash_of(row.get(15).map_err(sql)?);
+        let stored = hash_of(row.get(16).map_err(sql)?);
+        let intact = record.is_ok_and(|r| link(&prev_hash, &r) == stored);
+        chain.add(seq, intact, prev_hash, stored, report);
+    }
+    Ok(())
 }

@@ -45,6 +45,41 @@ pub trait CheckpointWitness: Send + 'static {
     fn witness(&mut self, checkpoint: &SignedCheckpoint) -> Result<(), SinkError>;
 }
 
+/// The witnesses of one store, and how often each failed.
+#[derive(Default)]
+pub(crate) struct Witnesses {
+    slots: Vec<(Box<dyn CheckpointWitness>, u64)>,
+}
+
+impl Witnesses {
+    pub(crate) fn add(&mut self, witness: Box<dyn CheckpointWitness>) {
+        self.slots.push((witness, 0));
+    }
+
+    /// Sends `signed` to every witness; a failure is reported once per
+    /// witness on stderr (naming the store at `origin`), and counted.
+    pub(crate) fn send(&mut self, signed: &SignedCheckpoint, origin: &Path) {
+        for (witness, failures) in &mut self.slots {
+            if let Err(e) = witness.witness(signed) {
+                if *failures == 0 {
+                    eprintln!(
+                        "warden-audit: {}: {}: checkpoint of record {} not witnessed: {e}",
+                        origin.display(),
+                        witness.name(),
+                        signed.checkpoint.last_seq
+                    );
+                }
+                *failures += 1;
+            }
+        }
+    }
+
+    /// How many checkpoints the witnesses failed to take.
+    pub(crate) fn failures(&self) -> u64 {
+        self.slots.iter().map(|(_, n)| n).sum()
+    }
+}
+
 /// A witness that appends each checkpoint as a JSON line to a file (put it
 /// on storage the store's host cannot rewrite: another volume, a mounted
 /// append-only bucket, a log shipper's input). `warden audit verify

@@ -10,12 +10,12 @@ use super::query::{self, Query};
 use super::schema::{self, hash_of, sql};
 use crate::chain::{
     AuditKey, Checkpoint, CheckpointKind, CheckpointSignature, CheckpointSigner, GENESIS, Hash,
-    SignedCheckpoint, link,
+    link,
 };
 use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
 use crate::signing::SigningKey;
-use crate::witness::CheckpointWitness;
+use crate::witness::{CheckpointWitness, Witnesses};
 
 /// How often the store signs a checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,18 +74,12 @@ pub struct SqliteStore {
     key: AuditKey,
     signer: CheckpointSigner,
     stream: String,
-    witnesses: Vec<WitnessSlot>,
+    witnesses: Witnesses,
     next_seq: i64,
     head: Hash,
     policy: CheckpointPolicy,
     since_checkpoint: u64,
     last_checkpoint: Instant,
-}
-
-/// A witness, and whether its failure was reported yet.
-struct WitnessSlot {
-    witness: Box<dyn CheckpointWitness>,
-    failures: u64,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -149,7 +143,7 @@ impl SqliteStore {
             signer: CheckpointSigner::Hmac(key.clone()),
             key,
             stream,
-            witnesses: Vec::new(),
+            witnesses: Witnesses::default(),
             next_seq,
             head,
             policy,
@@ -182,10 +176,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn add_boxed_witness(&mut self, witness: Box<dyn CheckpointWitness>) {
-        self.witnesses.push(WitnessSlot {
-            witness,
-            failures: 0,
-        });
+        self.witnesses.add(witness);
     }
 
     /// The name of the store's hash chain, which its checkpoints carry.
@@ -312,31 +303,13 @@ impl SqliteStore {
             .map_err(sql(&path))?;
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
-        self.witness(&signed);
+        self.witnesses.send(&signed, &self.path);
         Ok(())
-    }
-
-    /// Sends a signed checkpoint to the witnesses; a failure is reported
-    /// once per witness on stderr, and counted.
-    fn witness(&mut self, signed: &SignedCheckpoint) {
-        for slot in &mut self.witnesses {
-            if let Err(e) = slot.witness.witness(signed) {
-                if slot.failures == 0 {
-                    eprintln!(
-                        "warden-audit: {}: {}: checkpoint of record {} not witnessed: {e}",
-                        self.path.display(),
-                        slot.witness.name(),
-                        signed.checkpoint.last_seq
-                    );
-                }
-                slot.failures += 1;
-            }
-        }
     }
 
     /// How many checkpoints the witnesses failed to take.
     pub fn witness_failures(&self) -> u64 {
-        self.witnesses.iter().map(|w| w.failures).sum()
+        self.witnesses.failures()
     }
 
     /// Deletes the records older than `before`, oldest first, and signs a

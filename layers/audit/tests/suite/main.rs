@@ -5,6 +5,7 @@
 mod audited;
 mod common;
 mod crash;
+mod jsonl;
 mod layer;
 mod signing;
 mod sinks;
