@@ -11,6 +11,7 @@ pub mod collector;
 mod env;
 mod errors;
 mod nginx;
+pub mod postgres;
 mod scratch;
 
 pub use buffer::Buffer;
@@ -19,6 +20,7 @@ pub use collector::Collector;
 pub use env::{remove_env, set_env};
 pub use errors::{chained, Cyclic};
 pub use nginx::{write_certificates, TlsProxy};
+pub use postgres::Postgres;
 pub use scratch::Scratch;
 
 /// Raw values that must never reach a sink, in the shapes the tests log.

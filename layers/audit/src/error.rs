@@ -61,6 +61,15 @@ pub enum AuditError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A PostgreSQL store failed: the connection, a statement, or a schema
+    /// it cannot use.
+    #[error("audit database {target}: {reason}")]
+    Postgres {
+        /// The database (its connection string without the password).
+        target: String,
+        /// What happened.
+        reason: String,
+    },
     /// A configuration that cannot work.
     #[error("invalid audit configuration: {0}")]
     Config(String),

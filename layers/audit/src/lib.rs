@@ -48,6 +48,8 @@ mod identity;
 mod jsonl;
 mod layer;
 mod macros;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 mod route;
 mod signing;
@@ -65,6 +67,12 @@ pub use error::{AuditError, DatabaseError};
 pub use identity::DEFAULT_IDENTITY_FIELDS;
 pub use jsonl::JsonlSink;
 pub use layer::{AuditGuard, AuditLayer, AuditLayerBuilder};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{
+    POSTGRES_SCHEMA_VERSION, PostgresSink, PostgresSinkBuilder, PostgresStore, PurgeSigner,
+    SslMode, create_schema, is_postgres, setup_role_sql,
+};
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
 pub use route::{Durability, Overflow, Route, RouteFilter, RouteStats};
 pub use signing::{PublicKey, SigningKey, public_key_file};
@@ -72,7 +80,9 @@ pub use sink::{AuditSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
 pub use sqlite::{
     CheckpointPolicy, DayCount, Query, SCHEMA_VERSION, SqliteStore, StoreReader, SyncMode,
 };
-pub use verify::{Problem, Signer, SignerTrust, Verifier, VerifyReport, verify, verify_with};
+pub use verify::{
+    Problem, Signer, SignerTrust, StreamReports, Verifier, VerifyReport, verify, verify_with,
+};
 pub use warden_core::AUDIT_TARGET;
 pub use warden_core::{FlushError, FlushResult};
 pub use witness::{CheckpointWitness, JsonlWitness, read_witness_file};

@@ -399,7 +399,7 @@ impl Verifier {
         let mut report = VerifyReport::default();
         let all_checkpoints = checkpoints(conn, path)?;
         report.checkpoints = all_checkpoints.len() as u64;
-        let trusted = self.check_signatures(all_checkpoints, &mut report);
+        let trusted = self.check_signatures(all_checkpoints, None, &mut report);
         let latest = trusted.last().cloned();
         let (anchor_seq, anchor_hash) = latest
             .as_ref()
@@ -457,9 +457,39 @@ impl Verifier {
             })?;
         }
         report.checkpoints = stored.len() as u64;
-        let trusted = self.check_signatures(stored, &mut report);
+        let trusted = self.check_signatures(stored, None, &mut report);
         self.hold(&chain, &trusted, &stream, &mut report);
         Ok(report)
+    }
+
+    /// Verifies every stream of the PostgreSQL store at `target` (one per
+    /// writer), each as a chain of its own. A stream's checkpoints must be
+    /// signed by a trusted key; without [`public_key`](Self::public_key)s,
+    /// by the key recorded with the stream when it was registered.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub fn verify_postgres(&self, target: &str) -> Result<StreamReports, AuditError> {
+        let mut store = crate::PostgresStore::open(target)?;
+        let mut streams = Vec::new();
+        for stream in store.streams()? {
+            let mut report = VerifyReport::default();
+            let recorded = store.stream_key(&stream)?;
+            let stored = store.checkpoints(&stream)?;
+            report.checkpoints = stored.len() as u64;
+            let trusted = self.check_signatures(stored, recorded.as_ref(), &mut report);
+            let (anchor_seq, anchor_hash) = trusted
+                .last()
+                .filter(|c| c.anchor_seq > 0)
+                .map_or((1, GENESIS), |c| (c.anchor_seq, c.anchor_hash));
+            let mut chain = Chain::new(anchor_seq, anchor_hash);
+            store.walk(&stream, |seq, record, prev_hash, hash| {
+                let intact = record.is_some_and(|r| link(&prev_hash, &r) == hash);
+                chain.add(seq, intact, prev_hash, hash, &mut report);
+            })?;
+            self.hold(&chain, &trusted, &stream, &mut report);
+            streams.push((stream, report));
+        }
+        Ok(StreamReports { streams })
     }
 
     /// Holds the walked chain to what the signed and witnessed checkpoints
@@ -520,6 +550,7 @@ impl Verifier {
     fn check_signatures(
         &self,
         stored: Vec<(i64, Option<SignedCheckpoint>)>,
+        recorded: Option<&PublicKey>,
         report: &mut VerifyReport,
     ) -> Vec<TrustedCheckpoint> {
         let mut trusted = Vec::new();
@@ -545,7 +576,9 @@ impl Verifier {
                         report.problems.push(Problem::ForgedCheckpoint { id });
                         continue;
                     }
-                    if self.public_keys.is_empty() {
+                    if self.public_keys.is_empty()
+                        && recorded.is_none_or(|recorded| recorded == public_key)
+                    {
                         SignerTrust::RecordedInStore
                     } else if self.public_keys.contains(public_key) {
                         SignerTrust::TrustedPublicKey
@@ -583,6 +616,38 @@ impl Verifier {
             });
         }
         trusted
+    }
+}
+
+/// What `verify` found in each stream of a store many writers share.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamReports {
+    /// Each stream's name and report, in name order.
+    pub streams: Vec<(String, VerifyReport)>,
+}
+
+impl StreamReports {
+    /// Whether every stream is intact.
+    pub fn is_ok(&self) -> bool {
+        self.streams.iter().all(|(_, r)| r.is_ok())
+    }
+}
+
+impl fmt::Display for StreamReports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (stream, report) in &self.streams {
+            writeln!(f, "stream {stream}:")?;
+            for line in report.to_string().lines() {
+                writeln!(f, "  {line}")?;
+            }
+        }
+        let failed = self.streams.iter().filter(|(_, r)| !r.is_ok()).count();
+        if failed == 0 {
+            write!(f, "{} streams: OK", self.streams.len())
+        } else {
+            write!(f, "{} streams: {failed} FAILED", self.streams.len())
+        }
     }
 }
 

@@ -45,6 +45,12 @@ pub trait CheckpointWitness: Send + 'static {
     fn witness(&mut self, checkpoint: &SignedCheckpoint) -> Result<(), SinkError>;
 }
 
+impl std::fmt::Debug for dyn CheckpointWitness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
 /// The witnesses of one store, and how often each failed.
 #[derive(Default)]
 pub(crate) struct Witnesses {

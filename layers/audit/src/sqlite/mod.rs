@@ -5,6 +5,8 @@ mod schema;
 mod store;
 
 pub use query::{DayCount, Query, StoreReader};
+#[cfg(feature = "postgres")]
+pub(crate) use query::{FilterValue, query_sql};
 pub(crate) use query::{checkpoints, record_from_row};
 pub use schema::SCHEMA_VERSION;
 pub(crate) use schema::{hash_of, stream_of};

@@ -233,48 +233,57 @@ pub(crate) fn record_from_row(
     Ok((seq, parsed))
 }
 
-/// Runs `query` on a connection to an audit store.
-pub(crate) fn query_records(
-    conn: &Connection,
-    path: &Path,
+/// A value a query's filter compares with.
+#[derive(Clone, Debug)]
+pub(crate) enum FilterValue {
+    Text(String),
+    Int(i64),
+}
+
+/// The `WHERE` clause, `ORDER BY` and `LIMIT` of a query, written for any
+/// SQL dialect: `slot(n)` names parameter `n` (`?n`, `$n`), and `seq` is
+/// the column that numbers records (for `after_seq`).
+pub(crate) fn query_sql(
     query: &Query,
-) -> Result<Vec<(i64, AuditRecord)>, AuditError> {
+    seq: &str,
+    slot: impl Fn(usize) -> String,
+) -> (String, Vec<FilterValue>) {
     let mut clauses = Vec::new();
-    let mut values: Vec<rusqlite::types::Value> = Vec::new();
-    let mut eq = |column: &str, value: Option<String>| {
-        if let Some(v) = value {
-            clauses.push(format!("{column} = ?{}", values.len() + 1));
-            values.push(v.into());
-        }
+    let mut values = Vec::new();
+    let mut compare = |column: &str, op: &str, value: FilterValue| {
+        values.push(value);
+        clauses.push(format!("{column} {op} {}", slot(values.len())));
     };
-    eq("level", query.level.map(|l| l.as_str().to_owned()));
-    eq(
-        "event_type",
-        query.event_type.as_ref().map(|t| t.as_str().to_owned()),
-    );
-    eq("action", query.action.clone());
-    eq("resource_id", query.resource_id.clone());
-    eq("correlation_id", query.correlation_id.clone());
-    eq("outcome", query.outcome.map(|o| o.as_str().to_owned()));
-    if !query.user_ids.is_empty() {
-        let first = values.len() + 1;
-        let slots: Vec<String> = (first..first + query.user_ids.len())
-            .map(|n| format!("?{n}"))
-            .collect();
-        clauses.push(format!("user_id IN ({})", slots.join(", ")));
-        values.extend(query.user_ids.iter().cloned().map(Into::into));
+    let texts = [
+        ("level", query.level.map(|l| l.as_str().to_owned())),
+        (
+            "event_type",
+            query.event_type.as_ref().map(|t| t.as_str().to_owned()),
+        ),
+        ("action", query.action.clone()),
+        ("resource_id", query.resource_id.clone()),
+        ("correlation_id", query.correlation_id.clone()),
+        ("outcome", query.outcome.map(|o| o.as_str().to_owned())),
+    ];
+    for (column, value) in texts {
+        if let Some(v) = value {
+            compare(column, "=", FilterValue::Text(v));
+        }
     }
     if let Some(since) = query.since {
-        clauses.push(format!("ts_us >= ?{}", values.len() + 1));
-        values.push(micros_since_epoch(since).into());
+        compare("ts_us", ">=", FilterValue::Int(micros_since_epoch(since)));
     }
     if let Some(until) = query.until {
-        clauses.push(format!("ts_us < ?{}", values.len() + 1));
-        values.push(micros_since_epoch(until).into());
+        compare("ts_us", "<", FilterValue::Int(micros_since_epoch(until)));
     }
     if let Some(after) = query.after_seq {
-        clauses.push(format!("seq > ?{}", values.len() + 1));
-        values.push(after.into());
+        compare(seq, ">", FilterValue::Int(after));
+    }
+    if !query.user_ids.is_empty() {
+        let first = values.len() + 1;
+        let slots: Vec<String> = (first..first + query.user_ids.len()).map(&slot).collect();
+        clauses.push(format!("user_id IN ({})", slots.join(", ")));
+        values.extend(query.user_ids.iter().cloned().map(FilterValue::Text));
     }
     let filter = if clauses.is_empty() {
         String::new()
@@ -282,15 +291,29 @@ pub(crate) fn query_records(
         format!("WHERE {}", clauses.join(" AND "))
     };
     let order = if query.after_seq.is_some() {
-        "seq ASC"
+        format!("{seq} ASC")
     } else {
-        "ts_us DESC, seq DESC"
+        format!("ts_us DESC, {seq} DESC")
     };
     let limit = query
         .limit
         .map(|n| format!("LIMIT {n}"))
         .unwrap_or_default();
-    let text = format!("SELECT {COLUMNS} FROM audit_records {filter} ORDER BY {order} {limit}");
+    (format!("{filter} ORDER BY {order} {limit}"), values)
+}
+
+/// Runs `query` on a connection to an audit store.
+pub(crate) fn query_records(
+    conn: &Connection,
+    path: &Path,
+    query: &Query,
+) -> Result<Vec<(i64, AuditRecord)>, AuditError> {
+    let (tail, values) = query_sql(query, "seq", |n| format!("?{n}"));
+    let values = values.into_iter().map(|v| match v {
+        FilterValue::Text(t) => rusqlite::types::Value::from(t),
+        FilterValue::Int(n) => rusqlite::types::Value::from(n),
+    });
+    let text = format!("SELECT {COLUMNS} FROM audit_records {tail}");
     let mut statement = conn.prepare(&text).map_err(sql(path))?;
     let rows = statement
         .query_map(rusqlite::params_from_iter(values), record_from_row)

@@ -7,6 +7,8 @@ mod common;
 mod crash;
 mod jsonl;
 mod layer;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod signing;
 mod sinks;
 mod verify;
