@@ -6,9 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
 use warden_audit::{
-    AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, PublicKey, Query,
-    SigningKey, SqliteStore, StoreReader, Verifier,
+    AuditError, AuditKey, AuditLevel, AuditRecord, EventType, Outcome, PostgresStore, PublicKey,
+    PurgeSigner, Query, SigningKey, SqliteStore, StoreReader, Verifier,
 };
+
+use crate::store::Store;
 
 /// The `audit` subcommands.
 #[derive(Debug, Subcommand)]
@@ -25,6 +27,10 @@ pub(crate) enum AuditCommand {
     Verify(VerifyArgs),
     /// Deletes expired records, keeping the store verifiable.
     Purge(PurgeArgs),
+    /// PostgreSQL: creates the schema and a role that may only append
+    /// (INSERT records, checkpoints and streams; read its stream's head),
+    /// so that the service cannot rewrite history with its own credentials.
+    SetupRole(SetupRoleArgs),
     /// Writes a new Ed25519 key pair for signing checkpoints: the secret
     /// key (mode 0600) and, beside it, the public key that verifies.
     Keygen(KeygenArgs),
@@ -41,9 +47,21 @@ pub(crate) struct KeygenArgs {
 /// The audit database.
 #[derive(Debug, Args)]
 pub(crate) struct Db {
-    /// The SQLite audit store.
+    /// The audit store: a SQLite file, or a PostgreSQL database
+    /// (`postgres://user@host/db?sslmode=verify-full`, or `host=… dbname=…`;
+    /// `PGPASSWORD`/`.pgpass` and the other `PG*` variables apply).
     #[arg(long, default_value = "warden-audit.db")]
-    db: PathBuf,
+    db: String,
+}
+
+impl Db {
+    fn path(&self) -> &std::path::Path {
+        std::path::Path::new(&self.db)
+    }
+
+    fn is_postgres(&self) -> bool {
+        warden_audit::is_postgres(&self.db)
+    }
 }
 
 /// How to print records.
@@ -156,6 +174,30 @@ pub(crate) struct PurgeArgs {
     /// Delete records older than this (`90d`, `12h`…).
     #[arg(long, default_value = "90d", value_parser = parse_age)]
     older_than: Duration,
+    /// PostgreSQL: the Ed25519 key that signs each stream's anchor
+    /// checkpoint (pass its public key to `verify` too).
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// PostgreSQL: sign the anchors with HMAC and this key file instead.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+}
+
+/// Arguments of `warden audit setup-role`.
+#[derive(Debug, Args)]
+pub(crate) struct SetupRoleArgs {
+    /// The PostgreSQL database, as a role that may create tables and roles.
+    #[command(flatten)]
+    db: Db,
+    /// The role the service will log in as.
+    #[arg(long)]
+    role: String,
+    /// The environment variable that holds the role's password.
+    #[arg(long)]
+    password_env: Option<String>,
+    /// Print the SQL instead of running it.
+    #[arg(long)]
+    print: bool,
 }
 
 /// A span of time: a number and a unit among `s`, `m`, `h`, `d`, `w`.
@@ -195,7 +237,7 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
 pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, AuditError> {
     match command {
         AuditCommand::Query(args) => {
-            let reader = StoreReader::open(&args.db.db)?;
+            let mut store = Store::open(&args.db.db)?;
             let mut query = Query {
                 level: args.level,
                 event_type: args.event_type.as_deref().map(EventType::parse),
@@ -210,21 +252,21 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
                 after_seq: None,
             };
             if let Some(user) = &args.user {
-                let key = store_key(&args.db.db, args.key_file.as_deref())?;
+                let key = store_key(args.db.path(), args.key_file.as_deref())?;
                 query = query.user(user, key.as_ref());
             }
-            let records = reader.query_with_seq(&query)?;
+            let records = store.query_with_seq(&query)?;
             print_records(out, records.iter().map(|(_, r)| r), args.format, true)
-                .map_err(|e| io_error(&args.db.db, e))?;
+                .map_err(|e| io_error(args.db.path(), e))?;
             Ok(0)
         }
         AuditCommand::Tail(args) => tail(args, out),
         AuditCommand::Stats(args) => {
-            let reader = StoreReader::open(&args.db.db)?;
+            let mut store = Store::open(&args.db.db)?;
             let since = args
                 .since
                 .or_else(|| SystemTime::now().checked_sub(Duration::from_secs(30 * 86_400)));
-            let rows = reader.stats(since)?;
+            let rows = store.stats(since)?;
             let result = (|| {
                 writeln!(
                     out,
@@ -240,38 +282,10 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
                 }
                 writeln!(out, "{} records", rows.iter().map(|r| r.count).sum::<i64>())
             })();
-            result.map_err(|e| io_error(&args.db.db, e))?;
+            result.map_err(|e| io_error(args.db.path(), e))?;
             Ok(0)
         }
-        AuditCommand::Verify(args) => {
-            let db = &args.db.db;
-            let jsonl = is_jsonl(db);
-            if !jsonl {
-                StoreReader::open(db)?;
-            }
-            let mut verifier = Verifier::new();
-            if let Some(key) = store_key(db, args.key_file.as_deref())? {
-                verifier = verifier.hmac_key(key);
-            }
-            let mut public_keys = args.public_keys.clone();
-            let beside = warden_audit::public_key_file(db);
-            if public_keys.is_empty() && beside.exists() {
-                public_keys.push(beside);
-            }
-            for file in &public_keys {
-                verifier = verifier.public_key(PublicKey::from_file(file)?);
-            }
-            for file in &args.witnesses {
-                verifier = verifier.witness(warden_audit::read_witness_file(file)?);
-            }
-            let report = if jsonl {
-                verifier.verify_jsonl(db)?
-            } else {
-                verifier.verify(db)?
-            };
-            writeln!(out, "{}: {report}", db.display()).map_err(|e| io_error(db, e))?;
-            Ok(if report.is_ok() { 0 } else { 1 })
-        }
+        AuditCommand::Verify(args) => verify(&args, out),
         AuditCommand::Keygen(args) => {
             let key = SigningKey::generate();
             key.write(&args.out)?;
@@ -287,27 +301,119 @@ pub(crate) fn run(command: AuditCommand, out: &mut dyn Write) -> Result<u8, Audi
             .map_err(|e| io_error(&args.out, e))?;
             Ok(0)
         }
-        AuditCommand::Purge(args) => {
-            StoreReader::open(&args.db.db)?;
-            let mut store = SqliteStore::open(&args.db.db)?;
-            let before = SystemTime::now()
-                .checked_sub(args.older_than)
-                .unwrap_or(SystemTime::UNIX_EPOCH);
-            let deleted = store.purge(before)?;
-            writeln!(
-                out,
-                "{}: deleted {deleted} records older than {}",
-                args.db.db.display(),
-                when(before)
-            )
-            .map_err(|e| io_error(&args.db.db, e))?;
-            Ok(0)
-        }
+        AuditCommand::Purge(args) => purge(&args, out),
+        AuditCommand::SetupRole(args) => setup_role(&args, out),
     }
 }
 
+/// `warden audit verify`.
+fn verify(args: &VerifyArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
+    let db = args.db.path();
+    let postgres = args.db.is_postgres();
+    let jsonl = !postgres && is_jsonl(db);
+    if !postgres && !jsonl {
+        StoreReader::open(db)?;
+    }
+    let mut verifier = Verifier::new();
+    let key = if postgres {
+        store_key_from(args.key_file.as_deref())?
+    } else {
+        store_key(db, args.key_file.as_deref())?
+    };
+    if let Some(key) = key {
+        verifier = verifier.hmac_key(key);
+    }
+    let mut public_keys = args.public_keys.clone();
+    let beside = warden_audit::public_key_file(db);
+    if public_keys.is_empty() && !postgres && beside.exists() {
+        public_keys.push(beside);
+    }
+    for file in &public_keys {
+        verifier = verifier.public_key(PublicKey::from_file(file)?);
+    }
+    for file in &args.witnesses {
+        verifier = verifier.witness(warden_audit::read_witness_file(file)?);
+    }
+    let (text, ok) = if postgres {
+        let reports = verifier.verify_postgres(&args.db.db)?;
+        (reports.to_string(), reports.is_ok())
+    } else if jsonl {
+        let report = verifier.verify_jsonl(db)?;
+        (report.to_string(), report.is_ok())
+    } else {
+        let report = verifier.verify(db)?;
+        (report.to_string(), report.is_ok())
+    };
+    let shown = if postgres {
+        "database".to_owned()
+    } else {
+        db.display().to_string()
+    };
+    writeln!(out, "{shown}: {text}").map_err(|e| io_error(db, e))?;
+    Ok(if ok { 0 } else { 1 })
+}
+
+/// `warden audit purge`.
+fn purge(args: &PurgeArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
+    let before = SystemTime::now()
+        .checked_sub(args.older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let deleted = if args.db.is_postgres() {
+        let signer = match (&args.signing_key, store_key_from(args.key_file.as_deref())?) {
+            (Some(file), _) => PurgeSigner::ed25519(SigningKey::from_file(file)?),
+            (None, Some(key)) => PurgeSigner::hmac(key),
+            (None, None) => {
+                return Err(AuditError::Config(
+                    "purging a PostgreSQL store signs an anchor checkpoint per stream: give --signing-key (or --key-file, or WARDEN_AUDIT_KEY)".into(),
+                ));
+            }
+        };
+        PostgresStore::open(&args.db.db)?.purge(before, &signer)?
+    } else {
+        StoreReader::open(&args.db.db)?;
+        SqliteStore::open(&args.db.db)?.purge(before)? as u64
+    };
+    let shown = if args.db.is_postgres() {
+        "database"
+    } else {
+        args.db.db.as_str()
+    };
+    writeln!(
+        out,
+        "{shown}: deleted {deleted} records older than {}",
+        when(before)
+    )
+    .map_err(|e| io_error(args.db.path(), e))?;
+    Ok(0)
+}
+
+/// `warden audit setup-role`.
+fn setup_role(args: &SetupRoleArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
+    if args.print {
+        write!(out, "{}", warden_audit::setup_role_sql(&args.role))
+            .map_err(|e| io_error(args.db.path(), e))?;
+        return Ok(0);
+    }
+    let password = match &args.password_env {
+        Some(var) => Some(std::env::var(var).map_err(|_| {
+            AuditError::Config(format!(
+                "{var} is not set: it should hold the role's password"
+            ))
+        })?),
+        None => None,
+    };
+    warden_audit::setup_role(&args.db.db, &args.role, password.as_deref())?;
+    writeln!(
+        out,
+        "role {} can now add audit records, checkpoints and streams, and nothing else",
+        args.role
+    )
+    .map_err(|e| io_error(args.db.path(), e))?;
+    Ok(0)
+}
+
 /// Whether `path` is a JSON Lines audit file (else a SQLite store): its
-/// first byte opens a JSON object, or it is missing but has rotations.
+/// first byte opens a JSON object.
 fn is_jsonl(path: &std::path::Path) -> bool {
     use std::io::Read as _;
     let mut first = [0u8; 1];
@@ -317,17 +423,25 @@ fn is_jsonl(path: &std::path::Path) -> bool {
     }
 }
 
+/// The HMAC key from `key_file`, else `WARDEN_AUDIT_KEY`.
+fn store_key_from(key_file: Option<&std::path::Path>) -> Result<Option<AuditKey>, AuditError> {
+    if let Some(file) = key_file {
+        return AuditKey::from_file(file, false).map(Some);
+    }
+    match std::env::var("WARDEN_AUDIT_KEY") {
+        Ok(key) => AuditKey::new(key.into_bytes()).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
 /// The key of the store at `db`: from `key_file` if given, else
 /// `WARDEN_AUDIT_KEY`, else the store's key file if it exists.
 fn store_key(
     db: &std::path::Path,
     key_file: Option<&std::path::Path>,
 ) -> Result<Option<AuditKey>, AuditError> {
-    if let Some(file) = key_file {
-        return AuditKey::from_file(file, false).map(Some);
-    }
-    if let Ok(key) = std::env::var("WARDEN_AUDIT_KEY") {
-        return AuditKey::new(key.into_bytes()).map(Some);
+    if let Some(key) = store_key_from(key_file)? {
+        return Ok(Some(key));
     }
     let default = warden_audit::key_file(db);
     if default.exists() {
@@ -345,17 +459,18 @@ fn io_error(path: &std::path::Path, e: io::Error) -> AuditError {
 }
 
 fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
-    let path = &args.db.db;
-    let reader = StoreReader::open(path)?;
-    let mut newest = reader.query_with_seq(&Query {
+    let path = args.db.path();
+    let mut store = Store::open(&args.db.db)?;
+    let mut newest = store.query_with_seq(&Query {
         limit: Some(args.lines),
         ..Query::default()
     })?;
     newest.reverse();
-    let mut last_seq = newest.last().map_or(0, |(seq, _)| *seq);
-    if newest.is_empty() {
-        last_seq = reader.last_seq()?;
-    }
+    // Record numbers grow with each write (across a database's writers).
+    let mut last_seq = match newest.iter().map(|(seq, _)| *seq).max() {
+        Some(seq) => seq,
+        None => store.last_seq()?,
+    };
     print_records(out, newest.iter().map(|(_, r)| r), args.format, true)
         .map_err(|e| io_error(path, e))?;
     if !args.follow {
@@ -363,12 +478,12 @@ fn tail(args: TailArgs, out: &mut dyn Write) -> Result<u8, AuditError> {
     }
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        let fresh = reader.query_with_seq(&Query {
+        let fresh = store.query_with_seq(&Query {
             after_seq: Some(last_seq),
             ..Query::default()
         })?;
-        if let Some((seq, _)) = fresh.last() {
-            last_seq = *seq;
+        if let Some(seq) = fresh.iter().map(|(seq, _)| *seq).max() {
+            last_seq = seq;
         }
         print_records(out, fresh.iter().map(|(_, r)| r), args.format, false)
             .map_err(|e| io_error(path, e))?;

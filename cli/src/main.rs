@@ -14,6 +14,7 @@
 
 mod audit;
 mod redact;
+mod store;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -71,7 +71,7 @@ pub use layer::{AuditGuard, AuditLayer, AuditLayerBuilder};
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{
     POSTGRES_SCHEMA_VERSION, PostgresSink, PostgresSinkBuilder, PostgresStore, PurgeSigner,
-    SslMode, create_schema, is_postgres, setup_role_sql,
+    SslMode, create_schema, is_postgres, setup_role, setup_role_sql,
 };
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
 pub use route::{Durability, Overflow, Route, RouteFilter, RouteStats};
