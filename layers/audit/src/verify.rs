@@ -399,7 +399,7 @@ impl Verifier {
         let mut report = VerifyReport::default();
         let all_checkpoints = checkpoints(conn, path)?;
         report.checkpoints = all_checkpoints.len() as u64;
-        let trusted = self.check_signatures(all_checkpoints, None, &mut report);
+        let trusted = self.check_signatures(all_checkpoints, &[], &mut report);
         let latest = trusted.last().cloned();
         let (anchor_seq, anchor_hash) = latest
             .as_ref()
@@ -457,7 +457,7 @@ impl Verifier {
             })?;
         }
         report.checkpoints = stored.len() as u64;
-        let trusted = self.check_signatures(stored, None, &mut report);
+        let trusted = self.check_signatures(stored, &[], &mut report);
         self.hold(&chain, &trusted, &stream, &mut report);
         Ok(report)
     }
@@ -465,7 +465,7 @@ impl Verifier {
     /// Verifies every stream of the PostgreSQL store at `target` (one per
     /// writer), each as a chain of its own. A stream's checkpoints must be
     /// signed by a trusted key; without [`public_key`](Self::public_key)s,
-    /// by the key recorded with the stream when it was registered.
+    /// by one of the keys its writers recorded with the stream.
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub fn verify_postgres(&self, target: &str) -> Result<StreamReports, AuditError> {
@@ -473,10 +473,10 @@ impl Verifier {
         let mut streams = Vec::new();
         for stream in store.streams()? {
             let mut report = VerifyReport::default();
-            let recorded = store.stream_key(&stream)?;
+            let recorded = store.stream_keys(&stream)?;
             let stored = store.checkpoints(&stream)?;
             report.checkpoints = stored.len() as u64;
-            let trusted = self.check_signatures(stored, recorded.as_ref(), &mut report);
+            let trusted = self.check_signatures(stored, &recorded, &mut report);
             let (anchor_seq, anchor_hash) = trusted
                 .last()
                 .filter(|c| c.anchor_seq > 0)
@@ -550,7 +550,7 @@ impl Verifier {
     fn check_signatures(
         &self,
         stored: Vec<(i64, Option<SignedCheckpoint>)>,
-        recorded: Option<&PublicKey>,
+        recorded: &[PublicKey],
         report: &mut VerifyReport,
     ) -> Vec<TrustedCheckpoint> {
         let mut trusted = Vec::new();
@@ -577,7 +577,7 @@ impl Verifier {
                         continue;
                     }
                     if self.public_keys.is_empty()
-                        && recorded.is_none_or(|recorded| recorded == public_key)
+                        && (recorded.is_empty() || recorded.contains(public_key))
                     {
                         SignerTrust::RecordedInStore
                     } else if self.public_keys.contains(public_key) {

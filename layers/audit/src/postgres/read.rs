@@ -152,7 +152,7 @@ impl PostgresStore {
         let rows = self
             .client
             .query(
-                "SELECT stream FROM audit_streams
+                "SELECT DISTINCT stream FROM audit_streams
                  UNION SELECT DISTINCT stream FROM audit_checkpoints
                  ORDER BY 1",
                 &[],
@@ -173,19 +173,21 @@ impl PostgresStore {
         Ok(streams)
     }
 
-    /// The public key recorded with `stream` when it was registered.
-    pub(crate) fn stream_key(&mut self, stream: &str) -> Result<Option<PublicKey>, AuditError> {
-        let row = self
+    /// The public keys recorded with `stream` by its writers.
+    pub(crate) fn stream_keys(&mut self, stream: &str) -> Result<Vec<PublicKey>, AuditError> {
+        let rows = self
             .client
-            .query_opt(
-                "SELECT public_key FROM audit_streams WHERE stream = $1",
+            .query(
+                "SELECT public_key FROM audit_streams WHERE stream = $1 AND public_key IS NOT NULL",
                 &[&stream],
             )
             .map_err(|e| self.failed(&e))?;
-        Ok(row
-            .and_then(|r| r.get::<_, Option<Vec<u8>>>(0))
-            .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
-            .and_then(|k| PublicKey::from_bytes(&k).ok()))
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.get::<_, Option<Vec<u8>>>(0))
+            .filter_map(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
+            .filter_map(|k| PublicKey::from_bytes(&k).ok())
+            .collect())
     }
 
     /// The checkpoints of `stream`, oldest first: row id and content
@@ -249,12 +251,11 @@ impl PostgresStore {
         stream: &str,
         mut each: impl FnMut(i64, Option<AuditRecord>, crate::chain::Hash, crate::chain::Hash),
     ) -> Result<(), AuditError> {
-        let text = format!(
+        let text =
             "SELECT seq, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
-                    client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata,
-                    prev_hash, hash
-             FROM audit_records WHERE stream = $1 ORDER BY seq"
-        );
+                client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata,
+                prev_hash, hash
+             FROM audit_records WHERE stream = $1 ORDER BY seq";
         let mut tx = self
             .client
             .transaction()
@@ -263,7 +264,7 @@ impl PostgresStore {
                 reason: error_text(&e),
             })?;
         let portal = tx
-            .bind(text.as_str(), &[&stream])
+            .bind(text, &[&stream])
             .map_err(|e| AuditError::Postgres {
                 target: String::new(),
                 reason: error_text(&e),

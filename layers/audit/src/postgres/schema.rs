@@ -17,11 +17,15 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE warden_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Each stream, and each key that signed its checkpoints (a writer that
+-- restarts with a new key adds one).
 CREATE TABLE audit_streams (
-    stream TEXT PRIMARY KEY,
+    stream TEXT NOT NULL,
+    key_id TEXT NOT NULL,
     created_us BIGINT NOT NULL,
     algorithm TEXT NOT NULL,
-    public_key BYTEA
+    public_key BYTEA,
+    PRIMARY KEY (stream, key_id)
 );
 CREATE TABLE audit_records (
     row_id BIGSERIAL,

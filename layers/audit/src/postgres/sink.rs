@@ -150,18 +150,20 @@ impl PostgresSink {
             self.check_head = true;
         }
         if !self.registered {
-            let (algorithm, public_key) = match &self.signer {
-                CheckpointSigner::Hmac(_) => ("hmac-sha256", None),
-                CheckpointSigner::Ed25519(key) => {
-                    ("ed25519", Some(key.public_key().to_bytes().to_vec()))
-                }
+            let (algorithm, key_id, public_key) = match &self.signer {
+                CheckpointSigner::Hmac(_) => ("hmac-sha256", "hmac".to_owned(), None),
+                CheckpointSigner::Ed25519(key) => (
+                    "ed25519",
+                    key.public_key().to_hex(),
+                    Some(key.public_key().to_bytes().to_vec()),
+                ),
             };
             let now = micros_since_epoch(SystemTime::now());
             let stream = self.stream.clone();
             let result = self.client_mut()?.execute(
-                "INSERT INTO audit_streams (stream, created_us, algorithm, public_key)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[&stream, &now, &algorithm, &public_key],
+                "INSERT INTO audit_streams (stream, key_id, created_us, algorithm, public_key)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                &[&stream, &key_id, &now, &algorithm, &public_key],
             );
             result.map_err(|e| self.drop_on(|s| s.failed("registering the stream", &e)))?;
             self.registered = true;
