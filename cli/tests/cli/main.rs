@@ -3,4 +3,5 @@
 //! binaries of their own).
 
 mod audit_cli;
+mod postgres_cli;
 mod redact_cli;

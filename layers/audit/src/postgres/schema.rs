@@ -180,15 +180,15 @@ pub(crate) fn partition_name(day: i64) -> String {
     format!("audit_records_p{}", date[..10].replace('-', ""))
 }
 
-/// Creates the daily partitions from the day of `now_us` to
-/// [`DAYS_AHEAD`] days later, where missing.
+/// Creates the daily partitions from the day before `now_us` (a clock
+/// behind ours) to [`DAYS_AHEAD`] days later, where missing.
 pub(crate) fn ensure_partitions(
     client: &mut impl GenericClient,
     now_us: i64,
     target: &str,
 ) -> Result<(), AuditError> {
     let today = day_of(now_us);
-    for day in today..=today + DAYS_AHEAD {
+    for day in today - 1..=today + DAYS_AHEAD {
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} PARTITION OF audit_records FOR VALUES FROM ({}) TO ({})",
             partition_name(day),
