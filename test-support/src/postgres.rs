@@ -86,8 +86,19 @@ impl Postgres {
         Self::start_with(&[])
     }
 
+    /// Starts a new cluster that also accepts TLS, with `server.pem` and
+    /// `server.key` from `certificates` (as `write_certificates` leaves
+    /// them: a certificate for `localhost`).
+    pub fn start_with_tls(certificates: &Path) -> Self {
+        Self::start_configured(&[("ssl", "on")], Some(certificates))
+    }
+
     /// Starts a new cluster with these extra settings (`-c name=value`).
     pub fn start_with(settings: &[(&str, &str)]) -> Self {
+        Self::start_configured(settings, None)
+    }
+
+    fn start_configured(settings: &[(&str, &str)], certificates: Option<&Path>) -> Self {
         let bin = bin_dir().expect(
             "PostgreSQL's server binaries (Debian's postgresql package; ./scripts/test installs it)",
         );
@@ -95,6 +106,23 @@ impl Postgres {
         std::fs::create_dir_all(&dir).expect("a scratch directory");
         let pwfile = dir.join("pw");
         std::fs::write(&pwfile, ADMIN.1).expect("the password file");
+        let mut tls_options = String::new();
+        if let Some(certs) = certificates {
+            let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+            std::fs::copy(certs.join("server.pem"), &cert).expect("the server certificate");
+            std::fs::copy(certs.join("server.key"), &key).expect("the server key");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                    .expect("chmod the server key");
+            }
+            tls_options = format!(
+                " -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            );
+        }
         if is_root() {
             check(
                 Command::new("chown")
@@ -134,6 +162,7 @@ impl Postgres {
         for (name, value) in settings {
             options.push_str(&format!(" -c {name}={value}"));
         }
+        options.push_str(&tls_options);
         let server = Postgres {
             dir,
             bin,
@@ -149,7 +178,8 @@ impl Postgres {
         self.dir.join("data")
     }
 
-    /// A URL for `user` with `password` to the `postgres` database.
+    /// A URL for `user` with `password` to the `postgres` database, without
+    /// TLS.
     pub fn url(&self, user: &str, password: &str) -> String {
         format!(
             "postgres://{user}:{password}@127.0.0.1:{}/postgres?sslmode=disable",

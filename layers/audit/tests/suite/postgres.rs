@@ -504,3 +504,78 @@ fn a_stream_rewritten_and_resigned_with_the_stolen_key_is_caught_by_its_witness(
         "{reports}"
     );
 }
+
+/// `sslmode` as libpq users expect it, on rustls.
+#[test]
+fn sslmode_verify_full_checks_the_certificate_and_the_host() {
+    let certs = warden_test_support::Scratch::new();
+    warden_test_support::write_certificates(&certs.0);
+    let server = Postgres::start_with_tls(&certs.0);
+    let (user, password) = warden_test_support::postgres::ADMIN;
+    let ca = certs.path("ca.pem");
+    let url = |host: &str, mode: &str, root: Option<&std::path::Path>| {
+        let root = root.map_or(String::new(), |r| format!("&sslrootcert={}", r.display()));
+        format!(
+            "postgres://{user}:{password}@{host}:{}/postgres?sslmode={mode}{root}",
+            server.port
+        )
+    };
+    let write_one = |target: String| -> Result<(), String> {
+        let mut sink = PostgresSink::builder(target)
+            .stream("tls")
+            .build()
+            .map_err(|e| e.to_string())?;
+        sink.write(&records(1, "tls")).map_err(|e| e.to_string())?;
+        sink.close().map_err(|e| e.to_string())
+    };
+    write_one(url("localhost", "verify-full", Some(&ca))).unwrap();
+    write_one(url("localhost", "require", None)).unwrap();
+    // The certificate names localhost, not 127.0.0.1: verify-full refuses,
+    // verify-ca (the chain only) accepts.
+    let wrong_host = write_one(url("127.0.0.1", "verify-full", Some(&ca))).unwrap_err();
+    assert!(wrong_host.contains("certificate"), "{wrong_host}");
+    write_one(url("127.0.0.1", "verify-ca", Some(&ca))).unwrap();
+    let other_ca = write_one(url(
+        "localhost",
+        "verify-full",
+        Some(&certs.path("other-ca.pem")),
+    ))
+    .unwrap_err();
+    assert!(other_ca.to_lowercase().contains("issuer"), "{other_ca}");
+    // The password is never in an error.
+    assert!(!other_ca.contains(password), "{other_ca}");
+    let connections = server.psql("SELECT COUNT(*) FROM audit_records");
+    assert_eq!(connections.trim(), "3");
+}
+
+/// A URL without a password takes it from `.pgpass`, as libpq does.
+#[test]
+fn the_password_comes_from_pgpass() {
+    let server = Postgres::start();
+    let dir = warden_test_support::Scratch::new();
+    let pgpass = dir.path("pgpass");
+    let (user, password) = warden_test_support::postgres::ADMIN;
+    std::fs::write(
+        &pgpass,
+        format!("127.0.0.1:{}:*:{user}:{password}\n", server.port),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let target = format!(
+        "host=127.0.0.1 port={} user={user} dbname=postgres sslmode=disable",
+        server.port
+    );
+    let without = PostgresSink::builder(&target)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(without.contains("password"), "{without}");
+    warden_test_support::set_env("PGPASSFILE", &pgpass);
+    let built = PostgresSink::builder(&target).build();
+    warden_test_support::remove_env("PGPASSFILE");
+    built.unwrap();
+}
