@@ -1,7 +1,9 @@
 //! Audit routing costs: the application thread's cost per audit event, and
 //! sustained records per second into each store.
 //!
-//! `cargo bench --bench audit` (figures in BENCHMARKS.md).
+//! `cargo bench --bench audit` (figures in BENCHMARKS.md); with
+//! `--features postgres`, also into a private PostgreSQL cluster started for
+//! the run (Debian's server binaries), one writer and four together.
 
 use std::time::{Duration, Instant};
 
@@ -180,5 +182,113 @@ impl AuditSink for BoxedSink {
     }
 }
 
-criterion_group!(benches, app_thread, sustained);
+/// PostgreSQL: the logging call with a PostgreSQL route, one writer
+/// sustained, and four writers (four layers, each its own stream, each fed
+/// by its own thread) together: records per second in all.
+#[cfg(feature = "postgres")]
+fn postgres(c: &mut Criterion) {
+    use warden::audit::PostgresSink;
+
+    let server = warden_test_support::Postgres::start();
+    let url = server.admin_url();
+    warden::audit::create_schema(&url).unwrap();
+    let open = |stream: &str| {
+        PostgresSink::builder(&url)
+            .stream(stream)
+            .key(key())
+            .build()
+            .unwrap()
+    };
+    let route = |name: &str, sink: PostgresSink| {
+        AuditLayer::builder()
+            .route(
+                Route::new(name, RouteFilter::all())
+                    .sink(sink)
+                    .capacity(1 << 16)
+                    .overflow(Overflow::Block(Duration::from_secs(60))),
+            )
+            .build()
+            .unwrap()
+    };
+
+    let mut g = c.benchmark_group("audit/app_thread");
+    let layer = route("pg-app", open("app-thread"));
+    let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer.clone()));
+    let mut n = 0;
+    g.bench_function("audit_postgres", |b| {
+        b.iter_custom(|iterations| {
+            let mut elapsed = Duration::ZERO;
+            let mut left = iterations;
+            while left > 0 {
+                let burst = left.min(10_000);
+                let started = Instant::now();
+                tracing::dispatcher::with_default(&dispatch, || {
+                    for _ in 0..burst {
+                        n += 1;
+                        audit_event(n);
+                    }
+                });
+                elapsed += started.elapsed();
+                left -= burst;
+                layer.flush(Duration::from_secs(60)).unwrap();
+            }
+            elapsed
+        })
+    });
+    g.finish();
+    layer.shutdown(Duration::from_secs(60)).unwrap();
+
+    const BATCH: u64 = 50_000;
+    let mut g = c.benchmark_group("audit/sustained");
+    g.throughput(Throughput::Elements(BATCH));
+    g.sample_size(10);
+    let mut runs = 0;
+    g.bench_function("postgres_1_writer", |b| {
+        b.iter_custom(|iterations| {
+            runs += 1;
+            let layer = route("pg", open(&format!("one-{runs}")));
+            let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer.clone()));
+            let elapsed = (0..iterations)
+                .map(|_| through(&layer, &dispatch, BATCH))
+                .sum();
+            assert_eq!(layer.dropped(), 0, "a sustained run must not drop");
+            layer.shutdown(Duration::from_secs(60)).unwrap();
+            elapsed
+        })
+    });
+    g.bench_function("postgres_4_writers", |b| {
+        b.iter_custom(|iterations| {
+            runs += 1;
+            let layers: Vec<AuditLayer> = (0..4)
+                .map(|w| route("pg", open(&format!("four-{runs}-{w}"))))
+                .collect();
+            let mut elapsed = Duration::ZERO;
+            for _ in 0..iterations {
+                let started = Instant::now();
+                std::thread::scope(|scope| {
+                    for layer in &layers {
+                        scope.spawn(move || {
+                            let dispatch =
+                                Dispatch::new(tracing_subscriber::registry().with(layer.clone()));
+                            through(layer, &dispatch, BATCH / 4);
+                        });
+                    }
+                });
+                elapsed += started.elapsed();
+            }
+            for layer in &layers {
+                assert_eq!(layer.dropped(), 0, "a sustained run must not drop");
+                layer.shutdown(Duration::from_secs(60)).unwrap();
+            }
+            elapsed
+        })
+    });
+    g.finish();
+    drop(server);
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(_: &mut Criterion) {}
+
+criterion_group!(benches, app_thread, sustained, postgres);
 criterion_main!(benches);
