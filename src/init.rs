@@ -14,7 +14,7 @@ use warden_core::FlushResult;
 use warden_correlation::CorrelationLayer;
 use warden_metrics::MetricsLayer;
 use warden_otlp::{Otlp, OtlpBuilder, OtlpConfig, OtlpError};
-use warden_pii::PiiLayer;
+use warden_pii::{PiiLayer, Sanitizer};
 
 /// The subscriber [`WardenBuilder::build`] assembles: a registry with an
 /// `EnvFilter`, then warden's layers.
@@ -50,6 +50,8 @@ pub enum InitError {
 enum AuditChoice {
     Off,
     Sqlite(PathBuf),
+    #[cfg(feature = "postgres")]
+    Postgres(String),
     Layer(AuditLayer),
 }
 
@@ -106,6 +108,7 @@ pub struct WardenBuilder {
     metrics: bool,
     audit: AuditChoice,
     audit_signing_key: Option<SigningKey>,
+    audit_key: Option<AuditKey>,
     otlp: OtlpChoice,
     json: bool,
     writer: Option<BoxMakeWriter>,
@@ -121,12 +124,42 @@ impl Default for WardenBuilder {
             metrics: true,
             audit: AuditChoice::Sqlite(PathBuf::from(DEFAULT_AUDIT_DB)),
             audit_signing_key: None,
+            audit_key: None,
             otlp: OtlpChoice::FromEnv,
             json: true,
             writer: None,
             shutdown_timeout: Duration::from_secs(5),
         }
     }
+}
+
+/// The checkpoint signing key: the builder's, else the file
+/// `WARDEN_AUDIT_SIGNING_KEY` names.
+fn signing_key(given: Option<SigningKey>) -> Result<Option<SigningKey>, AuditError> {
+    match given {
+        Some(key) => Ok(Some(key)),
+        None => std::env::var_os("WARDEN_AUDIT_SIGNING_KEY")
+            .map(SigningKey::from_file)
+            .transpose(),
+    }
+}
+
+/// The audit layer of the assembled stack: the store's route, the OTLP
+/// route if exporting, identity fields keyed-hashed with `key`.
+fn audit_layer(
+    store: Route,
+    key: AuditKey,
+    otlp: Option<&Otlp>,
+    sanitizer: Option<&Sanitizer>,
+) -> Result<AuditLayer, AuditError> {
+    let mut builder = AuditLayer::builder().route(store).pseudonym_key(key);
+    if let Some(otlp) = otlp {
+        builder = builder.route(Route::new("otlp", RouteFilter::all()).sink(otlp.audit_sink()));
+    }
+    if let Some(s) = sanitizer {
+        builder = builder.sanitizer(s.clone());
+    }
+    builder.build()
 }
 
 /// Where [`init`] keeps the audit store unless told otherwise.
@@ -191,6 +224,30 @@ impl WardenBuilder {
     /// as an `audit.checkpoint` log record, a witness kept off the host.
     pub fn audit_signing_key(mut self, key: SigningKey) -> Self {
         self.audit_signing_key = Some(key);
+        self
+    }
+
+    /// Audit records to the PostgreSQL database at `target` (a URL or
+    /// key/value string; `PGPASSWORD`, `.pgpass` and the other `PG*`
+    /// variables apply), shared by every instance of the service: each
+    /// process writes a stream of its own. The users and client IPs are
+    /// keyed-hashed with [`audit_key`](Self::audit_key), else
+    /// `WARDEN_AUDIT_KEY`, which every instance must share (one of them is
+    /// required: a key per process would make them unjoinable);
+    /// checkpoints are signed as
+    /// [`audit_signing_key`](Self::audit_signing_key) says.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub fn audit_postgres(mut self, target: impl Into<String>) -> Self {
+        self.audit = AuditChoice::Postgres(target.into());
+        self
+    }
+
+    /// The audit store's secret key — it keys the hashes of users and
+    /// client IPs (and signs HMAC checkpoints) — instead of
+    /// `WARDEN_AUDIT_KEY` or, for SQLite, the key file beside the store.
+    pub fn audit_key(mut self, key: AuditKey) -> Self {
+        self.audit_key = Some(key);
         self
     }
 
@@ -295,33 +352,43 @@ impl WardenBuilder {
             AuditChoice::Off => None,
             AuditChoice::Layer(layer) => Some(layer),
             AuditChoice::Sqlite(path) => {
-                let key = AuditKey::for_store(&path)?;
-                let mut sink = SqliteSink::builder(&path).key(key.clone());
-                let signing_key = match self.audit_signing_key {
-                    Some(k) => Some(k),
-                    None => match std::env::var_os("WARDEN_AUDIT_SIGNING_KEY") {
-                        Some(file) => Some(SigningKey::from_file(file)?),
-                        None => None,
-                    },
+                let key = match self.audit_key {
+                    Some(key) => key,
+                    None => AuditKey::for_store(&path)?,
                 };
-                if let Some(signing_key) = signing_key {
+                let mut sink = SqliteSink::builder(&path).key(key.clone());
+                if let Some(signing_key) = signing_key(self.audit_signing_key)? {
                     sink = sink.signing_key(signing_key);
                 }
                 if let Some(otlp) = &otlp {
                     sink = sink.witness(otlp.checkpoint_witness());
                 }
-                let sink = sink.build()?;
-                let mut builder = AuditLayer::builder()
-                    .route(Route::new("sqlite", RouteFilter::all()).sink(sink))
-                    .pseudonym_key(key);
+                let route = Route::new("sqlite", RouteFilter::all()).sink(sink.build()?);
+                Some(audit_layer(route, key, otlp.as_ref(), sanitizer.as_ref())?)
+            }
+            #[cfg(feature = "postgres")]
+            AuditChoice::Postgres(target) => {
+                let key = match self.audit_key {
+                    Some(key) => key,
+                    None => {
+                        let key = std::env::var("WARDEN_AUDIT_KEY").map_err(|_| {
+                            AuditError::Config(
+                                "a PostgreSQL audit store shared by many instances needs the pseudonym key they share: set WARDEN_AUDIT_KEY (or WardenBuilder::audit_key)".into(),
+                            )
+                        })?;
+                        AuditKey::new(key.into_bytes())?
+                    }
+                };
+                let mut sink = warden_audit::PostgresSink::builder(target);
+                sink = match signing_key(self.audit_signing_key)? {
+                    Some(signing_key) => sink.signing_key(signing_key),
+                    None => sink,
+                };
                 if let Some(otlp) = &otlp {
-                    builder = builder
-                        .route(Route::new("otlp", RouteFilter::all()).sink(otlp.audit_sink()));
+                    sink = sink.witness(otlp.checkpoint_witness());
                 }
-                if let Some(s) = &sanitizer {
-                    builder = builder.sanitizer(s.clone());
-                }
-                Some(builder.build()?)
+                let route = Route::new("postgres", RouteFilter::all()).sink(sink.build()?);
+                Some(audit_layer(route, key, otlp.as_ref(), sanitizer.as_ref())?)
             }
         };
 

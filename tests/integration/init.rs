@@ -215,3 +215,46 @@ fn audit_identity_fields_are_keyed_hashes_in_the_store_and_placeholders_elsewher
     assert!(warden::audit::verify(&db).unwrap().is_ok());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The assembled stack on a shared PostgreSQL store: identities
+/// keyed-hashed with the fleet's key, the stream verifies.
+#[cfg(feature = "postgres")]
+#[test]
+fn the_stack_audits_to_postgres() {
+    let server = warden_test_support::Postgres::start();
+    let key = warden::audit::AuditKey::new(*b"the fleet's shared audit key").unwrap();
+    let (subscriber, guard) = Warden::builder()
+        .audit_postgres(server.admin_url())
+        .audit_key(key.clone())
+        .without_otlp()
+        .writer(Buffer::default())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        warden::audit::security!(
+            action = "login_failed",
+            user_id = "ada@example.com",
+            ip = "203.0.113.9"
+        );
+    });
+    guard.shutdown(Duration::from_secs(10)).unwrap();
+    let mut store = warden::audit::PostgresStore::open(&server.admin_url()).unwrap();
+    let records = store
+        .query(&Query::default().user("ada@example.com", Some(&key)))
+        .unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].outcome, Outcome::Failure);
+    assert_eq!(records[0].client_ip_hash, Some(key.hash_ip("203.0.113.9")));
+    let reports = warden::audit::Verifier::new()
+        .verify_postgres(&server.admin_url())
+        .unwrap();
+    assert!(reports.is_ok(), "{reports}");
+    // Without a shared key, the fleet's pseudonyms would not join: refused.
+    let refused = Warden::builder()
+        .audit_postgres(server.admin_url())
+        .without_otlp()
+        .build();
+    if std::env::var_os("WARDEN_AUDIT_KEY").is_none() {
+        assert!(matches!(refused, Err(InitError::Audit(_))));
+    }
+}
