@@ -9,9 +9,17 @@
 //!   [`RouteFilter`]s to [`AuditSink`]s through bounded queues: the
 //!   logging thread only enqueues.
 //! - [`SqliteSink`] is the embedded default: WAL, indexes, a SHA-256 hash
-//!   chain over the records and HMAC-signed checkpoints, verified by
-//!   [`verify`]; retention purges keep it verifiable. [`JsonlSink`] and
-//!   [`StdoutSink`] are the others.
+//!   chain over the records and signed checkpoints, verified by [`verify`]
+//!   and [`Verifier`]; retention purges keep it verifiable. [`JsonlSink`]
+//!   (chained across rotations) and [`StdoutSink`] are the others, and
+//!   with the `postgres` feature, `PostgresSink`: one database many
+//!   instances share, a chain per writer, an append-only role.
+//! - Checkpoints are HMAC-signed with the store's key, or Ed25519-signed
+//!   with a [`SigningKey`] so that they verify with the [`PublicKey`]
+//!   alone; a [`CheckpointWitness`] keeps each one off the host, which
+//!   catches a store rewritten and re-signed with a stolen key.
+//! - Users and client IPs are stored as keyed hashes ([`AuditKey::pseudonym`]),
+//!   also behind a PII gate, which lends the audit layer the original values.
 //!
 //! ```
 //! use std::time::Duration;

@@ -579,3 +579,24 @@ fn the_password_comes_from_pgpass() {
     warden_test_support::remove_env("PGPASSFILE");
     built.unwrap();
 }
+
+/// A database written by a newer warden is refused, clearly, not misread.
+#[test]
+fn a_newer_schema_is_refused() {
+    let server = Postgres::start();
+    warden_audit::create_schema(&server.admin_url()).unwrap();
+    server.psql("UPDATE warden_meta SET value = '99' WHERE key = 'schema_version'");
+    let error = PostgresSink::builder(server.admin_url())
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("schema version 99"), "{error}");
+    assert!(
+        !error.contains(warden_test_support::postgres::ADMIN.1),
+        "{error}"
+    );
+    let error = PostgresStore::open(&server.admin_url())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("schema version 99"), "{error}");
+}
