@@ -109,6 +109,7 @@ pub struct WardenBuilder {
     audit: AuditChoice,
     audit_signing_key: Option<SigningKey>,
     audit_key: Option<AuditKey>,
+    identity_fields: Vec<String>,
     otlp: OtlpChoice,
     json: bool,
     writer: Option<BoxMakeWriter>,
@@ -125,6 +126,7 @@ impl Default for WardenBuilder {
             audit: AuditChoice::Sqlite(PathBuf::from(DEFAULT_AUDIT_DB)),
             audit_signing_key: None,
             audit_key: None,
+            identity_fields: Vec::new(),
             otlp: OtlpChoice::FromEnv,
             json: true,
             writer: None,
@@ -149,10 +151,18 @@ fn signing_key(given: Option<SigningKey>) -> Result<Option<SigningKey>, AuditErr
 fn audit_layer(
     store: Route,
     key: AuditKey,
+    identity_fields: &[String],
     otlp: Option<&Otlp>,
     sanitizer: Option<&Sanitizer>,
 ) -> Result<AuditLayer, AuditError> {
-    let mut builder = AuditLayer::builder().route(store).pseudonym_key(key);
+    let identity = warden_audit::DEFAULT_IDENTITY_FIELDS
+        .into_iter()
+        .map(str::to_owned)
+        .chain(identity_fields.iter().cloned());
+    let mut builder = AuditLayer::builder()
+        .route(store)
+        .pseudonym_key(key)
+        .identity_fields(identity);
     if let Some(otlp) = otlp {
         builder = builder.route(Route::new("otlp", RouteFilter::all()).sink(otlp.audit_sink()));
     }
@@ -248,6 +258,22 @@ impl WardenBuilder {
     /// `WARDEN_AUDIT_KEY` or, for SQLite, the key file beside the store.
     pub fn audit_key(mut self, key: AuditKey) -> Self {
         self.audit_key = Some(key);
+        self
+    }
+
+    /// Also stores these fields of audit events as keyed hashes, beside
+    /// the users and client IPs (see `AuditLayerBuilder::identity_fields`).
+    ///
+    /// ```
+    /// let builder = warden::Warden::builder().audit_identity_fields(["account_email", "device_id"]);
+    /// # drop(builder);
+    /// ```
+    pub fn audit_identity_fields<I>(mut self, names: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.identity_fields.extend(names.into_iter().map(Into::into));
         self
     }
 
@@ -364,7 +390,8 @@ impl WardenBuilder {
                     sink = sink.witness(otlp.checkpoint_witness());
                 }
                 let route = Route::new("sqlite", RouteFilter::all()).sink(sink.build()?);
-                Some(audit_layer(route, key, otlp.as_ref(), sanitizer.as_ref())?)
+                let identity = &self.identity_fields;
+                Some(audit_layer(route, key, identity, otlp.as_ref(), sanitizer.as_ref())?)
             }
             #[cfg(feature = "postgres")]
             AuditChoice::Postgres(target) => {
@@ -388,7 +415,8 @@ impl WardenBuilder {
                     sink = sink.witness(otlp.checkpoint_witness());
                 }
                 let route = Route::new("postgres", RouteFilter::all()).sink(sink.build()?);
-                Some(audit_layer(route, key, otlp.as_ref(), sanitizer.as_ref())?)
+                let identity = &self.identity_fields;
+                Some(audit_layer(route, key, identity, otlp.as_ref(), sanitizer.as_ref())?)
             }
         };
 

@@ -147,11 +147,18 @@ fn audit_identity_fields_are_keyed_hashes_in_the_store_and_placeholders_elsewher
     let lines = Buffer::default();
     let (subscriber, guard) = Warden::builder()
         .audit_sqlite(&db)
+        .audit_identity_fields(["account_email"])
         .without_otlp()
         .writer(lines.clone())
         .build()
         .unwrap();
     tracing::subscriber::with_default(subscriber, || {
+        warden::audit::security!(
+            action = "password_reset",
+            user_id = "u-7",
+            account_email = "carol@example.com",
+            note = "asked by carol@example.com"
+        );
         for (user, ip) in [
             ("ada@example.com", "203.0.113.9"),
             ("ada@example.com", "198.51.100.7"),
@@ -176,6 +183,14 @@ fn audit_identity_fields_are_keyed_hashes_in_the_store_and_placeholders_elsewher
     let store = SqliteStore::open(&db).unwrap();
     let mut records = store.query(&Query::default()).unwrap();
     records.reverse();
+    // A field the user named: hashed; any other: sanitized as always.
+    let reset = records.remove(0);
+    assert_eq!(
+        reset.metadata["account_email"],
+        key.pseudonym("carol@example.com")
+    );
+    assert_eq!(reset.metadata["note"], "asked by [REDACTED:EMAIL]");
+    assert!(!text.contains("carol@example.com"), "{text}");
     let who: Vec<_> = records
         .iter()
         .map(|r| {

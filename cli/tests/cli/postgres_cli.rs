@@ -95,6 +95,18 @@ fn setup_role_query_stats_verify_and_purge_on_postgres() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.lines().count(), 2, "{out}");
+    let (code, out, err) = warden(
+        &[
+            "audit", "tail", "--db", &admin, "-n", "3", "--format", "json",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(
+        out.lines().all(|l| l.contains("login_failed")),
+        "the newest three: {out}"
+    );
     let (code, out, _) = warden(&["audit", "stats", "--db", &admin], &[]);
     assert_eq!(code, 0);
     assert!(out.contains("20 records"), "{out}");
