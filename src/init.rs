@@ -105,7 +105,8 @@ pub struct WardenBuilder {
     filter: Option<String>,
     correlation: bool,
     pii: Option<PiiLayer>,
-    metrics: bool,
+    metrics: Option<MetricsLayer>,
+    operation_field: Option<&'static str>,
     audit: AuditChoice,
     audit_signing_key: Option<SigningKey>,
     audit_key: Option<AuditKey>,
@@ -122,7 +123,8 @@ impl Default for WardenBuilder {
             filter: None,
             correlation: true,
             pii: Some(PiiLayer::default()),
-            metrics: true,
+            metrics: Some(MetricsLayer::new()),
+            operation_field: Some("http.route"),
             audit: AuditChoice::Sqlite(PathBuf::from(DEFAULT_AUDIT_DB)),
             audit_signing_key: None,
             audit_key: None,
@@ -181,7 +183,7 @@ impl std::fmt::Debug for WardenBuilder {
             .field("filter", &self.filter)
             .field("correlation", &self.correlation)
             .field("pii", &self.pii.is_some())
-            .field("metrics", &self.metrics)
+            .field("metrics", &self.metrics.is_some())
             .field("json", &self.json)
             .finish_non_exhaustive()
     }
@@ -216,7 +218,29 @@ impl WardenBuilder {
 
     /// No latency metrics (operations are timed by default).
     pub fn without_metrics(mut self) -> Self {
-        self.metrics = false;
+        self.metrics = None;
+        self
+    }
+
+    /// The metrics layer to use: one you configured (its operation field,
+    /// cardinality bound, timing), or a clone you keep for alert rules.
+    pub fn metrics_layer(mut self, layer: MetricsLayer) -> Self {
+        self.metrics = Some(layer);
+        self.operation_field = None;
+        self
+    }
+
+    /// The span field whose value names an operation's metrics row instead
+    /// of the span's name. The default is `http.route`, which the request
+    /// span of `warden::correlation::tower::CorrelationIdLayer` carries
+    /// when it is given a `route` finder: one row per route. Spans without
+    /// the field keep their name. It replaces a layer given with
+    /// [`metrics_layer`](Self::metrics_layer).
+    pub fn operation_field(mut self, field: &'static str) -> Self {
+        self.operation_field = Some(field);
+        if self.metrics.is_none() {
+            self.metrics = Some(MetricsLayer::new());
+        }
         self
     }
 
@@ -354,7 +378,10 @@ impl WardenBuilder {
                 reason: e.to_string(),
             })?;
         let sanitizer = self.pii.as_ref().map(|p| p.sanitizer().clone());
-        let metrics = self.metrics.then(MetricsLayer::new);
+        let metrics = match (self.metrics, self.operation_field) {
+            (Some(_), Some(field)) => Some(MetricsLayer::builder().operation_field(field).build()),
+            (layer, _) => layer,
+        };
 
         let otlp_builder = match self.otlp {
             OtlpChoice::Off => None,

@@ -140,3 +140,29 @@ fn an_untrusted_certificate_is_reported_once_with_its_reason() {
     assert!(report.contains("UnknownIssuer"), "{report}");
     assert!(!collector.output().contains("get_order"));
 }
+
+/// The axum recipe: one metrics row per route, an access line per request
+/// carrying its correlation ID, 503s counted as errors (the example checks
+/// its own metrics; here, its log lines).
+#[cfg(feature = "tower")]
+#[test]
+fn axum_service_gets_a_row_per_route_and_access_lines() {
+    let out = run(example("axum_service"));
+    let access: Vec<serde_json::Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["target"] == "warden::access")
+        .collect();
+    assert_eq!(access.len(), 30, "{out}");
+    assert!(
+        access.iter().all(|a| a["correlation_id"].is_string()),
+        "{out}"
+    );
+    assert!(
+        access.iter().any(|a| a["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("GET /orders/{id} 200 "))),
+        "{out}"
+    );
+    assert!(access.iter().any(|a| a["status"] == 503), "{out}");
+}

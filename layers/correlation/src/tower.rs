@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderMap, Method, Request, Response, Uri};
+use http::{Extensions, HeaderMap, Method, Request, Response, StatusCode, Uri};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -28,9 +28,16 @@ pub struct RequestInfo<'a> {
     pub headers: &'a HeaderMap,
     /// The request's correlation ID: from its headers, or a fresh one.
     pub correlation_id: &'a CorrelationId,
+    /// The request's extensions (axum's `MatchedPath` is there when the
+    /// layer is added with `Router::layer`).
+    pub extensions: &'a Extensions,
+    /// The route, as [`CorrelationIdLayer::route`]'s function found it.
+    pub route: Option<&'a str>,
 }
 
 type MakeSpan = Arc<dyn Fn(RequestInfo<'_>) -> Span + Send + Sync>;
+type FindRoute = Arc<dyn Fn(&Extensions) -> Option<String> + Send + Sync>;
+type IsError = Arc<dyn Fn(StatusCode) -> bool + Send + Sync>;
 
 /// A [`tower_layer::Layer`] that opens a span for each HTTP request, with
 /// the request's correlation ID in the span's `correlation_id` field, runs
@@ -44,8 +51,23 @@ type MakeSpan = Arc<dyn Fn(RequestInfo<'_>) -> Span + Send + Sync>;
 /// hyper (through `hyper-util`'s tower adapter), tonic.
 ///
 /// The default span is `request` at INFO with `correlation_id`,
-/// `http.request.method`, `url.path`, and `http.response.status_code`
-/// recorded when the response is ready.
+/// `http.request.method`, `url.path`, `http.route` (when
+/// [`route`](Self::route) finds one), and `http.response.status_code`
+/// recorded when the response is ready; a response the
+/// [`errors_when`](Self::errors_when) rule calls an error (5xx by default)
+/// sets the span's `error` and `error.code`, which `MetricsLayer` counts.
+/// With [`access_log`](Self::access_log), each response also logs one
+/// access line.
+///
+/// Per-route metrics with axum, in three lines: the route from
+/// `MatchedPath`, and a `MetricsLayer` keyed by `http.route`:
+///
+/// ```ignore
+/// let correlation = CorrelationIdLayer::new()
+///     .route(|ext| ext.get::<axum::extract::MatchedPath>().map(|p| p.as_str().to_owned()));
+/// let app = Router::new().route("/orders/{id}", get(order)).layer(correlation);
+/// let metrics = MetricsLayer::builder().operation_field("http.route").build();
+/// ```
 ///
 /// ```
 /// use http::{Request, Response};
@@ -67,6 +89,9 @@ type MakeSpan = Arc<dyn Fn(RequestInfo<'_>) -> Span + Send + Sync>;
 pub struct CorrelationIdLayer {
     propagation: Arc<HeaderPropagation>,
     make_span: MakeSpan,
+    route: Option<FindRoute>,
+    is_error: IsError,
+    access_log: bool,
 }
 
 impl fmt::Debug for CorrelationIdLayer {
@@ -82,6 +107,9 @@ impl Default for CorrelationIdLayer {
         CorrelationIdLayer {
             propagation: Arc::new(HeaderPropagation::default()),
             make_span: Arc::new(default_span),
+            route: None,
+            is_error: Arc::new(|status: StatusCode| status.is_server_error()),
+            access_log: false,
         }
     }
 }
@@ -92,7 +120,10 @@ fn default_span(request: RequestInfo<'_>) -> Span {
         correlation_id = %request.correlation_id,
         http.request.method = %request.method,
         url.path = request.uri.path(),
+        http.route = request.route,
         http.response.status_code = tracing::field::Empty,
+        error = tracing::field::Empty,
+        error.code = tracing::field::Empty,
     )
 }
 
@@ -135,6 +166,57 @@ impl CorrelationIdLayer {
         self.make_span = Arc::new(make_span);
         self
     }
+
+    /// Finds each request's route (its pattern, such as `/orders/{id}`,
+    /// not its path) in the request's extensions; the default span records
+    /// it as `http.route`, which `MetricsLayer::builder().operation_field("http.route")`
+    /// turns into one metrics row per route.
+    ///
+    /// ```
+    /// use warden_correlation::tower::CorrelationIdLayer;
+    ///
+    /// /// What a router put in the extensions (axum: `MatchedPath`).
+    /// #[derive(Clone)]
+    /// struct Matched(&'static str);
+    ///
+    /// let layer = CorrelationIdLayer::new().route(|ext| ext.get::<Matched>().map(|m| m.0.to_owned()));
+    /// # drop(layer);
+    /// ```
+    pub fn route<F>(mut self, find: F) -> Self
+    where
+        F: Fn(&Extensions) -> Option<String> + Send + Sync + 'static,
+    {
+        self.route = Some(Arc::new(find));
+        self
+    }
+
+    /// Which responses are errors (default: 5xx). An error sets the span's
+    /// `error = true` and `error.code` to the status.
+    ///
+    /// ```
+    /// use warden_correlation::tower::CorrelationIdLayer;
+    ///
+    /// // 4xx count as errors too.
+    /// let layer = CorrelationIdLayer::new().errors_when(|status| status.as_u16() >= 400);
+    /// # drop(layer);
+    /// ```
+    pub fn errors_when<F>(mut self, is_error: F) -> Self
+    where
+        F: Fn(StatusCode) -> bool + Send + Sync + 'static,
+    {
+        self.is_error = Arc::new(is_error);
+        self
+    }
+
+    /// Logs one access line per response at INFO, target `warden::access`,
+    /// inside the request's span (so it carries the correlation ID):
+    /// `GET /orders/{id} 200 12.3ms`, with `method`, `route` (the
+    /// [`route`](Self::route) if found, else the path), `status` and
+    /// `duration_ms` as fields. Off by default; `warden::init()` turns it on.
+    pub fn access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
+    }
 }
 
 impl<S> Layer<S> for CorrelationIdLayer {
@@ -173,11 +255,23 @@ where
             .propagation
             .extract(request.headers())
             .unwrap_or_default();
+        let route = self
+            .layer
+            .route
+            .as_ref()
+            .and_then(|find| find(request.extensions()));
         let span = (self.layer.make_span)(RequestInfo {
             method: request.method(),
             uri: request.uri(),
             headers: request.headers(),
             correlation_id: &id,
+            extensions: request.extensions(),
+            route: route.as_deref(),
+        });
+        let access = self.layer.access_log.then(|| Access {
+            method: request.method().clone(),
+            target: route.unwrap_or_else(|| request.uri().path().to_owned()),
+            started: std::time::Instant::now(),
         });
         request.extensions_mut().insert(id.clone());
         let inner = {
@@ -189,6 +283,8 @@ where
             span,
             id,
             propagation: Arc::clone(&self.layer.propagation),
+            is_error: Arc::clone(&self.layer.is_error),
+            access,
         }
     }
 }
@@ -202,7 +298,17 @@ pin_project! {
         span: Span,
         id: CorrelationId,
         propagation: Arc<HeaderPropagation>,
+        is_error: IsError,
+        access: Option<Access>,
     }
+}
+
+/// What the access line needs, kept from the request.
+#[derive(Debug)]
+struct Access {
+    method: Method,
+    target: String,
+    started: std::time::Instant,
 }
 
 impl<F: fmt::Debug> fmt::Debug for ResponseFuture<F> {
@@ -226,8 +332,28 @@ where
         let mut response = ready!(this.inner.poll(cx))?;
         this.propagation
             .inject_missing(this.id, response.headers_mut());
+        let status = response.status();
         this.span
-            .record("http.response.status_code", response.status().as_u16());
+            .record("http.response.status_code", status.as_u16());
+        if (this.is_error)(status) {
+            this.span.record("error", true);
+            this.span.record("error.code", status.as_u16());
+        }
+        if let Some(access) = this.access.take() {
+            let ms = access.started.elapsed().as_secs_f64() * 1e3;
+            tracing::info!(
+                target: "warden::access",
+                method = %access.method,
+                route = access.target.as_str(),
+                status = status.as_u16(),
+                duration_ms = (ms * 1e3).round() / 1e3,
+                "{} {} {} {:.1}ms",
+                access.method,
+                access.target,
+                status.as_u16(),
+                ms
+            );
+        }
         Poll::Ready(Ok(response))
     }
 }

@@ -375,6 +375,8 @@ struct Tracked {
     rule: Rule,
     state: AlertState,
     streak: u32,
+    /// Whether the rule's operation was reported as never seen.
+    warned_unseen: bool,
 }
 
 /// A set of alert rules and what they have fired.
@@ -416,6 +418,7 @@ impl Alerts {
             rule,
             state: AlertState::Ok,
             streak: 0,
+            warned_unseen: false,
         });
         self
     }
@@ -462,7 +465,32 @@ impl Alerts {
     pub fn evaluate(&mut self, metrics: &MetricsLayer) -> Vec<Transition> {
         let mut snapshots: Vec<Snapshot> = Vec::new();
         let mut transitions = Vec::new();
+        let mut since_start: Option<Snapshot> = None;
         for tracked in &mut self.tracked {
+            if let (Some(operation), false) = (&tracked.rule.operation, tracked.warned_unseen) {
+                let seen = since_start.get_or_insert_with(|| metrics.snapshot(Window::SinceStart));
+                // Other operations have traffic and this one never had: a
+                // name that matches nothing (a typo, or a span name where
+                // the rows are keyed by route).
+                if !seen.operations.is_empty() && seen.get(operation).is_none() {
+                    tracked.warned_unseen = true;
+                    let known: Vec<&str> = seen
+                        .operations
+                        .iter()
+                        .take(10)
+                        .map(|o| o.operation.as_str())
+                        .collect();
+                    tracing::warn!(
+                        target: "warden::metrics",
+                        rule = tracked.rule.name(),
+                        operation = operation.as_str(),
+                        "alert rule {} names operation {:?}, which has never been seen; operations seen: {}",
+                        tracked.rule.name(),
+                        operation,
+                        known.join(", ")
+                    );
+                }
+            }
             let window = tracked.rule.window;
             let snapshot = match snapshots.iter().position(|s| s.window == window) {
                 Some(i) => &snapshots[i],

@@ -136,6 +136,11 @@ impl Snapshot {
     ) -> Self {
         let mut operations: Vec<_> = merged
             .into_iter()
+            // A row with nothing in it (left behind when its only span was
+            // renamed to another operation) is not shown.
+            .filter(|(_, stats)| {
+                stats.total.count() > 0 || stats.in_flight != 0 || stats.errors > 0
+            })
             .map(|(name, stats)| {
                 let (histogram, errors) = match window {
                     Window::SinceStart => (stats.total.clone(), stats.errors),

@@ -179,3 +179,36 @@ fn a_spawned_evaluator_fires_on_its_own() {
     }
     drop(handle);
 }
+
+/// A rule naming an operation that never happens, while others do, says so
+/// once; a rule whose operation is seen says nothing.
+#[test]
+fn a_rule_naming_an_operation_never_seen_warns_once() {
+    let metrics = MetricsLayer::new();
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(metrics.clone())
+        .with(capture.clone());
+    let mut alerts = Alerts::new()
+        .rule(Rule::error_rate("chekout").above(0.5))
+        .rule(Rule::error_rate("checkout").above(0.5));
+    tracing::subscriber::with_default(subscriber, || {
+        // No traffic yet: nothing to compare with, no warning.
+        alerts.evaluate(&metrics);
+        drop(tracing::info_span!("checkout").entered());
+        for _ in 0..3 {
+            alerts.evaluate(&metrics);
+        }
+    });
+    let warnings: Vec<String> = capture
+        .seen()
+        .iter()
+        .filter(|e| e.metadata.target() == "warden::metrics")
+        .map(|e| e.value("message").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("\"chekout\"") && warnings[0].contains("checkout"),
+        "{warnings:?}"
+    );
+}

@@ -212,3 +212,24 @@ fn operations_beyond_the_bound_are_counted_as_overflow() {
     assert_eq!(snapshot.overflow().unwrap().count, 35);
     assert!(snapshot.overflowed >= 35);
 }
+
+/// A span renamed by its operation field leaves no empty row behind.
+#[test]
+fn a_renamed_span_leaves_no_empty_row() {
+    let metrics = MetricsLayer::builder()
+        .operation_field("http.route")
+        .build();
+    let subscriber = tracing_subscriber::registry().with(metrics.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("request", http.route = tracing::field::Empty);
+        span.record("http.route", "/orders/{id}");
+        drop(span);
+    });
+    let snapshot = metrics.snapshot(warden_metrics::Window::SinceStart);
+    let rows: Vec<&str> = snapshot
+        .operations
+        .iter()
+        .map(|o| o.operation.as_str())
+        .collect();
+    assert_eq!(rows, ["/orders/{id}"]);
+}
