@@ -356,6 +356,51 @@ impl LatencyHistogram {
             .map(|(i, &c)| (self.offset + i as i32, c))
     }
 
+    /// How many samples were at most `limit` — exactly, except for samples
+    /// in the one bucket `limit` falls in, which count as at most `limit`
+    /// when `limit` is past the bucket's middle (so within 1.1% of `limit`):
+    /// what a classic histogram's cumulative `le` bucket holds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use warden_metrics::LatencyHistogram;
+    ///
+    /// let mut h = LatencyHistogram::new();
+    /// for ms in [1, 2, 3, 50, 900] {
+    ///     h.record(Duration::from_millis(ms));
+    /// }
+    /// assert_eq!(h.count_at_most(Duration::from_millis(10)), 3);
+    /// assert_eq!(h.count_at_most(Duration::from_secs(1)), 5);
+    /// assert_eq!(h.count_at_most(Duration::from_micros(10)), 0);
+    /// ```
+    pub fn count_at_most(&self, limit: Duration) -> u64 {
+        if self.count == 0 {
+            return 0;
+        }
+        let nanos = limit
+            .as_secs()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::from(limit.subsec_nanos()));
+        if nanos == 0 {
+            return 0;
+        }
+        if nanos >= self.max_nanos {
+            return self.count;
+        }
+        let index = index_of(nanos).clamp(MIN_INDEX, MAX_INDEX);
+        let straddled_in = nanos as f64 >= representative(index);
+        let mut total = 0;
+        for (i, &c) in self.counts.iter().enumerate() {
+            let bucket = self.offset + i as i32;
+            if bucket < index || (bucket == index && straddled_in) {
+                total += c;
+            } else {
+                break;
+            }
+        }
+        total
+    }
+
     /// The heap memory the buckets use, in bytes.
     pub fn heap_bytes(&self) -> usize {
         self.counts.capacity() * std::mem::size_of::<u64>()

@@ -10,10 +10,13 @@
 //! - [`Alerts`] evaluates [`Rule`]s (p95 above a threshold for N periods,
 //!   error rate, availability, custom) and fires and resolves them, with
 //!   callbacks and an `ALERT` audit event per transition.
+//! - [`PrometheusEncoder`] writes them in Prometheus' text format or
+//!   OpenMetrics, for a `/metrics` endpoint.
 
 mod alert;
 mod histogram;
 mod layer;
+mod prometheus;
 mod recorder;
 mod snapshot;
 
@@ -23,5 +26,6 @@ pub use alert::{
 };
 pub use histogram::{LatencyHistogram, SCALE};
 pub use layer::{MetricsLayer, MetricsLayerBuilder, Timing};
+pub use prometheus::{DEFAULT_BUCKETS, ExpositionFormat, PrometheusEncoder};
 pub use recorder::OVERFLOW;
 pub use snapshot::{OperationSnapshot, Snapshot, Window};

@@ -4,4 +4,5 @@
 
 mod accuracy;
 mod alerts;
+mod exposition;
 mod layer;
