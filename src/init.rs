@@ -45,6 +45,14 @@ pub enum InitError {
     /// Another global subscriber is already set.
     #[error("a global tracing subscriber is already set")]
     AlreadySet,
+    /// The operations endpoint could not listen on its address.
+    #[error("operations endpoint on {addr}: {source}")]
+    Ops {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 enum AuditChoice {
@@ -111,6 +119,7 @@ pub struct WardenBuilder {
     audit_signing_key: Option<SigningKey>,
     audit_key: Option<AuditKey>,
     identity_fields: Vec<String>,
+    ops_addr: Option<std::net::SocketAddr>,
     otlp: OtlpChoice,
     json: bool,
     writer: Option<BoxMakeWriter>,
@@ -129,6 +138,7 @@ impl Default for WardenBuilder {
             audit_signing_key: None,
             audit_key: None,
             identity_fields: Vec::new(),
+            ops_addr: None,
             otlp: OtlpChoice::FromEnv,
             json: true,
             writer: None,
@@ -298,6 +308,18 @@ impl WardenBuilder {
         I::Item: Into<String>,
     {
         self.identity_fields.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Serves the operations endpoints (`/metrics`, `/healthz`, `/readyz`,
+    /// `/alerts`) on `addr` from a thread of their own (off by default;
+    /// port 0 picks a free one: see [`WardenGuard::ops_addr`]). To mount
+    /// them in your own HTTP stack instead, use [`WardenGuard::ops`]'s
+    /// `service()`.
+    #[cfg(feature = "ops")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ops")))]
+    pub fn ops_addr(mut self, addr: std::net::SocketAddr) -> Self {
+        self.ops_addr = Some(addr);
         self
     }
 
@@ -477,10 +499,36 @@ impl WardenBuilder {
             push(Box::new(warden_json::layer().with_writer(writer)));
         }
         let subscriber = tracing_subscriber::registry().with(filter).with(stack);
+        #[cfg(feature = "ops")]
+        let ops = {
+            let mut ops = crate::ops::Ops::builder();
+            if let Some(m) = &metrics {
+                ops = ops.metrics(m.clone());
+            }
+            if let Some(a) = &audit {
+                ops = ops.audit(a.clone());
+            }
+            if let Some(o) = &otlp {
+                ops = ops.otlp(o.clone());
+            }
+            ops.build()
+        };
+        #[cfg(feature = "ops")]
+        let ops_server = match self.ops_addr {
+            Some(addr) => Some(
+                ops.serve(addr)
+                    .map_err(|source| InitError::Ops { addr, source })?,
+            ),
+            None => None,
+        };
         Ok((
             subscriber,
             WardenGuard {
                 pii: self.pii,
+                #[cfg(feature = "ops")]
+                ops,
+                #[cfg(feature = "ops")]
+                ops_server,
                 metrics,
                 audit,
                 otlp,
@@ -518,6 +566,10 @@ pub fn init() -> Result<WardenGuard, InitError> {
 #[must_use = "dropping the guard flushes and stops the audit writer and the OTLP exporter"]
 pub struct WardenGuard {
     pii: Option<PiiLayer>,
+    #[cfg(feature = "ops")]
+    ops: crate::ops::Ops,
+    #[cfg(feature = "ops")]
+    ops_server: Option<crate::ops::OpsServer>,
     metrics: Option<MetricsLayer>,
     audit: Option<AuditLayer>,
     otlp: Option<Otlp>,
@@ -539,6 +591,22 @@ impl WardenGuard {
     /// The PII gate, for its redaction counts.
     pub fn pii(&self) -> Option<&PiiLayer> {
         self.pii.as_ref()
+    }
+
+    /// The operations endpoints' state: mount its `service()` in your HTTP
+    /// stack, or give it alerts to show with `set_alerts`.
+    #[cfg(feature = "ops")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ops")))]
+    pub fn ops(&self) -> &crate::ops::Ops {
+        &self.ops
+    }
+
+    /// Where the operations server listens, if
+    /// [`WardenBuilder::ops_addr`] started one.
+    #[cfg(feature = "ops")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ops")))]
+    pub fn ops_addr(&self) -> Option<std::net::SocketAddr> {
+        self.ops_server.as_ref().map(crate::ops::OpsServer::addr)
     }
 
     /// The metrics layer, for snapshots and alert rules.

@@ -12,6 +12,7 @@
 //! | [`audit`] | `warden-audit` | routes audit events to tamper-evident SQLite/JSONL stores; `#[audited]` |
 //! | [`metrics`] | `warden-metrics` | per-operation counts, errors and p50/p95/p99 from spans; alert rules |
 //! | [`otlp`] | `warden-otlp` | spans, events, audit records and metrics to any OpenTelemetry collector |
+//! | [`ops`] | this crate | `/metrics` (Prometheus, OpenMetrics), `/healthz`, `/readyz`, `/alerts` |
 //! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
 //!
 //! Each layer is a feature, all on by default. A service that wants only
@@ -55,6 +56,10 @@ pub use warden_otlp as otlp;
 #[cfg(feature = "pii")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pii")))]
 pub use warden_pii as pii;
+
+#[cfg(feature = "ops")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ops")))]
+pub mod ops;
 
 /// Items of the assembled stack, which needs every layer.
 macro_rules! with_every_layer {

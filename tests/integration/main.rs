@@ -6,5 +6,6 @@ mod cyclic_errors;
 mod examples;
 mod init;
 mod metrics_audit;
+mod ops;
 mod pii_events;
 mod pii_spans_otel;

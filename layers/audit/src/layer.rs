@@ -289,6 +289,10 @@ impl AuditLayer {
                 dropped: r.counters.dropped.load(Ordering::Relaxed),
                 sink_errors: r.counters.sink_errors.load(Ordering::Relaxed),
                 sync_timeouts: r.counters.sync_timeouts.load(Ordering::Relaxed),
+                failing_since: match r.counters.failing_since_us.load(Ordering::Relaxed) {
+                    0 => None,
+                    us => Some(crate::record::from_micros(us)),
+                },
             })
             .collect()
     }

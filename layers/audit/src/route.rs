@@ -231,6 +231,9 @@ pub struct RouteStats {
     pub sink_errors: u64,
     /// `Sync` waits that timed out.
     pub sync_timeouts: u64,
+    /// Since when a sink has been failing (its writes are retried), if it
+    /// is: what a readiness check reads.
+    pub failing_since: Option<std::time::SystemTime>,
 }
 
 #[cfg(test)]

@@ -55,6 +55,9 @@ pub(crate) struct Counters {
     pub(crate) unreported_loss: AtomicU64,
     pub(crate) sink_errors: AtomicU64,
     pub(crate) sync_timeouts: AtomicU64,
+    /// When writes began to fail (microseconds since the epoch), 0 while
+    /// they succeed.
+    pub(crate) failing_since_us: std::sync::atomic::AtomicI64,
 }
 
 /// The most records one transaction takes.
@@ -195,6 +198,13 @@ impl Writer {
                                 sink.name()
                             );
                         }
+                        if !self.failing {
+                            let now =
+                                crate::record::micros_since_epoch(std::time::SystemTime::now());
+                            self.counters
+                                .failing_since_us
+                                .store(now.max(1), Ordering::Relaxed);
+                        }
                         self.failing = true;
                     }
                 }
@@ -203,6 +213,7 @@ impl Writer {
                 if self.failing {
                     eprintln!("warden-audit: route {}: writing resumed", self.route);
                     self.failing = false;
+                    self.counters.failing_since_us.store(0, Ordering::Relaxed);
                 }
                 self.counters
                     .written

@@ -48,6 +48,7 @@ enum Direction {
 /// ```
 #[derive(Clone)]
 pub struct Rule {
+    severity: Severity,
     name: String,
     operation: Option<String>,
     metric: Metric,
@@ -195,6 +196,7 @@ impl Rule {
             for_periods: 1,
             resolve_periods: None,
             window: Window::LastMinute,
+            severity: Severity::Warning,
         }
     }
 
@@ -224,6 +226,18 @@ impl Rule {
     pub fn over(mut self, window: Window) -> Self {
         self.window = window;
         self
+    }
+
+    /// Marks the rule critical: while it fires, a readiness check that
+    /// watches alerts (warden's `/readyz`) reports the service not ready.
+    pub fn critical(mut self) -> Self {
+        self.severity = Severity::Critical;
+        self
+    }
+
+    /// The rule's severity (default [`Severity::Warning`]).
+    pub fn severity(&self) -> Severity {
+        self.severity
     }
 
     /// Renames the rule (default: the metric and the operation, as
@@ -371,10 +385,53 @@ pub struct Transition {
     pub threshold: f64,
 }
 
+/// How much a firing rule matters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Severity {
+    /// Worth a look (the default).
+    #[default]
+    Warning,
+    /// The service is not fit to take traffic while it fires.
+    Critical,
+}
+
+impl Severity {
+    /// `warning` or `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One rule as it stands, for endpoints and dashboards.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct AlertStatus {
+    /// The rule's name.
+    pub rule: String,
+    /// The operation it watches, if one.
+    pub operation: Option<String>,
+    /// Firing or not.
+    pub state: AlertState,
+    /// How much it matters.
+    pub severity: Severity,
+    /// The value at the last evaluation (`None`: no data, or not evaluated yet).
+    pub value: Option<f64>,
+    /// The threshold.
+    pub threshold: f64,
+    /// When it last fired or resolved.
+    pub since: Option<std::time::SystemTime>,
+}
+
 struct Tracked {
     rule: Rule,
     state: AlertState,
     streak: u32,
+    last_value: Option<f64>,
+    changed_at: Option<std::time::SystemTime>,
     /// Whether the rule's operation was reported as never seen.
     warned_unseen: bool,
 }
@@ -418,6 +475,8 @@ impl Alerts {
             rule,
             state: AlertState::Ok,
             streak: 0,
+            last_value: None,
+            changed_at: None,
             warned_unseen: false,
         });
         self
@@ -440,6 +499,22 @@ impl Alerts {
         self.tracked
             .iter()
             .map(|t| (t.rule.name.clone(), t.state))
+            .collect()
+    }
+
+    /// Each rule as it stands: state, severity, last value, threshold.
+    pub fn report(&self) -> Vec<AlertStatus> {
+        self.tracked
+            .iter()
+            .map(|t| AlertStatus {
+                rule: t.rule.name.clone(),
+                operation: t.rule.operation.clone(),
+                state: t.state,
+                severity: t.rule.severity,
+                value: t.last_value,
+                threshold: t.rule.threshold,
+                since: t.changed_at,
+            })
             .collect()
     }
 
@@ -500,6 +575,7 @@ impl Alerts {
                 }
             };
             let value = tracked.rule.value(snapshot);
+            tracked.last_value = value;
             let breached = tracked.rule.breached(value);
             let needed = match tracked.state {
                 AlertState::Ok => tracked.rule.for_periods,
@@ -527,6 +603,7 @@ impl Alerts {
                 TransitionKind::Fired => AlertState::Firing,
                 TransitionKind::Resolved => AlertState::Ok,
             };
+            tracked.changed_at = Some(std::time::SystemTime::now());
             transitions.push(Transition {
                 rule: tracked.rule.name.clone(),
                 operation: tracked.rule.operation.clone(),
@@ -631,6 +708,42 @@ impl AlertsHandle {
     /// Each rule's name and state.
     pub fn states(&self) -> Vec<(String, AlertState)> {
         self.alerts.lock().map(|a| a.states()).unwrap_or_default()
+    }
+
+    /// Each rule as it stands.
+    pub fn report(&self) -> Vec<AlertStatus> {
+        self.view().report()
+    }
+
+    /// A view of these alerts that can be cloned and kept (by an HTTP
+    /// endpoint, say) while the handle evaluates them.
+    pub fn view(&self) -> AlertsView {
+        AlertsView(Arc::clone(&self.alerts))
+    }
+}
+
+/// A read-only, cloneable view of alerts being evaluated by an
+/// [`AlertsHandle`] (or of an [`Alerts`] given to [`AlertsView::new`]).
+#[derive(Clone, Debug)]
+pub struct AlertsView(Arc<Mutex<Alerts>>);
+
+impl AlertsView {
+    /// A view of `alerts` held here (evaluate it with [`AlertsView::evaluate`]).
+    pub fn new(alerts: Alerts) -> Self {
+        AlertsView(Arc::new(Mutex::new(alerts)))
+    }
+
+    /// Evaluates the rules once (see [`Alerts::evaluate`]).
+    pub fn evaluate(&self, metrics: &MetricsLayer) -> Vec<Transition> {
+        self.0
+            .lock()
+            .map(|mut a| a.evaluate(metrics))
+            .unwrap_or_default()
+    }
+
+    /// Each rule as it stands.
+    pub fn report(&self) -> Vec<AlertStatus> {
+        self.0.lock().map(|a| a.report()).unwrap_or_default()
     }
 }
 

@@ -21,8 +21,8 @@ mod recorder;
 mod snapshot;
 
 pub use alert::{
-    AlertState, Alerts, AlertsHandle, CustomRule, LatencyRule, RatioRule, Rule, Transition,
-    TransitionKind,
+    AlertState, AlertStatus, Alerts, AlertsHandle, AlertsView, CustomRule, LatencyRule, RatioRule,
+    Rule, Severity, Transition, TransitionKind,
 };
 pub use histogram::{LatencyHistogram, SCALE};
 pub use layer::{MetricsLayer, MetricsLayerBuilder, Timing};

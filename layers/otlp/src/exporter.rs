@@ -109,16 +109,21 @@ struct Outage {
 }
 
 impl Outage {
-    fn record(&self, what: &str, result: Result<(), String>) {
+    fn record(&self, what: &str, result: Result<(), String>, since: &std::sync::atomic::AtomicU64) {
         match (result, self.failing.get()) {
             (Err(reason), false) => {
                 self.failing.set(true);
+                let now = SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_millis() as u64);
+                since.store(now.max(1), std::sync::atomic::Ordering::Relaxed);
                 eprintln!(
                     "warden-otlp: exporting {what} failed: {reason}; what fails is counted and later records are tried again"
                 );
             }
             (Ok(()), true) => {
                 self.failing.set(false);
+                since.store(0, std::sync::atomic::Ordering::Relaxed);
                 eprintln!("warden-otlp: exports succeed again");
             }
             _ => {}
@@ -253,7 +258,8 @@ impl Worker {
             }
         }
         let ok = result.is_ok();
-        self.outage.record(what, result);
+        self.outage
+            .record(what, result, &self.shared.failing_since_ms);
         let counter = if ok {
             &counters.exported
         } else {
@@ -370,6 +376,7 @@ impl Worker {
                 Err(_) => Err("timed out".to_owned()),
             };
         crate::metrics::count(&self.shared.metric_counters, &result);
-        self.outage.record("metrics", result);
+        self.outage
+            .record("metrics", result, &self.shared.failing_since_ms);
     }
 }

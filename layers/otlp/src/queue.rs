@@ -105,6 +105,8 @@ pub(crate) struct Shared {
     pub(crate) audit: ArrayQueue<AuditItem>,
     pub(crate) audit_counters: Counters,
     pub(crate) metric_counters: Counters,
+    /// When exports began to fail (ms since the epoch), 0 while they work.
+    pub(crate) failing_since_ms: std::sync::atomic::AtomicU64,
     /// Wakes the export thread early when a batch is ready.
     pub(crate) wake: Notify,
     wake_pending: AtomicBool,
@@ -134,6 +136,7 @@ impl Shared {
             audit: ArrayQueue::new(audit_queue),
             audit_counters: Counters::default(),
             metric_counters: Counters::default(),
+            failing_since_ms: std::sync::atomic::AtomicU64::new(0),
             wake: Notify::new(),
             wake_pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -193,6 +196,10 @@ impl Shared {
             logs: self.events.counters.read(self.events.queue.len()),
             audit: self.audit_counters.read(self.audit.len()),
             metrics: self.metric_counters.read(0),
+            failing_since: match self.failing_since_ms.load(Relaxed) {
+                0 => None,
+                ms => Some(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)),
+            },
         }
     }
 }
@@ -241,6 +248,9 @@ pub struct ExportStats {
     pub audit: SignalStats,
     /// Metric exports (each one a request carrying every operation).
     pub metrics: SignalStats,
+    /// Since when exports have been failing (the collector unreachable,
+    /// refusing, untrusted…), if they are: what a readiness check reads.
+    pub failing_since: Option<std::time::SystemTime>,
 }
 
 impl ExportStats {

@@ -1,0 +1,266 @@
+//! The operations surface: what a running service shows its scraper, its
+//! orchestrator and the person on call.
+//!
+//! - `/metrics`: every operation's latency (summary quantiles and a
+//!   classic histogram), calls, errors by code, in-flight; the alert rules'
+//!   states; the OTLP exporter's and the audit router's own counters; the
+//!   process' basics — Prometheus' text format, or OpenMetrics when the
+//!   scraper asks for it (`Accept: application/openmetrics-text`).
+//! - `/healthz`: alive (always 200 while the process answers).
+//! - `/readyz`: ready to take traffic — each check named in a JSON body,
+//!   503 when one fails: the audit store is written to, the exporter has
+//!   not been failing for longer than a grace period, no critical alert
+//!   fires.
+//! - `/alerts`: the rules and their state, as JSON.
+//!
+//! [`Ops`] answers them; mount [`Ops::service`] in any `tower` HTTP stack
+//! (axum's `nest_service`, hyper, tonic), or run [`Ops::serve`]'s small
+//! server on a thread of its own (`Warden::builder().ops_addr(..)`).
+//!
+//! ```
+//! use warden::ops::Ops;
+//!
+//! let ops = Ops::builder().metrics(warden::metrics::MetricsLayer::new()).build();
+//! let server = ops.serve("127.0.0.1:0".parse().unwrap())?;
+//! println!("metrics at http://{}/metrics", server.addr());
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod process;
+mod readiness;
+mod server;
+mod service;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use warden_audit::AuditLayer;
+use warden_metrics::{AlertState, AlertsView, ExpositionFormat, MetricsLayer, PrometheusEncoder};
+use warden_otlp::Otlp;
+
+pub use readiness::{Check, Readiness};
+pub use server::OpsServer;
+pub use service::{OpsFuture, OpsService};
+
+/// What the endpoints read: the stack's parts, any of them optional.
+#[derive(Clone, Debug)]
+pub struct Ops {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    metrics: Option<MetricsLayer>,
+    alerts: RwLock<Option<AlertsView>>,
+    audit: Option<AuditLayer>,
+    otlp: Option<Otlp>,
+    encoder: PrometheusEncoder,
+    exporter_grace: Duration,
+    audit_grace: Duration,
+}
+
+/// Configures [`Ops`].
+#[derive(Debug, Default)]
+pub struct OpsBuilder {
+    metrics: Option<MetricsLayer>,
+    alerts: Option<AlertsView>,
+    audit: Option<AuditLayer>,
+    otlp: Option<Otlp>,
+    encoder: Option<PrometheusEncoder>,
+    exporter_grace: Option<Duration>,
+    audit_grace: Option<Duration>,
+}
+
+impl Ops {
+    /// A builder with no parts yet.
+    pub fn builder() -> OpsBuilder {
+        OpsBuilder::default()
+    }
+
+    /// Shows (and checks readiness against) these alerts from now on.
+    pub fn set_alerts(&self, alerts: AlertsView) {
+        if let Ok(mut slot) = self.inner.alerts.write() {
+            *slot = Some(alerts);
+        }
+    }
+
+    /// The alerts shown, if any.
+    pub fn alerts(&self) -> Option<AlertsView> {
+        self.inner.alerts.read().ok().and_then(|a| a.clone())
+    }
+
+    /// The `/metrics` body, appended to `out`.
+    pub fn write_metrics(&self, format: ExpositionFormat, out: &mut String) {
+        let encoder = &self.inner.encoder;
+        if let Some(metrics) = &self.inner.metrics {
+            encoder.encode(metrics, format, out);
+        }
+        if let Some(alerts) = self.alerts() {
+            let report = alerts.report();
+            encoder.encode_alerts(
+                report
+                    .iter()
+                    .map(|a| (a.rule.as_str(), a.state == AlertState::Firing)),
+                format,
+                out,
+            );
+        }
+        if let Some(otlp) = &self.inner.otlp {
+            let stats = otlp.stats();
+            let signals = [
+                ("spans", stats.spans),
+                ("logs", stats.logs),
+                ("audit", stats.audit),
+                ("metrics", stats.metrics),
+            ];
+            let labels: Vec<[(&str, &str); 1]> =
+                signals.iter().map(|(s, _)| [("signal", *s)]).collect();
+            for (name, help, pick) in [
+                ("otlp_exported", "Records the collector accepted.", 0),
+                (
+                    "otlp_dropped",
+                    "Records dropped because the export queue was full.",
+                    1,
+                ),
+                ("otlp_failed", "Records whose export failed.", 2),
+            ] {
+                encoder.encode_counter(
+                    name,
+                    help,
+                    signals.iter().zip(&labels).map(|((_, s), l)| {
+                        let value = [s.exported, s.dropped, s.failed][pick];
+                        (&l[..], value)
+                    }),
+                    format,
+                    out,
+                );
+            }
+        }
+        if let Some(audit) = &self.inner.audit {
+            let stats = audit.stats();
+            let labels: Vec<[(&str, &str); 1]> =
+                stats.iter().map(|r| [("route", r.name.as_str())]).collect();
+            for (name, help, pick) in [
+                (
+                    "audit_written",
+                    "Audit records written by every sink of the route.",
+                    0,
+                ),
+                (
+                    "audit_dropped",
+                    "Audit records lost to the route's full queue.",
+                    1,
+                ),
+                ("audit_sink_errors", "Failed sink writes (each retried).", 2),
+            ] {
+                encoder.encode_counter(
+                    name,
+                    help,
+                    stats
+                        .iter()
+                        .zip(&labels)
+                        .map(|(r, l)| (&l[..], [r.written, r.dropped, r.sink_errors][pick])),
+                    format,
+                    out,
+                );
+            }
+        }
+        process::write(format, out);
+        PrometheusEncoder::finish(format, out);
+    }
+
+    /// The `/alerts` body: `{"alerts": [{"rule", "operation", "state",
+    /// "severity", "value", "threshold", "since"}]}`.
+    pub fn alerts_json(&self) -> String {
+        let alerts: Vec<serde_json::Value> = self
+            .alerts()
+            .map(|a| a.report())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| {
+                let mut since = String::new();
+                if let Some(t) = a.since {
+                    warden_core::internal::rfc3339_micros(&mut since, t);
+                }
+                serde_json::json!({
+                    "rule": a.rule,
+                    "operation": a.operation,
+                    "state": match a.state {
+                        AlertState::Firing => "firing",
+                        AlertState::Ok => "ok",
+                    },
+                    "severity": a.severity.as_str(),
+                    "value": a.value,
+                    "threshold": a.threshold,
+                    "since": (!since.is_empty()).then_some(since),
+                })
+            })
+            .collect();
+        serde_json::json!({ "alerts": alerts }).to_string()
+    }
+}
+
+impl OpsBuilder {
+    /// The metrics layer whose operations `/metrics` shows.
+    pub fn metrics(mut self, metrics: MetricsLayer) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// The alerts `/alerts` and `/metrics` show; critical ones firing make
+    /// `/readyz` fail.
+    pub fn alerts(mut self, alerts: AlertsView) -> Self {
+        self.alerts = Some(alerts);
+        self
+    }
+
+    /// The audit router: its counters in `/metrics`, and `/readyz` fails
+    /// while one of its sinks has been failing for longer than
+    /// [`audit_grace`](Self::audit_grace).
+    pub fn audit(mut self, audit: AuditLayer) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// The OTLP exporter: its counters in `/metrics`, and `/readyz` fails
+    /// while exports have been failing for longer than
+    /// [`exporter_grace`](Self::exporter_grace).
+    pub fn otlp(mut self, otlp: Otlp) -> Self {
+        self.otlp = Some(otlp);
+        self
+    }
+
+    /// How `/metrics` names and buckets the operations.
+    pub fn encoder(mut self, encoder: PrometheusEncoder) -> Self {
+        self.encoder = Some(encoder);
+        self
+    }
+
+    /// How long exports may fail before `/readyz` says so (default 60 s).
+    pub fn exporter_grace(mut self, grace: Duration) -> Self {
+        self.exporter_grace = Some(grace);
+        self
+    }
+
+    /// How long an audit sink may fail before `/readyz` says so (default
+    /// 0: at once — records are piling up in the queue).
+    pub fn audit_grace(mut self, grace: Duration) -> Self {
+        self.audit_grace = Some(grace);
+        self
+    }
+
+    /// The endpoints' state.
+    pub fn build(self) -> Ops {
+        Ops {
+            inner: Arc::new(Inner {
+                metrics: self.metrics,
+                alerts: RwLock::new(self.alerts),
+                audit: self.audit,
+                otlp: self.otlp,
+                encoder: self.encoder.unwrap_or_default(),
+                exporter_grace: self.exporter_grace.unwrap_or(Duration::from_secs(60)),
+                audit_grace: self.audit_grace.unwrap_or(Duration::ZERO),
+            }),
+        }
+    }
+}
