@@ -2,8 +2,14 @@
 //! warden's PII gate keeps all of it out of the JSON logs.
 //!
 //! ```text
-//! cargo run --release --example quickstart [-- --requests 2000]
+//! cargo run --release --example quickstart [-- --requests 2000] [--ops-addr 127.0.0.1:9464] [--serve SECONDS]
 //! ```
+//!
+//! The operations endpoints (`/metrics`, `/healthz`, `/readyz`, `/alerts`)
+//! are served on `--ops-addr` (a free port by default) and the address is
+//! printed first. With `--serve`, the service keeps taking a steady trickle
+//! of requests after the summary, for that many seconds (0: until stopped),
+//! so that Prometheus or `warden top` can watch it live.
 //!
 //! Every request runs in a span with its correlation ID (even requests
 //! bring one in an `x-request-id`-style field, odd ones get a fresh UUID
@@ -73,10 +79,14 @@ fn lookup_order(order_id: u64, customer_email: &str, api_key: &str) -> Result<u6
 
 /// Collects what the `fmt` layer writes, to show and count it.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+struct Captured(Arc<Mutex<Vec<u8>>>, Arc<std::sync::atomic::AtomicBool>);
 
 impl io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Once the run is checked, lines are no longer kept (`--serve`).
+        if self.1.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(buf.len());
+        }
         self.0
             .lock()
             .map_err(|_| io::Error::other("poisoned"))?
@@ -120,11 +130,17 @@ const CARDS: &[&str] = &[
     "6011111111111117",
 ];
 
-fn requests_from_args() -> usize {
+/// The value after `--name` on the command line.
+fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
-        .position(|a| a == "--requests")
+        .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn requests_from_args() -> usize {
+    arg("--requests")
         .and_then(|n| n.parse().ok())
         .unwrap_or(2_000)
 }
@@ -220,15 +236,27 @@ fn main() -> Result<(), Box<dyn Error>> {
     let _ = REQUESTS.set(requests);
     let sink = Captured::default();
     let writer = sink.clone();
+    let stop_capturing = Arc::clone(&sink.1);
     // The stack `warden::init()` installs (correlation, PII gate, metrics,
     // audit to ./warden-audit.db, OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is
     // set, warden-json), built here without installing it globally so the
     // JSON lines can be captured and checked.
+    let ops_addr: std::net::SocketAddr = arg("--ops-addr")
+        .unwrap_or_else(|| "127.0.0.1:0".into())
+        .parse()?;
+    let serve: Option<u64> = arg("--serve").map(|s| s.parse()).transpose()?;
     let (subscriber, guard) = warden::Warden::builder()
         .filter("info")
         .audit_sqlite(AUDIT_DB)
         .writer(move || writer.clone())
+        .ops_addr(ops_addr)
         .build()?;
+    let dispatch = tracing::Dispatch::new(subscriber);
+    if let Some(addr) = guard.ops_addr() {
+        println!(
+            "Operations endpoints: http://{addr}/metrics (and /healthz /readyz /alerts; watch with: cargo run -q -p warden-cli -- top http://{addr})\n"
+        );
+    }
     let metrics = guard
         .metrics()
         .cloned()
@@ -238,7 +266,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Payment errors per evaluation period: the errors since the last one
     // over the payments since the last one.
     let last = Mutex::new((0u64, 0u64));
-    let mut alerts = Alerts::new()
+    let alerts = Alerts::new()
         .rule(
             Rule::custom("payment error rate > 5% per period", move |s| {
                 let payment = s.get("payment")?;
@@ -256,10 +284,12 @@ fn main() -> Result<(), Box<dyn Error>> {
                 .above(std::time::Duration::from_millis(4))
                 .over(Window::SinceStart),
         );
+    let alerts = warden::metrics::AlertsView::new(alerts);
+    guard.ops().set_alerts(alerts.clone());
 
     let started = Instant::now();
     let mut transitions = Vec::new();
-    tracing::subscriber::with_default(subscriber, || {
+    tracing::dispatcher::with_default(&dispatch, || {
         // Ten evaluation periods over the run.
         let period = requests.div_ceil(10).max(1);
         for n in 0..requests {
@@ -272,9 +302,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     });
     let elapsed = started.elapsed();
-    // Flush, sign a checkpoint and stop the audit writer; send what the
-    // OTLP exporter holds.
-    audit.shutdown(Duration::from_secs(10))?;
+    // Flush, sign a checkpoint and stop the audit writer (or only flush,
+    // when the service goes on serving); send what the OTLP exporter holds.
+    if serve.is_some() {
+        audit.flush(Duration::from_secs(10))?;
+    } else {
+        audit.shutdown(Duration::from_secs(10))?;
+    }
     let otlp_stats = match guard.otlp() {
         Some(otlp) => {
             let flushed = otlp.flush(Duration::from_secs(10));
@@ -461,6 +495,56 @@ fn main() -> Result<(), Box<dyn Error>> {
     if misattributed > 0 {
         return Err("a line lacks its request's correlation ID".into());
     }
+    if let Some(seconds) = serve {
+        stop_capturing.store(true, std::sync::atomic::Ordering::Relaxed);
+        serve_on(
+            &dispatch,
+            &metrics,
+            &alerts,
+            requests,
+            seconds,
+            guard.ops_addr(),
+        )?;
+        audit.shutdown(Duration::from_secs(10))?;
+    }
+    Ok(())
+}
+
+/// Keeps taking requests (about 200 a second) for `seconds` (0: until the
+/// process is stopped), evaluating the alert rules every 2 seconds.
+fn serve_on(
+    dispatch: &tracing::Dispatch,
+    metrics: &warden::metrics::MetricsLayer,
+    alerts: &warden::metrics::AlertsView,
+    first: usize,
+    seconds: u64,
+    addr: Option<std::net::SocketAddr>,
+) -> Result<(), Box<dyn Error>> {
+    if let Some(addr) = addr {
+        println!(
+            "\nServing on http://{addr}/metrics{}",
+            if seconds == 0 {
+                " until stopped".to_owned()
+            } else {
+                format!(" for {seconds} s")
+            }
+        );
+    }
+    io::stdout().flush()?;
+    let started = Instant::now();
+    let mut last_evaluation = Instant::now();
+    let mut n = first;
+    tracing::dispatcher::with_default(dispatch, || {
+        while seconds == 0 || started.elapsed() < Duration::from_secs(seconds) {
+            handle(n);
+            n += 1;
+            if last_evaluation.elapsed() >= Duration::from_secs(2) {
+                alerts.evaluate(metrics);
+                last_evaluation = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
     Ok(())
 }
 
