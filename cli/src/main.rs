@@ -10,11 +10,13 @@
 //! warden audit stats  --db PATH [--since 30d]
 //! warden audit verify --db PATH [--key-file F]
 //! warden audit purge  --db PATH [--older-than 90d]
+//! warden top http://127.0.0.1:9464 [--once] [--interval 2] [--sort p95] [--filter NAME]
 //! ```
 
 mod audit;
 mod redact;
 mod store;
+mod top;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -36,6 +38,9 @@ enum Command {
     /// Query, tail, count, verify and purge an audit store.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// A live view of a service's operations endpoint: rate, errors,
+    /// p50/p95/p99, in-flight, firing alerts.
+    Top(top::TopArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Top(args) => match top::run(args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "warden top: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Redact(args) => {
             let stdin = io::stdin();
             let stdout = io::stdout();

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use warden_test_support::{Collector, RAW};
 
 /// The example binary `cargo test` built beside this test's own binary.
-fn example(name: &str) -> Command {
+pub(crate) fn example(name: &str) -> Command {
     let test_binary = std::env::current_exe().expect("the test binary's path");
     let profile_dir = test_binary
         .parent()

@@ -181,3 +181,304 @@ fn readiness_follows_the_audit_store() {
     );
     audit.shutdown(Duration::from_secs(10)).unwrap();
 }
+
+/// A quickstart serving its operations endpoint until killed, on `port`,
+/// in `dir` (its audit store goes there).
+struct LiveQuickstart(std::process::Child);
+
+impl LiveQuickstart {
+    fn start(dir: &std::path::Path, port: u16) -> Self {
+        let mut command = crate::examples::example("quickstart");
+        command
+            .args([
+                "--requests",
+                "300",
+                "--serve",
+                "0",
+                "--ops-addr",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let child = command.spawn().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        assert!(
+            wait_until(
+                || TcpStream::connect(addr).is_ok_and(|_| get(addr, "/healthz", None).0 == 200)
+            ),
+            "the quickstart's endpoint did not come up"
+        );
+        LiveQuickstart(child)
+    }
+}
+
+impl Drop for LiveQuickstart {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `warden` CLI binary `cargo test --workspace` built.
+fn warden_cli() -> std::path::PathBuf {
+    let test_binary = std::env::current_exe().unwrap();
+    let profile_dir = test_binary.parent().and_then(|d| d.parent()).unwrap();
+    profile_dir.join(format!("warden{}", std::env::consts::EXE_SUFFIX))
+}
+
+fn tmux(args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `warden top` against a live quickstart, driven in tmux as a person
+/// would: the operations appear, sorting changes their order, the endpoint
+/// killed shows the error line and the view recovers when it returns, `q`
+/// exits with the terminal restored.
+#[test]
+fn warden_top_watches_a_live_quickstart_in_tmux() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        panic!("tmux is needed (./scripts/test installs it)");
+    }
+    let cli = warden_cli();
+    assert!(cli.exists(), "{} was not built", cli.display());
+    let dir = warden_test_support::Scratch::new();
+    let port = warden_test_support::collector::free_port();
+    let mut service = LiveQuickstart::start(&dir.0, port);
+    let session = format!("warden-top-{}", std::process::id());
+    let socket = dir.path("tmux.sock");
+    let socket = socket.to_str().unwrap();
+    let tmux = |args: &[&str]| {
+        let mut all = vec!["-S", socket];
+        all.extend_from_slice(args);
+        tmux(&all)
+    };
+    tmux(&["new-session", "-d", "-s", &session, "-x", "140", "-y", "40"]);
+    tmux(&["set-option", "-t", &session, "remain-on-exit", "on"]);
+    let command = format!(
+        "{} top http://127.0.0.1:{port} --interval 0.5",
+        cli.display()
+    );
+    tmux(&["respawn-pane", "-k", "-t", &session, &command]);
+    let screen = || tmux(&["capture-pane", "-p", "-t", &session]);
+    assert!(
+        wait_until(|| {
+            let s = screen();
+            s.contains("checkout") && s.contains("payment_provider") && s.contains("P95 TREND")
+        }),
+        "{}",
+        screen()
+    );
+    assert!(screen().contains("sorted by P95 ms"), "{}", screen());
+    // Sort by operation name: four columns to the left, alphabetical.
+    for _ in 0..4 {
+        tmux(&["send-keys", "-t", &session, "Left"]);
+    }
+    assert!(
+        wait_until(|| screen().contains("sorted by OPERATION")),
+        "{}",
+        screen()
+    );
+    let order = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|w| {
+                [
+                    "billing",
+                    "checkout",
+                    "login",
+                    "order_lookup",
+                    "payment",
+                    "request",
+                ]
+                .contains(w)
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(
+        wait_until(|| {
+            let o = order(&screen());
+            o.len() >= 5 && o.windows(2).all(|w| w[0] <= w[1])
+        }),
+        "{}",
+        screen()
+    );
+    // The endpoint goes away: the error line, the table kept.
+    drop(service);
+    assert!(
+        wait_until(|| screen().contains("cannot reach")),
+        "{}",
+        screen()
+    );
+    assert!(screen().contains("checkout"), "{}", screen());
+    // It comes back: the view recovers.
+    service = LiveQuickstart::start(&dir.0, port);
+    assert!(
+        wait_until(|| !screen().contains("cannot reach")),
+        "{}",
+        screen()
+    );
+    // q quits, and the terminal is restored (the alternate screen is gone).
+    tmux(&["send-keys", "-t", &session, "q"]);
+    assert!(
+        wait_until(|| tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            &session,
+            "#{pane_dead} #{pane_dead_status}"
+        ])
+        .trim()
+            == "1 0"),
+        "{}",
+        tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            &session,
+            "#{pane_dead} #{pane_dead_status}"
+        ])
+    );
+    assert!(!screen().contains("P95 TREND"), "{}", screen());
+    tmux(&["kill-server"]);
+    drop(service);
+}
+
+/// A real Prometheus server scrapes the quickstart: its query API returns
+/// the operations, their p95 summary quantile, and a `histogram_quantile`
+/// over the buckets within the bucket error of warden's own p95.
+#[test]
+fn prometheus_scrapes_the_quickstart() {
+    let dir = warden_test_support::Scratch::new();
+    let port = warden_test_support::collector::free_port();
+    let _service = LiveQuickstart::start(&dir.0, port);
+    let prom_port = warden_test_support::collector::free_port();
+    let config = dir.path("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: warden\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let mut prometheus = std::process::Command::new(
+        std::env::var("PROMETHEUS").unwrap_or_else(|_| "prometheus".into()),
+    )
+    .arg(format!("--config.file={}", config.display()))
+    .arg(format!(
+        "--storage.tsdb.path={}",
+        dir.path("tsdb").display()
+    ))
+    .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .expect("prometheus (Debian's package; ./scripts/test installs it)");
+    let prom: SocketAddr = format!("127.0.0.1:{prom_port}").parse().unwrap();
+    let query = |q: &str| -> serde_json::Value {
+        let path = format!("/api/v1/query?query={}", encode(q));
+        let (status, _, body) = get(prom, &path, None);
+        if status != 200 {
+            return serde_json::Value::Null;
+        }
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+    };
+    let value = |v: &serde_json::Value| -> Option<f64> {
+        v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+    };
+    let ok = wait_until(|| {
+        TcpStream::connect(prom).is_ok()
+            && query("warden_operation_calls_total")["data"]["result"]
+                .as_array()
+                .is_some_and(|r| r.len() >= 6)
+            && value(&query(
+                r#"warden_operation_duration_seconds{operation="checkout",quantile="0.95"}"#,
+            ))
+            .is_some_and(f64::is_finite)
+    });
+    let operations = query("warden_operation_calls_total");
+    // promtool accepts the exposition as served.
+    let (_, _, exposition) = get(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        "/metrics",
+        None,
+    );
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package)");
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let checked = promtool.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    // The summary's p95 (over the recent minutes, which are all of this
+    // young process' life) and the p95 Prometheus interpolates from the
+    // classic buckets (since start) fall in the same bucket.
+    let summary = value(&query(
+        r#"warden_operation_duration_seconds{operation="checkout",quantile="0.95"}"#,
+    ));
+    let interpolated = value(&query(
+        r#"histogram_quantile(0.95, warden_operation_latency_seconds_bucket{operation="checkout"})"#,
+    ));
+    let _ = prometheus.kill();
+    let _ = prometheus.wait();
+    assert!(ok, "{operations}");
+    let names: Vec<&str> = operations["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["metric"]["operation"].as_str())
+        .collect();
+    for op in ["checkout", "login", "payment", "request"] {
+        assert!(names.contains(&op), "{names:?}");
+    }
+    let (summary, interpolated) = (summary.unwrap(), interpolated.unwrap());
+    let bounds = warden::metrics::DEFAULT_BUCKETS;
+    let upper = bounds
+        .iter()
+        .copied()
+        .find(|b| *b >= interpolated)
+        .unwrap_or(f64::INFINITY);
+    let lower = bounds
+        .iter()
+        .copied()
+        .rev()
+        .find(|b| *b < upper)
+        .unwrap_or(0.0);
+    assert!(
+        summary >= lower * 0.98 && summary <= upper * 1.02,
+        "warden's p95 {summary} and Prometheus' histogram_quantile {interpolated} are not in the same bucket ({lower}, {upper}]"
+    );
+    // (Prometheus negotiates OpenMetrics first: it parsed ours.)
+}
+
+/// `q` with the characters a query string needs escaped, escaped.
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -69,8 +69,9 @@ const QUANTILES: [(f64, &str); 4] = [(0.5, "0.5"), (0.9, "0.9"), (0.95, "0.95"),
 ///
 /// Per operation (label `operation`):
 /// - `<ns>_operation_duration_seconds`: a summary, the quantiles 0.5, 0.9,
-///   0.95 and 0.99 over the [`window`](Self::window) (default: the last
-///   complete minute), `_sum` and `_count` since start;
+///   0.95 and 0.99 over the [`window`](Self::window) (default
+///   [`Window::Recent`]: the minute in progress and the one before),
+///   `_sum` and `_count` since start;
 /// - `<ns>_operation_latency_seconds`: a classic histogram since start,
 ///   its buckets derived from the exponential histogram (default
 ///   [`DEFAULT_BUCKETS`]);
@@ -105,15 +106,15 @@ impl Default for PrometheusEncoder {
     fn default() -> Self {
         PrometheusEncoder {
             namespace: "warden".into(),
-            window: Window::LastMinute,
+            window: Window::Recent,
             buckets: DEFAULT_BUCKETS.to_vec(),
         }
     }
 }
 
 impl PrometheusEncoder {
-    /// Names under `warden_`, quantiles over the last minute, the default
-    /// buckets.
+    /// Names under `warden_`, quantiles over the recent minutes, the
+    /// default buckets.
     pub fn new() -> Self {
         Self::default()
     }
@@ -125,8 +126,8 @@ impl PrometheusEncoder {
         self
     }
 
-    /// The window of the summary's quantiles (default the last complete
-    /// minute; counters and the histogram are always since start).
+    /// The window of the summary's quantiles (default [`Window::Recent`];
+    /// counters and the histogram are always since start).
     pub fn window(mut self, window: Window) -> Self {
         self.window = window;
         self

@@ -24,6 +24,10 @@ pub enum Window {
     CurrentMinute,
     /// The last complete minute: what alert rules evaluate by default.
     LastMinute,
+    /// The minute in progress and the one before it: at least the last
+    /// full minute of samples, and fresh ones at once (what `/metrics`
+    /// summaries and live views use).
+    Recent,
     /// The minute in progress and the four before it.
     LastFiveMinutes,
     /// Everything since the layer was created.
@@ -148,6 +152,7 @@ impl Snapshot {
                         let minutes = match window {
                             Window::CurrentMinute => Some(now_minute..=now_minute),
                             Window::LastMinute => now_minute.checked_sub(1).map(|m| m..=m),
+                            Window::Recent => Some(now_minute.saturating_sub(1)..=now_minute),
                             _ => Some(now_minute.saturating_sub(MINUTES as u64 - 1)..=now_minute),
                         };
                         let mut histogram = LatencyHistogram::new();
