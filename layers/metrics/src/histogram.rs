@@ -263,6 +263,10 @@ impl LatencyHistogram {
         }
         let lo = self.offset;
         let hi = self.offset + self.counts.len() as i32 - 1;
+        if (lo..=hi).contains(&index) {
+            // Already covered (merges ask for both ends of another's range).
+            return;
+        }
         let new_lo = if index < lo {
             (index - SLACK).max(MIN_INDEX)
         } else {
@@ -296,6 +300,48 @@ impl LatencyHistogram {
         self.max_nanos = self.max_nanos.max(other.max_nanos);
         self.count += other.count;
         self.sum_nanos += other.sum_nanos;
+    }
+
+    /// Empties the histogram, keeping its buckets' memory for reuse.
+    pub(crate) fn reset(&mut self) {
+        self.counts.fill(0);
+        self.count = 0;
+        self.sum_nanos = 0;
+        self.min_nanos = u64::MAX;
+        self.max_nanos = 0;
+    }
+
+    /// The cumulative counts at each of `limits` (ascending), in one pass:
+    /// `out[i]` as [`count_at_most`](Self::count_at_most)`(limits[i])`.
+    pub(crate) fn cumulative_counts(&self, limits_nanos: &[u64], out: &mut [u64]) {
+        let mut buckets = self
+            .counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (self.offset + i as i32, c))
+            .peekable();
+        let mut total = 0;
+        for (limit, slot) in limits_nanos.iter().zip(out.iter_mut()) {
+            if self.count == 0 || *limit == 0 {
+                *slot = 0;
+                continue;
+            }
+            if *limit >= self.max_nanos {
+                *slot = self.count;
+                continue;
+            }
+            let index = index_of(*limit).clamp(MIN_INDEX, MAX_INDEX);
+            let straddled_in = *limit as f64 >= representative(index);
+            while let Some(&(bucket, c)) = buckets.peek() {
+                if bucket < index || (bucket == index && straddled_in) {
+                    total += c;
+                    buckets.next();
+                } else {
+                    break;
+                }
+            }
+            *slot = total;
+        }
     }
 
     /// How many durations were recorded.

@@ -118,6 +118,11 @@ impl MetricsLayer {
     }
 
     /// This layer's identity among metrics layers of one stack.
+    /// The per-operation statistics (for encoders in this crate).
+    pub(crate) fn recorder(&self) -> &Recorder {
+        &self.shared.recorder
+    }
+
     fn owner(&self) -> usize {
         Arc::as_ptr(&self.shared) as usize
     }

@@ -2,9 +2,12 @@
 //! OpenMetrics 1.0, for a `/metrics` endpoint.
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::histogram::LatencyHistogram;
 use crate::layer::MetricsLayer;
+use crate::recorder::MergedStats;
 use crate::snapshot::{Snapshot, Window};
 
 /// Which text format a scrape asked for.
@@ -80,7 +83,9 @@ const QUANTILES: [(f64, &str); 4] = [(0.5, "0.5"), (0.9, "0.9"), (0.95, "0.95"),
 /// - `<ns>_operation_in_flight`: a gauge.
 ///
 /// Names and label values are escaped as the formats say; there are never
-/// more operations than the layer's cardinality bound.
+/// more operations than the layer's cardinality bound. A scrape reuses the
+/// memory of the one before: once every operation has been seen, it
+/// allocates nothing but the output's growth.
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
@@ -100,6 +105,20 @@ pub struct PrometheusEncoder {
     namespace: String,
     window: Window,
     buckets: Vec<f64>,
+    /// The bounds in nanoseconds and as `le` labels, made once.
+    limits_nanos: Vec<u64>,
+    le_labels: Vec<String>,
+    scratch: Arc<Mutex<Scratch>>,
+}
+
+/// What a scrape reuses from the one before.
+#[derive(Debug, Default)]
+struct Scratch {
+    merged: MergedStats,
+    /// The operations' names, sorted (rebuilt when one appears).
+    order: Vec<String>,
+    window: LatencyHistogram,
+    cumulative: Vec<u64>,
 }
 
 impl Default for PrometheusEncoder {
@@ -107,9 +126,25 @@ impl Default for PrometheusEncoder {
         PrometheusEncoder {
             namespace: "warden".into(),
             window: Window::Recent,
-            buckets: DEFAULT_BUCKETS.to_vec(),
+            buckets: Vec::new(),
+            limits_nanos: Vec::new(),
+            le_labels: Vec::new(),
+            scratch: Arc::default(),
         }
+        .buckets(DEFAULT_BUCKETS)
     }
+}
+
+/// One operation as the families need it.
+struct OpView<'a> {
+    name: &'a str,
+    count: u64,
+    errors: u64,
+    in_flight: i64,
+    total: &'a LatencyHistogram,
+    /// The histogram of the summary's window (only where asked for).
+    recent: Option<&'a LatencyHistogram>,
+    codes: &'a dyn Fn(&mut dyn FnMut(&str, u64)),
 }
 
 impl PrometheusEncoder {
@@ -142,19 +177,89 @@ impl PrometheusEncoder {
             .collect();
         bounds.sort_by(f64::total_cmp);
         bounds.dedup();
+        self.limits_nanos = bounds
+            .iter()
+            .map(|b| {
+                Duration::from_secs_f64(*b)
+                    .as_nanos()
+                    .min(u128::from(u64::MAX)) as u64
+            })
+            .collect();
+        self.le_labels = bounds
+            .iter()
+            .map(|b| {
+                let mut text = String::new();
+                write_float(&mut text, *b);
+                text
+            })
+            .collect();
         self.buckets = bounds;
         self
     }
 
-    /// Appends `metrics`' families to `out`.
+    /// Appends `metrics`' families to `out`: merged straight from the
+    /// layer's shards into memory kept from the last scrape.
     pub fn encode(&self, metrics: &MetricsLayer, format: ExpositionFormat, out: &mut String) {
-        let windowed = metrics.snapshot(self.window);
-        let total = if self.window == Window::SinceStart {
-            None
-        } else {
-            Some(metrics.snapshot(Window::SinceStart))
+        let Ok(mut scratch) = self.scratch.lock() else {
+            // A scrape that panicked left it poisoned: go the slow way.
+            let windowed = metrics.snapshot(self.window);
+            let total = metrics.snapshot(Window::SinceStart);
+            return self.encode_snapshots(&windowed, &total, format, out);
         };
-        self.encode_snapshots(&windowed, total.as_ref().unwrap_or(&windowed), format, out);
+        let Scratch {
+            merged,
+            order,
+            window,
+            cumulative,
+        } = &mut *scratch;
+        let now_minute = metrics.recorder().merge_now(merged);
+        if order.len() != merged.len() {
+            *order = merged.keys().cloned().collect();
+            order.sort();
+        }
+        let minutes = self.window.minutes(now_minute);
+        let since_start = self.window == Window::SinceStart;
+        let mut each = |needs_recent: bool, f: &mut dyn FnMut(&OpView<'_>)| {
+            for name in order.iter() {
+                let Some(stats) = merged.get(name.as_str()) else {
+                    continue;
+                };
+                if stats.total.count() == 0 && stats.in_flight == 0 && stats.errors == 0 {
+                    continue;
+                }
+                if needs_recent && !since_start {
+                    window.reset();
+                    for w in stats
+                        .minutes
+                        .iter()
+                        .filter(|w| minutes.as_ref().is_some_and(|r| r.contains(&w.minute)))
+                    {
+                        window.merge(&w.histogram);
+                    }
+                }
+                let codes = |g: &mut dyn FnMut(&str, u64)| {
+                    for (code, n) in &stats.errors_by_code {
+                        if *n > 0 {
+                            g(code, *n);
+                        }
+                    }
+                };
+                f(&OpView {
+                    name,
+                    count: stats.total.count(),
+                    errors: stats.errors,
+                    in_flight: stats.in_flight,
+                    total: &stats.total,
+                    recent: needs_recent.then_some(if since_start {
+                        &stats.total
+                    } else {
+                        &*window
+                    }),
+                    codes: &codes,
+                });
+            }
+        };
+        self.write_operations(&mut each, cumulative, format, out);
     }
 
     /// Appends the families of two snapshots of one layer: `windowed` (for
@@ -163,6 +268,41 @@ impl PrometheusEncoder {
         &self,
         windowed: &Snapshot,
         total: &Snapshot,
+        format: ExpositionFormat,
+        out: &mut String,
+    ) {
+        let mut each = |needs_recent: bool, f: &mut dyn FnMut(&OpView<'_>)| {
+            for op in &total.operations {
+                let codes = |g: &mut dyn FnMut(&str, u64)| {
+                    for (code, n) in &op.errors_by_code {
+                        g(code, *n);
+                    }
+                };
+                let recent = if needs_recent {
+                    windowed.get(&op.operation).map(|r| &r.histogram)
+                } else {
+                    None
+                };
+                f(&OpView {
+                    name: &op.operation,
+                    count: op.count,
+                    errors: op.errors,
+                    in_flight: op.in_flight,
+                    total: &op.histogram,
+                    recent,
+                    codes: &codes,
+                });
+            }
+        };
+        let mut cumulative = Vec::new();
+        self.write_operations(&mut each, &mut cumulative, format, out);
+    }
+
+    /// The five per-operation families, over the operations `each` visits.
+    fn write_operations(
+        &self,
+        each: &mut dyn FnMut(bool, &mut dyn FnMut(&OpView<'_>)),
+        cumulative: &mut Vec<u64>,
         format: ExpositionFormat,
         out: &mut String,
     ) {
@@ -180,35 +320,37 @@ impl PrometheusEncoder {
             Some("seconds"),
             format,
         );
-        for op in &total.operations {
-            // No sample in the window: no quantile (NaN), as Prometheus'
-            // own summaries say.
-            let recent = windowed.get(&op.operation).filter(|r| r.count > 0);
-            for (q, label) in QUANTILES {
-                let value = recent.map_or(f64::NAN, |r| r.quantile(q).as_secs_f64());
-                sample(
-                    out,
-                    &name,
-                    "",
-                    &[("operation", &op.operation), ("quantile", label)],
-                    value,
-                );
+        each(true, &mut |op| {
+            let start = out.len();
+            name.write(out);
+            out.push_str("{operation=\"");
+            escape(out, op.name, true);
+            out.push_str("\",quantile=\"");
+            let prefix = start..out.len();
+            for (i, (q, label)) in QUANTILES.into_iter().enumerate() {
+                if i > 0 {
+                    out.extend_from_within(prefix.clone());
+                }
+                // No sample in the window: no quantile (NaN), as Prometheus'
+                // own summaries say.
+                let value = op
+                    .recent
+                    .filter(|h| h.count() > 0)
+                    .map_or(f64::NAN, |h| h.quantile(q).as_secs_f64());
+                out.push_str(label);
+                out.push_str("\"} ");
+                write_float(out, value);
+                out.push('\n');
             }
             sample(
                 out,
                 &name,
                 "_sum",
-                &[("operation", &op.operation)],
-                op.histogram.sum().as_secs_f64(),
+                &[("operation", op.name)],
+                op.total.sum().as_secs_f64(),
             );
-            sample_int(
-                out,
-                &name,
-                "_count",
-                &[("operation", &op.operation)],
-                op.count,
-            );
-        }
+            sample_int(out, &name, "_count", &[("operation", op.name)], op.count);
+        });
 
         let name = Family {
             ns,
@@ -222,41 +364,38 @@ impl PrometheusEncoder {
             Some("seconds"),
             format,
         );
-        for op in &total.operations {
-            for bound in &self.buckets {
-                let count = op.histogram.count_at_most(Duration::from_secs_f64(*bound));
-                let mut le = String::new();
-                write_float(&mut le, *bound);
-                sample_int(
-                    out,
-                    &name,
-                    "_bucket",
-                    &[("operation", &op.operation), ("le", &le)],
-                    count,
-                );
+        cumulative.resize(self.limits_nanos.len(), 0);
+        each(false, &mut |op| {
+            op.total.cumulative_counts(&self.limits_nanos, cumulative);
+            // `<family>_bucket{operation="…",le="` once per operation.
+            let start = out.len();
+            name.write(out);
+            out.push_str("_bucket{operation=\"");
+            escape(out, op.name, true);
+            out.push_str("\",le=\"");
+            let prefix = start..out.len();
+            for (i, (le, count)) in self.le_labels.iter().zip(cumulative.iter()).enumerate() {
+                if i > 0 {
+                    out.extend_from_within(prefix.clone());
+                }
+                out.push_str(le);
+                out.push_str("\"} ");
+                push_u64(out, *count);
+                out.push('\n');
             }
-            sample_int(
-                out,
-                &name,
-                "_bucket",
-                &[("operation", &op.operation), ("le", "+Inf")],
-                op.count,
-            );
+            out.extend_from_within(prefix);
+            out.push_str("+Inf\"} ");
+            push_u64(out, op.count);
+            out.push('\n');
             sample(
                 out,
                 &name,
                 "_sum",
-                &[("operation", &op.operation)],
-                op.histogram.sum().as_secs_f64(),
+                &[("operation", op.name)],
+                op.total.sum().as_secs_f64(),
             );
-            sample_int(
-                out,
-                &name,
-                "_count",
-                &[("operation", &op.operation)],
-                op.count,
-            );
-        }
+            sample_int(out, &name, "_count", &[("operation", op.name)], op.count);
+        });
 
         let name = Family {
             ns,
@@ -270,15 +409,9 @@ impl PrometheusEncoder {
             None,
             format,
         );
-        for op in &total.operations {
-            sample_int(
-                out,
-                &name,
-                "_total",
-                &[("operation", &op.operation)],
-                op.count,
-            );
-        }
+        each(false, &mut |op| {
+            sample_int(out, &name, "_total", &[("operation", op.name)], op.count);
+        });
 
         let name = Family {
             ns,
@@ -292,28 +425,28 @@ impl PrometheusEncoder {
             None,
             format,
         );
-        for op in &total.operations {
+        each(false, &mut |op| {
             let mut coded = 0;
-            for (code, n) in &op.errors_by_code {
+            (op.codes)(&mut |code, n| {
                 coded += n;
                 sample_int(
                     out,
                     &name,
                     "_total",
-                    &[("operation", &op.operation), ("code", code)],
-                    *n,
+                    &[("operation", op.name), ("code", code)],
+                    n,
                 );
-            }
-            if op.errors > coded || op.errors_by_code.is_empty() {
+            });
+            if op.errors > coded || coded == 0 {
                 sample_int(
                     out,
                     &name,
                     "_total",
-                    &[("operation", &op.operation), ("code", "none")],
+                    &[("operation", op.name), ("code", "none")],
                     op.errors.saturating_sub(coded),
                 );
             }
-        }
+        });
 
         let name = Family {
             ns,
@@ -327,15 +460,15 @@ impl PrometheusEncoder {
             None,
             format,
         );
-        for op in &total.operations {
+        each(false, &mut |op| {
             sample(
                 out,
                 &name,
                 "",
-                &[("operation", &op.operation)],
+                &[("operation", op.name)],
                 op.in_flight as f64,
             );
-        }
+        });
     }
 
     /// Appends the alert rules' states: `<ns>_alert_firing{rule}` 1 or 0.
@@ -512,8 +645,25 @@ fn sample_int(
     out.push_str(suffix);
     labels(out, label_set);
     out.push(' ');
-    let _ = write!(out, "{value}");
+    push_u64(out, value);
     out.push('\n');
+}
+
+/// `value` in decimal, without the formatting machinery.
+fn push_u64(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(d as char);
+    }
 }
 
 /// A float as both formats spell it (`NaN`, `+Inf`, `-Inf`).
@@ -529,6 +679,13 @@ fn write_float(out: &mut String, value: f64) {
 
 /// Escapes `\` and newlines (and `"` in label values).
 fn escape(out: &mut String, text: &str, quotes: bool) {
+    if !text
+        .bytes()
+        .any(|b| b == b'\\' || b == b'\n' || (quotes && b == b'"'))
+    {
+        out.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),

@@ -33,17 +33,33 @@ pub(crate) struct OpStats {
 }
 
 impl OpStats {
-    fn window(&mut self, minute: u64) -> &mut Window {
+    pub(crate) fn window(&mut self, minute: u64) -> &mut Window {
         let window = &mut self.minutes[(minute % MINUTES as u64) as usize];
-        if window.minute != minute || window.histogram.count() == 0 && window.errors == 0 {
-            *window = Window {
-                minute,
-                ..Window::default()
-            };
+        if window.minute != minute {
+            // Reused in place: its buckets' memory stays.
+            window.minute = minute;
+            window.histogram.reset();
+            window.errors = 0;
         }
         window
     }
+
+    /// Empties the stats, keeping their memory for the next merge.
+    fn reset(&mut self) {
+        self.total.reset();
+        self.errors = 0;
+        self.errors_by_code.values_mut().for_each(|n| *n = 0);
+        self.in_flight = 0;
+        for window in &mut self.minutes {
+            window.histogram.reset();
+            window.errors = 0;
+            window.minute = u64::MAX;
+        }
+    }
 }
+
+/// Merged stats kept between scrapes, so that a scrape reuses their memory.
+pub(crate) type MergedStats = HashMap<String, OpStats, Names>;
 
 /// A fast hasher for operation names (FxHash's multiply-rotate over
 /// 8-byte words): names are short, trusted and looked up on every span.
@@ -196,6 +212,44 @@ impl Recorder {
         });
     }
 
+    /// Every shard's stats merged into `out`, reusing what `out` holds
+    /// from an earlier merge (no allocation once every operation and error
+    /// code has been seen); windows older than the last [`MINUTES`] before
+    /// `now_minute` are left out.
+    pub(crate) fn merge_into(&self, now_minute: u64, out: &mut MergedStats) {
+        out.values_mut().for_each(OpStats::reset);
+        for shard in self.shards.iter() {
+            let Ok(shard) = shard.0.lock() else { continue };
+            for (name, stats) in &shard.ops {
+                let into = match out.get_mut(name.as_str()) {
+                    Some(into) => into,
+                    None => out.entry(name.clone()).or_default(),
+                };
+                into.total.merge(&stats.total);
+                into.errors += stats.errors;
+                into.in_flight += stats.in_flight;
+                for (code, n) in &stats.errors_by_code {
+                    match into.errors_by_code.get_mut(code.as_str()) {
+                        Some(count) => *count += n,
+                        None => {
+                            into.errors_by_code.insert(code.clone(), *n);
+                        }
+                    }
+                }
+                for window in &stats.minutes {
+                    let stale = window.minute + (MINUTES as u64) <= now_minute
+                        || window.minute > now_minute;
+                    if stale || window.histogram.count() == 0 && window.errors == 0 {
+                        continue;
+                    }
+                    let slot = into.window(window.minute);
+                    slot.histogram.merge(&window.histogram);
+                    slot.errors += window.errors;
+                }
+            }
+        }
+    }
+
     /// Every shard's stats of every operation, merged; windows older than
     /// the last [`MINUTES`] before `now_minute` are left out.
     pub(crate) fn merged(&self, now_minute: u64) -> HashMap<String, OpStats> {
@@ -223,6 +277,13 @@ impl Recorder {
             }
         }
         out
+    }
+
+    /// The minute now, and the merged stats into `out` (see [`merge_into`](Self::merge_into)).
+    pub(crate) fn merge_now(&self, out: &mut MergedStats) -> u64 {
+        let minute = self.minute(Instant::now());
+        self.merge_into(minute, out);
+        minute
     }
 
     /// How many times an operation beyond the bound was counted under

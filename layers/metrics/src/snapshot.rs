@@ -35,6 +35,24 @@ pub enum Window {
     SinceStart,
 }
 
+impl Window {
+    /// The minutes (since the recorder started) this window covers when
+    /// the minute in progress is `now_minute`; `None` for a window with no
+    /// minute yet (the last complete one, in the first minute), and for
+    /// [`Window::SinceStart`], which is not counted in minutes.
+    pub(crate) fn minutes(self, now_minute: u64) -> Option<std::ops::RangeInclusive<u64>> {
+        match self {
+            Window::CurrentMinute => Some(now_minute..=now_minute),
+            Window::LastMinute => now_minute.checked_sub(1).map(|m| m..=m),
+            Window::Recent => Some(now_minute.saturating_sub(1)..=now_minute),
+            Window::LastFiveMinutes => {
+                Some(now_minute.saturating_sub(MINUTES as u64 - 1)..=now_minute)
+            }
+            Window::SinceStart => None,
+        }
+    }
+}
+
 /// One operation's metrics over a window.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -149,12 +167,7 @@ impl Snapshot {
                 let (histogram, errors) = match window {
                     Window::SinceStart => (stats.total.clone(), stats.errors),
                     _ => {
-                        let minutes = match window {
-                            Window::CurrentMinute => Some(now_minute..=now_minute),
-                            Window::LastMinute => now_minute.checked_sub(1).map(|m| m..=m),
-                            Window::Recent => Some(now_minute.saturating_sub(1)..=now_minute),
-                            _ => Some(now_minute.saturating_sub(MINUTES as u64 - 1)..=now_minute),
-                        };
+                        let minutes = window.minutes(now_minute);
                         let mut histogram = LatencyHistogram::new();
                         let mut errors = 0;
                         let in_window = |m: u64| minutes.as_ref().is_some_and(|r| r.contains(&m));
