@@ -146,7 +146,9 @@ fn baseline_registry() -> prometheus::Registry {
     for op in 0..1_000 {
         let route = format!("/api/v1/resource{op}/{{id}}");
         for i in 0..20u64 {
-            latency.with_label_values(&[&route]).observe(1e-6 * (i + 1) as f64);
+            latency
+                .with_label_values(&[&route])
+                .observe(1e-6 * (i + 1) as f64);
             calls.with_label_values(&[&route]).inc();
             if i % 7 == 0 {
                 errors

@@ -14,7 +14,6 @@ use axum::extract::{MatchedPath, Path};
 use axum::http::StatusCode;
 use axum::routing::get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use warden::correlation::tower::CorrelationIdLayer;
 use warden::metrics::Window;
 
 async fn order(Path(id): Path<u32>) -> String {
@@ -47,9 +46,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .build()?;
     tracing::subscriber::set_global_default(subscriber)?;
     // 2. The request layer: correlation IDs, the route, an access line.
-    let requests = CorrelationIdLayer::new()
-        .route(|ext| ext.get::<MatchedPath>().map(|p| p.as_str().to_owned()))
-        .access_log(true);
+    let requests = warden::request_layer()
+        .route(|ext| ext.get::<MatchedPath>().map(|p| p.as_str().to_owned()));
     // 3. On the router, so that the route is matched first.
     let app = Router::new()
         .route("/orders/{id}", get(order))

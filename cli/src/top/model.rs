@@ -87,8 +87,11 @@ pub(crate) struct Model {
     pub(crate) descending: bool,
     pub(crate) filter: String,
     pub(crate) editing_filter: bool,
-    previous: Option<(Instant, HashMap<String, (f64, f64)>)>,
+    previous: Option<(Instant, Totals)>,
 }
+
+/// Each operation's calls and errors since start, as of one scrape.
+type Totals = HashMap<String, (f64, f64)>;
 
 impl Model {
     pub(crate) fn new(endpoint: &str, sort: Column) -> Self {

@@ -119,6 +119,7 @@ struct Scratch {
     order: Vec<String>,
     window: LatencyHistogram,
     cumulative: Vec<u64>,
+    line: String,
 }
 
 impl Default for PrometheusEncoder {
@@ -144,8 +145,14 @@ struct OpView<'a> {
     total: &'a LatencyHistogram,
     /// The histogram of the summary's window (only where asked for).
     recent: Option<&'a LatencyHistogram>,
-    codes: &'a dyn Fn(&mut dyn FnMut(&str, u64)),
+    codes: CodeVisitor<'a>,
 }
+
+/// Calls its argument with each error code and count.
+type CodeVisitor<'a> = &'a dyn Fn(&mut dyn FnMut(&str, u64));
+
+/// Visits the operations (`true`: with the summary's window histogram).
+type EachOperation<'e> = dyn FnMut(bool, &mut dyn FnMut(&OpView<'_>)) + 'e;
 
 impl PrometheusEncoder {
     /// Names under `warden_`, quantiles over the recent minutes, the
@@ -211,6 +218,7 @@ impl PrometheusEncoder {
             order,
             window,
             cumulative,
+            line,
         } = &mut *scratch;
         let now_minute = metrics.recorder().merge_now(merged);
         if order.len() != merged.len() {
@@ -259,7 +267,7 @@ impl PrometheusEncoder {
                 });
             }
         };
-        self.write_operations(&mut each, cumulative, format, out);
+        self.write_operations(&mut each, cumulative, line, format, out);
     }
 
     /// Appends the families of two snapshots of one layer: `windowed` (for
@@ -294,15 +302,16 @@ impl PrometheusEncoder {
                 });
             }
         };
-        let mut cumulative = Vec::new();
-        self.write_operations(&mut each, &mut cumulative, format, out);
+        let (mut cumulative, mut line) = (Vec::new(), String::new());
+        self.write_operations(&mut each, &mut cumulative, &mut line, format, out);
     }
 
     /// The five per-operation families, over the operations `each` visits.
     fn write_operations(
         &self,
-        each: &mut dyn FnMut(bool, &mut dyn FnMut(&OpView<'_>)),
+        each: &mut EachOperation<'_>,
         cumulative: &mut Vec<u64>,
+        line: &mut String,
         format: ExpositionFormat,
         out: &mut String,
     ) {
@@ -321,16 +330,13 @@ impl PrometheusEncoder {
             format,
         );
         each(true, &mut |op| {
-            let start = out.len();
-            name.write(out);
-            out.push_str("{operation=\"");
-            escape(out, op.name, true);
-            out.push_str("\",quantile=\"");
-            let prefix = start..out.len();
-            for (i, (q, label)) in QUANTILES.into_iter().enumerate() {
-                if i > 0 {
-                    out.extend_from_within(prefix.clone());
-                }
+            line.clear();
+            name.write(line);
+            line.push_str("{operation=\"");
+            escape(line, op.name, true);
+            line.push_str("\",quantile=\"");
+            for (q, label) in QUANTILES {
+                out.push_str(line);
                 // No sample in the window: no quantile (NaN), as Prometheus'
                 // own summaries say.
                 let value = op
@@ -368,22 +374,19 @@ impl PrometheusEncoder {
         each(false, &mut |op| {
             op.total.cumulative_counts(&self.limits_nanos, cumulative);
             // `<family>_bucket{operation="…",le="` once per operation.
-            let start = out.len();
-            name.write(out);
-            out.push_str("_bucket{operation=\"");
-            escape(out, op.name, true);
-            out.push_str("\",le=\"");
-            let prefix = start..out.len();
-            for (i, (le, count)) in self.le_labels.iter().zip(cumulative.iter()).enumerate() {
-                if i > 0 {
-                    out.extend_from_within(prefix.clone());
-                }
+            line.clear();
+            name.write(line);
+            line.push_str("_bucket{operation=\"");
+            escape(line, op.name, true);
+            line.push_str("\",le=\"");
+            for (le, count) in self.le_labels.iter().zip(cumulative.iter()) {
+                out.push_str(line);
                 out.push_str(le);
                 out.push_str("\"} ");
                 push_u64(out, *count);
                 out.push('\n');
             }
-            out.extend_from_within(prefix);
+            out.push_str(line);
             out.push_str("+Inf\"} ");
             push_u64(out, op.count);
             out.push('\n');
