@@ -482,3 +482,49 @@ fn encode(q: &str) -> String {
         })
         .collect()
 }
+
+/// `warden top --once`: the table as text; a clear message, not a crash,
+/// for an endpoint that is down or answers garbage.
+#[test]
+fn warden_top_once_prints_the_table_or_says_what_is_wrong() {
+    let cli = warden_cli();
+    let metrics = warden::metrics::MetricsLayer::new();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(metrics.clone()), || {
+        for i in 0..50 {
+            drop(tracing::info_span!("checkout", error = i % 10 == 0).entered());
+        }
+    });
+    let ops = warden::ops::Ops::builder().metrics(metrics).build();
+    let server = ops.serve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let run = |url: String| {
+        let out = std::process::Command::new(&cli)
+            .args(["top", "--once", &url])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(format!("http://{}", server.addr()));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("OPERATION"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("checkout") && l.contains("10.0%")),
+        "{out}"
+    );
+    // Nothing listening.
+    let closed = warden_test_support::collector::closed_port();
+    let (code, _, err) = run(format!("http://127.0.0.1:{closed}"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("cannot reach"), "{err}");
+    // An endpoint that is not a metrics one.
+    let (code, _, err) = run(format!("http://{}/healthz", server.addr()));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("did not answer with metrics"), "{err}");
+    let (code, _, err) = run("https://example.invalid".into());
+    assert_eq!(code, Some(1));
+    assert!(err.contains("only http://"), "{err}");
+}

@@ -65,7 +65,8 @@ pub(crate) struct Row {
     pub(crate) operation: String,
     /// Calls per second between the last two scrapes.
     pub(crate) rate: Option<f64>,
-    /// Errors per call between the last two scrapes (since start on the first).
+    /// Errors per call between the last two scrapes (since start on the
+    /// first, or when there were no calls between them).
     pub(crate) error_ratio: Option<f64>,
     /// Seconds.
     pub(crate) p50: Option<f64>,
@@ -158,8 +159,12 @@ impl Model {
                     let seconds = at.duration_since(then).as_secs_f64().max(1e-3);
                     let delta = (calls - calls_before).max(0.0);
                     row.rate = Some(delta / seconds);
-                    row.error_ratio =
-                        (delta > 0.0).then(|| ((errors - errors_before).max(0.0) / delta).min(1.0));
+                    // Over the interval; with no calls in it, since start.
+                    row.error_ratio = if delta > 0.0 {
+                        Some(((errors - errors_before).max(0.0) / delta).min(1.0))
+                    } else {
+                        (calls > 0.0).then(|| errors / calls)
+                    };
                 }
                 None => {
                     row.rate = None;
