@@ -11,6 +11,12 @@
 //!   the same real collector (`rotel-agent`, printing nothing).
 //!   `warden_otlp_tls` is the same exporter over gRPC + TLS, through nginx
 //!   terminating TLS in front of that collector.
+//! - `stack/request_unit`: issue 16's unit of work (a root span with three
+//!   fields, a child with two, three events of which one carries an email)
+//!   through `fmt::layer().json()`, the warden stack, `fmt` json +
+//!   `tracing-opentelemetry`, and the warden stack with OTLP export.
+//! - `stack/span_lifecycle`: `MetricsLayer` and `CorrelationLayer` alone on
+//!   a span's lifecycle, beside the registry alone.
 //! - afterwards, the sustained rate: spans paced at fixed rates for 2 s
 //!   each through warden-otlp, with the drops counted at each rate.
 //!
@@ -160,9 +166,82 @@ fn spans(c: &mut Criterion) {
     );
     let _ = otlp_tls.shutdown(Duration::from_secs(30));
     drop(proxy);
+
+    // Issue 16's request unit: every stack on the same unit of work.
+    let otel_json = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::sink),
+            )
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench-unit"))),
+    );
+    let mut g = c.benchmark_group("stack/request_unit");
+    for (name, dispatch) in [
+        ("fmt_json", &fmt_json()),
+        ("warden_stack", &without),
+        ("fmt_json+tracing_opentelemetry_batch", &otel_json),
+        ("warden_stack+otlp", &with),
+    ] {
+        tracing::dispatcher::with_default(dispatch, || {
+            let mut n = 0u64;
+            g.bench_function(name, |b| {
+                b.iter(|| {
+                    n += 1;
+                    request_unit(n)
+                })
+            });
+        });
+    }
+    g.finish();
+    // Each layer alone on a span's lifecycle (two fields, entered once).
+    let metrics =
+        Dispatch::new(tracing_subscriber::registry().with(warden::metrics::MetricsLayer::new()));
+    let correlation = Dispatch::new(
+        tracing_subscriber::registry().with(warden::correlation::CorrelationLayer::default()),
+    );
+    let mut g = c.benchmark_group("stack/span_lifecycle");
+    for (name, dispatch) in [
+        ("registry_alone", &registry),
+        ("metrics_alone", &metrics),
+        ("correlation_alone_root", &correlation),
+    ] {
+        tracing::dispatcher::with_default(dispatch, || {
+            g.bench_function(name, |b| b.iter(span));
+        });
+    }
+    for (name, dispatch) in [
+        ("registry_alone_child", &registry),
+        ("correlation_alone_child", &correlation),
+    ] {
+        tracing::dispatcher::with_default(dispatch, || {
+            let parent = tracing::info_span!("request", correlation_id = "req-1");
+            let _p = parent.enter();
+            g.bench_function(name, |b| b.iter(span));
+        });
+    }
+    g.finish();
     sustained(&otlp, &warden);
     let _ = provider.shutdown();
     let _ = otlp.shutdown(Duration::from_secs(30));
+}
+
+/// Issue 16's unit of work: a root span with three fields, a child span
+/// with two, three events of which one carries an email.
+fn request_unit(n: u64) {
+    let root = tracing::info_span!(
+        "request",
+        method = "POST",
+        path = "/api/v1/orders",
+        tenant = "acme"
+    );
+    let _r = root.enter();
+    tracing::info!(step = "validated", "request accepted");
+    let child = tracing::info_span!("charge", order_id = n, attempt = 1u64);
+    let _c = child.enter();
+    tracing::info!(customer = "ada@example.com", "charging the customer");
+    tracing::warn!(latency_ms = 12u64, "slow provider");
 }
 
 /// Spans at a fixed rate for 2 s, then a flush; the drops at each rate.
