@@ -61,6 +61,10 @@ const COPY_TYPES: [Type; 18] = [
 /// batch whose commit was sent but not acknowledged is recognised when the
 /// connection returns (by the stream's head), never written twice.
 ///
+/// Retention is not the sink's: its append-only role cannot drop
+/// partitions. An administrator runs [`PostgresStore::purge`](crate::PostgresStore::purge)
+/// (`warden audit purge --db postgres://… --signing-key …`), from cron say.
+///
 /// ```no_run
 /// use warden_audit::{AuditLayer, PostgresSink, Route, RouteFilter, SigningKey};
 ///
