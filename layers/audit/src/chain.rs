@@ -319,6 +319,32 @@ impl CheckpointSignature {
         }
     }
 
+    /// The public key of an Ed25519 signature.
+    pub fn public_key(&self) -> Option<&PublicKey> {
+        match self {
+            CheckpointSignature::Ed25519 { public_key, .. } => Some(public_key),
+            CheckpointSignature::Hmac(_) => None,
+        }
+    }
+
+    /// A signature as a store keeps it: the algorithm's name, the public
+    /// key's bytes (for Ed25519) and the signature's bytes; `None` for an
+    /// unknown algorithm or a key that is not one (a row tampered with).
+    pub(crate) fn from_stored(
+        algorithm: &str,
+        public_key: Option<&[u8]>,
+        bytes: Vec<u8>,
+    ) -> Option<Self> {
+        match algorithm {
+            "hmac-sha256" => Some(CheckpointSignature::Hmac(bytes)),
+            "ed25519" => Some(CheckpointSignature::Ed25519 {
+                public_key: PublicKey::from_slice(public_key?)?,
+                signature: bytes,
+            }),
+            _ => None,
+        }
+    }
+
     /// The signature's bytes.
     pub fn bytes(&self) -> &[u8] {
         match self {

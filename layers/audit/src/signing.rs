@@ -130,6 +130,11 @@ impl PublicKey {
         Self::from_bytes(&bytes)
     }
 
+    /// A key from 32 stored bytes; `None` if they are not one.
+    pub(crate) fn from_slice(bytes: &[u8]) -> Option<Self> {
+        Self::from_bytes(bytes.try_into().ok()?).ok()
+    }
+
     pub(crate) fn from_bytes(bytes: &[u8; 32]) -> Result<Self, String> {
         ed25519_dalek::VerifyingKey::from_bytes(bytes)
             .map(PublicKey)

@@ -11,7 +11,7 @@ use crate::chain::{
     Checkpoint, CheckpointKind, CheckpointSignature, CheckpointSigner, SignedCheckpoint,
 };
 use crate::error::AuditError;
-use crate::record::{AuditRecord, EventType, from_micros, micros_since_epoch};
+use crate::record::{AuditRecord, StoredColumns, micros_since_epoch};
 use crate::signing::PublicKey;
 use crate::sqlite::{DayCount, FilterValue, Query, hash_of, query_sql};
 
@@ -185,8 +185,7 @@ impl PostgresStore {
         Ok(rows
             .iter()
             .filter_map(|r| r.get::<_, Option<Vec<u8>>>(0))
-            .filter_map(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
-            .filter_map(|k| PublicKey::from_bytes(&k).ok())
+            .filter_map(|k| PublicKey::from_slice(&k))
             .collect())
     }
 
@@ -212,17 +211,8 @@ impl PostgresStore {
                 let algorithm: String = r.get(9);
                 let key: Option<Vec<u8>> = r.get(10);
                 let signature: Vec<u8> = r.get(8);
-                let signature = match (algorithm.as_str(), key) {
-                    ("hmac-sha256", _) => Some(CheckpointSignature::Hmac(signature)),
-                    ("ed25519", Some(key)) => <[u8; 32]>::try_from(key.as_slice())
-                        .ok()
-                        .and_then(|k| PublicKey::from_bytes(&k).ok())
-                        .map(|public_key| CheckpointSignature::Ed25519 {
-                            public_key,
-                            signature,
-                        }),
-                    _ => None,
-                };
+                let signature =
+                    CheckpointSignature::from_stored(&algorithm, key.as_deref(), signature);
                 let checkpoint = CheckpointKind::parse(&kind).map(|kind| Checkpoint {
                     stream: stream.to_owned(),
                     at_us: r.get(1),
@@ -256,26 +246,15 @@ impl PostgresStore {
                 client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata,
                 prev_hash, hash
              FROM audit_records WHERE stream = $1 ORDER BY seq";
-        let mut tx = self
-            .client
-            .transaction()
-            .map_err(|e| AuditError::Postgres {
-                target: String::new(),
-                reason: error_text(&e),
-            })?;
-        let portal = tx
-            .bind(text, &[&stream])
-            .map_err(|e| AuditError::Postgres {
-                target: String::new(),
-                reason: error_text(&e),
-            })?;
+        let target = &self.settings.display;
+        let failed = |e: postgres::Error| AuditError::Postgres {
+            target: target.clone(),
+            reason: error_text(&e),
+        };
+        let mut tx = self.client.transaction().map_err(failed)?;
+        let portal = tx.bind(text, &[&stream]).map_err(failed)?;
         loop {
-            let rows = tx
-                .query_portal(&portal, 10_000)
-                .map_err(|e| AuditError::Postgres {
-                    target: String::new(),
-                    reason: error_text(&e),
-                })?;
+            let rows = tx.query_portal(&portal, 10_000).map_err(failed)?;
             if rows.is_empty() {
                 break;
             }
@@ -422,33 +401,26 @@ fn counts(tx: &mut postgres::Transaction<'_>) -> Result<Vec<(String, i64)>, post
 /// A record from a row of `COLUMNS` (or the walk's columns): its number
 /// and the record, or why it does not parse.
 fn record_from_row(row: &postgres::Row) -> (i64, Result<AuditRecord, String>) {
-    let seq: i64 = row.get(0);
-    let parsed = (|| {
-        let get_text = |i: usize| row.try_get::<_, String>(i).map_err(|e| e.to_string());
-        let get_opt = |i: usize| {
-            row.try_get::<_, Option<String>>(i)
-                .map_err(|e| e.to_string())
-        };
-        let correlation = get_opt(11)?;
-        Ok(AuditRecord {
-            id: get_text(1)?.parse().map_err(|e| format!("id: {e}"))?,
-            timestamp: from_micros(row.try_get(2).map_err(|e| e.to_string())?),
-            level: get_text(3)?.parse().map_err(|e| format!("{e}"))?,
-            event_type: EventType::parse(&get_text(4)?),
-            action: get_text(5)?,
-            outcome: get_text(6)?.parse().map_err(|e| format!("{e}"))?,
-            resource_id: get_opt(7)?,
-            user_id: get_opt(8)?,
-            client_ip_hash: get_opt(9)?,
-            user_agent: get_opt(10)?,
-            correlation_id: match correlation {
-                Some(c) => Some(c.parse().map_err(|e| format!("correlation_id: {e}"))?),
-                None => None,
-            },
-            duration_ms: row.try_get(12).map_err(|e| e.to_string())?,
-            error_message: get_opt(13)?,
-            metadata: serde_json::from_str(&get_text(14)?).map_err(|e| format!("metadata: {e}"))?,
+    let columns = (|| {
+        Ok::<_, postgres::Error>(StoredColumns {
+            id: row.try_get(1)?,
+            ts_us: row.try_get(2)?,
+            level: row.try_get(3)?,
+            event_type: row.try_get(4)?,
+            action: row.try_get(5)?,
+            outcome: row.try_get(6)?,
+            resource_id: row.try_get(7)?,
+            user_id: row.try_get(8)?,
+            client_ip_hash: row.try_get(9)?,
+            user_agent: row.try_get(10)?,
+            correlation_id: row.try_get(11)?,
+            duration_ms: row.try_get(12)?,
+            error_message: row.try_get(13)?,
+            metadata: row.try_get(14)?,
         })
     })();
-    (seq, parsed)
+    let record = columns
+        .map_err(|e| e.to_string())
+        .and_then(StoredColumns::parse);
+    (row.get(0), record)
 }

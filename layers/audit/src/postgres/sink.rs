@@ -8,8 +8,7 @@ use postgres::types::{ToSql, Type};
 use super::connect::{PgSettings, error_text};
 use super::schema::{self, day_of};
 use crate::chain::{
-    AuditKey, Checkpoint, CheckpointKind, CheckpointSignature, CheckpointSigner, GENESIS, Hash,
-    SignedCheckpoint, link,
+    AuditKey, Checkpoint, CheckpointKind, CheckpointSigner, GENESIS, Hash, SignedCheckpoint, link,
 };
 use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
@@ -176,8 +175,9 @@ impl PostgresSink {
     }
 
     fn client_mut(&mut self) -> Result<&mut postgres::Client, AuditError> {
+        let target = &self.settings.display;
         self.client.as_mut().ok_or_else(|| AuditError::Postgres {
-            target: String::new(),
+            target: target.clone(),
             reason: "not connected".into(),
         })
     }
@@ -368,10 +368,7 @@ pub(crate) fn insert_checkpoint(
     signed: &SignedCheckpoint,
 ) -> Result<u64, postgres::Error> {
     let c = &signed.checkpoint;
-    let public_key = match &signed.signature {
-        CheckpointSignature::Ed25519 { public_key, .. } => Some(public_key.to_bytes().to_vec()),
-        CheckpointSignature::Hmac(_) => None,
-    };
+    let public_key = signed.signature.public_key().map(|k| k.to_bytes().to_vec());
     client.execute(
         "INSERT INTO audit_checkpoints (stream, at_us, kind, last_seq, head_hash, record_count,
             anchor_seq, anchor_hash, signature, algorithm, public_key)

@@ -8,8 +8,9 @@ use rusqlite::{Connection, OpenFlags, Row, params};
 use super::schema::{check_is_audit_store, hash_of, sql};
 use crate::chain::{Checkpoint, CheckpointKind, CheckpointSignature, SignedCheckpoint};
 use crate::error::AuditError;
-use crate::record::{AuditLevel, AuditRecord, EventType, Outcome, from_micros, micros_since_epoch};
-use crate::signing::PublicKey;
+use crate::record::{
+    AuditLevel, AuditRecord, EventType, Outcome, StoredColumns, micros_since_epoch,
+};
 
 /// Filters for [`SqliteStore::query`](super::SqliteStore::query) and
 /// [`StoreReader::query`]; every one given must match.
@@ -203,34 +204,29 @@ const COLUMNS: &str = "seq, id, ts_us, level, event_type, action, outcome, resou
 pub(crate) fn record_from_row(
     row: &Row<'_>,
 ) -> rusqlite::Result<(i64, Result<AuditRecord, String>)> {
-    let seq: i64 = row.get(0)?;
-    let id: String = row.get(1)?;
-    let level: String = row.get(3)?;
-    let outcome: String = row.get(6)?;
-    let correlation: Option<String> = row.get(11)?;
-    let metadata: String = row.get(14)?;
-    let parsed = (|| {
-        Ok(AuditRecord {
-            id: id.parse().map_err(|e| format!("id: {e}"))?,
-            timestamp: from_micros(row.get(2).map_err(|e| e.to_string())?),
-            level: level.parse().map_err(|e| format!("{e}"))?,
-            event_type: EventType::parse(&row.get::<_, String>(4).map_err(|e| e.to_string())?),
-            action: row.get(5).map_err(|e| e.to_string())?,
-            outcome: outcome.parse().map_err(|e| format!("{e}"))?,
-            resource_id: row.get(7).map_err(|e| e.to_string())?,
-            user_id: row.get(8).map_err(|e| e.to_string())?,
-            client_ip_hash: row.get(9).map_err(|e| e.to_string())?,
-            user_agent: row.get(10).map_err(|e| e.to_string())?,
-            correlation_id: match correlation {
-                Some(c) => Some(c.parse().map_err(|e| format!("correlation_id: {e}"))?),
-                None => None,
-            },
-            duration_ms: row.get(12).map_err(|e| e.to_string())?,
-            error_message: row.get(13).map_err(|e| e.to_string())?,
-            metadata: serde_json::from_str(&metadata).map_err(|e| format!("metadata: {e}"))?,
+    // A column of the wrong type is an edited row, not a failed read.
+    let columns = (|| {
+        Ok::<_, rusqlite::Error>(StoredColumns {
+            id: row.get(1)?,
+            ts_us: row.get(2)?,
+            level: row.get(3)?,
+            event_type: row.get(4)?,
+            action: row.get(5)?,
+            outcome: row.get(6)?,
+            resource_id: row.get(7)?,
+            user_id: row.get(8)?,
+            client_ip_hash: row.get(9)?,
+            user_agent: row.get(10)?,
+            correlation_id: row.get(11)?,
+            duration_ms: row.get(12)?,
+            error_message: row.get(13)?,
+            metadata: row.get(14)?,
         })
     })();
-    Ok((seq, parsed))
+    let record = columns
+        .map_err(|e| e.to_string())
+        .and_then(StoredColumns::parse);
+    Ok((row.get(0)?, record))
 }
 
 /// A value a query's filter compares with.
@@ -385,17 +381,8 @@ pub(crate) fn checkpoints(
             let algorithm: String = r.get(9)?;
             let public_key: Option<Vec<u8>> = r.get(10)?;
             let mac: Vec<u8> = r.get(8)?;
-            let signature = match (algorithm.as_str(), public_key) {
-                ("hmac-sha256", _) => Some(CheckpointSignature::Hmac(mac)),
-                ("ed25519", Some(key)) => <[u8; 32]>::try_from(key.as_slice())
-                    .ok()
-                    .and_then(|key| PublicKey::from_bytes(&key).ok())
-                    .map(|public_key| CheckpointSignature::Ed25519 {
-                        public_key,
-                        signature: mac,
-                    }),
-                _ => None,
-            };
+            let signature =
+                CheckpointSignature::from_stored(&algorithm, public_key.as_deref(), mac);
             let checkpoint =
                 CheckpointKind::parse(&kind).map(|kind| -> rusqlite::Result<Checkpoint> {
                     Ok(Checkpoint {

@@ -8,10 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::query::{self, Query};
 use super::schema::{self, hash_of, sql};
-use crate::chain::{
-    AuditKey, Checkpoint, CheckpointKind, CheckpointSignature, CheckpointSigner, GENESIS, Hash,
-    link,
-};
+use crate::chain::{AuditKey, Checkpoint, CheckpointKind, CheckpointSigner, GENESIS, Hash, link};
 use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
 use crate::signing::SigningKey;
@@ -278,10 +275,7 @@ impl SqliteStore {
             anchor_hash,
         };
         let signed = self.signer.sign(checkpoint);
-        let public_key = match &signed.signature {
-            CheckpointSignature::Ed25519 { public_key, .. } => Some(public_key.to_bytes().to_vec()),
-            _ => None,
-        };
+        let public_key = signed.signature.public_key().map(|k| k.to_bytes().to_vec());
         let c = &signed.checkpoint;
         self.conn
             .execute(
