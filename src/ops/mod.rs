@@ -57,6 +57,8 @@ struct Inner {
     encoder: PrometheusEncoder,
     exporter_grace: Duration,
     audit_grace: Duration,
+    /// The size of the last `/metrics` body, to size the next one's buffer.
+    last_metrics_len: std::sync::atomic::AtomicUsize,
 }
 
 /// Configures [`Ops`].
@@ -260,6 +262,7 @@ impl OpsBuilder {
                 encoder: self.encoder.unwrap_or_default(),
                 exporter_grace: self.exporter_grace.unwrap_or(Duration::from_secs(60)),
                 audit_grace: self.audit_grace.unwrap_or(Duration::ZERO),
+                last_metrics_len: std::sync::atomic::AtomicUsize::new(4096),
             }),
         }
     }

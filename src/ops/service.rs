@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -36,9 +36,6 @@ pub struct OpsService {
     ops: Ops,
 }
 
-/// The size of the last `/metrics` body, to size the next one's buffer.
-static LAST_METRICS_LEN: AtomicUsize = AtomicUsize::new(4096);
-
 impl Ops {
     /// The endpoints as a `tower::Service` (for axum:
     /// `Router::new().nest_service("/ops", ops.service())`).
@@ -68,10 +65,10 @@ impl Ops {
         match endpoint {
             "metrics" => {
                 let format = ExpositionFormat::from_accept(accept);
-                let mut body =
-                    String::with_capacity(LAST_METRICS_LEN.load(Ordering::Relaxed) + 1024);
+                let last = &self.inner.last_metrics_len;
+                let mut body = String::with_capacity(last.load(Ordering::Relaxed) + 1024);
                 self.write_metrics(format, &mut body);
-                LAST_METRICS_LEN.store(body.len(), Ordering::Relaxed);
+                last.store(body.len(), Ordering::Relaxed);
                 text(StatusCode::OK, format.content_type(), body)
             }
             "healthz" => text(

@@ -22,11 +22,18 @@ impl Drop for Scratch {
 }
 
 fn warden(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(args)
-        .env_remove("WARDEN_AUDIT_KEY")
-        .output()
-        .unwrap();
+    warden_with_env(args, &[])
+}
+
+/// Runs the CLI with `args` and these environment variables set (and
+/// `WARDEN_AUDIT_KEY` unset): its exit code, stdout and stderr.
+pub(crate) fn warden_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
+    command.args(args).env_remove("WARDEN_AUDIT_KEY");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

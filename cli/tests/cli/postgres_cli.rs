@@ -1,25 +1,12 @@
 //! `warden audit` on a PostgreSQL store, against a real server: the
 //! append-only role, query, stats, verify per stream, retention.
 
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use warden_audit::{AuditRecord, AuditSink, EventType, PostgresSink, SigningKey};
 use warden_test_support::{Postgres, Scratch};
 
-fn warden(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
-    command.args(args).env_remove("WARDEN_AUDIT_KEY");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let out = command.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::audit_cli::warden_with_env as warden;
 
 #[test]
 fn setup_role_query_stats_verify_and_purge_on_postgres() {

@@ -375,6 +375,51 @@ mod rfc3339 {
     }
 }
 
+/// A record's columns as the stores keep them (text where the record has
+/// types), in the order of their `SELECT`s: each store reads its rows into
+/// this, and one parser makes the record.
+pub(crate) struct StoredColumns {
+    pub(crate) id: String,
+    pub(crate) ts_us: i64,
+    pub(crate) level: String,
+    pub(crate) event_type: String,
+    pub(crate) action: String,
+    pub(crate) outcome: String,
+    pub(crate) resource_id: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) client_ip_hash: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) correlation_id: Option<String>,
+    pub(crate) duration_ms: Option<f64>,
+    pub(crate) error_message: Option<String>,
+    pub(crate) metadata: String,
+}
+
+impl StoredColumns {
+    /// The record, or why a column does not parse (an edited row).
+    pub(crate) fn parse(self) -> Result<AuditRecord, String> {
+        Ok(AuditRecord {
+            id: self.id.parse().map_err(|e| format!("id: {e}"))?,
+            timestamp: from_micros(self.ts_us),
+            level: self.level.parse().map_err(|e| format!("{e}"))?,
+            event_type: EventType::parse(&self.event_type),
+            action: self.action,
+            outcome: self.outcome.parse().map_err(|e| format!("{e}"))?,
+            resource_id: self.resource_id,
+            user_id: self.user_id,
+            client_ip_hash: self.client_ip_hash,
+            user_agent: self.user_agent,
+            correlation_id: match self.correlation_id {
+                Some(c) => Some(c.parse().map_err(|e| format!("correlation_id: {e}"))?),
+                None => None,
+            },
+            duration_ms: self.duration_ms,
+            error_message: self.error_message,
+            metadata: serde_json::from_str(&self.metadata).map_err(|e| format!("metadata: {e}"))?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,50 +477,5 @@ mod tests {
             record.canonical_bytes(),
             "fields cannot shift into each other"
         );
-    }
-}
-
-/// A record's columns as the stores keep them (text where the record has
-/// types), in the order of their `SELECT`s: each store reads its rows into
-/// this, and one parser makes the record.
-pub(crate) struct StoredColumns {
-    pub(crate) id: String,
-    pub(crate) ts_us: i64,
-    pub(crate) level: String,
-    pub(crate) event_type: String,
-    pub(crate) action: String,
-    pub(crate) outcome: String,
-    pub(crate) resource_id: Option<String>,
-    pub(crate) user_id: Option<String>,
-    pub(crate) client_ip_hash: Option<String>,
-    pub(crate) user_agent: Option<String>,
-    pub(crate) correlation_id: Option<String>,
-    pub(crate) duration_ms: Option<f64>,
-    pub(crate) error_message: Option<String>,
-    pub(crate) metadata: String,
-}
-
-impl StoredColumns {
-    /// The record, or why a column does not parse (an edited row).
-    pub(crate) fn parse(self) -> Result<AuditRecord, String> {
-        Ok(AuditRecord {
-            id: self.id.parse().map_err(|e| format!("id: {e}"))?,
-            timestamp: from_micros(self.ts_us),
-            level: self.level.parse().map_err(|e| format!("{e}"))?,
-            event_type: EventType::parse(&self.event_type),
-            action: self.action,
-            outcome: self.outcome.parse().map_err(|e| format!("{e}"))?,
-            resource_id: self.resource_id,
-            user_id: self.user_id,
-            client_ip_hash: self.client_ip_hash,
-            user_agent: self.user_agent,
-            correlation_id: match self.correlation_id {
-                Some(c) => Some(c.parse().map_err(|e| format!("correlation_id: {e}"))?),
-                None => None,
-            },
-            duration_ms: self.duration_ms,
-            error_message: self.error_message,
-            metadata: serde_json::from_str(&self.metadata).map_err(|e| format!("metadata: {e}"))?,
-        })
     }
 }
