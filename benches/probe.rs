@@ -73,6 +73,41 @@ fn dead_end_exporter(n: usize) -> warden::otlp::Otlp {
         .expect("exporter")
 }
 
+/// `n` spans (or events) exported to a real collector, then a flush: run
+/// by `./scripts/instructions`, which counts the threads other than the
+/// main one (the export thread's work).
+fn export_to_collector(n: usize, protocol: warden::otlp::Protocol, what: fn()) {
+    let collector = warden_test_support::Collector::start_quiet();
+    let endpoint = match protocol {
+        warden::otlp::Protocol::Grpc => collector.grpc(),
+        _ => collector.http(),
+    };
+    let otlp = warden::otlp::Otlp::builder()
+        .ignore_env()
+        .endpoint(endpoint)
+        .protocol(protocol)
+        .span_queue(n.max(1) + 1)
+        .log_queue(n.max(1) + 1)
+        .build()
+        .expect("exporter");
+    let stack = tracing_subscriber::registry().with(otlp.layer());
+    in_dispatch(Dispatch::new(stack), n, what);
+    otlp.flush(std::time::Duration::from_secs(600))
+        .expect("flushed");
+    let stats = otlp.stats();
+    assert_eq!(stats.lost(), 0, "{stats}");
+    assert_eq!(
+        stats.spans.exported + stats.logs.exported,
+        n as u64,
+        "{stats}"
+    );
+    let _ = otlp.shutdown(std::time::Duration::from_secs(60));
+}
+
+fn exported_event() {
+    tracing::info!(order_id = 98231u64, route = "/api/v1/orders", "order read");
+}
+
 fn child_span_lifecycle() {
     let parent = tracing::info_span!("parent");
     let _p = parent.enter();
@@ -276,6 +311,15 @@ const CASES: &[Case] = &[
         let otlp = dead_end_exporter(n);
         let stack = tracing_subscriber::registry().with(otlp.layer());
         in_dispatch(Dispatch::new(stack), n, exported_span)
+    }),
+    ("export/spans_grpc", |n| {
+        export_to_collector(n, warden::otlp::Protocol::Grpc, exported_span)
+    }),
+    ("export/spans_http", |n| {
+        export_to_collector(n, warden::otlp::Protocol::HttpProtobuf, exported_span)
+    }),
+    ("export/events_grpc", |n| {
+        export_to_collector(n, warden::otlp::Protocol::Grpc, exported_event)
     }),
     ("span2/registry_alone", |n| {
         in_dispatch(

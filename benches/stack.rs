@@ -247,7 +247,7 @@ fn request_unit(n: u64) {
 /// Spans at a fixed rate for 2 s, then a flush; the drops at each rate.
 fn sustained(otlp: &Otlp, dispatch: &Dispatch) {
     eprintln!("sustained rate through warden-otlp (2 s per rate, then flushed):");
-    for rate in [25_000u64, 50_000, 100_000, 200_000, 400_000] {
+    for rate in [50_000u64, 100_000, 150_000, 200_000, 300_000] {
         let before = otlp.stats().spans;
         let start = Instant::now();
         let mut sent = 0u64;

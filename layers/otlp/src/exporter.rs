@@ -1,6 +1,11 @@
 //! The export thread: a single-threaded Tokio runtime of its own that
-//! drains the queues in batches through `opentelemetry-otlp`'s exporters,
-//! with every attempt bounded by the configured timeout.
+//! drains the queues in batches, converts them, and sends them with every
+//! attempt bounded by the configured timeout.
+//!
+//! By default spans and log records are built as `opentelemetry-proto`
+//! messages kept from batch to batch ([`proto`](crate::proto)) and sent by
+//! warden's own [`Sender`]; an `opentelemetry-otlp` exporter the user
+//! built replaces that path for its signal.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
@@ -12,18 +17,21 @@ use crossbeam_queue::ArrayQueue;
 use opentelemetry::InstrumentationScope;
 use opentelemetry::logs::LoggerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogRecord, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{LogBatch as SdkLogBatch, LogExporter as _, SdkLoggerProvider};
 use opentelemetry_sdk::trace::SpanExporter as _;
+use prost::Message as _;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use warden_metrics::MetricsLayer;
 use warden_pii::Sanitizer;
 
 use crate::OtlpError;
-use crate::config::OtlpConfig;
-use crate::convert::Converter;
+use crate::config::{OtlpConfig, Signal};
+use crate::convert::{Converter, LogOut};
 use crate::metrics::{build_request, resource_proto};
+use crate::proto::{LogBatch, SpanBatch};
 use crate::queue::{AuditItem, Counters, Shared};
-use crate::transport::Exporters;
+use crate::record::EventRecord;
+use crate::transport::{Accepted, Sender};
 
 /// Requests to the export thread.
 pub(crate) enum Control {
@@ -39,6 +47,10 @@ pub(crate) struct Pipeline {
     pub(crate) resource: Resource,
     pub(crate) sanitizer: Sanitizer,
     pub(crate) metrics: Vec<MetricsLayer>,
+    /// An exporter the user built, used for spans instead of warden's own.
+    pub(crate) span_exporter: Option<opentelemetry_otlp::SpanExporter>,
+    /// The same for log records (events and audit records).
+    pub(crate) log_exporter: Option<opentelemetry_otlp::LogExporter>,
 }
 
 /// Starts the export thread; returns once its exporters are built.
@@ -65,15 +77,15 @@ pub(crate) fn spawn(
                 }
             };
             runtime.block_on(async move {
-                let exporters = match Exporters::build(&pipeline.config, &pipeline.resource) {
-                    Ok(exporters) => exporters,
+                let worker = match Worker::new(shared, pipeline) {
+                    Ok(worker) => worker,
                     Err(e) => {
                         let _ = ready.send(Err(e));
                         return;
                     }
                 };
                 let _ = ready.send(Ok(()));
-                Worker::new(shared, exporters, pipeline).run(commands).await;
+                worker.run(commands).await;
             });
         })?;
     match started.recv() {
@@ -85,9 +97,25 @@ pub(crate) fn spawn(
     }
 }
 
+/// Where spans go.
+enum SpanPath {
+    /// warden's own requests, kept from batch to batch.
+    Direct { batch: SpanBatch, sender: Sender },
+    /// An exporter the user built.
+    Sdk(opentelemetry_otlp::SpanExporter),
+}
+
+/// Where log records (events, audit records, checkpoints) go.
+enum LogPath {
+    Direct { batch: LogBatch, sender: Sender },
+    Sdk(opentelemetry_otlp::LogExporter),
+}
+
 struct Worker {
     shared: Arc<Shared>,
-    exporters: Exporters,
+    spans: SpanPath,
+    logs: LogPath,
+    metrics_sender: Sender,
     converter: Converter,
     config: OtlpConfig,
     metrics: Vec<MetricsLayer>,
@@ -132,27 +160,52 @@ impl Outage {
 }
 
 impl Worker {
-    fn new(shared: Arc<Shared>, exporters: Exporters, pipeline: Pipeline) -> Self {
+    /// Must run inside the export thread's runtime.
+    fn new(shared: Arc<Shared>, pipeline: Pipeline) -> Result<Self, String> {
         let provider = SdkLoggerProvider::builder().build();
         let scope = InstrumentationScope::builder("warden-otlp")
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
         let logger = provider.logger_with_scope(scope.clone());
-        Worker {
+        let config = pipeline.config;
+        let resource = resource_proto(&pipeline.resource);
+        let spans = match pipeline.span_exporter {
+            Some(mut exporter) => {
+                exporter.set_resource(&pipeline.resource);
+                SpanPath::Sdk(exporter)
+            }
+            None => SpanPath::Direct {
+                batch: SpanBatch::new(resource.clone(), crate::proto::scope("warden-otlp")),
+                sender: Sender::new(&config, Signal::Traces)?,
+            },
+        };
+        let logs = match pipeline.log_exporter {
+            Some(mut exporter) => {
+                exporter.set_resource(&pipeline.resource);
+                LogPath::Sdk(exporter)
+            }
+            None => LogPath::Direct {
+                batch: LogBatch::new(resource.clone()),
+                sender: Sender::new(&config, Signal::Logs)?,
+            },
+        };
+        Ok(Worker {
             shared,
-            exporters,
+            spans,
+            logs,
+            metrics_sender: Sender::new(&config, Signal::Metrics)?,
             converter: Converter {
                 sanitizer: pipeline.sanitizer,
                 scope,
                 logger,
             },
-            resource: resource_proto(&pipeline.resource),
-            config: pipeline.config,
+            resource,
+            config,
             metrics: pipeline.metrics,
             started: SystemTime::now(),
             _provider: provider,
             outage: Outage::default(),
-        }
+        })
     }
 
     async fn run(mut self, mut commands: UnboundedReceiver<Control>) {
@@ -209,14 +262,12 @@ impl Worker {
         while self.shared.events.queue.pop().is_some() {}
         while self.shared.audit.pop().is_some() {}
         self.export_metrics().await;
-        let _ = self
-            .exporters
-            .spans
-            .shutdown_with_timeout(self.config.timeout);
-        let _ = self
-            .exporters
-            .logs
-            .shutdown_with_timeout(self.config.timeout);
+        if let SpanPath::Sdk(exporter) = &mut self.spans {
+            let _ = exporter.shutdown_with_timeout(self.config.timeout);
+        }
+        if let LogPath::Sdk(exporter) = &mut self.logs {
+            let _ = exporter.shutdown_with_timeout(self.config.timeout);
+        }
     }
 
     /// Drains until the queues are empty or an export fails.
@@ -236,129 +287,156 @@ impl Worker {
         spans && events && audit
     }
 
-    async fn export_bounded<F>(&self, what: &str, counters: &Counters, n: usize, export: F) -> bool
-    where
-        F: std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult>,
-    {
-        let mut result = match tokio::time::timeout(self.config.timeout, export).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {:?}", self.config.timeout)),
+    /// Counts the outcome of an export of `n` items, and reports the first
+    /// failure of an outage (and its end); `false` if it failed.
+    fn settle(
+        &self,
+        what: &str,
+        counters: &Counters,
+        n: usize,
+        result: Result<Accepted, String>,
+    ) -> bool {
+        let (ok, rejected) = match &result {
+            Ok(accepted) => (true, accepted.rejected.min(n as u64)),
+            Err(_) => (false, n as u64),
         };
-        // The first failure of an outage is reported: over HTTP, ask the
-        // transport why, as the SDK says only "network error".
-        if let (Err(reason), false, Some((client, url))) = (
-            &mut result,
-            self.outage.failing.get(),
-            &self.exporters.http_probe,
-        ) {
-            let probe = crate::transport::why_http_fails(client, url);
-            if let Ok(Some(why)) = tokio::time::timeout(self.config.timeout, probe).await {
-                reason.push_str(&format!(" ({why})"));
+        if rejected > 0 {
+            counters.failed.fetch_add(rejected, Relaxed);
+        }
+        if ok {
+            counters.exported.fetch_add(n as u64 - rejected, Relaxed);
+        }
+        if let Ok(accepted) = &result {
+            if accepted.rejected > 0 && !self.outage.failing.get() {
+                eprintln!(
+                    "warden-otlp: the collector refused {} of {n} {what}: {}",
+                    accepted.rejected, accepted.message
+                );
             }
         }
-        let ok = result.is_ok();
         self.outage
-            .record(what, result, &self.shared.failing_since_ms);
-        let counter = if ok {
-            &counters.exported
-        } else {
-            &counters.failed
-        };
-        counter.fetch_add(n as u64, Relaxed);
+            .record(what, result.map(|_| ()), &self.shared.failing_since_ms);
         ok
     }
 
     async fn drain_spans(&mut self) -> bool {
-        let rounds = self
-            .shared
-            .spans
-            .queue
-            .len()
-            .div_ceil(self.config.max_batch);
+        let max = self.config.max_batch;
+        let rounds = self.shared.spans.queue.len().div_ceil(max);
         for _ in 0..rounds {
-            let mut batch = Vec::with_capacity(self.config.max_batch);
-            while batch.len() < self.config.max_batch {
-                match self.shared.spans.queue.pop() {
-                    Some(mut record) => {
-                        batch.push(self.converter.span(&mut record));
+            let (n, result) = match &mut self.spans {
+                SpanPath::Direct { batch, sender } => {
+                    while batch.len() < max {
+                        let Some(record) = self.shared.spans.queue.pop() else {
+                            break;
+                        };
+                        batch.push(&self.converter, &record);
                         self.shared.spans.recycle(record);
                     }
-                    None => break,
+                    let n = batch.len();
+                    if n == 0 {
+                        break;
+                    }
+                    let body = batch.encode();
+                    batch.clear();
+                    (n, bounded(self.config.timeout, sender.send(body)).await)
                 }
-            }
-            if batch.is_empty() {
-                break;
-            }
-            let n = batch.len();
-            let export = self.exporters.spans.export(batch);
-            if !self
-                .export_bounded("spans", &self.shared.spans.counters, n, export)
-                .await
-            {
+                SpanPath::Sdk(exporter) => {
+                    let mut spans = Vec::with_capacity(max);
+                    while spans.len() < max {
+                        let Some(record) = self.shared.spans.queue.pop() else {
+                            break;
+                        };
+                        spans.push(self.converter.span_data(&record));
+                        self.shared.spans.recycle(record);
+                    }
+                    let n = spans.len();
+                    if n == 0 {
+                        break;
+                    }
+                    let export = async { exporter.export(spans).await.map_err(|e| e.to_string()) };
+                    (n, bounded_sdk(self.config.timeout, export).await)
+                }
+            };
+            if !self.settle("spans", &self.shared.spans.counters, n, result) {
                 return false;
             }
         }
         true
     }
 
-    async fn drain_events(&self) -> bool {
-        let shared = &self.shared;
+    async fn drain_events(&mut self) -> bool {
+        let shared = Arc::clone(&self.shared);
         let events = &shared.events;
-        self.drain_log_queue(&events.queue, &events.counters, |c, r| {
-            let log = c.event(&r);
-            events.recycle(r);
-            log
+        self.drain_log_queue(&events.queue, &events.counters, |record| {
+            events.recycle(record)
         })
         .await
     }
 
-    async fn drain_audit(&self) -> bool {
-        let shared = &self.shared;
-        self.drain_log_queue(
-            &shared.audit,
-            &shared.audit_counters,
-            |c, item| match item {
-                AuditItem::Record(r) => c.audit(&r),
-                AuditItem::Checkpoint(checkpoint) => c.checkpoint(&checkpoint),
-            },
-        )
-        .await
+    async fn drain_audit(&mut self) -> bool {
+        let shared = Arc::clone(&self.shared);
+        self.drain_log_queue(&shared.audit, &shared.audit_counters, drop)
+            .await
     }
 
-    /// Sends what `queue` holds now as log records, a batch at a time;
-    /// `false` if an export failed.
-    async fn drain_log_queue<T>(
-        &self,
+    /// Sends what `queue` holds now as log records, a batch at a time,
+    /// handing each item to `done` once converted; `false` if an export
+    /// failed.
+    async fn drain_log_queue<T: ToLog>(
+        &mut self,
         queue: &ArrayQueue<T>,
         counters: &Counters,
-        convert: impl Fn(&Converter, T) -> SdkLogRecord,
+        done: impl Fn(T),
     ) -> bool {
-        let rounds = queue.len().div_ceil(self.config.max_batch);
+        let max = self.config.max_batch;
+        let rounds = queue.len().div_ceil(max);
         for _ in 0..rounds {
-            let mut records = Vec::with_capacity(self.config.max_batch);
-            while records.len() < self.config.max_batch {
-                match queue.pop() {
-                    Some(record) => records.push(convert(&self.converter, record)),
-                    None => break,
+            let (n, result) = match &mut self.logs {
+                LogPath::Direct { batch, sender } => {
+                    while batch.len() < max {
+                        let Some(item) = queue.pop() else { break };
+                        let mut writer = batch.writer();
+                        item.to_log(&self.converter, &mut writer);
+                        batch.push(writer);
+                        done(item);
+                    }
+                    let n = batch.len();
+                    if n == 0 {
+                        break;
+                    }
+                    let body = batch.encode();
+                    batch.clear();
+                    (n, bounded(self.config.timeout, sender.send(body)).await)
                 }
-            }
-            if records.is_empty() {
-                break;
-            }
-            if !self.export_logs(&records, counters).await {
+                LogPath::Sdk(exporter) => {
+                    let mut records = Vec::with_capacity(max);
+                    while records.len() < max {
+                        let Some(item) = queue.pop() else { break };
+                        let mut log = self.converter.sdk_log();
+                        item.to_log(&self.converter, &mut log);
+                        records.push(log.0);
+                        done(item);
+                    }
+                    let n = records.len();
+                    if n == 0 {
+                        break;
+                    }
+                    let scope = &self.converter.scope;
+                    let refs: Vec<_> = records.iter().map(|r| (r, scope)).collect();
+                    let export = async {
+                        exporter
+                            .export(SdkLogBatch::new(&refs))
+                            .await
+                            .map_err(|e| e.to_string())
+                    };
+                    (n, bounded_sdk(self.config.timeout, export).await)
+                }
+            };
+            if !self.settle("log records", counters, n, result) {
                 return false;
             }
         }
         true
-    }
-
-    async fn export_logs(&self, records: &[SdkLogRecord], counters: &Counters) -> bool {
-        let scope = &self.converter.scope;
-        let refs: Vec<_> = records.iter().map(|r| (r, scope)).collect();
-        let export = self.exporters.logs.export(LogBatch::new(&refs));
-        self.export_bounded("log records", counters, records.len(), export)
-            .await
     }
 
     async fn export_metrics(&mut self) {
@@ -368,15 +446,54 @@ impl Worker {
             &self.resource,
             self.started,
         );
-        let result =
-            match tokio::time::timeout(self.config.timeout, self.exporters.metrics.send(request))
-                .await
-            {
-                Ok(result) => result,
-                Err(_) => Err("timed out".to_owned()),
-            };
+        let body = request.encode_to_vec();
+        let result = bounded(self.config.timeout, self.metrics_sender.send(body))
+            .await
+            .map(|_| ());
         crate::metrics::count(&self.shared.metric_counters, &result);
         self.outage
             .record("metrics", result, &self.shared.failing_since_ms);
+    }
+}
+
+/// `send`, or an error if it does not finish within `timeout`.
+async fn bounded(
+    timeout: std::time::Duration,
+    send: impl std::future::Future<Output = Result<Accepted, String>>,
+) -> Result<Accepted, String> {
+    match tokio::time::timeout(timeout, send).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+    }
+}
+
+/// The same for an SDK exporter's export.
+async fn bounded_sdk(
+    timeout: std::time::Duration,
+    export: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<Accepted, String> {
+    bounded(timeout, async {
+        export.await.map(|()| Accepted::default())
+    })
+    .await
+}
+
+/// What becomes one log record.
+trait ToLog {
+    fn to_log<O: LogOut>(&self, converter: &Converter, out: &mut O);
+}
+
+impl ToLog for Box<EventRecord> {
+    fn to_log<O: LogOut>(&self, converter: &Converter, out: &mut O) {
+        converter.event(self, out);
+    }
+}
+
+impl ToLog for AuditItem {
+    fn to_log<O: LogOut>(&self, converter: &Converter, out: &mut O) {
+        match self {
+            AuditItem::Record(record) => converter.audit(record, out),
+            AuditItem::Checkpoint(checkpoint) => converter.checkpoint(checkpoint, out),
+        }
     }
 }

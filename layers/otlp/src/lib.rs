@@ -47,6 +47,7 @@ mod error;
 mod exporter;
 mod layer;
 pub mod metrics;
+mod proto;
 mod queue;
 mod record;
 mod tls;
@@ -320,6 +321,8 @@ pub struct OtlpBuilder {
     ca_certificate: Option<std::path::PathBuf>,
     client_certificate: Option<(std::path::PathBuf, std::path::PathBuf)>,
     insecure: Option<bool>,
+    span_exporter: Option<opentelemetry_otlp::SpanExporter>,
+    log_exporter: Option<opentelemetry_otlp::LogExporter>,
 }
 
 impl OtlpBuilder {
@@ -505,6 +508,47 @@ impl OtlpBuilder {
         self
     }
 
+    /// Sends spans through this `opentelemetry-otlp` exporter instead of
+    /// warden's own requests: for a transport warden does not configure
+    /// (a custom interceptor, a channel shared with the application).
+    ///
+    /// Spans are then converted to the SDK's `SpanData`, which costs the
+    /// export thread several times more per span than warden's own path;
+    /// they are sanitized all the same, and the exporter is given warden's
+    /// resource. The endpoint, headers, compression and TLS settings of
+    /// this builder do not apply to it; the queue, batch size, delay and
+    /// timeout do. A gRPC exporter must be built inside a Tokio runtime
+    /// that outlives it (tonic's channel runs there).
+    ///
+    /// ```no_run
+    /// use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+    /// use warden_otlp::Otlp;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let runtime = tokio::runtime::Runtime::new()?;
+    /// let exporter = {
+    ///     let _in_runtime = runtime.enter();
+    ///     SpanExporter::builder()
+    ///         .with_tonic()
+    ///         .with_endpoint("http://collector:4317")
+    ///         .build()?
+    /// };
+    /// let otlp = Otlp::builder().span_exporter(exporter).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn span_exporter(mut self, exporter: opentelemetry_otlp::SpanExporter) -> Self {
+        self.span_exporter = Some(exporter);
+        self
+    }
+
+    /// Sends log records (events, audit records, checkpoints) through this
+    /// `opentelemetry-otlp` exporter instead of warden's own requests; see
+    /// [`span_exporter`](Self::span_exporter).
+    pub fn log_exporter(mut self, exporter: opentelemetry_otlp::LogExporter) -> Self {
+        self.log_exporter = Some(exporter);
+        self
+    }
+
     /// The settings this builder resolves to, without starting anything.
     pub fn config(&self) -> Result<OtlpConfig, OtlpError> {
         let mut config = if self.ignore_env {
@@ -590,6 +634,8 @@ impl OtlpBuilder {
                 resource,
                 sanitizer: self.sanitizer.unwrap_or_default(),
                 metrics: self.metrics,
+                span_exporter: self.span_exporter,
+                log_exporter: self.log_exporter,
             },
         )?;
         Ok(Otlp {

@@ -1,17 +1,12 @@
-//! Transport: the exporters and clients that carry spans, logs and
-//! metrics to the collector, over gRPC (tonic) or HTTP/protobuf (reqwest),
-//! with the configured endpoint, headers, compression and timeout.
+//! Transport: what carries encoded OTLP requests to the collector, over
+//! gRPC (tonic) or HTTP/protobuf (reqwest), with the configured endpoint,
+//! headers, compression, TLS and timeout.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::LogExporter as _;
-use opentelemetry_sdk::trace::SpanExporter as _;
+use bytes::BufMut as _;
 use prost::Message as _;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 use crate::config::{Compression, OtlpConfig, Protocol, Signal};
 
@@ -31,22 +26,6 @@ pub(crate) fn metadata(
     Ok(map)
 }
 
-pub(crate) struct Exporters {
-    pub(crate) spans: opentelemetry_otlp::SpanExporter,
-    pub(crate) logs: opentelemetry_otlp::LogExporter,
-    pub(crate) metrics: MetricsTransport,
-    /// Over HTTP, a client and address to ask why an export failed: the
-    /// SDK's HTTP exporter reports only "network error".
-    pub(crate) http_probe: Option<(reqwest::Client, String)>,
-}
-
-/// Why a request to `url` with `client` fails: the whole error chain
-/// (`… invalid peer certificate: UnknownIssuer`), or `None` if it does not.
-pub(crate) async fn why_http_fails(client: &reqwest::Client, url: &str) -> Option<String> {
-    let error = client.head(url).send().await.err()?;
-    Some(chain_text(&error))
-}
-
 /// An error and its sources, joined by `": "`: reqwest's own message
 /// leaves out the cause (a refused connection, an untrusted certificate).
 fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
@@ -56,38 +35,9 @@ fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
     links.join(": ")
 }
 
-fn otlp_compression(c: Compression) -> Option<opentelemetry_otlp::Compression> {
-    match c {
-        Compression::Gzip => Some(opentelemetry_otlp::Compression::Gzip),
-        Compression::None => None,
-    }
-}
-
-/// A span or log exporter builder set up for gRPC.
-fn over_grpc<B: WithExportConfig + WithTonicConfig>(
-    builder: B,
-    endpoint: String,
-    config: &OtlpConfig,
-    metadata: tonic::metadata::MetadataMap,
-    tls: Option<tonic::transport::ClientTlsConfig>,
-) -> B {
-    let builder = builder
-        .with_endpoint(endpoint)
-        .with_timeout(config.timeout)
-        .with_metadata(metadata);
-    let builder = match tls {
-        Some(tls) => builder.with_tls_config(tls),
-        None => builder,
-    };
-    match otlp_compression(config.compression) {
-        Some(c) => builder.with_compression(c),
-        None => builder,
-    }
-}
-
 /// The TLS configuration of `signal`'s gRPC channel: `None` for
 /// `http://`.
-fn grpc_tls(
+pub(crate) fn grpc_tls(
     config: &OtlpConfig,
     signal: Signal,
 ) -> Result<Option<tonic::transport::ClientTlsConfig>, String> {
@@ -99,26 +49,6 @@ fn grpc_tls(
         .tonic_config()
         .map(Some)
         .map_err(|e| e.to_string())
-}
-
-/// A span or log exporter builder set up for HTTP/protobuf.
-fn over_http<B: WithExportConfig + WithHttpConfig>(
-    builder: B,
-    endpoint: String,
-    config: &OtlpConfig,
-    client: reqwest::Client,
-) -> B {
-    let headers: HashMap<String, String> = config.headers.iter().cloned().collect();
-    let builder = builder
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_endpoint(endpoint)
-        .with_timeout(config.timeout)
-        .with_headers(headers)
-        .with_http_client(client);
-    match otlp_compression(config.compression) {
-        Some(c) => builder.with_compression(c),
-        None => builder,
-    }
 }
 
 /// The HTTP client of one signal's HTTP/protobuf exports: TLS on rustls
@@ -140,76 +70,89 @@ pub(crate) fn http_client(config: &OtlpConfig, signal: Signal) -> Result<reqwest
         .map_err(|e| e.to_string())
 }
 
-impl Exporters {
-    pub(crate) fn build(config: &OtlpConfig, resource: &Resource) -> Result<Self, String> {
-        use opentelemetry_otlp::{LogExporter, SpanExporter};
-        let err = |e: opentelemetry_otlp::ExporterBuildError| e.to_string();
-        let traces = config.endpoint_for(Signal::Traces);
-        let logs = config.endpoint_for(Signal::Logs);
-        let mut http_probe = None;
-        let (mut spans, mut logs, client) = match config.protocol {
-            Protocol::Grpc => {
-                let md = metadata(&config.headers)?;
-                let spans_tls = grpc_tls(config, Signal::Traces)?;
-                let logs_tls = grpc_tls(config, Signal::Logs)?;
-                let spans = over_grpc(
-                    SpanExporter::builder().with_tonic(),
-                    traces,
-                    config,
-                    md.clone(),
-                    spans_tls,
-                );
-                let logs = over_grpc(
-                    LogExporter::builder().with_tonic(),
-                    logs,
-                    config,
-                    md,
-                    logs_tls,
-                );
-                (
-                    spans.build().map_err(err)?,
-                    logs.build().map_err(err)?,
-                    None,
-                )
-            }
-            Protocol::HttpProtobuf => {
-                // One client per signal: each may have TLS files of its own.
-                let traces_client = http_client(config, Signal::Traces)?;
-                http_probe = Some((traces_client.clone(), traces.clone()));
-                let spans = over_http(
-                    SpanExporter::builder().with_http(),
-                    traces,
-                    config,
-                    traces_client,
-                );
-                let logs = over_http(
-                    LogExporter::builder().with_http(),
-                    logs,
-                    config,
-                    http_client(config, Signal::Logs)?,
-                );
-                (
-                    spans.build().map_err(err)?,
-                    logs.build().map_err(err)?,
-                    None,
-                )
-            }
-        };
-        spans.set_resource(resource);
-        logs.set_resource(resource);
-        Ok(Exporters {
-            spans,
-            logs,
-            metrics: MetricsTransport::new(config, client)?,
-            http_probe,
-        })
+/// The answer to an export: how many of the request's items the collector
+/// refused (OTLP's partial success), and why.
+#[derive(Clone, PartialEq, prost::Message)]
+struct ExportResponse {
+    #[prost(message, optional, tag = "1")]
+    partial_success: Option<PartialSuccess>,
+}
+
+/// `Export{Trace,Logs,Metrics}PartialSuccess`: the three share this layout.
+#[derive(Clone, PartialEq, prost::Message)]
+struct PartialSuccess {
+    #[prost(int64, tag = "1")]
+    rejected: i64,
+    #[prost(string, tag = "2")]
+    error_message: String,
+}
+
+/// What the collector accepted of one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Accepted {
+    /// Items it refused (partial success), counted as failed.
+    pub(crate) rejected: u64,
+    /// Its reason, when it refused some.
+    pub(crate) message: String,
+}
+
+impl From<ExportResponse> for Accepted {
+    fn from(response: ExportResponse) -> Self {
+        let partial = response.partial_success.unwrap_or_default();
+        Accepted {
+            rejected: u64::try_from(partial.rejected).unwrap_or(0),
+            message: partial.error_message,
+        }
     }
 }
 
-/// Sends metric requests over the configured protocol.
-pub(crate) enum MetricsTransport {
+/// A gRPC codec for a request already encoded: the bytes go out as they
+/// are, and the answer is read as an [`ExportResponse`].
+#[derive(Debug, Clone, Copy, Default)]
+struct Encoded;
+
+impl Codec for Encoded {
+    type Encode = Vec<u8>;
+    type Decode = ExportResponse;
+    type Encoder = Self;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        *self
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        *self
+    }
+}
+
+impl Encoder for Encoded {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for Encoded {
+    type Item = ExportResponse;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<ExportResponse>, tonic::Status> {
+        ExportResponse::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+/// Sends one signal's encoded requests: to its endpoint, with the
+/// configured headers, compression, TLS and timeout.
+pub(crate) enum Sender {
     Grpc {
-        client: MetricsServiceClient<tonic::transport::Channel>,
+        grpc: tonic::client::Grpc<tonic::transport::Channel>,
+        path: http::uri::PathAndQuery,
         headers: tonic::metadata::MetadataMap,
     },
     Http {
@@ -220,18 +163,34 @@ pub(crate) enum MetricsTransport {
     },
 }
 
-impl MetricsTransport {
+fn grpc_path(signal: Signal) -> http::uri::PathAndQuery {
+    http::uri::PathAndQuery::from_static(match signal {
+        Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    })
+}
+
+/// The configured headers for HTTP.
+pub(crate) fn http_headers(config: &OtlpConfig) -> Result<reqwest::header::HeaderMap, String> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (k, v) in &config.headers {
+        let name =
+            reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|e| e.to_string())?;
+        let value = reqwest::header::HeaderValue::from_str(v).map_err(|e| e.to_string())?;
+        headers.insert(name, value);
+    }
+    Ok(headers)
+}
+
+impl Sender {
     /// Must run inside the export thread's runtime (the gRPC channel
-    /// connects lazily on it). Over HTTP, `client` is the one the span and
-    /// log exporters use.
-    pub(crate) fn new(
-        config: &OtlpConfig,
-        client: Option<reqwest::Client>,
-    ) -> Result<Self, String> {
-        let url = config.endpoint_for(Signal::Metrics);
+    /// connects lazily on it).
+    pub(crate) fn new(config: &OtlpConfig, signal: Signal) -> Result<Self, String> {
+        let url = config.endpoint_for(signal);
         match config.protocol {
             Protocol::Grpc => {
-                let tls = grpc_tls(config, Signal::Metrics)?;
+                let tls = grpc_tls(config, signal)?;
                 let mut endpoint = tonic::transport::Endpoint::from_shared(url)
                     .map_err(|e| e.to_string())?
                     .timeout(config.timeout)
@@ -239,67 +198,57 @@ impl MetricsTransport {
                 if let Some(tls) = tls {
                     endpoint = endpoint.tls_config(tls).map_err(|e| e.to_string())?;
                 }
-                let channel = endpoint.connect_lazy();
-                let mut client = MetricsServiceClient::new(channel);
+                let mut grpc = tonic::client::Grpc::new(endpoint.connect_lazy());
                 if config.compression == Compression::Gzip {
-                    client = client.send_compressed(tonic::codec::CompressionEncoding::Gzip);
+                    grpc = grpc.send_compressed(tonic::codec::CompressionEncoding::Gzip);
                 }
-                Ok(MetricsTransport::Grpc {
-                    client,
+                Ok(Sender::Grpc {
+                    grpc,
+                    path: grpc_path(signal),
                     headers: metadata(&config.headers)?,
                 })
             }
-            Protocol::HttpProtobuf => {
-                let mut headers = reqwest::header::HeaderMap::new();
-                for (k, v) in &config.headers {
-                    let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                        .map_err(|e| e.to_string())?;
-                    let value =
-                        reqwest::header::HeaderValue::from_str(v).map_err(|e| e.to_string())?;
-                    headers.insert(name, value);
-                }
-                let client = match client {
-                    Some(client) => client,
-                    None => http_client(config, Signal::Metrics)?,
-                };
-                Ok(MetricsTransport::Http {
-                    client,
-                    url,
-                    headers,
-                    gzip: config.compression == Compression::Gzip,
-                })
-            }
+            Protocol::HttpProtobuf => Ok(Sender::Http {
+                client: http_client(config, signal)?,
+                url,
+                headers: http_headers(config)?,
+                gzip: config.compression == Compression::Gzip,
+            }),
         }
     }
 
-    pub(crate) async fn send(
-        &mut self,
-        request: ExportMetricsServiceRequest,
-    ) -> Result<(), String> {
+    /// Sends one encoded request.
+    pub(crate) async fn send(&mut self, body: Vec<u8>) -> Result<Accepted, String> {
         match self {
-            MetricsTransport::Grpc { client, headers } => {
-                let mut request = tonic::Request::new(request);
+            Sender::Grpc {
+                grpc,
+                path,
+                headers,
+            } => {
+                grpc.ready().await.map_err(|e| chain_text(&e))?;
+                let mut request = tonic::Request::new(body);
                 *request.metadata_mut() = headers.clone();
-                client
-                    .export(request)
+                grpc.unary(request, path.clone(), Encoded)
                     .await
-                    .map(|_| ())
-                    .map_err(|s| s.to_string())
+                    .map(|response| response.into_inner().into())
+                    .map_err(|status| status_text(&status))
             }
-            MetricsTransport::Http {
+            Sender::Http {
                 client,
                 url,
                 headers,
                 gzip,
             } => {
-                let mut body = request.encode_to_vec();
+                let mut body = body;
                 let mut builder = client
                     .post(url.as_str())
                     .headers(headers.clone())
                     .header("content-type", "application/x-protobuf");
                 if *gzip {
-                    let mut encoder =
-                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    let mut encoder = flate2::write::GzEncoder::new(
+                        Vec::with_capacity(body.len() / 4),
+                        flate2::Compression::default(),
+                    );
                     encoder.write_all(&body).map_err(|e| e.to_string())?;
                     body = encoder.finish().map_err(|e| e.to_string())?;
                     builder = builder.header("content-encoding", "gzip");
@@ -309,12 +258,30 @@ impl MetricsTransport {
                     .send()
                     .await
                     .map_err(|e| chain_text(&e))?;
-                if response.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("collector answered {}", response.status()))
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(format!("collector answered {status}"));
                 }
+                let answer = response.bytes().await.map_err(|e| chain_text(&e))?;
+                Ok(ExportResponse::decode(answer)
+                    .map(Accepted::from)
+                    .unwrap_or_default())
             }
         }
     }
+}
+
+/// A gRPC status with the transport error behind it (a refused
+/// connection, an untrusted certificate), which its message leaves out.
+fn status_text(status: &tonic::Status) -> String {
+    use std::error::Error as _;
+    let mut text = status.to_string();
+    if let Some(source) = status.source() {
+        let chain = chain_text(source);
+        if !text.contains(&chain) {
+            text.push_str(": ");
+            text.push_str(&chain);
+        }
+    }
+    text
 }

@@ -11,6 +11,15 @@ use warden_otlp::{Compression, Otlp, Protocol};
 use warden_pii::PiiLayer;
 use warden_test_support::Collector;
 
+use crate::paths::{self, Path};
+
+paths::on_both_paths!(
+    spans_logs_and_metrics_arrive_over_grpc_with_structure_ids_and_no_pii,
+    http_protobuf_with_gzip_and_no_gate_still_arrives_sanitized,
+    audit_records_arrive_as_log_records_with_audit_attributes,
+    checkpoints_arrive_as_witness_records_that_verify_the_store,
+);
+
 const RAW: [&str; 4] = [
     "ada@example.com",
     "4111 1111 1111 1111",
@@ -73,18 +82,18 @@ fn service(otlp: &Otlp) {
     }
 }
 
-#[test]
-fn spans_logs_and_metrics_arrive_over_grpc_with_structure_ids_and_no_pii() {
+fn spans_logs_and_metrics_arrive_over_grpc_with_structure_ids_and_no_pii(path: Path) {
     let collector = Collector::start();
     let metrics = MetricsLayer::new();
-    let otlp = Otlp::builder()
-        .ignore_env()
-        .endpoint(collector.grpc())
-        .service_name("checkout")
-        .resource_attribute("deployment.environment", "test")
-        .metrics(metrics.clone())
-        .build()
-        .unwrap();
+    let otlp = paths::build(
+        Otlp::builder()
+            .ignore_env()
+            .endpoint(collector.grpc())
+            .service_name("checkout")
+            .resource_attribute("deployment.environment", "test")
+            .metrics(metrics.clone()),
+        path,
+    );
     let subscriber = tracing_subscriber::registry()
         .with(CorrelationLayer::default())
         .with(PiiLayer::default())
@@ -185,17 +194,17 @@ fn spans_logs_and_metrics_arrive_over_grpc_with_structure_ids_and_no_pii() {
     otlp.shutdown(Duration::from_secs(5)).unwrap();
 }
 
-#[test]
-fn http_protobuf_with_gzip_and_no_gate_still_arrives_sanitized() {
+fn http_protobuf_with_gzip_and_no_gate_still_arrives_sanitized(path: Path) {
     let collector = Collector::start();
-    let otlp = Otlp::builder()
-        .ignore_env()
-        .endpoint(collector.http())
-        .protocol(Protocol::HttpProtobuf)
-        .compression(Compression::Gzip)
-        .header("x-team", "payments")
-        .build()
-        .unwrap();
+    let otlp = paths::build(
+        Otlp::builder()
+            .ignore_env()
+            .endpoint(collector.http())
+            .protocol(Protocol::HttpProtobuf)
+            .compression(Compression::Gzip)
+            .header("x-team", "payments"),
+        path,
+    );
     // No PII gate: the exporter's own sanitizer is the last line.
     let subscriber = tracing_subscriber::registry().with(otlp.layer());
     tracing::subscriber::with_default(subscriber, || {
@@ -226,14 +235,12 @@ fn http_protobuf_with_gzip_and_no_gate_still_arrives_sanitized() {
     assert_eq!(otlp.stats().lost(), 0);
 }
 
-#[test]
-fn audit_records_arrive_as_log_records_with_audit_attributes() {
+fn audit_records_arrive_as_log_records_with_audit_attributes(path: Path) {
     let collector = Collector::start();
-    let otlp = Otlp::builder()
-        .ignore_env()
-        .endpoint(collector.grpc())
-        .build()
-        .unwrap();
+    let otlp = paths::build(
+        Otlp::builder().ignore_env().endpoint(collector.grpc()),
+        path,
+    );
     let audit = AuditLayer::builder()
         .route(Route::new("otlp", RouteFilter::all()).sink(otlp.audit_sink()))
         .build()
@@ -308,18 +315,16 @@ fn audit_records_arrive_as_log_records_with_audit_attributes() {
 /// The checkpoints of a store reach the collector as `audit.checkpoint`
 /// log records whose bodies, exported, are a witness file that `verify`
 /// reads back and holds the store to.
-#[test]
-fn checkpoints_arrive_as_witness_records_that_verify_the_store() {
+fn checkpoints_arrive_as_witness_records_that_verify_the_store(path: Path) {
     use warden_audit::{
         AuditRecord, AuditSink, EventType, SigningKey, SqliteSink, Verifier, read_witness_file,
     };
 
     let collector = Collector::start();
-    let otlp = Otlp::builder()
-        .ignore_env()
-        .endpoint(collector.grpc())
-        .build()
-        .unwrap();
+    let otlp = paths::build(
+        Otlp::builder().ignore_env().endpoint(collector.grpc()),
+        path,
+    );
     let dir = warden_test_support::Scratch::new();
     let db = dir.path("audit.db");
     let signing = SigningKey::generate();

@@ -2,6 +2,8 @@
 //! (tests that install a global subscriber or change the environment keep
 //! binaries of their own).
 
+mod paths;
+
 mod collector;
 mod resilience;
 mod tls;

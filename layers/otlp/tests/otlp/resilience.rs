@@ -11,6 +11,14 @@ use warden_test_support::Collector;
 /// The longest a logging call may take while the collector is away. The
 /// exporter's timeout is 2 s: a call that waited for the collector would
 /// take that long.
+use crate::paths::{self, Path};
+
+paths::on_both_paths!(
+    a_killed_collector_costs_counted_drops_and_delivery_resumes_after_restart,
+    no_collector_at_all_fails_fast_and_is_counted,
+    a_collector_that_never_answers_costs_timeouts_not_waits,
+);
+
 const NEVER_WAITS: Duration = Duration::from_millis(250);
 
 fn log_many(prefix: &str, n: usize) -> Duration {
@@ -23,17 +31,17 @@ fn log_many(prefix: &str, n: usize) -> Duration {
     slowest
 }
 
-#[test]
-fn a_killed_collector_costs_counted_drops_and_delivery_resumes_after_restart() {
+fn a_killed_collector_costs_counted_drops_and_delivery_resumes_after_restart(path: Path) {
     let mut collector = Collector::start();
-    let otlp = Otlp::builder()
-        .ignore_env()
-        .endpoint(collector.grpc())
-        .timeout(Duration::from_secs(2))
-        .delay(Duration::from_millis(20))
-        .log_queue(1_000)
-        .build()
-        .unwrap();
+    let otlp = paths::build(
+        Otlp::builder()
+            .ignore_env()
+            .endpoint(collector.grpc())
+            .timeout(Duration::from_secs(2))
+            .delay(Duration::from_millis(20))
+            .log_queue(1_000),
+        path,
+    );
     let subscriber = tracing_subscriber::registry().with(otlp.layer());
     let _default = tracing::subscriber::set_default(subscriber);
 
@@ -82,15 +90,15 @@ fn a_killed_collector_costs_counted_drops_and_delivery_resumes_after_restart() {
     otlp.shutdown(Duration::from_secs(10)).unwrap();
 }
 
-#[test]
-fn no_collector_at_all_fails_fast_and_is_counted() {
+fn no_collector_at_all_fails_fast_and_is_counted(path: Path) {
     let port = warden_test_support::collector::closed_port();
-    let otlp = Otlp::builder()
-        .ignore_env()
-        .endpoint(format!("http://127.0.0.1:{port}"))
-        .timeout(Duration::from_secs(1))
-        .build()
-        .unwrap();
+    let otlp = paths::build(
+        Otlp::builder()
+            .ignore_env()
+            .endpoint(format!("http://127.0.0.1:{port}"))
+            .timeout(Duration::from_secs(1)),
+        path,
+    );
     let subscriber = tracing_subscriber::registry().with(otlp.layer());
     tracing::subscriber::with_default(subscriber, || {
         let _span = tracing::info_span!("work").entered();
@@ -113,8 +121,7 @@ fn no_collector_at_all_fails_fast_and_is_counted() {
     assert_eq!(after.logs.queued, 0, "{after}");
 }
 
-#[test]
-fn a_collector_that_never_answers_costs_timeouts_not_waits() {
+fn a_collector_that_never_answers_costs_timeouts_not_waits(path: Path) {
     // Accepts connections and never reads or answers.
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -124,14 +131,15 @@ fn a_collector_that_never_answers_costs_timeouts_not_waits() {
             held.push(stream);
         }
     });
-    let otlp = Otlp::builder()
-        .ignore_env()
-        .endpoint(format!("http://127.0.0.1:{port}"))
-        .timeout(Duration::from_millis(500))
-        .delay(Duration::from_millis(10))
-        .log_queue(1_000)
-        .build()
-        .unwrap();
+    let otlp = paths::build(
+        Otlp::builder()
+            .ignore_env()
+            .endpoint(format!("http://127.0.0.1:{port}"))
+            .timeout(Duration::from_millis(500))
+            .delay(Duration::from_millis(10))
+            .log_queue(1_000),
+        path,
+    );
     let subscriber = tracing_subscriber::registry().with(otlp.layer());
     tracing::subscriber::with_default(subscriber, || {
         assert!(log_many("stuck", 5_000) < NEVER_WAITS);

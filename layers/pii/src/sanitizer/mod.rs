@@ -273,6 +273,34 @@ impl Sanitizer {
         }
     }
 
+    /// As [`sanitize_field`](Self::sanitize_field), for a name that lives
+    /// for the whole program (a `tracing` field's): what the name says is
+    /// decided once and cached (see [`field_name_kind`](Self::field_name_kind)),
+    /// so only the value is scanned.
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// let s = Sanitizer::default();
+    /// assert_eq!(s.sanitize_named("db_password", "hunter2"), "[REDACTED:SECRET]");
+    /// assert_eq!(s.sanitize_named("mobile", "+14155550100"), "[REDACTED:PHONE]");
+    /// assert_eq!(s.sanitize_named("note", "hunter2"), "hunter2");
+    /// ```
+    pub fn sanitize_named<'a>(&self, name: &'static str, value: &'a str) -> Cow<'a, str> {
+        let mut tally = Tally::default();
+        match self.field_name_kind(name) {
+            FieldNameKind::Secret => match self.secret_replacement(value, &mut tally) {
+                Some(r) => Cow::Owned(r),
+                None => Cow::Borrowed(value),
+            },
+            FieldNameKind::Phone => match self.bare_phone_replacement(value, &mut tally) {
+                Some(r) => Cow::Owned(r),
+                None => self.sanitize(value),
+            },
+            _ => self.sanitize(value),
+        }
+    }
+
     /// Whether a bare number under a field or key named `name` is a phone
     /// number (`phone`, `mobile`, `tel`, `fax`, `msisdn`, …).
     pub fn is_phone_key(&self, name: &str) -> bool {
