@@ -10,7 +10,6 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
-use warden::core::CorrelationId;
 use warden::correlation::CorrelationLayer;
 
 mod common;
@@ -66,7 +65,7 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Reader {
                 black_box(span.id());
             }
             Read::SpanAndId => {
-                black_box(span.extensions().get::<CorrelationId>().is_some());
+                black_box(warden::core::correlation_id_in(&span.extensions()).is_some());
             }
             Read::SpanAndOther => {
                 black_box(span.extensions().get::<u64>().is_some());
@@ -74,7 +73,7 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Reader {
             Read::SpanOtherAndId => {
                 let extensions = span.extensions();
                 black_box(extensions.get::<u64>().is_some());
-                black_box(extensions.get::<CorrelationId>().is_some());
+                black_box(warden::core::correlation_id_in(&extensions).is_some());
             }
         }
     }

@@ -267,6 +267,21 @@ const CASES: &[Case] = &[
         let stack = tracing_subscriber::registry().with(warden::metrics::MetricsLayer::new());
         in_dispatch(Dispatch::new(stack), n, span_lifecycle)
     }),
+    ("span_fields/registry_alone", |n| {
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry()),
+            n,
+            exported_span,
+        )
+    }),
+    ("span_fields/registry+metrics", |n| {
+        let stack = tracing_subscriber::registry().with(warden::metrics::MetricsLayer::new());
+        in_dispatch(Dispatch::new(stack), n, exported_span)
+    }),
+    ("span_fields/registry+correlation", |n| {
+        let stack = tracing_subscriber::registry().with(CorrelationLayer::default());
+        in_dispatch(Dispatch::new(stack), n, exported_span)
+    }),
     ("span/registry+correlation", |n| {
         let stack = tracing_subscriber::registry().with(CorrelationLayer::default());
         in_dispatch(Dispatch::new(stack), n, span_lifecycle)

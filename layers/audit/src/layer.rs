@@ -13,7 +13,7 @@ use crossbeam_channel::{
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::{CorrelationId, FlushError, FlushResult};
+use warden_core::{FlushError, FlushResult};
 use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
@@ -554,7 +554,7 @@ where
         }
         let correlation = ctx
             .event_span(event)
-            .and_then(|span| span.extensions().get::<CorrelationId>().cloned());
+            .and_then(|span| warden_core::correlation_id_in(&span.extensions()).cloned());
         let recycled = self.shared.recycled.try_recv().ok();
         let captured = capture(
             event,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use uuid::Uuid;
 
@@ -33,7 +33,49 @@ enum Repr {
     Uuid(Uuid),
     /// A W3C / OpenTelemetry trace id, printed as 32 lowercase hex digits.
     TraceId(u128),
+    /// An ID from outside, up to [`SHORT_ID`] bytes: kept inline, so that
+    /// a child span's copy costs no atomic reference count.
+    Short(ShortId),
     External(Arc<str>),
+}
+
+/// The longest ID kept inline (most request IDs are: UUIDs, ULIDs,
+/// `X-Amzn-Trace-Id` roots).
+const SHORT_ID: usize = 46;
+
+/// An ASCII ID of at most [`SHORT_ID`] bytes, inline.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ShortId {
+    len: u8,
+    bytes: [u8; SHORT_ID],
+}
+
+impl ShortId {
+    fn new(text: &str) -> Option<Self> {
+        let len = u8::try_from(text.len())
+            .ok()
+            .filter(|&l| usize::from(l) <= SHORT_ID)?;
+        let mut bytes = [0u8; SHORT_ID];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Some(ShortId { len, bytes })
+    }
+
+    fn as_str(&self) -> &str {
+        // Made from a `&str` only.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl PartialOrd for ShortId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ShortId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
 }
 
 /// The longest correlation ID accepted from outside, in bytes.
@@ -91,7 +133,7 @@ impl CorrelationId {
             let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
             let span = tracing_subscriber::registry::LookupSpan::span(registry, current.id()?)?;
             let extensions = span.extensions();
-            extensions.get::<CorrelationId>().cloned()
+            crate::correlation_id_in(&extensions).cloned()
         })
     }
 
@@ -134,6 +176,7 @@ impl CorrelationId {
         match &self.0 {
             Repr::Uuid(u) => Some(*u),
             Repr::TraceId(_) => None,
+            Repr::Short(s) => Uuid::parse_str(s.as_str()).ok(),
             Repr::External(s) => Uuid::parse_str(s).ok(),
         }
     }
@@ -158,6 +201,7 @@ impl CorrelationId {
                 // Hex digits are ASCII.
                 f(std::str::from_utf8(&buf).unwrap_or_default())
             }
+            Repr::Short(s) => f(s.as_str()),
             Repr::External(s) => f(s),
         }
     }
@@ -177,7 +221,7 @@ impl CorrelationId {
 /// a fast per-thread generator seeded by the operating system): the IDs of
 /// correlation and of audit records, time-ordered. Not for secrets.
 pub fn new_uuid_v7() -> Uuid {
-    let millis = SystemTime::now()
+    let millis = crate::wall_now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() * 1000 + u64::from(d.subsec_millis()));
     let random = random_u128().to_le_bytes();
@@ -248,7 +292,10 @@ impl FromStr for CorrelationId {
                 return Ok(id);
             }
         }
-        Ok(CorrelationId(Repr::External(Arc::from(s))))
+        Ok(CorrelationId(match ShortId::new(s) {
+            Some(short) => Repr::Short(short),
+            None => Repr::External(Arc::from(s)),
+        }))
     }
 }
 
@@ -257,6 +304,7 @@ impl fmt::Display for CorrelationId {
         match &self.0 {
             Repr::Uuid(u) => fmt::Display::fmt(&u.hyphenated(), f),
             Repr::TraceId(t) => write!(f, "{t:032x}"),
+            Repr::Short(s) => f.write_str(s.as_str()),
             Repr::External(s) => f.write_str(s),
         }
     }
@@ -284,6 +332,23 @@ impl<'de> serde::Deserialize<'de> for CorrelationId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_and_long_ids_read_back_as_given_and_compare_by_text() {
+        let short: CorrelationId = "req-7f3a".parse().unwrap();
+        let edge: CorrelationId = "x".repeat(SHORT_ID).parse().unwrap();
+        let long: CorrelationId = "y".repeat(SHORT_ID + 1).parse().unwrap();
+        assert_eq!(short.to_string(), "req-7f3a");
+        assert_eq!(edge.to_string(), "x".repeat(SHORT_ID));
+        assert_eq!(long.to_string(), "y".repeat(SHORT_ID + 1));
+        assert_eq!(short, "req-7f3a".parse().unwrap());
+        assert!(short.clone() == short && short != edge);
+        let a: CorrelationId = "req-a".parse().unwrap();
+        let b: CorrelationId = "req-ab".parse().unwrap();
+        let c: CorrelationId = "req-b".parse().unwrap();
+        assert!(a < b && b < c);
+        assert_eq!(long.with_str(str::len), SHORT_ID + 1);
+    }
 
     #[test]
     fn fresh_ids_are_time_ordered_uuids() {

@@ -47,6 +47,7 @@
 //! ```
 
 mod captured;
+mod clock;
 mod correlation;
 mod error_chain;
 mod extensions;
@@ -54,10 +55,12 @@ mod field_name;
 mod flush;
 mod original;
 mod owned;
+mod span;
 mod time;
 mod visit;
 
 pub use captured::{CapturedFields, MAX_VALUE_BYTES};
+pub use clock::{Moment, WallAnchor, wall_now};
 pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
 pub use error_chain::{ErrorChainIter, MAX_ERROR_CHAIN, error_chain};
 pub use extensions::SanitizedFields;
@@ -65,6 +68,7 @@ pub use field_name::{FieldNameKind, cached_field_name_kind, next_field_name_owne
 pub use flush::{FlushError, FlushResult};
 pub use original::{lend_original, with_original_fields};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
+pub use span::{SpanMeasure, WardenSpan, correlation_id_in};
 pub use tracing_subscriber::field::RecordFields;
 
 /// Helpers the warden crates share that are not part of warden's API: a

@@ -34,7 +34,7 @@ impl CorrelationIdExt for Span {
             let registry = dispatch.downcast_ref::<Registry>()?;
             let span = registry.span(id)?;
             let extensions = span.extensions();
-            extensions.get::<CorrelationId>().cloned()
+            warden_core::correlation_id_in(&extensions).cloned()
         })
         .flatten()
     }

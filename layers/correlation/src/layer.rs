@@ -9,7 +9,7 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::{CorrelationId, FieldRef, visit_fields};
+use warden_core::{CorrelationId, FieldRef, WardenSpan, correlation_id_in, visit_fields};
 
 /// Gives every span the correlation ID of its request.
 ///
@@ -69,6 +69,9 @@ impl Default for CorrelationLayer {
     /// Reads IDs from a field named `correlation_id`; a root span without one
     /// gets a fresh UUID v7.
     fn default() -> Self {
+        // UUID v7s read the span clock, which calibrates on its first
+        // reading: here, not in a logging call.
+        let _ = warden_core::wall_now();
         CorrelationLayer {
             field: "correlation_id",
             #[cfg(feature = "opentelemetry")]
@@ -172,14 +175,16 @@ where
         let correlation = match own {
             Some(own) => own,
             None => match span.parent() {
-                Some(parent) => match parent.extensions().get::<CorrelationId>() {
+                Some(parent) => match correlation_id_in(&parent.extensions()) {
                     Some(inherited) => inherited.clone(),
                     None => CorrelationId::new(),
                 },
                 None => self.otel_trace_id(id).unwrap_or_default(),
             },
         };
-        span.extensions_mut().replace(correlation);
+        if let Some(record) = WardenSpan::of_mut(&mut span.extensions_mut()) {
+            record.set_correlation_id(correlation);
+        }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -188,7 +193,9 @@ where
             return;
         };
         if let Some(correlation) = self.id_in(values, &field) {
-            span.extensions_mut().replace(correlation);
+            if let Some(record) = WardenSpan::of_mut(&mut span.extensions_mut()) {
+                record.set_correlation_id(correlation);
+            }
         }
     }
 }

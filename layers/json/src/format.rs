@@ -3,13 +3,12 @@
 use std::any::TypeId;
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
-use std::time::SystemTime;
 
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
-use warden_core::{CorrelationId, FieldRef, SanitizedFields, visit_fields};
+use warden_core::{FieldRef, SanitizedFields, visit_fields};
 
 use crate::fields::{JsonFields, remove_member};
 use crate::names::FieldNames;
@@ -309,7 +308,7 @@ impl Json {
             sep(out);
             out.push_str(names.timestamp.quoted());
             out.push('"');
-            time::rfc3339_micros(out, SystemTime::now());
+            time::rfc3339_micros(out, warden_core::wall_now());
             out.push('"');
         }
         if self.level {
@@ -427,7 +426,7 @@ impl Json {
                 }
                 out.push(']');
             }
-            if let Some(id) = leaf_extensions.get::<CorrelationId>() {
+            if let Some(id) = warden_core::correlation_id_in(&leaf_extensions) {
                 sep(out);
                 out.push_str(names.correlation_id.quoted());
                 id.with_str(|text| write::string(out, text));

@@ -2,14 +2,14 @@
 //! gauges from the spans the application already has.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::{FieldRef, visit_fields};
+use warden_core::{FieldRef, Moment, SpanMeasure, WardenSpan, visit_fields};
 
 use crate::recorder::{Recorder, Sample};
 use crate::snapshot::{Snapshot, Window};
@@ -146,7 +146,7 @@ impl MetricsLayer {
     /// println!("{snapshot}"); // the p50/p90/p95/p99 table
     /// ```
     pub fn snapshot(&self, window: Window) -> Snapshot {
-        let now = Instant::now();
+        let now = Moment::now();
         let recorder = &self.shared.recorder;
         Snapshot::build(
             recorder.merged(recorder.minute(now)),
@@ -180,6 +180,9 @@ impl MetricsLayerBuilder {
 
     /// The layer.
     pub fn build(self) -> MetricsLayer {
+        // The span clock calibrates on its first reading: here, not in a
+        // logging call.
+        let _ = Moment::now();
         MetricsLayer {
             shared: Arc::new(Shared {
                 recorder: Recorder::new(self.shards, self.max_operations),
@@ -190,82 +193,31 @@ impl MetricsLayerBuilder {
     }
 }
 
-/// What the layer keeps in each span's extensions. The first metrics
-/// layer of a stack keeps its own directly; others (rare: two layers with
-/// different settings) keep theirs in [`MoreSpanMetrics`].
-struct SpanMetrics {
-    owner: usize,
-    operation: Operation,
-    started: Instant,
-    busy: Duration,
-    entered: Option<Instant>,
-    entries: u32,
-    error: bool,
-    code: Option<String>,
-}
-
-/// The span metrics of further metrics layers in the same stack.
+/// What the layer keeps for each span: the [`SpanMeasure`] of warden's
+/// shared per-span record, where `operation_index` is the recorder's index
+/// of the operation. The first metrics layer of a stack keeps its measure
+/// there; others (rare: two layers with different settings) keep theirs in
+/// [`MoreSpanMetrics`].
 #[derive(Default)]
-struct MoreSpanMetrics(Vec<SpanMetrics>);
+struct MoreSpanMetrics(Vec<(SpanMeasure, Moment)>);
 
 type Ext<'a> = tracing_subscriber::registry::ExtensionsMut<'a>;
 
-fn metrics_of<'e>(extensions: &'e mut Ext<'_>, owner: usize) -> Option<&'e mut SpanMetrics> {
-    if extensions
-        .get_mut::<SpanMetrics>()
+/// This layer's measure of the span, and when the span opened.
+fn measure_of<'e>(extensions: &'e mut Ext<'_>, owner: usize) -> Option<&'e mut SpanMeasure> {
+    if WardenSpan::of_mut(extensions)?
+        .measure
+        .as_ref()
         .is_some_and(|m| m.owner == owner)
     {
-        return extensions.get_mut::<SpanMetrics>();
+        return WardenSpan::of_mut(extensions)?.measure.as_mut();
     }
     extensions
         .get_mut::<MoreSpanMetrics>()?
         .0
         .iter_mut()
-        .find(|m| m.owner == owner)
-}
-
-fn insert_metrics(extensions: &mut Ext<'_>, metrics: SpanMetrics) {
-    match extensions.get_mut::<SpanMetrics>() {
-        Some(first) if first.owner != metrics.owner => {
-            if extensions.get_mut::<MoreSpanMetrics>().is_none() {
-                extensions.insert(MoreSpanMetrics::default());
-            }
-            if let Some(more) = extensions.get_mut::<MoreSpanMetrics>() {
-                more.0.retain(|m| m.owner != metrics.owner);
-                more.0.push(metrics);
-            }
-        }
-        _ => {
-            extensions.replace(metrics);
-        }
-    }
-}
-
-fn take_metrics(extensions: &mut Ext<'_>, owner: usize) -> Option<SpanMetrics> {
-    if extensions
-        .get_mut::<SpanMetrics>()
-        .is_some_and(|m| m.owner == owner)
-    {
-        return extensions.remove::<SpanMetrics>();
-    }
-    let more = extensions.get_mut::<MoreSpanMetrics>()?;
-    let at = more.0.iter().position(|m| m.owner == owner)?;
-    Some(more.0.swap_remove(at))
-}
-
-/// An operation's name: the span's static name, or a field's value.
-enum Operation {
-    Static(&'static str),
-    Owned(String),
-}
-
-impl Operation {
-    fn as_str(&self) -> &str {
-        match self {
-            Operation::Static(s) => s,
-            Operation::Owned(s) => s,
-        }
-    }
+        .find(|(m, _)| m.owner == owner)
+        .map(|(m, _)| m)
 }
 
 /// What a span's fields say about errors and the operation.
@@ -321,46 +273,62 @@ where
         } else {
             Findings::default()
         };
-        let operation = match found.operation {
-            Some(name) => Operation::Owned(name),
-            None => Operation::Static(meta.name()),
+        let operation_index = self
+            .shared
+            .recorder
+            .started_span(found.operation.as_deref().unwrap_or(meta.name()));
+        let measure = SpanMeasure {
+            owner: self.owner(),
+            operation: found.operation,
+            operation_index,
+            error: found.error.unwrap_or(false),
+            code: found.code,
+            ..SpanMeasure::default()
         };
-        self.shared.recorder.started_span(operation.as_str());
-        insert_metrics(
-            &mut span.extensions_mut(),
-            SpanMetrics {
-                owner: self.owner(),
-                operation,
-                started: Instant::now(),
-                busy: Duration::ZERO,
-                entered: None,
-                entries: 0,
-                error: found.error.unwrap_or(false),
-                code: found.code,
-            },
-        );
+        let mut extensions = span.extensions_mut();
+        let Some(record) = WardenSpan::of_mut(&mut extensions) else {
+            return;
+        };
+        let opened = record.opened();
+        match &record.measure {
+            Some(first) if first.owner != measure.owner => {
+                if extensions.get_mut::<MoreSpanMetrics>().is_none() {
+                    extensions.insert(MoreSpanMetrics::default());
+                }
+                if let Some(more) = extensions.get_mut::<MoreSpanMetrics>() {
+                    more.0.retain(|(m, _)| m.owner != measure.owner);
+                    more.0.push((measure, opened));
+                }
+            }
+            _ => record.measure = Some(measure),
+        }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let found = inspect(values, self.shared.operation_field);
+        if found.error.is_none() && found.code.is_none() && found.operation.is_none() {
+            return;
+        }
         let mut extensions = span.extensions_mut();
-        let Some(metrics) = extensions.get_mut::<SpanMetrics>() else {
+        let Some(measure) = measure_of(&mut extensions, self.owner()) else {
             return;
         };
         if let Some(error) = found.error {
-            metrics.error = error;
+            measure.error = error;
         }
         if found.code.is_some() {
-            metrics.code = found.code;
+            measure.code = found.code;
         }
         if let Some(name) = found.operation {
-            if name != metrics.operation.as_str() {
+            let current = measure.operation.as_deref().unwrap_or(span.name());
+            if name != current {
                 // The in-flight count follows the span to its new name.
-                self.shared
+                measure.operation_index = self
+                    .shared
                     .recorder
-                    .moved_span(metrics.operation.as_str(), &name);
-                metrics.operation = Operation::Owned(name);
+                    .moved_span(measure.operation_index, &name);
+                measure.operation = Some(name);
             }
         }
     }
@@ -370,8 +338,8 @@ where
             return;
         }
         if let Some(span) = ctx.event_span(event) {
-            if let Some(metrics) = metrics_of(&mut span.extensions_mut(), self.owner()) {
-                metrics.error = true;
+            if let Some(record) = WardenSpan::of_mut(&mut span.extensions_mut()) {
+                record.mark_error_event();
             }
         }
     }
@@ -381,10 +349,10 @@ where
             return;
         }
         if let Some(span) = ctx.span(id) {
-            if let Some(metrics) = metrics_of(&mut span.extensions_mut(), self.owner()) {
+            if let Some(metrics) = measure_of(&mut span.extensions_mut(), self.owner()) {
                 // Entered again while entered (re-entrant): counted once.
                 if metrics.entries == 0 {
-                    metrics.entered = Some(Instant::now());
+                    metrics.entered = Some(Moment::now());
                 }
                 metrics.entries += 1;
             }
@@ -396,11 +364,11 @@ where
             return;
         }
         if let Some(span) = ctx.span(id) {
-            if let Some(metrics) = metrics_of(&mut span.extensions_mut(), self.owner()) {
+            if let Some(metrics) = measure_of(&mut span.extensions_mut(), self.owner()) {
                 metrics.entries = metrics.entries.saturating_sub(1);
                 if metrics.entries == 0 {
                     if let Some(entered) = metrics.entered.take() {
-                        metrics.busy += entered.elapsed();
+                        metrics.busy += Moment::now().saturating_duration_since(entered);
                     }
                 }
             }
@@ -409,19 +377,44 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let Some(metrics) = take_metrics(&mut span.extensions_mut(), self.owner()) else {
-            return;
+        let owner = self.owner();
+        let (metrics, opened, now, error_event) = {
+            let mut extensions = span.extensions_mut();
+            let Some(record) = WardenSpan::of_mut(&mut extensions) else {
+                return;
+            };
+            let now = record.closed();
+            let error_event = record.had_error_event();
+            let opened = record.opened();
+            match record.measure.take() {
+                Some(m) if m.owner == owner => (m, opened, now, error_event),
+                other => {
+                    record.measure = other;
+                    let Some(more) = extensions.get_mut::<MoreSpanMetrics>() else {
+                        return;
+                    };
+                    let Some(at) = more.0.iter().position(|(m, _)| m.owner == owner) else {
+                        return;
+                    };
+                    let (m, opened) = more.0.swap_remove(at);
+                    (m, opened, now, error_event)
+                }
+            }
         };
-        let now = Instant::now();
         let duration = match self.shared.timing {
-            Timing::Wall => now.saturating_duration_since(metrics.started),
-            Timing::Busy => metrics.busy + metrics.entered.map_or(Duration::ZERO, |e| now - e),
+            Timing::Wall => now.saturating_duration_since(opened),
+            Timing::Busy => {
+                metrics.busy
+                    + metrics
+                        .entered
+                        .map_or(Duration::ZERO, |e| now.saturating_duration_since(e))
+            }
         };
         self.shared.recorder.closed_span(
             Sample {
-                operation: metrics.operation.as_str(),
+                operation: metrics.operation_index,
                 duration,
-                error: metrics.error,
+                error: metrics.error || error_event,
                 code: metrics.code.as_deref(),
             },
             now,

@@ -1,10 +1,12 @@
 //! Per-operation statistics, kept in shards so that threads do not share
 //! a lock or a cache line, and merged when read.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use warden_core::Moment;
 
 use crate::histogram::LatencyHistogram;
 
@@ -33,10 +35,16 @@ pub(crate) struct OpStats {
 }
 
 impl OpStats {
+    /// The window of `minute`, reusing the oldest one in place (its
+    /// buckets' memory stays). In a shard, a window's samples are added to
+    /// `total` only when the window is reused: a span is recorded in one
+    /// histogram, not two (see [`Recorder::merge_into`]).
     pub(crate) fn window(&mut self, minute: u64) -> &mut Window {
         let window = &mut self.minutes[(minute % MINUTES as u64) as usize];
         if window.minute != minute {
-            // Reused in place: its buckets' memory stays.
+            if window.histogram.count() > 0 {
+                self.total.merge(&window.histogram);
+            }
             window.minute = minute;
             window.histogram.reset();
             window.errors = 0;
@@ -87,10 +95,27 @@ impl std::hash::Hasher for NameHasher {
 
 type Names = std::hash::BuildHasherDefault<NameHasher>;
 
-/// One shard: the operations seen by the threads assigned to it.
+/// One shard: the operations seen by the threads assigned to it, by the
+/// index the recorder gave each operation.
 #[derive(Debug, Default)]
 pub(crate) struct Shard {
-    pub(crate) ops: HashMap<String, OpStats, Names>,
+    /// Each operation's index, for the spans that name theirs on start.
+    index_of: HashMap<String, usize, Names>,
+    /// Stats by operation index (`None` where this shard saw none).
+    pub(crate) ops: Vec<Option<OpStats>>,
+    /// The minute the last sample fell in, and the instant it ends: most
+    /// samples fall in the same minute, and a comparison is cheaper than
+    /// working the minute out.
+    minute: Option<(u64, Moment)>,
+}
+
+impl Shard {
+    fn stats(&mut self, index: usize) -> &mut OpStats {
+        if self.ops.len() <= index {
+            self.ops.resize_with(index + 1, || None);
+        }
+        self.ops[index].get_or_insert_with(OpStats::default)
+    }
 }
 
 /// A mutex on its own cache lines.
@@ -98,14 +123,22 @@ pub(crate) struct Shard {
 #[derive(Debug, Default)]
 struct Padded(Mutex<Shard>);
 
+/// The operations admitted so far: each name's index, and each index's
+/// name.
+#[derive(Debug, Default)]
+struct Operations {
+    index_of: HashMap<String, usize, Names>,
+    names: Vec<String>,
+}
+
 /// The shards, the bound on operations, and the clock windows count from.
 #[derive(Debug)]
 pub(crate) struct Recorder {
     shards: Box<[Padded]>,
-    admitted: RwLock<HashSet<String>>,
+    operations: RwLock<Operations>,
     max_operations: usize,
     overflowed: AtomicUsize,
-    pub(crate) started: Instant,
+    pub(crate) started: Moment,
 }
 
 thread_local! {
@@ -120,7 +153,8 @@ thread_local! {
 /// A sample to record when a span closes.
 #[derive(Debug)]
 pub(crate) struct Sample<'a> {
-    pub(crate) operation: &'a str,
+    /// The operation's index (from [`Recorder::started_span`]).
+    pub(crate) operation: usize,
     pub(crate) duration: Duration,
     pub(crate) error: bool,
     pub(crate) code: Option<&'a str>,
@@ -130,10 +164,10 @@ impl Recorder {
     pub(crate) fn new(shards: usize, max_operations: usize) -> Self {
         Recorder {
             shards: (0..shards.max(1)).map(|_| Padded::default()).collect(),
-            admitted: RwLock::new(HashSet::new()),
+            operations: RwLock::new(Operations::default()),
             max_operations: max_operations.max(1),
             overflowed: AtomicUsize::new(0),
-            started: Instant::now(),
+            started: Moment::now(),
         }
     }
 
@@ -143,73 +177,119 @@ impl Recorder {
     }
 
     /// The minute (since the recorder started) `now` falls in.
-    pub(crate) fn minute(&self, now: Instant) -> u64 {
+    pub(crate) fn minute(&self, now: Moment) -> u64 {
         now.saturating_duration_since(self.started).as_secs() / 60
     }
 
-    /// The name to count `operation` under: itself if it is admitted (or
-    /// can be, under the bound), else [`OVERFLOW`].
-    fn admit<'a>(&self, operation: &'a str) -> &'a str {
-        if let Ok(admitted) = self.admitted.read() {
-            if admitted.contains(operation) {
-                return operation;
-            }
-            if admitted.len() >= self.max_operations {
-                self.overflowed.fetch_add(1, Ordering::Relaxed);
-                return OVERFLOW;
+    /// The index to count `operation` under: its own if it is admitted
+    /// (or can be, under the bound), else [`OVERFLOW`]'s; and whether it
+    /// is its own.
+    fn admit(&self, operation: &str) -> (usize, bool) {
+        if let Ok(operations) = self.operations.read() {
+            if let Some(&index) = operations.index_of.get(operation) {
+                return (index, true);
             }
         }
-        let Ok(mut admitted) = self.admitted.write() else {
-            return OVERFLOW;
+        let Ok(mut operations) = self.operations.write() else {
+            return (0, false);
         };
-        if admitted.contains(operation) {
-            return operation;
-        }
-        if admitted.len() < self.max_operations {
-            admitted.insert(operation.to_owned());
+        let admitted =
+            operations.names.len() - usize::from(operations.index_of.contains_key(OVERFLOW));
+        let name = if admitted < self.max_operations {
             operation
         } else {
             self.overflowed.fetch_add(1, Ordering::Relaxed);
             OVERFLOW
+        };
+        let own = name == operation;
+        if let Some(&index) = operations.index_of.get(name) {
+            return (index, own);
+        }
+        let index = operations.names.len();
+        operations.names.push(name.to_owned());
+        operations.index_of.insert(name.to_owned(), index);
+        (index, own)
+    }
+
+    /// The index of `operation` (admitting it), with `shard` locked.
+    fn index(&self, shard: &mut Shard, operation: &str) -> usize {
+        if let Some(&index) = shard.index_of.get(operation) {
+            return index;
+        }
+        // First sight of this operation on this shard (rare), or one
+        // beyond the bound (kept out of the shard, so that memory stays
+        // bounded however many names come).
+        let (index, own) = self.admit(operation);
+        if own {
+            shard.index_of.insert(operation.to_owned(), index);
+        }
+        index
+    }
+
+    /// A span of `operation` started; returns the operation's index.
+    pub(crate) fn started_span(&self, operation: &str) -> usize {
+        let Ok(mut shard) = self.shard().lock() else {
+            return self.admit(operation).0;
+        };
+        let index = self.index(&mut shard, operation);
+        shard.stats(index).in_flight += 1;
+        index
+    }
+
+    /// A span's operation changed (its operation field was recorded);
+    /// returns the new operation's index.
+    pub(crate) fn moved_span(&self, from: usize, to: &str) -> usize {
+        let Ok(mut shard) = self.shard().lock() else {
+            return self.admit(to).0;
+        };
+        shard.stats(from).in_flight -= 1;
+        let index = self.index(&mut shard, to);
+        shard.stats(index).in_flight += 1;
+        index
+    }
+
+    pub(crate) fn closed_span(&self, sample: Sample<'_>, now: Moment) {
+        let Ok(mut shard) = self.shard().lock() else {
+            return;
+        };
+        let minute = match shard.minute {
+            Some((minute, ends)) if now < ends => minute,
+            _ => {
+                let minute = self.minute(now);
+                let ends = self
+                    .started
+                    .checked_add(Duration::from_secs((minute + 1) * 60))
+                    .unwrap_or(now);
+                shard.minute = Some((minute, ends));
+                minute
+            }
+        };
+        let op = shard.stats(sample.operation);
+        op.in_flight -= 1;
+        let window = op.window(minute);
+        window.histogram.record(sample.duration);
+        if sample.error {
+            window.errors += 1;
+            op.errors += 1;
+            if let Some(code) = sample.code {
+                *op.errors_by_code.entry(code.to_owned()).or_default() += 1;
+            }
         }
     }
 
-    /// Runs `f` on this thread's stats of `operation`.
-    fn with_op<R>(&self, operation: &str, f: impl FnOnce(&mut OpStats) -> R) -> Option<R> {
-        let mut shard = self.shard().lock().ok()?;
-        if let Some(stats) = shard.ops.get_mut(operation) {
-            return Some(f(stats));
-        }
-        // First sight of this operation on this shard (rare).
-        let name = self.admit(operation);
-        Some(f(shard.ops.entry(name.to_owned()).or_default()))
-    }
-
-    pub(crate) fn started_span(&self, operation: &str) {
-        self.with_op(operation, |op| op.in_flight += 1);
-    }
-
-    /// A span's operation changed (its operation field was recorded).
-    pub(crate) fn moved_span(&self, from: &str, to: &str) {
-        self.with_op(from, |op| op.in_flight -= 1);
-        self.with_op(to, |op| op.in_flight += 1);
-    }
-
-    pub(crate) fn closed_span(&self, sample: Sample<'_>, now: Instant) {
-        let minute = self.minute(now);
-        self.with_op(sample.operation, |op| {
-            op.in_flight -= 1;
-            op.total.record(sample.duration);
-            let window = op.window(minute);
-            window.histogram.record(sample.duration);
-            if sample.error {
-                window.errors += 1;
-                op.errors += 1;
-                if let Some(code) = sample.code {
-                    *op.errors_by_code.entry(code.to_owned()).or_default() += 1;
+    /// Each shard's stats with their operation's name.
+    fn for_each_op(&self, mut f: impl FnMut(&str, &OpStats)) {
+        let Ok(operations) = self.operations.read() else {
+            return;
+        };
+        for shard in self.shards.iter() {
+            let Ok(shard) = shard.0.lock() else { continue };
+            for (index, stats) in shard.ops.iter().enumerate() {
+                if let (Some(stats), Some(name)) = (stats, operations.names.get(index)) {
+                    f(name, stats);
                 }
             }
-        });
+        }
     }
 
     /// Every shard's stats merged into `out`, reusing what `out` holds
@@ -218,70 +298,72 @@ impl Recorder {
     /// `now_minute` are left out.
     pub(crate) fn merge_into(&self, now_minute: u64, out: &mut MergedStats) {
         out.values_mut().for_each(OpStats::reset);
-        for shard in self.shards.iter() {
-            let Ok(shard) = shard.0.lock() else { continue };
-            for (name, stats) in &shard.ops {
-                let into = match out.get_mut(name.as_str()) {
-                    Some(into) => into,
-                    None => out.entry(name.clone()).or_default(),
-                };
-                into.total.merge(&stats.total);
-                into.errors += stats.errors;
-                into.in_flight += stats.in_flight;
-                for (code, n) in &stats.errors_by_code {
-                    match into.errors_by_code.get_mut(code.as_str()) {
-                        Some(count) => *count += n,
-                        None => {
-                            into.errors_by_code.insert(code.clone(), *n);
-                        }
+        self.for_each_op(|name, stats| {
+            let into = match out.get_mut(name) {
+                Some(into) => into,
+                None => out.entry(name.to_owned()).or_default(),
+            };
+            into.total.merge(&stats.total);
+            into.errors += stats.errors;
+            into.in_flight += stats.in_flight;
+            for (code, n) in &stats.errors_by_code {
+                match into.errors_by_code.get_mut(code.as_str()) {
+                    Some(count) => *count += n,
+                    None => {
+                        into.errors_by_code.insert(code.clone(), *n);
                     }
-                }
-                for window in &stats.minutes {
-                    let stale = window.minute + (MINUTES as u64) <= now_minute
-                        || window.minute > now_minute;
-                    if stale || window.histogram.count() == 0 && window.errors == 0 {
-                        continue;
-                    }
-                    let slot = into.window(window.minute);
-                    slot.histogram.merge(&window.histogram);
-                    slot.errors += window.errors;
                 }
             }
-        }
+            for window in &stats.minutes {
+                // A shard's windows are not in its total yet.
+                if window.histogram.count() > 0 {
+                    into.total.merge(&window.histogram);
+                }
+                let stale =
+                    window.minute + (MINUTES as u64) <= now_minute || window.minute > now_minute;
+                if stale || window.histogram.count() == 0 && window.errors == 0 {
+                    continue;
+                }
+                let slot = into.window(window.minute);
+                slot.histogram.merge(&window.histogram);
+                slot.errors += window.errors;
+            }
+        });
     }
 
     /// Every shard's stats of every operation, merged; windows older than
     /// the last [`MINUTES`] before `now_minute` are left out.
     pub(crate) fn merged(&self, now_minute: u64) -> HashMap<String, OpStats> {
         let mut out: HashMap<String, OpStats> = HashMap::new();
-        for shard in self.shards.iter() {
-            let Ok(shard) = shard.0.lock() else { continue };
-            for (name, stats) in &shard.ops {
-                let into = out.entry(name.clone()).or_default();
-                into.total.merge(&stats.total);
-                into.errors += stats.errors;
-                into.in_flight += stats.in_flight;
-                for (code, n) in &stats.errors_by_code {
-                    *into.errors_by_code.entry(code.clone()).or_default() += n;
-                }
-                for window in &stats.minutes {
-                    let stale = window.minute + (MINUTES as u64) <= now_minute
-                        || window.minute > now_minute;
-                    if stale || window.histogram.count() == 0 && window.errors == 0 {
-                        continue;
-                    }
-                    let slot = into.window(window.minute);
-                    slot.histogram.merge(&window.histogram);
-                    slot.errors += window.errors;
-                }
+        self.for_each_op(|name, stats| {
+            let into = out.entry(name.to_owned()).or_default();
+            into.total.merge(&stats.total);
+            into.errors += stats.errors;
+            into.in_flight += stats.in_flight;
+            for (code, n) in &stats.errors_by_code {
+                *into.errors_by_code.entry(code.clone()).or_default() += n;
             }
-        }
+            for window in &stats.minutes {
+                // A shard's windows are not in its total yet.
+                if window.histogram.count() > 0 {
+                    into.total.merge(&window.histogram);
+                }
+                let stale =
+                    window.minute + (MINUTES as u64) <= now_minute || window.minute > now_minute;
+                if stale || window.histogram.count() == 0 && window.errors == 0 {
+                    continue;
+                }
+                let slot = into.window(window.minute);
+                slot.histogram.merge(&window.histogram);
+                slot.errors += window.errors;
+            }
+        });
         out
     }
 
     /// The minute now, and the merged stats into `out` (see [`merge_into`](Self::merge_into)).
     pub(crate) fn merge_now(&self, out: &mut MergedStats) -> u64 {
-        let minute = self.minute(Instant::now());
+        let minute = self.minute(Moment::now());
         self.merge_into(minute, out);
         minute
     }
@@ -290,5 +372,49 @@ impl Recorder {
     /// [`OVERFLOW`] instead of its own name.
     pub(crate) fn overflowed(&self) -> usize {
         self.overflowed.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(recorder: &Recorder, at_minute: u64) {
+        let index = recorder.started_span("op");
+        let now = recorder
+            .started
+            .checked_add(Duration::from_secs(at_minute * 60 + 1))
+            .unwrap();
+        let sample = Sample {
+            operation: index,
+            duration: Duration::from_millis(3),
+            error: false,
+            code: None,
+        };
+        recorder.closed_span(sample, now);
+    }
+
+    #[test]
+    fn totals_count_every_span_before_and_after_its_window_is_reused() {
+        let recorder = Recorder::new(1, 10);
+        close(&recorder, 0);
+        close(&recorder, 0);
+        let merged = recorder.merged(0);
+        assert_eq!(merged["op"].total.count(), 2);
+        assert_eq!(merged["op"].in_flight, 0);
+        // Minute 5 reuses minute 0's window: its spans move to the total.
+        close(&recorder, 5);
+        let merged = recorder.merged(5);
+        assert_eq!(merged["op"].total.count(), 3);
+        let recent: u64 = merged["op"]
+            .minutes
+            .iter()
+            .filter(|w| w.minute == 5)
+            .map(|w| w.histogram.count())
+            .sum();
+        assert_eq!(recent, 1);
+        let mut kept = MergedStats::default();
+        recorder.merge_into(5, &mut kept);
+        assert_eq!(kept["op"].total.count(), 3);
     }
 }

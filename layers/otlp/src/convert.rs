@@ -23,6 +23,7 @@ use warden_core::{CorrelationId, FieldRef};
 use warden_pii::Sanitizer;
 
 use crate::record::{EventRecord, SpanRecord};
+use warden_core::WallAnchor;
 
 /// The attribute that carries a span's or record's correlation ID.
 pub const CORRELATION_ATTRIBUTE: &str = "correlation.id";
@@ -345,7 +346,7 @@ impl Converter {
 
     /// A closed span as the SDK's `SpanData` (for an exporter the user
     /// built).
-    pub(crate) fn span_data(&self, record: &SpanRecord) -> SpanData {
+    pub(crate) fn span_data(&self, record: &SpanRecord, clock: &WallAnchor) -> SpanData {
         let mut attributes = SdkAttributes(Vec::with_capacity(record.fields.len() + 5));
         let head = self.span(record, &mut attributes);
         SpanData {
@@ -364,8 +365,8 @@ impl Converter {
             parent_span_is_remote: false,
             span_kind: head.kind,
             name: Cow::Owned(head.name.into_owned()),
-            start_time: record.start,
-            end_time: record.end,
+            start_time: clock.at(record.start),
+            end_time: clock.at(record.end),
             attributes: attributes.0,
             dropped_attributes_count: 0,
             events: SpanEvents::default(),

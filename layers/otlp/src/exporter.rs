@@ -32,6 +32,7 @@ use crate::proto::{LogBatch, SpanBatch};
 use crate::queue::{AuditItem, Counters, Shared};
 use crate::record::EventRecord;
 use crate::transport::{Accepted, Sender};
+use warden_core::WallAnchor;
 
 /// Requests to the export thread.
 pub(crate) enum Control {
@@ -323,13 +324,14 @@ impl Worker {
         let max = self.config.max_batch;
         let rounds = self.shared.spans.queue.len().div_ceil(max);
         for _ in 0..rounds {
+            let clock = WallAnchor::now();
             let (n, result) = match &mut self.spans {
                 SpanPath::Direct { batch, sender } => {
                     while batch.len() < max {
                         let Some(record) = self.shared.spans.queue.pop() else {
                             break;
                         };
-                        batch.push(&self.converter, &record);
+                        batch.push(&self.converter, &record, &clock);
                         self.shared.spans.recycle(record);
                     }
                     let n = batch.len();
@@ -346,7 +348,7 @@ impl Worker {
                         let Some(record) = self.shared.spans.queue.pop() else {
                             break;
                         };
-                        spans.push(self.converter.span_data(&record));
+                        spans.push(self.converter.span_data(&record, &clock));
                         self.shared.spans.recycle(record);
                     }
                     let n = spans.len();

@@ -1,23 +1,17 @@
 //! `OtlpLayer`: captures spans and events for export, never blocking.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 use warden_core::internal::{random_u64, random_u128};
-use warden_core::{CorrelationId, SanitizedFields, visit_fields};
+use warden_core::{CorrelationId, SanitizedFields, WardenSpan, visit_fields};
 
 use crate::queue::Shared;
 use crate::record::SpanRecord;
 use warden_core::CapturedFields;
-
-/// What the layer keeps in a span's extensions while it is open: the
-/// record it will queue when the span closes.
-#[derive(Debug)]
-struct OtlpSpan(Box<SpanRecord>);
 
 /// A `tracing-subscriber` layer that exports spans (with their parent/child
 /// structure, status and `correlation.id`) and events (as OTLP log records
@@ -47,6 +41,9 @@ pub struct OtlpLayer {
 
 impl OtlpLayer {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        // The span clock calibrates on its first reading: here, not in a
+        // logging call.
+        let _ = warden_core::Moment::now();
         OtlpLayer {
             shared,
             spans: true,
@@ -95,25 +92,26 @@ where
         }
         let Some(span) = ctx.span(id) else { return };
         let parent = span.parent().and_then(|p| {
-            p.extensions()
-                .get::<OtlpSpan>()
-                .map(|o| (o.0.trace_id, o.0.span_id))
+            WardenSpan::of(&p.extensions())?
+                .export::<SpanRecord>()
+                .map(|r| (r.trace_id, r.span_id))
         });
         let mut record = self.shared.spans.buffer();
         if self.spans {
             capture(attrs, &mut record.fields);
         }
         record.span_id = random_u64().max(1);
-        record.start = SystemTime::now();
         let mut extensions = span.extensions_mut();
+        let Some(shared) = WardenSpan::of_mut(&mut extensions) else {
+            self.shared.spans.recycle(record);
+            return;
+        };
+        record.start = shared.opened();
         (record.trace_id, record.parent_span_id) = match parent {
             Some(ids) => ids,
-            None => (
-                root_trace_id(extensions.get_mut::<CorrelationId>().map(|c| &*c)),
-                0,
-            ),
+            None => (root_trace_id(shared.correlation_id()), 0),
         };
-        extensions.replace(OtlpSpan(record));
+        shared.set_export(record);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -122,8 +120,11 @@ where
         }
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(otlp) = extensions.get_mut::<OtlpSpan>() {
-            let fields = &mut otlp.0.fields;
+        let record = extensions
+            .get_mut::<WardenSpan>()
+            .and_then(|s| s.export_mut::<SpanRecord>());
+        if let Some(record) = record {
+            let fields = &mut record.fields;
             visit_fields(values, |field, value| fields.set(field.name(), value));
         }
     }
@@ -134,16 +135,18 @@ where
         let mut correlation_id = None;
         if let Some(span) = &span {
             if *event.metadata().level() == Level::ERROR {
-                if let Some(otlp) = span.extensions_mut().get_mut::<OtlpSpan>() {
-                    otlp.0.error_event = true;
+                if let Some(shared) = span.extensions_mut().get_mut::<WardenSpan>() {
+                    shared.mark_error_event();
                 }
             }
             let extensions = span.extensions();
-            if let Some(otlp) = extensions.get::<OtlpSpan>() {
-                ids = Some((otlp.0.trace_id, otlp.0.span_id));
+            if let Some(shared) = WardenSpan::of(&extensions) {
+                ids = shared
+                    .export::<SpanRecord>()
+                    .map(|r| (r.trace_id, r.span_id));
             }
             if self.events {
-                correlation_id = extensions.get::<CorrelationId>().cloned();
+                correlation_id = warden_core::correlation_id_in(&extensions).cloned();
             }
         }
         if !self.events {
@@ -152,7 +155,7 @@ where
         let mut record = self.shared.events.buffer();
         capture(event, &mut record.fields);
         record.metadata = Some(event.metadata());
-        record.time = SystemTime::now();
+        record.time = warden_core::wall_now();
         record.span = ids;
         record.correlation_id = correlation_id;
         self.shared.push_event(record);
@@ -163,20 +166,23 @@ where
             return;
         }
         let Some(span) = ctx.span(&id) else { return };
-        let end = SystemTime::now();
         let mut extensions = span.extensions_mut();
-        let Some(OtlpSpan(mut record)) = extensions.remove::<OtlpSpan>() else {
+        let Some(shared) = extensions.get_mut::<WardenSpan>() else {
             return;
         };
+        let Some(mut record) = shared.take_export::<SpanRecord>() else {
+            return;
+        };
+        record.end = shared.closed();
+        record.error_event = shared.had_error_event();
+        record.correlation_id = shared.correlation_id().cloned();
         if let Some(sanitized) = extensions.get_mut::<SanitizedFields>() {
             for (name, value) in sanitized.iter() {
                 record.fields.set_owned(name, value);
             }
         }
-        record.correlation_id = extensions.get_mut::<CorrelationId>().cloned();
         drop(extensions);
         record.metadata = Some(span.metadata());
-        record.end = end;
         self.shared.push_span(record);
     }
 }

@@ -22,6 +22,7 @@ use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use crate::convert::{Clean, Converter, LogOut, SpanOut};
 use crate::record::SpanRecord;
+use warden_core::WallAnchor;
 
 /// Strings and vectors that grew past this many bytes (a 10 MB field) are
 /// freed after their batch rather than kept for the next.
@@ -204,7 +205,7 @@ impl SpanBatch {
     }
 
     /// Converts `record` (sanitizing it) into the batch.
-    pub(crate) fn push(&mut self, converter: &Converter, record: &SpanRecord) {
+    pub(crate) fn push(&mut self, converter: &Converter, record: &SpanRecord, clock: &WallAnchor) {
         let mut span = self.spare_spans.pop().unwrap_or_default();
         let head = converter.span(
             record,
@@ -235,8 +236,8 @@ impl SpanBatch {
             SpanKind::Consumer => span::SpanKind::Consumer,
             SpanKind::Internal => span::SpanKind::Internal,
         } as i32;
-        span.start_time_unix_nano = nanos(record.start);
-        span.end_time_unix_nano = nanos(record.end);
+        span.start_time_unix_nano = nanos(clock.at(record.start));
+        span.end_time_unix_nano = nanos(clock.at(record.end));
         let status = span.status.get_or_insert_with(Status::default);
         status.message.clear();
         status.code = match head.status {
@@ -538,13 +539,13 @@ mod tests {
                     trace_id: u128::from(i + 1) << 64 | 9,
                     span_id: i + 1,
                     parent_span_id: i,
-                    start: UNIX_EPOCH,
-                    end: SystemTime::now(),
+                    start: warden_core::Moment::now(),
+                    end: warden_core::Moment::now(),
                     fields,
                     correlation_id: Some("req-1".parse().unwrap()),
                     error_event: round == 1,
                 };
-                batch.push(&converter, &record);
+                batch.push(&converter, &record, &WallAnchor::now());
             }
             let encoded = batch.encode();
             assert_eq!(encoded, batch.request.encode_to_vec());

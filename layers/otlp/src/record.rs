@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use tracing_core::Metadata;
-use warden_core::CorrelationId;
+use warden_core::{CorrelationId, Moment};
 
 use crate::queue::Recycle;
 use warden_core::CapturedFields;
@@ -22,8 +22,11 @@ pub(crate) struct SpanRecord {
     pub(crate) span_id: u64,
     /// 0 for a root span.
     pub(crate) parent_span_id: u64,
-    pub(crate) start: SystemTime,
-    pub(crate) end: SystemTime,
+    /// Read once per span for every warden layer (see
+    /// [`WardenSpan`](warden_core::WardenSpan)); made wall-clock times on
+    /// the export thread.
+    pub(crate) start: Moment,
+    pub(crate) end: Moment,
     pub(crate) fields: CapturedFields,
     pub(crate) correlation_id: Option<CorrelationId>,
     /// An `ERROR` event happened inside it.
@@ -44,8 +47,8 @@ impl Recycle for SpanRecord {
             trace_id: 0,
             span_id: 0,
             parent_span_id: 0,
-            start: SystemTime::UNIX_EPOCH,
-            end: SystemTime::UNIX_EPOCH,
+            start: Moment::now(),
+            end: Moment::now(),
             fields: CapturedFields::new(),
             correlation_id: None,
             error_event: false,

@@ -21,7 +21,7 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Lines {
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
         let id = ctx
             .event_span(event)
-            .and_then(|span| span.extensions().get::<CorrelationId>().cloned());
+            .and_then(|span| warden_core::correlation_id_in(&span.extensions()).cloned());
         let mut task = None;
         warden_core::visit_fields(event, |field, value| {
             if let (true, warden_core::FieldRef::U64(n)) = (field.name() == "task", value) {
