@@ -104,6 +104,33 @@ fn export_to_collector(n: usize, protocol: warden::otlp::Protocol, what: fn()) {
     let _ = otlp.shutdown(std::time::Duration::from_secs(60));
 }
 
+/// Spans at `rate` per second for 3 s through warden-otlp to a real
+/// collector (the paced run of `benches/stack.rs`), then the counts: for
+/// profiling the export path under `perf`.
+fn paced(rate: usize) {
+    let collector = warden_test_support::Collector::start_quiet();
+    let otlp = warden::otlp::Otlp::builder()
+        .ignore_env()
+        .endpoint(collector.grpc())
+        .build()
+        .expect("exporter");
+    let dispatch = Dispatch::new(tracing_subscriber::registry().with(otlp.layer()));
+    let start = std::time::Instant::now();
+    let mut sent = 0u64;
+    tracing::dispatcher::with_default(&dispatch, || {
+        while start.elapsed() < std::time::Duration::from_secs(3) {
+            let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+            while sent < due {
+                exported_span();
+                sent += 1;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    });
+    let _ = otlp.flush(std::time::Duration::from_secs(30));
+    eprintln!("{rate}/s: sent {sent}\n{}", otlp.stats());
+}
+
 fn exported_event() {
     tracing::info!(order_id = 98231u64, route = "/api/v1/orders", "order read");
 }
@@ -327,6 +354,7 @@ const CASES: &[Case] = &[
         let stack = tracing_subscriber::registry().with(otlp.layer());
         in_dispatch(Dispatch::new(stack), n, exported_span)
     }),
+    ("paced/otlp_grpc", paced),
     ("export/spans_grpc", |n| {
         export_to_collector(n, warden::otlp::Protocol::Grpc, exported_span)
     }),

@@ -147,6 +147,11 @@ pub struct OtlpConfig {
     pub delay: Duration,
     /// How often metrics are sent (`OTEL_METRIC_EXPORT_INTERVAL`).
     pub metrics_interval: Duration,
+    /// Export requests of one signal in flight at once
+    /// (`OTEL_BSP_MAX_CONCURRENT_EXPORTS`, default 4): while the collector
+    /// answers one batch the next ones are already on their way, so the
+    /// rate delivered is not bounded by one batch per round trip.
+    pub max_concurrent_exports: usize,
     /// `OTEL_EXPORTER_OTLP_INSECURE`: for a gRPC endpoint written without a
     /// scheme (`collector:4317`), `true` sends in clear; otherwise TLS.
     pub insecure: Option<bool>,
@@ -179,6 +184,7 @@ impl Default for OtlpConfig {
             max_batch: 512,
             delay: Duration::from_millis(200),
             metrics_interval: Duration::from_secs(60),
+            max_concurrent_exports: 4,
             insecure: None,
             tls: TlsFiles::default(),
             signal_tls: BTreeMap::new(),
@@ -314,6 +320,9 @@ impl OtlpConfig {
         if let Some(n) = number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")? {
             config.max_batch = n as usize;
         }
+        if let Some(n) = number("OTEL_BSP_MAX_CONCURRENT_EXPORTS")? {
+            config.max_concurrent_exports = n as usize;
+        }
         if let Some(ms) = number("OTEL_BSP_SCHEDULE_DELAY")? {
             config.delay = Duration::from_millis(ms);
         }
@@ -410,6 +419,7 @@ impl OtlpConfig {
             ("log queue", self.log_queue),
             ("audit queue", self.audit_queue),
             ("batch size", self.max_batch),
+            ("concurrent exports", self.max_concurrent_exports),
         ] {
             if value == 0 {
                 return Err(OtlpError::InvalidSize(name));

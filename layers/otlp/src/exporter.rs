@@ -127,6 +127,23 @@ struct Worker {
     _provider: SdkLoggerProvider,
     /// Reports export failures on stderr once per outage.
     outage: Outage,
+    /// Exports sent and not yet answered (warden's own path).
+    in_flight: tokio::task::JoinSet<Done>,
+}
+
+/// Which counters an export's items count against.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Spans,
+    Events,
+    Audit,
+}
+
+/// An export that ended.
+struct Done {
+    kind: Kind,
+    n: usize,
+    result: Result<Accepted, String>,
 }
 
 /// Says once on stderr that exports fail, with the first reason (an
@@ -206,6 +223,7 @@ impl Worker {
             started: SystemTime::now(),
             _provider: provider,
             outage: Outage::default(),
+            in_flight: tokio::task::JoinSet::new(),
         })
     }
 
@@ -220,6 +238,12 @@ impl Worker {
                 _ = self.shared.wake.notified() => None,
                 _ = tokio::time::sleep(wait) => None,
                 command = commands.recv() => Some(command),
+                Some(done) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {
+                    if let Ok(done) = done {
+                        self.settle_done(done);
+                    }
+                    continue;
+                }
             };
             self.shared.woke();
             self.drain().await;
@@ -275,9 +299,53 @@ impl Worker {
     async fn drain_all(&mut self) {
         while !self.shared.is_empty() {
             if !self.drain().await {
-                return;
+                break;
             }
         }
+        self.settle_in_flight().await;
+    }
+
+    /// Waits for every export in flight, counting each; `false` if one
+    /// failed.
+    async fn settle_in_flight(&mut self) -> bool {
+        let mut ok = true;
+        while let Some(done) = self.in_flight.join_next().await {
+            if let Ok(done) = done {
+                ok &= self.settle_done(done);
+            }
+        }
+        ok
+    }
+
+    /// Sends `body` (`n` items of `kind`) without waiting for the answer,
+    /// once fewer than `max_concurrent_exports` requests are in flight;
+    /// `false` if an export that ended meanwhile failed (the caller then
+    /// leaves the rest queued for later).
+    async fn launch(&mut self, kind: Kind, n: usize, mut sender: Sender, body: Vec<u8>) -> bool {
+        let mut ok = true;
+        while self.in_flight.len() >= self.config.max_concurrent_exports.max(1) {
+            match self.in_flight.join_next().await {
+                Some(Ok(done)) => ok &= self.settle_done(done),
+                Some(Err(_)) => {}
+                None => break,
+            }
+        }
+        let timeout = self.config.timeout;
+        self.in_flight.spawn(async move {
+            let result = bounded(timeout, sender.send(body)).await;
+            Done { kind, n, result }
+        });
+        ok
+    }
+
+    /// Counts an export that ended.
+    fn settle_done(&self, done: Done) -> bool {
+        let (what, counters) = match done.kind {
+            Kind::Spans => ("spans", &self.shared.spans.counters),
+            Kind::Events => ("log records", &self.shared.events.counters),
+            Kind::Audit => ("log records", &self.shared.audit_counters),
+        };
+        self.settle(what, counters, done.n, done.result)
     }
 
     /// One pass over each queue; `false` if an export failed.
@@ -340,7 +408,11 @@ impl Worker {
                     }
                     let body = batch.encode();
                     batch.clear();
-                    (n, bounded(self.config.timeout, sender.send(body)).await)
+                    let sender = sender.clone();
+                    if !self.launch(Kind::Spans, n, sender, body).await {
+                        return false;
+                    }
+                    continue;
                 }
                 SpanPath::Sdk(exporter) => {
                     let mut spans = Vec::with_capacity(max);
@@ -369,16 +441,13 @@ impl Worker {
     async fn drain_events(&mut self) -> bool {
         let shared = Arc::clone(&self.shared);
         let events = &shared.events;
-        self.drain_log_queue(&events.queue, &events.counters, |record| {
-            events.recycle(record)
-        })
-        .await
+        self.drain_log_queue(&events.queue, Kind::Events, |record| events.recycle(record))
+            .await
     }
 
     async fn drain_audit(&mut self) -> bool {
         let shared = Arc::clone(&self.shared);
-        self.drain_log_queue(&shared.audit, &shared.audit_counters, drop)
-            .await
+        self.drain_log_queue(&shared.audit, Kind::Audit, drop).await
     }
 
     /// Sends what `queue` holds now as log records, a batch at a time,
@@ -387,7 +456,7 @@ impl Worker {
     async fn drain_log_queue<T: ToLog>(
         &mut self,
         queue: &ArrayQueue<T>,
-        counters: &Counters,
+        kind: Kind,
         done: impl Fn(T),
     ) -> bool {
         let max = self.config.max_batch;
@@ -408,7 +477,11 @@ impl Worker {
                     }
                     let body = batch.encode();
                     batch.clear();
-                    (n, bounded(self.config.timeout, sender.send(body)).await)
+                    let sender = sender.clone();
+                    if !self.launch(kind, n, sender, body).await {
+                        return false;
+                    }
+                    continue;
                 }
                 LogPath::Sdk(exporter) => {
                     let mut records = Vec::with_capacity(max);
@@ -434,7 +507,7 @@ impl Worker {
                     (n, bounded_sdk(self.config.timeout, export).await)
                 }
             };
-            if !self.settle("log records", counters, n, result) {
+            if !self.settle_done(Done { kind, n, result }) {
                 return false;
             }
         }

@@ -316,6 +316,7 @@ pub struct OtlpBuilder {
     max_batch: Option<usize>,
     delay: Option<Duration>,
     metrics_interval: Option<Duration>,
+    max_concurrent_exports: Option<usize>,
     sanitizer: Option<Sanitizer>,
     metrics: Vec<MetricsLayer>,
     ca_certificate: Option<std::path::PathBuf>,
@@ -459,6 +460,15 @@ impl OtlpBuilder {
         self
     }
 
+    /// Export requests of one signal in flight at once (default 4,
+    /// `OTEL_BSP_MAX_CONCURRENT_EXPORTS`): over one connection, the next
+    /// batches go out while the collector answers the first. With 1, each
+    /// batch waits for the answer to the one before.
+    pub fn max_concurrent_exports(mut self, n: usize) -> Self {
+        self.max_concurrent_exports = Some(n);
+        self
+    }
+
     /// How often metrics are sent (default 60 s).
     pub fn metrics_interval(mut self, interval: Duration) -> Self {
         self.metrics_interval = Some(interval);
@@ -575,7 +585,8 @@ impl OtlpBuilder {
             audit_queue,
             max_batch,
             delay,
-            metrics_interval
+            metrics_interval,
+            max_concurrent_exports
         );
         if self.service_name.is_some() {
             config.service_name.clone_from(&self.service_name);

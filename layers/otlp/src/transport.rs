@@ -148,7 +148,9 @@ impl Decoder for Encoded {
 }
 
 /// Sends one signal's encoded requests: to its endpoint, with the
-/// configured headers, compression, TLS and timeout.
+/// configured headers, compression, TLS and timeout. Clones share the
+/// connection.
+#[derive(Clone)]
 pub(crate) enum Sender {
     Grpc {
         grpc: tonic::client::Grpc<tonic::transport::Channel>,
