@@ -131,6 +131,22 @@ fn paced(rate: usize) {
     eprintln!("{rate}/s: sent {sent}\n{}", otlp.stats());
 }
 
+/// Issue 16's unit of work, as `benches/stack.rs` runs it.
+fn request_unit() {
+    let root = tracing::info_span!(
+        "request",
+        method = "POST",
+        path = "/api/v1/orders",
+        tenant = "acme"
+    );
+    let _r = root.enter();
+    tracing::info!(step = "validated", "request accepted");
+    let child = tracing::info_span!("charge", order_id = 98231u64, attempt = 1u64);
+    let _c = child.enter();
+    tracing::info!(customer = "ada@example.com", "charging the customer");
+    tracing::warn!(latency_ms = 12u64, "slow provider");
+}
+
 fn exported_event() {
     tracing::info!(order_id = 98231u64, route = "/api/v1/orders", "order read");
 }
@@ -355,6 +371,14 @@ const CASES: &[Case] = &[
         in_dispatch(Dispatch::new(stack), n, exported_span)
     }),
     ("paced/otlp_grpc", paced),
+    ("unit/warden_stack", |n| {
+        let (dispatch, _guard) = common::warden_stack();
+        in_dispatch(dispatch, n, request_unit)
+    }),
+    ("unit/fmt_json", |n| {
+        let stack = tracing_subscriber::registry().with(fmt_json!());
+        in_dispatch(Dispatch::new(stack), n, request_unit)
+    }),
     ("export/spans_grpc", |n| {
         export_to_collector(n, warden::otlp::Protocol::Grpc, exported_span)
     }),

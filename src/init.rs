@@ -6,7 +6,9 @@ use std::time::Duration;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Identity, Layer, Layered, SubscriberExt};
-use tracing_subscriber::{EnvFilter, Registry};
+use tracing_subscriber::Registry;
+
+use crate::StackFilter;
 use warden_audit::{
     AuditError, AuditKey, AuditLayer, Route, RouteFilter, SigningKey, SqliteSink,
 };
@@ -16,11 +18,11 @@ use warden_metrics::MetricsLayer;
 use warden_otlp::{Otlp, OtlpBuilder, OtlpConfig, OtlpError};
 use warden_pii::{PiiLayer, Sanitizer};
 
-/// The subscriber [`WardenBuilder::build`] assembles: a registry with an
-/// `EnvFilter`, then warden's layers.
+/// The subscriber [`WardenBuilder::build`] assembles: a registry with its
+/// level filter ([`StackFilter`]), then warden's layers.
 pub type Subscriber = Layered<BoxedLayer, Filtered>;
 /// The registry with its filter: what each of warden's layers sits on.
-pub type Filtered = Layered<EnvFilter, Registry>;
+pub type Filtered = Layered<StackFilter, Registry>;
 /// One layer of the stack, boxed.
 pub type BoxedLayer = Box<dyn Layer<Filtered> + Send + Sync>;
 
@@ -393,12 +395,10 @@ impl WardenBuilder {
                     .filter(|f| !f.trim().is_empty())
             })
             .unwrap_or_else(|| "info".to_owned());
-        let filter = EnvFilter::builder()
-            .parse(&filter_text)
-            .map_err(|e| InitError::Filter {
-                filter: filter_text.clone(),
-                reason: e.to_string(),
-            })?;
+        let filter = StackFilter::parse(&filter_text).map_err(|reason| InitError::Filter {
+            filter: filter_text.clone(),
+            reason,
+        })?;
         let sanitizer = self.pii.as_ref().map(|p| p.sanitizer().clone());
         let metrics = match (self.metrics, self.operation_field) {
             (Some(_), Some(field)) => Some(MetricsLayer::builder().operation_field(field).build()),

@@ -105,7 +105,10 @@ macro_rules! with_every_layer {
 }
 
 with_every_layer! {
+    mod filter;
     mod init;
+
+    pub use filter::StackFilter;
 
     pub use init::{
         init, BoxedLayer, Filtered, InitError, Subscriber, Warden, WardenBuilder, WardenGuard,

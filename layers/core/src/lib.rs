@@ -55,6 +55,7 @@ mod field_name;
 mod flush;
 mod original;
 mod owned;
+mod scratch;
 mod span;
 mod time;
 mod visit;
@@ -77,6 +78,7 @@ pub use tracing_subscriber::field::RecordFields;
 #[doc(hidden)]
 pub mod internal {
     pub use crate::correlation::{new_uuid_v7, random_u64, random_u128};
+    pub use crate::scratch::with_scratch;
     pub use crate::time::{parse_rfc3339, rfc3339_micros};
 }
 

@@ -61,9 +61,10 @@ impl<'writer> FormatFields<'writer> for JsonFields {
         mut writer: Writer<'writer>,
         fields: R,
     ) -> fmt::Result {
-        let mut out = String::new();
-        members(&mut out, &fields);
-        writer.write_str(&out)
+        warden_core::internal::with_scratch(|out| {
+            members(out, &fields);
+            writer.write_str(out)
+        })
     }
 
     fn add_fields(

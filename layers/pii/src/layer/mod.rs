@@ -7,7 +7,7 @@ pub use wrap::Sanitized;
 
 use shadow::{SUMMARY_FIELDS, make_shadow};
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,8 +34,6 @@ thread_local! {
     /// The address of the sanitized event this thread is dispatching now,
     /// so the gate lets exactly that event through.
     static REDISPATCHING: Cell<usize> = const { Cell::new(0) };
-    /// Scratch space for formatting `Debug` values while checking them.
-    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// A layer that lets no layer of the subscriber see an event with a raw
@@ -370,7 +368,7 @@ impl PiiLayer {
         }
         match value {
             FieldRef::Str(text) => s.contains_pii(text),
-            FieldRef::Debug(d) => with_scratch(|buf| {
+            FieldRef::Debug(d) => warden_core::internal::with_scratch(|buf| {
                 let _ = write!(buf, "{d:?}");
                 s.contains_pii(buf)
             }),
@@ -380,7 +378,7 @@ impl PiiLayer {
             FieldRef::I128(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs()),
             FieldRef::Bytes(b) => s.contains_pii(&String::from_utf8_lossy(b)),
             FieldRef::Error(e) => warden_core::error_chain(e).any(|err| {
-                with_scratch(|buf| {
+                warden_core::internal::with_scratch(|buf| {
                     let _ = write!(buf, "{err}");
                     s.contains_pii(buf)
                 })
@@ -552,27 +550,6 @@ impl Drop for RestoreOnDrop {
         let previous = self.0;
         let _ = REDISPATCHING.try_with(|r| r.set(previous));
     }
-}
-
-/// Runs `f` with an empty scratch string: the thread's reusable one, or a
-/// fresh one if that is in use (a `Debug` impl that logs while formatted).
-fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
-    let taken = SCRATCH.try_with(|cell| {
-        cell.try_borrow_mut()
-            .ok()
-            .map(|mut b| std::mem::take(&mut *b))
-    });
-    let mut buf = taken.ok().flatten().unwrap_or_default();
-    buf.clear();
-    let result = f(&mut buf);
-    if buf.capacity() <= 64 * 1024 {
-        let _ = SCRATCH.try_with(|cell| {
-            if let Ok(mut slot) = cell.try_borrow_mut() {
-                *slot = buf;
-            }
-        });
-    }
-    result
 }
 
 impl<S> Layer<S> for PiiLayer
