@@ -273,10 +273,15 @@ where
         } else {
             Findings::default()
         };
-        let operation_index = self
-            .shared
-            .recorder
-            .started_span(found.operation.as_deref().unwrap_or(meta.name()));
+        let operation_index = match found.operation.as_deref() {
+            Some(name) => self.shared.recorder.started_span(name, None),
+            None => {
+                let callsite = meta as *const tracing_core::Metadata<'static> as usize;
+                self.shared
+                    .recorder
+                    .started_span(meta.name(), Some(callsite))
+            }
+        };
         let measure = SpanMeasure {
             owner: self.owner(),
             operation: found.operation,

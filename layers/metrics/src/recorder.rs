@@ -1,8 +1,9 @@
 //! Per-operation statistics, kept in shards so that threads do not share
 //! a lock or a cache line, and merged when read.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
@@ -118,10 +119,40 @@ impl Shard {
     }
 }
 
-/// A mutex on its own cache lines.
+/// A shard on its own cache lines: its stats behind a mutex, and its
+/// in-flight counts by operation index as atomics, so a span's start takes
+/// no lock.
 #[repr(align(128))]
-#[derive(Debug, Default)]
-struct Padded(Mutex<Shard>);
+#[derive(Debug)]
+struct Padded {
+    shard: Mutex<Shard>,
+    in_flight: Box<[AtomicI64]>,
+}
+
+impl Padded {
+    fn new(operations: usize) -> Self {
+        Padded {
+            shard: Mutex::default(),
+            in_flight: (0..operations).map(|_| AtomicI64::new(0)).collect(),
+        }
+    }
+
+    fn add_in_flight(&self, index: usize, n: i64) {
+        if let Some(count) = self.in_flight.get(index) {
+            count.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Operation indices of span names by call site, per thread: a span
+/// named by its call site finds its index without hashing its name.
+/// Direct-mapped; an entry is (recorder, call site, index).
+const CALLSITE_CACHE: usize = 16;
+
+thread_local! {
+    static CALLSITES: [Cell<(usize, usize, usize)>; CALLSITE_CACHE] =
+        const { [const { Cell::new((0, 0, 0)) }; CALLSITE_CACHE] };
+}
 
 /// The operations admitted so far: each name's index, and each index's
 /// name.
@@ -139,6 +170,9 @@ pub(crate) struct Recorder {
     max_operations: usize,
     overflowed: AtomicUsize,
     pub(crate) started: Moment,
+    /// Unique among the recorders of the process (a call-site cache entry
+    /// names its recorder by it; an address could be reused).
+    id: usize,
 }
 
 thread_local! {
@@ -163,17 +197,28 @@ pub(crate) struct Sample<'a> {
 impl Recorder {
     pub(crate) fn new(shards: usize, max_operations: usize) -> Self {
         Recorder {
-            shards: (0..shards.max(1)).map(|_| Padded::default()).collect(),
+            // Admitted names, and the overflow's.
+            shards: (0..shards.max(1))
+                .map(|_| Padded::new(max_operations.max(1) + 1))
+                .collect(),
             operations: RwLock::new(Operations::default()),
             max_operations: max_operations.max(1),
             overflowed: AtomicUsize::new(0),
             started: Moment::now(),
+            id: {
+                static NEXT: AtomicUsize = AtomicUsize::new(1);
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            },
         }
     }
 
-    fn shard(&self) -> &Mutex<Shard> {
+    fn padded(&self) -> &Padded {
         let n = SHARD.try_with(|n| *n).unwrap_or(0);
-        &self.shards[n % self.shards.len()].0
+        &self.shards[n % self.shards.len()]
+    }
+
+    fn shard(&self) -> &Mutex<Shard> {
+        &self.padded().shard
     }
 
     /// The minute (since the recorder started) `now` falls in.
@@ -211,10 +256,11 @@ impl Recorder {
         (index, own)
     }
 
-    /// The index of `operation` (admitting it), with `shard` locked.
-    fn index(&self, shard: &mut Shard, operation: &str) -> usize {
+    /// The index of `operation` (admitting it), with `shard` locked, and
+    /// whether it is its own (not the overflow's).
+    fn index(&self, shard: &mut Shard, operation: &str) -> (usize, bool) {
         if let Some(&index) = shard.index_of.get(operation) {
-            return index;
+            return (index, true);
         }
         // First sight of this operation on this shard (rare), or one
         // beyond the bound (kept out of the shard, so that memory stays
@@ -223,33 +269,60 @@ impl Recorder {
         if own {
             shard.index_of.insert(operation.to_owned(), index);
         }
-        index
+        (index, own)
+    }
+
+    /// The index of `operation`, looked up under this thread's shard lock.
+    fn lookup(&self, operation: &str) -> (usize, bool) {
+        match self.shard().lock() {
+            Ok(mut shard) => self.index(&mut shard, operation),
+            Err(_) => self.admit(operation),
+        }
     }
 
     /// A span of `operation` started; returns the operation's index.
-    pub(crate) fn started_span(&self, operation: &str) -> usize {
-        let Ok(mut shard) = self.shard().lock() else {
-            return self.admit(operation).0;
+    /// `callsite` identifies a span named by its call site (its metadata's
+    /// address), whose index this thread then remembers.
+    pub(crate) fn started_span(&self, operation: &str, callsite: Option<usize>) -> usize {
+        let me = self.id;
+        let index = match callsite {
+            Some(site) => {
+                let slot = (site >> 4) % CALLSITE_CACHE;
+                let cached = CALLSITES
+                    .try_with(|c| c[slot].get())
+                    .ok()
+                    .filter(|&(r, s, _)| r == me && s == site);
+                match cached {
+                    Some((_, _, index)) => index,
+                    None => {
+                        let (index, own) = self.lookup(operation);
+                        if own {
+                            let _ = CALLSITES.try_with(|c| c[slot].set((me, site, index)));
+                        }
+                        index
+                    }
+                }
+            }
+            None => self.lookup(operation).0,
         };
-        let index = self.index(&mut shard, operation);
-        shard.stats(index).in_flight += 1;
+        self.padded().add_in_flight(index, 1);
         index
     }
 
     /// A span's operation changed (its operation field was recorded);
     /// returns the new operation's index.
     pub(crate) fn moved_span(&self, from: usize, to: &str) -> usize {
-        let Ok(mut shard) = self.shard().lock() else {
-            return self.admit(to).0;
-        };
-        shard.stats(from).in_flight -= 1;
-        let index = self.index(&mut shard, to);
-        shard.stats(index).in_flight += 1;
+        let padded = self.padded();
+        padded.add_in_flight(from, -1);
+        let index = self.lookup(to).0;
+        padded.add_in_flight(index, 1);
         index
     }
 
     pub(crate) fn closed_span(&self, sample: Sample<'_>, now: Moment) {
-        let Ok(mut shard) = self.shard().lock() else {
+        let padded = self.padded();
+        padded.add_in_flight(sample.operation, -1);
+        let Ok(mut shard) = padded.shard.lock() else {
             return;
         };
         let minute = match shard.minute {
@@ -265,7 +338,6 @@ impl Recorder {
             }
         };
         let op = shard.stats(sample.operation);
-        op.in_flight -= 1;
         let window = op.window(minute);
         window.histogram.record(sample.duration);
         if sample.error {
@@ -277,17 +349,36 @@ impl Recorder {
         }
     }
 
-    /// Each shard's stats with their operation's name.
+    /// Each shard's stats with their operation's name, then each
+    /// operation's spans in flight (summed over the shards) as stats of
+    /// their own.
     fn for_each_op(&self, mut f: impl FnMut(&str, &OpStats)) {
         let Ok(operations) = self.operations.read() else {
             return;
         };
-        for shard in self.shards.iter() {
-            let Ok(shard) = shard.0.lock() else { continue };
+        for padded in self.shards.iter() {
+            let Ok(shard) = padded.shard.lock() else {
+                continue;
+            };
             for (index, stats) in shard.ops.iter().enumerate() {
                 if let (Some(stats), Some(name)) = (stats, operations.names.get(index)) {
                     f(name, stats);
                 }
+            }
+        }
+        let mut in_flight = OpStats::default();
+        for (index, name) in operations.names.iter().enumerate() {
+            in_flight.in_flight = self
+                .shards
+                .iter()
+                .map(|p| {
+                    p.in_flight
+                        .get(index)
+                        .map_or(0, |n| n.load(Ordering::Relaxed))
+                })
+                .sum();
+            if in_flight.in_flight != 0 {
+                f(name, &in_flight);
             }
         }
     }
@@ -380,7 +471,7 @@ mod tests {
     use super::*;
 
     fn close(recorder: &Recorder, at_minute: u64) {
-        let index = recorder.started_span("op");
+        let index = recorder.started_span("op", None);
         let now = recorder
             .started
             .checked_add(Duration::from_secs(at_minute * 60 + 1))
@@ -416,5 +507,35 @@ mod tests {
         let mut kept = MergedStats::default();
         recorder.merge_into(5, &mut kept);
         assert_eq!(kept["op"].total.count(), 3);
+    }
+
+    #[test]
+    fn spans_in_flight_are_counted_per_recorder_through_the_call_site_cache() {
+        let site = 0x1000;
+        for _ in 0..3 {
+            // A new recorder each time, perhaps at the address of the last:
+            // the cache must not hand it the last one's index.
+            let recorder = Recorder::new(2, 10);
+            let _warm = recorder.started_span("warm", Some(site + 16));
+            let a = recorder.started_span("op", Some(site));
+            let b = recorder.started_span("op", Some(site));
+            assert_eq!(a, b);
+            assert_eq!(recorder.merged(0)["op"].in_flight, 2);
+            let sample = |operation| Sample {
+                operation,
+                duration: Duration::from_millis(1),
+                error: false,
+                code: None,
+            };
+            recorder.closed_span(sample(a), recorder.started);
+            let merged = recorder.merged(0);
+            assert_eq!((merged["op"].in_flight, merged["op"].total.count()), (1, 1));
+            // Closed on another thread (another shard): the sum is what counts.
+            std::thread::scope(|s| {
+                s.spawn(|| recorder.closed_span(sample(b), recorder.started));
+            });
+            let merged = recorder.merged(0);
+            assert_eq!((merged["op"].in_flight, merged["op"].total.count()), (0, 2));
+        }
     }
 }
