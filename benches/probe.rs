@@ -317,6 +317,15 @@ const CASES: &[Case] = &[
             exported_span,
         )
     }),
+    ("span_fields/registry+noop_layer", |n| {
+        struct Noop;
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Noop {}
+        in_dispatch(
+            Dispatch::new(tracing_subscriber::registry().with(Noop)),
+            n,
+            exported_span,
+        )
+    }),
     ("span_fields/registry+metrics", |n| {
         let stack = tracing_subscriber::registry().with(warden::metrics::MetricsLayer::new());
         in_dispatch(Dispatch::new(stack), n, exported_span)

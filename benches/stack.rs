@@ -222,9 +222,151 @@ fn spans(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // The same figures measured so that a shared VM's slow phases fall on
+    // both sides alike: blocks of a few iterations of each side, one after
+    // the other, all through the sample.
+    let mut g = c.benchmark_group("stack/span_added");
+    // A registry of its own, like each layer's; and one under a layer that
+    // does nothing, for a floor with the same layering.
+    let registry = Dispatch::new(tracing_subscriber::registry());
+    let noop = Dispatch::new(tracing_subscriber::registry().with(NoopLayer));
+    for (name, with, base, child) in [
+        ("metrics_alone", &metrics, &registry, false),
+        ("correlation_alone_root", &correlation, &registry, false),
+        ("correlation_alone_child", &correlation, &registry, true),
+        ("metrics_alone_vs_noop_layer", &metrics, &noop, false),
+        (
+            "correlation_alone_root_vs_noop_layer",
+            &correlation,
+            &noop,
+            false,
+        ),
+        (
+            "correlation_alone_child_vs_noop_layer",
+            &correlation,
+            &noop,
+            true,
+        ),
+        // The logging thread's share of an exported span (the export
+        // thread runs beside it, as in `span_exported`).
+        ("warden_otlp_vs_noop_layer", &warden, &noop, false),
+    ] {
+        let totals = std::cell::Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let (w, base) = added(iters, base, with, child);
+                let (tw, tb, n) = totals.get();
+                totals.set((tw + w, tb + base, n + iters));
+                w
+            })
+        });
+        let (w, base, n) = totals.get();
+        eprintln!(
+            "{name}: {:.1} ns per span beyond its baseline ({:.1} against {:.1} ns, over the same interleaved spans)",
+            (w.as_secs_f64() - base.as_secs_f64()) * 1e9 / n as f64,
+            w.as_secs_f64() * 1e9 / n as f64,
+            base.as_secs_f64() * 1e9 / n as f64,
+        );
+    }
+    g.finish();
+    let mut g = c.benchmark_group("stack/request_unit_paired");
+    for (name, stack, baseline) in [
+        ("warden_stack_vs_fmt_json", &without, &fmt_json()),
+        (
+            "warden_stack+otlp_vs_fmt_json+tracing_opentelemetry_batch",
+            &with,
+            &otel_json,
+        ),
+    ] {
+        let totals = std::cell::Cell::new((Duration::ZERO, Duration::ZERO));
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let (a, base) = paired(iters, stack, baseline);
+                let (ta, tb) = totals.get();
+                totals.set((ta + a, tb + base));
+                a
+            })
+        });
+        let (a, base) = totals.get();
+        eprintln!(
+            "{name}: the stack took {:.3}× its baseline's time over the same interleaved units",
+            a.as_secs_f64() / base.as_secs_f64()
+        );
+    }
+    g.finish();
     sustained(&otlp, &warden);
     let _ = provider.shutdown();
     let _ = otlp.shutdown(Duration::from_secs(30));
+}
+
+/// A layer that does nothing.
+struct NoopLayer;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {}
+
+/// Iterations in one block of [`added`] and [`paired`].
+const BLOCK: u64 = 128;
+
+/// The time `iters` spans take with `with` and with `base`, the two
+/// measured in alternating blocks. `child` opens each span under a parent
+/// (opened once per block, outside the timing).
+fn added(iters: u64, base: &Dispatch, with: &Dispatch, child: bool) -> (Duration, Duration) {
+    let (mut with_total, mut base_total) = (Duration::ZERO, Duration::ZERO);
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BLOCK);
+        let time = |dispatch: &Dispatch| {
+            tracing::dispatcher::with_default(dispatch, || {
+                let parent =
+                    child.then(|| tracing::info_span!("request", correlation_id = "req-1"));
+                let _p = parent.as_ref().map(|p| p.enter());
+                let start = Instant::now();
+                for _ in 0..n {
+                    span();
+                }
+                start.elapsed()
+            })
+        };
+        // Each side goes first in every other block.
+        if left / n % 2 == 0 {
+            with_total += time(with);
+            base_total += time(base);
+        } else {
+            base_total += time(base);
+            with_total += time(with);
+        }
+        left -= n;
+    }
+    (with_total, base_total)
+}
+
+/// The time `iters` request units take through `stack` and through
+/// `baseline`, measured in alternating blocks.
+fn paired(iters: u64, stack: &Dispatch, baseline: &Dispatch) -> (Duration, Duration) {
+    let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
+    let mut left = iters;
+    let mut unit = 0u64;
+    while left > 0 {
+        let n = left.min(BLOCK);
+        // Each side goes first in every other block.
+        let mut sides = [(stack, &mut a), (baseline, &mut b)];
+        if left / n % 2 == 1 {
+            sides.reverse();
+        }
+        for (dispatch, total) in sides {
+            tracing::dispatcher::with_default(dispatch, || {
+                let start = Instant::now();
+                for _ in 0..n {
+                    unit += 1;
+                    request_unit(unit);
+                }
+                *total += start.elapsed();
+            });
+        }
+        left -= n;
+    }
+    (a, b)
 }
 
 /// Issue 16's unit of work: a root span with three fields, a child span
