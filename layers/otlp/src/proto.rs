@@ -557,6 +557,13 @@ mod tests {
             assert!(text.contains("[REDACTED:EMAIL]"));
             assert_eq!(spans[0].parent_span_id, Vec::<u8>::new());
             assert_eq!(spans[5].span_id, 6u64.to_be_bytes());
+            // Monotonic readings made wall-clock times against the batch's
+            // anchor: now, to well within a second.
+            let now = nanos(SystemTime::now());
+            for span in spans {
+                assert!(span.start_time_unix_nano <= span.end_time_unix_nano);
+                assert!(now.abs_diff(span.end_time_unix_nano) < 1_000_000_000);
+            }
             batch.clear();
         }
     }

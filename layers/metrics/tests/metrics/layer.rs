@@ -233,3 +233,43 @@ fn a_renamed_span_leaves_no_empty_row() {
         .collect();
     assert_eq!(rows, ["/orders/{id}"]);
 }
+
+/// Two metrics layers of different settings in one stack: the first keeps
+/// its measure in warden's shared span record, the second beside it; both
+/// count every span, error and operation by their own settings.
+#[test]
+fn two_metrics_layers_in_one_stack_each_count_by_their_own_settings() {
+    let by_name = MetricsLayer::new();
+    let by_route = MetricsLayer::builder()
+        .operation_field("route")
+        .timing(Timing::Busy)
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(by_name.clone())
+        .with(by_route.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..4 {
+            let span = tracing::info_span!("request", route = "/orders/{id}");
+            let _entered = span.enter();
+            if i == 0 {
+                tracing::error!("failed");
+            }
+        }
+        let open = tracing::info_span!("request", route = "/health");
+        let by_route_now = by_route.snapshot(Window::SinceStart);
+        assert_eq!(by_route_now.get("/health").map(|o| o.in_flight), Some(1));
+        drop(open);
+    });
+    let names = by_name.snapshot(Window::SinceStart);
+    let request = names.get("request").unwrap();
+    assert_eq!(
+        (request.count, request.errors, request.in_flight),
+        (5, 1, 0)
+    );
+    let routes = by_route.snapshot(Window::SinceStart);
+    let orders = routes.get("/orders/{id}").unwrap();
+    assert_eq!((orders.count, orders.errors), (4, 1));
+    let health = routes.get("/health").unwrap();
+    assert_eq!((health.count, health.in_flight), (1, 0));
+    assert!(routes.get("request").is_none());
+}
