@@ -152,6 +152,9 @@ struct Done {
 #[derive(Debug, Default)]
 struct Outage {
     failing: std::cell::Cell<bool>,
+    /// The collector refused part of a request (partial success) since
+    /// the last request it took whole: said once, counted always.
+    refusing: std::cell::Cell<bool>,
 }
 
 impl Outage {
@@ -376,12 +379,14 @@ impl Worker {
             counters.exported.fetch_add(n as u64 - rejected, Relaxed);
         }
         if let Ok(accepted) = &result {
-            if accepted.rejected > 0 && !self.outage.failing.get() {
+            let refusing = accepted.rejected > 0;
+            if refusing && !self.outage.refusing.get() {
                 eprintln!(
-                    "warden-otlp: the collector refused {} of {n} {what}: {}",
+                    "warden-otlp: the collector refused {} of {n} {what}: {}; refusals are counted as failed",
                     accepted.rejected, accepted.message
                 );
             }
+            self.outage.refusing.set(refusing);
         }
         self.outage
             .record(what, result.map(|_| ()), &self.shared.failing_since_ms);

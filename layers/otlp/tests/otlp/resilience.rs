@@ -154,3 +154,87 @@ fn a_collector_that_never_answers_costs_timeouts_not_waits(path: Path) {
     let shutdown = otlp.shutdown(Duration::from_secs(2));
     assert!(started.elapsed() < Duration::from_secs(25), "{shutdown:?}");
 }
+
+/// A collector that takes each request but refuses two of its spans
+/// (OTLP's partial success), over HTTP/protobuf: those two are counted as
+/// failed, the rest as exported.
+#[test]
+fn spans_a_collector_refuses_are_counted_failed() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+    use prost::Message;
+
+    let answer = ExportTraceServiceResponse {
+        partial_success: Some(ExportTracePartialSuccess {
+            rejected_spans: 2,
+            error_message: "two spans too old".into(),
+        }),
+    }
+    .encode_to_vec();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                loop {
+                    // One request: headers, then a body of Content-Length.
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+                        answer.len()
+                    );
+                    let stream = reader.get_mut();
+                    if stream.write_all(head.as_bytes()).is_err()
+                        || stream.write_all(&answer).is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let otlp = Otlp::builder()
+        .ignore_env()
+        .endpoint(format!("http://127.0.0.1:{port}"))
+        .protocol(warden_otlp::Protocol::HttpProtobuf)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let subscriber = tracing_subscriber::registry().with(otlp.layer().with_events(false));
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..5 {
+            let _span = tracing::info_span!("work", i).entered();
+        }
+    });
+    otlp.flush(Duration::from_secs(10)).unwrap();
+    let stats = otlp.stats();
+    assert_eq!(
+        (stats.spans.exported, stats.spans.failed),
+        (3, 2),
+        "{stats}"
+    );
+    otlp.shutdown(Duration::from_secs(5)).unwrap();
+}
