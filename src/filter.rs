@@ -44,8 +44,10 @@ impl StackFilter {
         let env = EnvFilter::builder()
             .parse(directives)
             .map_err(|e| e.to_string())?;
-        let spans_or_fields = directives.contains(['[', '{', '(']);
-        if !spans_or_fields {
+        // An empty list means `EnvFilter`'s default (errors only), which an
+        // empty `Targets` would not.
+        let plain = !directives.trim().is_empty() && !directives.contains(['[', '{', '(']);
+        if plain {
             if let Ok(targets) = directives.trim().parse::<Targets>() {
                 return Ok(StackFilter(Inner::Static(targets)));
             }
@@ -148,6 +150,48 @@ mod tests {
         count.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The events `EnvFilter` itself lets through for `directives`.
+    fn seen_by_env_filter(directives: &str, f: impl FnOnce()) -> usize {
+        let count = Count::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::builder().parse(directives).unwrap())
+            .with(count.clone());
+        tracing::subscriber::with_default(subscriber, f);
+        count.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn targets_decide_every_plain_directive_list_as_env_filter_does() {
+        let events = || {
+            tracing::error!(target: "app", "e");
+            tracing::warn!(target: "app::db", "w");
+            tracing::info!(target: "app::db::pool", "i");
+            tracing::debug!(target: "app::web", "d");
+            tracing::trace!(target: "other", "t");
+            tracing::info!(target: "application", "prefix, not a path");
+            let _span = tracing::debug_span!(target: "app::web", "request").entered();
+            tracing::debug!(target: "app::web", "inside");
+        };
+        for directives in [
+            "",
+            "info",
+            "INFO",
+            "warn,app=trace",
+            "app::db=debug",
+            "app",
+            "off,app::web=debug",
+            "trace,app::db=off",
+            "error,application=info",
+            "debug,other=trace",
+        ] {
+            assert_eq!(
+                seen(directives, events),
+                seen_by_env_filter(directives, events),
+                "{directives:?}"
+            );
+        }
+    }
+
     #[test]
     fn both_filters_decide_as_env_filter_does() {
         let events = || {
@@ -163,6 +207,8 @@ mod tests {
         assert_eq!(seen("warn", events), 0);
         assert_eq!(seen("trace", events), 5);
         assert_eq!(seen("off", events), 0);
+        assert!(!StackFilter::parse("").unwrap().is_static());
+        assert_eq!(seen("app::db=debug", events), 1);
         let scoped = "info,[request{tenant=acme}]=trace";
         assert!(!StackFilter::parse(scoped).unwrap().is_static());
         assert_eq!(seen(scoped, events), 2);
