@@ -53,6 +53,37 @@ impl OpStats {
         window
     }
 
+    /// Adds one shard's `stats` to these merged ones; that shard's windows
+    /// older than the last [`MINUTES`] before `now_minute` count in the
+    /// total only.
+    fn add(&mut self, stats: &OpStats, now_minute: u64) {
+        self.total.merge(&stats.total);
+        self.errors += stats.errors;
+        self.in_flight += stats.in_flight;
+        for (code, n) in &stats.errors_by_code {
+            match self.errors_by_code.get_mut(code.as_str()) {
+                Some(count) => *count += n,
+                None => {
+                    self.errors_by_code.insert(code.clone(), *n);
+                }
+            }
+        }
+        for window in &stats.minutes {
+            // A shard's windows are not in its total yet.
+            if window.histogram.count() > 0 {
+                self.total.merge(&window.histogram);
+            }
+            let stale =
+                window.minute + (MINUTES as u64) <= now_minute || window.minute > now_minute;
+            if stale || window.histogram.count() == 0 && window.errors == 0 {
+                continue;
+            }
+            let slot = self.window(window.minute);
+            slot.histogram.merge(&window.histogram);
+            slot.errors += window.errors;
+        }
+    }
+
     /// Empties the stats, keeping their memory for the next merge.
     fn reset(&mut self) {
         self.total.reset();
@@ -394,31 +425,7 @@ impl Recorder {
                 Some(into) => into,
                 None => out.entry(name.to_owned()).or_default(),
             };
-            into.total.merge(&stats.total);
-            into.errors += stats.errors;
-            into.in_flight += stats.in_flight;
-            for (code, n) in &stats.errors_by_code {
-                match into.errors_by_code.get_mut(code.as_str()) {
-                    Some(count) => *count += n,
-                    None => {
-                        into.errors_by_code.insert(code.clone(), *n);
-                    }
-                }
-            }
-            for window in &stats.minutes {
-                // A shard's windows are not in its total yet.
-                if window.histogram.count() > 0 {
-                    into.total.merge(&window.histogram);
-                }
-                let stale =
-                    window.minute + (MINUTES as u64) <= now_minute || window.minute > now_minute;
-                if stale || window.histogram.count() == 0 && window.errors == 0 {
-                    continue;
-                }
-                let slot = into.window(window.minute);
-                slot.histogram.merge(&window.histogram);
-                slot.errors += window.errors;
-            }
+            into.add(stats, now_minute);
         });
     }
 
@@ -427,27 +434,9 @@ impl Recorder {
     pub(crate) fn merged(&self, now_minute: u64) -> HashMap<String, OpStats> {
         let mut out: HashMap<String, OpStats> = HashMap::new();
         self.for_each_op(|name, stats| {
-            let into = out.entry(name.to_owned()).or_default();
-            into.total.merge(&stats.total);
-            into.errors += stats.errors;
-            into.in_flight += stats.in_flight;
-            for (code, n) in &stats.errors_by_code {
-                *into.errors_by_code.entry(code.clone()).or_default() += n;
-            }
-            for window in &stats.minutes {
-                // A shard's windows are not in its total yet.
-                if window.histogram.count() > 0 {
-                    into.total.merge(&window.histogram);
-                }
-                let stale =
-                    window.minute + (MINUTES as u64) <= now_minute || window.minute > now_minute;
-                if stale || window.histogram.count() == 0 && window.errors == 0 {
-                    continue;
-                }
-                let slot = into.window(window.minute);
-                slot.histogram.merge(&window.histogram);
-                slot.errors += window.errors;
-            }
+            out.entry(name.to_owned())
+                .or_default()
+                .add(stats, now_minute);
         });
         out
     }
