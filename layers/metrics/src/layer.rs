@@ -205,12 +205,13 @@ type Ext<'a> = tracing_subscriber::registry::ExtensionsMut<'a>;
 
 /// This layer's measure of the span, and when the span opened.
 fn measure_of<'e>(extensions: &'e mut Ext<'_>, owner: usize) -> Option<&'e mut SpanMeasure> {
-    if WardenSpan::of_mut(extensions)?
-        .measure
-        .as_ref()
-        .is_some_and(|m| m.owner == owner)
-    {
-        return WardenSpan::of_mut(extensions)?.measure.as_mut();
+    let first = |e: &mut Ext<'_>| {
+        e.get_mut::<WardenSpan>()
+            .and_then(|s| s.measure.as_ref())
+            .is_some_and(|m| m.owner == owner)
+    };
+    if first(extensions) {
+        return extensions.get_mut::<WardenSpan>()?.measure.as_mut();
     }
     extensions
         .get_mut::<MoreSpanMetrics>()?
@@ -343,7 +344,7 @@ where
             return;
         }
         if let Some(span) = ctx.event_span(event) {
-            if let Some(record) = WardenSpan::of_mut(&mut span.extensions_mut()) {
+            if let Some(record) = span.extensions_mut().get_mut::<WardenSpan>() {
                 record.mark_error_event();
             }
         }
@@ -385,7 +386,7 @@ where
         let owner = self.owner();
         let (metrics, opened, now, error_event) = {
             let mut extensions = span.extensions_mut();
-            let Some(record) = WardenSpan::of_mut(&mut extensions) else {
+            let Some(record) = extensions.get_mut::<WardenSpan>() else {
                 return;
             };
             let now = record.closed();

@@ -96,7 +96,12 @@ impl Converter {
     /// A field's value, sanitized: texts always, numbers when they are long
     /// enough to be an identifier.
     pub(crate) fn clean<'a>(&self, name: &'static str, value: FieldRef<'a>) -> Clean<'a> {
-        let owned = |text: String| Clean::Str(Cow::Owned(self.text(name, &text).into_owned()));
+        let owned = |text: String| {
+            Clean::Str(Cow::Owned(match self.text(name, &text) {
+                Cow::Borrowed(_) => text,
+                Cow::Owned(clean) => clean,
+            }))
+        };
         let number = |digits: String, keep: Clean<'a>| match self.text(name, &digits) {
             Cow::Borrowed(_) => keep,
             Cow::Owned(clean) => Clean::Str(Cow::Owned(clean)),

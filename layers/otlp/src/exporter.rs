@@ -436,7 +436,11 @@ impl Worker {
                     (n, bounded_sdk(self.config.timeout, export).await)
                 }
             };
-            if !self.settle("spans", &self.shared.spans.counters, n, result) {
+            if !self.settle_done(Done {
+                kind: Kind::Spans,
+                n,
+                result,
+            }) {
                 return false;
             }
         }

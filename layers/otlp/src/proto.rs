@@ -444,22 +444,20 @@ impl LogBatch {
     }
 }
 
-/// A body as text, for tests.
-#[cfg(test)]
-fn text_of(value: &Option<AnyValue>) -> std::borrow::Cow<'_, str> {
-    use std::borrow::Cow;
-    match value.as_ref().and_then(|v| v.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => Cow::Borrowed(s),
-        Some(other) => Cow::Owned(format!("{other:?}")),
-        None => Cow::Borrowed(""),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
     use std::borrow::Cow;
+
+    /// A body as text.
+    fn text_of(value: &Option<AnyValue>) -> Cow<'_, str> {
+        match value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(s)) => Cow::Borrowed(s),
+            Some(other) => Cow::Owned(format!("{other:?}")),
+            None => Cow::Borrowed(""),
+        }
+    }
 
     fn converter() -> Converter {
         use opentelemetry::logs::LoggerProvider as _;
