@@ -95,5 +95,17 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, record, spans, scaling);
+/// One reading of each clock a span could be timed with.
+fn clocks(c: &mut Criterion) {
+    let mut g = c.benchmark_group("clock");
+    g.bench_function("std_instant_now", |b| b.iter(std::time::Instant::now));
+    g.bench_function("std_system_time_now", |b| {
+        b.iter(std::time::SystemTime::now)
+    });
+    g.bench_function("warden_moment_now", |b| b.iter(warden::core::Moment::now));
+    g.bench_function("warden_wall_now", |b| b.iter(warden::core::wall_now));
+    g.finish();
+}
+
+criterion_group!(benches, record, spans, scaling, clocks);
 criterion_main!(benches);

@@ -15,7 +15,7 @@ use warden::pii::{PiiLayer, Sanitizer};
 mod common;
 use common::{
     CLEAN, CLEAN_KV, DENSE, DIRTY, Discard, ExtensionFloor, FIVE_PATTERNS, audit_event,
-    clean_event, dense_event, events_in_two_spans, loghub_lines,
+    clean_event, dense_event, events_in_two_spans, loghub_lines, request_unit,
 };
 
 type Case = (&'static str, fn(usize));
@@ -129,22 +129,6 @@ fn paced(rate: usize) {
     });
     let _ = otlp.flush(std::time::Duration::from_secs(30));
     eprintln!("{rate}/s: sent {sent}\n{}", otlp.stats());
-}
-
-/// Issue 16's unit of work, as `benches/stack.rs` runs it.
-fn request_unit() {
-    let root = tracing::info_span!(
-        "request",
-        method = "POST",
-        path = "/api/v1/orders",
-        tenant = "acme"
-    );
-    let _r = root.enter();
-    tracing::info!(step = "validated", "request accepted");
-    let child = tracing::info_span!("charge", order_id = 98231u64, attempt = 1u64);
-    let _c = child.enter();
-    tracing::info!(customer = "ada@example.com", "charging the customer");
-    tracing::warn!(latency_ms = 12u64, "slow provider");
 }
 
 fn exported_event() {
@@ -382,11 +366,11 @@ const CASES: &[Case] = &[
     ("paced/otlp_grpc", paced),
     ("unit/warden_stack", |n| {
         let (dispatch, _guard) = common::warden_stack();
-        in_dispatch(dispatch, n, request_unit)
+        in_dispatch(dispatch, n, || request_unit(98231))
     }),
     ("unit/fmt_json", |n| {
         let stack = tracing_subscriber::registry().with(fmt_json!());
-        in_dispatch(Dispatch::new(stack), n, request_unit)
+        in_dispatch(Dispatch::new(stack), n, || request_unit(98231))
     }),
     ("export/spans_grpc", |n| {
         export_to_collector(n, warden::otlp::Protocol::Grpc, exported_span)

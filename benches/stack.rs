@@ -33,7 +33,7 @@ use warden::otlp::Otlp;
 
 mod common;
 
-use common::{clean_event, warden_stack};
+use common::{clean_event, request_unit, warden_stack};
 use warden_test_support::collector;
 
 fn fmt_json() -> Dispatch {
@@ -251,6 +251,9 @@ fn spans(c: &mut Criterion) {
         // The logging thread's share of an exported span (the export
         // thread runs beside it, as in `span_exported`).
         ("warden_otlp_vs_noop_layer", &warden, &noop, false),
+        // The two floors against each other: a bare registry never frees a
+        // closed span (tokio-rs/tracing#900), one under any layer does.
+        ("noop_layer_vs_bare_registry", &noop, &registry, false),
     ] {
         let totals = std::cell::Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
         g.bench_function(name, |b| {
@@ -367,23 +370,6 @@ fn paired(iters: u64, stack: &Dispatch, baseline: &Dispatch) -> (Duration, Durat
         left -= n;
     }
     (a, b)
-}
-
-/// Issue 16's unit of work: a root span with three fields, a child span
-/// with two, three events of which one carries an email.
-fn request_unit(n: u64) {
-    let root = tracing::info_span!(
-        "request",
-        method = "POST",
-        path = "/api/v1/orders",
-        tenant = "acme"
-    );
-    let _r = root.enter();
-    tracing::info!(step = "validated", "request accepted");
-    let child = tracing::info_span!("charge", order_id = n, attempt = 1u64);
-    let _c = child.enter();
-    tracing::info!(customer = "ada@example.com", "charging the customer");
-    tracing::warn!(latency_ms = 12u64, "slow provider");
 }
 
 /// Spans at a fixed rate for 2 s, then a flush; the drops at each rate.

@@ -172,3 +172,20 @@ pub fn warden_stack_with(
     let (subscriber, guard) = builder.writer(std::io::sink).build().expect("the stack");
     (tracing::Dispatch::new(subscriber), guard)
 }
+
+/// Issue 16's unit of work: a root span with three fields, a child span
+/// with two, three events of which one carries an email.
+pub fn request_unit(n: u64) {
+    let root = tracing::info_span!(
+        "request",
+        method = "POST",
+        path = "/api/v1/orders",
+        tenant = "acme"
+    );
+    let _r = root.enter();
+    tracing::info!(step = "validated", "request accepted");
+    let child = tracing::info_span!("charge", order_id = n, attempt = 1u64);
+    let _c = child.enter();
+    tracing::info!(customer = "ada@example.com", "charging the customer");
+    tracing::warn!(latency_ms = 12u64, "slow provider");
+}

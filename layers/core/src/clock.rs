@@ -2,9 +2,10 @@
 //! is reliable (through `quanta`, which checks and calibrates it), else the
 //! operating system's monotonic clock; and wall-clock time derived from it.
 //!
-//! On a virtual machine `std::time::Instant::now()` costs about 45 ns and
-//! `SystemTime::now()` about 57 ns; a reading here costs less than half, and
-//! a span is read twice.
+//! On this project's VM a reading costs 32 ns against 41 ns for
+//! `std::time::Instant::now()` and 42 ns for `SystemTime::now()`
+//! (`cargo bench --bench metrics -- clock`); the larger saving is that
+//! warden's layers share one reading per span open and close.
 
 use std::cell::Cell;
 use std::time::{Duration, SystemTime};
