@@ -496,7 +496,7 @@ impl WardenBuilder {
             let writer = self
                 .writer
                 .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
-            push(Box::new(warden_json::layer().with_writer(writer)));
+            push(Box::new(warden_json::JsonLayer::new().with_writer(writer)));
         }
         let subscriber = tracing_subscriber::registry().with(filter).with(stack);
         #[cfg(feature = "ops")]

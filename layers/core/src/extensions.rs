@@ -20,6 +20,7 @@ use crate::FieldValue;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SanitizedFields {
     fields: Vec<(&'static str, FieldValue)>,
+    changes: u64,
 }
 
 impl SanitizedFields {
@@ -30,6 +31,7 @@ impl SanitizedFields {
 
     /// Sets `name` to `value`, replacing an earlier value of the same field.
     pub fn set(&mut self, name: &'static str, value: FieldValue) {
+        self.changes += 1;
         match self.fields.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
             None => self.fields.push((name, value)),
@@ -44,6 +46,12 @@ impl SanitizedFields {
     /// Every recorded field, in recording order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &FieldValue)> {
         self.fields.iter().map(|(n, v)| (*n, v))
+    }
+
+    /// How many values were set so far: a layer that copied the fields
+    /// can tell whether they changed since.
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// The number of recorded fields.
@@ -68,6 +76,7 @@ mod tests {
         fields.set("n", FieldValue::U64(1));
         fields.set("n", FieldValue::U64(2));
         assert_eq!(fields.len(), 2);
+        assert_eq!(fields.changes(), 3);
         assert_eq!(fields.get("n"), Some(&FieldValue::U64(2)));
         let names: Vec<_> = fields.iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["user", "n"]);

@@ -69,7 +69,7 @@ pub use field_name::{FieldNameKind, cached_field_name_kind, next_field_name_owne
 pub use flush::{FlushError, FlushResult};
 pub use original::{lend_original, with_original_fields};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
-pub use span::{SpanMeasure, WardenSpan, correlation_id_in};
+pub use span::{SpanMeasure, SpanText, WardenSpan, correlation_id_in};
 pub use tracing_subscriber::field::RecordFields;
 
 /// Helpers the warden crates share that are not part of warden's API: a

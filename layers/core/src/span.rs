@@ -48,6 +48,29 @@ pub struct WardenSpan {
     /// What the first metrics layer of the stack measures of the span.
     pub measure: Option<SpanMeasure>,
     export: Option<Box<dyn Any + Send + Sync>>,
+    /// The span as the first line formatter of the stack wrote it.
+    pub text: Option<SpanText>,
+}
+
+/// A span written once, when it opens or records a field, for a line
+/// formatter to copy into each event line instead of writing it again.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SpanText {
+    /// Which layer wrote it (two formatters with different settings may
+    /// share a stack).
+    pub owner: usize,
+    /// The span alone: its name and fields, as the formatter writes one.
+    pub object: String,
+    /// Where the fields start in `object`, for a later record to rewrite.
+    pub fields_start: usize,
+    /// Every span from the root to this one, as the formatter lists them.
+    pub path: String,
+    /// The formatter's count of span records when `path` was written: a
+    /// record to an ancestor since then makes `path` stale.
+    pub path_records: u64,
+    /// [`SanitizedFields::changes`](crate::SanitizedFields::changes) when
+    /// `object` was written (0 when the span had none).
+    pub sanitized_changes: u64,
 }
 
 /// A span's timing and outcome as a metrics layer keeps them while it is

@@ -82,7 +82,8 @@ impl<'writer> FormatFields<'writer> for JsonFields {
     }
 }
 
-struct NameCollector<'a>(&'a mut Vec<&'static str>);
+/// Collects the names of the fields a record holds.
+pub(crate) struct NameCollector<'a>(pub(crate) &'a mut Vec<&'static str>);
 
 impl tracing_core::field::Visit for NameCollector<'_> {
     fn record_debug(&mut self, field: &tracing_core::Field, _: &dyn fmt::Debug) {

@@ -65,20 +65,20 @@ use warden_core::internal as time;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Json {
-    names: FieldNames,
+    pub(crate) names: FieldNames,
     timestamp: bool,
     level: bool,
     target: bool,
     flatten: bool,
-    current_span: bool,
-    span_list: bool,
+    pub(crate) current_span: bool,
+    pub(crate) span_list: bool,
     file: bool,
     line: bool,
     thread_names: bool,
     thread_ids: bool,
     backtrace: bool,
     #[cfg(feature = "opentelemetry")]
-    otel_ids: bool,
+    pub(crate) otel_ids: bool,
 }
 
 impl Default for Json {
@@ -226,7 +226,7 @@ thread_local! {
 
 /// Runs `f` with the thread's two cleared scratch strings, or fresh ones
 /// if they are in use (a `Debug` impl that logs while it is formatted).
-fn with_buffers<R>(f: impl FnOnce(&mut String, &mut String) -> R) -> R {
+pub(crate) fn with_buffers<R>(f: impl FnOnce(&mut String, &mut String) -> R) -> R {
     let taken = BUFFERS
         .try_with(|cell| {
             cell.try_borrow_mut()
@@ -279,9 +279,33 @@ where
 
 /// Timing fields of a span-close line, as `fmt` writes them.
 #[derive(Default)]
-struct CloseTiming {
+pub(crate) struct CloseTiming {
     busy_ns: Option<f64>,
     idle_ns: Option<f64>,
+}
+
+/// An object being written: puts the comma between members.
+pub(crate) struct Members<'a> {
+    pub(crate) out: &'a mut String,
+    first: bool,
+}
+
+impl<'a> Members<'a> {
+    /// Opens the object.
+    pub(crate) fn open(out: &'a mut String) -> Self {
+        out.push('{');
+        Members { out, first: true }
+    }
+
+    /// Starts a member: the comma if one came before, then the quoted key
+    /// and colon.
+    pub(crate) fn key(&mut self, quoted: &str) -> &mut String {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(',');
+        }
+        self.out.push_str(quoted);
+        self.out
+    }
 }
 
 impl Json {
@@ -295,31 +319,36 @@ impl Json {
         S: Subscriber + for<'a> LookupSpan<'a>,
         N: for<'w> FormatFields<'w> + 'static,
     {
+        let mut line = Members::open(out);
+        let timing = self.write_head(&mut line, event, fields);
+        if let Some(leaf) = ctx.parent_span() {
+            self.write_spans::<S, N>(&mut line, &leaf, fields);
+        }
+        self.write_tail(&mut line, event, timing);
+    }
+
+    /// The members before the spans: timestamp, level, target, message and
+    /// fields, source location and thread.
+    pub(crate) fn write_head(
+        &self,
+        line: &mut Members<'_>,
+        event: &Event<'_>,
+        fields: &mut String,
+    ) -> CloseTiming {
         let meta = event.metadata();
         let names = &self.names;
-        out.push('{');
-        let mut first = true;
-        let mut sep = |out: &mut String| {
-            if !std::mem::take(&mut first) {
-                out.push(',');
-            }
-        };
         if self.timestamp {
-            sep(out);
-            out.push_str(names.timestamp.quoted());
+            let out = line.key(names.timestamp.quoted());
             out.push('"');
             time::rfc3339_micros(out, warden_core::wall_now());
             out.push('"');
         }
         if self.level {
-            sep(out);
-            out.push_str(names.level.quoted());
-            out.push_str(level_str(meta.level()));
+            line.key(names.level.quoted())
+                .push_str(level_str(meta.level()));
         }
         if self.target {
-            sep(out);
-            out.push_str(names.target.quoted());
-            write::string(out, meta.target());
+            write::string(line.key(names.target.quoted()), meta.target());
         }
 
         let is_span_event = meta.is_span();
@@ -327,9 +356,7 @@ impl Json {
         visit_fields(event, |field, value| {
             let name = field.name();
             if name == "message" {
-                sep(out);
-                out.push_str(names.message.quoted());
-                write::value(out, value);
+                write::value(line.key(names.message.quoted()), value);
                 return;
             }
             if is_span_event {
@@ -348,11 +375,11 @@ impl Json {
             write::value(fields, value);
         });
         if !fields.is_empty() {
-            sep(out);
             if self.flatten {
+                let out = line.key("");
                 out.push_str(fields);
             } else {
-                out.push_str(names.fields.quoted());
+                let out = line.key(names.fields.quoted());
                 out.push('{');
                 out.push_str(fields);
                 out.push('}');
@@ -360,102 +387,119 @@ impl Json {
         }
         if self.file {
             if let Some(file) = meta.file() {
-                sep(out);
-                out.push_str(names.file.quoted());
-                write::string(out, file);
+                write::string(line.key(names.file.quoted()), file);
             }
         }
         if self.line {
-            if let Some(line) = meta.line() {
-                sep(out);
-                out.push_str(names.line.quoted());
-                out.push_str(itoa::Buffer::new().format(line));
+            if let Some(number) = meta.line() {
+                line.key(names.line.quoted())
+                    .push_str(itoa::Buffer::new().format(number));
             }
         }
         if self.thread_names {
             if let Some(name) = std::thread::current().name() {
-                sep(out);
-                out.push_str(names.thread_name.quoted());
-                write::string(out, name);
+                write::string(line.key(names.thread_name.quoted()), name);
             }
         }
         if self.thread_ids {
-            sep(out);
-            out.push_str(names.thread_id.quoted());
-            write::debug_string(out, &std::thread::current().id());
+            write::debug_string(
+                line.key(names.thread_id.quoted()),
+                &std::thread::current().id(),
+            );
         }
+        timing
+    }
 
-        if let Some(leaf) = ctx.parent_span() {
-            #[cfg(feature = "opentelemetry")]
-            let otel = if self.otel_ids {
-                otel_ids(&leaf.id())
-            } else {
-                None
-            };
-            // The leaf's extensions are read once, for its object, its place
-            // in the list and its correlation ID; its object is written once
-            // and copied.
-            let leaf_extensions = leaf.extensions();
-            let mut leaf_object = None;
-            if self.current_span {
-                sep(out);
-                out.push_str(names.span.quoted());
-                let start = out.len();
-                self.span_object::<S, N>(out, &leaf, &leaf_extensions);
-                leaf_object = Some(start..out.len());
-            }
-            if self.span_list {
-                sep(out);
-                out.push_str(names.spans.quoted());
-                out.push('[');
-                let leaf_id = leaf.id();
-                for (i, span) in leaf.scope().from_root().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    if span.id() != leaf_id {
-                        let extensions = span.extensions();
-                        self.span_object::<S, N>(out, &span, &extensions);
-                    } else if let Some(range) = leaf_object.clone() {
-                        fields.clear();
-                        fields.push_str(&out[range]);
-                        out.push_str(fields);
-                    } else {
-                        self.span_object::<S, N>(out, &span, &leaf_extensions);
-                    }
+    /// `span`, `spans` and the correlation and trace ids, from the spans'
+    /// fields as `fmt`'s layer stored them.
+    fn write_spans<S, N>(&self, line: &mut Members<'_>, leaf: &SpanRef<'_, S>, fields: &mut String)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        N: for<'w> FormatFields<'w> + 'static,
+    {
+        let names = &self.names;
+        #[cfg(feature = "opentelemetry")]
+        let otel = if self.otel_ids {
+            otel_ids(&leaf.id())
+        } else {
+            None
+        };
+        // The leaf's extensions are read once, for its object, its place
+        // in the list and its correlation ID; its object is written once
+        // and copied.
+        let leaf_extensions = leaf.extensions();
+        let mut leaf_object = None;
+        if self.current_span {
+            let out = line.key(names.span.quoted());
+            let start = out.len();
+            self.span_object::<S, N>(out, leaf, &leaf_extensions);
+            leaf_object = Some(start..out.len());
+        }
+        if self.span_list {
+            let out = line.key(names.spans.quoted());
+            out.push('[');
+            let leaf_id = leaf.id();
+            for (i, span) in leaf.scope().from_root().enumerate() {
+                if i > 0 {
+                    out.push(',');
                 }
-                out.push(']');
+                if span.id() != leaf_id {
+                    let extensions = span.extensions();
+                    self.span_object::<S, N>(out, &span, &extensions);
+                } else if let Some(range) = leaf_object.clone() {
+                    fields.clear();
+                    fields.push_str(&out[range]);
+                    out.push_str(fields);
+                } else {
+                    self.span_object::<S, N>(out, &span, &leaf_extensions);
+                }
             }
-            if let Some(id) = warden_core::correlation_id_in(&leaf_extensions) {
-                sep(out);
-                out.push_str(names.correlation_id.quoted());
-                id.with_str(|text| write::string(out, text));
-            }
-            drop(leaf_extensions);
-            #[cfg(feature = "opentelemetry")]
-            if let Some((trace_id, span_id)) = otel {
-                sep(out);
-                out.push_str(names.trace_id.quoted());
-                let _ = write!(out, "\"{trace_id:032x}\"");
-                out.push(',');
-                out.push_str(names.span_id.quoted());
-                let _ = write!(out, "\"{span_id:016x}\"");
-            }
+            out.push(']');
         }
+        if let Some(id) = warden_core::correlation_id_in(&leaf_extensions) {
+            let out = line.key(names.correlation_id.quoted());
+            id.with_str(|text| write::string(out, text));
+        }
+        drop(leaf_extensions);
+        #[cfg(feature = "opentelemetry")]
+        self.write_otel_ids(line, otel);
+    }
+
+    #[cfg(feature = "opentelemetry")]
+    pub(crate) fn write_otel_ids(&self, line: &mut Members<'_>, ids: Option<(u128, u64)>) {
+        if let Some((trace_id, span_id)) = ids {
+            let _ = write!(
+                line.key(self.names.trace_id.quoted()),
+                "\"{trace_id:032x}\""
+            );
+            let _ = write!(line.key(self.names.span_id.quoted()), "\"{span_id:016x}\"");
+        }
+    }
+
+    /// The members after the spans (a span-close line's duration, an
+    /// ERROR event's backtrace), and the end of the line.
+    pub(crate) fn write_tail(
+        &self,
+        line: &mut Members<'_>,
+        event: &Event<'_>,
+        timing: CloseTiming,
+    ) {
+        let names = &self.names;
         if let (Some(busy), Some(idle)) = (timing.busy_ns, timing.idle_ns) {
-            sep(out);
-            out.push_str(names.duration_ms.quoted());
-            let _ = write!(out, "{:?}", ((busy + idle) / 1e3).round() / 1e3);
+            let _ = write!(
+                line.key(names.duration_ms.quoted()),
+                "{:?}",
+                ((busy + idle) / 1e3).round() / 1e3
+            );
         }
-        if self.backtrace && *meta.level() == Level::ERROR {
-            sep(out);
-            out.push_str(names.backtrace.quoted());
+        if self.backtrace && *event.metadata().level() == Level::ERROR {
+            let out = line.key(names.backtrace.quoted());
             let backtrace = std::backtrace::Backtrace::force_capture();
             out.push('"');
             let _ = write!(write::Escaping(out), "{backtrace}");
             out.push('"');
         }
-        out.push_str("}\n");
+        line.out.push_str("}\n");
     }
 
     /// Appends `{"name":…, <fields>}` for one span.
@@ -580,7 +624,7 @@ fn parse_timing(text: &str) -> Option<f64> {
 }
 
 #[cfg(feature = "opentelemetry")]
-fn otel_ids(id: &tracing_core::span::Id) -> Option<(u128, u64)> {
+pub(crate) fn otel_ids(id: &tracing_core::span::Id) -> Option<(u128, u64)> {
     use opentelemetry::trace::TraceContextExt;
     tracing_core::dispatcher::get_default(|dispatch| {
         let cx = tracing_opentelemetry::get_otel_context(id, dispatch)?;

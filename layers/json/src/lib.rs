@@ -27,11 +27,13 @@
 
 mod fields;
 mod format;
+mod layer;
 mod names;
 mod write;
 
 pub use fields::JsonFields;
 pub use format::Json;
+pub use layer::JsonLayer;
 pub use names::FieldNames;
 
 use tracing_core::Subscriber;

@@ -1,0 +1,440 @@
+//! `JsonLayer`: the JSON lines as a layer of their own, each span written
+//! once when it opens and copied into every line inside it.
+
+use std::cell::RefCell;
+use std::io::{Stdout, Write as _};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Subscriber};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
+use warden_core::{SanitizedFields, SpanText, WardenSpan, visit_fields};
+
+use crate::Json;
+use crate::fields::{NameCollector, remove_member};
+use crate::format::{Members, with_buffers};
+use crate::write;
+
+/// Span records seen by every `JsonLayer` of the process: a span's list
+/// of spans written before the latest record may hold an old value.
+static RECORDS: AtomicU64 = AtomicU64::new(0);
+
+/// Told once: a line that could not be written.
+static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
+
+static NEXT_OWNER: AtomicUsize = AtomicUsize::new(1);
+
+/// Spans' texts kept for reuse, so that a span's strings are not
+/// allocated anew (and grown) for each span.
+const POOL: usize = 64;
+
+thread_local! {
+    static TEXTS: RefCell<Vec<SpanText>> = const { RefCell::new(Vec::new()) };
+}
+
+fn pooled_text() -> SpanText {
+    TEXTS
+        .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn recycle(mut text: SpanText) {
+    if text.object.capacity() > 4096 || text.path.capacity() > 16 * 1024 {
+        return;
+    }
+    text.object.clear();
+    text.path.clear();
+    let _ = TEXTS.try_with(|pool| {
+        if let Ok(mut pool) = pool.try_borrow_mut() {
+            if pool.len() < POOL {
+                pool.push(text);
+            }
+        }
+    });
+}
+
+/// Texts of layers other than the first one in a stack (two `JsonLayer`s
+/// with different formats): each keeps its own here.
+#[derive(Default)]
+struct OtherTexts(Vec<SpanText>);
+
+/// [`Json`] lines as a layer of its own, not inside `fmt`'s layer: one
+/// JSON object per event, with the same keys and options.
+///
+/// A span's object (its name and fields, the PII layer's sanitized values
+/// in place of the raw ones) and the list of spans from the root to it are
+/// written once, when the span opens or records a field, and kept in
+/// warden's shared span record ([`WardenSpan`]); each event inside the span
+/// copies them. That is what makes it cheaper than [`layer`](crate::layer),
+/// which reads every span of the scope again for every line.
+///
+/// It writes event lines only; for span-close lines (with `duration_ms`)
+/// use [`layer`](crate::layer) with `fmt`'s span events.
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// use warden_json::{Json, JsonLayer};
+///
+/// let layer = JsonLayer::new()
+///     .format(Json::new().with_target(false))
+///     .with_writer(std::io::sink);
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || {
+///     let span = tracing::info_span!("checkout", order = 42u64);
+///     let _entered = span.enter();
+///     tracing::info!(amount = 9.5, "charged");
+/// });
+/// ```
+#[derive(Debug)]
+pub struct JsonLayer<W = fn() -> Stdout> {
+    format: Json,
+    make_writer: W,
+    owner: usize,
+}
+
+impl Default for JsonLayer {
+    /// The default [`Json`] format, written to stdout.
+    fn default() -> Self {
+        JsonLayer {
+            format: Json::default(),
+            make_writer: std::io::stdout,
+            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+impl JsonLayer {
+    /// The default [`Json`] format, written to stdout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<W> JsonLayer<W> {
+    /// Writes lines through `make_writer` (any `fmt` writer: a file,
+    /// `tracing-appender`'s non-blocking writer, `std::io::sink`).
+    pub fn with_writer<W2>(self, make_writer: W2) -> JsonLayer<W2>
+    where
+        W2: for<'w> MakeWriter<'w> + 'static,
+    {
+        JsonLayer {
+            format: self.format,
+            make_writer,
+            owner: self.owner,
+        }
+    }
+
+    /// Uses `format` for the lines.
+    pub fn format(mut self, format: Json) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// Changes the format: `.map_format(|json| json.with_span_list(false))`.
+    pub fn map_format(mut self, f: impl FnOnce(Json) -> Json) -> Self {
+        self.format = f(self.format);
+        self
+    }
+
+    /// This layer's text of a span, if it wrote one.
+    fn text_in<'a>(&self, extensions: &'a Extensions<'_>) -> Option<&'a SpanText> {
+        match WardenSpan::of(extensions).and_then(|span| span.text.as_ref()) {
+            Some(text) if text.owner == self.owner => Some(text),
+            _ => extensions
+                .get::<OtherTexts>()?
+                .0
+                .iter()
+                .find(|t| t.owner == self.owner),
+        }
+    }
+
+    /// Appends the span's object: its text, with the sanitized values of
+    /// fields the PII layer replaced after it was written; or only its name
+    /// if this layer has no text of it.
+    fn write_object(&self, out: &mut String, name: &str, extensions: &Extensions<'_>) {
+        let sanitized = extensions.get::<SanitizedFields>();
+        match self.text_in(extensions) {
+            Some(text) if is_fresh(text, sanitized) => out.push_str(&text.object),
+            Some(text) => {
+                let mut members = members_of(text).to_owned();
+                if let Some(sanitized) = sanitized {
+                    for (name, _) in sanitized.iter() {
+                        remove_member(&mut members, name);
+                    }
+                    for (name, value) in sanitized.iter() {
+                        if !members.is_empty() {
+                            members.push(',');
+                        }
+                        write::key(&mut members, name);
+                        write::owned_value(&mut members, value);
+                    }
+                }
+                out.push_str(&text.object[..text.fields_start]);
+                if !members.is_empty() {
+                    out.push(',');
+                    out.push_str(&members);
+                }
+                out.push('}');
+            }
+            None => {
+                out.push('{');
+                out.push_str(self.format.names.span_name.quoted());
+                write::string(out, name);
+                out.push('}');
+            }
+        }
+    }
+
+    /// Appends the objects of `span`'s scope from the root, comma-separated.
+    fn write_path<S>(&self, out: &mut String, span: &SpanRef<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        for (i, span) in span.scope().from_root().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            self.write_object(out, span.name(), &span.extensions());
+        }
+    }
+
+    /// Writes the span's object and path into `text`.
+    fn render<S>(&self, text: &mut SpanText, span: &SpanRef<'_, S>, fields: &dyn RecordFieldsDyn)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let records = RECORDS.load(Ordering::Acquire);
+        text.owner = self.owner;
+        text.path.clear();
+        // The parent's list, copied if it is current; else written again
+        // from each span's object.
+        if let Some(parent) = span.parent() {
+            let extensions = parent.extensions();
+            match self.text_in(&extensions) {
+                Some(p)
+                    if p.path_records == records
+                        && is_fresh(p, extensions.get::<SanitizedFields>()) =>
+                {
+                    text.path.push_str(&p.path);
+                }
+                _ => {
+                    drop(extensions);
+                    self.write_path(&mut text.path, &parent);
+                }
+            }
+            text.path.push(',');
+        }
+        let extensions = span.extensions();
+        let sanitized = extensions.get::<SanitizedFields>();
+        let object = &mut text.object;
+        object.push('{');
+        object.push_str(self.format.names.span_name.quoted());
+        write::string(object, span.name());
+        text.fields_start = object.len();
+        fields.members(object, sanitized);
+        object.push('}');
+        text.sanitized_changes = sanitized.map_or(0, SanitizedFields::changes);
+        text.path.push_str(&text.object);
+        text.path_records = records;
+    }
+
+    fn store<S>(&self, span: &SpanRef<'_, S>, text: SpanText)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let mut extensions = span.extensions_mut();
+        let Some(record) = WardenSpan::of_mut(&mut extensions) else {
+            return;
+        };
+        match &mut record.text {
+            slot @ None => *slot = Some(text),
+            Some(mine) if mine.owner == self.owner => {
+                recycle(std::mem::replace(mine, text));
+            }
+            Some(_) => {
+                if extensions.get_mut::<OtherTexts>().is_none() {
+                    extensions.insert(OtherTexts::default());
+                }
+                if let Some(others) = extensions.get_mut::<OtherTexts>() {
+                    others.0.retain(|t| t.owner != self.owner);
+                    others.0.push(text);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `text` was written with the span's current sanitized values.
+fn is_fresh(text: &SpanText, sanitized: Option<&SanitizedFields>) -> bool {
+    sanitized.map_or(0, SanitizedFields::changes) == text.sanitized_changes
+}
+
+/// The members of a span's object: `"a":1,"b":"x"`, without braces.
+fn members_of(text: &SpanText) -> &str {
+    let end = text.object.len().saturating_sub(1);
+    text.object
+        .get(text.fields_start..end)
+        .map_or("", |m| m.strip_prefix(',').unwrap_or(m))
+}
+
+/// The fields a span opened with or recorded, written as members.
+trait RecordFieldsDyn {
+    /// Appends `,"name":value` for each field, the sanitized value where
+    /// `sanitized` has one.
+    fn members(&self, out: &mut String, sanitized: Option<&SanitizedFields>);
+}
+
+impl<R: RecordFields> RecordFieldsDyn for R {
+    fn members(&self, out: &mut String, sanitized: Option<&SanitizedFields>) {
+        visit_fields(self, |field, value| {
+            out.push(',');
+            write::key(out, field.name());
+            match sanitized.and_then(|s| s.get(field.name())) {
+                Some(clean) => write::owned_value(out, clean),
+                None => write::value(out, value),
+            }
+        });
+    }
+}
+
+impl<S, W> Layer<S> for JsonLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut text = pooled_text();
+        self.render(&mut text, &span, attrs);
+        self.store(&span, text);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        RECORDS.fetch_add(1, Ordering::AcqRel);
+        let Some(span) = ctx.span(id) else { return };
+        let mut text = pooled_text();
+        {
+            let extensions = span.extensions();
+            let Some(old) = self.text_in(&extensions) else {
+                return;
+            };
+            // The earlier members, without those recorded again, then the
+            // new values (`render` writes the object's head).
+            let mut names = Vec::new();
+            values.record(&mut NameCollector(&mut names));
+            let mut kept = members_of(old).to_owned();
+            for name in names {
+                remove_member(&mut kept, name);
+            }
+            drop(extensions);
+            let earlier = Earlier {
+                kept: &kept,
+                values,
+            };
+            self.render(&mut text, &span, &earlier);
+        }
+        self.store(&span, text);
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        with_buffers(|out, scratch| {
+            let format = &self.format;
+            let mut line = Members::open(out);
+            let timing = format.write_head(&mut line, event, scratch);
+            if let Some(leaf) = ctx.event_span(event) {
+                self.write_spans(&mut line, &leaf);
+            }
+            format.write_tail(&mut line, event, timing);
+            let mut writer = self.make_writer.make_writer_for(event.metadata());
+            if let Err(e) = writer.write_all(out.as_bytes()) {
+                if !WRITE_FAILED.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "[warden-json] a JSON line could not be written ({e}); later failures are not reported"
+                    );
+                }
+            }
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(record) = extensions.get_mut::<WardenSpan>() {
+            if record.text.as_ref().is_some_and(|t| t.owner == self.owner) {
+                if let Some(text) = record.text.take() {
+                    recycle(text);
+                }
+            }
+        }
+    }
+}
+
+impl<W> JsonLayer<W> {
+    /// `span`, `spans` and the correlation and trace ids of the event's span.
+    fn write_spans<S>(&self, line: &mut Members<'_>, leaf: &SpanRef<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let format = &self.format;
+        let names = &format.names;
+        #[cfg(feature = "opentelemetry")]
+        let otel = if format.otel_ids {
+            crate::format::otel_ids(&leaf.id())
+        } else {
+            None
+        };
+        let extensions = leaf.extensions();
+        if format.current_span {
+            self.write_object(line.key(names.span.quoted()), leaf.name(), &extensions);
+        }
+        if format.span_list {
+            let out = line.key(names.spans.quoted());
+            out.push('[');
+            let sanitized = extensions.get::<SanitizedFields>();
+            match self.text_in(&extensions) {
+                Some(text)
+                    if text.path_records == RECORDS.load(Ordering::Acquire)
+                        && is_fresh(text, sanitized) =>
+                {
+                    out.push_str(&text.path);
+                }
+                _ => {
+                    if let Some(parent) = leaf.parent() {
+                        self.write_path(out, &parent);
+                        out.push(',');
+                    }
+                    self.write_object(out, leaf.name(), &extensions);
+                }
+            }
+            out.push(']');
+        }
+        if let Some(id) = warden_core::correlation_id_in(&extensions) {
+            let out = line.key(names.correlation_id.quoted());
+            id.with_str(|text| write::string(out, text));
+        }
+        drop(extensions);
+        #[cfg(feature = "opentelemetry")]
+        format.write_otel_ids(line, otel);
+    }
+}
+
+/// A recorded span's members: those kept from before, then the new values.
+struct Earlier<'a, 'r> {
+    kept: &'a str,
+    values: &'a Record<'r>,
+}
+
+impl RecordFieldsDyn for Earlier<'_, '_> {
+    fn members(&self, out: &mut String, sanitized: Option<&SanitizedFields>) {
+        if !self.kept.is_empty() {
+            out.push(',');
+            out.push_str(self.kept);
+        }
+        self.values.members(out, sanitized);
+    }
+}
