@@ -296,13 +296,15 @@ impl OwnedFields {
     /// `fields` must be the field set these slots were sized for; if the
     /// lengths differ, `f` is given the values of the common prefix.
     pub fn with_value_set<R>(&self, fields: &FieldSet, f: impl FnOnce(&ValueSet<'_>) -> R) -> R {
-        let lent: Vec<Option<Lent<'_>>> = self
+        // On the stack for the field counts events have (`tracing`'s macros
+        // take at most 32).
+        let lent: smallvec::SmallVec<[Option<Lent<'_>>; 16]> = self
             .values
             .iter()
             .take(fields.len())
             .map(|v| v.as_ref().map(Lent::new))
             .collect();
-        let mut refs: Vec<Option<&dyn Value>> = lent
+        let mut refs: smallvec::SmallVec<[Option<&dyn Value>; 16]> = lent
             .iter()
             .map(|v| v.as_ref().map(Lent::as_value))
             .collect();

@@ -160,3 +160,31 @@ fn a_writer_that_fails_loses_the_line_without_breaking_the_logging_call() {
         tracing::info!("lost too");
     });
 }
+
+#[test]
+fn the_clean_values_before_a_dirty_one_keep_their_text_and_types() {
+    let out = Buffer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default())
+        .with(JsonLayer::new().with_writer(out.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(
+            n = 42u64,
+            ok = true,
+            route = "/api/v1/orders",
+            state = ?"ready",
+            customer = "ada@example.com",
+            after = "call +1 415 555 2671",
+            "charging {}",
+            "now"
+        );
+    });
+    let line = &out.lines()[0];
+    assert_eq!(line["message"], "charging now");
+    assert_eq!(line["n"], json!(42));
+    assert_eq!(line["ok"], json!(true));
+    assert_eq!(line["route"], "/api/v1/orders");
+    assert_eq!(line["state"], "\"ready\"");
+    assert_eq!(line["customer"], "[REDACTED:EMAIL]");
+    assert_eq!(line["after"], "call [REDACTED:PHONE]");
+}

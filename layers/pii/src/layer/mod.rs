@@ -336,11 +336,15 @@ impl PiiLayer {
         self.sanitizer.field_name_kind(name) == FieldNameKind::Secret
     }
 
-    /// Whether any value in `record` must be replaced.
-    fn is_dirty<R: RecordFields + ?Sized>(&self, record: &R) -> bool {
-        let mut dirty = false;
+    /// How many values of `record` come before the first one that must be
+    /// replaced (in visiting order), if one must.
+    fn first_dirty<R: RecordFields + ?Sized>(&self, record: &R) -> Option<usize> {
+        let (mut visited, mut dirty) = (0, None);
         visit_fields(record, |field, value| {
-            dirty = dirty || self.value_is_dirty(field.name(), value);
+            if dirty.is_none() && self.value_is_dirty(field.name(), value) {
+                dirty = Some(visited);
+            }
+            visited += 1;
         });
         dirty
     }
@@ -459,16 +463,20 @@ impl PiiLayer {
         record: &R,
         extra: usize,
     ) -> Option<(OwnedFields, Tally)> {
-        if !self.is_dirty(record) {
-            return None;
-        }
+        let first_dirty = self.first_dirty(record)?;
         let mut owned = OwnedFields::with_len(fields.len() + extra);
         let mut tally = Tally::default();
+        let mut visited = 0;
         visit_fields(record, |field, value| {
-            owned.set(
-                field.index(),
-                self.sanitized_value(field.name(), value, &mut tally),
-            );
+            // Values visited before the first dirty one were found clean:
+            // copied, not scanned again.
+            visited += 1;
+            let value = if visited <= first_dirty {
+                FieldValue::from_ref(value)
+            } else {
+                self.sanitized_value(field.name(), value, &mut tally)
+            };
+            owned.set(field.index(), value);
         });
         Some((owned, tally))
     }
@@ -493,8 +501,11 @@ impl PiiLayer {
         } else {
             event.metadata()
         };
+        // The dispatcher this layer was registered with holds it, so it is
+        // never the no-op one; only a default found from here may be.
+        let registered = dispatch.is_some();
         let mut send = |dispatch: &Dispatch| {
-            if dispatch.is::<NoSubscriber>() {
+            if !registered && dispatch.is::<NoSubscriber>() {
                 self.drop_event();
                 return;
             }
