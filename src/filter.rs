@@ -30,6 +30,9 @@ use tracing_subscriber::registry::LookupSpan;
 #[derive(Debug)]
 pub struct StackFilter(Inner);
 
+// One per stack: `Targets` (inline directives, with `smallvec`) stays
+// unboxed so that the callsite and event checks do not follow a pointer.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Inner {
     Static(Targets),
