@@ -61,7 +61,8 @@ pub struct SpanText {
     pub owner: usize,
     /// The span alone: its name and fields, as the formatter writes one.
     pub object: String,
-    /// Where the fields start in `object`, for a later record to rewrite.
+    /// Where the name ends in `object` (its fields, if any, follow after a
+    /// comma), for a later record to rewrite them.
     pub fields_start: usize,
     /// Every span from the root to this one, as the formatter lists them.
     pub path: String,

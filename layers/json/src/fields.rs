@@ -7,7 +7,7 @@ use tracing_core::span::Record;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FormatFields, FormattedFields};
-use warden_core::visit_fields;
+use warden_core::{SanitizedFields, visit_fields};
 
 use crate::write;
 
@@ -88,6 +88,21 @@ pub(crate) struct NameCollector<'a>(pub(crate) &'a mut Vec<&'static str>);
 impl tracing_core::field::Visit for NameCollector<'_> {
     fn record_debug(&mut self, field: &tracing_core::Field, _: &dyn fmt::Debug) {
         self.0.push(field.name());
+    }
+}
+
+/// Replaces in `members` each field `sanitized` holds with its sanitized
+/// value (appended after the others).
+pub(crate) fn merge_sanitized(members: &mut String, sanitized: &SanitizedFields) {
+    for (name, _) in sanitized.iter() {
+        remove_member(members, name);
+    }
+    for (name, value) in sanitized.iter() {
+        if !members.is_empty() {
+            members.push(',');
+        }
+        write::key(members, name);
+        write::owned_value(members, value);
     }
 }
 

@@ -10,7 +10,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
 use warden_core::{FieldRef, SanitizedFields, visit_fields};
 
-use crate::fields::{JsonFields, remove_member};
+use crate::fields::{JsonFields, merge_sanitized};
 use crate::names::FieldNames;
 use crate::write;
 use warden_core::internal as time;
@@ -456,18 +456,24 @@ impl Json {
             }
             out.push(']');
         }
-        if let Some(id) = warden_core::correlation_id_in(&leaf_extensions) {
-            let out = line.key(names.correlation_id.quoted());
-            id.with_str(|text| write::string(out, text));
-        }
-        drop(leaf_extensions);
-        #[cfg(feature = "opentelemetry")]
-        self.write_otel_ids(line, otel);
+        #[cfg(not(feature = "opentelemetry"))]
+        let otel = None;
+        self.write_ids(line, &leaf_extensions, otel);
     }
 
-    #[cfg(feature = "opentelemetry")]
-    pub(crate) fn write_otel_ids(&self, line: &mut Members<'_>, ids: Option<(u128, u64)>) {
-        if let Some((trace_id, span_id)) = ids {
+    /// The event span's correlation ID (from its extensions) and
+    /// OpenTelemetry trace and span ids.
+    pub(crate) fn write_ids(
+        &self,
+        line: &mut Members<'_>,
+        extensions: &Extensions<'_>,
+        otel: Option<(u128, u64)>,
+    ) {
+        if let Some(id) = warden_core::correlation_id_in(extensions) {
+            let out = line.key(self.names.correlation_id.quoted());
+            id.with_str(|text| write::string(out, text));
+        }
+        if let Some((trace_id, span_id)) = otel {
             let _ = write!(
                 line.key(self.names.trace_id.quoted()),
                 "\"{trace_id:032x}\""
@@ -525,16 +531,7 @@ impl Json {
             }
             (Stored::Members(members), Some(sanitized)) => {
                 let mut merged = members.to_owned();
-                for (name, _) in sanitized.iter() {
-                    remove_member(&mut merged, name);
-                }
-                for (name, value) in sanitized.iter() {
-                    if !merged.is_empty() {
-                        merged.push(',');
-                    }
-                    write::key(&mut merged, name);
-                    write::owned_value(&mut merged, value);
-                }
+                merge_sanitized(&mut merged, sanitized);
                 if !merged.is_empty() {
                     out.push(',');
                     out.push_str(&merged);

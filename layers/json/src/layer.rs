@@ -14,7 +14,7 @@ use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
 use warden_core::{SanitizedFields, SpanText, WardenSpan, visit_fields};
 
 use crate::Json;
-use crate::fields::{NameCollector, remove_member};
+use crate::fields::{NameCollector, merge_sanitized, remove_member};
 use crate::format::{Members, with_buffers};
 use crate::write;
 
@@ -163,16 +163,7 @@ impl<W> JsonLayer<W> {
             Some(text) => {
                 let mut members = members_of(text).to_owned();
                 if let Some(sanitized) = sanitized {
-                    for (name, _) in sanitized.iter() {
-                        remove_member(&mut members, name);
-                    }
-                    for (name, value) in sanitized.iter() {
-                        if !members.is_empty() {
-                            members.push(',');
-                        }
-                        write::key(&mut members, name);
-                        write::owned_value(&mut members, value);
-                    }
+                    merge_sanitized(&mut members, sanitized);
                 }
                 out.push_str(&text.object[..text.fields_start]);
                 if !members.is_empty() {
@@ -413,13 +404,9 @@ impl<W> JsonLayer<W> {
             }
             out.push(']');
         }
-        if let Some(id) = warden_core::correlation_id_in(&extensions) {
-            let out = line.key(names.correlation_id.quoted());
-            id.with_str(|text| write::string(out, text));
-        }
-        drop(extensions);
-        #[cfg(feature = "opentelemetry")]
-        format.write_otel_ids(line, otel);
+        #[cfg(not(feature = "opentelemetry"))]
+        let otel = None;
+        format.write_ids(line, &extensions, otel);
     }
 }
 
