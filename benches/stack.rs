@@ -298,6 +298,37 @@ fn spans(c: &mut Criterion) {
         );
     }
     g.finish();
+    // Each part's share of the request unit: the stack against itself
+    // without that part, interleaved.
+    let mut g = c.benchmark_group("stack/request_unit_parts");
+    type Tune = fn(warden::WardenBuilder) -> warden::WardenBuilder;
+    let parts: [(&str, Tune); 5] = [
+        ("json", |b| b.without_json()),
+        ("pii", |b| b.without_pii()),
+        ("metrics", |b| b.without_metrics()),
+        ("correlation", |b| b.without_correlation()),
+        ("audit", |b| b.without_audit()),
+    ];
+    for (name, tune) in parts {
+        let (without_part, _guard) = common::warden_stack_tuned(None, tune);
+        let totals = std::cell::Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let (a, base) = paired(iters, &without, &without_part);
+                let (ta, tb, n) = totals.get();
+                totals.set((ta + a, tb + base, n + iters));
+                a
+            })
+        });
+        let (a, base, n) = totals.get();
+        eprintln!(
+            "{name}: {:.0} ns of the stack's {:.0} ns per request unit (the stack without it: {:.0} ns, over the same interleaved units)",
+            (a.as_secs_f64() - base.as_secs_f64()) * 1e9 / n as f64,
+            a.as_secs_f64() * 1e9 / n as f64,
+            base.as_secs_f64() * 1e9 / n as f64,
+        );
+    }
+    g.finish();
     sustained(&otlp, &warden);
     let _ = provider.shutdown();
     let _ = otlp.shutdown(Duration::from_secs(30));

@@ -158,6 +158,15 @@ pub fn warden_stack() -> (tracing::Dispatch, warden::WardenGuard) {
 pub fn warden_stack_with(
     otlp: Option<warden::otlp::OtlpBuilder>,
 ) -> (tracing::Dispatch, warden::WardenGuard) {
+    warden_stack_tuned(otlp, |builder| builder)
+}
+
+/// The same stack, with `tune` applied to its builder last (to leave a
+/// part out).
+pub fn warden_stack_tuned(
+    otlp: Option<warden::otlp::OtlpBuilder>,
+    tune: impl FnOnce(warden::WardenBuilder) -> warden::WardenBuilder,
+) -> (tracing::Dispatch, warden::WardenGuard) {
     let audit = warden::audit::AuditLayer::builder()
         .route(
             warden::audit::Route::new("discard", warden::audit::RouteFilter::all()).sink(Discard),
@@ -169,7 +178,9 @@ pub fn warden_stack_with(
         Some(otlp) => builder.otlp(otlp),
         None => builder.without_otlp(),
     };
-    let (subscriber, guard) = builder.writer(std::io::sink).build().expect("the stack");
+    let (subscriber, guard) = tune(builder.writer(std::io::sink))
+        .build()
+        .expect("the stack");
     (tracing::Dispatch::new(subscriber), guard)
 }
 
