@@ -30,13 +30,23 @@ pub struct CorrelationId(Repr);
 
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Repr {
-    Uuid(Uuid),
+    /// A UUID and its hyphenated lowercase text, written once: a line
+    /// formatter prints the ID of every line inside the request.
+    Uuid(Uuid, [u8; 36]),
     /// A W3C / OpenTelemetry trace id, printed as 32 lowercase hex digits.
     TraceId(u128),
     /// An ID from outside, up to [`SHORT_ID`] bytes: kept inline, so that
     /// a child span's copy costs no atomic reference count.
     Short(ShortId),
     External(Arc<str>),
+}
+
+impl Repr {
+    fn uuid(uuid: Uuid) -> Repr {
+        let mut text = [0u8; 36];
+        uuid.hyphenated().encode_lower(&mut text);
+        Repr::Uuid(uuid, text)
+    }
 }
 
 /// The longest ID kept inline (most request IDs are: UUIDs, ULIDs,
@@ -61,8 +71,8 @@ impl ShortId {
     }
 
     fn as_str(&self) -> &str {
-        // Made from a `&str` only.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+        // Made from printable ASCII only (`FromStr` refuses anything else).
+        crate::ascii::ascii_str(&self.bytes[..usize::from(self.len)])
     }
 }
 
@@ -144,7 +154,7 @@ impl CorrelationId {
     /// operating system, not from a cryptographic one: a correlation ID names
     /// a request, it is not a secret or a capability.
     pub fn new() -> Self {
-        CorrelationId(Repr::Uuid(new_uuid_v7()))
+        CorrelationId(Repr::uuid(new_uuid_v7()))
     }
 
     /// The ID of an OpenTelemetry / W3C trace (`traceparent`'s trace-id),
@@ -174,7 +184,7 @@ impl CorrelationId {
     /// ```
     pub fn as_uuid(&self) -> Option<Uuid> {
         match &self.0 {
-            Repr::Uuid(u) => Some(*u),
+            Repr::Uuid(u, _) => Some(*u),
             Repr::TraceId(_) => None,
             Repr::Short(s) => Uuid::parse_str(s.as_str()).ok(),
             Repr::External(s) => Uuid::parse_str(s).ok(),
@@ -191,15 +201,14 @@ impl CorrelationId {
     /// ```
     pub fn with_str<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match &self.0 {
-            Repr::Uuid(u) => f(u.hyphenated().encode_lower(&mut Uuid::encode_buffer())),
+            Repr::Uuid(_, text) => f(crate::ascii::ascii_str(text)),
             Repr::TraceId(t) => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 let mut buf = [0u8; 32];
                 for (i, b) in buf.iter_mut().enumerate() {
                     *b = HEX[((t >> (124 - 4 * i)) & 0xf) as usize];
                 }
-                // Hex digits are ASCII.
-                f(std::str::from_utf8(&buf).unwrap_or_default())
+                f(crate::ascii::ascii_str(&buf))
             }
             Repr::Short(s) => f(s.as_str()),
             Repr::External(s) => f(s),
@@ -259,7 +268,7 @@ impl Default for CorrelationId {
 
 impl From<Uuid> for CorrelationId {
     fn from(uuid: Uuid) -> Self {
-        CorrelationId(Repr::Uuid(uuid))
+        CorrelationId(Repr::uuid(uuid))
     }
 }
 
@@ -281,7 +290,7 @@ impl FromStr for CorrelationId {
         }
         if s.len() == 36 {
             if let Ok(uuid) = Uuid::parse_str(s) {
-                return Ok(CorrelationId(Repr::Uuid(uuid)));
+                return Ok(CorrelationId(Repr::uuid(uuid)));
             }
         }
         if s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
@@ -302,7 +311,7 @@ impl FromStr for CorrelationId {
 impl fmt::Display for CorrelationId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Repr::Uuid(u) => fmt::Display::fmt(&u.hyphenated(), f),
+            Repr::Uuid(u, _) => fmt::Display::fmt(&u.hyphenated(), f),
             Repr::TraceId(t) => write!(f, "{t:032x}"),
             Repr::Short(s) => f.write_str(s.as_str()),
             Repr::External(s) => f.write_str(s),
@@ -348,6 +357,21 @@ mod tests {
         let c: CorrelationId = "req-b".parse().unwrap();
         assert!(a < b && b < c);
         assert_eq!(long.with_str(str::len), SHORT_ID + 1);
+    }
+
+    #[test]
+    fn a_uuid_id_prints_its_kept_text_and_stays_one_cache_line() {
+        let id = CorrelationId::new();
+        let uuid = id.as_uuid().unwrap();
+        assert_eq!(id.with_str(str::to_owned), uuid.hyphenated().to_string());
+        let upper: CorrelationId = uuid
+            .hyphenated()
+            .to_string()
+            .to_uppercase()
+            .parse()
+            .unwrap();
+        assert_eq!(upper, id);
+        assert!(std::mem::size_of::<CorrelationId>() <= 64);
     }
 
     #[test]

@@ -46,6 +46,7 @@
 //! assert_eq!(*seen.0.lock().unwrap(), vec![("attempts".to_owned(), 3)]);
 //! ```
 
+mod ascii;
 mod captured;
 mod clock;
 mod correlation;

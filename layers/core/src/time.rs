@@ -63,15 +63,14 @@ pub fn rfc3339_micros(out: &mut String, time: SystemTime) {
             }
         })
         .unwrap_or_else(|_| format_second(secs));
-    let mut tail = *b".000000Z";
+    let mut text = *b"1970-01-01T00:00:00.000000Z";
+    text[..19].copy_from_slice(&date);
     let mut micros = since.subsec_micros();
-    for i in (1..7).rev() {
-        tail[i] = b'0' + (micros % 10) as u8;
+    for digit in text[20..26].iter_mut().rev() {
+        *digit = b'0' + (micros % 10) as u8;
         micros /= 10;
     }
-    // Both arrays hold ASCII digits and punctuation only.
-    out.push_str(std::str::from_utf8(&date).unwrap_or("1970-01-01T00:00:00"));
-    out.push_str(std::str::from_utf8(&tail).unwrap_or(".000000Z"));
+    out.push_str(crate::ascii::ascii_str(&text));
 }
 
 /// Parses what [`rfc3339_micros`] writes, and RFC 3339 in general: a date,

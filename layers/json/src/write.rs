@@ -35,9 +35,22 @@ pub(crate) fn escape_into(out: &mut String, s: &str) {
         }
         clean += 8;
     }
-    if clean == bytes.len() {
-        out.push_str(s);
-        return;
+    if bytes.len() - clean < 8 {
+        // The tail: the string's last word (overlapping bytes already
+        // tested), or, for a string shorter than a word (a field name),
+        // its bytes.
+        let tail_is_clean = match bytes.len().checked_sub(8).and_then(|at| bytes.get(at..)) {
+            Some(last) => {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(last);
+                !may_need_escape(u64::from_le_bytes(word))
+            }
+            None => !bytes.iter().any(|&b| NEEDS_ESCAPE[usize::from(b)]),
+        };
+        if tail_is_clean {
+            out.push_str(s);
+            return;
+        }
     }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate().skip(clean) {
@@ -204,9 +217,11 @@ mod tests {
 
     #[test]
     fn every_byte_value_in_every_position_is_escaped_or_kept() {
+        // Every length up to 20: shorter than a word, a word and a tail,
+        // whole words.
         for b in 0u8..0x80 {
-            for pos in 0..20 {
-                let mut text = "abcdefghijklmnopqrst".to_owned().into_bytes();
+            for (len, pos) in (1..=20).flat_map(|len| (0..len).map(move |pos| (len, pos))) {
+                let mut text = "abcdefghijklmnopqrst"[..len].to_owned().into_bytes();
                 text[pos] = b;
                 let text = String::from_utf8(text).unwrap();
                 assert_eq!(
