@@ -12,7 +12,7 @@ use crate::StackFilter;
 use warden_audit::{
     AuditError, AuditKey, AuditLayer, Route, RouteFilter, SigningKey, SqliteSink,
 };
-use warden_core::FlushResult;
+use warden_core::{FlushResult, SpanParts};
 use warden_correlation::CorrelationLayer;
 use warden_metrics::MetricsLayer;
 use warden_otlp::{Otlp, OtlpBuilder, OtlpConfig, OtlpError};
@@ -477,26 +477,34 @@ impl WardenBuilder {
             let below = std::mem::replace(&mut stack, Box::new(Identity::new()));
             stack = Box::new(below.and_then(layer));
         };
-        if self.correlation {
-            push(Box::<CorrelationLayer>::default());
-        }
         if let Some(gate) = &self.pii {
             push(Box::new(gate.clone()));
-        }
-        if let Some(m) = &metrics {
-            push(Box::new(m.clone()));
         }
         if let Some(a) = &audit {
             push(Box::new(a.clone()));
         }
+        // The layers that keep something in each span, as one: each span
+        // is looked up and locked once when it opens and once when it
+        // closes, not once per layer (after the PII gate, so that the
+        // JSON layer writes span values it sanitized).
+        let mut parts = SpanParts::new();
+        if self.correlation {
+            parts = parts.with(CorrelationLayer::default());
+        }
+        if let Some(m) = &metrics {
+            parts = parts.with(m.clone());
+        }
         if let Some(o) = &otlp {
-            push(Box::new(o.layer()));
+            parts = parts.with(o.layer());
         }
         if self.json {
             let writer = self
                 .writer
                 .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
-            push(Box::new(warden_json::JsonLayer::new().with_writer(writer)));
+            parts = parts.with(warden_json::JsonLayer::new().with_writer(writer));
+        }
+        if !parts.is_empty() {
+            push(Box::new(parts));
         }
         let subscriber = tracing_subscriber::registry().with(filter).with(stack);
         #[cfg(feature = "ops")]

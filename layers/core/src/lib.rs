@@ -56,6 +56,7 @@ mod field_name;
 mod flush;
 mod original;
 mod owned;
+mod parts;
 mod scratch;
 mod span;
 mod time;
@@ -70,6 +71,7 @@ pub use field_name::{FieldNameKind, cached_field_name_kind, next_field_name_owne
 pub use flush::{FlushError, FlushResult};
 pub use original::{lend_original, with_original_fields};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
+pub use parts::{BoxedSpanPart, SpanPart, SpanParts};
 pub use span::{SpanMeasure, SpanText, WardenSpan, correlation_id_in};
 pub use tracing_subscriber::field::RecordFields;
 

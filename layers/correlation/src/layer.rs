@@ -8,8 +8,8 @@ use tracing_core::field::Field;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
-use warden_core::{CorrelationId, FieldRef, WardenSpan, correlation_id_in, visit_fields};
+use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+use warden_core::{CorrelationId, FieldRef, SpanPart, WardenSpan, correlation_id_in, visit_fields};
 
 /// Gives every span the correlation ID of its request.
 ///
@@ -139,6 +139,34 @@ impl CorrelationLayer {
         found
     }
 
+    /// A new span's ID: its own field's, else its parent's, else (for a
+    /// root) `root`'s or a fresh one.
+    fn correlation_of<S>(
+        &self,
+        attrs: &Attributes<'_>,
+        parent: Option<&SpanRef<'_, S>>,
+        root: impl FnOnce() -> Option<CorrelationId>,
+    ) -> CorrelationId
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let own = attrs
+            .metadata()
+            .fields()
+            .field(self.field)
+            .and_then(|field| self.id_in(attrs, &field));
+        match own {
+            Some(own) => own,
+            None => match parent {
+                Some(parent) => match correlation_id_in(&parent.extensions()) {
+                    Some(inherited) => inherited.clone(),
+                    None => CorrelationId::new(),
+                },
+                None => root().unwrap_or_default(),
+            },
+        }
+    }
+
     #[cfg(feature = "opentelemetry")]
     fn otel_trace_id(&self, id: &Id) -> Option<CorrelationId> {
         use opentelemetry::trace::TraceContextExt;
@@ -167,21 +195,8 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let own = attrs
-            .metadata()
-            .fields()
-            .field(self.field)
-            .and_then(|field| self.id_in(attrs, &field));
-        let correlation = match own {
-            Some(own) => own,
-            None => match span.parent() {
-                Some(parent) => match correlation_id_in(&parent.extensions()) {
-                    Some(inherited) => inherited.clone(),
-                    None => CorrelationId::new(),
-                },
-                None => self.otel_trace_id(id).unwrap_or_default(),
-            },
-        };
+        let correlation =
+            self.correlation_of(attrs, span.parent().as_ref(), || self.otel_trace_id(id));
         if let Some(record) = WardenSpan::of_mut(&mut span.extensions_mut()) {
             record.set_correlation_id(correlation);
         }
@@ -197,5 +212,34 @@ where
                 record.set_correlation_id(correlation);
             }
         }
+    }
+}
+
+impl<S> SpanPart<S> for CorrelationLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn open(
+        &self,
+        attrs: &Attributes<'_>,
+        _span: &SpanRef<'_, S>,
+        parent: Option<&SpanRef<'_, S>>,
+        extensions: &mut ExtensionsMut<'_>,
+    ) {
+        let correlation = self.correlation_of(attrs, parent, || None);
+        if let Some(record) = WardenSpan::of_mut(extensions) {
+            record.set_correlation_id(correlation);
+        }
+    }
+
+    fn close(&self, _span: &SpanRef<'_, S>, _extensions: &mut ExtensionsMut<'_>) {}
+
+    /// Not when it reads OpenTelemetry trace ids: that looks the span up
+    /// through the dispatcher.
+    fn opens_under_shared_lock(&self) -> bool {
+        #[cfg(feature = "opentelemetry")]
+        return self.otel.is_none();
+        #[cfg(not(feature = "opentelemetry"))]
+        true
     }
 }

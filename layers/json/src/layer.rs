@@ -10,8 +10,8 @@ use tracing_core::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
-use warden_core::{SanitizedFields, SpanText, WardenSpan, visit_fields};
+use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
+use warden_core::{SanitizedFields, SpanPart, SpanText, WardenSpan, visit_fields};
 
 use crate::Json;
 use crate::fields::{NameCollector, merge_sanitized, remove_member};
@@ -194,9 +194,16 @@ impl<W> JsonLayer<W> {
         }
     }
 
-    /// Writes the span's object and path into `text`.
-    fn render<S>(&self, text: &mut SpanText, span: &SpanRef<'_, S>, fields: &dyn RecordFieldsDyn)
-    where
+    /// Writes the span's object and path into `text`, from its parent and
+    /// its own sanitized values (read from its extensions by the caller).
+    fn render<S>(
+        &self,
+        text: &mut SpanText,
+        name: &str,
+        parent: Option<&SpanRef<'_, S>>,
+        sanitized: Option<&SanitizedFields>,
+        fields: &dyn RecordFieldsDyn,
+    ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let records = RECORDS.load(Ordering::Acquire);
@@ -204,7 +211,7 @@ impl<W> JsonLayer<W> {
         text.path.clear();
         // The parent's list, copied if it is current; else written again
         // from each span's object.
-        if let Some(parent) = span.parent() {
+        if let Some(parent) = parent {
             let extensions = parent.extensions();
             match self.text_in(&extensions) {
                 Some(p)
@@ -215,17 +222,15 @@ impl<W> JsonLayer<W> {
                 }
                 _ => {
                     drop(extensions);
-                    self.write_path(&mut text.path, &parent);
+                    self.write_path(&mut text.path, parent);
                 }
             }
             text.path.push(',');
         }
-        let extensions = span.extensions();
-        let sanitized = extensions.get::<SanitizedFields>();
         let object = &mut text.object;
         object.push('{');
         object.push_str(self.format.names.span_name.quoted());
-        write::string(object, span.name());
+        write::string(object, name);
         text.fields_start = object.len();
         fields.members(object, sanitized);
         object.push('}');
@@ -234,12 +239,10 @@ impl<W> JsonLayer<W> {
         text.path_records = records;
     }
 
-    fn store<S>(&self, span: &SpanRef<'_, S>, text: SpanText)
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        let mut extensions = span.extensions_mut();
-        let Some(record) = WardenSpan::of_mut(&mut extensions) else {
+    /// Keeps `text` in the span's extensions (recycling the one it
+    /// replaces).
+    fn store(&self, extensions: &mut ExtensionsMut<'_>, text: SpanText) {
+        let Some(record) = WardenSpan::of_mut(extensions) else {
             return;
         };
         match &mut record.text {
@@ -300,9 +303,12 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let mut text = pooled_text();
-        self.render(&mut text, &span, attrs);
-        self.store(&span, text);
+        self.open_text(
+            attrs,
+            &span,
+            span.parent().as_ref(),
+            &mut span.extensions_mut(),
+        );
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -327,9 +333,12 @@ where
                 kept: &kept,
                 values,
             };
-            self.render(&mut text, &span, &earlier);
+            let parent = span.parent();
+            let extensions = span.extensions();
+            let sanitized = extensions.get::<SanitizedFields>();
+            self.render(&mut text, span.name(), parent.as_ref(), sanitized, &earlier);
         }
-        self.store(&span, text);
+        self.store(&mut span.extensions_mut(), text);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -354,7 +363,50 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let mut extensions = span.extensions_mut();
+        self.close_text(&mut span.extensions_mut());
+    }
+}
+
+impl<S, W> SpanPart<S> for JsonLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    fn open(
+        &self,
+        attrs: &Attributes<'_>,
+        span: &SpanRef<'_, S>,
+        parent: Option<&SpanRef<'_, S>>,
+        extensions: &mut ExtensionsMut<'_>,
+    ) {
+        self.open_text(attrs, span, parent, extensions);
+    }
+
+    fn close(&self, _span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
+        self.close_text(extensions);
+    }
+}
+
+impl<W> JsonLayer<W> {
+    /// Writes a new span's text and keeps it in its extensions.
+    fn open_text<S>(
+        &self,
+        attrs: &Attributes<'_>,
+        span: &SpanRef<'_, S>,
+        parent: Option<&SpanRef<'_, S>>,
+        extensions: &mut ExtensionsMut<'_>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let mut text = pooled_text();
+        // (`ExtensionsMut` reads only through `get_mut`.)
+        let sanitized = extensions.get_mut::<SanitizedFields>().map(|s| &*s);
+        self.render(&mut text, span.name(), parent, sanitized, attrs);
+        self.store(extensions, text);
+    }
+
+    /// Recycles a closing span's text.
+    fn close_text(&self, extensions: &mut ExtensionsMut<'_>) {
         if let Some(record) = extensions.get_mut::<WardenSpan>() {
             if record.text.as_ref().is_some_and(|t| t.owner == self.owner) {
                 if let Some(text) = record.text.take() {

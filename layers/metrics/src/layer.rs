@@ -8,8 +8,8 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
-use warden_core::{FieldRef, Moment, SpanMeasure, WardenSpan, visit_fields};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use warden_core::{FieldRef, Moment, SpanMeasure, SpanPart, WardenSpan, visit_fields};
 
 use crate::recorder::{Recorder, Sample};
 use crate::snapshot::{Snapshot, Window};
@@ -252,12 +252,17 @@ fn inspect<R: RecordFields + ?Sized>(fields: &R, operation_field: Option<&str>) 
     found
 }
 
-impl<S> Layer<S> for MetricsLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
+/// A closing span's measure, taken out of its extensions.
+struct Closed {
+    metrics: SpanMeasure,
+    opened: Moment,
+    now: Moment,
+    error_event: bool,
+}
+
+impl MetricsLayer {
+    /// Starts measuring a new span, in its extensions.
+    fn open_measure(&self, attrs: &Attributes<'_>, extensions: &mut Ext<'_>) {
         let meta = attrs.metadata();
         let wants_field = self
             .shared
@@ -291,8 +296,7 @@ where
             code: found.code,
             ..SpanMeasure::default()
         };
-        let mut extensions = span.extensions_mut();
-        let Some(record) = WardenSpan::of_mut(&mut extensions) else {
+        let Some(record) = WardenSpan::of_mut(extensions) else {
             return;
         };
         let opened = record.opened();
@@ -308,6 +312,71 @@ where
             }
             _ => record.measure = Some(measure),
         }
+    }
+
+    /// Takes this layer's measure out of a closing span's extensions.
+    fn take_measure(&self, extensions: &mut Ext<'_>) -> Option<Closed> {
+        let owner = self.owner();
+        let (metrics, opened, now, error_event) = {
+            let record = extensions.get_mut::<WardenSpan>()?;
+            let now = record.closed();
+            let error_event = record.had_error_event();
+            let opened = record.opened();
+            match record.measure.take() {
+                Some(m) if m.owner == owner => (m, opened, now, error_event),
+                other => {
+                    record.measure = other;
+                    let more = extensions.get_mut::<MoreSpanMetrics>()?;
+                    let at = more.0.iter().position(|(m, _)| m.owner == owner)?;
+                    let (m, opened) = more.0.swap_remove(at);
+                    (m, opened, now, error_event)
+                }
+            }
+        };
+        Some(Closed {
+            metrics,
+            opened,
+            now,
+            error_event,
+        })
+    }
+
+    /// Records a closed span's measure.
+    fn record_close(&self, closed: Closed) {
+        let Closed {
+            metrics,
+            opened,
+            now,
+            error_event,
+        } = closed;
+        let duration = match self.shared.timing {
+            Timing::Wall => now.saturating_duration_since(opened),
+            Timing::Busy => {
+                metrics.busy
+                    + metrics
+                        .entered
+                        .map_or(Duration::ZERO, |e| now.saturating_duration_since(e))
+            }
+        };
+        self.shared.recorder.closed_span(
+            Sample {
+                operation: metrics.operation_index,
+                duration,
+                error: metrics.error || error_event,
+                code: metrics.code.as_deref(),
+            },
+            now,
+        );
+    }
+}
+
+impl<S> Layer<S> for MetricsLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        self.open_measure(attrs, &mut span.extensions_mut());
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -383,47 +452,30 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let owner = self.owner();
-        let (metrics, opened, now, error_event) = {
-            let mut extensions = span.extensions_mut();
-            let Some(record) = extensions.get_mut::<WardenSpan>() else {
-                return;
-            };
-            let now = record.closed();
-            let error_event = record.had_error_event();
-            let opened = record.opened();
-            match record.measure.take() {
-                Some(m) if m.owner == owner => (m, opened, now, error_event),
-                other => {
-                    record.measure = other;
-                    let Some(more) = extensions.get_mut::<MoreSpanMetrics>() else {
-                        return;
-                    };
-                    let Some(at) = more.0.iter().position(|(m, _)| m.owner == owner) else {
-                        return;
-                    };
-                    let (m, opened) = more.0.swap_remove(at);
-                    (m, opened, now, error_event)
-                }
-            }
-        };
-        let duration = match self.shared.timing {
-            Timing::Wall => now.saturating_duration_since(opened),
-            Timing::Busy => {
-                metrics.busy
-                    + metrics
-                        .entered
-                        .map_or(Duration::ZERO, |e| now.saturating_duration_since(e))
-            }
-        };
-        self.shared.recorder.closed_span(
-            Sample {
-                operation: metrics.operation_index,
-                duration,
-                error: metrics.error || error_event,
-                code: metrics.code.as_deref(),
-            },
-            now,
-        );
+        let closed = self.take_measure(&mut span.extensions_mut());
+        if let Some(closed) = closed {
+            self.record_close(closed);
+        }
+    }
+}
+
+impl<S> SpanPart<S> for MetricsLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn open(
+        &self,
+        attrs: &Attributes<'_>,
+        _span: &SpanRef<'_, S>,
+        _parent: Option<&SpanRef<'_, S>>,
+        extensions: &mut Ext<'_>,
+    ) {
+        self.open_measure(attrs, extensions);
+    }
+
+    fn close(&self, _span: &SpanRef<'_, S>, extensions: &mut Ext<'_>) {
+        if let Some(closed) = self.take_measure(extensions) {
+            self.record_close(closed);
+        }
     }
 }

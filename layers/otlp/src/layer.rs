@@ -5,9 +5,9 @@ use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::{random_u64, random_u128};
-use warden_core::{CorrelationId, SanitizedFields, WardenSpan, visit_fields};
+use warden_core::{CorrelationId, SanitizedFields, SpanPart, WardenSpan, visit_fields};
 
 use crate::queue::Shared;
 use crate::record::SpanRecord;
@@ -91,27 +91,7 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        let parent = span.parent().and_then(|p| {
-            WardenSpan::of(&p.extensions())?
-                .export::<SpanRecord>()
-                .map(|r| (r.trace_id, r.span_id))
-        });
-        let mut record = self.shared.spans.buffer();
-        if self.spans {
-            capture(attrs, &mut record.fields);
-        }
-        record.span_id = random_u64().max(1);
-        let mut extensions = span.extensions_mut();
-        let Some(shared) = WardenSpan::of_mut(&mut extensions) else {
-            self.shared.spans.recycle(record);
-            return;
-        };
-        record.start = shared.opened();
-        (record.trace_id, record.parent_span_id) = match parent {
-            Some(ids) => ids,
-            None => (root_trace_id(shared.correlation_id()), 0),
-        };
-        shared.set_export(record);
+        self.open_record(attrs, span.parent().as_ref(), &mut span.extensions_mut());
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -166,13 +146,51 @@ where
             return;
         }
         let Some(span) = ctx.span(&id) else { return };
-        let mut extensions = span.extensions_mut();
-        let Some(shared) = extensions.get_mut::<WardenSpan>() else {
+        let record = self.take_record(&mut span.extensions_mut());
+        if let Some(mut record) = record {
+            record.metadata = Some(span.metadata());
+            self.shared.push_span(record);
+        }
+    }
+}
+
+impl OtlpLayer {
+    /// Starts a new span's export record, in its extensions.
+    fn open_record<S>(
+        &self,
+        attrs: &Attributes<'_>,
+        parent: Option<&SpanRef<'_, S>>,
+        extensions: &mut ExtensionsMut<'_>,
+    ) where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let parent = parent.and_then(|p| {
+            WardenSpan::of(&p.extensions())?
+                .export::<SpanRecord>()
+                .map(|r| (r.trace_id, r.span_id))
+        });
+        let mut record = self.shared.spans.buffer();
+        if self.spans {
+            capture(attrs, &mut record.fields);
+        }
+        record.span_id = random_u64().max(1);
+        let Some(shared) = WardenSpan::of_mut(extensions) else {
+            self.shared.spans.recycle(record);
             return;
         };
-        let Some(mut record) = shared.take_export::<SpanRecord>() else {
-            return;
+        record.start = shared.opened();
+        (record.trace_id, record.parent_span_id) = match parent {
+            Some(ids) => ids,
+            None => (root_trace_id(shared.correlation_id()), 0),
         };
+        shared.set_export(record);
+    }
+
+    /// Takes a closing span's export record out of its extensions, with
+    /// its end, error and sanitized values.
+    fn take_record(&self, extensions: &mut ExtensionsMut<'_>) -> Option<Box<SpanRecord>> {
+        let shared = extensions.get_mut::<WardenSpan>()?;
+        let mut record = shared.take_export::<SpanRecord>()?;
         record.end = shared.closed();
         record.error_event = shared.had_error_event();
         record.correlation_id = shared.correlation_id().cloned();
@@ -181,8 +199,33 @@ where
                 record.fields.set_owned(name, value);
             }
         }
-        drop(extensions);
-        record.metadata = Some(span.metadata());
-        self.shared.push_span(record);
+        Some(record)
+    }
+}
+
+impl<S> SpanPart<S> for OtlpLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn open(
+        &self,
+        attrs: &Attributes<'_>,
+        _span: &SpanRef<'_, S>,
+        parent: Option<&SpanRef<'_, S>>,
+        extensions: &mut ExtensionsMut<'_>,
+    ) {
+        if self.spans || self.events {
+            self.open_record(attrs, parent, extensions);
+        }
+    }
+
+    fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
+        if !self.spans {
+            return;
+        }
+        if let Some(mut record) = self.take_record(extensions) {
+            record.metadata = Some(span.metadata());
+            self.shared.push_span(record);
+        }
     }
 }

@@ -43,3 +43,28 @@ fn without_the_option_or_without_otel_a_uuid_is_used() {
         assert!(id.as_uuid().is_some());
     });
 }
+
+#[test]
+fn inside_span_parts_the_trace_id_is_read_without_deadlock() {
+    // Reading the trace id looks the span up through the dispatcher, so the
+    // layer opens alone rather than under the parts' shared lock.
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("correlation-test"));
+    let parts = warden_core::SpanParts::new()
+        .with(CorrelationLayer::new())
+        .with(CorrelationLayer::new().use_otel_trace_id(true));
+    let subscriber = tracing_subscriber::registry().with(otel).with(parts);
+    tracing::subscriber::with_default(subscriber, || {
+        let root = tracing::info_span!("request");
+        let trace_id = root.context().span().span_context().trace_id();
+        assert_eq!(
+            root.correlation_id().unwrap().to_string(),
+            format!("{trace_id:032x}")
+        );
+        let child = root.in_scope(|| tracing::info_span!("db"));
+        assert_eq!(child.correlation_id(), root.correlation_id());
+    });
+}
