@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::{Identity, Layer, Layered, SubscriberExt};
+use tracing_subscriber::layer::{Layer, Layered, SubscriberExt};
 use tracing_subscriber::Registry;
 
 use crate::StackFilter;
@@ -469,25 +469,20 @@ impl WardenBuilder {
             }
         };
 
-        // Chained with `and_then`, not collected in a `Vec` or wrapped in
-        // `Option`s: tracing-subscriber's `Vec<L>` and `Option<L>` do not
-        // forward `on_register_dispatch`, which the PII gate needs.
-        let mut stack: BoxedLayer = Box::new(Identity::new());
-        let mut push = |layer: BoxedLayer| {
-            let below = std::mem::replace(&mut stack, Box::new(Identity::new()));
-            stack = Box::new(below.and_then(layer));
-        };
+        // Every layer as one `SpanParts`: each span is looked up and locked
+        // once when it opens and once when it closes, not once per layer,
+        // and each callback reaches every layer without a chain of boxed
+        // `Layered`s. (Not a `Vec` of layers or `Option`s: those do not
+        // forward `on_register_dispatch`, which the PII gate needs.) The PII
+        // gate first, so that the others see sanitized events and the JSON
+        // layer writes span values it sanitized.
+        let mut parts = SpanParts::new();
         if let Some(gate) = &self.pii {
-            push(Box::new(gate.clone()));
+            parts = parts.with(gate.clone());
         }
         if let Some(a) = &audit {
-            push(Box::new(a.clone()));
+            parts = parts.with(a.clone());
         }
-        // The layers that keep something in each span, as one: each span
-        // is looked up and locked once when it opens and once when it
-        // closes, not once per layer (after the PII gate, so that the
-        // JSON layer writes span values it sanitized).
-        let mut parts = SpanParts::new();
         if self.correlation {
             parts = parts.with(CorrelationLayer::default());
         }
@@ -503,9 +498,7 @@ impl WardenBuilder {
                 .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
             parts = parts.with(warden_json::JsonLayer::new().with_writer(writer));
         }
-        if !parts.is_empty() {
-            push(Box::new(parts));
-        }
+        let stack: BoxedLayer = Box::new(parts);
         let subscriber = tracing_subscriber::registry().with(filter).with(stack);
         #[cfg(feature = "ops")]
         let ops = {

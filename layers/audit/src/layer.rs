@@ -12,8 +12,8 @@ use crossbeam_channel::{
 };
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
-use warden_core::{FlushError, FlushResult};
+use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+use warden_core::{FlushError, FlushResult, SpanPart};
 use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
@@ -564,6 +564,25 @@ where
         );
         self.shared.route(Pending::Event(captured), target);
     }
+}
+
+/// No work on spans: an audit layer reads a span's correlation ID when an
+/// audit event happens in it. A part only so that it can sit in one
+/// [`SpanParts`](warden_core::SpanParts) with the others.
+impl<S> SpanPart<S> for AuditLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn open(
+        &self,
+        _attrs: &tracing_core::span::Attributes<'_>,
+        _span: &SpanRef<'_, S>,
+        _parent: Option<&SpanRef<'_, S>>,
+        _extensions: &mut ExtensionsMut<'_>,
+    ) {
+    }
+
+    fn close(&self, _span: &SpanRef<'_, S>, _extensions: &mut ExtensionsMut<'_>) {}
 }
 
 #[cfg(test)]

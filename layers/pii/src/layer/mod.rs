@@ -21,9 +21,10 @@ use tracing_core::subscriber::NoSubscriber;
 use tracing_core::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::{
-    DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields, visit_fields,
+    DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields, SpanPart,
+    visit_fields,
 };
 
 use crate::FieldNameKind;
@@ -543,14 +544,34 @@ impl PiiLayer {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let Some(span) = ctx.span(id) else { return };
-        let mut extensions = span.extensions_mut();
-        let mut stored = extensions.remove::<SanitizedFields>().unwrap_or_default();
-        for field in fields.iter() {
-            if let Some(value) = owned.get(field.index()) {
-                stored.set(field.name(), value.clone());
-            }
+        store_sanitized(&mut span.extensions_mut(), fields, owned);
+    }
+
+    /// Sanitizes a new span's fields into its extensions, if any is dirty.
+    fn sanitize_new_span(&self, attrs: &Attributes<'_>, extensions: &mut ExtensionsMut<'_>) {
+        if !self.active {
+            return;
         }
-        extensions.replace(stored);
+        let fields = attrs.metadata().fields();
+        if let Some((owned, _)) = self.sanitized_copy(fields, attrs, 0) {
+            store_sanitized(extensions, fields, &owned);
+        }
+    }
+}
+
+/// Keeps a span's sanitized values (those of `fields` that `owned` has)
+/// in its extensions, beside any it had.
+fn store_sanitized(extensions: &mut ExtensionsMut<'_>, fields: &FieldSet, owned: &OwnedFields) {
+    if extensions.get_mut::<SanitizedFields>().is_none() {
+        extensions.insert(SanitizedFields::default());
+    }
+    let Some(stored) = extensions.get_mut::<SanitizedFields>() else {
+        return;
+    };
+    for field in fields.iter() {
+        if let Some(value) = owned.get(field.index()) {
+            stored.set(field.name(), value.clone());
+        }
     }
 }
 
@@ -612,4 +633,21 @@ where
             self.store_span_fields(id, &ctx, meta.fields(), &owned);
         }
     }
+}
+
+impl<S> SpanPart<S> for PiiLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn open(
+        &self,
+        attrs: &Attributes<'_>,
+        _span: &SpanRef<'_, S>,
+        _parent: Option<&SpanRef<'_, S>>,
+        extensions: &mut ExtensionsMut<'_>,
+    ) {
+        self.sanitize_new_span(attrs, extensions);
+    }
+
+    fn close(&self, _span: &SpanRef<'_, S>, _extensions: &mut ExtensionsMut<'_>) {}
 }
