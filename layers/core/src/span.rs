@@ -42,6 +42,7 @@ use crate::{CorrelationId, Moment};
 #[derive(Debug, Default)]
 pub struct WardenSpan {
     correlation: Option<CorrelationId>,
+    correlation_changes: u32,
     opened: Option<Moment>,
     closed: Option<Moment>,
     error_event: bool,
@@ -72,6 +73,12 @@ pub struct SpanText {
     /// [`SanitizedFields::changes`](crate::SanitizedFields::changes) when
     /// `object` was written (0 when the span had none).
     pub sanitized_changes: u64,
+    /// The span's correlation ID as the formatter writes it (a whole
+    /// member, `"correlation_id":"…"`), empty if it had none.
+    pub ids: String,
+    /// [`WardenSpan::correlation_changes`] when `ids` was written: a line
+    /// of a span whose ID has changed since writes it again.
+    pub ids_changes: u32,
 }
 
 /// A span's timing and outcome as a metrics layer keeps them while it is
@@ -126,6 +133,14 @@ impl WardenSpan {
     #[inline]
     pub fn set_correlation_id(&mut self, id: CorrelationId) {
         self.correlation = Some(id);
+        self.correlation_changes = self.correlation_changes.wrapping_add(1);
+    }
+
+    /// How many times the span's correlation ID was set: a formatter that
+    /// wrote the ID once compares this to know whether its text is current.
+    #[inline]
+    pub fn correlation_changes(&self) -> u32 {
+        self.correlation_changes
     }
 
     /// When the span opened: the clock is read by the first layer that

@@ -297,6 +297,12 @@ impl<'a> Members<'a> {
         Members { out, first: true }
     }
 
+    /// Members written into `out` without the brace (to be copied into an
+    /// object later).
+    pub(crate) fn continued(out: &'a mut String) -> Self {
+        Members { out, first: true }
+    }
+
     /// Starts a member: the comma if one came before, then the quoted key
     /// and colon.
     pub(crate) fn key(&mut self, quoted: &str) -> &mut String {
@@ -305,6 +311,14 @@ impl<'a> Members<'a> {
         }
         self.out.push_str(quoted);
         self.out
+    }
+
+    /// Appends a whole member written before (`"key":value`).
+    pub(crate) fn member(&mut self, member: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(',');
+        }
+        self.out.push_str(member);
     }
 }
 
@@ -470,9 +484,18 @@ impl Json {
         otel: Option<(u128, u64)>,
     ) {
         if let Some(id) = warden_core::correlation_id_in(extensions) {
-            let out = line.key(self.names.correlation_id.quoted());
-            id.with_str(|text| write::string(out, text));
+            self.write_correlation_id(line.key(self.names.correlation_id.quoted()), id);
         }
+        self.write_otel_ids(line, otel);
+    }
+
+    /// Appends a correlation ID's value (the member's key written).
+    pub(crate) fn write_correlation_id(&self, out: &mut String, id: &warden_core::CorrelationId) {
+        id.with_str(|text| write::string(out, text));
+    }
+
+    /// Appends the OpenTelemetry trace and span ids, if given.
+    pub(crate) fn write_otel_ids(&self, line: &mut Members<'_>, otel: Option<(u128, u64)>) {
         if let Some((trace_id, span_id)) = otel {
             let _ = write!(
                 line.key(self.names.trace_id.quoted()),

@@ -11,7 +11,7 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
-use warden_core::{SanitizedFields, SpanPart, SpanText, WardenSpan, visit_fields};
+use warden_core::{CorrelationId, SanitizedFields, SpanPart, SpanText, WardenSpan, visit_fields};
 
 use crate::Json;
 use crate::fields::{NameCollector, merge_sanitized, remove_member};
@@ -49,6 +49,7 @@ fn recycle(mut text: SpanText) {
     }
     text.object.clear();
     text.path.clear();
+    text.ids.clear();
     let _ = TEXTS.try_with(|pool| {
         if let Ok(mut pool) = pool.try_borrow_mut() {
             if pool.len() < POOL {
@@ -143,7 +144,17 @@ impl<W> JsonLayer<W> {
 
     /// This layer's text of a span, if it wrote one.
     fn text_in<'a>(&self, extensions: &'a Extensions<'_>) -> Option<&'a SpanText> {
-        match WardenSpan::of(extensions).and_then(|span| span.text.as_ref()) {
+        self.text_of(WardenSpan::of(extensions), extensions)
+    }
+
+    /// This layer's text of a span whose record (`WardenSpan::of`) was
+    /// already looked up.
+    fn text_of<'a>(
+        &self,
+        record: Option<&'a WardenSpan>,
+        extensions: &'a Extensions<'_>,
+    ) -> Option<&'a SpanText> {
+        match record.and_then(|span| span.text.as_ref()) {
             Some(text) if text.owner == self.owner => Some(text),
             _ => extensions
                 .get::<OtherTexts>()?
@@ -158,7 +169,19 @@ impl<W> JsonLayer<W> {
     /// if this layer has no text of it.
     fn write_object(&self, out: &mut String, name: &str, extensions: &Extensions<'_>) {
         let sanitized = extensions.get::<SanitizedFields>();
-        match self.text_in(extensions) {
+        self.write_object_from(out, name, self.text_in(extensions), sanitized);
+    }
+
+    /// [`write_object`](Self::write_object) from the span's text and
+    /// sanitized values, already looked up.
+    fn write_object_from(
+        &self,
+        out: &mut String,
+        name: &str,
+        text: Option<&SpanText>,
+        sanitized: Option<&SanitizedFields>,
+    ) {
+        match text {
             Some(text) if is_fresh(text, sanitized) => out.push_str(&text.object),
             Some(text) => {
                 let mut members = members_of(text).to_owned();
@@ -202,12 +225,20 @@ impl<W> JsonLayer<W> {
         name: &str,
         parent: Option<&SpanRef<'_, S>>,
         sanitized: Option<&SanitizedFields>,
+        correlation: Option<(&CorrelationId, u32)>,
         fields: &dyn RecordFieldsDyn,
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let records = RECORDS.load(Ordering::Acquire);
         text.owner = self.owner;
+        text.ids.clear();
+        if let Some((id, changes)) = correlation {
+            let mut member = Members::continued(&mut text.ids);
+            let out = member.key(self.format.names.correlation_id.quoted());
+            self.format.write_correlation_id(out, id);
+            text.ids_changes = changes;
+        }
         text.path.clear();
         // The parent's list, copied if it is current; else written again
         // from each span's object.
@@ -336,7 +367,16 @@ where
             let parent = span.parent();
             let extensions = span.extensions();
             let sanitized = extensions.get::<SanitizedFields>();
-            self.render(&mut text, span.name(), parent.as_ref(), sanitized, &earlier);
+            let correlation = WardenSpan::of(&extensions)
+                .and_then(|w| Some((w.correlation_id()?, w.correlation_changes())));
+            self.render(
+                &mut text,
+                span.name(),
+                parent.as_ref(),
+                sanitized,
+                correlation,
+                &earlier,
+            );
         }
         self.store(&mut span.extensions_mut(), text);
     }
@@ -399,9 +439,24 @@ impl<W> JsonLayer<W> {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let mut text = pooled_text();
-        // (`ExtensionsMut` reads only through `get_mut`.)
+        // (`ExtensionsMut` reads only through `get_mut`: the ID's member
+        // is written first, apart, for the sanitized values' borrow.)
+        let mut id_text = None;
+        if let Some(record) = extensions.get_mut::<WardenSpan>() {
+            if let Some(id) = record.correlation_id() {
+                let mut ids = std::mem::take(&mut text.ids);
+                let mut member = Members::continued(&mut ids);
+                let out = member.key(self.format.names.correlation_id.quoted());
+                self.format.write_correlation_id(out, id);
+                id_text = Some((ids, record.correlation_changes()));
+            }
+        }
         let sanitized = extensions.get_mut::<SanitizedFields>().map(|s| &*s);
-        self.render(&mut text, span.name(), parent, sanitized, attrs);
+        self.render(&mut text, span.name(), parent, sanitized, None, attrs);
+        if let Some((ids, changes)) = id_text {
+            text.ids = ids;
+            text.ids_changes = changes;
+        }
         self.store(extensions, text);
     }
 
@@ -432,14 +487,17 @@ impl<W> JsonLayer<W> {
             None
         };
         let extensions = leaf.extensions();
+        let record = WardenSpan::of(&extensions);
+        let text = self.text_of(record, &extensions);
+        let sanitized = extensions.get::<SanitizedFields>();
         if format.current_span {
-            self.write_object(line.key(names.span.quoted()), leaf.name(), &extensions);
+            let out = line.key(names.span.quoted());
+            self.write_object_from(out, leaf.name(), text, sanitized);
         }
         if format.span_list {
             let out = line.key(names.spans.quoted());
             out.push('[');
-            let sanitized = extensions.get::<SanitizedFields>();
-            match self.text_in(&extensions) {
+            match text {
                 Some(text)
                     if text.path_records == RECORDS.load(Ordering::Acquire)
                         && is_fresh(text, sanitized) =>
@@ -451,14 +509,31 @@ impl<W> JsonLayer<W> {
                         self.write_path(out, &parent);
                         out.push(',');
                     }
-                    self.write_object(out, leaf.name(), &extensions);
+                    self.write_object_from(out, leaf.name(), text, sanitized);
                 }
             }
             out.push(']');
         }
+        // The correlation ID as written with the span's text, unless it
+        // has changed since (or another layer left a bare one).
+        match record.and_then(|r| Some((r.correlation_id()?, r.correlation_changes()))) {
+            Some((_, changes))
+                if text.is_some_and(|t| !t.ids.is_empty() && t.ids_changes == changes) =>
+            {
+                line.member(text.map_or("", |t| t.ids.as_str()));
+            }
+            Some((id, _)) => {
+                format.write_correlation_id(line.key(names.correlation_id.quoted()), id);
+            }
+            None => {
+                if let Some(id) = extensions.get::<CorrelationId>() {
+                    format.write_correlation_id(line.key(names.correlation_id.quoted()), id);
+                }
+            }
+        }
         #[cfg(not(feature = "opentelemetry"))]
         let otel = None;
-        format.write_ids(line, &extensions, otel);
+        format.write_otel_ids(line, otel);
     }
 }
 

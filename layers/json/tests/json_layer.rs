@@ -188,3 +188,42 @@ fn the_clean_values_before_a_dirty_one_keep_their_text_and_types() {
     assert_eq!(line["customer"], "[REDACTED:EMAIL]");
     assert_eq!(line["after"], "call [REDACTED:PHONE]");
 }
+
+#[test]
+fn a_correlation_id_recorded_later_reaches_the_next_lines_on_either_side() {
+    use warden_correlation::CorrelationLayer;
+    for correlation_first in [true, false] {
+        let out = Buffer::default();
+        let json = JsonLayer::new().with_writer(out.clone());
+        let run = || {
+            let root = tracing::info_span!("request", correlation_id = "req-1");
+            let _r = root.enter();
+            let child = tracing::info_span!("step", correlation_id = tracing::field::Empty);
+            let _c = child.enter();
+            tracing::info!("one");
+            child.record("correlation_id", "req-2");
+            tracing::info!("two");
+            let unnamed = tracing::info_span!("fresh", correlation_id = tracing::field::Empty);
+            let _u = unnamed.enter();
+            tracing::info!("three");
+        };
+        if correlation_first {
+            let subscriber = tracing_subscriber::registry()
+                .with(CorrelationLayer::new())
+                .with(json);
+            tracing::subscriber::with_default(subscriber, run);
+        } else {
+            let subscriber = tracing_subscriber::registry()
+                .with(json)
+                .with(CorrelationLayer::new());
+            tracing::subscriber::with_default(subscriber, run);
+        }
+        let lines = out.lines();
+        let ids: Vec<_> = lines.iter().map(|l| l["correlation_id"].clone()).collect();
+        assert_eq!(
+            ids,
+            [json!("req-1"), json!("req-2"), json!("req-2")],
+            "correlation first: {correlation_first}"
+        );
+    }
+}
