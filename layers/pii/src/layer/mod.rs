@@ -1,5 +1,6 @@
 //! The `tracing-subscriber` layer: the gate.
 
+mod memo;
 mod shadow;
 mod wrap;
 
@@ -15,7 +16,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use tracing_core::callsite::Identifier;
 use tracing_core::dispatcher::WeakDispatch;
-use tracing_core::field::FieldSet;
+use tracing_core::field::{Field, FieldSet};
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::NoSubscriber;
 use tracing_core::{Dispatch, Event, Metadata, Subscriber};
@@ -342,7 +343,7 @@ impl PiiLayer {
     fn first_dirty<R: RecordFields + ?Sized>(&self, record: &R) -> Option<usize> {
         let (mut visited, mut dirty) = (0, None);
         visit_fields(record, |field, value| {
-            if dirty.is_none() && self.value_is_dirty(field.name(), value) {
+            if dirty.is_none() && self.value_is_dirty(field, value) {
                 dirty = Some(visited);
             }
             visited += 1;
@@ -350,46 +351,48 @@ impl PiiLayer {
         dirty
     }
 
-    fn value_is_dirty(&self, name: &'static str, value: FieldRef<'_>) -> bool {
+    fn value_is_dirty(&self, field: &Field, value: FieldRef<'_>) -> bool {
         if matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)) {
             return false;
         }
         let s = &self.sanitizer;
-        match self.sanitizer.field_name_kind(name) {
-            FieldNameKind::Secret => return !matches!(value, FieldRef::Str("")),
-            FieldNameKind::Phone => {
-                let bare = match value {
-                    FieldRef::Str(text) => crate::sanitizer::is_bare_phone(text),
-                    FieldRef::U64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
-                    FieldRef::I64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
-                    _ => false,
-                };
-                if bare {
-                    return true;
+        memo::with_field(s.id(), field, |memo| {
+            match memo.kind(|| s.field_name_kind(field.name())) {
+                FieldNameKind::Secret => return !matches!(value, FieldRef::Str("")),
+                FieldNameKind::Phone => {
+                    let bare = match value {
+                        FieldRef::Str(text) => crate::sanitizer::is_bare_phone(text),
+                        FieldRef::U64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
+                        FieldRef::I64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
+                        _ => false,
+                    };
+                    if bare {
+                        return true;
+                    }
                 }
+                // Plain, and any kind a later version adds: scanned as text.
+                _ => {}
             }
-            // Plain, and any kind a later version adds: scanned as text.
-            _ => {}
-        }
-        match value {
-            FieldRef::Str(text) => s.contains_pii(text),
-            FieldRef::Debug(d) => warden_core::internal::with_scratch(|buf| {
-                let _ = write!(buf, "{d:?}");
-                s.contains_pii(buf)
-            }),
-            FieldRef::U64(n) => s.integer_is_pii(u128::from(n)),
-            FieldRef::I64(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs().into()),
-            FieldRef::U128(n) => s.integer_is_pii(n),
-            FieldRef::I128(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs()),
-            FieldRef::Bytes(b) => s.contains_pii(&String::from_utf8_lossy(b)),
-            FieldRef::Error(e) => warden_core::error_chain(e).any(|err| {
-                warden_core::internal::with_scratch(|buf| {
-                    let _ = write!(buf, "{err}");
-                    s.contains_pii(buf)
-                })
-            }),
-            FieldRef::Bool(_) | FieldRef::F64(_) => false,
-        }
+            match value {
+                FieldRef::Str(text) => memo.is_dirty(text, |t| s.contains_pii(t)),
+                FieldRef::Debug(d) => warden_core::internal::with_scratch(|buf| {
+                    let _ = write!(buf, "{d:?}");
+                    memo.is_dirty(buf, |t| s.contains_pii(t))
+                }),
+                FieldRef::U64(n) => s.integer_is_pii(u128::from(n)),
+                FieldRef::I64(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs().into()),
+                FieldRef::U128(n) => s.integer_is_pii(n),
+                FieldRef::I128(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs()),
+                FieldRef::Bytes(b) => s.contains_pii(&String::from_utf8_lossy(b)),
+                FieldRef::Error(e) => warden_core::error_chain(e).any(|err| {
+                    warden_core::internal::with_scratch(|buf| {
+                        let _ = write!(buf, "{err}");
+                        s.contains_pii(buf)
+                    })
+                }),
+                FieldRef::Bool(_) | FieldRef::F64(_) => false,
+            }
+        })
     }
 
     /// The sanitized form of one value.

@@ -323,6 +323,12 @@ impl Sanitizer {
         !self.inner.allow.is_empty() && self.inner.allow.contains(&value.to_lowercase())
     }
 
+    /// This sanitizer's identity (each one built has its own): what a
+    /// cache of its verdicts is keyed by.
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+
     /// What a field named `name` holds, by its name alone: a secret, a
     /// phone number, or text to scan like any other. Decided once per name
     /// and cached per thread, so layers can ask for every field.
