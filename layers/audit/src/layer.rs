@@ -548,13 +548,21 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let target = event.metadata().target();
-        if !self.is_audit_target(target) {
-            return;
+        if self.is_audit_target(event.metadata().target()) {
+            self.record_event(event, ctx.event_span(event).as_ref());
         }
-        let correlation = ctx
-            .event_span(event)
-            .and_then(|span| warden_core::correlation_id_in(&span.extensions()).cloned());
+    }
+}
+
+impl AuditLayer {
+    /// Routes an audit event (inside `span`, if it has one).
+    fn record_event<S>(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let target = event.metadata().target();
+        let correlation =
+            span.and_then(|span| warden_core::correlation_id_in(&span.extensions()).cloned());
         let recycled = self.shared.recycled.try_recv().ok();
         let captured = capture(
             event,
@@ -567,8 +575,7 @@ where
 }
 
 /// No work on spans: an audit layer reads a span's correlation ID when an
-/// audit event happens in it. A part only so that it can sit in one
-/// [`SpanParts`](warden_core::SpanParts) with the others.
+/// audit event happens in it (the span the parts looked up once).
 impl<S> SpanPart<S> for AuditLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -583,6 +590,12 @@ where
     }
 
     fn close(&self, _span: &SpanRef<'_, S>, _extensions: &mut ExtensionsMut<'_>) {}
+
+    fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {
+        if self.is_audit_target(event.metadata().target()) {
+            self.record_event(event, span);
+        }
+    }
 }
 
 #[cfg(test)]

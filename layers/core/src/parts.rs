@@ -2,7 +2,9 @@
 //! locked once when it opens and once when it closes, not once per layer.
 
 use std::any::TypeId;
+use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::Interest;
@@ -36,6 +38,14 @@ where
     /// The layer's `on_close`, with the span's extensions locked for
     /// writing (the same rule as [`open`](Self::open)).
     fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>);
+
+    /// The layer's `on_event`, with the event's span (its explicit parent
+    /// or the current span), looked up once for every part. By default,
+    /// `Layer::on_event`, which looks it up itself.
+    fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, ctx: Context<'_, S>) {
+        let _ = span;
+        self.on_event(event, ctx);
+    }
 
     /// Whether [`open`](Self::open) can run under another part's lock
     /// (the default). A part that must look its span up through the
@@ -83,6 +93,45 @@ pub type BoxedSpanPart<S> = Box<dyn SpanPart<S> + Send + Sync>;
 /// ```
 pub struct SpanParts<S> {
     parts: Vec<BoxedSpanPart<S>>,
+    /// Which `SpanParts` this is, for the thread's record of entered spans.
+    id: usize,
+}
+
+/// `SpanParts` made so far, to tell them apart.
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// The spans entered on this thread, kept as the registry keeps them (a
+/// span entered again while entered is a duplicate, which is never the
+/// current one), so that an event's current span is found with one
+/// look-up instead of two (the registry's `current_span` looks the span up
+/// for its metadata, then the layers look it up again).
+///
+/// One `SpanParts` at a time keeps it: the first to enter a span while it
+/// is empty. If another enters a span while it holds any, the thread's
+/// record is given up for good (`shared`), and every event's span is found
+/// through the registry.
+struct Entered {
+    owner: usize,
+    shared: bool,
+    spans: Vec<(u64, bool)>,
+}
+
+thread_local! {
+    static ENTERED: RefCell<Entered> = const {
+        RefCell::new(Entered {
+            owner: 0,
+            shared: false,
+            spans: Vec::new(),
+        })
+    };
+}
+
+/// What this thread's record says of `owner`'s current span.
+enum Current {
+    /// The record is another's or given up: ask the registry.
+    Unknown,
+    /// The current span's id, if a span is entered.
+    Known(Option<u64>),
 }
 
 impl<S> fmt::Debug for SpanParts<S> {
@@ -95,7 +144,75 @@ impl<S> fmt::Debug for SpanParts<S> {
 
 impl<S> Default for SpanParts<S> {
     fn default() -> Self {
-        SpanParts { parts: Vec::new() }
+        SpanParts {
+            parts: Vec::new(),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+impl<S> SpanParts<S> {
+    fn entered(&self, id: &Id) {
+        let _ = ENTERED.try_with(|entered| {
+            let Ok(mut entered) = entered.try_borrow_mut() else {
+                return;
+            };
+            if entered.shared {
+                return;
+            }
+            if entered.owner != self.id {
+                if !entered.spans.is_empty() {
+                    entered.shared = true;
+                    entered.spans = Vec::new();
+                    return;
+                }
+                entered.owner = self.id;
+            }
+            let id = id.into_u64();
+            let duplicate = entered.spans.iter().any(|&(e, _)| e == id);
+            entered.spans.push((id, duplicate));
+        });
+    }
+
+    fn exited(&self, id: &Id) {
+        let _ = ENTERED.try_with(|entered| {
+            let Ok(mut entered) = entered.try_borrow_mut() else {
+                return;
+            };
+            if entered.shared || entered.owner != self.id {
+                return;
+            }
+            let id = id.into_u64();
+            if let Some(at) = entered.spans.iter().rposition(|&(e, _)| e == id) {
+                entered.spans.remove(at);
+            }
+        });
+    }
+
+    fn current(&self) -> Current {
+        ENTERED
+            .try_with(|entered| {
+                let Ok(entered) = entered.try_borrow() else {
+                    return Current::Unknown;
+                };
+                if entered.shared {
+                    Current::Unknown
+                } else if entered.owner != self.id {
+                    // Every span this one entered on this thread would be
+                    // in the record (or the record given up): none is.
+                    Current::Known(None)
+                } else {
+                    Current::Known(
+                        entered
+                            .spans
+                            .iter()
+                            .rev()
+                            .find(|&&(_, duplicate)| !duplicate)
+                            .map(|&(id, _)| id),
+                    )
+                }
+            })
+            .unwrap_or(Current::Unknown)
     }
 }
 
@@ -225,18 +342,28 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let span = if event.is_contextual() {
+            match self.current() {
+                Current::Known(id) => id.and_then(|id| ctx.span(&Id::from_u64(id))),
+                Current::Unknown => ctx.event_span(event),
+            }
+        } else {
+            ctx.event_span(event)
+        };
         for part in &self.parts {
-            part.on_event(event, ctx.clone());
+            part.event(event, span.as_ref(), ctx.clone());
         }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        self.entered(id);
         for part in &self.parts {
             part.on_enter(id, ctx.clone());
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        self.exited(id);
         for part in &self.parts {
             part.on_exit(id, ctx.clone());
         }
@@ -327,6 +454,13 @@ mod tests {
             self.note(&format!("closed {}", span.name()));
         }
 
+        fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, ctx: Context<'_, S>) {
+            // The span the parts found is the one the registry would give.
+            assert_eq!(span.map(|s| s.id()), ctx.event_span(event).map(|s| s.id()));
+            let span = span.map_or("-", |s| s.name());
+            self.note(&format!("event in {span}"));
+        }
+
         fn opens_under_shared_lock(&self) -> bool {
             self.shared_lock
         }
@@ -363,9 +497,9 @@ mod tests {
                 "a opened child under root",
                 "b opened alone",
                 "c opened child under root",
-                "a event",
-                "b event",
-                "c event",
+                "a event in child",
+                "b event in child",
+                "c event in child",
                 "a closed child",
                 "b closed child",
                 "c closed child",
@@ -388,5 +522,91 @@ mod tests {
                 .downcast_ref::<tracing_subscriber::Registry>()
                 .is_some()
         );
+    }
+
+    /// The names of the spans events were in, as a part was told.
+    fn events_in(seen: &Mutex<Vec<String>>) -> Vec<String> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter_map(|line| line.strip_prefix("a event in ").map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn an_event_is_in_the_span_the_registry_calls_current() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let part = Journal {
+            name: "a",
+            shared_lock: true,
+            seen: seen.clone(),
+        };
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(SpanParts::new().with(part)),
+        );
+        tracing::dispatcher::with_default(&dispatch, || {
+            let a = tracing::info_span!("a");
+            let b = tracing::info_span!("b");
+            tracing::info!("outside");
+            let _a = a.enter();
+            tracing::info!("in a");
+            {
+                let _b = b.enter();
+                // Entered again while entered: a duplicate, never current.
+                let again = a.enter();
+                tracing::info!("a again, still in b");
+                drop(again);
+                tracing::info!("back in b");
+                tracing::info!(parent: None, "a root event");
+                tracing::info!(parent: &a, "explicitly in a");
+            }
+            tracing::info!("in a after b");
+            // Entered on another thread: not current here.
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    tracing::dispatcher::with_default(&dispatch, || {
+                        let _b = b.enter();
+                        tracing::info!("b on another thread");
+                    });
+                });
+            });
+            tracing::info!("still in a");
+        });
+        assert_eq!(
+            events_in(&seen),
+            ["-", "a", "b", "b", "-", "a", "a", "b", "a"]
+        );
+    }
+
+    #[test]
+    fn two_stacks_entering_spans_on_one_thread_each_see_their_own() {
+        let seen_x = Arc::new(Mutex::new(Vec::new()));
+        let seen_y = Arc::new(Mutex::new(Vec::new()));
+        let part = |seen: &Arc<Mutex<Vec<String>>>| Journal {
+            name: "a",
+            shared_lock: true,
+            seen: seen.clone(),
+        };
+        let x = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(SpanParts::new().with(part(&seen_x))),
+        );
+        let y = tracing::Dispatch::new(
+            tracing_subscriber::registry().with(SpanParts::new().with(part(&seen_y))),
+        );
+        tracing::dispatcher::with_default(&x, || {
+            let outer = tracing::info_span!("x-outer");
+            let _o = outer.enter();
+            tracing::info!("x 1");
+            tracing::dispatcher::with_default(&y, || {
+                tracing::info!("y 1");
+                let inner = tracing::info_span!("y-inner");
+                let _i = inner.enter();
+                tracing::info!("y 2");
+            });
+            tracing::info!("x 2");
+            tracing::dispatcher::with_default(&y, || tracing::info!("y 3"));
+        });
+        assert_eq!(events_in(&seen_x), ["x-outer", "x-outer"]);
+        assert_eq!(events_in(&seen_y), ["-", "y-inner", "-"]);
     }
 }

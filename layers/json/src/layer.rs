@@ -382,12 +382,30 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        self.write_line(event, ctx.event_span(event).as_ref());
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        self.close_text(&mut span.extensions_mut());
+    }
+}
+
+impl<W> JsonLayer<W>
+where
+    W: for<'w> MakeWriter<'w> + 'static,
+{
+    /// Writes an event's line, inside `span` if it has one.
+    fn write_line<S>(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         with_buffers(|out, scratch| {
             let format = &self.format;
             let mut line = Members::open(out);
             let timing = format.write_head(&mut line, event, scratch);
-            if let Some(leaf) = ctx.event_span(event) {
-                self.write_spans(&mut line, &leaf);
+            if let Some(leaf) = span {
+                self.write_spans(&mut line, leaf);
             }
             format.write_tail(&mut line, event, timing);
             let mut writer = self.make_writer.make_writer_for(event.metadata());
@@ -399,11 +417,6 @@ where
                 }
             }
         });
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        self.close_text(&mut span.extensions_mut());
     }
 }
 
@@ -424,6 +437,10 @@ where
 
     fn close(&self, _span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
         self.close_text(extensions);
+    }
+
+    fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {
+        self.write_line(event, span);
     }
 }
 

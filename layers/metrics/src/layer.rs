@@ -252,6 +252,18 @@ fn inspect<R: RecordFields + ?Sized>(fields: &R, operation_field: Option<&str>) 
     found
 }
 
+/// Marks that an `ERROR` event happened in `span`.
+fn mark_error<S>(span: Option<&SpanRef<'_, S>>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if let Some(span) = span {
+        if let Some(record) = span.extensions_mut().get_mut::<WardenSpan>() {
+            record.mark_error_event();
+        }
+    }
+}
+
 /// A closing span's measure, taken out of its extensions.
 struct Closed {
     metrics: SpanMeasure,
@@ -409,13 +421,8 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if *event.metadata().level() != Level::ERROR {
-            return;
-        }
-        if let Some(span) = ctx.event_span(event) {
-            if let Some(record) = span.extensions_mut().get_mut::<WardenSpan>() {
-                record.mark_error_event();
-            }
+        if *event.metadata().level() == Level::ERROR {
+            mark_error(ctx.event_span(event).as_ref());
         }
     }
 
@@ -471,6 +478,12 @@ where
         extensions: &mut Ext<'_>,
     ) {
         self.open_measure(attrs, extensions);
+    }
+
+    fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {
+        if *event.metadata().level() == Level::ERROR {
+            mark_error(span);
+        }
     }
 
     fn close(&self, _span: &SpanRef<'_, S>, extensions: &mut Ext<'_>) {

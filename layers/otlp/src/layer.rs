@@ -110,10 +110,31 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let span = ctx.event_span(event);
+        self.capture_event(event, ctx.event_span(event).as_ref());
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if !self.spans {
+            return;
+        }
+        let Some(span) = ctx.span(&id) else { return };
+        let record = self.take_record(&mut span.extensions_mut());
+        if let Some(mut record) = record {
+            record.metadata = Some(span.metadata());
+            self.shared.push_span(record);
+        }
+    }
+}
+
+impl OtlpLayer {
+    /// Captures an event (inside `span`, if it has one) for export.
+    fn capture_event<S>(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         let mut ids = None;
         let mut correlation_id = None;
-        if let Some(span) = &span {
+        if let Some(span) = span {
             if *event.metadata().level() == Level::ERROR {
                 if let Some(shared) = span.extensions_mut().get_mut::<WardenSpan>() {
                     shared.mark_error_event();
@@ -139,18 +160,6 @@ where
         record.span = ids;
         record.correlation_id = correlation_id;
         self.shared.push_event(record);
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if !self.spans {
-            return;
-        }
-        let Some(span) = ctx.span(&id) else { return };
-        let record = self.take_record(&mut span.extensions_mut());
-        if let Some(mut record) = record {
-            record.metadata = Some(span.metadata());
-            self.shared.push_span(record);
-        }
     }
 }
 
@@ -217,6 +226,10 @@ where
         if self.spans || self.events {
             self.open_record(attrs, parent, extensions);
         }
+    }
+
+    fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {
+        self.capture_event(event, span);
     }
 
     fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
