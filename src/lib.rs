@@ -13,7 +13,7 @@
 //! | [`metrics`] | `warden-metrics` | per-operation counts, errors and p50/p95/p99 from spans; alert rules |
 //! | [`otlp`] | `warden-otlp` | spans, events, audit records and metrics to any OpenTelemetry collector |
 //! | [`ops`] | this crate | `/metrics` (Prometheus, OpenMetrics), `/healthz`, `/readyz`, `/alerts` |
-//! | [`core`] | `warden-core` | field visiting and span extension types the layers share |
+//! | [`core`] | `warden-core` | field visiting, span extension types and `SpanParts` (layers as one) |
 //!
 //! Each layer is a feature, all on by default. A service that wants only
 //! the PII gate takes `warden = { version = "0.1", default-features = false,
