@@ -2,7 +2,7 @@
 //! without a date-time library: the date and time of day are cached per thread and
 //! redone only when the second changes.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `YYYY-MM-DDTHH:MM:SS` for one second since the epoch.
@@ -43,7 +43,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 thread_local! {
-    static CACHE: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+    static CACHE: RefCell<(u64, [u8; 32])> = const { RefCell::new((u64::MAX, [0; 32])) };
 }
 
 /// Appends `time` as `2026-11-22T09:31:07.123456Z`. Times before 1970 are
@@ -51,26 +51,51 @@ thread_local! {
 pub fn rfc3339_micros(out: &mut String, time: SystemTime) {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
-    let date = CACHE
-        .try_with(|cache| {
-            let (cached, text) = cache.get();
-            if cached == secs {
-                text
-            } else {
-                let text = format_second(secs);
-                cache.set((secs, text));
-                text
-            }
-        })
-        .unwrap_or_else(|_| format_second(secs));
-    let mut text = *b"1970-01-01T00:00:00.000000Z";
-    text[..19].copy_from_slice(&date);
-    let mut micros = since.subsec_micros();
-    for digit in text[20..26].iter_mut().rev() {
-        *digit = b'0' + (micros % 10) as u8;
-        micros /= 10;
+    let micros = since.subsec_micros();
+    // The thread's text of the latest second, its microseconds written in
+    // place: no copy of the text but into `out`.
+    let written = CACHE.try_with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return false;
+        };
+        let (second, text) = &mut *cache;
+        if *second != secs {
+            *second = secs;
+            *text = second_text(secs);
+        }
+        put_micros(text, micros);
+        out.push_str(crate::ascii::ascii_str(&text[..27]));
+        true
+    });
+    if written != Ok(true) {
+        let mut text = second_text(secs);
+        put_micros(&mut text, micros);
+        out.push_str(crate::ascii::ascii_str(&text[..27]));
     }
-    out.push_str(crate::ascii::ascii_str(&text));
+}
+
+/// Writes `micros` (below 1,000,000) as the six digits after the dot.
+#[inline]
+fn put_micros(text: &mut [u8; 32], micros: u32) {
+    let (high, rest) = (micros / 10_000, micros % 10_000);
+    for (at, pair) in [(20, high), (22, rest / 100), (24, rest % 100)] {
+        let pair = (pair as usize % 100) * 2;
+        text[at..at + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    }
+}
+
+/// `00` to `99`, two bytes each.
+const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// `secs`'s text, `YYYY-MM-DDTHH:MM:SS.000000Z`, padded to 32 bytes.
+fn second_text(secs: u64) -> [u8; 32] {
+    let mut text = *b"1970-01-01T00:00:00.000000Z     ";
+    text[..19].copy_from_slice(&format_second(secs));
+    text
 }
 
 /// Parses what [`rfc3339_micros`] writes, and RFC 3339 in general: a date,
@@ -173,6 +198,10 @@ mod tests {
         assert_eq!(at(951_782_400, 1), "2000-02-29T00:00:00.000001Z");
         assert_eq!(at(1_795_340_467, 123_456), "2026-11-22T09:41:07.123456Z");
         assert_eq!(at(4_102_444_799, 999_999), "2099-12-31T23:59:59.999999Z");
+        // Every digit pair of the microseconds, and the same second again
+        // (from the per-thread cache).
+        assert_eq!(at(1_795_340_467, 10_203), "2026-11-22T09:41:07.010203Z");
+        assert_eq!(at(1_795_340_467, 990_000), "2026-11-22T09:41:07.990000Z");
     }
 
     #[test]

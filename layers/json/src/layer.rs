@@ -233,17 +233,26 @@ impl<W> JsonLayer<W> {
         let records = RECORDS.load(Ordering::Acquire);
         text.owner = self.owner;
         text.ids.clear();
-        if let Some((id, changes)) = correlation {
-            let mut member = Members::continued(&mut text.ids);
-            let out = member.key(self.format.names.correlation_id.quoted());
-            self.format.write_correlation_id(out, id);
-            text.ids_changes = changes;
-        }
         text.path.clear();
         // The parent's list, copied if it is current; else written again
-        // from each span's object.
+        // from each span's object. Its correlation ID's member too, when
+        // the span has the same ID (as a child inherits it).
         if let Some(parent) = parent {
             let extensions = parent.extensions();
+            if let Some((id, changes)) = correlation {
+                let record = WardenSpan::of(&extensions);
+                match (record, self.text_of(record, &extensions)) {
+                    (Some(record), Some(p))
+                        if record.correlation_id() == Some(id)
+                            && p.ids_changes == record.correlation_changes()
+                            && !p.ids.is_empty() =>
+                    {
+                        text.ids.push_str(&p.ids);
+                        text.ids_changes = changes;
+                    }
+                    _ => {}
+                }
+            }
             match self.text_in(&extensions) {
                 Some(p)
                     if p.path_records == records
@@ -257,6 +266,12 @@ impl<W> JsonLayer<W> {
                 }
             }
             text.path.push(',');
+        }
+        if let Some((id, changes)) = correlation.filter(|_| text.ids.is_empty()) {
+            let mut member = Members::continued(&mut text.ids);
+            let out = member.key(self.format.names.correlation_id.quoted());
+            self.format.write_correlation_id(out, id);
+            text.ids_changes = changes;
         }
         let object = &mut text.object;
         object.push('{');
@@ -456,24 +471,21 @@ impl<W> JsonLayer<W> {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let mut text = pooled_text();
-        // (`ExtensionsMut` reads only through `get_mut`: the ID's member
-        // is written first, apart, for the sanitized values' borrow.)
-        let mut id_text = None;
-        if let Some(record) = extensions.get_mut::<WardenSpan>() {
-            if let Some(id) = record.correlation_id() {
-                let mut ids = std::mem::take(&mut text.ids);
-                let mut member = Members::continued(&mut ids);
-                let out = member.key(self.format.names.correlation_id.quoted());
-                self.format.write_correlation_id(out, id);
-                id_text = Some((ids, record.correlation_changes()));
-            }
-        }
+        // (`ExtensionsMut` reads only through `get_mut`: the ID is copied
+        // out, for the sanitized values' borrow.)
+        let correlation = extensions
+            .get_mut::<WardenSpan>()
+            .and_then(|r| Some((r.correlation_id()?.clone(), r.correlation_changes())));
         let sanitized = extensions.get_mut::<SanitizedFields>().map(|s| &*s);
-        self.render(&mut text, span.name(), parent, sanitized, None, attrs);
-        if let Some((ids, changes)) = id_text {
-            text.ids = ids;
-            text.ids_changes = changes;
-        }
+        let correlation = correlation.as_ref().map(|(id, changes)| (id, *changes));
+        self.render(
+            &mut text,
+            span.name(),
+            parent,
+            sanitized,
+            correlation,
+            attrs,
+        );
         self.store(extensions, text);
     }
 
