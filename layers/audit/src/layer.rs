@@ -13,7 +13,7 @@ use crossbeam_channel::{
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
-use warden_core::{FlushError, FlushResult, SpanPart};
+use warden_core::{Callbacks, FlushError, FlushResult, SpanPart};
 use warden_pii::Sanitizer;
 
 use crate::chain::AuditKey;
@@ -580,6 +580,10 @@ impl<S> SpanPart<S> for AuditLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn callbacks(&self) -> Callbacks {
+        Callbacks::EVENT
+    }
+
     fn open(
         &self,
         _attrs: &tracing_core::span::Attributes<'_>,

@@ -71,7 +71,7 @@ pub use field_name::{FieldNameKind, cached_field_name_kind, next_field_name_owne
 pub use flush::{FlushError, FlushResult};
 pub use original::{lend_original, with_original_fields};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
-pub use parts::{BoxedSpanPart, SpanPart, SpanParts};
+pub use parts::{BoxedSpanPart, Callbacks, SpanPart, SpanParts};
 pub use span::{SpanMeasure, SpanText, WardenSpan, correlation_id_in};
 pub use tracing_subscriber::field::RecordFields;
 

@@ -47,12 +47,90 @@ where
         self.on_event(event, ctx);
     }
 
+    /// The callbacks, besides a span's open and close, in which the part
+    /// does anything: [`SpanParts`] calls it only in those (by default, in
+    /// every one).
+    fn callbacks(&self) -> Callbacks {
+        Callbacks::ALL
+    }
+
     /// Whether [`open`](Self::open) can run under another part's lock
     /// (the default). A part that must look its span up through the
     /// dispatcher when it opens (e.g. to read an OpenTelemetry context)
     /// says `false`, and gets its own `on_new_span` instead, in its place.
     fn opens_under_shared_lock(&self) -> bool {
         true
+    }
+}
+
+/// A set of a layer's callbacks, for [`SpanPart::callbacks`]: a part
+/// named in none of them is called only to open and close spans (and when
+/// it is registered, and to filter call sites, which are rare).
+///
+/// ```
+/// use warden_core::Callbacks;
+///
+/// let part = Callbacks::EVENT.and(Callbacks::RECORD);
+/// assert!(part.has(Callbacks::EVENT) && !part.has(Callbacks::ENTER_EXIT));
+/// assert!(Callbacks::ALL.has(part));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Callbacks(u8);
+
+impl Callbacks {
+    /// None of them.
+    pub const NONE: Callbacks = Callbacks(0);
+    /// `Layer::event_enabled`.
+    pub const EVENT_ENABLED: Callbacks = Callbacks(1);
+    /// `Layer::on_event` (through [`SpanPart::event`]).
+    pub const EVENT: Callbacks = Callbacks(1 << 1);
+    /// `Layer::on_record`.
+    pub const RECORD: Callbacks = Callbacks(1 << 2);
+    /// `Layer::on_enter` and `Layer::on_exit`.
+    pub const ENTER_EXIT: Callbacks = Callbacks(1 << 3);
+    /// `Layer::on_follows_from`.
+    pub const FOLLOWS_FROM: Callbacks = Callbacks(1 << 4);
+    /// `Layer::on_id_change`.
+    pub const ID_CHANGE: Callbacks = Callbacks(1 << 5);
+    /// Every one.
+    pub const ALL: Callbacks = Callbacks((1 << 6) - 1);
+
+    /// Both sets.
+    pub const fn and(self, other: Callbacks) -> Callbacks {
+        Callbacks(self.0 | other.0)
+    }
+
+    /// Whether every callback of `other` is in this set.
+    pub const fn has(self, other: Callbacks) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+/// Which parts take each callback, by index.
+#[derive(Default)]
+struct Takers {
+    event_enabled: Vec<usize>,
+    event: Vec<usize>,
+    record: Vec<usize>,
+    enter_exit: Vec<usize>,
+    follows_from: Vec<usize>,
+    id_change: Vec<usize>,
+}
+
+impl Takers {
+    fn add(&mut self, index: usize, callbacks: Callbacks) {
+        for (callback, takers) in [
+            (Callbacks::EVENT_ENABLED, &mut self.event_enabled),
+            (Callbacks::EVENT, &mut self.event),
+            (Callbacks::RECORD, &mut self.record),
+            (Callbacks::ENTER_EXIT, &mut self.enter_exit),
+            (Callbacks::FOLLOWS_FROM, &mut self.follows_from),
+            (Callbacks::ID_CHANGE, &mut self.id_change),
+        ] {
+            if callbacks.has(callback) {
+                takers.push(index);
+            }
+        }
     }
 }
 
@@ -93,6 +171,7 @@ pub type BoxedSpanPart<S> = Box<dyn SpanPart<S> + Send + Sync>;
 /// ```
 pub struct SpanParts<S> {
     parts: Vec<BoxedSpanPart<S>>,
+    takers: Takers,
     /// Which `SpanParts` this is, for the thread's record of entered spans.
     id: usize,
 }
@@ -146,6 +225,7 @@ impl<S> Default for SpanParts<S> {
     fn default() -> Self {
         SpanParts {
             parts: Vec::new(),
+            takers: Takers::default(),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         }
     }
@@ -227,12 +307,13 @@ where
 
     /// Adds `part` after the others.
     pub fn with(mut self, part: impl SpanPart<S> + Send + Sync + 'static) -> Self {
-        self.parts.push(Box::new(part));
+        self.push(Box::new(part));
         self
     }
 
     /// Adds a boxed part after the others.
     pub fn push(&mut self, part: BoxedSpanPart<S>) {
+        self.takers.add(self.parts.len(), part.callbacks());
         self.parts.push(part);
     }
 
@@ -298,9 +379,10 @@ where
     }
 
     fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
-        self.parts
+        self.takers
+            .event_enabled
             .iter()
-            .all(|p| p.event_enabled(event, ctx.clone()))
+            .all(|&i| self.parts[i].event_enabled(event, ctx.clone()))
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -330,14 +412,14 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        for part in &self.parts {
-            part.on_record(id, values, ctx.clone());
+        for &i in &self.takers.record {
+            self.parts[i].on_record(id, values, ctx.clone());
         }
     }
 
     fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
-        for part in &self.parts {
-            part.on_follows_from(span, follows, ctx.clone());
+        for &i in &self.takers.follows_from {
+            self.parts[i].on_follows_from(span, follows, ctx.clone());
         }
     }
 
@@ -350,22 +432,22 @@ where
         } else {
             ctx.event_span(event)
         };
-        for part in &self.parts {
-            part.event(event, span.as_ref(), ctx.clone());
+        for &i in &self.takers.event {
+            self.parts[i].event(event, span.as_ref(), ctx.clone());
         }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         self.entered(id);
-        for part in &self.parts {
-            part.on_enter(id, ctx.clone());
+        for &i in &self.takers.enter_exit {
+            self.parts[i].on_enter(id, ctx.clone());
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         self.exited(id);
-        for part in &self.parts {
-            part.on_exit(id, ctx.clone());
+        for &i in &self.takers.enter_exit {
+            self.parts[i].on_exit(id, ctx.clone());
         }
     }
 
@@ -378,8 +460,8 @@ where
     }
 
     fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
-        for part in &self.parts {
-            part.on_id_change(old, new, ctx.clone());
+        for &i in &self.takers.id_change {
+            self.parts[i].on_id_change(old, new, ctx.clone());
         }
     }
 
@@ -608,5 +690,73 @@ mod tests {
         });
         assert_eq!(events_in(&seen_x), ["x-outer", "x-outer"]);
         assert_eq!(events_in(&seen_y), ["-", "y-inner", "-"]);
+    }
+
+    /// A part that counts the events and enters it is given.
+    #[derive(Clone, Default)]
+    struct Counts {
+        callbacks: Option<Callbacks>,
+        events: Arc<std::sync::atomic::AtomicUsize>,
+        enters: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Counts {
+        fn seen(&self) -> (usize, usize) {
+            let events = self.events.load(Ordering::Relaxed);
+            (events, self.enters.load(Ordering::Relaxed))
+        }
+    }
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Counts {
+        fn on_event(&self, _: &Event<'_>, _: Context<'_, S>) {
+            self.events.fetch_add(1, Ordering::Relaxed);
+        }
+
+        fn on_enter(&self, _: &Id, _: Context<'_, S>) {
+            self.enters.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> SpanPart<S> for Counts {
+        fn open(
+            &self,
+            _: &Attributes<'_>,
+            _: &SpanRef<'_, S>,
+            _: Option<&SpanRef<'_, S>>,
+            _: &mut ExtensionsMut<'_>,
+        ) {
+        }
+
+        fn close(&self, _: &SpanRef<'_, S>, _: &mut ExtensionsMut<'_>) {}
+
+        fn callbacks(&self) -> Callbacks {
+            self.callbacks.unwrap_or(Callbacks::ALL)
+        }
+    }
+
+    #[test]
+    fn a_part_is_called_only_in_the_callbacks_it_names() {
+        let all = Counts::default();
+        let events_only = Counts {
+            callbacks: Some(Callbacks::EVENT),
+            ..Counts::default()
+        };
+        let none = Counts {
+            callbacks: Some(Callbacks::NONE),
+            ..Counts::default()
+        };
+        let parts = SpanParts::new()
+            .with(all.clone())
+            .with(events_only.clone())
+            .with(none.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(parts), || {
+            let _span = tracing::info_span!("s").entered();
+            tracing::info!("one");
+        });
+        assert_eq!(all.seen(), (1, 1));
+        assert_eq!(events_only.seen(), (1, 0));
+        assert_eq!(none.seen(), (0, 0));
+        assert!(Callbacks::ALL.has(Callbacks::EVENT.and(Callbacks::ENTER_EXIT)));
+        assert!(!Callbacks::NONE.has(Callbacks::EVENT));
     }
 }

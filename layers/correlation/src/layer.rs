@@ -9,7 +9,9 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
-use warden_core::{CorrelationId, FieldRef, SpanPart, WardenSpan, correlation_id_in, visit_fields};
+use warden_core::{
+    Callbacks, CorrelationId, FieldRef, SpanPart, WardenSpan, correlation_id_in, visit_fields,
+};
 
 /// Gives every span the correlation ID of its request.
 ///
@@ -219,6 +221,11 @@ impl<S> SpanPart<S> for CorrelationLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    /// A recorded correlation field.
+    fn callbacks(&self) -> Callbacks {
+        Callbacks::RECORD
+    }
+
     fn open(
         &self,
         attrs: &Attributes<'_>,

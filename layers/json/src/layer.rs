@@ -11,7 +11,9 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
-use warden_core::{CorrelationId, SanitizedFields, SpanPart, SpanText, WardenSpan, visit_fields};
+use warden_core::{
+    Callbacks, CorrelationId, SanitizedFields, SpanPart, SpanText, WardenSpan, visit_fields,
+};
 
 use crate::Json;
 use crate::fields::{NameCollector, merge_sanitized, remove_member};
@@ -440,6 +442,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + 'static,
 {
+    fn callbacks(&self) -> Callbacks {
+        Callbacks::EVENT.and(Callbacks::RECORD)
+    }
+
     fn open(
         &self,
         attrs: &Attributes<'_>,

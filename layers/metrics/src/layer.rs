@@ -9,7 +9,7 @@ use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
-use warden_core::{FieldRef, Moment, SpanMeasure, SpanPart, WardenSpan, visit_fields};
+use warden_core::{Callbacks, FieldRef, Moment, SpanMeasure, SpanPart, WardenSpan, visit_fields};
 
 use crate::recorder::{Recorder, Sample};
 use crate::snapshot::{Snapshot, Window};
@@ -470,6 +470,16 @@ impl<S> SpanPart<S> for MetricsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    /// `ERROR` events, recorded error and operation fields, and entering
+    /// and leaving spans when it times busy time.
+    fn callbacks(&self) -> Callbacks {
+        let callbacks = Callbacks::EVENT.and(Callbacks::RECORD);
+        match self.shared.timing {
+            Timing::Busy => callbacks.and(Callbacks::ENTER_EXIT),
+            Timing::Wall => callbacks,
+        }
+    }
+
     fn open(
         &self,
         attrs: &Attributes<'_>,

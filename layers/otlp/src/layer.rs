@@ -7,7 +7,7 @@ use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::{random_u64, random_u128};
-use warden_core::{CorrelationId, SanitizedFields, SpanPart, WardenSpan, visit_fields};
+use warden_core::{Callbacks, CorrelationId, SanitizedFields, SpanPart, WardenSpan, visit_fields};
 
 use crate::queue::Shared;
 use crate::record::SpanRecord;
@@ -216,6 +216,10 @@ impl<S> SpanPart<S> for OtlpLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn callbacks(&self) -> Callbacks {
+        Callbacks::EVENT.and(Callbacks::RECORD)
+    }
+
     fn open(
         &self,
         attrs: &Attributes<'_>,

@@ -24,7 +24,7 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::{
-    DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields, SpanPart,
+    Callbacks, DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields, SpanPart,
     visit_fields,
 };
 
@@ -642,6 +642,11 @@ impl<S> SpanPart<S> for PiiLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    /// The gate: events, and span records to sanitize.
+    fn callbacks(&self) -> Callbacks {
+        Callbacks::EVENT_ENABLED.and(Callbacks::RECORD)
+    }
+
     fn open(
         &self,
         attrs: &Attributes<'_>,
