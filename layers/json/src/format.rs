@@ -4,12 +4,13 @@ use std::any::TypeId;
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
-use tracing_core::{Event, Level, Subscriber};
+use tracing_core::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
 use warden_core::{FieldRef, SanitizedFields, visit_fields};
 
+use crate::callsite::Texts;
 use crate::fields::{JsonFields, merge_sanitized};
 use crate::names::FieldNames;
 use crate::write;
@@ -334,20 +335,34 @@ impl Json {
         N: for<'w> FormatFields<'w> + 'static,
     {
         let mut line = Members::open(out);
-        let timing = self.write_head(&mut line, event, fields);
+        let timing = self.write_head(&mut line, event, fields, None);
         if let Some(leaf) = ctx.parent_span() {
             self.write_spans::<S, N>(&mut line, &leaf, fields);
         }
         self.write_tail(&mut line, event, timing);
     }
 
+    /// The level and target members, as this format writes them.
+    pub(crate) fn write_level_target(&self, line: &mut Members<'_>, meta: &Metadata<'_>) {
+        let names = &self.names;
+        if self.level {
+            line.key(names.level.quoted())
+                .push_str(level_str(meta.level()));
+        }
+        if self.target {
+            write::string(line.key(names.target.quoted()), meta.target());
+        }
+    }
+
     /// The members before the spans: timestamp, level, target, message and
-    /// fields, source location and thread.
+    /// fields, source location and thread; the level, target and field
+    /// keys copied from `texts` when given (the call site's, written once).
     pub(crate) fn write_head(
         &self,
         line: &mut Members<'_>,
         event: &Event<'_>,
         fields: &mut String,
+        texts: Option<&Texts>,
     ) -> CloseTiming {
         let meta = event.metadata();
         let names = &self.names;
@@ -357,12 +372,10 @@ impl Json {
             time::rfc3339_micros(out, warden_core::wall_now());
             out.push('"');
         }
-        if self.level {
-            line.key(names.level.quoted())
-                .push_str(level_str(meta.level()));
-        }
-        if self.target {
-            write::string(line.key(names.target.quoted()), meta.target());
+        match texts {
+            Some(texts) if !texts.head.is_empty() => line.member(&texts.head),
+            Some(_) => {}
+            None => self.write_level_target(line, meta),
         }
 
         let is_span_event = meta.is_span();
@@ -385,7 +398,10 @@ impl Json {
             if !fields.is_empty() {
                 fields.push(',');
             }
-            write::key(fields, name);
+            match texts.and_then(|t| t.key(field.index())) {
+                Some(key) => fields.push_str(key),
+                None => write::key(fields, name),
+            }
             write::value(fields, value);
         });
         if !fields.is_empty() {

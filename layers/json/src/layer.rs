@@ -6,7 +6,7 @@ use std::io::{Stdout, Write as _};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, Subscriber};
+use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
@@ -16,6 +16,7 @@ use warden_core::{
 };
 
 use crate::Json;
+use crate::callsite::{self, Texts};
 use crate::fields::{NameCollector, merge_sanitized, remove_member};
 use crate::format::{Members, with_buffers};
 use crate::write;
@@ -224,7 +225,7 @@ impl<W> JsonLayer<W> {
     fn render<S>(
         &self,
         text: &mut SpanText,
-        name: &str,
+        metadata: &'static Metadata<'static>,
         parent: Option<&SpanRef<'_, S>>,
         sanitized: Option<&SanitizedFields>,
         correlation: Option<(&CorrelationId, u32)>,
@@ -232,6 +233,7 @@ impl<W> JsonLayer<W> {
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
+        let name = metadata.name();
         let records = RECORDS.load(Ordering::Acquire);
         text.owner = self.owner;
         text.ids.clear();
@@ -280,7 +282,14 @@ impl<W> JsonLayer<W> {
         object.push_str(self.format.names.span_name.quoted());
         write::string(object, name);
         text.fields_start = object.len();
-        fields.members(object, sanitized);
+        callsite::with_texts(
+            self.owner,
+            metadata,
+            |_| {},
+            |texts| {
+                fields.members(object, sanitized, texts);
+            },
+        );
         object.push('}');
         text.sanitized_changes = sanitized.map_or(0, SanitizedFields::changes);
         text.path.push_str(&text.object);
@@ -328,14 +337,22 @@ fn members_of(text: &SpanText) -> &str {
 trait RecordFieldsDyn {
     /// Appends `,"name":value` for each field, the sanitized value where
     /// `sanitized` has one.
-    fn members(&self, out: &mut String, sanitized: Option<&SanitizedFields>);
+    fn members(&self, out: &mut String, sanitized: Option<&SanitizedFields>, texts: Option<&Texts>);
 }
 
 impl<R: RecordFields> RecordFieldsDyn for R {
-    fn members(&self, out: &mut String, sanitized: Option<&SanitizedFields>) {
+    fn members(
+        &self,
+        out: &mut String,
+        sanitized: Option<&SanitizedFields>,
+        texts: Option<&Texts>,
+    ) {
         visit_fields(self, |field, value| {
             out.push(',');
-            write::key(out, field.name());
+            match texts.and_then(|t| t.key(field.index())) {
+                Some(key) => out.push_str(key),
+                None => write::key(out, field.name()),
+            }
             match sanitized.and_then(|s| s.get(field.name())) {
                 Some(clean) => write::owned_value(out, clean),
                 None => write::value(out, value),
@@ -388,7 +405,7 @@ where
                 .and_then(|w| Some((w.correlation_id()?, w.correlation_changes())));
             self.render(
                 &mut text,
-                span.name(),
+                span.metadata(),
                 parent.as_ref(),
                 sanitized,
                 correlation,
@@ -417,22 +434,27 @@ where
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        with_buffers(|out, scratch| {
-            let format = &self.format;
-            let mut line = Members::open(out);
-            let timing = format.write_head(&mut line, event, scratch);
-            if let Some(leaf) = span {
-                self.write_spans(&mut line, leaf);
-            }
-            format.write_tail(&mut line, event, timing);
-            let mut writer = self.make_writer.make_writer_for(event.metadata());
-            if let Err(e) = writer.write_all(out.as_bytes()) {
-                if !WRITE_FAILED.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "[warden-json] a JSON line could not be written ({e}); later failures are not reported"
-                    );
+        let format = &self.format;
+        let meta = event.metadata();
+        let head =
+            |head: &mut String| format.write_level_target(&mut Members::continued(head), meta);
+        callsite::with_texts(self.owner, meta, head, |texts| {
+            with_buffers(|out, scratch| {
+                let mut line = Members::open(out);
+                let timing = format.write_head(&mut line, event, scratch, texts);
+                if let Some(leaf) = span {
+                    self.write_spans(&mut line, leaf);
                 }
-            }
+                format.write_tail(&mut line, event, timing);
+                let mut writer = self.make_writer.make_writer_for(meta);
+                if let Err(e) = writer.write_all(out.as_bytes()) {
+                    if !WRITE_FAILED.swap(true, Ordering::Relaxed) {
+                        eprintln!(
+                            "[warden-json] a JSON line could not be written ({e}); later failures are not reported"
+                        );
+                    }
+                }
+            })
         });
     }
 }
@@ -486,7 +508,7 @@ impl<W> JsonLayer<W> {
         let correlation = correlation.as_ref().map(|(id, changes)| (id, *changes));
         self.render(
             &mut text,
-            span.name(),
+            span.metadata(),
             parent,
             sanitized,
             correlation,
@@ -579,11 +601,16 @@ struct Earlier<'a, 'r> {
 }
 
 impl RecordFieldsDyn for Earlier<'_, '_> {
-    fn members(&self, out: &mut String, sanitized: Option<&SanitizedFields>) {
+    fn members(
+        &self,
+        out: &mut String,
+        sanitized: Option<&SanitizedFields>,
+        texts: Option<&Texts>,
+    ) {
         if !self.kept.is_empty() {
             out.push(',');
             out.push_str(self.kept);
         }
-        self.values.members(out, sanitized);
+        self.values.members(out, sanitized, texts);
     }
 }

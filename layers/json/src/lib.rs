@@ -25,6 +25,7 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod callsite;
 mod fields;
 mod format;
 mod layer;
