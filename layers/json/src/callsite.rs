@@ -86,8 +86,6 @@ pub(crate) fn with_texts<R>(
 mod tests {
     use std::cell::Cell;
 
-    use tracing_subscriber::prelude::*;
-
     use super::*;
 
     /// The metadata of two call sites with fields.
