@@ -264,6 +264,15 @@ where
     }
 }
 
+/// Call sites whose fields were looked at, per thread: (recorder, call
+/// site, whether a field is read). Direct-mapped.
+const INSPECTED_SITES: usize = 16;
+
+thread_local! {
+    static INSPECTED: [std::cell::Cell<(usize, usize, bool)>; INSPECTED_SITES] =
+        const { [const { std::cell::Cell::new((0, 0, false)) }; INSPECTED_SITES] };
+}
+
 /// A closing span's measure, taken out of its extensions.
 struct Closed {
     metrics: SpanMeasure,
@@ -276,17 +285,7 @@ impl MetricsLayer {
     /// Starts measuring a new span, in its extensions.
     fn open_measure(&self, attrs: &Attributes<'_>, extensions: &mut Ext<'_>) {
         let meta = attrs.metadata();
-        let wants_field = self
-            .shared
-            .operation_field
-            .is_some_and(|f| meta.fields().field(f).is_some());
-        let has_error_fields = meta.fields().iter().any(|f| {
-            matches!(
-                f.name(),
-                "error" | "otel.status_code" | "error.code" | "error_code" | "error.type"
-            )
-        });
-        let found = if wants_field || has_error_fields {
+        let found = if self.fields_to_inspect(meta) {
             inspect(attrs, self.shared.operation_field)
         } else {
             Findings::default()
@@ -324,6 +323,37 @@ impl MetricsLayer {
             }
             _ => record.measure = Some(measure),
         }
+    }
+
+    /// Whether spans of `meta`'s call site have a field this layer reads
+    /// (the operation field, or one that marks an error), remembered per
+    /// call site and thread.
+    fn fields_to_inspect(&self, meta: &'static tracing_core::Metadata<'static>) -> bool {
+        let site = meta as *const tracing_core::Metadata<'static> as usize;
+        // The recorder's number, unique (a layer's address could be reused
+        // by another with another operation field).
+        let owner = self.shared.recorder.id();
+        let slot = (site >> 4) % INSPECTED_SITES;
+        let cached = INSPECTED
+            .try_with(|c| c[slot].get())
+            .ok()
+            .filter(|&(o, s, _)| (o, s) == (owner, site));
+        if let Some((_, _, inspect)) = cached {
+            return inspect;
+        }
+        let wants_field = self
+            .shared
+            .operation_field
+            .is_some_and(|f| meta.fields().field(f).is_some());
+        let inspect = wants_field
+            || meta.fields().iter().any(|f| {
+                matches!(
+                    f.name(),
+                    "error" | "otel.status_code" | "error.code" | "error_code" | "error.type"
+                )
+            });
+        let _ = INSPECTED.try_with(|c| c[slot].set((owner, site, inspect)));
+        inspect
     }
 
     /// Takes this layer's measure out of a closing span's extensions.

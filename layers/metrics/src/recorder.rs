@@ -226,6 +226,11 @@ pub(crate) struct Sample<'a> {
 }
 
 impl Recorder {
+    /// This recorder's unique number (see the field).
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
     pub(crate) fn new(shards: usize, max_operations: usize) -> Self {
         Recorder {
             // Admitted names, and the overflow's.
