@@ -12,7 +12,7 @@ use crossbeam_channel::{
 };
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::{Callbacks, FlushError, FlushResult, SpanPart};
 use warden_pii::Sanitizer;
 
@@ -588,7 +588,7 @@ where
         &self,
         _attrs: &tracing_core::span::Attributes<'_>,
         _span: &SpanRef<'_, S>,
-        _parent: Option<&SpanRef<'_, S>>,
+        _parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         _extensions: &mut ExtensionsMut<'_>,
     ) {
     }

@@ -10,7 +10,7 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::Interest;
 use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 
 /// A layer's work on a span when it opens and when it closes, done on a
 /// span another layer has already looked up and locked: what lets
@@ -23,15 +23,15 @@ pub trait SpanPart<S>: Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    /// The layer's `on_new_span`, with the span, its parent (looked up
-    /// once for every part) and the span's extensions, locked for writing.
-    /// It must not lock the span's extensions again (its parent's and
-    /// other spans' it may).
+    /// The layer's `on_new_span`, with the span, its parent (looked up,
+    /// and its extensions locked for reading, once for every part) and the
+    /// span's extensions, locked for writing. It must not lock either
+    /// again (other spans' it may, an ancestor's above the parent too).
     fn open(
         &self,
         attrs: &Attributes<'_>,
         span: &SpanRef<'_, S>,
-        parent: Option<&SpanRef<'_, S>>,
+        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         extensions: &mut ExtensionsMut<'_>,
     );
 
@@ -151,13 +151,13 @@ pub type BoxedSpanPart<S> = Box<dyn SpanPart<S> + Send + Sync>;
 /// use tracing_subscriber::prelude::*;
 /// use warden_core::{SpanParts, WardenSpan};
 ///
-/// # use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+/// # use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 /// /// A part that counts the spans it saw open.
 /// #[derive(Default)]
 /// struct Opened(std::sync::atomic::AtomicUsize);
 /// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Opened {}
 /// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> warden_core::SpanPart<S> for Opened {
-///     fn open(&self, _: &tracing::span::Attributes<'_>, _: &SpanRef<'_, S>, _: Option<&SpanRef<'_, S>>, extensions: &mut ExtensionsMut<'_>) {
+///     fn open(&self, _: &tracing::span::Attributes<'_>, _: &SpanRef<'_, S>, _: Option<(&SpanRef<'_, S>, &Extensions<'_>)>, extensions: &mut ExtensionsMut<'_>) {
 ///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 ///         WardenSpan::of_mut(extensions);
 ///     }
@@ -337,9 +337,11 @@ where
     ) {
         let Some(span) = ctx.span(id) else { return };
         let parent = span.parent();
+        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
+        let parent = parent.as_ref().zip(parent_extensions.as_ref());
         let mut extensions = span.extensions_mut();
         for part in parts {
-            part.open(attrs, &span, parent.as_ref(), &mut extensions);
+            part.open(attrs, &span, parent, &mut extensions);
         }
     }
 }
@@ -523,11 +525,11 @@ mod tests {
             &self,
             _: &Attributes<'_>,
             span: &SpanRef<'_, S>,
-            parent: Option<&SpanRef<'_, S>>,
+            parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
             extensions: &mut ExtensionsMut<'_>,
         ) {
             assert!(WardenSpan::of_mut(extensions).is_some());
-            let parent = parent.map_or("-", |p| p.name());
+            let parent = parent.map_or("-", |(p, _)| p.name());
             self.note(&format!("opened {} under {parent}", span.name()));
         }
 
@@ -722,7 +724,7 @@ mod tests {
             &self,
             _: &Attributes<'_>,
             _: &SpanRef<'_, S>,
-            _: Option<&SpanRef<'_, S>>,
+            _: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
             _: &mut ExtensionsMut<'_>,
         ) {
         }

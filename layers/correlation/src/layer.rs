@@ -8,7 +8,7 @@ use tracing_core::field::Field;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::{
     Callbacks, CorrelationId, FieldRef, SpanPart, WardenSpan, correlation_id_in, visit_fields,
 };
@@ -141,17 +141,14 @@ impl CorrelationLayer {
         found
     }
 
-    /// A new span's ID: its own field's, else its parent's, else (for a
-    /// root) `root`'s or a fresh one.
-    fn correlation_of<S>(
+    /// A new span's ID: its own field's, else its parent's (from the
+    /// parent's extensions), else (for a root) `root`'s or a fresh one.
+    fn correlation_of(
         &self,
         attrs: &Attributes<'_>,
-        parent: Option<&SpanRef<'_, S>>,
+        parent: Option<&Extensions<'_>>,
         root: impl FnOnce() -> Option<CorrelationId>,
-    ) -> CorrelationId
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
+    ) -> CorrelationId {
         let own = attrs
             .metadata()
             .fields()
@@ -160,7 +157,7 @@ impl CorrelationLayer {
         match own {
             Some(own) => own,
             None => match parent {
-                Some(parent) => match correlation_id_in(&parent.extensions()) {
+                Some(parent) => match correlation_id_in(parent) {
                     Some(inherited) => inherited.clone(),
                     None => CorrelationId::new(),
                 },
@@ -197,8 +194,11 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
+        let parent = span.parent();
+        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
         let correlation =
-            self.correlation_of(attrs, span.parent().as_ref(), || self.otel_trace_id(id));
+            self.correlation_of(attrs, parent_extensions.as_ref(), || self.otel_trace_id(id));
+        drop(parent_extensions);
         if let Some(record) = WardenSpan::of_mut(&mut span.extensions_mut()) {
             record.set_correlation_id(correlation);
         }
@@ -230,10 +230,10 @@ where
         &self,
         attrs: &Attributes<'_>,
         _span: &SpanRef<'_, S>,
-        parent: Option<&SpanRef<'_, S>>,
+        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         extensions: &mut ExtensionsMut<'_>,
     ) {
-        let correlation = self.correlation_of(attrs, parent, || None);
+        let correlation = self.correlation_of(attrs, parent.map(|(_, e)| e), || None);
         if let Some(record) = WardenSpan::of_mut(extensions) {
             record.set_correlation_id(correlation);
         }

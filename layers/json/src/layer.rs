@@ -220,13 +220,32 @@ impl<W> JsonLayer<W> {
         }
     }
 
+    /// [`write_path`](Self::write_path) of a span whose extensions the
+    /// caller holds (they are not locked again).
+    fn write_path_locked<S>(&self, out: &mut String, span: &SpanRef<'_, S>, locked: &Extensions<'_>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let id = span.id();
+        for (i, each) in span.scope().from_root().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            if each.id() == id {
+                self.write_object(out, each.name(), locked);
+            } else {
+                self.write_object(out, each.name(), &each.extensions());
+            }
+        }
+    }
+
     /// Writes the span's object and path into `text`, from its parent and
     /// its own sanitized values (read from its extensions by the caller).
     fn render<S>(
         &self,
         text: &mut SpanText,
         metadata: &'static Metadata<'static>,
-        parent: Option<&SpanRef<'_, S>>,
+        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         sanitized: Option<&SanitizedFields>,
         correlation: Option<(&CorrelationId, u32)>,
         fields: &dyn RecordFieldsDyn,
@@ -241,11 +260,10 @@ impl<W> JsonLayer<W> {
         // The parent's list, copied if it is current; else written again
         // from each span's object. Its correlation ID's member too, when
         // the span has the same ID (as a child inherits it).
-        if let Some(parent) = parent {
-            let extensions = parent.extensions();
+        if let Some((parent, extensions)) = parent {
             if let Some((id, changes)) = correlation {
-                let record = WardenSpan::of(&extensions);
-                match (record, self.text_of(record, &extensions)) {
+                let record = WardenSpan::of(extensions);
+                match (record, self.text_of(record, extensions)) {
                     (Some(record), Some(p))
                         if record.correlation_id() == Some(id)
                             && p.ids_changes == record.correlation_changes()
@@ -257,17 +275,14 @@ impl<W> JsonLayer<W> {
                     _ => {}
                 }
             }
-            match self.text_in(&extensions) {
+            match self.text_in(extensions) {
                 Some(p)
                     if p.path_records == records
                         && is_fresh(p, extensions.get::<SanitizedFields>()) =>
                 {
                     text.path.push_str(&p.path);
                 }
-                _ => {
-                    drop(extensions);
-                    self.write_path(&mut text.path, parent);
-                }
+                _ => self.write_path_locked(&mut text.path, parent, extensions),
             }
             text.path.push(',');
         }
@@ -368,12 +383,10 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        self.open_text(
-            attrs,
-            &span,
-            span.parent().as_ref(),
-            &mut span.extensions_mut(),
-        );
+        let parent = span.parent();
+        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
+        let parent = parent.as_ref().zip(parent_extensions.as_ref());
+        self.open_text(attrs, &span, parent, &mut span.extensions_mut());
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -399,6 +412,7 @@ where
                 values,
             };
             let parent = span.parent();
+            let parent_extensions = parent.as_ref().map(SpanRef::extensions);
             let extensions = span.extensions();
             let sanitized = extensions.get::<SanitizedFields>();
             let correlation = WardenSpan::of(&extensions)
@@ -406,7 +420,7 @@ where
             self.render(
                 &mut text,
                 span.metadata(),
-                parent.as_ref(),
+                parent.as_ref().zip(parent_extensions.as_ref()),
                 sanitized,
                 correlation,
                 &earlier,
@@ -472,7 +486,7 @@ where
         &self,
         attrs: &Attributes<'_>,
         span: &SpanRef<'_, S>,
-        parent: Option<&SpanRef<'_, S>>,
+        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         extensions: &mut ExtensionsMut<'_>,
     ) {
         self.open_text(attrs, span, parent, extensions);
@@ -493,7 +507,7 @@ impl<W> JsonLayer<W> {
         &self,
         attrs: &Attributes<'_>,
         span: &SpanRef<'_, S>,
-        parent: Option<&SpanRef<'_, S>>,
+        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         extensions: &mut ExtensionsMut<'_>,
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,

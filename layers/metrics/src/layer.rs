@@ -8,7 +8,7 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
 use warden_core::{Callbacks, FieldRef, Moment, SpanMeasure, SpanPart, WardenSpan, visit_fields};
 
 use crate::recorder::{Recorder, Sample};
@@ -514,7 +514,7 @@ where
         &self,
         attrs: &Attributes<'_>,
         _span: &SpanRef<'_, S>,
-        _parent: Option<&SpanRef<'_, S>>,
+        _parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         extensions: &mut Ext<'_>,
     ) {
         self.open_measure(attrs, extensions);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::{random_u64, random_u128};
 use warden_core::{Callbacks, CorrelationId, SanitizedFields, SpanPart, WardenSpan, visit_fields};
 
@@ -91,7 +91,13 @@ where
             return;
         }
         let Some(span) = ctx.span(id) else { return };
-        self.open_record(attrs, span.parent().as_ref(), &mut span.extensions_mut());
+        let parent = span.parent();
+        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
+        self.open_record(
+            attrs,
+            parent_extensions.as_ref(),
+            &mut span.extensions_mut(),
+        );
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -165,16 +171,14 @@ impl OtlpLayer {
 
 impl OtlpLayer {
     /// Starts a new span's export record, in its extensions.
-    fn open_record<S>(
+    fn open_record(
         &self,
         attrs: &Attributes<'_>,
-        parent: Option<&SpanRef<'_, S>>,
+        parent: Option<&Extensions<'_>>,
         extensions: &mut ExtensionsMut<'_>,
-    ) where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
+    ) {
         let parent = parent.and_then(|p| {
-            WardenSpan::of(&p.extensions())?
+            WardenSpan::of(p)?
                 .export::<SpanRecord>()
                 .map(|r| (r.trace_id, r.span_id))
         });
@@ -224,11 +228,11 @@ where
         &self,
         attrs: &Attributes<'_>,
         _span: &SpanRef<'_, S>,
-        parent: Option<&SpanRef<'_, S>>,
+        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         extensions: &mut ExtensionsMut<'_>,
     ) {
         if self.spans || self.events {
-            self.open_record(attrs, parent, extensions);
+            self.open_record(attrs, parent.map(|(_, e)| e), extensions);
         }
     }
 

@@ -22,7 +22,7 @@ use tracing_core::subscriber::NoSubscriber;
 use tracing_core::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::{
     Callbacks, DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields, SpanPart,
     visit_fields,
@@ -651,7 +651,7 @@ where
         &self,
         attrs: &Attributes<'_>,
         _span: &SpanRef<'_, S>,
-        _parent: Option<&SpanRef<'_, S>>,
+        _parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         extensions: &mut ExtensionsMut<'_>,
     ) {
         self.sanitize_new_span(attrs, extensions);
