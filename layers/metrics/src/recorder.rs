@@ -150,9 +150,10 @@ impl Shard {
     }
 }
 
-/// A shard on its own cache lines: its stats behind a mutex, and its
-/// in-flight counts by operation index as atomics, so a span's start takes
-/// no lock.
+/// A shard on its own cache lines: its stats behind a mutex (with minus
+/// the spans closed, by operation), and the spans started by operation
+/// index as atomics, so a span's start takes no lock; spans in flight are
+/// the difference, summed over the shards.
 #[repr(align(128))]
 #[derive(Debug)]
 struct Padded {
@@ -357,7 +358,6 @@ impl Recorder {
 
     pub(crate) fn closed_span(&self, sample: Sample<'_>, now: Moment) {
         let padded = self.padded();
-        padded.add_in_flight(sample.operation, -1);
         let Ok(mut shard) = padded.shard.lock() else {
             return;
         };
@@ -374,6 +374,11 @@ impl Recorder {
             }
         };
         let op = shard.stats(sample.operation);
+        // A close is counted under the lock this takes anyway, not with an
+        // atomic of its own: a shard's stats hold minus its closes, and the
+        // in-flight atomics (added to when spans start) are read after
+        // them, so a sum is never below the spans really open.
+        op.in_flight -= 1;
         let window = op.window(minute);
         window.histogram.record(sample.duration);
         if sample.error {
@@ -385,9 +390,10 @@ impl Recorder {
         }
     }
 
-    /// Each shard's stats with their operation's name, then each
-    /// operation's spans in flight (summed over the shards) as stats of
-    /// their own.
+    /// Each shard's stats with their operation's name (their `in_flight`
+    /// minus the spans they closed), then each operation's spans started
+    /// and not moved (summed over the shards, read after the closes) as
+    /// stats of their own: the sum of both is the spans in flight.
     fn for_each_op(&self, mut f: impl FnMut(&str, &OpStats)) {
         let Ok(operations) = self.operations.read() else {
             return;
@@ -531,5 +537,49 @@ mod tests {
             let merged = recorder.merged(0);
             assert_eq!((merged["op"].in_flight, merged["op"].total.count()), (0, 2));
         }
+    }
+
+    #[test]
+    fn spans_in_flight_never_read_below_zero_while_threads_open_and_close_them() {
+        let recorder = Recorder::new(2, 10);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    for i in 0..5_000u64 {
+                        let op = recorder.started_span("op", None);
+                        let op = if i % 7 == 0 {
+                            recorder.moved_span(op, "other")
+                        } else {
+                            op
+                        };
+                        recorder.closed_span(
+                            Sample {
+                                operation: op,
+                                duration: Duration::from_micros(i),
+                                error: false,
+                                code: None,
+                            },
+                            recorder.started,
+                        );
+                    }
+                });
+            }
+            s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    for stats in recorder.merged(0).values() {
+                        assert!(stats.in_flight >= 0, "{}", stats.in_flight);
+                    }
+                }
+            });
+            std::thread::sleep(Duration::from_millis(200));
+            done.store(true, Ordering::Relaxed);
+        });
+        let merged = recorder.merged(0);
+        assert_eq!(merged.values().map(|o| o.in_flight).sum::<i64>(), 0);
+        assert_eq!(
+            merged.values().map(|o| o.total.count()).sum::<u64>(),
+            15_000
+        );
     }
 }
