@@ -8,7 +8,7 @@
 //! warden's layers share one reading per span open and close.
 
 use std::cell::Cell;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One reading of the monotonic clock that times spans.
 ///
@@ -67,14 +67,29 @@ impl Moment {
 pub struct WallAnchor {
     moment: Moment,
     system: SystemTime,
+    /// `system` as the time since the Unix epoch (zero before it).
+    since_epoch: Duration,
 }
 
 impl WallAnchor {
     /// Both clocks, now.
     pub fn now() -> Self {
+        let system = SystemTime::now();
         WallAnchor {
             moment: Moment::now(),
-            system: SystemTime::now(),
+            system,
+            since_epoch: system.duration_since(UNIX_EPOCH).unwrap_or_default(),
+        }
+    }
+
+    /// The time of `at` since the Unix epoch (zero before it).
+    #[inline]
+    fn since_epoch_at(&self, at: Moment) -> Duration {
+        match at.checked_duration_since(self.moment) {
+            Some(after) => self.since_epoch.saturating_add(after),
+            None => self
+                .since_epoch
+                .saturating_sub(self.moment.saturating_duration_since(at)),
         }
     }
 
@@ -128,6 +143,36 @@ pub fn wall_now() -> SystemTime {
     anchored.unwrap_or_else(SystemTime::now)
 }
 
+/// [`wall_now`] as the time since the Unix epoch, without `SystemTime`
+/// arithmetic: what a line's timestamp needs.
+///
+/// ```
+/// let since = warden_core::wall_now_since_epoch();
+/// let std_since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+/// assert!(std_since.abs_diff(since) < std::time::Duration::from_millis(50));
+/// ```
+#[inline]
+pub fn wall_now_since_epoch() -> Duration {
+    let now = Moment::now();
+    let anchored = ANCHOR
+        .try_with(|cell| match cell.get() {
+            Some((anchor, until)) if now < until => Some(anchor.since_epoch_at(now)),
+            _ => {
+                let anchor = WallAnchor::now();
+                let until = anchor.moment.checked_add(REANCHOR).unwrap_or(anchor.moment);
+                cell.set(Some((anchor, until)));
+                Some(anchor.since_epoch)
+            }
+        })
+        .ok()
+        .flatten();
+    anchored.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,7 +185,20 @@ mod tests {
             let after = SystemTime::now();
             let slack = Duration::from_millis(2);
             assert!(ours + slack >= before && ours <= after + slack);
+            let since = wall_now_since_epoch();
+            let epoch = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap();
+            assert!(since + slack >= epoch(before) && since <= epoch(SystemTime::now()) + slack);
         }
+        // Moments on either side of the anchor.
+        let anchor = WallAnchor::now();
+        let later = anchor.moment.checked_add(Duration::from_millis(3)).unwrap();
+        assert_eq!(
+            anchor.since_epoch_at(later),
+            anchor.since_epoch + Duration::from_millis(3)
+        );
+        let earlier = Moment::now();
+        let anchor = WallAnchor::now();
+        assert!(anchor.since_epoch_at(earlier) <= anchor.since_epoch);
         let a = Moment::now();
         std::thread::sleep(Duration::from_millis(5));
         let b = Moment::now();

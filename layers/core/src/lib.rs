@@ -63,7 +63,7 @@ mod time;
 mod visit;
 
 pub use captured::{CapturedFields, MAX_VALUE_BYTES};
-pub use clock::{Moment, WallAnchor, wall_now};
+pub use clock::{Moment, WallAnchor, wall_now, wall_now_since_epoch};
 pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
 pub use error_chain::{ErrorChainIter, MAX_ERROR_CHAIN, error_chain};
 pub use extensions::SanitizedFields;
@@ -82,7 +82,7 @@ pub use tracing_subscriber::field::RecordFields;
 pub mod internal {
     pub use crate::correlation::{new_uuid_v7, random_u64, random_u128};
     pub use crate::scratch::with_scratch;
-    pub use crate::time::{parse_rfc3339, rfc3339_micros};
+    pub use crate::time::{parse_rfc3339, rfc3339_micros, rfc3339_micros_since_epoch};
 }
 
 /// The target of the audit events warden's own emitters log: the

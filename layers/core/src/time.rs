@@ -49,7 +49,12 @@ thread_local! {
 /// Appends `time` as `2026-11-22T09:31:07.123456Z`. Times before 1970 are
 /// written as the epoch.
 pub fn rfc3339_micros(out: &mut String, time: SystemTime) {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    rfc3339_micros_since_epoch(out, time.duration_since(UNIX_EPOCH).unwrap_or_default());
+}
+
+/// [`rfc3339_micros`] of the time `since` the Unix epoch (as
+/// [`wall_now_since_epoch`](crate::wall_now_since_epoch) gives it).
+pub fn rfc3339_micros_since_epoch(out: &mut String, since: std::time::Duration) {
     let secs = since.as_secs();
     // The microseconds and `Z` as one word, built in a register and stored
     // once (three narrow stores read back by one wide load stall the CPU).

@@ -369,7 +369,7 @@ impl Json {
         if self.timestamp {
             let out = line.key(names.timestamp.quoted());
             out.push('"');
-            time::rfc3339_micros(out, warden_core::wall_now());
+            time::rfc3339_micros_since_epoch(out, warden_core::wall_now_since_epoch());
             out.push('"');
         }
         match texts {
