@@ -128,19 +128,7 @@ thread_local! {
 #[inline]
 pub fn wall_now() -> SystemTime {
     let now = Moment::now();
-    let anchored = ANCHOR
-        .try_with(|cell| match cell.get() {
-            Some((anchor, until)) if now < until => Some(anchor.at(now)),
-            _ => {
-                let anchor = WallAnchor::now();
-                let until = anchor.moment.checked_add(REANCHOR).unwrap_or(anchor.moment);
-                cell.set(Some((anchor, until)));
-                Some(anchor.system)
-            }
-        })
-        .ok()
-        .flatten();
-    anchored.unwrap_or_else(SystemTime::now)
+    thread_anchor(now).map_or_else(SystemTime::now, |anchor| anchor.at(now))
 }
 
 /// [`wall_now`] as the time since the Unix epoch, without `SystemTime`
@@ -154,23 +142,29 @@ pub fn wall_now() -> SystemTime {
 #[inline]
 pub fn wall_now_since_epoch() -> Duration {
     let now = Moment::now();
-    let anchored = ANCHOR
+    match thread_anchor(now) {
+        Some(anchor) => anchor.since_epoch_at(now),
+        None => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default(),
+    }
+}
+
+/// This thread's anchor, taken again once it is [`REANCHOR`] old (`None`
+/// when the thread's storage is gone, as it ends).
+#[inline]
+fn thread_anchor(now: Moment) -> Option<WallAnchor> {
+    ANCHOR
         .try_with(|cell| match cell.get() {
-            Some((anchor, until)) if now < until => Some(anchor.since_epoch_at(now)),
+            Some((anchor, until)) if now < until => anchor,
             _ => {
                 let anchor = WallAnchor::now();
                 let until = anchor.moment.checked_add(REANCHOR).unwrap_or(anchor.moment);
                 cell.set(Some((anchor, until)));
-                Some(anchor.since_epoch)
+                anchor
             }
         })
         .ok()
-        .flatten();
-    anchored.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-    })
 }
 
 #[cfg(test)]
