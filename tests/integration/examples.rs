@@ -63,7 +63,16 @@ fn metrics_alerts_fire_and_resolve() {
     let out = run(example("metrics_alerts"));
     assert!(out.contains("Fired"), "{out}");
     assert!(out.contains("Resolved"), "{out}");
-    assert!(out.contains("checkout        630"), "{out}");
+    // About 600 calls on a quiet machine (the slow ones down to 5%); more
+    // where some fast calls overslept and the rule resolved later.
+    let count = out
+        .lines()
+        .find_map(|line| line.strip_prefix("checkout"))
+        .and_then(|row| row.split_whitespace().next()?.parse::<u64>().ok());
+    assert!(
+        count.is_some_and(|n| n >= 600 && n % 30 == 0),
+        "{count:?} in {out}"
+    );
 }
 
 #[test]
