@@ -106,9 +106,11 @@ impl Callbacks {
     }
 }
 
-/// Which parts take each callback, by index.
+/// Which parts take each callback, by index; and which open alone
+/// ([`SpanPart::opens_under_shared_lock`]).
 #[derive(Default)]
 struct Takers {
+    open_alone: Vec<usize>,
     event_enabled: Vec<usize>,
     event: Vec<usize>,
     record: Vec<usize>,
@@ -143,9 +145,10 @@ pub type BoxedSpanPart<S> = Box<dyn SpanPart<S> + Send + Sync>;
 /// all of them, and a closing span likewise. (A layer with a per-layer
 /// filter is not a `SpanPart`: compose it beside, with `.with(..)`.)
 ///
-/// With four parts that is three look-ups fewer per span opened and closed,
+/// With six parts that is five look-ups fewer per span opened and closed,
 /// each two atomic reference-count updates and a lock. `warden::init`
-/// assembles its correlation, metrics, export and JSON layers this way.
+/// assembles its whole stack this way: the PII gate, audit, correlation,
+/// metrics, export and JSON layers.
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
@@ -313,7 +316,11 @@ where
 
     /// Adds a boxed part after the others.
     pub fn push(&mut self, part: BoxedSpanPart<S>) {
-        self.takers.add(self.parts.len(), part.callbacks());
+        let index = self.parts.len();
+        self.takers.add(index, part.callbacks());
+        if !part.opens_under_shared_lock() {
+            self.takers.open_alone.push(index);
+        }
         self.parts.push(part);
     }
 
@@ -399,14 +406,12 @@ where
         // Runs of parts that share the lock, in order; a part that cannot
         // opens alone, between them.
         let mut start = 0;
-        for (i, part) in self.parts.iter().enumerate() {
-            if !part.opens_under_shared_lock() {
-                if start < i {
-                    self.open_together(&self.parts[start..i], attrs, id, &ctx);
-                }
-                part.on_new_span(attrs, id, ctx.clone());
-                start = i + 1;
+        for &i in &self.takers.open_alone {
+            if start < i {
+                self.open_together(&self.parts[start..i], attrs, id, &ctx);
             }
+            self.parts[i].on_new_span(attrs, id, ctx.clone());
+            start = i + 1;
         }
         if start < self.parts.len() {
             self.open_together(&self.parts[start..], attrs, id, &ctx);
