@@ -207,23 +207,15 @@ impl<W> JsonLayer<W> {
         }
     }
 
-    /// Appends the objects of `span`'s scope from the root, comma-separated.
-    fn write_path<S>(&self, out: &mut String, span: &SpanRef<'_, S>)
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        for (i, span) in span.scope().from_root().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            self.write_object(out, span.name(), &span.extensions());
-        }
-    }
-
-    /// [`write_path`](Self::write_path) of a span whose extensions the
-    /// caller holds (they are not locked again).
-    fn write_path_locked<S>(&self, out: &mut String, span: &SpanRef<'_, S>, locked: &Extensions<'_>)
-    where
+    /// Appends the objects of `span`'s scope from the root, comma-separated;
+    /// `span`'s own from `locked`, its extensions when the caller holds them
+    /// (they are not locked again).
+    fn write_path<S>(
+        &self,
+        out: &mut String,
+        span: &SpanRef<'_, S>,
+        locked: Option<&Extensions<'_>>,
+    ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let id = span.id();
@@ -231,10 +223,9 @@ impl<W> JsonLayer<W> {
             if i > 0 {
                 out.push(',');
             }
-            if each.id() == id {
-                self.write_object(out, each.name(), locked);
-            } else {
-                self.write_object(out, each.name(), &each.extensions());
+            match locked.filter(|_| each.id() == id) {
+                Some(locked) => self.write_object(out, each.name(), locked),
+                None => self.write_object(out, each.name(), &each.extensions()),
             }
         }
     }
@@ -282,7 +273,7 @@ impl<W> JsonLayer<W> {
                 {
                     text.path.push_str(&p.path);
                 }
-                _ => self.write_path_locked(&mut text.path, parent, extensions),
+                _ => self.write_path(&mut text.path, parent, Some(extensions)),
             }
             text.path.push(',');
         }
@@ -406,14 +397,12 @@ where
             for name in names {
                 remove_member(&mut kept, name);
             }
-            drop(extensions);
             let earlier = Earlier {
                 kept: &kept,
                 values,
             };
             let parent = span.parent();
             let parent_extensions = parent.as_ref().map(SpanRef::extensions);
-            let extensions = span.extensions();
             let sanitized = extensions.get::<SanitizedFields>();
             let correlation = WardenSpan::of(&extensions)
                 .and_then(|w| Some((w.correlation_id()?, w.correlation_changes())));
@@ -577,7 +566,7 @@ impl<W> JsonLayer<W> {
                 }
                 _ => {
                     if let Some(parent) = leaf.parent() {
-                        self.write_path(out, &parent);
+                        self.write_path(out, &parent, None);
                         out.push(',');
                     }
                     self.write_object_from(out, leaf.name(), text, sanitized);

@@ -359,20 +359,16 @@ impl MetricsLayer {
     /// Takes this layer's measure out of a closing span's extensions.
     fn take_measure(&self, extensions: &mut Ext<'_>) -> Option<Closed> {
         let owner = self.owner();
-        let (metrics, opened, now, error_event) = {
-            let record = extensions.get_mut::<WardenSpan>()?;
-            let now = record.closed();
-            let error_event = record.had_error_event();
-            let opened = record.opened();
-            match record.measure.take() {
-                Some(m) if m.owner == owner => (m, opened, now, error_event),
-                other => {
-                    record.measure = other;
-                    let more = extensions.get_mut::<MoreSpanMetrics>()?;
-                    let at = more.0.iter().position(|(m, _)| m.owner == owner)?;
-                    let (m, opened) = more.0.swap_remove(at);
-                    (m, opened, now, error_event)
-                }
+        let record = extensions.get_mut::<WardenSpan>()?;
+        let now = record.closed();
+        let error_event = record.had_error_event();
+        let (metrics, opened) = match record.measure.take() {
+            Some(m) if m.owner == owner => (m, record.opened()),
+            other => {
+                record.measure = other;
+                let more = extensions.get_mut::<MoreSpanMetrics>()?;
+                let at = more.0.iter().position(|(m, _)| m.owner == owner)?;
+                more.0.swap_remove(at)
             }
         };
         Some(Closed {

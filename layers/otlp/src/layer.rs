@@ -124,11 +124,7 @@ where
             return;
         }
         let Some(span) = ctx.span(&id) else { return };
-        let record = self.take_record(&mut span.extensions_mut());
-        if let Some(mut record) = record {
-            record.metadata = Some(span.metadata());
-            self.shared.push_span(record);
-        }
+        self.close_record(span.metadata(), &mut span.extensions_mut());
     }
 }
 
@@ -167,9 +163,7 @@ impl OtlpLayer {
         record.correlation_id = correlation_id;
         self.shared.push_event(record);
     }
-}
 
-impl OtlpLayer {
     /// Starts a new span's export record, in its extensions.
     fn open_record(
         &self,
@@ -200,7 +194,19 @@ impl OtlpLayer {
     }
 
     /// Takes a closing span's export record out of its extensions, with
-    /// its end, error and sanitized values.
+    /// its end, error and sanitized values, and queues it.
+    fn close_record(
+        &self,
+        metadata: &'static tracing_core::Metadata<'static>,
+        extensions: &mut ExtensionsMut<'_>,
+    ) {
+        if let Some(mut record) = self.take_record(extensions) {
+            record.metadata = Some(metadata);
+            self.shared.push_span(record);
+        }
+    }
+
+    /// The closing span's record, finished from its shared record.
     fn take_record(&self, extensions: &mut ExtensionsMut<'_>) -> Option<Box<SpanRecord>> {
         let shared = extensions.get_mut::<WardenSpan>()?;
         let mut record = shared.take_export::<SpanRecord>()?;
@@ -241,12 +247,8 @@ where
     }
 
     fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
-        if !self.spans {
-            return;
-        }
-        if let Some(mut record) = self.take_record(extensions) {
-            record.metadata = Some(span.metadata());
-            self.shared.push_span(record);
+        if self.spans {
+            self.close_record(span.metadata(), extensions);
         }
     }
 }
