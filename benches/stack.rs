@@ -255,22 +255,13 @@ fn spans(c: &mut Criterion) {
         // closed span (tokio-rs/tracing#900), one under any layer does.
         ("noop_layer_vs_bare_registry", &noop, &registry, false),
     ] {
-        let totals = std::cell::Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
-        g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let (w, base) = added(iters, base, with, child);
-                let (tw, tb, n) = totals.get();
-                totals.set((tw + w, tb + base, n + iters));
-                w
-            })
-        });
-        let (w, base, n) = totals.get();
-        eprintln!(
-            "{name}: {:.1} ns per span beyond its baseline ({:.1} against {:.1} ns, over the same interleaved spans)",
-            (w.as_secs_f64() - base.as_secs_f64()) * 1e9 / n as f64,
-            w.as_secs_f64() * 1e9 / n as f64,
-            base.as_secs_f64() * 1e9 / n as f64,
-        );
+        if let Some((w, base)) = interleaved(&mut g, name, |iters| added(iters, base, with, child))
+        {
+            eprintln!(
+                "{name}: {:.1} ns per span beyond its baseline ({w:.1} against {base:.1} ns, over the same interleaved spans)",
+                w - base,
+            );
+        }
     }
     g.finish();
     let mut g = c.benchmark_group("stack/request_unit_paired");
@@ -282,20 +273,12 @@ fn spans(c: &mut Criterion) {
             &otel_json,
         ),
     ] {
-        let totals = std::cell::Cell::new((Duration::ZERO, Duration::ZERO));
-        g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let (a, base) = paired(iters, stack, baseline);
-                let (ta, tb) = totals.get();
-                totals.set((ta + a, tb + base));
-                a
-            })
-        });
-        let (a, base) = totals.get();
-        eprintln!(
-            "{name}: the stack took {:.3}× its baseline's time over the same interleaved units",
-            a.as_secs_f64() / base.as_secs_f64()
-        );
+        if let Some((a, base)) = interleaved(&mut g, name, |iters| paired(iters, stack, baseline)) {
+            eprintln!(
+                "{name}: the stack took {:.3}× its baseline's time over the same interleaved units",
+                a / base
+            );
+        }
     }
     g.finish();
     // Each part's share of the request unit: the stack against itself
@@ -311,22 +294,13 @@ fn spans(c: &mut Criterion) {
     ];
     for (name, tune) in parts {
         let (without_part, _guard) = common::warden_stack_tuned(None, tune);
-        let totals = std::cell::Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
-        g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let (a, base) = paired(iters, &without, &without_part);
-                let (ta, tb, n) = totals.get();
-                totals.set((ta + a, tb + base, n + iters));
-                a
-            })
-        });
-        let (a, base, n) = totals.get();
-        eprintln!(
-            "{name}: {:.0} ns of the stack's {:.0} ns per request unit (the stack without it: {:.0} ns, over the same interleaved units)",
-            (a.as_secs_f64() - base.as_secs_f64()) * 1e9 / n as f64,
-            a.as_secs_f64() * 1e9 / n as f64,
-            base.as_secs_f64() * 1e9 / n as f64,
-        );
+        let run = |iters| paired(iters, &without, &without_part);
+        if let Some((a, base)) = interleaved(&mut g, name, run) {
+            eprintln!(
+                "{name}: {:.0} ns of the stack's {a:.0} ns per request unit (the stack without it: {base:.0} ns, over the same interleaved units)",
+                a - base,
+            );
+        }
     }
     g.finish();
     sustained(&otlp, &warden);
@@ -377,6 +351,29 @@ fn added(iters: u64, base: &Dispatch, with: &Dispatch, child: bool) -> (Duration
 
 /// The time `iters` request units take through `stack` and through
 /// `baseline`, measured in alternating blocks.
+/// Benches `name` in `g` with `run`, which measures both sides of `iters`
+/// interleaved iterations (the side measured first is criterion's), and
+/// returns each side's nanoseconds per iteration over every sample; `None`
+/// when the command's filter left the case out.
+fn interleaved(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    mut run: impl FnMut(u64) -> (Duration, Duration),
+) -> Option<(f64, f64)> {
+    let totals = std::cell::Cell::new((Duration::ZERO, Duration::ZERO, 0u64));
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let (a, base) = run(iters);
+            let (ta, tb, n) = totals.get();
+            totals.set((ta + a, tb + base, n + iters));
+            a
+        })
+    });
+    let (a, base, n) = totals.get();
+    let per = |d: Duration| d.as_secs_f64() * 1e9 / n as f64;
+    (n > 0).then(|| (per(a), per(base)))
+}
+
 fn paired(iters: u64, stack: &Dispatch, baseline: &Dispatch) -> (Duration, Duration) {
     let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
     let mut left = iters;
