@@ -271,6 +271,14 @@ impl Recorder {
             if let Some(&index) = operations.index_of.get(operation) {
                 return (index, true);
             }
+            // Beyond the bound, with the overflow admitted: no write lock
+            // for each span of an unbounded set of names.
+            if let Some(&index) = operations.index_of.get(OVERFLOW) {
+                if operations.names.len() > self.max_operations {
+                    self.overflowed.fetch_add(1, Ordering::Relaxed);
+                    return (index, false);
+                }
+            }
         }
         let Ok(mut operations) = self.operations.write() else {
             return (0, false);
@@ -394,13 +402,18 @@ impl Recorder {
     /// minus the spans they closed), then each operation's spans started
     /// and not moved (summed over the shards, read after the closes) as
     /// stats of their own: the sum of both is the spans in flight.
+    ///
+    /// Locks are taken in the order the logging threads take them: a
+    /// shard, then the operations (see [`index`](Self::index)). Holding
+    /// the operations while waiting for a shard would deadlock against a
+    /// thread admitting a name under its shard lock.
     fn for_each_op(&self, mut f: impl FnMut(&str, &OpStats)) {
-        let Ok(operations) = self.operations.read() else {
-            return;
-        };
         for padded in self.shards.iter() {
             let Ok(shard) = padded.shard.lock() else {
                 continue;
+            };
+            let Ok(operations) = self.operations.read() else {
+                return;
             };
             for (index, stats) in shard.ops.iter().enumerate() {
                 if let (Some(stats), Some(name)) = (stats, operations.names.get(index)) {
@@ -408,6 +421,9 @@ impl Recorder {
                 }
             }
         }
+        let Ok(operations) = self.operations.read() else {
+            return;
+        };
         let mut in_flight = OpStats::default();
         for (index, name) in operations.names.iter().enumerate() {
             in_flight.in_flight = self
@@ -537,6 +553,49 @@ mod tests {
             let merged = recorder.merged(0);
             assert_eq!((merged["op"].in_flight, merged["op"].total.count()), (0, 2));
         }
+    }
+
+    #[test]
+    fn merging_while_threads_admit_new_names_does_not_deadlock() {
+        // Names beyond the bound are admitted (as the overflow) under the
+        // operations' write lock, taken while the thread holds its shard:
+        // a merge must not hold the operations while it waits for a shard.
+        let recorder = Recorder::new(2, 10);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let writers: Vec<_> = (0..3)
+                .map(|t| {
+                    let recorder = &recorder;
+                    s.spawn(move || {
+                        for i in 0..3_000u64 {
+                            let name = format!("op-{t}-{i}");
+                            let op = recorder.started_span(&name, None);
+                            recorder.closed_span(
+                                Sample {
+                                    operation: op,
+                                    duration: Duration::from_micros(i),
+                                    error: false,
+                                    code: None,
+                                },
+                                recorder.started,
+                            );
+                        }
+                    })
+                })
+                .collect();
+            s.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    let _ = recorder.merged(0);
+                }
+            });
+            for writer in writers {
+                let _ = writer.join();
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        let merged = recorder.merged(0);
+        assert_eq!(merged.values().map(|o| o.total.count()).sum::<u64>(), 9_000);
+        assert!(merged.contains_key(OVERFLOW));
     }
 
     #[test]
