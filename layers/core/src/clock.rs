@@ -29,7 +29,7 @@ impl Moment {
     /// one when they are built, so no logging call pays for it.
     #[inline]
     pub fn now() -> Self {
-        Moment(quanta::Instant::now())
+        Moment(clock().now())
     }
 
     /// The time from `earlier` to this moment; zero if `earlier` is later.
@@ -49,6 +49,17 @@ impl Moment {
     pub fn checked_add(self, duration: Duration) -> Option<Moment> {
         self.0.checked_add(duration).map(Moment)
     }
+}
+
+/// The clock [`Moment::now`] reads: one per process, calibrated once.
+///
+/// Read directly rather than through `quanta::Instant::now`, which first
+/// looks for a per-thread mock clock (a thread-local `RefCell`) on every
+/// reading; warden never mocks its clock.
+#[inline]
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: std::sync::OnceLock<quanta::Clock> = std::sync::OnceLock::new();
+    CLOCK.get_or_init(quanta::Clock::new)
 }
 
 /// Both clocks read together: what turns [`Moment`]s into wall-clock
