@@ -339,23 +339,43 @@ impl PiiLayer {
     }
 
     /// How many values of `record` come before the first one that must be
-    /// replaced (in visiting order), if one must.
-    fn first_dirty<R: RecordFields + ?Sized>(&self, record: &R) -> Option<usize> {
+    /// replaced (in visiting order), if one must; with that value's
+    /// replacement when the scan that found it made it.
+    fn first_dirty<R: RecordFields + ?Sized>(&self, record: &R) -> Option<(usize, Option<Made>)> {
         let (mut visited, mut dirty) = (0, None);
+        let made = Cell::new(None);
         visit_fields(record, |field, value| {
-            if dirty.is_none() && self.value_is_dirty(field, value) {
+            if dirty.is_none() && self.value_is_dirty(field, value, &made) {
                 dirty = Some(visited);
             }
             visited += 1;
         });
-        dirty
+        dirty.map(|at| (at, made.take()))
     }
 
-    fn value_is_dirty(&self, field: &Field, value: FieldRef<'_>) -> bool {
+    /// Whether `value` must be replaced. A text scanned is sanitized as it
+    /// is scanned: if dirty, its replacement is left in `made`, so it is
+    /// not scanned again (and is written as it was scanned).
+    fn value_is_dirty(
+        &self,
+        field: &Field,
+        value: FieldRef<'_>,
+        made: &Cell<Option<Made>>,
+    ) -> bool {
         if matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)) {
             return false;
         }
         let s = &self.sanitizer;
+        let sanitize = |text: &str| {
+            let mut tally = Tally::default();
+            match s.sanitize_tallied(text, &mut tally) {
+                std::borrow::Cow::Borrowed(_) => false,
+                std::borrow::Cow::Owned(clean) => {
+                    made.set(Some(Made { clean, tally }));
+                    true
+                }
+            }
+        };
         memo::with_field(s.id(), field, |memo| {
             match memo.kind(|| s.field_name_kind(field.name())) {
                 FieldNameKind::Secret => return !matches!(value, FieldRef::Str("")),
@@ -374,10 +394,10 @@ impl PiiLayer {
                 _ => {}
             }
             match value {
-                FieldRef::Str(text) => memo.is_dirty(text, |t| s.contains_pii(t)),
+                FieldRef::Str(text) => memo.is_dirty(text, sanitize),
                 FieldRef::Debug(d) => warden_core::internal::with_scratch(|buf| {
                     let _ = write!(buf, "{d:?}");
-                    memo.is_dirty(buf, |t| s.contains_pii(t))
+                    memo.is_dirty(buf, sanitize)
                 }),
                 FieldRef::U64(n) => s.integer_is_pii(u128::from(n)),
                 FieldRef::I64(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs().into()),
@@ -467,18 +487,22 @@ impl PiiLayer {
         record: &R,
         extra: usize,
     ) -> Option<(OwnedFields, Tally)> {
-        let first_dirty = self.first_dirty(record)?;
+        let (first_dirty, mut made) = self.first_dirty(record)?;
         let mut owned = OwnedFields::with_len(fields.len() + extra);
         let mut tally = Tally::default();
         let mut visited = 0;
         visit_fields(record, |field, value| {
             // Values visited before the first dirty one were found clean:
-            // copied, not scanned again.
+            // copied, not scanned again; the first dirty one was sanitized
+            // when it was found.
             visited += 1;
             let value = if visited <= first_dirty {
                 FieldValue::from_ref(value)
             } else {
-                self.sanitized_value(field.name(), value, &mut tally)
+                match made.take() {
+                    Some(made) => made.into_value(value, &mut tally),
+                    None => self.sanitized_value(field.name(), value, &mut tally),
+                }
             };
             owned.set(field.index(), value);
         });
@@ -558,6 +582,25 @@ impl PiiLayer {
         let fields = attrs.metadata().fields();
         if let Some((owned, _)) = self.sanitized_copy(fields, attrs, 0) {
             store_sanitized(extensions, fields, &owned);
+        }
+    }
+}
+
+/// A dirty text's replacement, made by the scan that found it.
+struct Made {
+    clean: String,
+    tally: Tally,
+}
+
+impl Made {
+    /// The replacement as the sanitized form of `value` (the value it was
+    /// made from), its replacements added to `tally`.
+    fn into_value(self, value: FieldRef<'_>, tally: &mut Tally) -> FieldValue {
+        tally.count += self.tally.count;
+        tally.kinds |= self.tally.kinds;
+        match value {
+            FieldRef::Debug(_) => FieldValue::Debug(DebugText::from(self.clean)),
+            _ => FieldValue::Str(self.clean),
         }
     }
 }
