@@ -298,16 +298,16 @@ impl OwnedFields {
     pub fn with_value_set<R>(&self, fields: &FieldSet, f: impl FnOnce(&ValueSet<'_>) -> R) -> R {
         // On the stack for the field counts events have (`tracing`'s macros
         // take at most 32).
-        let lent: smallvec::SmallVec<[Option<Lent<'_>>; 16]> = self
-            .values
-            .iter()
-            .take(fields.len())
-            .map(|v| v.as_ref().map(Lent::new))
-            .collect();
-        let mut refs: smallvec::SmallVec<[Option<&dyn Value>; 16]> = lent
-            .iter()
-            .map(|v| v.as_ref().map(Lent::as_value))
-            .collect();
+        // Filled in place: a `collect` returns the vector by value, and
+        // moving its inline buffer cost more than filling it.
+        let mut lent: smallvec::SmallVec<[Option<Lent<'_>>; 16]> = smallvec::SmallVec::new();
+        for value in self.values.iter().take(fields.len()) {
+            lent.push(value.as_ref().map(Lent::new));
+        }
+        let mut refs: smallvec::SmallVec<[Option<&dyn Value>; 16]> = smallvec::SmallVec::new();
+        for value in &lent {
+            refs.push(value.as_ref().map(Lent::as_value));
+        }
         refs.resize(fields.len(), None);
         f(&fields.value_set_all(&refs))
     }
