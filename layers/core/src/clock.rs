@@ -152,9 +152,25 @@ pub fn wall_now() -> SystemTime {
 /// ```
 #[inline]
 pub fn wall_now_since_epoch() -> Duration {
-    let now = Moment::now();
-    match thread_anchor(now) {
-        Some(anchor) => anchor.since_epoch_at(now),
+    wall_since_epoch_at(Moment::now())
+}
+
+/// The wall-clock time of a recent `at` (a span's open, read once for
+/// every layer) as the time since the Unix epoch, against this thread's
+/// anchor: no clock is read again unless the anchor is due.
+///
+/// ```
+/// use warden_core::{Moment, wall_since_epoch_at};
+///
+/// let opened = Moment::now();
+/// let since = wall_since_epoch_at(opened);
+/// let std_since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+/// assert!(std_since.abs_diff(since) < std::time::Duration::from_millis(50));
+/// ```
+#[inline]
+pub fn wall_since_epoch_at(at: Moment) -> Duration {
+    match thread_anchor(at) {
+        Some(anchor) => anchor.since_epoch_at(at),
         None => SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default(),

@@ -5,7 +5,6 @@ use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 use uuid::Uuid;
 
@@ -157,6 +156,20 @@ impl CorrelationId {
         CorrelationId(Repr::uuid(new_uuid_v7()))
     }
 
+    /// A fresh ID as [`new`](Self::new), its time taken from `at` (a
+    /// span's open, already read) instead of reading the clock again.
+    ///
+    /// ```
+    /// use warden_core::{CorrelationId, Moment};
+    ///
+    /// let a = CorrelationId::new_at(Moment::now());
+    /// assert_ne!(a, CorrelationId::new_at(Moment::now()));
+    /// assert!(a.as_uuid().is_some());
+    /// ```
+    pub fn new_at(at: crate::Moment) -> Self {
+        CorrelationId(Repr::uuid(new_uuid_v7_at(at)))
+    }
+
     /// The ID of an OpenTelemetry / W3C trace (`traceparent`'s trace-id),
     /// printed as 32 lowercase hex digits. `None` for the invalid all-zero id.
     ///
@@ -230,9 +243,13 @@ impl CorrelationId {
 /// a fast per-thread generator seeded by the operating system): the IDs of
 /// correlation and of audit records, time-ordered. Not for secrets.
 pub fn new_uuid_v7() -> Uuid {
-    let millis = crate::wall_now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() * 1000 + u64::from(d.subsec_millis()));
+    new_uuid_v7_at(crate::Moment::now())
+}
+
+/// [`new_uuid_v7`] with the time of `at`, a recent reading of the clock.
+pub fn new_uuid_v7_at(at: crate::Moment) -> Uuid {
+    let since = crate::wall_since_epoch_at(at);
+    let millis = since.as_secs() * 1000 + u64::from(since.subsec_millis());
     let random = random_u128().to_le_bytes();
     let mut bytes = [0u8; 10];
     bytes.copy_from_slice(&random[..10]);

@@ -63,7 +63,7 @@ mod time;
 mod visit;
 
 pub use captured::{CapturedFields, MAX_VALUE_BYTES};
-pub use clock::{Moment, WallAnchor, wall_now, wall_now_since_epoch};
+pub use clock::{Moment, WallAnchor, wall_now, wall_now_since_epoch, wall_since_epoch_at};
 pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
 pub use error_chain::{ErrorChainIter, MAX_ERROR_CHAIN, error_chain};
 pub use extensions::SanitizedFields;
@@ -80,7 +80,7 @@ pub use tracing_subscriber::field::RecordFields;
 /// They may change in any release; use `uuid`, `rand` or `time` instead.
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::correlation::{new_uuid_v7, random_u64, random_u128};
+    pub use crate::correlation::{new_uuid_v7, new_uuid_v7_at, random_u64, random_u128};
     pub use crate::scratch::with_scratch;
     pub use crate::time::{parse_rfc3339, rfc3339_micros, rfc3339_micros_since_epoch};
 }

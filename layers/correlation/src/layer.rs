@@ -148,6 +148,7 @@ impl CorrelationLayer {
         attrs: &Attributes<'_>,
         parent: Option<&Extensions<'_>>,
         root: impl FnOnce() -> Option<CorrelationId>,
+        fresh: impl FnOnce() -> CorrelationId,
     ) -> CorrelationId {
         let own = attrs
             .metadata()
@@ -159,9 +160,9 @@ impl CorrelationLayer {
             None => match parent {
                 Some(parent) => match correlation_id_in(parent) {
                     Some(inherited) => inherited.clone(),
-                    None => CorrelationId::new(),
+                    None => fresh(),
                 },
-                None => root().unwrap_or_default(),
+                None => root().unwrap_or_else(fresh),
             },
         }
     }
@@ -196,8 +197,12 @@ where
         let Some(span) = ctx.span(id) else { return };
         let parent = span.parent();
         let parent_extensions = parent.as_ref().map(SpanRef::extensions);
-        let correlation =
-            self.correlation_of(attrs, parent_extensions.as_ref(), || self.otel_trace_id(id));
+        let correlation = self.correlation_of(
+            attrs,
+            parent_extensions.as_ref(),
+            || self.otel_trace_id(id),
+            CorrelationId::new,
+        );
         drop(parent_extensions);
         if let Some(record) = WardenSpan::of_mut(&mut span.extensions_mut()) {
             record.set_correlation_id(correlation);
@@ -233,10 +238,18 @@ where
         parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
         extensions: &mut ExtensionsMut<'_>,
     ) {
-        let correlation = self.correlation_of(attrs, parent.map(|(_, e)| e), || None);
-        if let Some(record) = WardenSpan::of_mut(extensions) {
-            record.set_correlation_id(correlation);
-        }
+        let Some(record) = WardenSpan::of_mut(extensions) else {
+            return;
+        };
+        // A fresh ID takes its time from the span's open, read once for
+        // every part (metrics times the span from the same reading).
+        let correlation = self.correlation_of(
+            attrs,
+            parent.map(|(_, e)| e),
+            || None,
+            || CorrelationId::new_at(record.opened()),
+        );
+        record.set_correlation_id(correlation);
     }
 
     fn close(&self, _span: &SpanRef<'_, S>, _extensions: &mut ExtensionsMut<'_>) {}
