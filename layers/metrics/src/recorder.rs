@@ -486,19 +486,23 @@ impl Recorder {
 mod tests {
     use super::*;
 
+    /// A clean sample of `operation` that took `duration`.
+    fn sample(operation: usize, duration: Duration) -> Sample<'static> {
+        Sample {
+            operation,
+            duration,
+            error: false,
+            code: None,
+        }
+    }
+
     fn close(recorder: &Recorder, at_minute: u64) {
         let index = recorder.started_span("op", None);
         let now = recorder
             .started
             .checked_add(Duration::from_secs(at_minute * 60 + 1))
             .unwrap();
-        let sample = Sample {
-            operation: index,
-            duration: Duration::from_millis(3),
-            error: false,
-            code: None,
-        };
-        recorder.closed_span(sample, now);
+        recorder.closed_span(sample(index, Duration::from_millis(3)), now);
     }
 
     #[test]
@@ -537,18 +541,13 @@ mod tests {
             let b = recorder.started_span("op", Some(site));
             assert_eq!(a, b);
             assert_eq!(recorder.merged(0)["op"].in_flight, 2);
-            let sample = |operation| Sample {
-                operation,
-                duration: Duration::from_millis(1),
-                error: false,
-                code: None,
-            };
-            recorder.closed_span(sample(a), recorder.started);
+            let millisecond = Duration::from_millis(1);
+            recorder.closed_span(sample(a, millisecond), recorder.started);
             let merged = recorder.merged(0);
             assert_eq!((merged["op"].in_flight, merged["op"].total.count()), (1, 1));
             // Closed on another thread (another shard): the sum is what counts.
             std::thread::scope(|s| {
-                s.spawn(|| recorder.closed_span(sample(b), recorder.started));
+                s.spawn(|| recorder.closed_span(sample(b, millisecond), recorder.started));
             });
             let merged = recorder.merged(0);
             assert_eq!((merged["op"].in_flight, merged["op"].total.count()), (0, 2));
@@ -570,15 +569,8 @@ mod tests {
                         for i in 0..3_000u64 {
                             let name = format!("op-{t}-{i}");
                             let op = recorder.started_span(&name, None);
-                            recorder.closed_span(
-                                Sample {
-                                    operation: op,
-                                    duration: Duration::from_micros(i),
-                                    error: false,
-                                    code: None,
-                                },
-                                recorder.started,
-                            );
+                            let took = Duration::from_micros(i);
+                            recorder.closed_span(sample(op, took), recorder.started);
                         }
                     })
                 })
@@ -612,15 +604,8 @@ mod tests {
                         } else {
                             op
                         };
-                        recorder.closed_span(
-                            Sample {
-                                operation: op,
-                                duration: Duration::from_micros(i),
-                                error: false,
-                                code: None,
-                            },
-                            recorder.started,
-                        );
+                        let took = Duration::from_micros(i);
+                        recorder.closed_span(sample(op, took), recorder.started);
                     }
                 });
             }
