@@ -499,3 +499,29 @@ fn a_disabled_gate_passes_everything_as_it_is() {
     });
     assert!(out.contents().contains("ada@example.com"));
 }
+
+#[test]
+fn a_dirty_debug_value_is_formatted_once_and_written_as_it_was_scanned() {
+    /// An email the first time it is formatted, something else after.
+    struct Changing(std::sync::atomic::AtomicUsize);
+    impl fmt::Debug for Changing {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+                0 => f.write_str("mail ada@example.com"),
+                _ => f.write_str("formatted again"),
+            }
+        }
+    }
+    let capture = Capture::default();
+    let pii = PiiLayer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(pii.clone())
+        .with(capture.clone());
+    let value = Changing(Default::default());
+    tracing::subscriber::with_default(subscriber, || info!(note = ?value));
+    let seen = capture.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].fields, "note=mail [REDACTED:EMAIL];");
+    assert_eq!(value.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(pii.redactions().get(&PiiKind::Email), 1);
+}

@@ -596,8 +596,7 @@ impl Made {
     /// The replacement as the sanitized form of `value` (the value it was
     /// made from), its replacements added to `tally`.
     fn into_value(self, value: FieldRef<'_>, tally: &mut Tally) -> FieldValue {
-        tally.count += self.tally.count;
-        tally.kinds |= self.tally.kinds;
+        tally.merge(self.tally);
         match value {
             FieldRef::Debug(_) => FieldValue::Debug(DebugText::from(self.clean)),
             _ => FieldValue::Str(self.clean),

@@ -37,6 +37,12 @@ impl Tally {
             self.kinds |= 1 << kind;
         }
     }
+
+    /// Adds what another call replaced.
+    pub(crate) fn merge(&mut self, other: Tally) {
+        self.count += other.count;
+        self.kinds |= other.kinds;
+    }
 }
 
 /// One sensitive value found in a text.
