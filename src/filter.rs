@@ -1,17 +1,38 @@
-//! The stack's level filter: `tracing-subscriber`'s `Targets` when the
-//! directives name only targets and levels, `EnvFilter` when they need its
-//! span and field matching.
+//! The stack's filter: the log directives (`tracing-subscriber`'s `Targets`
+//! when they name only targets and levels, `EnvFilter` when they need its
+//! span and field matching), which decide what the log sinks write, and
+//! what the other layers need whatever those directives say: audit events
+//! at any level, and the spans that metrics time and correlation IDs ride
+//! on.
 
+use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
-use tracing::level_filters::LevelFilter;
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::filter::{EnvFilter, Targets};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
+use warden_core::internal::mark_event_logged;
 
 /// The filter [`WardenBuilder::filter`](crate::WardenBuilder::filter) (or
-/// `RUST_LOG`) builds.
+/// `RUST_LOG`) builds, for a stack's registry.
+///
+/// **The log directives govern the log sinks only.** Whatever they say, the
+/// filter also enables:
+/// - audit events (target `audit` or `audit::…`, which every
+///   `warden::audit` macro and `#[audited]` use, and any target added with
+///   [`audit_target`](Self::audit_target)) at every level, so that the
+///   audit trail never depends on the log level;
+/// - spans at [`span_level`](Self::span_level) (INFO by default) and above,
+///   so that metrics time every operation and every line keeps its
+///   correlation ID at `RUST_LOG=warn`.
+///
+/// warden's log sinks (`JsonLayer`, `warden::json::layer()`, OTLP log
+/// records) still write only the events the directives let through: the
+/// filter marks an audit event the directives turn down, and they skip it.
+/// A sink warden did not write (`fmt::layer()`) would write it: give such a
+/// layer a per-layer filter of its own. [`logs_only`](Self::logs_only)
+/// turns the extras off.
 ///
 /// Directives of targets and levels only (`info`, `my_app=debug,warn`) make
 /// a `Targets` filter: decided per call site, it does nothing per span.
@@ -28,7 +49,15 @@ use tracing_subscriber::registry::LookupSpan;
 /// # Ok::<(), String>(())
 /// ```
 #[derive(Debug)]
-pub struct StackFilter(Inner);
+pub struct StackFilter {
+    log: Inner,
+    /// Spans at this level and above are enabled whatever `log` says.
+    span_level: LevelFilter,
+    /// Audit events are enabled at every level whatever `log` says.
+    audit: bool,
+    /// Targets of audit events besides `audit`.
+    audit_targets: Vec<String>,
+}
 
 // One per stack: `Targets` (inline directives, with `smallvec`) stays
 // unboxed so that the callsite and event checks do not follow a pointer.
@@ -40,7 +69,9 @@ enum Inner {
 }
 
 impl StackFilter {
-    /// Parses `EnvFilter` directives; the error says what is wrong.
+    /// Parses `EnvFilter` directives; the error says what is wrong. Audit
+    /// events and spans at INFO are enabled whatever they say (see the
+    /// type's documentation).
     pub fn parse(directives: &str) -> Result<Self, String> {
         // EnvFilter's parser is the reference: whatever it refuses is an
         // error, whichever filter is built.
@@ -50,24 +81,102 @@ impl StackFilter {
         // An empty list means `EnvFilter`'s default (errors only), which an
         // empty `Targets` would not.
         let plain = !directives.trim().is_empty() && !directives.contains(['[', '{', '(']);
-        if plain {
-            if let Ok(targets) = directives.trim().parse::<Targets>() {
-                return Ok(StackFilter(Inner::Static(targets)));
-            }
-        }
-        Ok(StackFilter(Inner::Env(Box::new(env))))
+        let log = match directives.trim().parse::<Targets>() {
+            Ok(targets) if plain => Inner::Static(targets),
+            _ => Inner::Env(Box::new(env)),
+        };
+        Ok(StackFilter {
+            log,
+            span_level: LevelFilter::INFO,
+            audit: true,
+            audit_targets: Vec::new(),
+        })
     }
 
-    /// Whether the filter decides per call site only (`Targets`).
+    /// Enables spans at `level` and above whatever the log directives say
+    /// (default INFO; `LevelFilter::OFF` leaves spans to the directives).
+    ///
+    /// ```
+    /// use tracing::level_filters::LevelFilter;
+    ///
+    /// let filter = warden::StackFilter::parse("warn")?.span_level(LevelFilter::DEBUG);
+    /// # drop(filter);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn span_level(mut self, level: LevelFilter) -> Self {
+        self.span_level = level;
+        self
+    }
+
+    /// Also enables, at every level, the events whose target is `prefix`
+    /// or starts with `prefix::` (an audit layer's own target, as set with
+    /// `AuditLayerBuilder::target`).
+    ///
+    /// ```
+    /// let filter = warden::StackFilter::parse("warn")?.audit_target("compliance");
+    /// # drop(filter);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn audit_target(mut self, prefix: impl Into<String>) -> Self {
+        self.audit_targets.push(prefix.into());
+        self
+    }
+
+    /// Leaves audit events to the log directives (a stack without an
+    /// audit layer).
+    ///
+    /// ```
+    /// let filter = warden::StackFilter::parse("warn")?.without_audit_events();
+    /// # drop(filter);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn without_audit_events(mut self) -> Self {
+        self.audit = false;
+        self
+    }
+
+    /// The log directives alone: no audit events or spans beyond what they
+    /// enable.
+    ///
+    /// ```
+    /// let filter = warden::StackFilter::parse("warn")?.logs_only();
+    /// # drop(filter);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn logs_only(self) -> Self {
+        self.span_level(LevelFilter::OFF).without_audit_events()
+    }
+
+    /// Whether the log directives decide per call site only (`Targets`).
     pub fn is_static(&self) -> bool {
-        matches!(self.0, Inner::Static(_))
+        matches!(self.log, Inner::Static(_))
+    }
+
+    /// Whether `meta` is an audit event's: its target is `audit`, an added
+    /// audit target, or a path below one.
+    fn is_audit(&self, meta: &Metadata<'_>) -> bool {
+        if !self.audit || !meta.is_event() {
+            return false;
+        }
+        let target = meta.target();
+        let under = |prefix: &str| {
+            target
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        };
+        under(warden_core::AUDIT_TARGET) || self.audit_targets.iter().any(|t| under(t))
+    }
+
+    /// Whether `meta` is enabled whatever the log directives say.
+    fn kept(&self, meta: &Metadata<'_>) -> bool {
+        (meta.is_span() && *meta.level() <= self.span_level) || self.is_audit(meta)
     }
 }
 
 /// Calls `$method` on whichever filter this is.
 macro_rules! each {
     ($self:ident, $f:ident => $body:expr) => {
-        match &$self.0 {
+        match &$self.log {
             Inner::Static($f) => $body,
             Inner::Env($f) => {
                 let $f = &**$f;
@@ -82,47 +191,69 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        each!(self, f => Layer::<S>::register_callsite(f, metadata))
+        // The directives first: `EnvFilter` registers the call site for
+        // its span and field matching.
+        let log = each!(self, f => Layer::<S>::register_callsite(f, metadata));
+        if !log.is_always() && self.kept(metadata) {
+            return Interest::always();
+        }
+        log
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        each!(self, f => Layer::<S>::enabled(f, metadata, ctx))
+        self.kept(metadata) || each!(self, f => Layer::<S>::enabled(f, metadata, ctx))
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        each!(self, f => Layer::<S>::max_level_hint(f))
+        let log = each!(self, f => Layer::<S>::max_level_hint(f))?;
+        // Audit events are kept at every level.
+        let kept = if self.audit {
+            LevelFilter::TRACE
+        } else {
+            self.span_level
+        };
+        Some(log.max(kept))
     }
 
     fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        let meta = event.metadata();
+        if self.is_audit(meta) {
+            // Enabled for the audit layer whatever the directives say;
+            // whether the log sinks write it is theirs to decide.
+            let logged = each!(self, f => Layer::<S>::enabled(f, meta, ctx.clone())
+                && Layer::<S>::event_enabled(f, event, ctx));
+            mark_event_logged(meta, logged);
+            return true;
+        }
         each!(self, f => Layer::<S>::event_enabled(f, event, ctx))
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.0 {
+        if let Inner::Env(f) = &self.log {
             Layer::<S>::on_new_span(&**f, attrs, id, ctx);
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.0 {
+        if let Inner::Env(f) = &self.log {
             Layer::<S>::on_record(&**f, id, values, ctx);
         }
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.0 {
+        if let Inner::Env(f) = &self.log {
             Layer::<S>::on_enter(&**f, id, ctx);
         }
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.0 {
+        if let Inner::Env(f) = &self.log {
             Layer::<S>::on_exit(&**f, id, ctx);
         }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.0 {
+        if let Inner::Env(f) = &self.log {
             Layer::<S>::on_close(&**f, id, ctx);
         }
     }
@@ -205,7 +336,11 @@ mod tests {
             let _span = tracing::info_span!("request", tenant = "acme").entered();
             tracing::trace!(target: "other", "inside");
         };
-        assert!(StackFilter::parse("info,app::db=debug").unwrap().is_static());
+        assert!(
+            StackFilter::parse("info,app::db=debug")
+                .unwrap()
+                .is_static()
+        );
         assert_eq!(seen("info,app::db=debug", events), 2);
         assert_eq!(seen("warn", events), 0);
         assert_eq!(seen("trace", events), 5);

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Layer, Layered, SubscriberExt};
@@ -202,7 +203,31 @@ impl std::fmt::Debug for WardenBuilder {
 }
 
 impl WardenBuilder {
-    /// The filter directives, instead of `RUST_LOG`.
+    /// The filter directives, instead of `RUST_LOG`. They decide what the
+    /// JSON lines and OTLP log records hold; audit events are stored and
+    /// spans at the metrics layer's level (INFO) are timed and carry
+    /// correlation IDs whatever they say (see [`StackFilter`]).
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("warden-filter-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let (subscriber, guard) = warden::Warden::builder()
+    ///     .filter("warn")
+    ///     .audit_sqlite(dir.join("audit.db"))
+    ///     .without_otlp()
+    ///     .writer(std::io::sink)
+    ///     .build()?;
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     let _request = tracing::info_span!("checkout").entered();
+    ///     tracing::info!("not written at warn");
+    ///     warden::audit::data_access!(action = "export", resource_id = "order-7"); // stored
+    /// });
+    /// assert!(guard.metrics().unwrap().snapshot(Default::default()).get("checkout").is_some());
+    /// guard.flush(std::time::Duration::from_secs(5))?;
+    /// assert_eq!(guard.audit().unwrap().stats()[0].written, 1);
+    /// # drop(guard); std::fs::remove_dir_all(dir).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn filter(mut self, directives: impl Into<String>) -> Self {
         self.filter = Some(directives.into());
         self
@@ -395,7 +420,7 @@ impl WardenBuilder {
                     .filter(|f| !f.trim().is_empty())
             })
             .unwrap_or_else(|| "info".to_owned());
-        let filter = StackFilter::parse(&filter_text).map_err(|reason| InitError::Filter {
+        let mut filter = StackFilter::parse(&filter_text).map_err(|reason| InitError::Filter {
             filter: filter_text.clone(),
             reason,
         })?;
@@ -468,6 +493,18 @@ impl WardenBuilder {
                 Some(audit_layer(route, key, identity, otlp.as_ref(), sanitizer.as_ref())?)
             }
         };
+
+        // The log filter decides what the JSON lines and OTLP log records
+        // hold; the audit trail and the metrics never depend on it.
+        filter = match &audit {
+            Some(a) => filter.audit_target(a.target()),
+            None => filter.without_audit_events(),
+        };
+        filter = filter.span_level(match &metrics {
+            Some(m) => m.span_level(),
+            None if self.correlation => LevelFilter::INFO,
+            None => LevelFilter::OFF,
+        });
 
         // Every layer as one `SpanParts`: each span is looked up and locked
         // once when it opens and once when it closes, not once per layer,

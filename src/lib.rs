@@ -104,11 +104,11 @@ macro_rules! with_every_layer {
     };
 }
 
-with_every_layer! {
-    mod filter;
-    mod init;
+mod filter;
+pub use filter::StackFilter;
 
-    pub use filter::StackFilter;
+with_every_layer! {
+    mod init;
 
     pub use init::{
         init, BoxedLayer, Filtered, InitError, Subscriber, Warden, WardenBuilder, WardenGuard,

@@ -5,6 +5,7 @@
 mod cyclic_errors;
 mod examples;
 mod init;
+mod log_filter;
 mod metrics_audit;
 mod ops;
 mod pii_events;

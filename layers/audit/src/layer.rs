@@ -334,6 +334,23 @@ impl AuditLayer {
         self.shared.route(Pending::Record(Box::new(record)), target);
     }
 
+    /// The target prefix of the events this layer takes besides `audit`
+    /// ([`AuditLayerBuilder::target`]; `audit` itself by default).
+    ///
+    /// ```
+    /// use warden_audit::{AuditLayer, Route, RouteFilter, StdoutSink};
+    ///
+    /// let audit = AuditLayer::builder()
+    ///     .target("compliance")
+    ///     .route(Route::new("stdout", RouteFilter::all()).sink(StdoutSink::new()))
+    ///     .build()?;
+    /// assert_eq!(audit.target(), "compliance");
+    /// # Ok::<(), warden_audit::AuditError>(())
+    /// ```
+    pub fn target(&self) -> &str {
+        &self.shared.target
+    }
+
     fn is_audit_target(&self, target: &str) -> bool {
         let under = |prefix: &str| {
             target == prefix

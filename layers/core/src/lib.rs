@@ -54,6 +54,7 @@ mod error_chain;
 mod extensions;
 mod field_name;
 mod flush;
+mod logged;
 mod original;
 mod owned;
 mod parts;
@@ -76,11 +77,13 @@ pub use span::{SpanMeasure, SpanText, WardenSpan, correlation_id_in};
 pub use tracing_subscriber::field::RecordFields;
 
 /// Helpers the warden crates share that are not part of warden's API: a
-/// fast per-thread random generator, UUID v7s and RFC 3339 timestamps.
+/// fast per-thread random generator, UUID v7s, RFC 3339 timestamps, and the
+/// mark by which a stack's filter tells the log sinks an event is not theirs.
 /// They may change in any release; use `uuid`, `rand` or `time` instead.
 #[doc(hidden)]
 pub mod internal {
     pub use crate::correlation::{new_uuid_v7, new_uuid_v7_at, random_u64, random_u128};
+    pub use crate::logged::{event_logged, mark_event_logged};
     pub use crate::scratch::with_scratch;
     pub use crate::time::{parse_rfc3339, rfc3339_micros, rfc3339_micros_since_epoch};
 }

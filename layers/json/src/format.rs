@@ -271,6 +271,11 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
+        // An audit event the stack's log filter turned down is the audit
+        // layer's alone: no line (`fmt` writes the empty buffer as nothing).
+        if !warden_core::internal::event_logged(event.metadata()) {
+            return Ok(());
+        }
         with_buffers(|line, fields| {
             self.write_event(ctx, event, line, fields);
             writer.write_str(line)

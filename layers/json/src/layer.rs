@@ -439,6 +439,11 @@ where
     {
         let format = &self.format;
         let meta = event.metadata();
+        // An audit event the stack's log filter turned down is the audit
+        // layer's alone.
+        if !warden_core::internal::event_logged(meta) {
+            return;
+        }
         let head =
             |head: &mut String| format.write_level_target(&mut Members::continued(head), meta);
         callsite::with_texts(self.owner, meta, head, |texts| {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tracing_core::span::{Attributes, Id, Record};
-use tracing_core::{Event, Level, Subscriber};
+use tracing_core::{Event, Level, LevelFilter, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
@@ -66,6 +66,7 @@ struct Shared {
     recorder: Recorder,
     operation_field: Option<&'static str>,
     timing: Timing,
+    span_level: LevelFilter,
 }
 
 /// Configures a [`MetricsLayer`].
@@ -75,6 +76,7 @@ pub struct MetricsLayerBuilder {
     timing: Timing,
     max_operations: usize,
     shards: usize,
+    span_level: LevelFilter,
 }
 
 impl Default for MetricsLayer {
@@ -114,6 +116,7 @@ impl MetricsLayer {
             timing: Timing::Wall,
             max_operations: 1_000,
             shards: 16,
+            span_level: LevelFilter::INFO,
         }
     }
 
@@ -121,6 +124,21 @@ impl MetricsLayer {
     /// The per-operation statistics (for encoders in this crate).
     pub(crate) fn recorder(&self) -> &Recorder {
         &self.shared.recorder
+    }
+
+    /// The least severe level of the spans this layer needs: a warden stack
+    /// (`warden::StackFilter`) enables spans at this level and above
+    /// whatever its log filter says, so that `RUST_LOG=warn` still times
+    /// every operation. INFO unless set with
+    /// [`MetricsLayerBuilder::span_level`].
+    ///
+    /// ```
+    /// use tracing::level_filters::LevelFilter;
+    ///
+    /// assert_eq!(warden_metrics::MetricsLayer::new().span_level(), LevelFilter::INFO);
+    /// ```
+    pub fn span_level(&self) -> LevelFilter {
+        self.shared.span_level
     }
 
     fn owner(&self) -> usize {
@@ -178,6 +196,22 @@ impl MetricsLayerBuilder {
         self
     }
 
+    /// The least severe level of spans a warden stack enables for this
+    /// layer whatever its log filter says (default INFO): with
+    /// `LevelFilter::DEBUG`, DEBUG spans are timed at `RUST_LOG=warn` too.
+    /// Spans the log filter enables are timed whatever their level.
+    ///
+    /// ```
+    /// use tracing::level_filters::LevelFilter;
+    ///
+    /// let metrics = warden_metrics::MetricsLayer::builder().span_level(LevelFilter::DEBUG).build();
+    /// assert_eq!(metrics.span_level(), LevelFilter::DEBUG);
+    /// ```
+    pub fn span_level(mut self, level: LevelFilter) -> Self {
+        self.span_level = level;
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> MetricsLayer {
         // The span clock calibrates on its first reading: here, not in a
@@ -188,6 +222,7 @@ impl MetricsLayerBuilder {
                 recorder: Recorder::new(self.shards, self.max_operations),
                 operation_field: self.operation_field,
                 timing: self.timing,
+                span_level: self.span_level,
             }),
         }
     }

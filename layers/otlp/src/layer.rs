@@ -152,7 +152,10 @@ impl OtlpLayer {
                 correlation_id = warden_core::correlation_id_in(&extensions).cloned();
             }
         }
-        if !self.events {
+        // An audit event the stack's log filter turned down is the audit
+        // layer's alone (its record reaches the collector through the
+        // audit sink).
+        if !self.events || !warden_core::internal::event_logged(event.metadata()) {
             return;
         }
         let mut record = self.shared.events.buffer();
