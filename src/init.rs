@@ -521,7 +521,15 @@ impl WardenBuilder {
             parts = parts.with(a.clone());
         }
         if self.correlation {
-            parts = parts.with(CorrelationLayer::default());
+            let mut correlation = CorrelationLayer::default();
+            // An ID from a client is kept only if the gate finds nothing in
+            // it: an email sent as `x-request-id` is not printed on every
+            // line nor stored in the audit trail.
+            if let Some(s) = &sanitizer {
+                let s = s.clone();
+                correlation = correlation.accept_ids(move |id| !s.contains_pii(id));
+            }
+            parts = parts.with(correlation);
         }
         if let Some(m) = &metrics {
             parts = parts.with(m.clone());

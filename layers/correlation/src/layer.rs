@@ -1,7 +1,9 @@
 //! The layer that gives spans their correlation IDs.
 
+use std::sync::Arc;
 #[cfg(feature = "opentelemetry")]
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing_core::Subscriber;
 use tracing_core::field::Field;
@@ -26,8 +28,17 @@ use warden_core::{
 ///
 /// Recording the field later (`span.record("correlation_id", id)`) sets the
 /// span's ID from then on; spans created under it after that inherit it.
-/// An invalid value in the field (empty, too long, not printable ASCII) is
-/// ignored as if absent.
+///
+/// **An ID from outside is checked at the door.** It comes from a client (a
+/// header the `tower` layer put in the field) and is printed on every line
+/// and stored in the audit trail, so it is kept only if it is an ID: at
+/// most [`MAX_CORRELATION_ID_LEN`](warden_core::MAX_CORRELATION_ID_LEN)
+/// bytes of letters, digits and `-_.:/+=~`, and accepted by the check given
+/// with [`accept_ids`](Self::accept_ids) (`warden::init()` gives the PII
+/// gate's: an email, an IBAN or an IP address is not an ID). Anything else
+/// is treated as absent, so the span gets its parent's ID or a fresh one;
+/// the original stays in the span's field, where the PII gate sanitizes it
+/// like any other value, and [`rejected_ids`](Self::rejected_ids) counts it.
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
@@ -41,9 +52,12 @@ use warden_core::{
 ///     assert_eq!(warden_correlation::CorrelationId::current().unwrap().to_string(), "abc-123");
 /// });
 /// ```
-#[derive(Debug)]
 pub struct CorrelationLayer {
     field: &'static str,
+    /// The check an ID from outside must pass besides the charset.
+    accept: Option<IdCheck>,
+    /// IDs from outside refused, shared by the layer's clones.
+    rejected: Arc<AtomicU64>,
     #[cfg(feature = "opentelemetry")]
     otel: Option<OtelTraceIds>,
 }
@@ -56,11 +70,36 @@ struct OtelTraceIds {
     dispatch: OnceLock<tracing_core::dispatcher::WeakDispatch>,
 }
 
+/// Whether an ID from outside may be kept (see
+/// [`CorrelationLayer::accept_ids`]).
+type IdCheck = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+impl std::fmt::Debug for CorrelationLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CorrelationLayer")
+            .field("field", &self.field)
+            .field("accept", &self.accept.as_ref().map(|_| "…"))
+            .field("rejected", &self.rejected_ids())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `text` is made of the characters an ID is made of: letters,
+/// digits and `-_.:/+=~` (UUIDs, ULIDs, trace ids, `X-Amzn-Trace-Id`
+/// roots, base64 tokens), not the `@` of an address or the quotes, angle
+/// brackets and spaces of anything else.
+fn id_charset(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=~".contains(&b))
+}
+
 impl Clone for CorrelationLayer {
     /// A clone learns its own subscriber when it is added to one.
     fn clone(&self) -> Self {
         CorrelationLayer {
             field: self.field,
+            accept: self.accept.clone(),
+            rejected: Arc::clone(&self.rejected),
             #[cfg(feature = "opentelemetry")]
             otel: self.otel.as_ref().map(|_| OtelTraceIds::default()),
         }
@@ -76,6 +115,8 @@ impl Default for CorrelationLayer {
         let _ = warden_core::wall_now();
         CorrelationLayer {
             field: "correlation_id",
+            accept: None,
+            rejected: Arc::default(),
             #[cfg(feature = "opentelemetry")]
             otel: None,
         }
@@ -105,6 +146,50 @@ impl CorrelationLayer {
         self
     }
 
+    /// Keeps an ID from outside only if `check` accepts it (besides the
+    /// length and charset every ID must have): give the PII gate's test, so
+    /// that an email, an IBAN or an IP address sent as `x-request-id` never
+    /// becomes the ID printed on every line. A refused ID is treated as
+    /// absent and counted ([`rejected_ids`](Self::rejected_ids)).
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_correlation::{CorrelationId, CorrelationLayer};
+    ///
+    /// // The PII gate's test in a real stack: `move |id| !sanitizer.contains_pii(id)`.
+    /// let layer = CorrelationLayer::new().accept_ids(|id| !id.starts_with("DE"));
+    /// let rejected = layer.clone();
+    /// tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+    ///     let _request = tracing::info_span!("request", correlation_id = "DE89370400440532013000").entered();
+    ///     assert_ne!(CorrelationId::current().unwrap().to_string(), "DE89370400440532013000");
+    /// });
+    /// assert_eq!(rejected.rejected_ids(), 1);
+    /// ```
+    pub fn accept_ids(mut self, check: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.accept = Some(Arc::new(check));
+        self
+    }
+
+    /// How many IDs from outside this layer (and its clones) refused.
+    pub fn rejected_ids(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Whether an ID from outside may be kept.
+    fn accepted(&self, text: &str) -> bool {
+        let ok = id_charset(text) && self.accept.as_ref().is_none_or(|check| check(text));
+        if !ok {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// `text` as an ID from outside, if it is a valid one and accepted.
+    fn external(&self, text: &str) -> Option<CorrelationId> {
+        let id = text.parse().ok()?;
+        self.accepted(text).then_some(id)
+    }
+
     /// Gives a root span without a correlation field the trace id of its
     /// OpenTelemetry span (32 hex digits, as in `traceparent`), so that log
     /// lines and traces share one ID; a UUID v7 remains the fallback.
@@ -130,11 +215,11 @@ impl CorrelationLayer {
                 return;
             }
             found = match value {
-                FieldRef::Str(s) => s.parse().ok(),
-                FieldRef::Debug(d) => format!("{d:?}").parse().ok(),
-                FieldRef::U64(n) => n.to_string().parse().ok(),
-                FieldRef::I64(n) => n.to_string().parse().ok(),
-                FieldRef::U128(n) => n.to_string().parse().ok(),
+                FieldRef::Str(s) => self.external(s),
+                FieldRef::Debug(d) => self.external(&format!("{d:?}")),
+                FieldRef::U64(n) => self.external(&n.to_string()),
+                FieldRef::I64(n) => self.external(&n.to_string()),
+                FieldRef::U128(n) => self.external(&n.to_string()),
                 _ => None,
             };
         });
@@ -261,5 +346,47 @@ where
         return self.otel.is_none();
         #[cfg(not(feature = "opentelemetry"))]
         true
+    }
+}
+
+#[cfg(test)]
+mod door_tests {
+    use super::*;
+
+    #[test]
+    fn the_charset_is_that_of_ids() {
+        for id in [
+            "req-7f3a",
+            "01a249fd-8f23-76fa-932f-a64c04de0b42",
+            "Root=1-67891233-abcdef012345678912345678",
+            "b64+token/with=padding",
+            "trace:span.1~x_y",
+        ] {
+            assert!(id_charset(id), "{id}");
+        }
+        for not_id in [
+            "ada@example.com",
+            "<script>",
+            "a\"b",
+            "x,y",
+            "semi;colon",
+            "naïve",
+        ] {
+            assert!(!id_charset(not_id), "{not_id}");
+        }
+    }
+
+    #[test]
+    fn refused_ids_are_counted_by_every_clone() {
+        let layer = CorrelationLayer::new().accept_ids(|id| id != "refused");
+        let clone = layer.clone();
+        assert!(layer.external("kept").is_some());
+        assert!(layer.external("refused").is_none());
+        assert!(layer.external("a@b").is_none());
+        assert!(
+            layer.external("").is_none(),
+            "not an ID at all: not counted"
+        );
+        assert_eq!(clone.rejected_ids(), 2);
     }
 }

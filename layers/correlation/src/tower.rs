@@ -14,6 +14,8 @@ use tower_service::Service;
 use tracing::Span;
 use warden_core::CorrelationId;
 
+use crate::CorrelationIdExt;
+
 use crate::http::HeaderPropagation;
 
 /// What a [`CorrelationIdLayer`]'s span maker sees of a request.
@@ -250,11 +252,9 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let id = self
-            .layer
-            .propagation
-            .extract(request.headers())
-            .unwrap_or_default();
+        let from_client = self.layer.propagation.extract(request.headers());
+        let checked = from_client.is_some();
+        let id = from_client.unwrap_or_default();
         let route = self
             .layer
             .route
@@ -273,6 +273,14 @@ where
             target: route.unwrap_or_else(|| request.uri().path().to_owned()),
             started: std::time::Instant::now(),
         });
+        // The ID the span carries: the one from the headers unless the
+        // correlation layer refused it at the door (then a fresh one), so
+        // that the response header and the handler see what every line says.
+        let id = if checked {
+            span.correlation_id().unwrap_or(id)
+        } else {
+            id
+        };
         request.extensions_mut().insert(id.clone());
         let inner = {
             let _entered = span.enter();
