@@ -147,6 +147,24 @@ impl StackFilter {
         self.span_level(LevelFilter::OFF).without_audit_events()
     }
 
+    /// The most verbose level the log directives enable anywhere (what a
+    /// bridge from the `log` crate needs to let through).
+    ///
+    /// ```
+    /// use tracing::level_filters::LevelFilter;
+    ///
+    /// let filter = warden::StackFilter::parse("warn,my_app=debug")?;
+    /// assert_eq!(filter.log_level(), LevelFilter::DEBUG);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn log_level(&self) -> LevelFilter {
+        match &self.log {
+            Inner::Static(f) => Layer::<tracing_subscriber::Registry>::max_level_hint(f),
+            Inner::Env(f) => Layer::<tracing_subscriber::Registry>::max_level_hint(&**f),
+        }
+        .unwrap_or(LevelFilter::TRACE)
+    }
+
     /// Whether the log directives decide per call site only (`Targets`).
     pub fn is_static(&self) -> bool {
         matches!(self.log, Inner::Static(_))

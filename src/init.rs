@@ -48,6 +48,12 @@ pub enum InitError {
     /// Another global subscriber is already set.
     #[error("a global tracing subscriber is already set")]
     AlreadySet,
+    /// Another `log` logger is already set, so `log` records cannot be
+    /// bridged into the stack.
+    #[error(
+        "a `log` logger is already set (env_logger, another LogTracer…): remove it, or keep it with WardenBuilder::without_log_bridge()"
+    )]
+    LogAlreadySet,
     /// The operations endpoint could not listen on its address.
     #[error("operations endpoint on {addr}: {source}")]
     Ops {
@@ -127,6 +133,7 @@ pub struct WardenBuilder {
     json: bool,
     writer: Option<BoxMakeWriter>,
     shutdown_timeout: Duration,
+    log_bridge: bool,
 }
 
 impl Default for WardenBuilder {
@@ -146,6 +153,7 @@ impl Default for WardenBuilder {
             json: true,
             writer: None,
             shutdown_timeout: Duration::from_secs(5),
+            log_bridge: cfg!(feature = "log"),
         }
     }
 }
@@ -402,6 +410,20 @@ impl WardenBuilder {
         self
     }
 
+    /// Leaves the `log` crate alone: [`init`](Self::init) does not install
+    /// the bridge that turns `log` records into events of the stack (on by
+    /// default with the `log` feature), for a service that keeps a logger
+    /// of its own.
+    ///
+    /// ```
+    /// let builder = warden::Warden::builder().without_log_bridge();
+    /// # drop(builder);
+    /// ```
+    pub fn without_log_bridge(mut self) -> Self {
+        self.log_bridge = false;
+        self
+    }
+
     /// How long the guard's drop may take to flush each part (default 5 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -543,6 +565,7 @@ impl WardenBuilder {
                 .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
             parts = parts.with(warden_json::JsonLayer::new().with_writer(writer));
         }
+        let log_level = filter.log_level();
         let stack: BoxedLayer = Box::new(parts);
         let subscriber = tracing_subscriber::registry().with(filter).with(stack);
         #[cfg(feature = "ops")]
@@ -579,13 +602,35 @@ impl WardenBuilder {
                 audit,
                 otlp,
                 timeout: self.shutdown_timeout,
+                log_level,
             },
         ))
     }
 
-    /// Assembles the stack and installs it as the global default.
+    /// Assembles the stack and installs it as the global default, with
+    /// (feature `log`, on by default) the bridge from the `log` crate:
+    /// a dependency's `log::warn!` becomes an event of the stack, through
+    /// the PII gate, written with its own target, module and file.
     pub fn init(self) -> Result<WardenGuard, InitError> {
+        let log_bridge = self.log_bridge;
         let (subscriber, guard) = self.build()?;
+        if log_bridge {
+            #[cfg(feature = "log")]
+            {
+                let level = match guard.log_level.into_level() {
+                    None => tracing_log::log::LevelFilter::Off,
+                    Some(tracing::Level::ERROR) => tracing_log::log::LevelFilter::Error,
+                    Some(tracing::Level::WARN) => tracing_log::log::LevelFilter::Warn,
+                    Some(tracing::Level::INFO) => tracing_log::log::LevelFilter::Info,
+                    Some(tracing::Level::DEBUG) => tracing_log::log::LevelFilter::Debug,
+                    Some(tracing::Level::TRACE) => tracing_log::log::LevelFilter::Trace,
+                };
+                tracing_log::LogTracer::builder()
+                    .with_max_level(level)
+                    .init()
+                    .map_err(|_| InitError::LogAlreadySet)?;
+            }
+        }
         tracing::subscriber::set_global_default(subscriber).map_err(|_| InitError::AlreadySet)?;
         Ok(guard)
     }
@@ -620,6 +665,10 @@ pub struct WardenGuard {
     audit: Option<AuditLayer>,
     otlp: Option<Otlp>,
     timeout: Duration,
+    /// The most verbose level the log directives enable, for the `log`
+    /// bridge.
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
+    log_level: LevelFilter,
 }
 
 impl std::fmt::Debug for WardenGuard {

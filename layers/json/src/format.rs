@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
 use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
@@ -369,7 +370,11 @@ impl Json {
         fields: &mut String,
         texts: Option<&Texts>,
     ) -> CloseTiming {
-        let meta = event.metadata();
+        // A `log` record bridged by `tracing-log` has the call site of its
+        // level; its own target, module, file and line are in its fields.
+        let normalized = event.normalized_metadata();
+        let from_log = normalized.is_some();
+        let meta = normalized.as_ref().unwrap_or(event.metadata());
         let names = &self.names;
         if self.timestamp {
             let out = line.key(names.timestamp.quoted());
@@ -378,9 +383,9 @@ impl Json {
             out.push('"');
         }
         match texts {
-            Some(texts) if !texts.head.is_empty() => line.member(&texts.head),
-            Some(_) => {}
-            None => self.write_level_target(line, meta),
+            Some(texts) if !from_log && !texts.head.is_empty() => line.member(&texts.head),
+            Some(_) if !from_log => {}
+            _ => self.write_level_target(line, meta),
         }
 
         let is_span_event = meta.is_span();
@@ -389,6 +394,9 @@ impl Json {
             let name = field.name();
             if name == "message" {
                 write::value(line.key(names.message.quoted()), value);
+                return;
+            }
+            if from_log && name.starts_with("log.") {
                 return;
             }
             if is_span_event {

@@ -1,0 +1,58 @@
+//! `init()` bridges the `log` crate: a dependency's `log::info!` is an
+//! event of the stack, sanitized by the gate, written with its own target,
+//! module and file, and filtered by the same directives. One test in this
+//! binary: it installs the global subscriber and the global `log` logger.
+
+use warden::Warden;
+use warden_test_support::{Buffer, Scratch};
+
+/// Stands for a dependency that logs with the `log` crate.
+mod dependency {
+    pub(crate) fn connect(user: &str) {
+        log::info!(target: "dep::client", "connected as {user}");
+        log::debug!(target: "dep::client", "handshake details");
+        log::warn!("retrying");
+    }
+}
+
+#[test]
+fn log_records_are_events_of_the_stack() {
+    let dir = Scratch::new();
+    let lines = Buffer::default();
+    let guard = Warden::builder()
+        .filter("info")
+        .audit_sqlite(dir.path("audit.db"))
+        .without_otlp()
+        .writer(lines.clone())
+        .init()
+        .unwrap();
+    {
+        let _request = tracing::info_span!("request", correlation_id = "req-1").entered();
+        dependency::connect("ada@example.com");
+    }
+    let json = lines.lines();
+    assert_eq!(json.len(), 2, "the DEBUG record is filtered: {json:#?}");
+    let connected = &json[0];
+    assert_eq!(connected["target"], "dep::client", "{connected}");
+    assert_eq!(connected["level"], "INFO");
+    assert_eq!(connected["message"], "connected as [REDACTED:EMAIL]");
+    assert_eq!(connected["correlation_id"], "req-1");
+    assert!(
+        connected.get("log.target").is_none() && connected.get("log.file").is_none(),
+        "the bridge's own fields are not repeated: {connected}"
+    );
+    let retrying = &json[1];
+    assert_eq!(retrying["target"], "log_bridge::dependency", "{retrying}");
+    assert_eq!(retrying["level"], "WARN");
+    assert!(!lines.contents().contains("ada@example.com"));
+
+    // A second init finds the logger taken and says which switch keeps it.
+    let second = Warden::builder()
+        .audit_sqlite(dir.path("other.db"))
+        .without_otlp()
+        .writer(std::io::sink)
+        .init();
+    let error = second.expect_err("a second logger is refused").to_string();
+    assert!(error.contains("without_log_bridge"), "{error}");
+    drop(guard);
+}
