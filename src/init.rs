@@ -580,6 +580,9 @@ impl WardenBuilder {
             if let Some(o) = &otlp {
                 ops = ops.otlp(o.clone());
             }
+            if let Some(gate) = &self.pii {
+                ops = ops.pii(gate.clone());
+            }
             ops.build()
         };
         #[cfg(feature = "ops")]

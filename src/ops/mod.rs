@@ -37,6 +37,7 @@ use std::time::Duration;
 use warden_audit::AuditLayer;
 use warden_metrics::{AlertState, AlertsView, ExpositionFormat, MetricsLayer, PrometheusEncoder};
 use warden_otlp::Otlp;
+use warden_pii::PiiLayer;
 
 pub use readiness::{Check, Readiness};
 pub use server::OpsServer;
@@ -54,6 +55,7 @@ struct Inner {
     alerts: RwLock<Option<AlertsView>>,
     audit: Option<AuditLayer>,
     otlp: Option<Otlp>,
+    pii: Option<PiiLayer>,
     encoder: PrometheusEncoder,
     exporter_grace: Duration,
     audit_grace: Duration,
@@ -68,6 +70,7 @@ pub struct OpsBuilder {
     alerts: Option<AlertsView>,
     audit: Option<AuditLayer>,
     otlp: Option<Otlp>,
+    pii: Option<PiiLayer>,
     encoder: Option<PrometheusEncoder>,
     exporter_grace: Option<Duration>,
     audit_grace: Option<Duration>,
@@ -167,6 +170,18 @@ impl Ops {
                 );
             }
         }
+        if let Some(pii) = &self.inner.pii {
+            let counts = pii.redactions();
+            let labels: Vec<[(&str, &str); 1]> =
+                counts.iter().map(|(k, _)| [("kind", k.name())]).collect();
+            encoder.encode_counter(
+                "pii_redactions",
+                "Values the PII gate replaced, by kind (a jump is worth a look).",
+                counts.iter().zip(&labels).map(|((_, n), l)| (&l[..], n)),
+                format,
+                out,
+            );
+        }
         process::write(format, out);
         PrometheusEncoder::finish(format, out);
     }
@@ -232,6 +247,21 @@ impl OpsBuilder {
         self
     }
 
+    /// The PII gate: its redactions by kind in `/metrics`
+    /// (`warden_pii_redactions_total{kind="EMAIL"}`), so that a jump in
+    /// redactions — a new field leaking personal data — is visible.
+    ///
+    /// ```
+    /// let ops = warden::ops::Ops::builder().pii(warden::pii::PiiLayer::default()).build();
+    /// let mut page = String::new();
+    /// ops.write_metrics(Default::default(), &mut page);
+    /// assert!(page.contains(r#"pii_redactions_total{kind="EMAIL"} 0"#), "{page}");
+    /// ```
+    pub fn pii(mut self, gate: PiiLayer) -> Self {
+        self.pii = Some(gate);
+        self
+    }
+
     /// How `/metrics` names and buckets the operations.
     pub fn encoder(mut self, encoder: PrometheusEncoder) -> Self {
         self.encoder = Some(encoder);
@@ -259,6 +289,7 @@ impl OpsBuilder {
                 alerts: RwLock::new(self.alerts),
                 audit: self.audit,
                 otlp: self.otlp,
+                pii: self.pii,
                 encoder: self.encoder.unwrap_or_default(),
                 exporter_grace: self.exporter_grace.unwrap_or(Duration::from_secs(60)),
                 audit_grace: self.audit_grace.unwrap_or(Duration::ZERO),
