@@ -87,15 +87,30 @@ impl AuditKey {
                 let mut bytes = Vec::with_capacity(32);
                 bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
                 bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+                // Written whole under a name of its own, then linked into
+                // place: processes that open a new store together all end
+                // up with the one key that got there first, never with a
+                // half-written file.
+                let mut name = path.as_os_str().to_owned();
+                name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+                let temporary = std::path::PathBuf::from(name);
                 let mut options = fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(|e| AuditError::io(path, e))?;
-                file.write_all(encode_hex(&bytes).as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| AuditError::io(path, e))?;
-                Self::new(bytes)
+                let written = options.open(&temporary).and_then(|mut file| {
+                    file.write_all(encode_hex(&bytes).as_bytes())?;
+                    file.sync_all()
+                });
+                let linked = written.and_then(|()| fs::hard_link(&temporary, path));
+                let _ = fs::remove_file(&temporary);
+                match linked {
+                    Ok(()) => Self::new(bytes),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::from_file(path, false)
+                    }
+                    Err(e) => Err(AuditError::io(path, e)),
+                }
             }
             Err(e) => Err(AuditError::io(path, e)),
         }

@@ -78,7 +78,11 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), AuditError> 
         conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA_V1} COMMIT;"))
             .map_err(sql(path))
             .or_else(|e| {
-                // Another process created it first.
+                // Another process created it first: the batch stopped at
+                // its first CREATE, inside the transaction it began.
+                if !conn.is_autocommit() {
+                    conn.execute_batch("ROLLBACK").map_err(sql(path))?;
+                }
                 check_is_audit_store(conn, path).map(drop).map_err(|_| e)
             })?;
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::query::{self, Query};
 use super::schema::{self, hash_of, sql};
@@ -13,6 +13,53 @@ use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
 use crate::signing::SigningKey;
 use crate::witness::{CheckpointWitness, Witnesses};
+
+/// How long a write waits for another process's lock on the store.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether `e` is SQLite's "the database is locked" (another connection
+/// holds the lock).
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// The store's next sequence number and the hash it chains to, as the
+/// file has them now (another process may have written since this one
+/// last looked): after its last record; in a store purged to nothing,
+/// after its last checkpoint's head; else `otherwise` (this process's own
+/// view, or the genesis of a new store).
+fn head_of(
+    conn: &Connection,
+    path: &Path,
+    otherwise: (i64, Hash),
+) -> Result<(i64, Hash), AuditError> {
+    let last = conn
+        .query_row(
+            "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? + 1, hash_of(r.get::<_, Vec<u8>>(1)?))),
+        )
+        .optional()
+        .map_err(sql(path))?;
+    if let Some(last) = last {
+        return Ok(last);
+    }
+    let checkpoint = conn
+        .query_row(
+            "SELECT last_seq, head_hash FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? + 1, hash_of(r.get::<_, Vec<u8>>(1)?))),
+        )
+        .optional()
+        .map_err(sql(path))?;
+    Ok(match checkpoint {
+        Some(c) if c.0 >= otherwise.0 => c,
+        _ => otherwise,
+    })
+}
 
 /// How often the store signs a checkpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,10 +154,18 @@ impl SqliteStore {
     ) -> Result<Self, AuditError> {
         let path = path.as_ref().to_owned();
         let conn = Connection::open(&path).map_err(sql(&path))?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(sql(&path))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql(&path))?;
+        // Other processes may write the same file (a rolling deploy, a
+        // worker pool, the CLI): each write waits this long for their lock.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql(&path))?;
+        // Turning WAL on takes the file's lock without the busy handler:
+        // processes that open a new store together retry for a while.
+        let started = Instant::now();
+        while let Err(e) = conn.pragma_update(None, "journal_mode", "WAL") {
+            if !is_busy(&e) || started.elapsed() >= BUSY_TIMEOUT {
+                return Err(sql(&path)(e));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let mode = match sync {
             SyncMode::Normal => "NORMAL",
             SyncMode::Full => "FULL",
@@ -124,15 +179,7 @@ impl SqliteStore {
         conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)
             .map_err(sql(&path))?;
         schema::migrate(&conn, &path)?;
-        let (next_seq, head) = conn
-            .query_row(
-                "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)? + 1, hash_of(r.get::<_, Vec<u8>>(1)?))),
-            )
-            .optional()
-            .map_err(sql(&path))?
-            .unwrap_or((1, GENESIS));
+        let (next_seq, head) = head_of(&conn, &path, (1, GENESIS))?;
         let stream = schema::stream_of(&conn, &path)?;
         Ok(SqliteStore {
             conn,
@@ -183,11 +230,18 @@ impl SqliteStore {
 
     /// Appends `records` in one transaction, chaining each to the last, and
     /// signs a checkpoint if the policy says one is due.
+    ///
+    /// Many processes may append to one store: each append takes the
+    /// file's write lock (waiting up to 5 seconds for another writer) and
+    /// chains its records to the store's head as it is then, so the store
+    /// keeps one chain whoever wrote each record.
     pub fn append(&mut self, records: &[AuditRecord]) -> Result<(), AuditError> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(sql(&path))?;
-        let mut seq = self.next_seq;
-        let mut head = self.head;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&path))?;
+        let (mut seq, mut head) = head_of(&tx, &path, (self.next_seq, self.head))?;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -247,8 +301,13 @@ impl SqliteStore {
     /// Signs and stores a checkpoint of the chain as it is now.
     pub fn checkpoint(&mut self, kind: CheckpointKind) -> Result<(), AuditError> {
         let path = self.path.clone();
-        let (count, anchor_seq, anchor_hash) = self
+        // Under the write lock, of the chain as every writer left it.
+        let tx = self
             .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&path))?;
+        (self.next_seq, self.head) = head_of(&tx, &path, (self.next_seq, self.head))?;
+        let (count, anchor_seq, anchor_hash) = tx
             .query_row(
                 "SELECT COUNT(*), COALESCE(MIN(seq), 0),
                         COALESCE((SELECT prev_hash FROM audit_records ORDER BY seq LIMIT 1), zeroblob(32))
@@ -277,8 +336,7 @@ impl SqliteStore {
         let signed = self.signer.sign(checkpoint);
         let public_key = signed.signature.public_key().map(|k| k.to_bytes().to_vec());
         let c = &signed.checkpoint;
-        self.conn
-            .execute(
+        tx.execute(
                 "INSERT INTO audit_checkpoints (at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac, algorithm, public_key)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
@@ -295,6 +353,7 @@ impl SqliteStore {
                 ],
             )
             .map_err(sql(&path))?;
+        tx.commit().map_err(sql(&path))?;
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
         self.witnesses.send(&signed, &self.path);

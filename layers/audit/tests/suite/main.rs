@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod jsonl;
 mod layer;
+mod multiprocess;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod signing;
