@@ -89,8 +89,8 @@ fn spawn(db: &std::path::Path, name: &str, n: u64) -> Child {
 fn last(output: &str, key: &str) -> Option<u64> {
     output
         .split_whitespace()
-        .filter_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
-        .last()
+        .rev()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
 }
 
 fn stored(store: &StoreReader, action: &str) -> u64 {
