@@ -762,8 +762,97 @@ impl WardenGuard {
     }
 }
 
+impl WardenGuard {
+    /// What a shutdown that ended with `result` lost, in words (`None`:
+    /// nothing): the audit records not written by each route (lost to a
+    /// full queue, or still waiting for a failing store when the timeout
+    /// passed) and the exporter's losses.
+    fn losses(&self, result: FlushResult) -> Option<String> {
+        let mut report = Vec::new();
+        if let Err(e) = result {
+            report.push(format!("shutdown not complete: {e}"));
+        }
+        for route in self.audit.iter().flat_map(AuditLayer::stats) {
+            let unwritten = route.queued.saturating_sub(route.written);
+            if unwritten > 0 {
+                report.push(format!(
+                    "audit route {}: {unwritten} of {} records not written ({} lost to a full queue or a store that refused them, {} failed writes)",
+                    route.name, route.queued, route.dropped, route.sink_errors
+                ));
+            }
+        }
+        if let Some(stats) = self.otlp.as_ref().map(Otlp::stats) {
+            if stats.lost() > 0 {
+                report.push(format!(
+                    "OTLP export: {} records lost\n{stats}",
+                    stats.lost()
+                ));
+            }
+        }
+        (!report.is_empty()).then(|| format!("warden: {}", report.join("; ")))
+    }
+}
+
 impl Drop for WardenGuard {
+    /// Shuts down as [`shutdown`](WardenGuard::shutdown) does, and says on
+    /// stderr what was lost, if anything: a drop has no caller to tell.
     fn drop(&mut self) {
-        let _ = self.shutdown(self.timeout);
+        let result = self.shutdown(self.timeout);
+        if let Some(losses) = self.losses(result) {
+            eprintln!("{losses}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_audit::{AuditRecord, AuditSink, SinkError};
+
+    /// A store that refuses every write.
+    struct Refusing;
+
+    impl AuditSink for Refusing {
+        fn name(&self) -> String {
+            "refusing".into()
+        }
+        fn write(&mut self, _: &[AuditRecord]) -> Result<(), SinkError> {
+            Err("the disk is full".into())
+        }
+    }
+
+    #[test]
+    fn a_shutdown_that_loses_records_says_how_many() {
+        let audit = AuditLayer::builder()
+            .route(Route::new("store", RouteFilter::all()).sink(Refusing))
+            .build()
+            .unwrap();
+        let (subscriber, guard) = Warden::builder()
+            .audit(audit)
+            .without_otlp()
+            .writer(std::io::sink)
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..5 {
+                warden_audit::security!(action = "login_failed");
+            }
+        });
+        let started = std::time::Instant::now();
+        let result = guard.shutdown(Duration::from_secs(2));
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        let losses = guard.losses(result).expect("the loss is reported");
+        assert!(
+            losses.contains("audit route store: 5 of 5 records not written"),
+            "{losses}"
+        );
+        let clean = Warden::builder()
+            .without_audit()
+            .without_otlp()
+            .writer(std::io::sink)
+            .build()
+            .unwrap()
+            .1;
+        assert_eq!(clean.losses(Ok(())), None);
     }
 }
