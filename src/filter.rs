@@ -118,7 +118,10 @@ impl StackFilter {
     /// # Ok::<(), String>(())
     /// ```
     pub fn audit_target(mut self, prefix: impl Into<String>) -> Self {
-        self.audit_targets.push(prefix.into());
+        let prefix = prefix.into();
+        if prefix != warden_core::AUDIT_TARGET && !self.audit_targets.contains(&prefix) {
+            self.audit_targets.push(prefix);
+        }
         self
     }
 
@@ -177,6 +180,11 @@ impl StackFilter {
             return false;
         }
         let target = meta.target();
+        // Most events' targets are not audit targets: their first byte says so.
+        let first = target.as_bytes().first();
+        if first != Some(&b'a') && self.audit_targets.is_empty() {
+            return false;
+        }
         let under = |prefix: &str| {
             target
                 .strip_prefix(prefix)

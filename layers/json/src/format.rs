@@ -372,9 +372,15 @@ impl Json {
     ) -> CloseTiming {
         // A `log` record bridged by `tracing-log` has the call site of its
         // level; its own target, module, file and line are in its fields.
-        let normalized = event.normalized_metadata();
+        // (The target and name are compared first: most events are not
+        // `log` records, and `normalized_metadata` looks up the bridge's
+        // call sites for every event it is asked about.)
+        let original = event.metadata();
+        let normalized = (original.target() == "log" && original.name() == "log event")
+            .then(|| event.normalized_metadata())
+            .flatten();
         let from_log = normalized.is_some();
-        let meta = normalized.as_ref().unwrap_or(event.metadata());
+        let meta = normalized.as_ref().unwrap_or(original);
         let names = &self.names;
         if self.timestamp {
             let out = line.key(names.timestamp.quoted());
