@@ -111,6 +111,7 @@ impl SqliteSink {
             sync: SyncMode::Normal,
             checkpoints: CheckpointPolicy::default(),
             retention: Some(Duration::from_secs(90 * 24 * 3600)),
+            stream: None,
         }
     }
 
@@ -139,6 +140,7 @@ pub struct SqliteSinkBuilder {
     sync: SyncMode,
     checkpoints: CheckpointPolicy,
     retention: Option<Duration>,
+    stream: Option<String>,
 }
 
 impl std::fmt::Debug for SqliteSinkBuilder {
@@ -194,6 +196,25 @@ impl SqliteSinkBuilder {
         self
     }
 
+    /// The stream this sink writes (default: one of its own per process,
+    /// `sqlite-<host>-<pid>-<random>`, so that processes sharing the file
+    /// never share a chain). Give a fixed name only to one writer at a
+    /// time: a restarted writer then continues its stream
+    /// ([`SqliteStore::continue_stream`]).
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let sink = warden_audit::SqliteSink::builder(dir.join("audit.db")).stream("billing-worker").build()?;
+    /// assert_eq!(sink.store().stream(), "billing-worker");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stream(mut self, name: impl Into<String>) -> Self {
+        self.stream = Some(name.into());
+        self
+    }
+
     /// Opens the store and purges what has expired.
     pub fn build(self) -> Result<SqliteSink, AuditError> {
         let key = match self.key {
@@ -201,6 +222,9 @@ impl SqliteSinkBuilder {
             None => AuditKey::for_store(&self.path)?,
         };
         let mut store = SqliteStore::open_with(&self.path, key, self.sync, self.checkpoints)?;
+        if let Some(name) = self.stream {
+            store.continue_stream(name)?;
+        }
         if let Some(signing_key) = self.signing_key {
             store.sign_with(signing_key);
         }

@@ -8,7 +8,7 @@ use crate::chain::{
 };
 use crate::error::AuditError;
 use crate::signing::PublicKey;
-use crate::sqlite::{StoreReader, checkpoints, hash_of, record_from_row, stream_of};
+use crate::sqlite::{StoreReader, checkpoints, hash_of, record_from_row};
 
 /// One thing `verify` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,8 +196,14 @@ pub struct VerifyReport {
     pub signers: Vec<Signer>,
     /// Checkpoints from the witnesses that match the store.
     pub witnessed: u64,
-    /// Everything wrong, first broken link first.
+    /// Everything wrong, first broken link first (stream by stream in a
+    /// store many writers share).
     pub problems: Vec<Problem>,
+    /// Each stream's own report, by name, in a store whose writers each
+    /// keep a chain of their own (the SQLite store since schema version 3:
+    /// one stream per process); the fields above add them up. Empty for a
+    /// JSON Lines chain.
+    pub streams: Vec<(String, VerifyReport)>,
 }
 
 /// One key that signed checkpoints of a store, in a [`VerifyReport`].
@@ -245,10 +251,62 @@ impl VerifyReport {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
     }
+
+    /// The report of a store with these streams: their figures added up,
+    /// their signers merged, their problems in stream order.
+    fn of_streams(streams: Vec<(String, VerifyReport)>) -> VerifyReport {
+        let mut total = VerifyReport::default();
+        for (_, report) in &streams {
+            total.records += report.records;
+            total.valid += report.valid;
+            total.checkpoints += report.checkpoints;
+            total.valid_checkpoints += report.valid_checkpoints;
+            total.unverified_tail += report.unverified_tail;
+            total.unchecked_checkpoints += report.unchecked_checkpoints;
+            total.witnessed += report.witnessed;
+            total.problems.extend(report.problems.iter().cloned());
+            for signer in &report.signers {
+                match total.signers.iter_mut().find(|s| s.id == signer.id) {
+                    Some(s) => {
+                        s.checkpoints += signer.checkpoints;
+                        s.last_seq = s.last_seq.max(signer.last_seq);
+                    }
+                    None => total.signers.push(signer.clone()),
+                }
+            }
+        }
+        total.streams = streams;
+        total
+    }
 }
 
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.streams.len() > 1 {
+            // Stream by stream, then the whole store in one line.
+            for (stream, report) in &self.streams {
+                writeln!(f, "stream {stream}:")?;
+                for line in report.to_string().lines() {
+                    writeln!(f, "  {line}")?;
+                }
+            }
+            let failed = self.streams.iter().filter(|(_, r)| !r.is_ok()).count();
+            return if failed == 0 {
+                write!(
+                    f,
+                    "result:      OK ({} streams, {} records)",
+                    self.streams.len(),
+                    self.records
+                )
+            } else {
+                write!(
+                    f,
+                    "result:      FAILED ({failed} of {} streams, {} problems)",
+                    self.streams.len(),
+                    self.problems.len()
+                )
+            };
+        }
         writeln!(
             f,
             "records:     {} ({} valid, {} invalid)",
@@ -390,25 +448,29 @@ impl Verifier {
         self
     }
 
-    /// Verifies the SQLite store at `path`.
+    /// Verifies the SQLite store at `path`: every stream (one per process
+    /// that wrote it) as a chain of its own, each reported in
+    /// [`VerifyReport::streams`].
     pub fn verify(&self, path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
         let path = path.as_ref();
         let reader = StoreReader::open(path)?;
         let conn = reader.connection();
-        let stream = stream_of(conn, path)?;
-        let mut report = VerifyReport::default();
-        let all_checkpoints = checkpoints(conn, path)?;
-        report.checkpoints = all_checkpoints.len() as u64;
-        let trusted = self.check_signatures(all_checkpoints, &[], &mut report);
-        let latest = trusted.last().cloned();
-        let (anchor_seq, anchor_hash) = latest
-            .as_ref()
-            .filter(|c| c.anchor_seq > 0)
-            .map_or((1, GENESIS), |c| (c.anchor_seq, c.anchor_hash));
-        let mut chain = Chain::new(anchor_seq, anchor_hash);
-        walk_sqlite(conn, path, &mut chain, &mut report)?;
-        self.hold(&chain, &trusted, &stream, &mut report);
-        Ok(report)
+        let mut streams = Vec::new();
+        for (stream, name) in crate::sqlite::streams(conn, path)? {
+            let mut report = VerifyReport::default();
+            let stored = checkpoints(conn, path, stream.as_deref(), &name)?;
+            report.checkpoints = stored.len() as u64;
+            let trusted = self.check_signatures(stored, &[], &mut report);
+            let (anchor_seq, anchor_hash) = trusted
+                .last()
+                .filter(|c| c.anchor_seq > 0)
+                .map_or((1, GENESIS), |c| (c.anchor_seq, c.anchor_hash));
+            let mut chain = Chain::new(anchor_seq, anchor_hash);
+            walk_sqlite(conn, path, stream.as_deref(), &mut chain, &mut report)?;
+            self.hold(&chain, &trusted, &name, &mut report);
+            streams.push((name, report));
+        }
+        Ok(VerifyReport::of_streams(streams))
     }
 
     /// Verifies the JSON Lines audit files whose current file is `path`
@@ -738,23 +800,28 @@ impl Chain {
     }
 }
 
-/// Walks a SQLite store's records into `chain`.
+/// Walks one stream of a SQLite store (`stream` as its rows name it) into
+/// `chain`.
 fn walk_sqlite(
     conn: &rusqlite::Connection,
     path: &Path,
+    stream: Option<&str>,
     chain: &mut Chain,
     report: &mut VerifyReport,
 ) -> Result<(), AuditError> {
     let sql = |e| AuditError::sqlite(path, e);
+    let version = crate::sqlite::check_is_audit_store(conn, path)?;
+    let columns = crate::sqlite::stream_columns(version);
+    let (of_stream, seq) = (columns.stream, columns.seq);
     let mut statement = conn
-        .prepare(
-            "SELECT seq, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
+        .prepare(&format!(
+            "SELECT {seq}, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
                     client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata,
                     prev_hash, hash
-             FROM audit_records ORDER BY seq",
-        )
+             FROM audit_records WHERE {of_stream} IS ?1 ORDER BY {seq}"
+        ))
         .map_err(sql)?;
-    let mut rows = statement.query([]).map_err(sql)?;
+    let mut rows = statement.query([stream]).map_err(sql)?;
     while let Some(row) = rows.next().map_err(sql)? {
         let (seq, record) = record_from_row(row).map_err(sql)?;
         let prev_hash = hash_of(row.get(15).map_err(sql)?);

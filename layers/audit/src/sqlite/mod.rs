@@ -9,5 +9,5 @@ pub use query::{DayCount, Query, StoreReader};
 pub(crate) use query::{FilterValue, query_sql};
 pub(crate) use query::{checkpoints, record_from_row};
 pub use schema::SCHEMA_VERSION;
-pub(crate) use schema::{hash_of, stream_of};
+pub(crate) use schema::{check_is_audit_store, hash_of, stream_columns, streams};
 pub use store::{CheckpointPolicy, SqliteStore, SyncMode};

@@ -357,26 +357,33 @@ pub(crate) fn stats(
 /// one this build knows) and its MAC.
 pub(crate) type StoredCheckpoint = (i64, Option<SignedCheckpoint>);
 
-/// Reads every checkpoint, oldest first, with its MAC.
+/// Reads the checkpoints of one stream (`stream` as its rows name it,
+/// `None` for the store's first stream; `name`, its name), oldest first,
+/// with their signatures.
 pub(crate) fn checkpoints(
     conn: &Connection,
     path: &Path,
+    stream: Option<&str>,
+    name: &str,
 ) -> Result<Vec<StoredCheckpoint>, AuditError> {
-    let stream = super::schema::stream_of(conn, path)?;
+    let version = check_is_audit_store(conn, path)?;
     // A version 1 store (read without migrating it) has HMAC checkpoints only.
-    let signing = if check_is_audit_store(conn, path)? >= 2 {
+    let signing = if version >= 2 {
         "algorithm, public_key"
     } else {
         "'hmac-sha256', NULL"
     };
+    let of_stream = super::schema::stream_columns(version).stream;
     let mut statement = conn
         .prepare(&format!(
             "SELECT id, at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac, {signing}
-             FROM audit_checkpoints ORDER BY id"
+             FROM audit_checkpoints WHERE {of_stream} IS ?1 ORDER BY id"
         ))
         .map_err(sql(path))?;
+    let stream_name = name.to_owned();
     let rows = statement
-        .query_map([], |r| {
+        .query_map([stream], |r| {
+            let stream = stream_name.clone();
             let kind: String = r.get(2)?;
             let algorithm: String = r.get(9)?;
             let public_key: Option<Vec<u8>> = r.get(10)?;

@@ -8,7 +8,7 @@ use crate::chain::Hash;
 use crate::error::AuditError;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = "
 CREATE TABLE warden_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,6 +58,45 @@ ALTER TABLE audit_checkpoints ADD COLUMN algorithm TEXT NOT NULL DEFAULT 'hmac-s
 ALTER TABLE audit_checkpoints ADD COLUMN public_key BLOB;
 UPDATE warden_meta SET value = '2' WHERE key = 'schema_version';
 ";
+
+/// Version 3: each writer (each process that opens the store) keeps a
+/// chain of its own, its *stream*: records and checkpoints name their
+/// stream, and records are numbered within it (`stream_seq`; `seq` stays
+/// the row's number across the store). Rows of earlier versions have no
+/// stream: they are the store's first stream, named in `warden_meta`, and
+/// numbered by `seq`.
+const MIGRATE_TO_V3: &str = "
+ALTER TABLE audit_records ADD COLUMN stream TEXT;
+ALTER TABLE audit_records ADD COLUMN stream_seq INTEGER;
+ALTER TABLE audit_checkpoints ADD COLUMN stream TEXT;
+CREATE INDEX audit_records_stream ON audit_records (stream, stream_seq);
+UPDATE warden_meta SET value = '3' WHERE key = 'schema_version';
+";
+
+/// How a store of `version` names each row's stream and numbers it within
+/// the stream, as SQL expressions (a store read without migrating it has
+/// one stream, its rows numbered by `seq`).
+pub(crate) fn stream_columns(version: i64) -> StreamColumns {
+    if version >= 3 {
+        StreamColumns {
+            stream: "stream",
+            seq: "COALESCE(stream_seq, seq)",
+        }
+    } else {
+        StreamColumns {
+            stream: "NULL",
+            seq: "seq",
+        }
+    }
+}
+
+/// SQL expressions for a row's stream (`NULL`: the store's first stream)
+/// and its number within the stream; see [`stream_columns`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamColumns {
+    pub(crate) stream: &'static str,
+    pub(crate) seq: &'static str,
+}
 
 /// Maps a SQLite error to the store's error, naming its file.
 pub(crate) fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> AuditError + '_ {
@@ -116,7 +155,50 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), AuditError> 
         conn.execute_batch(end).map_err(sql(path))?;
         result?;
     }
+    if version < 3 {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(sql(path))?;
+        let result = (|| {
+            if check_is_audit_store(conn, path)? < 3 {
+                conn.execute_batch(MIGRATE_TO_V3).map_err(sql(path))?;
+            }
+            Ok(())
+        })();
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        conn.execute_batch(end).map_err(sql(path))?;
+        result?;
+    }
     Ok(())
+}
+
+/// The streams of the store, each as its name in the rows (`None`: the
+/// store's first stream, whose rows have none) and its name: every stream
+/// a record or a checkpoint names, in name order.
+pub(crate) fn streams(
+    conn: &Connection,
+    path: &Path,
+) -> Result<Vec<(Option<String>, String)>, AuditError> {
+    let version = check_is_audit_store(conn, path)?;
+    let first = stream_of(conn, path)?;
+    if version < 3 {
+        return Ok(vec![(None, first)]);
+    }
+    let mut statement = conn
+        .prepare(
+            "SELECT DISTINCT stream FROM audit_records
+             UNION SELECT DISTINCT stream FROM audit_checkpoints",
+        )
+        .map_err(sql(path))?;
+    let mut streams: Vec<(Option<String>, String)> = statement
+        .query_map([], |r| r.get::<_, Option<String>>(0))
+        .map_err(sql(path))?
+        .map(|row| row.map(|s| (s.clone(), s.unwrap_or_else(|| first.clone()))))
+        .collect::<Result<_, _>>()
+        .map_err(sql(path))?;
+    if streams.is_empty() {
+        streams.push((None, first));
+    }
+    streams.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(streams)
 }
 
 /// The store's stream: the name its checkpoints carry (empty for a

@@ -8,7 +8,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::query::{self, Query};
 use super::schema::{self, hash_of, sql};
-use crate::chain::{AuditKey, Checkpoint, CheckpointKind, CheckpointSigner, GENESIS, Hash, link};
+use crate::chain::{
+    AuditKey, Checkpoint, CheckpointKind, CheckpointSigner, GENESIS, Hash, SignedCheckpoint, link,
+};
 use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
 use crate::signing::SigningKey;
@@ -26,20 +28,22 @@ fn is_busy(e: &rusqlite::Error) -> bool {
     )
 }
 
-/// The store's next sequence number and the hash it chains to, as the
-/// file has them now (another process may have written since this one
-/// last looked): after its last record; in a store purged to nothing,
-/// after its last checkpoint's head; else `otherwise` (this process's own
-/// view, or the genesis of a new store).
+/// A stream's next sequence number and the hash it chains to, as the file
+/// has them now: after its last record; in a stream purged to nothing,
+/// after its last checkpoint's head; else `otherwise` (this writer's own
+/// view, or the genesis of a new stream). `stream` is the stream as its
+/// rows name it (`None`: the store's first stream, from before streams).
 fn head_of(
     conn: &Connection,
     path: &Path,
+    stream: Option<&str>,
     otherwise: (i64, Hash),
 ) -> Result<(i64, Hash), AuditError> {
     let last = conn
         .query_row(
-            "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1",
-            [],
+            "SELECT COALESCE(stream_seq, seq), hash FROM audit_records
+             WHERE stream IS ?1 ORDER BY COALESCE(stream_seq, seq) DESC LIMIT 1",
+            [stream],
             |r| Ok((r.get::<_, i64>(0)? + 1, hash_of(r.get::<_, Vec<u8>>(1)?))),
         )
         .optional()
@@ -49,8 +53,9 @@ fn head_of(
     }
     let checkpoint = conn
         .query_row(
-            "SELECT last_seq, head_hash FROM audit_checkpoints ORDER BY id DESC LIMIT 1",
-            [],
+            "SELECT last_seq, head_hash FROM audit_checkpoints
+             WHERE stream IS ?1 ORDER BY id DESC LIMIT 1",
+            [stream],
             |r| Ok((r.get::<_, i64>(0)? + 1, hash_of(r.get::<_, Vec<u8>>(1)?))),
         )
         .optional()
@@ -59,6 +64,92 @@ fn head_of(
         Some(c) if c.0 >= otherwise.0 => c,
         _ => otherwise,
     })
+}
+
+/// A new stream's name: the host, the process and a random suffix, so that
+/// every process that opens the store writes a chain of its own.
+fn new_stream_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| "host".into());
+    format!(
+        "sqlite-{host}-{}-{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// Signs a checkpoint of one stream (`stream` as its rows name it, `name`
+/// its name) whose next record is `head.0`, chained to `head.1`, and stores
+/// it, in the transaction `tx` holds.
+fn sign_stream(
+    tx: &Connection,
+    path: &Path,
+    signer: &CheckpointSigner,
+    stream: Option<&str>,
+    name: &str,
+    kind: CheckpointKind,
+    head: (i64, Hash),
+) -> Result<SignedCheckpoint, AuditError> {
+    let (count, anchor_seq, anchor_hash) = tx
+        .query_row(
+            "SELECT COUNT(*), COALESCE(MIN(COALESCE(stream_seq, seq)), 0),
+                    COALESCE((SELECT prev_hash FROM audit_records WHERE stream IS ?1
+                              ORDER BY COALESCE(stream_seq, seq) LIMIT 1), zeroblob(32))
+             FROM audit_records WHERE stream IS ?1",
+            [stream],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    hash_of(r.get::<_, Vec<u8>>(2)?),
+                ))
+            },
+        )
+        .map_err(sql(path))?;
+    // An empty stream (purged to nothing) is anchored where its next record
+    // will be: the next sequence number, chained to the head.
+    let (anchor_seq, anchor_hash) = if count == 0 {
+        head
+    } else {
+        (anchor_seq, anchor_hash)
+    };
+    let checkpoint = Checkpoint {
+        stream: name.to_owned(),
+        at_us: micros_since_epoch(SystemTime::now()),
+        kind,
+        last_seq: head.0 - 1,
+        head: head.1,
+        count,
+        anchor_seq,
+        anchor_hash,
+    };
+    let signed = signer.sign(checkpoint);
+    let public_key = signed.signature.public_key().map(|k| k.to_bytes().to_vec());
+    let c = &signed.checkpoint;
+    tx.execute(
+        "INSERT INTO audit_checkpoints (at_us, kind, last_seq, head_hash, record_count, anchor_seq,
+             anchor_hash, mac, algorithm, public_key, stream)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            c.at_us,
+            kind.as_str(),
+            c.last_seq,
+            &c.head[..],
+            c.count,
+            c.anchor_seq,
+            &c.anchor_hash[..],
+            signed.signature.bytes(),
+            signed.signature.algorithm(),
+            public_key,
+            stream,
+        ],
+    )
+    .map_err(sql(path))?;
+    Ok(signed)
 }
 
 /// How often the store signs a checkpoint.
@@ -179,8 +270,8 @@ impl SqliteStore {
         conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)
             .map_err(sql(&path))?;
         schema::migrate(&conn, &path)?;
-        let (next_seq, head) = head_of(&conn, &path, (1, GENESIS))?;
-        let stream = schema::stream_of(&conn, &path)?;
+        let stream = new_stream_name();
+        let (next_seq, head) = head_of(&conn, &path, Some(&stream), (1, GENESIS))?;
         Ok(SqliteStore {
             conn,
             path,
@@ -223,32 +314,64 @@ impl SqliteStore {
         self.witnesses.add(witness);
     }
 
-    /// The name of the store's hash chain, which its checkpoints carry.
+    /// The name of this writer's hash chain, which its records and
+    /// checkpoints carry: every process that opens the store writes a
+    /// stream of its own (`sqlite-<host>-<pid>-<random>`), unless given a
+    /// name with [`continue_stream`](Self::continue_stream).
     pub fn stream(&self) -> &str {
         &self.stream
+    }
+
+    /// Writes from now on to the stream `name`, continuing it if the store
+    /// has it: for a writer that restarts and wants one chain across its
+    /// runs. Give a name to one writer at a time: two processes writing one
+    /// stream would break its chain.
+    ///
+    /// ```
+    /// use warden_audit::{AuditKey, AuditRecord, EventType, SqliteStore};
+    /// # let dir = std::env::temp_dir().join(format!("warden-doc-{}-{}", std::process::id(), line!()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let key = AuditKey::new(*b"a key of at least sixteen bytes")?;
+    /// for _run in 0..2 {
+    ///     let mut store = SqliteStore::open_with(dir.join("audit.db"), key.clone(), Default::default(), Default::default())?;
+    ///     store.continue_stream("billing-worker")?;
+    ///     store.append(&[AuditRecord::new(EventType::ApiCall, "charge")])?;
+    /// }
+    /// let report = warden_audit::verify_with(dir.join("audit.db"), &key)?;
+    /// assert_eq!(report.streams.len(), 1, "{report}");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn continue_stream(&mut self, name: impl Into<String>) -> Result<(), AuditError> {
+        let name = name.into();
+        (self.next_seq, self.head) = head_of(&self.conn, &self.path, Some(&name), (1, GENESIS))?;
+        self.stream = name;
+        self.since_checkpoint = 0;
+        Ok(())
     }
 
     /// Appends `records` in one transaction, chaining each to the last, and
     /// signs a checkpoint if the policy says one is due.
     ///
-    /// Many processes may append to one store: each append takes the
-    /// file's write lock (waiting up to 5 seconds for another writer) and
-    /// chains its records to the store's head as it is then, so the store
-    /// keeps one chain whoever wrote each record.
+    /// Many processes may append to one store, each to its own
+    /// [`stream`](Self::stream): an append takes the file's write lock
+    /// (waiting up to 5 seconds for another writer) and chains its records
+    /// to its stream's head as the file has it.
     pub fn append(&mut self, records: &[AuditRecord]) -> Result<(), AuditError> {
         let path = self.path.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(&path))?;
-        let (mut seq, mut head) = head_of(&tx, &path, (self.next_seq, self.head))?;
+        let (mut seq, mut head) =
+            head_of(&tx, &path, Some(&self.stream), (self.next_seq, self.head))?;
         {
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO audit_records (seq, id, ts_us, level, event_type, action, outcome,
+                    "INSERT INTO audit_records (stream_seq, id, ts_us, level, event_type, action, outcome,
                         resource_id, user_id, client_ip_hash, user_agent, correlation_id,
-                        duration_ms, error_message, metadata, prev_hash, hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                        duration_ms, error_message, metadata, prev_hash, hash, stream)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 )
                 .map_err(sql(&path))?;
             for record in records {
@@ -274,6 +397,7 @@ impl SqliteStore {
                         metadata,
                         &head[..],
                         &hash[..],
+                        &self.stream,
                     ])
                     .map_err(sql(&path))?;
                 head = hash;
@@ -298,65 +422,37 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Signs and stores a checkpoint of the chain as it is now.
+    /// Signs and stores a checkpoint of this writer's stream as it is now
+    /// (nothing for a stream that never had a record).
     pub fn checkpoint(&mut self, kind: CheckpointKind) -> Result<(), AuditError> {
         let path = self.path.clone();
-        // Under the write lock, of the chain as every writer left it.
+        // Under the write lock, of the stream as the file has it.
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql(&path))?;
-        (self.next_seq, self.head) = head_of(&tx, &path, (self.next_seq, self.head))?;
-        let (count, anchor_seq, anchor_hash) = tx
-            .query_row(
-                "SELECT COUNT(*), COALESCE(MIN(seq), 0),
-                        COALESCE((SELECT prev_hash FROM audit_records ORDER BY seq LIMIT 1), zeroblob(32))
-                 FROM audit_records",
-                [],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, hash_of(r.get::<_, Vec<u8>>(2)?))),
-            )
-            .map_err(sql(&path))?;
-        // An empty store (new, or purged to nothing) is anchored where its
-        // next record will be: the next sequence number, chained to the head.
-        let (anchor_seq, anchor_hash) = if count == 0 {
-            (self.next_seq, self.head)
+        let stream = Some(self.stream.as_str());
+        (self.next_seq, self.head) = head_of(&tx, &path, stream, (self.next_seq, self.head))?;
+        let signed = if self.next_seq > 1 {
+            let head = (self.next_seq, self.head);
+            Some(sign_stream(
+                &tx,
+                &path,
+                &self.signer,
+                stream,
+                &self.stream,
+                kind,
+                head,
+            )?)
         } else {
-            (anchor_seq, anchor_hash)
+            None
         };
-        let checkpoint = Checkpoint {
-            stream: self.stream.clone(),
-            at_us: micros_since_epoch(SystemTime::now()),
-            kind,
-            last_seq: self.next_seq - 1,
-            head: self.head,
-            count,
-            anchor_seq,
-            anchor_hash,
-        };
-        let signed = self.signer.sign(checkpoint);
-        let public_key = signed.signature.public_key().map(|k| k.to_bytes().to_vec());
-        let c = &signed.checkpoint;
-        tx.execute(
-                "INSERT INTO audit_checkpoints (at_us, kind, last_seq, head_hash, record_count, anchor_seq, anchor_hash, mac, algorithm, public_key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    c.at_us,
-                    kind.as_str(),
-                    c.last_seq,
-                    &c.head[..],
-                    c.count,
-                    c.anchor_seq,
-                    &c.anchor_hash[..],
-                    signed.signature.bytes(),
-                    signed.signature.algorithm(),
-                    public_key,
-                ],
-            )
-            .map_err(sql(&path))?;
         tx.commit().map_err(sql(&path))?;
         self.since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
-        self.witnesses.send(&signed, &self.path);
+        if let Some(signed) = signed {
+            self.witnesses.send(&signed, &self.path);
+        }
         Ok(())
     }
 
@@ -365,29 +461,65 @@ impl SqliteStore {
         self.witnesses.failures()
     }
 
-    /// Deletes the records older than `before`, oldest first, and signs a
-    /// `PURGE` checkpoint naming the new first record and the hash it
-    /// chains to, so that `verify` still passes on what remains. Returns
-    /// how many were deleted.
+    /// Deletes the records older than `before` from every stream, oldest
+    /// first, and signs a `PURGE` checkpoint of each stream it shortened,
+    /// naming the new first record and the hash it chains to, so that
+    /// `verify` still passes on what remains. Returns how many were
+    /// deleted.
     pub fn purge(&mut self, before: SystemTime) -> Result<usize, AuditError> {
         let path = self.path.clone();
-        // Delete a prefix of the chain only: stop at the first record that
-        // is not expired, even if a later one is (clocks can step back).
-        let cut = self
-            .conn
-            .query_row(
-                "SELECT MIN(seq) FROM audit_records WHERE ts_us >= ?1",
-                params![micros_since_epoch(before)],
-                |r| r.get::<_, Option<i64>>(0),
-            )
-            .map_err(sql(&path))?
-            .unwrap_or(self.next_seq);
-        let deleted = self
-            .conn
-            .execute("DELETE FROM audit_records WHERE seq < ?1", params![cut])
-            .map_err(sql(&path))?;
-        if deleted > 0 {
-            self.checkpoint(CheckpointKind::Purge)?;
+        let mut deleted = 0;
+        let mut signed = Vec::new();
+        for (stream, name) in schema::streams(&self.conn, &path)? {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql(&path))?;
+            let own = stream.as_deref() == Some(self.stream.as_str());
+            let known = if own {
+                (self.next_seq, self.head)
+            } else {
+                (1, GENESIS)
+            };
+            let head = head_of(&tx, &path, stream.as_deref(), known)?;
+            // Delete a prefix of the chain only: stop at the first record
+            // that is not expired, even if a later one is (clocks can step
+            // back).
+            let cut = tx
+                .query_row(
+                    "SELECT MIN(COALESCE(stream_seq, seq)) FROM audit_records
+                     WHERE stream IS ?1 AND ts_us >= ?2",
+                    params![stream, micros_since_epoch(before)],
+                    |r| r.get::<_, Option<i64>>(0),
+                )
+                .map_err(sql(&path))?
+                .unwrap_or(head.0);
+            let n = tx
+                .execute(
+                    "DELETE FROM audit_records WHERE stream IS ?1 AND COALESCE(stream_seq, seq) < ?2",
+                    params![stream, cut],
+                )
+                .map_err(sql(&path))?;
+            if n > 0 {
+                let kind = CheckpointKind::Purge;
+                signed.push(sign_stream(
+                    &tx,
+                    &path,
+                    &self.signer,
+                    stream.as_deref(),
+                    &name,
+                    kind,
+                    head,
+                )?);
+            }
+            tx.commit().map_err(sql(&path))?;
+            if own {
+                (self.next_seq, self.head) = head;
+            }
+            deleted += n;
+        }
+        for checkpoint in &signed {
+            self.witnesses.send(checkpoint, &self.path);
         }
         Ok(deleted)
     }

@@ -164,12 +164,14 @@ fn a_store_rewritten_and_resigned_with_the_stolen_key_is_caught_by_its_witness()
         .collect();
     history[6].user_id = Some("someone-else".into());
     let forged = dir.path("forged.db");
-    drop(SqliteStore::open_with(&forged, key(), SyncMode::Normal, policy(5)).unwrap());
-    tamper(
-        &forged,
-        &format!("UPDATE warden_meta SET value = '{stream}' WHERE key = 'stream'"),
-    );
-    drop(write_store(&forged, &signing, &history, 5));
+    let mut forger = SqliteStore::open_with(&forged, key(), SyncMode::Normal, policy(5)).unwrap();
+    forger.continue_stream(&stream).unwrap();
+    forger.sign_with(signing.clone());
+    for chunk in history.chunks(5) {
+        forger.append(chunk).unwrap();
+    }
+    forger.checkpoint(CheckpointKind::Shutdown).unwrap();
+    drop(forger);
     std::fs::copy(&forged, &db).unwrap();
 
     // The public key alone cannot tell: every signature is the key's own.
@@ -240,10 +242,14 @@ fn a_version_1_store_is_migrated_and_its_hmac_checkpoints_still_verify() {
     let mut store = SqliteStore::open_with(&db, key(), SyncMode::Normal, policy(5)).unwrap();
     store.append(&records(10)).unwrap();
     drop(store);
-    // As version 1 left it: no signature columns, no stream.
+    // As version 1 left it: no signature columns, no streams.
     tamper(
         &db,
-        "ALTER TABLE audit_checkpoints DROP COLUMN algorithm;
+        "DROP INDEX audit_records_stream;
+         ALTER TABLE audit_records DROP COLUMN stream;
+         ALTER TABLE audit_records DROP COLUMN stream_seq;
+         ALTER TABLE audit_checkpoints DROP COLUMN stream;
+         ALTER TABLE audit_checkpoints DROP COLUMN algorithm;
          ALTER TABLE audit_checkpoints DROP COLUMN public_key;
          DELETE FROM warden_meta WHERE key = 'stream';
          UPDATE warden_meta SET value = '1' WHERE key = 'schema_version';",
@@ -259,11 +265,17 @@ fn a_version_1_store_is_migrated_and_its_hmac_checkpoints_still_verify() {
     drop(store);
     let report = Verifier::new().hmac_key(key()).verify(&db).unwrap();
     assert!(report.is_ok() && report.valid_checkpoints == 2, "{report}");
-    // Without any key, nothing vouches for the chain: a problem, not an OK.
+    // The store's first stream (the migrated rows) and the new writer's.
+    assert_eq!(report.streams.len(), 2, "{report}");
+    // Without any key, nothing vouches for either chain: a problem each,
+    // not an OK.
     let report = Verifier::new().verify(&db).unwrap();
     assert_eq!(
         report.problems,
-        [Problem::Unchecked { checkpoints: 2 }],
+        [
+            Problem::Unchecked { checkpoints: 1 },
+            Problem::Unchecked { checkpoints: 1 }
+        ],
         "{report}"
     );
 }

@@ -78,11 +78,11 @@ fn the_record_after_a_deletion_is_not_counted_invalid() {
 
 #[test]
 fn reordered_rows_are_named() {
-    // Swap the contents (and hashes) of records 5 and 6.
+    // Swap the contents (and hashes) of records 5 and 6 of the stream.
     let problems = problems_after(
-        "UPDATE audit_records SET seq = -5 WHERE seq = 5;
-         UPDATE audit_records SET seq = 5 WHERE seq = 6;
-         UPDATE audit_records SET seq = 6 WHERE seq = -5;",
+        "UPDATE audit_records SET stream_seq = -5 WHERE stream_seq = 5;
+         UPDATE audit_records SET stream_seq = 5 WHERE stream_seq = 6;
+         UPDATE audit_records SET stream_seq = 6 WHERE stream_seq = -5;",
     );
     assert!(
         problems.contains(&Problem::Reordered { seq: 5 }),
@@ -198,7 +198,8 @@ fn a_purge_keeps_verify_passing_and_deleting_more_is_caught() {
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.records, 5);
     drop(store);
-    tamper(&db, "DELETE FROM audit_records WHERE seq = 21");
+    // The stream goes on from 21 (the rows' own numbers start again).
+    tamper(&db, "DELETE FROM audit_records WHERE stream_seq = 21");
     let report = verify_with(&db, &key()).unwrap();
     assert!(
         matches!(
