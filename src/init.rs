@@ -605,6 +605,7 @@ impl WardenBuilder {
                 audit,
                 otlp,
                 timeout: self.shutdown_timeout,
+                shut_down: std::sync::atomic::AtomicBool::new(false),
                 log_level,
             },
         ))
@@ -668,6 +669,9 @@ pub struct WardenGuard {
     audit: Option<AuditLayer>,
     otlp: Option<Otlp>,
     timeout: Duration,
+    /// Whether [`shutdown`](Self::shutdown) was called (the drop then
+    /// does nothing more).
+    shut_down: std::sync::atomic::AtomicBool,
     /// The most verbose level the log directives enable, for the `log`
     /// bridge.
     #[cfg_attr(not(feature = "log"), allow(dead_code))]
@@ -756,50 +760,122 @@ impl WardenGuard {
     /// both were tried. Dropping the guard does the same with the builder's
     /// [`shutdown_timeout`](WardenBuilder::shutdown_timeout).
     pub fn shutdown(&self, timeout: Duration) -> FlushResult {
+        self.shut_down
+            .store(true, std::sync::atomic::Ordering::Release);
         let audit = self.audit.as_ref().map_or(Ok(()), |a| a.shutdown(timeout));
         let otlp = self.otlp.as_ref().map_or(Ok(()), |o| o.shutdown(timeout));
         audit.and(otlp)
     }
 }
 
+/// What a stack lost: each audit route's records that were not written,
+/// and the OTLP exporter's losses ([`WardenGuard::losses`]).
+///
+/// ```
+/// let (_subscriber, guard) = warden::Warden::builder()
+///     .without_audit()
+///     .without_otlp()
+///     .writer(std::io::sink)
+///     .build()?;
+/// guard.shutdown(std::time::Duration::from_secs(5))?;
+/// assert!(guard.losses().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Losses {
+    /// The audit routes that lost records or did not write all of them:
+    /// `dropped` (a full queue, or given up at shutdown) and `pending`
+    /// (still unwritten when asked: after a shutdown that timed out, kept
+    /// for a store that refused them).
+    pub audit: Vec<warden_audit::RouteStats>,
+    /// The exporter's counts, if it lost anything.
+    pub otlp: Option<warden_otlp::ExportStats>,
+}
+
+impl Losses {
+    /// Whether nothing was lost.
+    pub fn is_empty(&self) -> bool {
+        self.audit.is_empty() && self.otlp.is_none()
+    }
+}
+
+impl std::fmt::Display for Losses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("nothing lost");
+        }
+        let mut parts = Vec::new();
+        for route in &self.audit {
+            parts.push(format!(
+                "audit route {}: {} records not written ({} lost to a full queue or given up at shutdown, {} still unwritten; {} failed writes)",
+                route.name,
+                route.dropped + route.pending,
+                route.dropped,
+                route.pending,
+                route.sink_errors
+            ));
+        }
+        if let Some(stats) = &self.otlp {
+            parts.push(format!("OTLP export: {} records lost\n{stats}", stats.lost()));
+        }
+        f.write_str(&parts.join("; "))
+    }
+}
+
 impl WardenGuard {
-    /// What a shutdown that ended with `result` lost, in words (`None`:
-    /// nothing): the audit records not written by each route (lost to a
-    /// full queue, or still waiting for a failing store when the timeout
-    /// passed) and the exporter's losses.
-    fn losses(&self, result: FlushResult) -> Option<String> {
-        let mut report = Vec::new();
-        if let Err(e) = result {
-            report.push(format!("shutdown not complete: {e}"));
-        }
-        for route in self.audit.iter().flat_map(AuditLayer::stats) {
-            let unwritten = route.queued.saturating_sub(route.written);
-            if unwritten > 0 {
-                report.push(format!(
-                    "audit route {}: {unwritten} of {} records not written ({} lost to a full queue or a store that refused them, {} failed writes)",
-                    route.name, route.queued, route.dropped, route.sink_errors
-                ));
-            }
-        }
-        if let Some(stats) = self.otlp.as_ref().map(Otlp::stats) {
-            if stats.lost() > 0 {
-                report.push(format!(
-                    "OTLP export: {} records lost\n{stats}",
-                    stats.lost()
-                ));
-            }
-        }
-        (!report.is_empty()).then(|| format!("warden: {}", report.join("; ")))
+    /// What the stack has lost so far: after [`shutdown`](Self::shutdown)
+    /// (above all one that timed out), what it did not deliver. Dropping
+    /// the guard says it on stderr.
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("warden-losses-doc-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let (subscriber, guard) = warden::Warden::builder()
+    ///     .audit_sqlite(dir.join("audit.db"))
+    ///     .without_otlp()
+    ///     .writer(std::io::sink)
+    ///     .build()?;
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     warden::audit::security!(action = "login_failed");
+    /// });
+    /// if let Err(e) = guard.shutdown(std::time::Duration::from_secs(5)) {
+    ///     eprintln!("shutdown: {e}: {}", guard.losses());
+    /// }
+    /// assert!(guard.losses().is_empty());
+    /// # std::fs::remove_dir_all(dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn losses(&self) -> Losses {
+        let audit = self
+            .audit
+            .iter()
+            .flat_map(AuditLayer::stats)
+            .filter(|route| route.dropped + route.pending > 0)
+            .collect();
+        let otlp = self
+            .otlp
+            .as_ref()
+            .map(Otlp::stats)
+            .filter(|stats| stats.lost() > 0);
+        Losses { audit, otlp }
     }
 }
 
 impl Drop for WardenGuard {
-    /// Shuts down as [`shutdown`](WardenGuard::shutdown) does, and says on
-    /// stderr what was lost, if anything: a drop has no caller to tell.
+    /// Shuts down as [`shutdown`](WardenGuard::shutdown) does, unless that
+    /// was done already, and says on stderr what was lost, if anything: a
+    /// drop has no caller to tell.
     fn drop(&mut self) {
+        if self.shut_down.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let result = self.shutdown(self.timeout);
-        if let Some(losses) = self.losses(result) {
-            eprintln!("{losses}");
+        let losses = self.losses();
+        match result {
+            Err(e) => eprintln!("warden: shutdown not complete ({e}): {losses}"),
+            Ok(()) if !losses.is_empty() => eprintln!("warden: {losses}"),
+            Ok(()) => {}
         }
     }
 }
@@ -839,11 +915,13 @@ mod tests {
             }
         });
         let started = std::time::Instant::now();
-        let result = guard.shutdown(Duration::from_secs(2));
+        let _ = guard.shutdown(Duration::from_secs(2));
         assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-        let losses = guard.losses(result).expect("the loss is reported");
+        let losses = guard.losses();
+        assert_eq!(losses.audit.len(), 1, "{losses}");
+        assert_eq!(losses.audit[0].dropped + losses.audit[0].pending, 5);
         assert!(
-            losses.contains("audit route store: 5 of 5 records not written"),
+            losses.to_string().starts_with("audit route store: 5 records not written"),
             "{losses}"
         );
         let clean = Warden::builder()
@@ -853,6 +931,6 @@ mod tests {
             .build()
             .unwrap()
             .1;
-        assert_eq!(clean.losses(Ok(())), None);
+        assert!(clean.losses().is_empty());
     }
 }

@@ -111,7 +111,7 @@ with_every_layer! {
     mod init;
 
     pub use init::{
-        init, BoxedLayer, Filtered, InitError, Subscriber, Warden, WardenBuilder, WardenGuard,
-        DEFAULT_AUDIT_DB,
+        init, BoxedLayer, Filtered, InitError, Losses, Subscriber, Warden, WardenBuilder,
+        WardenGuard, DEFAULT_AUDIT_DB,
     };
 }

@@ -169,6 +169,16 @@ impl Ops {
                     out,
                 );
             }
+            encoder.encode_gauge(
+                "audit_pending",
+                "Audit records queued and not yet written (growing: the store refuses them).",
+                stats
+                    .iter()
+                    .zip(&labels)
+                    .map(|(r, l)| (&l[..], r.pending as f64)),
+                format,
+                out,
+            );
         }
         if let Some(pii) = &self.inner.pii {
             let counts = pii.redactions();

@@ -88,6 +88,14 @@ fn the_endpoints_answer_in_both_formats_and_readiness_follows_critical_alerts() 
         body.contains("warden_audit_written_total{route=\"sqlite\"}"),
         "{body}"
     );
+    assert!(
+        body.contains("warden_audit_pending{route=\"sqlite\"} 0"),
+        "{body}"
+    );
+    assert!(
+        body.contains("warden_pii_redactions_total{kind=\"EMAIL\"}"),
+        "{body}"
+    );
     assert!(body.contains("process_resident_memory_bytes"), "{body}");
     let (status, content_type, body) = get(
         addr,

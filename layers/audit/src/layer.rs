@@ -282,10 +282,22 @@ impl AuditLayer {
         self.shared
             .routes
             .iter()
-            .map(|r| RouteStats {
+            .map(|r| {
+                let c = &r.counters;
+                // A record is counted as queued once its send returns, so
+                // the writer may count it written first: saturate.
+                let statements = c.statements.load(Ordering::Relaxed);
+                let written = c.written.load(Ordering::Relaxed);
+                let abandoned = c.abandoned.load(Ordering::Relaxed);
+                let queued = c.queued.load(Ordering::Relaxed);
+                let done = written.saturating_sub(statements) + abandoned;
+                (r, queued, written, queued.saturating_sub(done))
+            })
+            .map(|(r, queued, written, pending)| RouteStats {
                 name: r.name.clone(),
-                queued: r.counters.queued.load(Ordering::Relaxed),
-                written: r.counters.written.load(Ordering::Relaxed),
+                queued,
+                written,
+                pending,
                 dropped: r.counters.dropped.load(Ordering::Relaxed),
                 sink_errors: r.counters.sink_errors.load(Ordering::Relaxed),
                 sync_timeouts: r.counters.sync_timeouts.load(Ordering::Relaxed),

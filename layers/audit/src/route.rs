@@ -223,10 +223,16 @@ pub struct RouteStats {
     pub name: String,
     /// Records accepted into the queue.
     pub queued: u64,
-    /// Records written by every sink.
+    /// Records written by every sink (with the records stating a loss,
+    /// which the route writes itself).
     pub written: u64,
-    /// Records lost to a full queue.
+    /// Records lost: to a full queue, sent after the shutdown, or still
+    /// unwritten when the shutdown gave up on a failing sink.
     pub dropped: u64,
+    /// Records queued and not yet written: waiting in the queue, or kept
+    /// for a sink that refuses them. After a shutdown that timed out,
+    /// these are the records it did not write.
+    pub pending: u64,
     /// Failed sink writes (each retried).
     pub sink_errors: u64,
     /// `Sync` waits that timed out.

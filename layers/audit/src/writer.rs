@@ -56,6 +56,11 @@ pub(crate) struct Counters {
     pub(crate) written: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) unreported_loss: AtomicU64,
+    /// Records the writer wrote of its own: the statements of a loss.
+    pub(crate) statements: AtomicU64,
+    /// Queued records the writer gave up on at shutdown (also in
+    /// `dropped`).
+    pub(crate) abandoned: AtomicU64,
     pub(crate) sink_errors: AtomicU64,
     pub(crate) sync_timeouts: AtomicU64,
     /// When writes began to fail (microseconds since the epoch), 0 while
@@ -113,6 +118,7 @@ impl Writer {
             let lost = self.counters.unreported_loss.swap(0, Ordering::AcqRel);
             if lost > 0 {
                 batch.push(loss_record(lost, &self.route));
+                self.counters.statements.fetch_add(1, Ordering::Relaxed);
             }
             self.write_until_done(&mut batch, shutting_down);
             for ack in acks.drain(..) {
@@ -196,7 +202,7 @@ impl Writer {
                         self.counters.sink_errors.fetch_add(1, Ordering::Relaxed);
                         if !self.failing {
                             eprintln!(
-                                "warden-audit: route {}: writing to {} failed: {e}; records are kept and retried",
+                                "warden-audit: route {}: writing to {} failed: {e}; the records stay queued and are retried with backoff (meanwhile a full queue drops new records, counted; at shutdown, records still unwritten after 3 attempts are counted as lost)",
                                 self.route,
                                 sink.name()
                             );
@@ -231,9 +237,11 @@ impl Writer {
                     self.route,
                     batch.len()
                 );
+                let given_up = batch.len() as u64;
+                self.counters.dropped.fetch_add(given_up, Ordering::Relaxed);
                 self.counters
-                    .dropped
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    .abandoned
+                    .fetch_add(given_up, Ordering::Relaxed);
                 batch.clear();
                 return;
             }

@@ -176,3 +176,45 @@ fn multiple_processes_share_one_store() {
         "{report}"
     );
 }
+
+/// A store another process keeps locked (a stuck writer, a long manual
+/// transaction): the shutdown returns within its timeout, and the route's
+/// counts say exactly which records it did not write.
+#[test]
+fn a_store_that_cannot_be_written_is_never_silent() {
+    let dir = Scratch::new();
+    let db = dir.path("audit.db");
+    let audit = AuditLayer::sqlite(&db).unwrap();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(audit.clone()));
+    tracing::dispatcher::with_default(&dispatch, || {
+        for i in 0..100u64 {
+            warden_audit::api_call!(action = "before", resource_id = i);
+        }
+    });
+    audit.flush(Duration::from_secs(10)).unwrap();
+
+    let blocker = rusqlite::Connection::open(&db).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    tracing::dispatcher::with_default(&dispatch, || {
+        for i in 0..50u64 {
+            warden_audit::api_call!(action = "while_locked", resource_id = i);
+        }
+    });
+    let started = Instant::now();
+    let result = audit.shutdown(Duration::from_secs(2));
+    let took = started.elapsed();
+    assert!(
+        result.is_err(),
+        "the store could not be written: {result:?}"
+    );
+    assert!(took < Duration::from_secs(3), "the shutdown took {took:?}");
+    let stats = &audit.stats()[0];
+    assert_eq!(
+        (stats.queued, stats.written, stats.pending, stats.dropped),
+        (150, 100, 50, 0),
+        "{stats:?}"
+    );
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let report = warden_audit::verify(&db).unwrap();
+    assert!(report.is_ok(), "{report}");
+}
