@@ -3,8 +3,11 @@
 //! module and file, and filtered by the same directives. One test in this
 //! binary: it installs the global subscriber and the global `log` logger.
 
+use std::time::Duration;
+
 use warden::Warden;
-use warden_test_support::{Buffer, Scratch};
+use warden::otlp::Otlp;
+use warden_test_support::{Buffer, Scratch, collector::Collector};
 
 /// Stands for a dependency that logs with the `log` crate.
 mod dependency {
@@ -19,10 +22,11 @@ mod dependency {
 fn log_records_are_events_of_the_stack() {
     let dir = Scratch::new();
     let lines = Buffer::default();
+    let collector = Collector::start();
     let guard = Warden::builder()
         .filter("info")
         .audit_sqlite(dir.path("audit.db"))
-        .without_otlp()
+        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
         .writer(lines.clone())
         .init()
         .unwrap();
@@ -45,6 +49,25 @@ fn log_records_are_events_of_the_stack() {
     assert_eq!(retrying["target"], "log_bridge::dependency", "{retrying}");
     assert_eq!(retrying["level"], "WARN");
     assert!(!lines.contents().contains("ada@example.com"));
+
+    // The collector gets them under their own target (the scope), with
+    // their module, file and line, and without the bridge's fields.
+    guard.flush(Duration::from_secs(10)).unwrap();
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| o.contains("retrying")),
+        "{}",
+        collector.output()
+    );
+    let output = collector.output();
+    assert!(!output.contains("ada@example.com"), "{output}");
+    assert!(output.contains("dep::client"), "{output}");
+    assert!(output.contains("connected as [REDACTED:EMAIL]"), "{output}");
+    assert!(output.contains("log_bridge::dependency"), "{output}");
+    assert!(
+        output.contains("code.filepath: Str(tests/log_bridge.rs)"),
+        "{output}"
+    );
+    assert!(!output.contains("log.target"), "{output}");
 
     // A second init finds the logger taken and says which switch keeps it.
     let second = Warden::builder()

@@ -10,8 +10,9 @@ use tracing_subscriber::prelude::*;
 use warden::audit::{AuditLayer, EventType, Query, StoreReader, audited};
 use warden::correlation::CorrelationLayer;
 use warden::metrics::{MetricsLayer, Window};
+use warden::otlp::Otlp;
 use warden::pii::PiiLayer;
-use warden_test_support::{Buffer, Scratch};
+use warden_test_support::{Buffer, Scratch, collector::Collector};
 
 /// An audited function: its record is an audit event like the macros'.
 #[audited]
@@ -109,10 +110,11 @@ fn check(lines: &[serde_json::Value], store: &StoreReader, metrics: &MetricsLaye
 fn init_stack_at_warn_keeps_the_audit_trail_and_the_metrics() {
     let dir = Scratch::new();
     let out = Buffer::default();
+    let collector = Collector::start();
     let (subscriber, guard) = warden::Warden::builder()
         .filter("warn")
         .audit_sqlite(dir.path("audit.db"))
-        .without_otlp()
+        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
         .writer(out.clone())
         .build()
         .unwrap();
@@ -120,6 +122,23 @@ fn init_stack_at_warn_keeps_the_audit_trail_and_the_metrics() {
     guard.flush(Duration::from_secs(10)).unwrap();
     let store = StoreReader::open(dir.path("audit.db")).unwrap();
     check(&out.lines(), &store, guard.metrics().unwrap());
+
+    // OTLP: every audit record as an audit record; as log records, only
+    // what `warn` lets through (the same three lines per request).
+    let audit_records = AUDIT_EVENTS_PER_REQUEST * REQUESTS as usize;
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| {
+            o.matches("audit.action: Str(").count() == audit_records
+                && o.matches("payment failed").count() == REQUESTS as usize
+        }),
+        "{}",
+        collector.output()
+    );
+    let stats = guard.otlp().unwrap().stats();
+    assert_eq!(stats.audit.exported, audit_records as u64, "{stats}");
+    assert_eq!(stats.logs.exported, 3 * REQUESTS, "{stats}");
+    let output = collector.output();
+    assert!(!output.contains("an info line, below warn"), "{output}");
 }
 
 #[test]

@@ -58,7 +58,7 @@ pub(crate) trait SpanOut {
 pub(crate) trait LogOut {
     /// The instrumentation scope the record is grouped under (the
     /// `tracing` target, as the SDK's exporter does).
-    fn target(&mut self, target: &'static str);
+    fn target(&mut self, target: Cow<'static, str>);
     fn event_name(&mut self, name: &'static str);
     fn times(&mut self, time: SystemTime, observed: SystemTime);
     fn severity(&mut self, number: Severity, text: &'static str);
@@ -230,12 +230,25 @@ impl Converter {
         let Some(metadata) = record.metadata else {
             return;
         };
-        out.target(metadata.target());
+        // A `log` record bridged by `tracing-log` has the call site of its
+        // level: its own target, module, file and line are in its fields.
+        let from_log = metadata.target() == "log" && metadata.name() == "log event";
+        let log_text = |name: &str| match record.fields.get(name) {
+            Some(FieldRef::Str(s)) => Some(s.to_owned()),
+            _ => None,
+        };
+        match from_log.then(|| log_text("log.target")).flatten() {
+            Some(target) => out.target(Cow::Owned(target)),
+            None => out.target(Cow::Borrowed(metadata.target())),
+        }
         out.times(record.time, record.time);
         let (number, text) = severity(*metadata.level());
         out.severity(number, text);
         let mut body = None;
         for (field, value) in record.fields.iter() {
+            if from_log && field.starts_with("log.") {
+                continue;
+            }
             let value = self.clean(field, value);
             if field == "message" {
                 body = Some(value);
@@ -245,7 +258,21 @@ impl Converter {
         }
         out.body(body.unwrap_or(Clean::Str(Cow::Borrowed(metadata.name()))));
         self.correlation(&record.correlation_id, out, |o, k, v| o.attribute(k, v));
-        Self::code_attributes(metadata, out, |o, k, v| o.attribute(k, v));
+        if from_log {
+            for (key, name) in [
+                ("code.namespace", "log.module_path"),
+                ("code.filepath", "log.file"),
+            ] {
+                if let Some(text) = log_text(name) {
+                    out.attribute(key, Clean::Str(Cow::Owned(text)));
+                }
+            }
+            if let Some(FieldRef::U64(line)) = record.fields.get("log.line") {
+                out.attribute("code.lineno", Clean::I64(line as i64));
+            }
+        } else {
+            Self::code_attributes(metadata, out, |o, k, v| o.attribute(k, v));
+        }
         if let Some((trace_id, span_id)) = record.span {
             out.trace_context(trace_id, span_id);
         }
@@ -254,7 +281,7 @@ impl Converter {
     /// A store's checkpoint as a log record named `audit.checkpoint`, its
     /// JSON line as the body.
     pub(crate) fn checkpoint(&self, signed: &SignedCheckpoint, out: &mut impl LogOut) {
-        out.target(warden_core::AUDIT_TARGET);
+        out.target(Cow::Borrowed(warden_core::AUDIT_TARGET));
         out.event_name("audit.checkpoint");
         let at = std::time::UNIX_EPOCH
             + std::time::Duration::from_micros(signed.checkpoint.at_us.max(0) as u64);
@@ -283,7 +310,7 @@ impl Converter {
     /// An audit record as a log record named `warden.audit`, its columns as
     /// `audit.*` attributes and its metadata as `audit.metadata.<key>`.
     pub(crate) fn audit(&self, record: &AuditRecord, out: &mut impl LogOut) {
-        out.target(warden_core::AUDIT_TARGET);
+        out.target(Cow::Borrowed(warden_core::AUDIT_TARGET));
         out.event_name("warden.audit");
         out.times(record.timestamp, SystemTime::now());
         let (number, text) = match record.level {
@@ -418,7 +445,7 @@ fn sdk_any(value: Clean<'_>) -> AnyValue {
 pub(crate) struct SdkLog(pub(crate) SdkLogRecord);
 
 impl LogOut for SdkLog {
-    fn target(&mut self, target: &'static str) {
+    fn target(&mut self, target: Cow<'static, str>) {
         self.0.set_target(target);
     }
     fn event_name(&mut self, name: &'static str) {

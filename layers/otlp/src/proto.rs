@@ -5,6 +5,7 @@
 //! freed and allocated, so the export thread's steady state allocates
 //! only the encoded request.
 
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::logs::Severity;
@@ -295,12 +296,12 @@ pub(crate) struct LogBatch {
 /// One log record being written; [`LogBatch::push`] files it.
 pub(crate) struct LogWriter {
     record: LogRecord,
-    target: &'static str,
+    target: Cow<'static, str>,
     spare: Spare,
 }
 
 impl LogOut for LogWriter {
-    fn target(&mut self, target: &'static str) {
+    fn target(&mut self, target: Cow<'static, str>) {
         self.target = target;
     }
     fn event_name(&mut self, name: &'static str) {
@@ -373,7 +374,7 @@ impl LogBatch {
         }
         LogWriter {
             record,
-            target: "warden-otlp",
+            target: Cow::Borrowed("warden-otlp"),
             spare: std::mem::take(&mut self.spare),
         }
     }
@@ -391,7 +392,7 @@ impl LogBatch {
         // last record's scope first.
         let at = scopes
             .iter()
-            .rposition(|s| s.scope.as_ref().is_some_and(|s| s.name == target));
+            .rposition(|s| s.scope.as_ref().is_some_and(|s| s.name == *target));
         let scope = match at {
             Some(at) => &mut scopes[at],
             None => {
@@ -400,7 +401,7 @@ impl LogBatch {
                     .scope
                     .get_or_insert_with(InstrumentationScope::default);
                 scope.name.clear();
-                scope.name.push_str(target);
+                scope.name.push_str(&target);
                 scope.version.clone_from(&self.scope_version);
                 scopes.push(fresh);
                 let last = scopes.len() - 1;
@@ -477,7 +478,7 @@ mod tests {
         for round in 0..3 {
             for (target, body) in [("a", "one"), ("b", "two"), ("a", "ada@example.com")] {
                 let mut w = batch.writer();
-                w.target(if target == "a" { "a" } else { "b" });
+                w.target(Cow::Borrowed(if target == "a" { "a" } else { "b" }));
                 w.body(Clean::Str(
                     converter.sanitizer.sanitize_field("message", body),
                 ));
@@ -570,7 +571,7 @@ mod tests {
     fn a_huge_value_is_not_kept_after_its_batch() {
         let mut batch = LogBatch::new(Resource::default());
         let mut w = batch.writer();
-        w.target("t");
+        w.target(Cow::Borrowed("t"));
         w.attribute("big", Clean::Str(Cow::Owned("x".repeat(10 << 20))));
         w.attribute("small", Clean::Str(Cow::Borrowed("y")));
         batch.push(w);
