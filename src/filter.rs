@@ -173,16 +173,15 @@ impl StackFilter {
         matches!(self.log, Inner::Static(_))
     }
 
-    /// Whether `meta` is an audit event's: its target is `audit`, an added
-    /// audit target, or a path below one.
-    fn is_audit(&self, meta: &Metadata<'_>) -> bool {
-        if !self.audit || !meta.is_event() {
-            return false;
-        }
-        let target = meta.target();
-        // Most events' targets are not audit targets: their first byte says so.
-        let first = target.as_bytes().first();
-        if first != Some(&b'a') && self.audit_targets.is_empty() {
+    /// Whether an event with `target` is an audit event: its target is
+    /// `audit`, an added audit target, or a path below one.
+    #[inline]
+    fn is_audit_target(&self, target: &str) -> bool {
+        // Most events' targets are not audit targets: their first byte
+        // says so, unless the application added targets of its own.
+        if !self.audit
+            || (target.as_bytes().first() != Some(&b'a') && self.audit_targets.is_empty())
+        {
             return false;
         }
         let under = |prefix: &str| {
@@ -191,11 +190,6 @@ impl StackFilter {
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
         };
         under(warden_core::AUDIT_TARGET) || self.audit_targets.iter().any(|t| under(t))
-    }
-
-    /// Whether `meta` is enabled whatever the log directives say.
-    fn kept(&self, meta: &Metadata<'_>) -> bool {
-        (meta.is_span() && *meta.level() <= self.span_level) || self.is_audit(meta)
     }
 }
 
@@ -220,14 +214,35 @@ where
         // The directives first: `EnvFilter` registers the call site for
         // its span and field matching.
         let log = each!(self, f => Layer::<S>::register_callsite(f, metadata));
-        if !log.is_always() && self.kept(metadata) {
+        if log.is_always() {
+            return log;
+        }
+        if metadata.is_span() && *metadata.level() <= self.span_level {
             return Interest::always();
+        }
+        if metadata.is_event() && self.is_audit_target(metadata.target()) {
+            // Asked per event, so that `enabled` marks each one the
+            // directives turn down for the log sinks.
+            return Interest::sometimes();
         }
         log
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.kept(metadata) || each!(self, f => Layer::<S>::enabled(f, metadata, ctx))
+        if metadata.is_span() {
+            return *metadata.level() <= self.span_level
+                || each!(self, f => Layer::<S>::enabled(f, metadata, ctx));
+        }
+        if self.is_audit_target(metadata.target()) {
+            // Enabled for the audit layer whatever the directives say;
+            // whether the log sinks write it is theirs to decide. (Only
+            // the call sites the directives do not always enable are asked
+            // here, per event: the others need no mark.)
+            let logged = each!(self, f => Layer::<S>::enabled(f, metadata, ctx));
+            mark_event_logged(metadata, logged);
+            return true;
+        }
+        each!(self, f => Layer::<S>::enabled(f, metadata, ctx))
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -242,16 +257,21 @@ where
     }
 
     fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
-        let meta = event.metadata();
-        if self.is_audit(meta) {
-            // Enabled for the audit layer whatever the directives say;
-            // whether the log sinks write it is theirs to decide.
-            let logged = each!(self, f => Layer::<S>::enabled(f, meta, ctx.clone())
-                && Layer::<S>::event_enabled(f, event, ctx));
-            mark_event_logged(meta, logged);
-            return true;
+        match &self.log {
+            // `Targets` decides per call site: `enabled` did it all.
+            Inner::Static(_) => true,
+            // `EnvFilter` may still turn an event down by its field values:
+            // an audit event is then the audit layer's alone.
+            Inner::Env(f) => {
+                let enabled = Layer::<S>::event_enabled(&**f, event, ctx);
+                let meta = event.metadata();
+                if !enabled && self.is_audit_target(meta.target()) {
+                    mark_event_logged(meta, false);
+                    return true;
+                }
+                enabled
+            }
         }
-        each!(self, f => Layer::<S>::event_enabled(f, event, ctx))
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -350,6 +370,67 @@ mod tests {
                 "{directives:?}"
             );
         }
+    }
+
+    /// Which events reach the layers, and which of them the log sinks
+    /// are told to write.
+    #[derive(Clone, Default)]
+    struct Marks(std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>);
+
+    impl<S: Subscriber> Layer<S> for Marks {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let meta = event.metadata();
+            let logged = warden_core::internal::event_logged(meta);
+            self.0
+                .lock()
+                .unwrap()
+                .push((meta.name().to_owned(), logged));
+        }
+    }
+
+    fn marks(directives: &str, f: impl FnOnce()) -> Vec<(String, bool)> {
+        let marks = Marks::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(StackFilter::parse(directives).unwrap())
+            .with(marks.clone());
+        tracing::subscriber::with_default(subscriber, f);
+        marks.0.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn audit_events_reach_every_layer_and_the_log_sinks_only_as_the_directives_say() {
+        let events = || {
+            tracing::debug!(name: "audit_debug", target: "audit", action = "a");
+            tracing::warn!(name: "audit_warn", target: "audit::billing", action = "b");
+            tracing::debug!(name: "plain_debug", target: "app", "not enabled");
+            tracing::debug!(name: "auditing_is_not_audit", target: "auditing", "not enabled");
+            let _request = tracing::info_span!("request", tenant = "acme").entered();
+            tracing::debug!(name: "audit_in_request", target: "audit", action = "c");
+        };
+        let plain = [
+            ("audit_debug".to_owned(), false),
+            ("audit_warn".to_owned(), true),
+            ("audit_in_request".to_owned(), false),
+        ];
+        assert_eq!(marks("warn", events), plain);
+        // EnvFilter with span directives: inside the request, DEBUG is written.
+        let scoped = marks("warn,[request]=debug", events);
+        assert_eq!(scoped[..2], plain[..2]);
+        assert_eq!(scoped[2], ("audit_in_request".to_owned(), true));
+        // Field directives: an audit event they turn down stays the audit layer's.
+        let fields = marks("warn,[{tenant=acme}]=debug", events);
+        assert_eq!(fields.len(), 3, "{fields:?}");
+        assert_eq!(fields[2], ("audit_in_request".to_owned(), true));
+        // Without the extras, the directives decide alone.
+        let logs_only = {
+            let marks = Marks::default();
+            let subscriber = tracing_subscriber::registry()
+                .with(StackFilter::parse("warn").unwrap().logs_only())
+                .with(marks.clone());
+            tracing::subscriber::with_default(subscriber, events);
+            marks.0.lock().unwrap().clone()
+        };
+        assert_eq!(logs_only, [("audit_warn".to_owned(), true)]);
     }
 
     #[test]

@@ -4,13 +4,19 @@
 //! log directives say: audit events at any level, for the audit layer, and
 //! the spans that metrics time and correlation IDs ride on. The log sinks
 //! (JSON lines, OTLP log records) must still write only what the
-//! directives let through. The filter decides that once per event, in its
-//! `event_enabled`, and leaves its answer here for the sinks' `on_event`,
-//! which runs on the same thread before the next event is dispatched.
+//! directives let through. The filter decides that for each audit event
+//! the directives do not always enable, when it is asked whether the event
+//! is enabled, and leaves its answer here for the sinks' `on_event`, which
+//! runs on the same thread right after. Other events cost nothing here.
 //!
 //! The mark names the event's call site, so a sink never applies it to
 //! another call site's event; only audit call sites are ever marked, and
-//! each of their events is marked afresh.
+//! each of their events is marked afresh. (Two limits, both about an audit
+//! call site the directives turn down: an audit event logged from inside
+//! its field expressions is asked about in between and may clear the
+//! mark, so that one line is written; and a stack without `StackFilter` on
+//! the same thread, writing with warden's sinks, skips that call site's
+//! events after the other stack marked one.)
 
 use std::cell::Cell;
 
@@ -22,6 +28,7 @@ thread_local! {
     static UNLOGGED: Cell<usize> = const { Cell::new(0) };
 }
 
+#[inline]
 fn address(meta: &Metadata<'_>) -> usize {
     std::ptr::from_ref(meta) as usize
 }
@@ -29,7 +36,8 @@ fn address(meta: &Metadata<'_>) -> usize {
 /// Records whether the log filter lets the event of call site `meta`,
 /// now being dispatched on this thread, through to the log sinks.
 /// [`event_logged`] reads it.
-pub fn mark_event_logged(meta: &'static Metadata<'static>, logged: bool) {
+#[inline]
+pub fn mark_event_logged(meta: &Metadata<'_>, logged: bool) {
     let value = if logged { 0 } else { address(meta) };
     let _ = UNLOGGED.try_with(|cell| cell.set(value));
 }
@@ -37,6 +45,7 @@ pub fn mark_event_logged(meta: &'static Metadata<'static>, logged: bool) {
 /// Whether a log sink should write the event of call site `meta` now being
 /// dispatched: false only if the stack's filter said its log directives
 /// turn it down.
+#[inline]
 pub fn event_logged(meta: &Metadata<'_>) -> bool {
     UNLOGGED
         .try_with(|cell| cell.get() != address(meta))

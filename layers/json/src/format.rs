@@ -372,15 +372,20 @@ impl Json {
     ) -> CloseTiming {
         // A `log` record bridged by `tracing-log` has the call site of its
         // level; its own target, module, file and line are in its fields.
-        // (The target and name are compared first: most events are not
-        // `log` records, and `normalized_metadata` looks up the bridge's
-        // call sites for every event it is asked about.)
+        // (The target is looked at first: most events are not `log`
+        // records, and `normalized_metadata` looks up the bridge's call
+        // sites for every event it is asked about.)
         let original = event.metadata();
-        let normalized = (original.target() == "log" && original.name() == "log event")
-            .then(|| event.normalized_metadata())
-            .flatten();
-        let from_log = normalized.is_some();
-        let meta = normalized.as_ref().unwrap_or(original);
+        let normalized;
+        let (meta, from_log) = if matches!(original.target().as_bytes(), [b'l', b'o', b'g']) {
+            normalized = event.normalized_metadata();
+            match &normalized {
+                Some(normalized) => (normalized, true),
+                None => (original, false),
+            }
+        } else {
+            (original, false)
+        };
         let names = &self.names;
         if self.timestamp {
             let out = line.key(names.timestamp.quoted());
@@ -395,6 +400,8 @@ impl Json {
         }
 
         let is_span_event = meta.is_span();
+        // One test per field for the common event, whatever is special.
+        let special = is_span_event || from_log;
         let mut timing = CloseTiming::default();
         visit_fields(event, |field, value| {
             let name = field.name();
@@ -402,10 +409,10 @@ impl Json {
                 write::value(line.key(names.message.quoted()), value);
                 return;
             }
-            if from_log && name.starts_with("log.") {
-                return;
-            }
-            if is_span_event {
+            if special {
+                if from_log && name.starts_with("log.") {
+                    return;
+                }
                 if let (n @ ("time.busy" | "time.idle"), FieldRef::Debug(d)) = (name, value) {
                     let nanos = parse_timing(&format!("{d:?}"));
                     match n {
