@@ -368,6 +368,22 @@ const CASES: &[Case] = &[
         let (dispatch, _guard) = common::warden_stack();
         in_dispatch(dispatch, n, || request_unit(98231))
     }),
+    ("warn/request_unit", |n| {
+        let (dispatch, _guard) = common::warden_stack_at_warn(false);
+        in_dispatch(dispatch, n, || request_unit(98231))
+    }),
+    ("warn/request_unit_logs_only", |n| {
+        let (dispatch, _guard) = common::warden_stack_at_warn(true);
+        in_dispatch(dispatch, n, || request_unit(98231))
+    }),
+    ("warn/disabled_debug", |n| {
+        let (dispatch, _guard) = common::warden_stack_at_warn(false);
+        in_dispatch(dispatch, n, || common::disabled_debug(7))
+    }),
+    ("warn/disabled_debug_logs_only", |n| {
+        let (dispatch, _guard) = common::warden_stack_at_warn(true);
+        in_dispatch(dispatch, n, || common::disabled_debug(7))
+    }),
     ("unit/fmt_json", |n| {
         let stack = tracing_subscriber::registry().with(fmt_json!());
         in_dispatch(Dispatch::new(stack), n, || request_unit(98231))

@@ -303,6 +303,27 @@ fn spans(c: &mut Criterion) {
         }
     }
     g.finish();
+    // What keeping the audit trail and the metrics whatever the log level
+    // costs a service at `warn` (issue 23): the stack against the same
+    // stack filtered by the directives alone, interleaved.
+    let mut g = c.benchmark_group("stack/warn_service");
+    let (at_warn, _guard) = common::warden_stack_at_warn(false);
+    let (logs_only, _guard) = common::warden_stack_at_warn(true);
+    type Work = (&'static str, fn(u64));
+    let cases: [Work; 2] = [
+        ("request_unit_vs_logs_only", request_unit),
+        ("disabled_debug_vs_logs_only", common::disabled_debug),
+    ];
+    for (name, work) in cases {
+        let run = |iters| paired_with(iters, &at_warn, &logs_only, work);
+        if let Some((a, base)) = interleaved(&mut g, name, run) {
+            eprintln!(
+                "{name}: {a:.1} ns against {base:.1} ns with the directives alone ({:+.1} ns, over the same interleaved calls)",
+                a - base,
+            );
+        }
+    }
+    g.finish();
     sustained(&otlp, &warden);
     let _ = provider.shutdown();
     let _ = otlp.shutdown(Duration::from_secs(30));
@@ -349,8 +370,6 @@ fn added(iters: u64, base: &Dispatch, with: &Dispatch, child: bool) -> (Duration
     (with_total, base_total)
 }
 
-/// The time `iters` request units take through `stack` and through
-/// `baseline`, measured in alternating blocks.
 /// Benches `name` in `g` with `run`, which measures both sides of `iters`
 /// interleaved iterations (the side measured first is criterion's), and
 /// returns each side's nanoseconds per iteration over every sample; `None`
@@ -374,7 +393,20 @@ fn interleaved(
     (n > 0).then(|| (per(a), per(base)))
 }
 
+/// The time `iters` request units take through `stack` and through
+/// `baseline`, measured in alternating blocks.
 fn paired(iters: u64, stack: &Dispatch, baseline: &Dispatch) -> (Duration, Duration) {
+    paired_with(iters, stack, baseline, request_unit)
+}
+
+/// The time `iters` calls of `work` take through `stack` and through
+/// `baseline`, measured in alternating blocks.
+fn paired_with(
+    iters: u64,
+    stack: &Dispatch,
+    baseline: &Dispatch,
+    work: fn(u64),
+) -> (Duration, Duration) {
     let (mut a, mut b) = (Duration::ZERO, Duration::ZERO);
     let mut left = iters;
     let mut unit = 0u64;
@@ -390,7 +422,7 @@ fn paired(iters: u64, stack: &Dispatch, baseline: &Dispatch) -> (Duration, Durat
                 let start = Instant::now();
                 for _ in 0..n {
                     unit += 1;
-                    request_unit(unit);
+                    work(unit);
                 }
                 *total += start.elapsed();
             });

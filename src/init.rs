@@ -120,6 +120,7 @@ impl Warden {
 /// ```
 pub struct WardenBuilder {
     filter: Option<String>,
+    stack_filter: Option<StackFilter>,
     correlation: bool,
     pii: Option<PiiLayer>,
     metrics: Option<MetricsLayer>,
@@ -140,6 +141,7 @@ impl Default for WardenBuilder {
     fn default() -> Self {
         WardenBuilder {
             filter: None,
+            stack_filter: None,
             correlation: true,
             pii: Some(PiiLayer::default()),
             metrics: Some(MetricsLayer::new()),
@@ -238,6 +240,25 @@ impl WardenBuilder {
     /// ```
     pub fn filter(mut self, directives: impl Into<String>) -> Self {
         self.filter = Some(directives.into());
+        self
+    }
+
+    /// This filter as it is, instead of [`filter`](Self::filter)'s
+    /// directives or `RUST_LOG`: its audit targets and span level are not
+    /// adjusted to the stack's audit and metrics layers. For a span level
+    /// or audit targets of your own, or the plain directives
+    /// ([`StackFilter::logs_only`], what a stack filtered before warden
+    /// kept audit events and spans whatever the log level).
+    ///
+    /// ```
+    /// use warden::StackFilter;
+    ///
+    /// let builder = warden::Warden::builder().stack_filter(StackFilter::parse("warn")?.logs_only());
+    /// # drop(builder);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn stack_filter(mut self, filter: StackFilter) -> Self {
+        self.stack_filter = Some(filter);
         self
     }
 
@@ -442,10 +463,14 @@ impl WardenBuilder {
                     .filter(|f| !f.trim().is_empty())
             })
             .unwrap_or_else(|| "info".to_owned());
-        let mut filter = StackFilter::parse(&filter_text).map_err(|reason| InitError::Filter {
-            filter: filter_text.clone(),
-            reason,
-        })?;
+        let given = self.stack_filter.is_some();
+        let mut filter = match self.stack_filter {
+            Some(filter) => filter,
+            None => StackFilter::parse(&filter_text).map_err(|reason| InitError::Filter {
+                filter: filter_text.clone(),
+                reason,
+            })?,
+        };
         let sanitizer = self.pii.as_ref().map(|p| p.sanitizer().clone());
         let metrics = match (self.metrics, self.operation_field) {
             (Some(_), Some(field)) => Some(MetricsLayer::builder().operation_field(field).build()),
@@ -518,15 +543,17 @@ impl WardenBuilder {
 
         // The log filter decides what the JSON lines and OTLP log records
         // hold; the audit trail and the metrics never depend on it.
-        filter = match &audit {
-            Some(a) => filter.audit_target(a.target()),
-            None => filter.without_audit_events(),
-        };
-        filter = filter.span_level(match &metrics {
-            Some(m) => m.span_level(),
-            None if self.correlation => LevelFilter::INFO,
-            None => LevelFilter::OFF,
-        });
+        if !given {
+            filter = match &audit {
+                Some(a) => filter.audit_target(a.target()),
+                None => filter.without_audit_events(),
+            };
+            filter = filter.span_level(match &metrics {
+                Some(m) => m.span_level(),
+                None if self.correlation => LevelFilter::INFO,
+                None => LevelFilter::OFF,
+            });
+        }
 
         // Every layer as one `SpanParts`: each span is looked up and locked
         // once when it opens and once when it closes, not once per layer,

@@ -184,6 +184,26 @@ pub fn warden_stack_tuned(
     (tracing::Dispatch::new(subscriber), guard)
 }
 
+/// The same stack at `RUST_LOG=warn`, as warden builds it (`logs_only`
+/// false: audit events and INFO spans kept whatever the level) or as a
+/// stack filtered by the directives alone would be (`logs_only` true):
+/// the two sides of what issue 23 costs a `warn` service.
+pub fn warden_stack_at_warn(logs_only: bool) -> (tracing::Dispatch, warden::WardenGuard) {
+    warden_stack_tuned(None, |builder| {
+        let filter = warden::StackFilter::parse("warn").expect("a filter");
+        if logs_only {
+            builder.stack_filter(filter.logs_only())
+        } else {
+            builder.filter("warn")
+        }
+    })
+}
+
+/// A `debug!` a service at `warn` does not write.
+pub fn disabled_debug(n: u64) {
+    tracing::debug!(attempt = n, "cache miss");
+}
+
 /// Issue 16's unit of work: a root span with three fields, a child span
 /// with two, three events of which one carries an email.
 pub fn request_unit(n: u64) {
