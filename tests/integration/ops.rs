@@ -190,6 +190,52 @@ fn readiness_follows_the_audit_store() {
     audit.shutdown(Duration::from_secs(10)).unwrap();
 }
 
+#[test]
+fn readiness_follows_a_sqlite_store_another_process_keeps_locked() {
+    use warden::audit::AuditLayer;
+
+    let dir = warden_test_support::Scratch::new();
+    let db = dir.path("audit.db");
+    let audit = AuditLayer::sqlite(&db).unwrap();
+    let ops = warden::ops::Ops::builder().audit(audit.clone()).build();
+    let endpoint = ops.serve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = endpoint.addr();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(audit.clone()));
+    let log = || {
+        tracing::dispatcher::with_default(&dispatch, || {
+            warden::audit::security!(action = "login_failed", user_id = "u-1");
+        });
+    };
+    log();
+    audit.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(get(addr, "/readyz", None).0, 200);
+    // Another process (here a connection) holds the write lock: after the
+    // busy timeout (5 s) the write fails, is retried, and readiness says so.
+    let blocker = rusqlite::Connection::open(&db).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    log();
+    assert!(
+        wait_until(|| get(addr, "/readyz", None).0 == 503),
+        "{}",
+        get(addr, "/readyz", None).2
+    );
+    let (_, _, body) = get(addr, "/readyz", None);
+    assert!(body.contains("route sqlite failing"), "{body}");
+    let (_, _, metrics) = get(addr, "/metrics", None);
+    assert!(
+        metrics.contains("warden_audit_pending{route=\"sqlite\"} 1"),
+        "{metrics}"
+    );
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert!(
+        wait_until(|| get(addr, "/readyz", None).0 == 200),
+        "{}",
+        get(addr, "/readyz", None).2
+    );
+    audit.shutdown(Duration::from_secs(10)).unwrap();
+    assert_eq!(audit.stats()[0].written, 2);
+}
+
 /// A quickstart serving its operations endpoint until killed, on `port`,
 /// in `dir` (its audit store goes there).
 struct LiveQuickstart(std::process::Child);
