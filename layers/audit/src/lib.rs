@@ -63,6 +63,7 @@ mod route;
 mod signing;
 mod sink;
 mod sqlite;
+mod stream_name;
 mod verify;
 mod witness;
 mod writer;

@@ -485,16 +485,8 @@ fn default_stream(service: Option<String>) -> String {
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| "service".into());
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".into());
-    format!(
-        "{service}-{host}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    )
+    let host = crate::stream_name::host_name();
+    format!("{service}-{host}-{}", crate::stream_name::random_suffix())
 }
 
 impl AuditSink for PostgresSink {

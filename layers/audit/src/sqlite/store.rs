@@ -69,16 +69,11 @@ fn head_of(
 /// A new stream's name: the host, the process and a random suffix, so that
 /// every process that opens the store writes a chain of its own.
 fn new_stream_name() -> String {
-    let host = std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-        .unwrap_or_else(|| "host".into());
     format!(
-        "sqlite-{host}-{}-{}",
+        "sqlite-{}-{}-{}",
+        crate::stream_name::host_name(),
         std::process::id(),
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
+        crate::stream_name::random_suffix()
     )
 }
 
