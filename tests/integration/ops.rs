@@ -137,6 +137,51 @@ fn the_endpoints_answer_in_both_formats_and_readiness_follows_critical_alerts() 
 
 use tracing_subscriber::prelude::*;
 
+/// Serves `/readyz` for `audit` and checks that it follows the store:
+/// 200 while records are written; 503 naming `failing` once `break_store`
+/// has made the store unwritable and a record waits; 200 again after
+/// `mend_store`. Returns the `/metrics` page seen while the store failed.
+fn readiness_follows(
+    audit: &warden::audit::AuditLayer,
+    failing: &str,
+    break_store: impl FnOnce(),
+    mend_store: impl FnOnce(),
+) -> String {
+    let ops = warden::ops::Ops::builder().audit(audit.clone()).build();
+    let endpoint = ops.serve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = endpoint.addr();
+    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(audit.clone()));
+    let log = || {
+        tracing::dispatcher::with_default(&dispatch, || {
+            warden::audit::security!(action = "login_failed", user_id = "u-1");
+        });
+    };
+    log();
+    audit.flush(Duration::from_secs(10)).unwrap();
+    assert_eq!(get(addr, "/readyz", None).0, 200);
+    break_store();
+    log();
+    assert!(
+        wait_until(|| get(addr, "/readyz", None).0 == 503),
+        "{}",
+        get(addr, "/readyz", None).2
+    );
+    let (_, _, body) = get(addr, "/readyz", None);
+    assert!(
+        body.contains("\"audit_store\"") && body.contains(failing),
+        "{body}"
+    );
+    let (_, _, metrics) = get(addr, "/metrics", None);
+    mend_store();
+    assert!(
+        wait_until(|| get(addr, "/readyz", None).0 == 200),
+        "{}",
+        get(addr, "/readyz", None).2
+    );
+    audit.shutdown(Duration::from_secs(10)).unwrap();
+    metrics
+}
+
 /// The audit store becomes unwritable (its PostgreSQL server stops):
 /// `/readyz` says 503 naming the check; back, 200.
 #[cfg(feature = "postgres")]
@@ -157,82 +202,34 @@ fn readiness_follows_the_audit_store() {
         )
         .build()
         .unwrap();
-    let ops = warden::ops::Ops::builder().audit(audit.clone()).build();
-    let endpoint = ops.serve("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = endpoint.addr();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(audit.clone()));
-    let log = || {
-        tracing::dispatcher::with_default(&dispatch, || {
-            warden::audit::security!(action = "login_failed", user_id = "u-1");
-        });
-    };
-    log();
-    audit.flush(Duration::from_secs(10)).unwrap();
-    assert_eq!(get(addr, "/readyz", None).0, 200);
-    server.stop();
-    log();
-    assert!(
-        wait_until(|| get(addr, "/readyz", None).0 == 503),
-        "{}",
-        get(addr, "/readyz", None).2
+    readiness_follows(
+        &audit,
+        "route postgres failing",
+        || server.stop(),
+        || server.start_again(),
     );
-    let (_, _, body) = get(addr, "/readyz", None);
-    assert!(
-        body.contains("\"audit_store\"") && body.contains("route postgres failing"),
-        "{body}"
-    );
-    server.start_again();
-    assert!(
-        wait_until(|| get(addr, "/readyz", None).0 == 200),
-        "{}",
-        get(addr, "/readyz", None).2
-    );
-    audit.shutdown(Duration::from_secs(10)).unwrap();
 }
 
+/// Another process (here a connection) holds the SQLite store's write
+/// lock: after the busy timeout (5 s) the write fails and is retried,
+/// readiness says so and `/metrics` shows the record waiting; when the
+/// lock goes, both recover and the record is written.
 #[test]
 fn readiness_follows_a_sqlite_store_another_process_keeps_locked() {
-    use warden::audit::AuditLayer;
-
     let dir = warden_test_support::Scratch::new();
     let db = dir.path("audit.db");
-    let audit = AuditLayer::sqlite(&db).unwrap();
-    let ops = warden::ops::Ops::builder().audit(audit.clone()).build();
-    let endpoint = ops.serve("127.0.0.1:0".parse().unwrap()).unwrap();
-    let addr = endpoint.addr();
-    let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(audit.clone()));
-    let log = || {
-        tracing::dispatcher::with_default(&dispatch, || {
-            warden::audit::security!(action = "login_failed", user_id = "u-1");
-        });
-    };
-    log();
-    audit.flush(Duration::from_secs(10)).unwrap();
-    assert_eq!(get(addr, "/readyz", None).0, 200);
-    // Another process (here a connection) holds the write lock: after the
-    // busy timeout (5 s) the write fails, is retried, and readiness says so.
+    let audit = warden::audit::AuditLayer::sqlite(&db).unwrap();
     let blocker = rusqlite::Connection::open(&db).unwrap();
-    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    log();
-    assert!(
-        wait_until(|| get(addr, "/readyz", None).0 == 503),
-        "{}",
-        get(addr, "/readyz", None).2
+    let metrics = readiness_follows(
+        &audit,
+        "route sqlite failing",
+        || blocker.execute_batch("BEGIN EXCLUSIVE").unwrap(),
+        || blocker.execute_batch("ROLLBACK").unwrap(),
     );
-    let (_, _, body) = get(addr, "/readyz", None);
-    assert!(body.contains("route sqlite failing"), "{body}");
-    let (_, _, metrics) = get(addr, "/metrics", None);
     assert!(
         metrics.contains("warden_audit_pending{route=\"sqlite\"} 1"),
         "{metrics}"
     );
-    blocker.execute_batch("ROLLBACK").unwrap();
-    assert!(
-        wait_until(|| get(addr, "/readyz", None).0 == 200),
-        "{}",
-        get(addr, "/readyz", None).2
-    );
-    audit.shutdown(Duration::from_secs(10)).unwrap();
     assert_eq!(audit.stats()[0].written, 2);
 }
 
