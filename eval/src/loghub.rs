@@ -23,16 +23,36 @@ pub(crate) struct Report {
     missed_ips: Vec<String>,
 }
 
+/// Whether the text before `i` says that what starts there is a version: a package identity's
+/// `~` (`~amd64~~6.1.1.0`), or the word `version`, `ver` or `v` with at most a few bytes of `=`,
+/// `:` and spaces between (`version=1.2.8.57`).
+fn after_version_word(b: &[u8], i: usize) -> bool {
+    if i > 0 && b[i - 1] == b'~' {
+        return true;
+    }
+    let text = String::from_utf8_lossy(&b[..i]).to_ascii_lowercase();
+    let trimmed = text.trim_end_matches([' ', '=', ':']);
+    if trimmed.len() == text.len() || text.len() - trimmed.len() > 2 {
+        return false;
+    }
+    ["version", "ver", "v"].iter().any(|w| {
+        trimmed.ends_with(w)
+            && !trimmed[..trimmed.len() - w.len()]
+                .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
 /// The IPv4 addresses a strict reading finds in `line`: four decimal octets (0-255, no leading
-/// zeros), not part of a longer dotted number or a word, not loopback (127/8) or this-network
-/// (0/8), which identify no one.
+/// zeros), not part of a longer dotted number or a word, not a version (after `~` or the word
+/// version), not loopback (127/8) or this-network (0/8), which identify no one.
 fn reference_ipv4(line: &str) -> Vec<std::ops::Range<usize>> {
     let b = line.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        let boundary =
-            i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'_');
+        let boundary = i == 0
+            || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'_')
+                && !after_version_word(b, i);
         if !b[i].is_ascii_digit() || !boundary {
             i += 1;
             continue;
@@ -209,5 +229,8 @@ mod tests {
                 .is_empty()
         );
         assert!(got("v1.2.3.4 and a1.2.3.4").is_empty());
+        assert!(got("productID=com.google.Keystone version=1.2.8.57 xc=1").is_empty());
+        assert!(got("Package_for_KB3121255~31bf3856ad364e35~amd64~~6.1.1.0").is_empty());
+        assert_eq!(got("conversion 10.1.2.3, Version: 1.2.3.4"), ["10.1.2.3"]);
     }
 }

@@ -36,6 +36,37 @@ pub(crate) fn match_ipv4(b: &[u8], s: usize) -> Option<usize> {
     }
 }
 
+/// Whether the dotted quad starting at `s` is a version rather than an
+/// address: glued to a package identity by `~`
+/// (`Package_for_KB3121255~31bf3856ad364e35~amd64~~6.1.1.0`), or after a
+/// word that says version (`version 6.1.1.0`, `Version: 10.0.0.1`,
+/// `ver=6.1.1.0`, `v 6.1.1.0`).
+pub(crate) fn is_version(b: &[u8], s: usize, floor: usize) -> bool {
+    if s == floor {
+        return false;
+    }
+    if b[s - 1] == b'~' {
+        return true;
+    }
+    // Back over the operator and spacing (a few bytes), then the word.
+    let mut k = s;
+    while k > floor && s - k < 3 && matches!(b[k - 1], b' ' | b'\t' | b':' | b'=') {
+        k -= 1;
+    }
+    if k == s {
+        return false;
+    }
+    let we = k;
+    while k > floor && we - k < 8 && b[k - 1].is_ascii_alphabetic() {
+        k -= 1;
+    }
+    let word = &b[k..we];
+    (k == floor || !is_word(b[k - 1]))
+        && [&b"version"[..], b"ver", b"v"]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w))
+}
+
 /// Whether the groups from the colon at `colon` on can make an IPv6
 /// address: a `::` next to it or ahead, or six more colons (five before an
 /// embedded IPv4 address) each after one to four hex digits. Rules out a
@@ -246,5 +277,35 @@ mod tests {
         assert_eq!(canonical("2001:0DB8::0001"), "2001:db8::1");
         assert_eq!(canonical("::ffff:10.0.0.1"), "10.0.0.1");
         assert_eq!(canonical("fe80::1%eth0"), "fe80::1");
+    }
+
+    #[test]
+    fn a_dotted_quad_in_a_version_context_is_a_version() {
+        for t in [
+            "Package_for_KB3121255~31bf3856ad364e35~amd64~~6.1.1.0",
+            "version 6.1.1.0",
+            "Version: 10.0.0.1",
+            "ver=6.1.1.0",
+            "v 6.1.1.0",
+            "build~10.1.2.3",
+        ] {
+            let s = t
+                .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap()
+                + 1;
+            assert!(is_version(t.as_bytes(), s, 0), "{t}");
+        }
+        for t in [
+            "from 10.1.2.3",
+            "conversion 10.1.2.3",
+            "ip=10.1.2.3",
+            "10.1.2.3",
+            "server: 10.1.2.3",
+        ] {
+            let s = t
+                .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .map_or(0, |k| k + 1);
+            assert!(!is_version(t.as_bytes(), s, 0), "{t}");
+        }
     }
 }

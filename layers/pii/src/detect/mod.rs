@@ -365,7 +365,9 @@ impl Detectors {
             let after_dotted = i >= 2 && prev == Some(b'.') && b[i - 2].is_ascii_digit();
             if !after_dotted {
                 if let Some(e) = ip::match_ipv4(b, i) {
-                    if self.local_ips || !ip::is_local_v4(&b[i..e]) {
+                    if (self.local_ips || !ip::is_local_v4(&b[i..e]))
+                        && !ip::is_version(b, i, floor)
+                    {
                         return Step::Hit(Builtin::IpAddress, i, e);
                     }
                     return Step::Skip(e);
@@ -577,10 +579,19 @@ impl Detectors {
             && !secrets::names_a_setting(key)
         {
             if let Some((s, e)) = secrets::secret_value_after(b, i) {
+                // `Authorization: Bearer …`: the scheme word stays, the
+                // credential after it (any scheme's) is the token.
+                let (kind, s, e) = match secrets::names_authorization(key)
+                    .then(|| secrets::credential_after_scheme(b, s, e))
+                    .flatten()
+                {
+                    Some((cs, ce)) if self.on(Builtin::AuthToken) => (Builtin::AuthToken, cs, ce),
+                    _ => (Builtin::Secret, s, e),
+                };
                 if self.is_placeholder(b, s, e, key) {
                     return None;
                 }
-                return Some((Builtin::Secret, s, e));
+                return Some((kind, s, e));
             }
         }
         if self.on(Builtin::Phone) && self.phone_keys.matches_key(key) {
@@ -660,7 +671,25 @@ impl Detectors {
         if !self.secret_keys.matches_key(key) {
             return None;
         }
+        // A value is never read as a key: in `"action": "password_change",
+        // "method": …` the quoted word after `:` is a value, and what
+        // follows the comma is the next key.
+        let before = b[..ks.saturating_sub(1)]
+            .iter()
+            .rposition(|c| !c.is_ascii_whitespace())
+            .map(|k| b[k]);
+        if matches!(before, Some(b':' | b'=')) {
+            return None;
+        }
         let (s, e) = credentials::comma_pair_value(b, i)?;
+        let after = b[e..]
+            .iter()
+            .skip(1)
+            .find(|c| !c.is_ascii_whitespace())
+            .copied();
+        if after == Some(b':') {
+            return None; // the quoted word after the comma is a key
+        }
         (!self.is_placeholder(b, s, e, key)).then_some((Builtin::Secret, s, e))
     }
 
@@ -836,6 +865,112 @@ mod tests {
         ] {
             assert_eq!(hits(text), [], "{text}");
         }
+    }
+
+    /// What the default sanitizer writes for `text`, and how many
+    /// placeholders it left.
+    fn sanitized(text: &str) -> (String, u64) {
+        let s = crate::Sanitizer::default();
+        let out = s.sanitize(text).into_owned();
+        (out, s.placeholders_seen())
+    }
+
+    #[test]
+    fn an_authorization_value_keeps_its_scheme_word_whatever_the_scheme() {
+        for (text, expected) in [
+            (
+                "Authorization: Bearer abcdef0123456789abcdef0123456789",
+                "Authorization: Bearer [REDACTED:AUTH_TOKEN]",
+            ),
+            (
+                "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+                "Authorization: Basic [REDACTED:AUTH_TOKEN]",
+            ),
+            // A scheme warden does not know: the credential after it is
+            // the token, never left in clear.
+            (
+                "Authorization: Api-Token 22cb4f0f6c7d4e0b9a8e7f6d5c4b3a29",
+                "Authorization: Api-Token [REDACTED:AUTH_TOKEN]",
+            ),
+            (
+                r#"{"authorization": "Token abc123def456", "status": 401}"#,
+                r#"{"authorization": "Token [REDACTED:AUTH_TOKEN]", "status": 401}"#,
+            ),
+            // A list of parameters runs to the end of the line.
+            (
+                r#"Proxy-Authorization: Digest username="ada", response="6629fae49393a05397450978507c4ef1""#,
+                "Proxy-Authorization: Digest [REDACTED:AUTH_TOKEN]",
+            ),
+            // One word: the whole value is the credential.
+            (
+                "Authorization: 22cb4f0f6c7d4e0b9a8e7f6d5c4b3a29",
+                "Authorization: [REDACTED:SECRET]",
+            ),
+        ] {
+            assert_eq!(sanitized(text).0, expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn placeholders_after_an_authorization_scheme_are_left_and_counted() {
+        for text in [
+            r#"curl -H "Authorization: Bearer $API_KEY""#,
+            "Authorization: Bearer <Openverse API token>",
+            "Authorization: Bearer $(gcloud auth print-access-token)",
+            "Authorization: Bearer XXXXXXXXXXXX",
+            "Authorization: Basic ...",
+            "Authorization: Bearer ${{ secrets.TOKEN }}",
+        ] {
+            assert_eq!(sanitized(text), (text.to_owned(), 1), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_value_is_never_read_as_a_key() {
+        for text in [
+            r#"{"action": "password_change", "method": "self_service"}"#,
+            r#"{"event": "token_refresh", "client": "web"}"#,
+            "event='api_key_rotated', 'status'",
+        ] {
+            assert_eq!(sanitized(text).0, text, "{text}");
+        }
+        // A name and its value in a call still are a pair.
+        assert_eq!(
+            sanitized(r#"getenv("API_TOKEN", "s3cr3t-value-123")"#).0,
+            r#"getenv("API_TOKEN", "[REDACTED:SECRET]")"#
+        );
+    }
+
+    #[test]
+    fn a_secret_word_inside_a_dotted_identifier_names_no_secret() {
+        for text in [
+            "io.jsonwebtoken:jjwt-jackson-0.11.2",
+            "com.example.passwordpolicy:core-1.2",
+        ] {
+            assert_eq!(sanitized(text).0, text, "{text}");
+        }
+        // A one-word key that ends in a secret name still is one.
+        assert_eq!(
+            sanitized("PGPASSWORD=hunter2hunter2 xsrftoken=abcdef0123456789").0,
+            "PGPASSWORD=[REDACTED:SECRET] xsrftoken=[REDACTED:SECRET]"
+        );
+    }
+
+    #[test]
+    fn a_dotted_quad_in_a_version_context_is_a_version() {
+        for text in [
+            "Package_for_KB3121255~31bf3856ad364e35~amd64~~6.1.1.0",
+            "productID=com.google.Keystone version=1.2.8.57",
+            "Version: 10.0.0.1",
+            "ver 6.1.1.0 installed",
+            "v6.1.7601.23505",
+        ] {
+            assert_eq!(sanitized(text).0, text, "{text}");
+        }
+        assert_eq!(
+            sanitized("conversion from 10.1.2.3").0,
+            "conversion from [REDACTED:IP_ADDRESS]"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! and `stripe.api.key`, but `token` does not match `tokens_used`.
 
 use super::bytes::is_key as is_key_byte;
+use super::bytes::run_end;
 
 /// At most this many words in a key are compared.
 const MAX_WORDS: usize = 16;
@@ -255,8 +256,13 @@ impl SecretKeys {
     }
 
     /// Whether a one-word name of five letters or more ends a longer word
-    /// of `key` (`PGPASSWORD`, `xsrftoken`).
+    /// of `key` (`PGPASSWORD`, `xsrftoken`, `DB_PGPASSWORD`): not inside
+    /// a dotted identifier (`io.jsonwebtoken`, a package), where the
+    /// word names a thing, not a secret.
     fn ends_a_word(&self, key: &[u8], spans: &mut [(usize, usize); MAX_WORDS]) -> bool {
+        if key.contains(&b'.') {
+            return false;
+        }
         if key.len() <= 5 || !self.has_suffix_names {
             return false;
         }
@@ -580,6 +586,47 @@ fn balanced(b: &[u8], s: usize) -> usize {
         i += 1;
     }
     b.len()
+}
+
+/// Whether `key` names an authorization header (`Authorization`,
+/// `Proxy-Authorization`, `x-authorization`, `headers.authorization`),
+/// whose value is a scheme word and a credential.
+pub(crate) fn names_authorization(key: &[u8]) -> bool {
+    const NAME: &[u8] = b"authorization";
+    key.len() >= NAME.len()
+        && key[key.len() - NAME.len()..].eq_ignore_ascii_case(NAME)
+        && (key.len() == NAME.len() || !key[key.len() - NAME.len() - 1].is_ascii_alphabetic())
+}
+
+/// The credential of an authorization value whose scheme word starts at
+/// `s` (`Bearer …`, `Basic …`, `Api-Token …`, any scheme: a word of
+/// letters, digits and `-_.`, then spacing), where the value was read up to
+/// `e`: the credential's range, up to the next space or `e`'s end if
+/// further (a value read as the scheme word alone). `None` when the value
+/// is one word: then the whole value is the credential.
+pub(crate) fn credential_after_scheme(b: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+    let word_end = run_end(b, s, |c| {
+        c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.')
+    });
+    let scheme = &b[s..word_end];
+    if scheme.len() < 2 || scheme.len() > 32 || !scheme[0].is_ascii_alphabetic() {
+        return None;
+    }
+    let start = run_end(b, word_end, |c| c == b' ');
+    if start == word_end || start >= b.len() {
+        return None;
+    }
+    // A list of parameters (`Digest username="ada", response="66…"`,
+    // `OAuth oauth_signature="…"`, `AWS4-HMAC-SHA256 Credential=…,
+    // Signature=…`) runs to the end of the line.
+    let param = run_end(b, start, |c| c.is_ascii_alphanumeric() || c == b'_');
+    let end = if param > start && b.get(param) == Some(&b'=') {
+        memchr::memchr2(b'\n', b'\r', &b[start..]).map_or(b.len(), |k| start + k)
+    } else {
+        bare_value_end(b, start)
+    };
+    let end = end.max(e);
+    (end > start).then_some((start, end))
 }
 
 /// Authorization schemes whose credential follows after a space.
