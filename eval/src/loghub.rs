@@ -51,8 +51,10 @@ fn reference_ipv4(line: &str) -> Vec<std::ops::Range<usize>> {
     let mut i = 0;
     while i < b.len() {
         let boundary = i == 0
-            || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'_')
-                && !after_version_word(b, i);
+            || !(b[i - 1].is_ascii_alphanumeric()
+                || b[i - 1] == b'.'
+                || b[i - 1] == b'_'
+                || after_version_word(b, i));
         if !b[i].is_ascii_digit() || !boundary {
             i += 1;
             continue;
