@@ -24,8 +24,8 @@ pub(crate) struct Report {
 }
 
 /// Whether the text before `i` says that what starts there is a version: a package identity's
-/// `~` (`~amd64~~6.1.1.0`), or the word `version`, `ver` or `v` with at most a few bytes of `=`,
-/// `:` and spaces between (`version=1.2.8.57`).
+/// `~` (`~amd64~~6.1.1.0`), or the word `version` or `ver` with at most a few bytes of `=`, `:`
+/// and spaces between (`version=1.2.8.57`).
 fn after_version_word(b: &[u8], i: usize) -> bool {
     if i > 0 && b[i - 1] == b'~' {
         return true;
@@ -35,7 +35,7 @@ fn after_version_word(b: &[u8], i: usize) -> bool {
     if trimmed.len() == text.len() || text.len() - trimmed.len() > 2 {
         return false;
     }
-    ["version", "ver", "v"].iter().any(|w| {
+    ["version", "ver"].iter().any(|w| {
         trimmed.ends_with(w)
             && !trimmed[..trimmed.len() - w.len()]
                 .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')

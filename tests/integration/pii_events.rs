@@ -525,3 +525,69 @@ fn a_dirty_debug_value_is_formatted_once_and_written_as_it_was_scanned() {
     assert_eq!(value.0.load(std::sync::atomic::Ordering::Relaxed), 1);
     assert_eq!(pii.redactions().get(&PiiKind::Email), 1);
 }
+
+/// A customer record as services log them, with personal data that only
+/// the field names give away.
+#[derive(Debug)]
+#[allow(dead_code)]
+struct Shopper {
+    first_name: &'static str,
+    last_name: &'static str,
+    shipping_address: &'static str,
+    dob: &'static str,
+}
+
+#[test]
+fn personal_data_is_found_by_the_name_of_its_field() {
+    let out = Buffer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default())
+        .with(warden::json::layer().with_writer(out.clone()));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = info_span!("checkout", customer_name = "Ada Lovelace", name = "web-3");
+        let _entered = span.enter();
+        let shopper = Shopper {
+            first_name: "Ada",
+            last_name: "Lovelace",
+            shipping_address: "12 St James's Square",
+            dob: "1815-12-10",
+        };
+        info!(
+            first_name = "Ada",
+            customer.lastName = "Lovelace",
+            tax_id = "DE123456789",
+            name = "worker-3",
+            file_name = "orders.csv",
+            shopper = ?shopper,
+            "order placed"
+        );
+    });
+    let line = &out.lines()[0];
+    assert_eq!(line["first_name"], "[REDACTED:PERSON_NAME]", "{line}");
+    assert_eq!(
+        line["customer.lastName"], "[REDACTED:PERSON_NAME]",
+        "{line}"
+    );
+    assert_eq!(line["tax_id"], "[REDACTED:NATIONAL_ID]", "{line}");
+    assert_eq!(
+        line["span"]["customer_name"], "[REDACTED:PERSON_NAME]",
+        "{line}"
+    );
+    // A bare `name` (a service, a worker, a file) is nobody's name.
+    assert_eq!(line["name"], "worker-3", "{line}");
+    assert_eq!(line["file_name"], "orders.csv", "{line}");
+    assert_eq!(line["span"]["name"], "web-3", "{line}");
+    let text = out.contents();
+    for raw in ["Lovelace", "St James", "1815-12-10", "DE123456789"] {
+        assert!(!text.contains(raw), "{raw} in {text}");
+    }
+    let shopper = line["shopper"].as_str().unwrap();
+    assert!(
+        shopper.contains(r#"first_name: "[REDACTED:PERSON_NAME]""#),
+        "{shopper}"
+    );
+    assert!(
+        shopper.contains(r#"dob: "[REDACTED:DATE_OF_BIRTH]""#),
+        "{shopper}"
+    );
+}

@@ -19,6 +19,10 @@ pub enum FieldNameKind {
     /// A phone number field (`phone`, `mobile`, …): a bare number in it is
     /// a phone number.
     Phone,
+    /// Personal data by its name alone (`first_name`, `street`, `dob`,
+    /// `national_id`, …): the whole value is replaced, as the kind with
+    /// this index in the policy's list of kinds says.
+    Personal(u8),
 }
 
 /// A fresh identity for a policy (a sanitizer's configuration), never

@@ -19,7 +19,7 @@ macro_rules! builtin_kinds {
         ///
         /// assert_eq!(PiiKind::CreditCard.name(), "CREDIT_CARD");
         /// assert_eq!("credit-card".parse::<PiiKind>(), Ok(PiiKind::CreditCard));
-        /// assert_eq!(PiiKind::builtins().count(), 13);
+        /// assert_eq!(PiiKind::builtins().count(), 17);
         /// ```
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
@@ -100,8 +100,24 @@ builtin_kinds! {
     /// Cisco dot form (`MAC_ADDRESS`).
     MacAddress => "MAC_ADDRESS",
     /// A passport number, announced by a context word such as `passport`
-    /// (`PASSPORT`).
+    /// or under a key that names one (`passport_number`) (`PASSPORT`).
     Passport => "PASSPORT",
+    /// A person's name, under a field or key that names one (`first_name`,
+    /// `customer_name`, `lastName`, `cardholder`; not a bare `name`)
+    /// (`PERSON_NAME`).
+    PersonName => "PERSON_NAME",
+    /// A postal address or a part of one, under a field or key that names
+    /// it (`street`, `address_line1`, `postcode`, `shipping_address`)
+    /// (`ADDRESS`).
+    Address => "ADDRESS",
+    /// A date of birth, under a field or key that names one (`dob`,
+    /// `birth_date`, `dateOfBirth`) (`DATE_OF_BIRTH`).
+    DateOfBirth => "DATE_OF_BIRTH",
+    /// A national identifier (identity card, tax, social security or
+    /// insurance number, driving licence), under a field or key that names
+    /// one (`national_id`, `tax_id`, `bsn`, `driver_license`)
+    /// (`NATIONAL_ID`).
+    NationalId => "NATIONAL_ID",
 }
 
 impl PiiKind {
@@ -167,7 +183,7 @@ mod tests {
         assert_eq!("ip".parse::<PiiKind>().unwrap(), PiiKind::IpAddress);
         let err = "nope".parse::<PiiKind>().unwrap_err().to_string();
         assert!(
-            err.contains("EMAIL PHONE SSN") && err.ends_with("PASSPORT)"),
+            err.contains("EMAIL PHONE SSN") && err.ends_with("NATIONAL_ID)"),
             "{err}"
         );
         assert_eq!(

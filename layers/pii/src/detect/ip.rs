@@ -40,7 +40,8 @@ pub(crate) fn match_ipv4(b: &[u8], s: usize) -> Option<usize> {
 /// address: glued to a package identity by `~`
 /// (`Package_for_KB3121255~31bf3856ad364e35~amd64~~6.1.1.0`), or after a
 /// word that says version (`version 6.1.1.0`, `Version: 10.0.0.1`,
-/// `ver=6.1.1.0`, `v 6.1.1.0`).
+/// `ver=6.1.1.0`; a `v` glued to it, `v6.1.1.0`, is no word boundary in
+/// the first place).
 pub(crate) fn is_version(b: &[u8], s: usize, floor: usize) -> bool {
     if s == floor {
         return false;
@@ -62,7 +63,7 @@ pub(crate) fn is_version(b: &[u8], s: usize, floor: usize) -> bool {
     }
     let word = &b[k..we];
     (k == floor || !is_word(b[k - 1]))
-        && [&b"version"[..], b"ver", b"v"]
+        && [&b"version"[..], b"ver"]
             .iter()
             .any(|w| word.eq_ignore_ascii_case(w))
 }
@@ -286,7 +287,6 @@ mod tests {
             "version 6.1.1.0",
             "Version: 10.0.0.1",
             "ver=6.1.1.0",
-            "v 6.1.1.0",
             "build~10.1.2.3",
         ] {
             let s = t
@@ -301,6 +301,7 @@ mod tests {
             "ip=10.1.2.3",
             "10.1.2.3",
             "server: 10.1.2.3",
+            "V 10.1.2.3",
         ] {
             let s = t
                 .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -19,6 +19,7 @@ mod email;
 mod iban;
 mod ip;
 mod mac;
+mod personal;
 mod phone;
 mod secrets;
 mod ssn;
@@ -31,6 +32,15 @@ use crate::kind::Builtin;
 use bytes::{run_end, word_starts_at};
 
 pub(crate) use card::is_card_u128;
+
+/// Whether a value found by its key's name alone is a placeholder or a
+/// reference (`null`, `$NAME`, `<your name>`, `********`), to be left.
+pub(crate) fn is_placeholder_value(v: &str) -> bool {
+    credentials::is_placeholder(v.as_bytes(), true)
+}
+pub(crate) use personal::{
+    PersonalKeys, default_names as default_personal_names, is_personal_kind,
+};
 pub use secrets::DEFAULT_SECRET_KEYS;
 pub(crate) use secrets::PHONE_KEYS;
 pub(crate) use secrets::SecretKeys;
@@ -254,6 +264,8 @@ pub(crate) struct Detectors {
     pub(crate) secret_keys: SecretKeys,
     /// Keys under which a bare number is a phone number.
     pub(crate) phone_keys: SecretKeys,
+    /// Keys whose values are personal data by their name alone.
+    pub(crate) personal_keys: PersonalKeys,
     /// Whether loopback and unspecified addresses (`127.0.0.1`, `::1`,
     /// `0.0.0.0`, `::`) are redacted too.
     pub(crate) local_ips: bool,
@@ -269,6 +281,7 @@ impl Detectors {
         enabled: [bool; Builtin::COUNT],
         secret_keys: SecretKeys,
         phone_keys: SecretKeys,
+        personal_keys: PersonalKeys,
         local_ips: bool,
     ) -> Self {
         let key_filter = secrets::KeyFilter::new(&[&secret_keys, &phone_keys]);
@@ -276,6 +289,7 @@ impl Detectors {
             enabled,
             secret_keys,
             phone_keys,
+            personal_keys,
             local_ips,
             placeholders: Default::default(),
             key_filter,
@@ -564,6 +578,12 @@ impl Detectors {
                 return None;
             }
         }
+        // `first_name=…`, `"street": "…"`, `dob: …`: a key that ends in
+        // the last word of a personal name (read back from the delimiter:
+        // most keys are ruled out here) is looked at whole.
+        if let Some(hit) = self.personal_value(b, i, floor) {
+            return Some(hit);
+        }
         // Most keys are ruled out while they are read back.
         if !self.key_filter.may_name(b, i, floor) {
             return if b[i] == b':' && self.on(Builtin::Secret) {
@@ -597,10 +617,47 @@ impl Detectors {
         if self.on(Builtin::Phone) && self.phone_keys.matches_key(key) {
             return secrets::phone_value_after(b, i).map(|(s, e)| (Builtin::Phone, s, e));
         }
+
         if b[i] == b':' && self.on(Builtin::Secret) {
             return credentials::clause_password(b, i).map(|(s, e)| (Builtin::Secret, s, e));
         }
         None
+    }
+
+    /// The whole value after the delimiter at `i` when its key names
+    /// personal data (and no secret, which the secret path takes).
+    #[inline]
+    fn personal_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+        if !self.personal_keys.may_end_before(b, i, floor) {
+            return None;
+        }
+        self.personal_value_of_key(b, i, floor)
+    }
+
+    /// [`personal_value`](Self::personal_value) once the key's last word
+    /// passed: kept out of line, so that the scan of every other key stays
+    /// small.
+    #[inline(never)]
+    fn personal_value_of_key(
+        &self,
+        b: &[u8],
+        i: usize,
+        floor: usize,
+    ) -> Option<(Builtin, usize, usize)> {
+        let (ks, ke) = secrets::key_range(b, i, floor)?;
+        let key = &b[ks..ke];
+        if self.on(Builtin::Secret) && self.secret_keys.matches_key(key) {
+            return None;
+        }
+        let kind = self.personal_kind(key)?;
+        let (s, e) = secrets::secret_value_after(b, i)?;
+        (!self.is_placeholder(b, s, e, key)).then_some((kind, s, e))
+    }
+
+    /// The personal kind `key` names, if any enabled one (see
+    /// [`personal`]).
+    pub(crate) fn personal_kind(&self, key: &[u8]) -> Option<Builtin> {
+        self.personal_keys.kind_of(key, |kind| self.on(kind))
     }
 
     /// A colon: a URL's password, a key's value, a MAC address or an IPv6
@@ -808,6 +865,7 @@ mod tests {
             [true; Builtin::COUNT],
             SecretKeys::new(DEFAULT_SECRET_KEYS),
             SecretKeys::new(PHONE_KEYS),
+            PersonalKeys::new(default_personal_names(), &[]),
             false,
         )
     }

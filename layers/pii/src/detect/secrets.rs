@@ -49,10 +49,19 @@ pub(crate) const PHONE_KEYS: &[&str] = &[
     "contact_number",
 ];
 
+/// The longest first word of a name that a key's word is looked up by.
+const WORD_MAX: usize = 32;
+
 /// A set of secret key names, each kept as its lower-case words.
 #[derive(Clone, Debug)]
 pub(crate) struct SecretKeys {
     names: Vec<Vec<Box<[u8]>>>,
+    /// The names by their first word (lower case): a key's word is looked
+    /// up, not compared with every name.
+    by_first_word: std::collections::HashMap<Box<[u8]>, Vec<u16>>,
+    /// The one-word names of five letters or more (that may end a longer
+    /// word), lower case.
+    suffix_names: Vec<Box<[u8]>>,
     /// Which bytes can start a name's first word (lower case).
     first_bytes: [bool; 256],
     /// A filter over the names' first words: one bit per (first letter,
@@ -122,7 +131,7 @@ impl KeyFilter {
         let key = &b[key_start(b, d, floor)..d];
         if key
             .windows(3)
-            .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << (w[2] & 31)) != 0)
+            .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
         {
             return true;
         }
@@ -132,10 +141,37 @@ impl KeyFilter {
     }
 }
 
-/// The row of a trigram's first two bytes, case folded.
+/// A byte as the filters' trigrams see it: a letter by its place in the
+/// alphabet (case folded, 1 to 26), a digit as one of five classes (27 to
+/// 31), anything else as 0, which no name's first word holds. (Folding
+/// every byte with `& 31` would make `.` an `n` and `0` a `p`, so that
+/// `cache.hit` passed for a name starting `hen`.)
+static FOLD: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphabetic() {
+            b & 31
+        } else if b.is_ascii_digit() {
+            27 + (b - b'0') % 5
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
+#[inline]
+fn fold(c: u8) -> u8 {
+    FOLD[usize::from(c)]
+}
+
+/// The row of a trigram's first two bytes (see [`FOLD`]).
 #[inline]
 fn trigram_row(a: u8, b: u8) -> usize {
-    (usize::from(a & 31) << 5) | usize::from(b & 31)
+    (usize::from(fold(a)) << 5) | usize::from(fold(b))
 }
 
 /// Whether a word break falls before `b[i]` (both `b[i - 1]` and `b[i]`
@@ -158,6 +194,8 @@ impl SecretKeys {
     {
         let mut set = SecretKeys {
             names: Vec::new(),
+            by_first_word: std::collections::HashMap::new(),
+            suffix_names: Vec::new(),
             first_bytes: [false; 256],
             first_words: Box::new([0; 1024]),
             bigrams: [0; 32],
@@ -189,7 +227,7 @@ impl SecretKeys {
             self.bigrams[usize::from(words[0][0] & 31)] |= 1 << (second & 31);
             match words[0].get(2) {
                 Some(&third) => {
-                    self.trigrams[trigram_row(words[0][0], second)] |= 1 << (third & 31);
+                    self.trigrams[trigram_row(words[0][0], second)] |= 1 << fold(third);
                 }
                 None => self.short_first_word = true,
             }
@@ -199,7 +237,13 @@ impl SecretKeys {
                     let w = &words[0];
                     let last = w[w.len() - 1];
                     self.tails[usize::from(w[w.len() - 2] & 31)] |= 1 << (last & 31);
+                    self.suffix_names.push(w.clone());
                 }
+                let index = u16::try_from(self.names.len()).unwrap_or(u16::MAX);
+                self.by_first_word
+                    .entry(words[0].clone())
+                    .or_default()
+                    .push(index);
                 self.names.push(words);
             }
         }
@@ -243,14 +287,30 @@ impl SecretKeys {
         let n = split_words(key, &mut spans);
         let words = &spans[..n];
         (0..n).any(|at| {
-            let (s, _) = words[at];
-            self.first_bytes[usize::from(key[s].to_ascii_lowercase())]
-                && self.names.iter().any(|name| {
-                    name.len() <= n - at
-                        && name
-                            .iter()
-                            .zip(&words[at..])
-                            .all(|(w, &(s, e))| key[s..e].eq_ignore_ascii_case(w))
+            let (s, e) = words[at];
+            if !self.first_bytes[usize::from(key[s].to_ascii_lowercase())] {
+                return false;
+            }
+            let starts_here = |name: &Vec<Box<[u8]>>| {
+                name.len() <= n - at
+                    && name
+                        .iter()
+                        .zip(&words[at..])
+                        .all(|(w, &(s, e))| key[s..e].eq_ignore_ascii_case(w))
+            };
+            if e - s > WORD_MAX {
+                return self.names.iter().any(starts_here);
+            }
+            let mut lower = [0u8; WORD_MAX];
+            for (l, c) in lower.iter_mut().zip(&key[s..e]) {
+                *l = c.to_ascii_lowercase();
+            }
+            self.by_first_word
+                .get(&lower[..e - s])
+                .is_some_and(|named| {
+                    named
+                        .iter()
+                        .any(|&i| starts_here(&self.names[usize::from(i)]))
                 })
         }) || self.ends_a_word(key, &mut spans)
     }
@@ -280,11 +340,8 @@ impl SecretKeys {
         let n = split_words(key, spans);
         spans[..n].iter().any(|&(s, e)| {
             e - s > 5
-                && self.names.iter().any(|name| {
-                    name.len() == 1
-                        && name[0].len() >= 5
-                        && e - s > name[0].len()
-                        && key[e - name[0].len()..e].eq_ignore_ascii_case(&name[0])
+                && self.suffix_names.iter().any(|name| {
+                    e - s > name.len() && key[e - name.len()..e].eq_ignore_ascii_case(name)
                 })
         })
     }
@@ -473,7 +530,7 @@ impl SecretKeys {
             }
         } else {
             key.windows(3)
-                .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << (w[2] & 31)) != 0)
+                .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
         };
         candidate && self.matches(key)
     }

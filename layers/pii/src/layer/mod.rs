@@ -334,10 +334,6 @@ impl PiiLayer {
         Sanitized { gate: self, inner }
     }
 
-    fn is_secret_field(&self, name: &'static str) -> bool {
-        self.sanitizer.field_name_kind(name) == FieldNameKind::Secret
-    }
-
     /// How many values of `record` come before the first one that must be
     /// replaced (in visiting order), if one must; with that value's
     /// replacement when the scan that found it made it.
@@ -378,7 +374,9 @@ impl PiiLayer {
         };
         memo::with_field(s.id(), field, |memo| {
             match memo.kind(|| s.field_name_kind(field.name())) {
-                FieldNameKind::Secret => return !matches!(value, FieldRef::Str("")),
+                FieldNameKind::Secret | FieldNameKind::Personal(_) => {
+                    return !matches!(value, FieldRef::Str(""));
+                }
                 FieldNameKind::Phone => {
                     let bare = match value {
                         FieldRef::Str(text) => crate::sanitizer::is_bare_phone(text),
@@ -423,7 +421,14 @@ impl PiiLayer {
         tally: &mut Tally,
     ) -> FieldValue {
         let s = &self.sanitizer;
-        if self.is_secret_field(name) && !matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)) {
+        let whole = match s.field_name_kind(name) {
+            FieldNameKind::Secret => Some(None),
+            FieldNameKind::Personal(kind) => Some(Some(kind)),
+            _ => None,
+        };
+        if let (Some(personal), false) =
+            (whole, matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)))
+        {
             let text = match value {
                 FieldRef::Str(t) => t.to_owned(),
                 FieldRef::Error(e) => e.to_string(),
@@ -431,7 +436,13 @@ impl PiiLayer {
                 FieldRef::Debug(d) => format!("{d:?}"),
                 other => format!("{other:?}"),
             };
-            return FieldValue::Str(s.secret_replacement(&text, tally).unwrap_or(text));
+            let replaced = match personal {
+                None => s.secret_replacement(&text, tally),
+                Some(kind) => {
+                    s.whole_replacement(crate::kind::Builtin::ALL[usize::from(kind)], &text, tally)
+                }
+            };
+            return FieldValue::Str(replaced.unwrap_or(text));
         }
         if self.sanitizer.field_name_kind(name) == FieldNameKind::Phone {
             let bare = match value {

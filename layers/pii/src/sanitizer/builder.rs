@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::custom::CustomSet;
 use super::{Inner, Sanitizer};
-use crate::detect::{DEFAULT_SECRET_KEYS, Detectors, PHONE_KEYS, SecretKeys};
+use crate::detect::{DEFAULT_SECRET_KEYS, Detectors, PHONE_KEYS, PersonalKeys, SecretKeys};
 use crate::kind::Builtin;
 use crate::stats::Counters;
 use crate::strategy::HmacKey;
@@ -105,6 +105,16 @@ pub enum BuildError {
     /// A custom detector has an empty name or the name of a built-in kind.
     #[error("custom detector name `{0}` is empty or taken by a built-in kind")]
     InvalidName(String),
+    /// A personal key name was given a kind that names cannot give.
+    #[error(
+        "personal key `{name}`: {kind} is not a kind a field's name gives (use PERSON_NAME, ADDRESS, DATE_OF_BIRTH, NATIONAL_ID or PASSPORT)"
+    )]
+    NotAPersonalKind {
+        /// The key name.
+        name: String,
+        /// The kind it was given.
+        kind: PiiKind,
+    },
 }
 
 /// Why a custom detector's pattern did not compile: the regex engine's
@@ -153,6 +163,11 @@ pub struct SanitizerBuilder {
     default_strategy: Strategy,
     strategies: Vec<(PiiKind, Strategy)>,
     secret_keys: Vec<String>,
+    personal_keys: Vec<(Builtin, String)>,
+    not_personal_keys: Vec<String>,
+    /// Personal key names given a kind names cannot give (an error at
+    /// build).
+    refused_personal: Vec<(String, PiiKind)>,
     allow: Vec<String>,
     custom: Vec<CustomDetector>,
     hmac_key: Option<Vec<u8>>,
@@ -170,6 +185,11 @@ impl Default for SanitizerBuilder {
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),
+            personal_keys: crate::detect::default_personal_names()
+                .map(|(kind, name)| (kind, name.to_owned()))
+                .collect(),
+            not_personal_keys: Vec::new(),
+            refused_personal: Vec::new(),
             allow: Vec::new(),
             custom: Vec::new(),
             hmac_key: None,
@@ -277,6 +297,51 @@ impl SanitizerBuilder {
         self
     }
 
+    /// Adds a personal key name: a field or key with this name holds
+    /// personal data of `kind` (one of `PERSON_NAME`, `ADDRESS`,
+    /// `DATE_OF_BIRTH`, `NATIONAL_ID`, `PASSPORT`), and its whole value is
+    /// replaced. Names are compared word by word, as secret names are
+    /// (`pet_owner` matches `petOwner` and `shop.pet-owner`). A bare `name`
+    /// is no person's name by default; `.personal_key(PiiKind::PersonName,
+    /// "name")` makes it one for a service whose `name` fields hold people's
+    /// names.
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer};
+    ///
+    /// let s = Sanitizer::builder().personal_key(PiiKind::PersonName, "pet_owner").build()?;
+    /// assert_eq!(s.sanitize("petOwner=Ada"), "petOwner=[REDACTED:PERSON_NAME]");
+    /// assert_eq!(s.sanitize_field("first_name", "Ada"), "[REDACTED:PERSON_NAME]");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
+    pub fn personal_key(mut self, kind: PiiKind, name: impl Into<String>) -> Self {
+        let name = name.into();
+        match kind.builtin() {
+            Some(builtin) if crate::detect::is_personal_kind(builtin) => {
+                self.personal_keys.push((builtin, name));
+            }
+            _ => self.refused_personal.push((name, kind)),
+        }
+        self
+    }
+
+    /// A name that never names personal data, whatever else it matches:
+    /// for a service whose `cardholder` field is a company, or whose
+    /// `street` is a game level.
+    ///
+    /// ```
+    /// use warden_pii::Sanitizer;
+    ///
+    /// let s = Sanitizer::builder().not_personal_key("cardholder").build()?;
+    /// assert_eq!(s.sanitize("cardholder=ACME"), "cardholder=ACME");
+    /// assert_eq!(s.sanitize("first_name=Ada"), "first_name=[REDACTED:PERSON_NAME]");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
+    pub fn not_personal_key(mut self, name: impl Into<String>) -> Self {
+        self.not_personal_keys.push(name.into());
+        self
+    }
+
     /// A value that is never replaced, compared ignoring ASCII case: a
     /// support address that must stay visible, a documentation IP.
     ///
@@ -371,6 +436,12 @@ impl SanitizerBuilder {
     /// silent fallback), when the key is shorter than 16 bytes, or when a
     /// custom pattern does not compile.
     pub fn build(self) -> Result<Sanitizer, BuildError> {
+        if let Some((name, kind)) = self.refused_personal.first() {
+            return Err(BuildError::NotAPersonalKind {
+                name: name.clone(),
+                kind: kind.clone(),
+            });
+        }
         let mut kinds: Vec<PiiKind> = PiiKind::builtins().collect();
         for d in &self.custom {
             let kind = PiiKind::Custom(d.name.clone());
@@ -436,6 +507,10 @@ impl SanitizerBuilder {
                     self.enabled,
                     SecretKeys::new(&self.secret_keys),
                     SecretKeys::new(PHONE_KEYS),
+                    PersonalKeys::new(
+                        self.personal_keys.iter().map(|(k, n)| (*k, n.as_str())),
+                        &self.not_personal_keys,
+                    ),
                     self.local_ips,
                 ),
                 custom,

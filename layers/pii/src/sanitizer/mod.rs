@@ -265,8 +265,11 @@ impl Sanitizer {
     pub fn sanitize_field<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
         let mut tally = Tally::default();
         let secret = self.is_secret_key(name);
+        let personal = (!secret).then(|| self.personal_kind(name)).flatten();
         let whole = if secret {
             self.secret_replacement(value, &mut tally)
+        } else if let Some(kind) = personal {
+            self.whole_replacement(kind, value, &mut tally)
         } else if self.is_phone_key(name) {
             self.bare_phone_replacement(value, &mut tally)
         } else {
@@ -274,9 +277,45 @@ impl Sanitizer {
         };
         match whole {
             Some(r) => Cow::Owned(r),
-            None if secret => Cow::Borrowed(value),
+            None if secret || personal.is_some() => Cow::Borrowed(value),
             None => self.sanitize(value),
         }
+    }
+
+    /// The personal kind a field or key named `name` holds
+    /// (`first_name`: `PERSON_NAME`; see
+    /// [`SanitizerBuilder::personal_key`]), if any.
+    ///
+    /// ```
+    /// use warden_pii::{PiiKind, Sanitizer};
+    ///
+    /// let s = Sanitizer::default();
+    /// assert_eq!(s.personal_key_kind("billing.lastName"), Some(PiiKind::PersonName));
+    /// assert_eq!(s.personal_key_kind("name"), None);
+    /// ```
+    pub fn personal_key_kind(&self, name: &str) -> Option<PiiKind> {
+        self.personal_kind(name).map(Builtin::kind)
+    }
+
+    fn personal_kind(&self, name: &str) -> Option<Builtin> {
+        self.inner.detectors.personal_kind(name.as_bytes())
+    }
+
+    /// The replacement for a whole value of `kind` (found by its field's
+    /// name); `None` for an empty or allowed one, or a placeholder.
+    pub(crate) fn whole_replacement(
+        &self,
+        kind: Builtin,
+        value: &str,
+        tally: &mut Tally,
+    ) -> Option<String> {
+        if value.is_empty() || self.is_allowed(value) || crate::detect::is_placeholder_value(value)
+        {
+            return None;
+        }
+        let mut out = String::new();
+        self.write_replacement(&mut out, kind as usize, value, tally);
+        Some(out)
     }
 
     /// As [`sanitize_field`](Self::sanitize_field), for a name that lives
@@ -303,6 +342,12 @@ impl Sanitizer {
                 Some(r) => Cow::Owned(r),
                 None => self.sanitize(value),
             },
+            FieldNameKind::Personal(kind) => {
+                match self.whole_replacement(Builtin::ALL[usize::from(kind)], value, &mut tally) {
+                    Some(r) => Cow::Owned(r),
+                    None => Cow::Borrowed(value),
+                }
+            }
             _ => self.sanitize(value),
         }
     }
@@ -351,6 +396,8 @@ impl Sanitizer {
         warden_core::cached_field_name_kind(self.inner.id, name, || {
             if self.is_secret_key(name) {
                 FieldNameKind::Secret
+            } else if let Some(kind) = self.personal_kind(name) {
+                FieldNameKind::Personal(kind as u8)
             } else if self.is_phone_key(name) {
                 FieldNameKind::Phone
             } else {
@@ -457,6 +504,23 @@ impl Sanitizer {
                                 .unwrap_or_default(),
                         );
                         1
+                    } else if let Some(kind) = self.personal_kind(key) {
+                        // A scalar under a personal key is replaced whole; an
+                        // object or a list is looked into.
+                        let text = match &*v {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        };
+                        match text
+                            .and_then(|t| self.whole_replacement(kind, &t, &mut Tally::default()))
+                        {
+                            Some(r) => {
+                                *v = Value::String(r);
+                                1
+                            }
+                            None => self.sanitize_json(v),
+                        }
                     } else {
                         self.sanitize_json(v)
                     }
