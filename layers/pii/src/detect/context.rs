@@ -18,6 +18,7 @@ pub(crate) const PHONE: u8 = 1;
 pub(crate) const SSN: u8 = 2;
 pub(crate) const CARD: u8 = 4;
 pub(crate) const PASSPORT: u8 = 8;
+pub(crate) const NATIONAL: u8 = 16;
 
 /// How far before a number its context word may stand, in bytes.
 const WINDOW: usize = 40;
@@ -59,7 +60,59 @@ fn word_kinds(w: &[u8]) -> u8 {
         b"phone" | b"phones" | b"telephone" | b"tel" | b"mobile" | b"cell" | b"cellphone"
         | b"callback" | b"fax" | b"sms" | b"whatsapp" | b"msisdn" | b"hotline" | b"landline"
         | b"contact" | b"telefon" | b"telefono" | b"celular" | b"handy" | b"mob" => PHONE,
-        b"ssn" | b"ssns" | b"social" | b"security" | b"itin" | b"tin" | b"taxpayer" | b"tax" => SSN,
+        b"ssn" | b"ssns" | b"itin" => SSN,
+        // A tax or social security number is an SSN in the US, a national
+        // identifier elsewhere.
+        b"social" | b"security" | b"tin" | b"taxpayer" | b"tax" => SSN | NATIONAL,
+        b"national"
+        | b"identity"
+        | b"identification"
+        | b"nationalid"
+        | b"citizen"
+        | b"resident"
+        | b"bsn"
+        | b"burgerservicenummer"
+        | b"sofinummer"
+        | b"pesel"
+        | b"steuer"
+        | b"steuerid"
+        | b"idnr"
+        | b"identifikationsnummer"
+        | b"steueridentifikationsnummer"
+        | b"nir"
+        | b"insee"
+        | b"securite"
+        | b"sociale"
+        | b"cnp"
+        | b"egn"
+        | b"tckn"
+        | b"kimlik"
+        | b"aadhaar"
+        | b"aadhar"
+        | b"uidai"
+        | b"personnummer"
+        | b"hetu"
+        | b"henkilotunnus"
+        | b"cpr"
+        | b"fodselsnummer"
+        | b"isikukood"
+        | b"asmens"
+        | b"kodas"
+        | b"oib"
+        | b"amka"
+        | b"teudat"
+        | b"zehut"
+        | b"cpf"
+        | b"rrn"
+        | b"sin"
+        | b"tfn"
+        | b"nhs"
+        | b"nino"
+        | b"rodne"
+        | b"cislo"
+        | b"mynumber"
+        | b"nrn"
+        | b"nif" => NATIONAL,
         b"card" | b"cards" | b"credit" | b"debit" | b"visa" | b"mastercard" | b"amex" | b"cc"
         | b"pan" | b"cardnumber" => CARD,
         b"passport" | b"passports" | b"travel" => PASSPORT,
@@ -75,7 +128,7 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
     let mut kinds = 0;
     // Whether the number is a key's value (`phone=…`, `SSN: …`).
     let mut keyed = false;
-    let mut lower = [0u8; 12];
+    let mut lower = [0u8; 32];
     while i > lo {
         let c = b[i - 1];
         if c.is_ascii_alphabetic() {
@@ -285,7 +338,7 @@ mod tests {
     fn words_before_a_number() {
         assert_eq!(kinds("call me on "), PHONE);
         assert_eq!(kinds("my SSN: "), SSN);
-        assert_eq!(kinds("Social Security No. "), SSN);
+        assert_eq!(kinds("Social Security No. "), SSN | NATIONAL);
         assert_eq!(kinds("CN mobile "), PHONE);
         assert_eq!(kinds("passport number is "), PASSPORT);
         assert_eq!(kinds("my credit card number is "), CARD);
@@ -305,7 +358,9 @@ mod tests {
         assert_eq!(kinds("tax year 2024 total "), 0);
         assert_eq!(kinds("reach me at "), PHONE);
         assert_eq!(kinds("travel document "), PASSPORT);
-        assert_eq!(kinds("my taxpayer id is "), SSN);
+        assert_eq!(kinds("my taxpayer id is "), SSN | NATIONAL);
+        assert_eq!(kinds("my BSN is "), NATIONAL);
+        assert_eq!(kinds("numero de securite sociale "), NATIONAL);
         assert_eq!(kinds("{\"pan\":\""), CARD);
     }
 

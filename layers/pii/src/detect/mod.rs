@@ -19,6 +19,7 @@ mod email;
 mod iban;
 mod ip;
 mod mac;
+mod national;
 mod personal;
 mod phone;
 mod secrets;
@@ -479,6 +480,7 @@ impl Detectors {
             (context::SSN, Builtin::Ssn),
             (context::CARD, Builtin::CreditCard),
             (context::PASSPORT, Builtin::Passport),
+            (context::NATIONAL, Builtin::NationalId),
         ] {
             if !self.on(kind) {
                 kinds &= !bit;
@@ -492,11 +494,24 @@ impl Detectors {
         } else {
             i
         };
-        let longest = if kinds & (context::PHONE | context::CARD) == 0 {
+        let longest = if kinds & (context::PHONE | context::CARD | context::NATIONAL) == 0 {
             9
         } else {
             19
         };
+        // An SSN (nine digits) first, before a longer reading for a
+        // national identifier joins it to the next group.
+        if longest > 9 && kinds & context::SSN != 0 && kinds & context::PHONE == 0 {
+            let short = context::read_number(b, start, false, 9);
+            let digits = &short.digits[..short.count];
+            if short.count == 9
+                && boundary::end_ok(b, short.end)
+                && !context::followed_by_unit(b, short.end)
+                && (ssn::valid_digits(digits) || ssn::valid_itin(digits))
+            {
+                return Some(Step::Hit(Builtin::Ssn, start, short.end));
+            }
+        }
         let n = context::read_number(b, start, kinds & context::PHONE != 0, longest);
         if n.count == 0 || !boundary::end_ok(b, n.end) || context::followed_by_unit(b, n.end) {
             return None;
@@ -508,6 +523,9 @@ impl Detectors {
             && (ssn::valid_digits(digits) || ssn::valid_itin(digits))
         {
             return hit(Builtin::Ssn);
+        }
+        if kinds & context::NATIONAL != 0 && national::valid(digits) {
+            return hit(Builtin::NationalId);
         }
         if kinds & context::CARD != 0
             && (13..=19).contains(&n.count)
@@ -1012,6 +1030,40 @@ mod tests {
             sanitized("PGPASSWORD=hunter2hunter2 xsrftoken=abcdef0123456789").0,
             "PGPASSWORD=[REDACTED:SECRET] xsrftoken=[REDACTED:SECRET]"
         );
+    }
+
+    #[test]
+    fn a_national_identifier_beside_a_word_naming_it_is_found_when_it_validates() {
+        for (text, expected) in [
+            ("my BSN is 111222333", "my BSN is [REDACTED:NATIONAL_ID]"),
+            ("PESEL: 44051401359", "PESEL: [REDACTED:NATIONAL_ID]"),
+            ("Steuer-ID 36574261809", "Steuer-ID [REDACTED:NATIONAL_ID]"),
+            (
+                "TC kimlik no 17291716060",
+                "TC kimlik no [REDACTED:NATIONAL_ID]",
+            ),
+            ("CPF 390.533.447-05", "CPF [REDACTED:NATIONAL_ID]"),
+            (
+                "personnummer 880320-0016",
+                "personnummer [REDACTED:NATIONAL_ID]",
+            ),
+            (
+                "numero de securite sociale 295109912611193",
+                "numero de securite sociale [REDACTED:NATIONAL_ID]",
+            ),
+            ("tax id 36574261809", "tax id [REDACTED:NATIONAL_ID]"),
+        ] {
+            assert_eq!(sanitized(text).0, expected, "{text}");
+        }
+        // No word naming it, or a check digit that fails: a number.
+        for text in [
+            "order 111222333 shipped",
+            "pesel 44051401358",
+            "id 44051401359 in 12 ms",
+            "batch 36574261809 done",
+        ] {
+            assert_eq!(sanitized(text).0, text, "{text}");
+        }
     }
 
     #[test]

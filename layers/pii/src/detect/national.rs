@@ -1,0 +1,401 @@
+//! National identifiers written as digits alone, validated as their
+//! schemes define them: check digits (weighted sums modulo 11 or 10, Luhn,
+//! ISO 7064, Verhoeff, modulo 97) and, where the number holds one, a birth
+//! date. A bare run of digits is only taken for one beside a word naming
+//! it (`BSN 111222333`, `PESEL: 44051401359`, `national id …`): the check
+//! digit alone would pass one random number in ten.
+
+/// Whether `d` (digit values) is a valid identifier of a scheme whose
+/// numbers have its length and are digits alone.
+pub(crate) fn valid(d: &[u8]) -> bool {
+    match d.len() {
+        9 => nl_bsn(d) || pt_nif(d) || ca_sin(d) || au_tfn(d) || il_teudat_zehut(d),
+        10 => bg_egn(d) || cz_rodne_cislo(d) || gb_nhs(d) || se_personnummer(d) || dk_cpr(d),
+        11 => {
+            pl_pesel(d)
+                || de_steuer_idnr(d)
+                || tr_kimlik(d)
+                || no_fodselsnummer(d)
+                || ee_lt_isikukood(d)
+                || be_national_number(d)
+                || hr_oib(d)
+                || gr_amka(d)
+                || br_cpf(d)
+        }
+        12 => in_aadhaar(d) || jp_my_number(d),
+        13 => ro_cnp(d) || za_id(d) || kr_rrn(d),
+        15 => fr_nir(d),
+        18 => cn_resident_id(d),
+        _ => false,
+    }
+}
+
+/// The sum of `d`'s digits times `weights`, pairwise.
+fn weighted(d: &[u8], weights: &[u32]) -> u32 {
+    d.iter().zip(weights).map(|(&x, &w)| u32::from(x) * w).sum()
+}
+
+/// The number `d` spells.
+fn number(d: &[u8]) -> u64 {
+    d.iter().fold(0, |n, &x| n * 10 + u64::from(x))
+}
+
+fn luhn(d: &[u8]) -> bool {
+    let sum: u32 = d
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| {
+            let x = u32::from(x);
+            if i % 2 == 1 {
+                let y = x * 2;
+                if y > 9 { y - 9 } else { y }
+            } else {
+                x
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// ISO 7064 MOD 11,10 over the whole number (its last digit the check).
+fn mod_11_10(d: &[u8]) -> bool {
+    let mut p = 10u32;
+    for &x in &d[..d.len() - 1] {
+        let s = (u32::from(x) + p) % 10;
+        p = (if s == 0 { 10 } else { s } * 2) % 11;
+    }
+    (11 - p) % 10 == u32::from(d[d.len() - 1])
+}
+
+/// Whether `dd`, `mm` make a day of a month (any year).
+fn day_of_month(dd: u8, mm: u8) -> bool {
+    let days = match mm {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 => 29,
+        _ => return false,
+    };
+    (1..=days).contains(&dd)
+}
+
+fn two(d: &[u8], at: usize) -> u8 {
+    d[at] * 10 + d[at + 1]
+}
+
+/// The Netherlands' burgerservicenummer: the "eleven test".
+fn nl_bsn(d: &[u8]) -> bool {
+    let sum = weighted(&d[..8], &[9, 8, 7, 6, 5, 4, 3, 2]) as i64 - i64::from(d[8]);
+    sum % 11 == 0 && sum > 0
+}
+
+/// Portugal's NIF (número de identificação fiscal).
+fn pt_nif(d: &[u8]) -> bool {
+    let check = (11 - weighted(&d[..8], &[9, 8, 7, 6, 5, 4, 3, 2]) % 11) % 11 % 10;
+    matches!(d[0], 1..=3 | 5 | 6 | 8 | 9) && check == u32::from(d[8])
+}
+
+/// Canada's social insurance number.
+fn ca_sin(d: &[u8]) -> bool {
+    !matches!(d[0], 0 | 8) && luhn(d)
+}
+
+/// Australia's tax file number.
+fn au_tfn(d: &[u8]) -> bool {
+    weighted(d, &[1, 4, 3, 7, 5, 8, 6, 9, 10]) % 11 == 0 && d.iter().any(|&x| x != 0)
+}
+
+/// Israel's identity number (teudat zehut).
+fn il_teudat_zehut(d: &[u8]) -> bool {
+    luhn(d) && d.iter().any(|&x| x != 0)
+}
+
+/// Bulgaria's unified civil number (EGN): check digit and birth date.
+fn bg_egn(d: &[u8]) -> bool {
+    let check = weighted(&d[..9], &[2, 4, 8, 5, 10, 9, 7, 3, 6]) % 11 % 10;
+    let month = two(d, 2);
+    let month = match month {
+        1..=12 => month,
+        21..=32 => month - 20,
+        41..=52 => month - 40,
+        _ => return false,
+    };
+    check == u32::from(d[9]) && day_of_month(two(d, 4), month)
+}
+
+/// The Czech and Slovak birth number (rodné číslo), ten-digit form.
+fn cz_rodne_cislo(d: &[u8]) -> bool {
+    let month = two(d, 2);
+    let month = match month {
+        1..=12 => month,
+        21..=32 => month - 20,
+        51..=62 => month - 50,
+        71..=82 => month - 70,
+        _ => return false,
+    };
+    let n = number(d);
+    let first = number(&d[..9]);
+    (n % 11 == 0 || (first % 11 == 10 && d[9] == 0)) && day_of_month(two(d, 4), month)
+}
+
+/// The UK's NHS number.
+fn gb_nhs(d: &[u8]) -> bool {
+    let check = 11 - weighted(&d[..9], &[10, 9, 8, 7, 6, 5, 4, 3, 2]) % 11;
+    let check = if check == 11 { 0 } else { check };
+    check != 10 && check == u32::from(d[9])
+}
+
+/// Sweden's personnummer (without the century): Luhn and birth date
+/// (or a coordination number's day plus 60).
+fn se_personnummer(d: &[u8]) -> bool {
+    let day = two(d, 4);
+    let day = if day > 60 { day - 60 } else { day };
+    luhn(d) && day_of_month(day, two(d, 2))
+}
+
+/// Denmark's CPR number: a birth date (its modulus 11 check was dropped
+/// in 2007, so the date is all there is to check).
+fn dk_cpr(d: &[u8]) -> bool {
+    day_of_month(two(d, 0), two(d, 2))
+}
+
+/// Poland's PESEL: check digit and birth month (the century in it).
+fn pl_pesel(d: &[u8]) -> bool {
+    let check = (10 - weighted(&d[..10], &[1, 3, 7, 9, 1, 3, 7, 9, 1, 3]) % 10) % 10;
+    let month = two(d, 2) % 20;
+    check == u32::from(d[10]) && day_of_month(two(d, 4), month)
+}
+
+/// Germany's tax identification number (Steuer-IdNr): ISO 7064 MOD
+/// 11,10, no leading zero, and in its first ten digits one digit twice or
+/// three times and no other repeated.
+fn de_steuer_idnr(d: &[u8]) -> bool {
+    let mut counts = [0u8; 10];
+    for &x in &d[..10] {
+        counts[usize::from(x)] += 1;
+    }
+    let repeated: Vec<u8> = counts.iter().copied().filter(|&c| c > 1).collect();
+    d[0] != 0 && matches!(repeated[..], [2] | [3]) && mod_11_10(d)
+}
+
+/// Turkey's T.C. kimlik numarası.
+fn tr_kimlik(d: &[u8]) -> bool {
+    let odd: u32 = weighted(&d[..9], &[1, 0, 1, 0, 1, 0, 1, 0, 1]);
+    let even: u32 = weighted(&d[..9], &[0, 1, 0, 1, 0, 1, 0, 1, 0]);
+    let c1 = (odd * 7 + 10 * 10 - even) % 10; // (7·odd − even) mod 10, kept positive
+    let c2 = (odd + even + c1) % 10;
+    d[0] != 0 && c1 == u32::from(d[9]) && c2 == u32::from(d[10])
+}
+
+/// Norway's fødselsnummer: two modulus 11 check digits.
+fn no_fodselsnummer(d: &[u8]) -> bool {
+    let check = |sum: u32| match 11 - sum % 11 {
+        11 => Some(0),
+        10 => None,
+        c => Some(c),
+    };
+    let k1 = check(weighted(&d[..9], &[3, 7, 6, 1, 8, 9, 4, 5, 2]));
+    let k2 = check(weighted(&d[..10], &[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]));
+    let day = two(d, 0);
+    let day = if day > 40 { day - 40 } else { day }; // a D-number
+    k1 == Some(u32::from(d[9])) && k2 == Some(u32::from(d[10])) && day_of_month(day, two(d, 2))
+}
+
+/// Estonia's isikukood and Lithuania's asmens kodas (one scheme).
+fn ee_lt_isikukood(d: &[u8]) -> bool {
+    let first: Vec<u32> = (0..10).map(|i| i % 9 + 1).collect();
+    let mut check = weighted(&d[..10], &first) % 11;
+    if check == 10 {
+        let second: Vec<u32> = (0..10).map(|i| (i + 2) % 9 + 1).collect();
+        check = weighted(&d[..10], &second) % 11;
+    }
+    (1..=6).contains(&d[0]) && check % 10 == u32::from(d[10]) && day_of_month(two(d, 5), two(d, 3))
+}
+
+/// Belgium's national register number: modulus 97, for births before
+/// 2000 and after.
+fn be_national_number(d: &[u8]) -> bool {
+    let base = number(&d[..9]);
+    let check = u64::from(two(d, 9));
+    97 - base % 97 == check || 97 - (2_000_000_000 + base) % 97 == check
+}
+
+/// Croatia's OIB: ISO 7064 MOD 11,10.
+fn hr_oib(d: &[u8]) -> bool {
+    mod_11_10(d)
+}
+
+/// Greece's AMKA (social security number): Luhn and birth date.
+fn gr_amka(d: &[u8]) -> bool {
+    luhn(d) && day_of_month(two(d, 0), two(d, 2))
+}
+
+/// Brazil's CPF: two modulus 11 check digits, not one digit repeated.
+fn br_cpf(d: &[u8]) -> bool {
+    let check = |sum: u32| (11 - sum % 11) % 11 % 10;
+    let d1 = check(weighted(&d[..9], &[10, 9, 8, 7, 6, 5, 4, 3, 2]));
+    let d2 = check(weighted(&d[..10], &[11, 10, 9, 8, 7, 6, 5, 4, 3, 2]));
+    d.iter().any(|&x| x != d[0]) && d1 == u32::from(d[9]) && d2 == u32::from(d[10])
+}
+
+/// India's Aadhaar: Verhoeff, no leading 0 or 1, not a palindrome.
+fn in_aadhaar(d: &[u8]) -> bool {
+    const MUL: [[u8; 10]; 10] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+    ];
+    const PERM: [[u8; 10]; 8] = [
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
+    ];
+    let check = d.iter().rev().enumerate().fold(0u8, |c, (i, &x)| {
+        MUL[usize::from(c)][usize::from(PERM[i % 8][usize::from(x)])]
+    });
+    let palindrome = d.iter().eq(d.iter().rev());
+    d[0] >= 2 && check == 0 && !palindrome
+}
+
+/// Japan's individual number (My Number).
+fn jp_my_number(d: &[u8]) -> bool {
+    let sum = weighted(&d[..11], &[6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2]);
+    (11 - sum % 11) % 11 % 10 == u32::from(d[11])
+}
+
+/// Romania's CNP: check digit, and a birth date.
+fn ro_cnp(d: &[u8]) -> bool {
+    let check = weighted(&d[..12], &[2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9]) % 11;
+    let check = if check == 10 { 1 } else { check };
+    d[0] != 0 && check == u32::from(d[12]) && day_of_month(two(d, 5), two(d, 3))
+}
+
+/// South Africa's identity number: Luhn and birth date.
+fn za_id(d: &[u8]) -> bool {
+    luhn(d) && day_of_month(two(d, 4), two(d, 2))
+}
+
+/// South Korea's resident registration number.
+fn kr_rrn(d: &[u8]) -> bool {
+    let sum = weighted(&d[..12], &[2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]);
+    (11 - sum % 11) % 10 == u32::from(d[12]) && day_of_month(two(d, 4), two(d, 2))
+}
+
+/// France's NIR (numéro de sécurité sociale), digits only (not Corsica's
+/// `2A`/`2B`): modulus 97 key.
+fn fr_nir(d: &[u8]) -> bool {
+    let key = 97 - number(&d[..13]) % 97;
+    matches!(d[0], 1 | 2 | 7 | 8) && key == u64::from(two(d, 13))
+}
+
+/// China's resident identity card number, digits only (not one whose check
+/// is `X`): ISO 7064 MOD 11-2 and a birth date.
+fn cn_resident_id(d: &[u8]) -> bool {
+    let sum: u32 = d[..17]
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| u32::from(x) * ((1u32 << (17 - i)) % 11))
+        .sum();
+    let check = (12 - sum % 11) % 11;
+    check == u32::from(d[17]) && day_of_month(two(d, 12), two(d, 10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digits(s: &str) -> Vec<u8> {
+        s.bytes()
+            .filter(u8::is_ascii_digit)
+            .map(|c| c - b'0')
+            .collect()
+    }
+
+    /// Each scheme's published examples (python-stdnum's documentation,
+    /// which quotes the schemes' own), valid and with a wrong check digit.
+    #[test]
+    fn each_scheme_takes_its_examples_and_refuses_a_wrong_check_digit() {
+        type Check = fn(&[u8]) -> bool;
+        let cases: [(&str, Check, &str, &str); 27] = [
+            ("BSN", nl_bsn, "1112.22.333", "1112.52.333"),
+            ("PT NIF", pt_nif, "501 964 843", "501 964 842"),
+            ("CA SIN", ca_sin, "123-456-782", "123-456-783"),
+            ("AU TFN", au_tfn, "123 456 782", "123 456 783"),
+            ("IL ID", il_teudat_zehut, "039337423", "039337422"),
+            ("BG EGN", bg_egn, "752316 926 3", "752316 926 4"),
+            ("BG EGN 2", bg_egn, "8032056031", "8032056032"),
+            ("CZ RC", cz_rodne_cislo, "710319/2745", "710319/2746"),
+            ("GB NHS", gb_nhs, "943-476-5870", "943-476-5871"),
+            ("SE PNR", se_personnummer, "880320-0016", "880320-0018"),
+            ("PL PESEL", pl_pesel, "44051401359", "44051401358"),
+            ("DE IdNr", de_steuer_idnr, "36 574 261 809", "36574261890"),
+            ("TR TCKN", tr_kimlik, "17291716060", "17291716050"),
+            ("NO FNR", no_fodselsnummer, "151086 95088", "15108695077"),
+            ("EE IK", ee_lt_isikukood, "36805280109", "36805280108"),
+            (
+                "BE NN",
+                be_national_number,
+                "85 07 30 033 28",
+                "85 07 30 033 29",
+            ),
+            (
+                "BE NN 2000",
+                be_national_number,
+                "17 07 30 033 84",
+                "17 07 30 033 85",
+            ),
+            ("HR OIB", hr_oib, "33392005961", "33392005962"),
+            ("GR AMKA", gr_amka, "01013099997", "01013099999"),
+            ("BR CPF", br_cpf, "390.533.447-05", "390.533.447-06"),
+            ("IN Aadhaar", in_aadhaar, "234123412346", "234123412347"),
+            (
+                "JP My Number",
+                jp_my_number,
+                "6214 9832 0257",
+                "6214 9832 0258",
+            ),
+            ("RO CNP", ro_cnp, "1630615123457", "1630615123458"),
+            ("ZA ID", za_id, "7503305044089", "7503305044088"),
+            ("KR RRN", kr_rrn, "971013-9019902", "971013-9019903"),
+            ("FR NIR", fr_nir, "2 95 10 99 126 111 93", "295109912611199"),
+            (
+                "CN RIC",
+                cn_resident_id,
+                "360426199101010071",
+                "360426199101010072",
+            ),
+        ];
+        for (name, check, good, bad) in cases {
+            assert!(check(&digits(good)), "{name}: {good}");
+            assert!(!check(&digits(bad)), "{name}: {bad}");
+            assert!(valid(&digits(good)), "{name}: {good} by length");
+        }
+    }
+
+    #[test]
+    fn other_rules_of_the_schemes() {
+        // Steuer-IdNr: a digit may repeat only once (two or three times).
+        assert!(!de_steuer_idnr(&digits("36554266806")));
+        // PESEL: an invalid birth date.
+        assert!(!pl_pesel(&digits("02381307589")));
+        // Aadhaar: never starting with 0 or 1.
+        assert!(!in_aadhaar(&digits("123412341234")));
+        // CPF: one digit repeated is no number.
+        assert!(!br_cpf(&digits("11111111111")));
+        // The wrong lengths are nobody's.
+        assert!(!valid(&digits("12345")));
+        assert!(!valid(&digits("12345678901234567890")));
+    }
+}
