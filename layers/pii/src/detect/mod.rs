@@ -404,6 +404,13 @@ impl Detectors {
                 return Step::Hit(Builtin::MacAddress, i, e);
             }
         }
+        // A national identifier in its own written form (`390.533.447-05`,
+        // `131052-308T`, `54362315K`): found bare when it validates.
+        if self.on(Builtin::NationalId) && national::may_start_written_form(len, next) {
+            if let Some(e) = national::match_written_form(b, i) {
+                return Step::Hit(Builtin::NationalId, i, e);
+            }
+        }
         if !boundary::start_ok(b, i) {
             return Step::Skip(boundary::token_end(b, i));
         }

@@ -30,6 +30,98 @@ pub(crate) fn valid(d: &[u8]) -> bool {
     }
 }
 
+/// Whether a run of `len` digits followed by `next` may start a national
+/// identifier in its scheme's own written form (one test for most runs).
+#[inline]
+pub(crate) fn may_start_written_form(len: usize, next: Option<u8>) -> bool {
+    matches!(
+        (len, next),
+        (3, Some(b'.'))
+            | (6, Some(b'-' | b'+' | b'/' | b'A'..=b'F' | b'U'..=b'Y'))
+            | (8, Some(b'A'..=b'Z' | b'-'))
+            | (17, Some(b'X'))
+    )
+}
+
+/// A national identifier in its scheme's own written form, starting at the
+/// digit `s`: a form distinctive enough, once validated, to be found
+/// without a word naming it. Returns its end. The forms: Brazil's CPF
+/// `390.533.447-05`; Sweden's personnummer `880320-0016`; South Korea's
+/// RRN `971013-9019902`; Finland's henkilötunnus `131052-308T`; the Czech
+/// and Slovak rodné číslo `710319/2745`; Spain's DNI `54362315K` (or
+/// `54362315-K`); China's resident ID ending in `X`.
+pub(crate) fn match_written_form(b: &[u8], s: usize) -> Option<usize> {
+    let digits_at = |at: usize, n: usize| {
+        b.get(at..at + n)
+            .filter(|run| run.iter().all(u8::is_ascii_digit))
+            .map(|run| run.iter().map(|c| c - b'0').collect::<Vec<u8>>())
+    };
+    let after_ok = |end: usize| !b.get(end).is_some_and(|c| c.is_ascii_alphanumeric());
+    let run = b[s..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let next = b.get(s + run).copied();
+    match (run, next) {
+        (3, Some(b'.')) => {
+            // CPF: ddd.ddd.ddd-dd
+            let shape = b.get(s + 7) == Some(&b'.') && b.get(s + 11) == Some(&b'-');
+            let mut d = Vec::with_capacity(11);
+            for (at, n) in [(s, 3), (s + 4, 3), (s + 8, 3), (s + 12, 2)] {
+                d.extend(digits_at(at, n)?);
+            }
+            (shape && after_ok(s + 14) && br_cpf(&d)).then_some(s + 14)
+        }
+        (6, Some(sep)) => {
+            let head = digits_at(s, 6)?;
+            let tail_run = b[s + 7..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let end = s + 7 + tail_run;
+            let with = |tail: Vec<u8>| [head.clone(), tail].concat();
+            match (sep, tail_run) {
+                (b'-' | b'+', 4) if after_ok(end) => {
+                    se_personnummer(&with(digits_at(s + 7, 4)?)).then_some(end)
+                }
+                (b'-', 7) if after_ok(end) => kr_rrn(&with(digits_at(s + 7, 7)?)).then_some(end),
+                (b'/', 4) if after_ok(end) => {
+                    cz_rodne_cislo(&with(digits_at(s + 7, 4)?)).then_some(end)
+                }
+                (b'-' | b'+' | b'A'..=b'F' | b'U'..=b'Y', 3) => {
+                    let check = *b.get(end)?;
+                    let serial = digits_at(s + 7, 3)?;
+                    (after_ok(end + 1) && fi_hetu(&head, &serial, check)).then_some(end + 1)
+                }
+                _ => None,
+            }
+        }
+        (8, Some(c)) => {
+            let (letter, end) = if c == b'-' {
+                (*b.get(s + 9)?, s + 10)
+            } else {
+                (c, s + 9)
+            };
+            let d = digits_at(s, 8)?;
+            (letter.is_ascii_uppercase() && after_ok(end) && es_dni(&d, letter)).then_some(end)
+        }
+        (17, Some(b'X')) => {
+            let d = digits_at(s, 17)?;
+            (after_ok(s + 18) && cn_check(&d) == 10 && day_of_month(two(&d, 12), two(&d, 10)))
+                .then_some(s + 18)
+        }
+        _ => None,
+    }
+}
+
+/// Finland's henkilötunnus: `ddmmyy`, a century sign, a serial and a
+/// check character (the nine digits modulo 31).
+fn fi_hetu(date: &[u8], serial: &[u8], check: u8) -> bool {
+    const CHECKS: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
+    let n = number(date) * 1000 + number(serial);
+    CHECKS[(n % 31) as usize] == check && day_of_month(two(date, 0), two(date, 2))
+}
+
+/// Spain's DNI: eight digits and the letter of their number modulo 23.
+fn es_dni(d: &[u8], letter: u8) -> bool {
+    const LETTERS: &[u8; 23] = b"TRWAGMYFPDXBNJZSQVHLCKE";
+    LETTERS[(number(d) % 23) as usize] == letter
+}
+
 /// The sum of `d`'s digits times `weights`, pairwise.
 fn weighted(d: &[u8], weights: &[u32]) -> u32 {
     d.iter().zip(weights).map(|(&x, &w)| u32::from(x) * w).sum()
@@ -303,13 +395,17 @@ fn fr_nir(d: &[u8]) -> bool {
 /// China's resident identity card number, digits only (not one whose check
 /// is `X`): ISO 7064 MOD 11-2 and a birth date.
 fn cn_resident_id(d: &[u8]) -> bool {
+    cn_check(&d[..17]) == u32::from(d[17]) && day_of_month(two(d, 12), two(d, 10))
+}
+
+/// The check of a Chinese resident ID's first 17 digits (10 is `X`).
+fn cn_check(d: &[u8]) -> u32 {
     let sum: u32 = d[..17]
         .iter()
         .enumerate()
         .map(|(i, &x)| u32::from(x) * ((1u32 << (17 - i)) % 11))
         .sum();
-    let check = (12 - sum % 11) % 11;
-    check == u32::from(d[17]) && day_of_month(two(d, 12), two(d, 10))
+    (12 - sum % 11) % 11
 }
 
 #[cfg(test)]
@@ -382,6 +478,43 @@ mod tests {
             assert!(!check(&digits(bad)), "{name}: {bad}");
             assert!(valid(&digits(good)), "{name}: {good} by length");
         }
+    }
+
+    #[test]
+    fn written_forms_are_found_bare_when_they_validate() {
+        fn found(t: &str) -> Option<&str> {
+            match_written_form(t.as_bytes(), 0).map(|e| &t[..e])
+        }
+        for id in [
+            "390.533.447-05",
+            "880320-0016",
+            "971013-9019902",
+            "131052-308T",
+            "710319/2745",
+            "54362315K",
+            "54362315-K",
+        ] {
+            assert_eq!(found(id), Some(id), "{id}");
+            let after = format!("{id} rest");
+            assert_eq!(found(&after), Some(id), "{after}");
+        }
+        for wrong in [
+            "390.533.447-06",
+            "880320-0018",
+            "971013-9019903",
+            "131052-308U",
+            "710319/2746",
+            "54362315Z",
+            // Shapes of other things: a date range, a build, a path.
+            "081109-2036",
+            "2015.04.21-11",
+            "123456/7890",
+            "12345678ABC",
+        ] {
+            assert_eq!(found(wrong), None, "{wrong}");
+        }
+        // China's resident ID with the check X: 11010519491231002X.
+        assert_eq!(found("11010519491231002X"), Some("11010519491231002X"));
     }
 
     #[test]
