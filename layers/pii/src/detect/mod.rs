@@ -557,7 +557,17 @@ impl Detectors {
             return None;
         }
         let ws = run_start(b, i, floor, |c| c.is_ascii_alphabetic());
-        if i - ws > 3 || !word_starts_at(b, ws) {
+        if !word_starts_at(b, ws) {
+            return None;
+        }
+        // `X2482300W`, `ACUPA7085R`, `RCCMNL83S18D969H`: a national
+        // identifier that starts with letters.
+        if i - ws <= 6 && self.on(Builtin::NationalId) {
+            if let Some(e) = national::match_letter_form(b, ws, i - ws) {
+                return Some(Step::Hit(Builtin::NationalId, ws, e));
+            }
+        }
+        if i - ws > 3 {
             return None;
         }
         if i - ws == 2 && self.on(Builtin::Iban) {

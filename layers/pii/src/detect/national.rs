@@ -108,6 +108,127 @@ pub(crate) fn match_written_form(b: &[u8], s: usize) -> Option<usize> {
     }
 }
 
+/// A national identifier that starts with letters, in its scheme's
+/// written form, whose first `letters` letters start at `s` (a digit
+/// follows them): Spain's NIE `X2482300W`, Singapore's NRIC and FIN
+/// `S1234567D`, India's PAN `ACUPA7085R`, Italy's codice fiscale
+/// `RCCMNL83S18D969H`, the UK's National Insurance number `AB123456C`.
+/// Returns its end.
+pub(crate) fn match_letter_form(b: &[u8], s: usize, letters: usize) -> Option<usize> {
+    let upper = |k: usize| b.get(k).is_some_and(u8::is_ascii_uppercase);
+    let digits_at = |at: usize, n: usize| {
+        b.get(at..at + n)
+            .filter(|run| run.iter().all(u8::is_ascii_digit))
+            .map(|run| run.iter().map(|c| c - b'0').collect::<Vec<u8>>())
+    };
+    let after_ok = |end: usize| !b.get(end).is_some_and(|c| c.is_ascii_alphanumeric());
+    if !(s..s + letters).all(upper) {
+        return None;
+    }
+    match letters {
+        1 => {
+            let d = digits_at(s + 1, 7)?;
+            let (letter, end) = (*b.get(s + 8)?, s + 9);
+            if !letter.is_ascii_uppercase() || !after_ok(end) {
+                return None;
+            }
+            let valid = match b[s] {
+                // NIE: the letter stands for a leading digit, then as DNI.
+                prefix @ (b'X' | b'Y' | b'Z') => {
+                    let lead = prefix - b'X';
+                    es_dni(&[&[lead][..], &d[..]].concat(), letter)
+                }
+                prefix @ (b'S' | b'T' | b'F' | b'G') => sg_nric(prefix, &d, letter),
+                _ => false,
+            };
+            valid.then_some(end)
+        }
+        2 => {
+            // NINO: two prefix letters, six digits, a suffix A to D.
+            digits_at(s + 2, 6)?;
+            let suffix = *b.get(s + 8)?;
+            (gb_nino_prefix(b[s], b[s + 1]) && matches!(suffix, b'A'..=b'D') && after_ok(s + 9))
+                .then_some(s + 9)
+        }
+        5 => {
+            // PAN: five letters (the fourth the holder's type), four
+            // digits, a letter.
+            let d = digits_at(s + 5, 4)?;
+            let last = *b.get(s + 9)?;
+            (b"ABCFGHLJPT".contains(&b[s + 3])
+                && d.iter().any(|&x| x != 0)
+                && last.is_ascii_uppercase()
+                && after_ok(s + 10))
+            .then_some(s + 10)
+        }
+        6 => {
+            let code = b.get(s..s + 16)?;
+            (after_ok(s + 16) && it_codice_fiscale(code)).then_some(s + 16)
+        }
+        _ => None,
+    }
+}
+
+/// Singapore's NRIC and FIN check letter.
+fn sg_nric(prefix: u8, d: &[u8], letter: u8) -> bool {
+    let offset = if matches!(prefix, b'T' | b'G') { 4 } else { 0 };
+    let sum = weighted(d, &[2, 7, 6, 5, 4, 3, 2]) + offset;
+    let letters: &[u8; 11] = if matches!(prefix, b'S' | b'T') {
+        b"JZIHGFEDCBA"
+    } else {
+        b"XWUTRQPNMLK"
+    };
+    letters[(sum % 11) as usize] == letter
+}
+
+/// Whether two letters may start a UK National Insurance number.
+fn gb_nino_prefix(a: u8, b: u8) -> bool {
+    !b"DFIQUV".contains(&a)
+        && !b"DFIOQUV".contains(&b)
+        && ![*b"BG", *b"GB", *b"NK", *b"KN", *b"TN", *b"NT", *b"ZZ"].contains(&[a, b])
+}
+
+/// Italy's codice fiscale for a person: six letters, the birth year,
+/// month letter and day (digits that may be letters where the code was
+/// made unique), the place, and the check letter.
+fn it_codice_fiscale(code: &[u8]) -> bool {
+    // The values of odd positions (1st, 3rd, …) for 0-9 and A-Z alike.
+    const ODD: [u32; 26] = [
+        1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24,
+        23,
+    ];
+    let digit_like = |c: u8| c.is_ascii_digit() || b"LMNPQRSTUV".contains(&c);
+    let shape = code[..6].iter().all(u8::is_ascii_uppercase)
+        && code[6..8].iter().all(|&c| digit_like(c))
+        && b"ABCDEHLMPRST".contains(&code[8])
+        && code[9..11].iter().all(|&c| digit_like(c))
+        && code[11].is_ascii_uppercase()
+        && code[12..15].iter().all(|&c| digit_like(c))
+        && code[15].is_ascii_uppercase();
+    if !shape {
+        return false;
+    }
+    let value = |c: u8| -> usize {
+        if c.is_ascii_digit() {
+            usize::from(c - b'0')
+        } else {
+            usize::from(c - b'A')
+        }
+    };
+    let sum: u32 = code[..15]
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if i % 2 == 0 {
+                ODD[value(c)]
+            } else {
+                value(c) as u32
+            }
+        })
+        .sum();
+    u32::from(code[15] - b'A') == sum % 26
+}
+
 /// Finland's henkilötunnus: `ddmmyy`, a century sign, a serial and a
 /// check character (the nine digits modulo 31).
 fn fi_hetu(date: &[u8], serial: &[u8], check: u8) -> bool {
@@ -515,6 +636,35 @@ mod tests {
         }
         // China's resident ID with the check X: 11010519491231002X.
         assert_eq!(found("11010519491231002X"), Some("11010519491231002X"));
+    }
+
+    #[test]
+    fn letter_forms_are_found_bare_when_they_validate() {
+        fn found(t: &str) -> Option<&str> {
+            let letters = t.bytes().take_while(u8::is_ascii_alphabetic).count();
+            match_letter_form(t.as_bytes(), 0, letters).map(|e| &t[..e])
+        }
+        for id in [
+            "X2482300W",
+            "S1234567D",
+            "ACUPA7085R",
+            "RCCMNL83S18D969H",
+            "AB123456C",
+        ] {
+            assert_eq!(found(id), Some(id), "{id}");
+        }
+        for wrong in [
+            "X2482300A",
+            "S1234567A",
+            "ACUZA7085R",
+            "RCCMNL83S18D969A",
+            "QQ123456C",
+            "AB123456E",
+            "ABC1234567",
+            "SRV1234567X",
+        ] {
+            assert_eq!(found(wrong), None, "{wrong}");
+        }
     }
 
     #[test]
