@@ -406,7 +406,7 @@ impl Detectors {
         }
         // A national identifier in its own written form (`390.533.447-05`,
         // `131052-308T`, `54362315K`): found bare when it validates.
-        if self.on(Builtin::NationalId) && national::may_start_written_form(len, next) {
+        if self.on(Builtin::NationalId) && national::may_start_written_form(b, i, len, next) {
             if let Some(e) = national::match_written_form(b, i) {
                 return Step::Hit(Builtin::NationalId, i, e);
             }

@@ -24,6 +24,7 @@ pub(crate) fn valid(d: &[u8]) -> bool {
         }
         12 => in_aadhaar(d) || jp_my_number(d),
         13 => ro_cnp(d) || za_id(d) || kr_rrn(d),
+        14 => br_cnpj(d),
         15 => fr_nir(d),
         18 => cn_resident_id(d),
         _ => false,
@@ -33,11 +34,17 @@ pub(crate) fn valid(d: &[u8]) -> bool {
 /// Whether a run of `len` digits followed by `next` may start a national
 /// identifier in its scheme's own written form (one test for most runs).
 #[inline]
-pub(crate) fn may_start_written_form(len: usize, next: Option<u8>) -> bool {
+pub(crate) fn may_start_written_form(b: &[u8], s: usize, len: usize, next: Option<u8>) -> bool {
+    // The dotted forms (`76.086.428-5`, `390.533.447-05`,
+    // `16.727.230/0001-97`) have a second dot four bytes after the first:
+    // not a decimal (`12.4ms`) or a version.
+    if next == Some(b'.') {
+        return len <= 3 && b.get(s + len + 4) == Some(&b'.');
+    }
     matches!(
         (len, next),
-        (3, Some(b'.'))
-            | (6, Some(b'-' | b'+' | b'/' | b'A'..=b'F' | b'U'..=b'Y'))
+        (6, Some(b'-' | b'+' | b'/' | b'A'..=b'F' | b'U'..=b'Y'))
+            | (7, Some(b'-'))
             | (8, Some(b'A'..=b'Z' | b'-'))
             | (17, Some(b'X'))
     )
@@ -60,9 +67,37 @@ pub(crate) fn match_written_form(b: &[u8], s: usize) -> Option<usize> {
     let run = b[s..].iter().take_while(|c| c.is_ascii_digit()).count();
     let next = b.get(s + run).copied();
     match (run, next) {
+        // CNPJ: dd.ddd.ddd/dddd-dd
+        (2, Some(b'.')) if b.get(s + 10) == Some(&b'/') => {
+            let shape = b.get(s + 6) == Some(&b'.') && b.get(s + 15) == Some(&b'-');
+            if !shape {
+                return None;
+            }
+            let mut d = Vec::with_capacity(14);
+            for (at, n) in [(s, 2), (s + 3, 3), (s + 7, 3), (s + 11, 4), (s + 16, 2)] {
+                d.extend(digits_at(at, n)?);
+            }
+            (shape && after_ok(s + 18) && br_cnpj(&d)).then_some(s + 18)
+        }
+        // RUT: d.ddd.ddd-c or dd.ddd.ddd-c (c a digit or K)
+        (1 | 2, Some(b'.')) => {
+            let at = s + run;
+            let shape = b.get(at + 4) == Some(&b'.') && b.get(at + 8) == Some(&b'-');
+            if !shape {
+                return None;
+            }
+            let mut d = digits_at(s, run)?;
+            d.extend(digits_at(at + 1, 3)?);
+            d.extend(digits_at(at + 5, 3)?);
+            let check = *b.get(at + 9)?;
+            (shape && after_ok(at + 10) && cl_rut(&d, check)).then_some(at + 10)
+        }
         (3, Some(b'.')) => {
             // CPF: ddd.ddd.ddd-dd
             let shape = b.get(s + 7) == Some(&b'.') && b.get(s + 11) == Some(&b'-');
+            if !shape {
+                return None;
+            }
             let mut d = Vec::with_capacity(11);
             for (at, n) in [(s, 3), (s + 4, 3), (s + 8, 3), (s + 12, 2)] {
                 d.extend(digits_at(at, n)?);
@@ -90,14 +125,17 @@ pub(crate) fn match_written_form(b: &[u8], s: usize) -> Option<usize> {
                 _ => None,
             }
         }
-        (8, Some(c)) => {
+        (7 | 8, Some(c)) => {
             let (letter, end) = if c == b'-' {
-                (*b.get(s + 9)?, s + 10)
+                (*b.get(s + run + 1)?, s + run + 2)
             } else {
-                (c, s + 9)
+                (c, s + run + 1)
             };
-            let d = digits_at(s, 8)?;
-            (letter.is_ascii_uppercase() && after_ok(end) && es_dni(&d, letter)).then_some(end)
+            let d = digits_at(s, run)?;
+            let dni = run == 8 && letter.is_ascii_uppercase() && es_dni(&d, letter);
+            // RUT without its dots: ddddddd-c or dddddddd-c.
+            let rut = c == b'-' && cl_rut(&d, letter);
+            ((dni || rut) && after_ok(end)).then_some(end)
         }
         (17, Some(b'X')) => {
             let d = digits_at(s, 17)?;
@@ -150,6 +188,12 @@ pub(crate) fn match_letter_form(b: &[u8], s: usize, letters: usize) -> Option<us
             (gb_nino_prefix(b[s], b[s + 1]) && matches!(suffix, b'A'..=b'D') && after_ok(s + 9))
                 .then_some(s + 9)
         }
+        4 => {
+            // CURP: four letters, the birth date, sex, state, three
+            // consonants, a character and the check digit.
+            let code = b.get(s..s + 18)?;
+            (after_ok(s + 18) && mx_curp(code)).then_some(s + 18)
+        }
         5 => {
             // PAN: five letters (the fourth the holder's type), four
             // digits, a letter.
@@ -167,6 +211,50 @@ pub(crate) fn match_letter_form(b: &[u8], s: usize, letters: usize) -> Option<us
         }
         _ => None,
     }
+}
+
+/// Mexico's CURP: its shape, birth date and check digit.
+fn mx_curp(code: &[u8]) -> bool {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ";
+    let shape = code[..4].iter().all(u8::is_ascii_uppercase)
+        && code[4..10].iter().all(u8::is_ascii_digit)
+        && b"HMX".contains(&code[10])
+        && code[11..16].iter().all(u8::is_ascii_uppercase)
+        && code[16].is_ascii_alphanumeric()
+        && code[17].is_ascii_digit();
+    if !shape {
+        return false;
+    }
+    let date: Vec<u8> = code[4..10].iter().map(|c| c - b'0').collect();
+    let mut sum = 0u32;
+    for (i, c) in code[..17].iter().enumerate() {
+        let Some(value) = ALPHABET.iter().position(|a| a == c) else {
+            return false;
+        };
+        sum += value as u32 * (18 - i as u32);
+    }
+    (10 - sum % 10) % 10 == u32::from(code[17] - b'0') && day_of_month(two(&date, 4), two(&date, 2))
+}
+
+/// Brazil's CNPJ (a company's number, listed with the CPF): two modulus
+/// 11 check digits.
+fn br_cnpj(d: &[u8]) -> bool {
+    let check = |sum: u32| (11 - sum % 11) % 11 % 10;
+    let d1 = check(weighted(&d[..12], &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]));
+    let d2 = check(weighted(&d[..13], &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]));
+    d.iter().any(|&x| x != d[0]) && d1 == u32::from(d[12]) && d2 == u32::from(d[13])
+}
+
+/// Chile's RUT (rol único tributario): the body's weighted sum modulo 11,
+/// `K` for 10.
+fn cl_rut(body: &[u8], check: u8) -> bool {
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| u32::from(x) * (9 - (i as u32 % 6)))
+        .sum();
+    b"0123456789K"[(sum % 11) as usize] == check
 }
 
 /// Singapore's NRIC and FIN check letter.
@@ -607,6 +695,10 @@ mod tests {
             match_written_form(t.as_bytes(), 0).map(|e| &t[..e])
         }
         for id in [
+            "16.727.230/0001-97",
+            "76.086.428-5",
+            "76086428-5",
+            "12531909-2",
             "390.533.447-05",
             "880320-0016",
             "971013-9019902",
@@ -620,6 +712,9 @@ mod tests {
             assert_eq!(found(&after), Some(id), "{after}");
         }
         for wrong in [
+            "16.727.230/0001-98",
+            "76.086.428-4",
+            "12531909-3",
             "390.533.447-06",
             "880320-0018",
             "971013-9019903",
@@ -650,6 +745,7 @@ mod tests {
             "ACUPA7085R",
             "RCCMNL83S18D969H",
             "AB123456C",
+            "BOXW310820HNERXN09",
         ] {
             assert_eq!(found(id), Some(id), "{id}");
         }
@@ -662,6 +758,7 @@ mod tests {
             "AB123456E",
             "ABC1234567",
             "SRV1234567X",
+            "BOXW310820HNERXN08",
         ] {
             assert_eq!(found(wrong), None, "{wrong}");
         }
