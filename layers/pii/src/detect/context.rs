@@ -112,7 +112,13 @@ fn word_kinds(w: &[u8]) -> u8 {
         | b"cislo"
         | b"mynumber"
         | b"nrn"
-        | b"nif" => NATIONAL,
+        | b"nif"
+        | b"cnpj"
+        | b"rut"
+        | b"curp"
+        | b"nric"
+        | b"dni"
+        | b"nie" => NATIONAL,
         b"card" | b"cards" | b"credit" | b"debit" | b"visa" | b"mastercard" | b"amex" | b"cc"
         | b"pan" | b"cardnumber" => CARD,
         b"passport" | b"passports" | b"travel" => PASSPORT,
