@@ -8,8 +8,10 @@
 /// Whether `d` (digit values) is a valid identifier of a scheme whose
 /// numbers have its length and are digits alone.
 pub(crate) fn valid(d: &[u8]) -> bool {
+    let rut = |d: &[u8]| cl_rut(&d[..d.len() - 1], b'0' + d[d.len() - 1]);
     match d.len() {
-        9 => nl_bsn(d) || pt_nif(d) || ca_sin(d) || au_tfn(d) || il_teudat_zehut(d),
+        8 => rut(d),
+        9 => nl_bsn(d) || pt_nif(d) || ca_sin(d) || au_tfn(d) || il_teudat_zehut(d) || rut(d),
         10 => bg_egn(d) || cz_rodne_cislo(d) || gb_nhs(d) || se_personnummer(d) || dk_cpr(d),
         11 => {
             pl_pesel(d)
