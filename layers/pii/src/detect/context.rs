@@ -118,7 +118,8 @@ fn word_kinds(w: &[u8]) -> u8 {
         | b"curp"
         | b"nric"
         | b"dni"
-        | b"nie" => NATIONAL,
+        | b"nie"
+        | b"medicare" => NATIONAL,
         b"card" | b"cards" | b"credit" | b"debit" | b"visa" | b"mastercard" | b"amex" | b"cc"
         | b"pan" | b"cardnumber" => CARD,
         b"passport" | b"passports" | b"travel" => PASSPORT,

@@ -404,6 +404,12 @@ impl Detectors {
                 return Step::Hit(Builtin::MacAddress, i, e);
             }
         }
+        // The UK's National Insurance number in groups: `AB 12 34 56 C`.
+        if len == 2 && prev == Some(b' ') && i >= floor + 3 && b[i - 2].is_ascii_uppercase() {
+            if let Some(hit) = self.spaced_nino(b, i, floor) {
+                return hit;
+            }
+        }
         // A national identifier in its own written form (`390.533.447-05`,
         // `131052-308T`, `54362315K`): found bare when it validates.
         if self.on(Builtin::NationalId) && national::may_start_written_form(b, i, len, next) {
@@ -476,6 +482,16 @@ impl Detectors {
             return hit;
         }
         Step::Skip(boundary::token_end(b, i))
+    }
+
+    /// A National Insurance number in groups whose first digits are at `i`.
+    #[inline(never)]
+    fn spaced_nino(&self, b: &[u8], i: usize, floor: usize) -> Option<Step> {
+        if !self.on(Builtin::NationalId) {
+            return None;
+        }
+        let (s, e) = national::match_spaced_nino(b, i).filter(|&(s, _)| s >= floor)?;
+        Some(Step::Hit(Builtin::NationalId, s, e))
     }
 
     /// A number a context word before it names (`call me on 206 5550143`,

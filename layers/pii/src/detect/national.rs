@@ -12,7 +12,14 @@ pub(crate) fn valid(d: &[u8]) -> bool {
     match d.len() {
         8 => rut(d),
         9 => nl_bsn(d) || pt_nif(d) || ca_sin(d) || au_tfn(d) || il_teudat_zehut(d) || rut(d),
-        10 => bg_egn(d) || cz_rodne_cislo(d) || gb_nhs(d) || se_personnummer(d) || dk_cpr(d),
+        10 => {
+            bg_egn(d)
+                || cz_rodne_cislo(d)
+                || gb_nhs(d)
+                || se_personnummer(d)
+                || dk_cpr(d)
+                || au_medicare(d)
+        }
         11 => {
             pl_pesel(d)
                 || de_steuer_idnr(d)
@@ -257,6 +264,38 @@ fn cl_rut(body: &[u8], check: u8) -> bool {
         .map(|(i, &x)| u32::from(x) * (9 - (i as u32 % 6)))
         .sum();
     b"0123456789K"[(sum % 11) as usize] == check
+}
+
+/// Australia's Medicare card number (ten digits: the card's eight, its
+/// check digit, an issue number).
+fn au_medicare(d: &[u8]) -> bool {
+    (2..=6).contains(&d[0]) && weighted(&d[..8], &[1, 3, 7, 9, 1, 3, 7, 9]) % 10 == u32::from(d[8])
+}
+
+/// The UK's National Insurance number written in groups (`AB 12 34 56
+/// C`), whose first group of digits starts at `s` after a space: its
+/// start and end.
+pub(crate) fn match_spaced_nino(b: &[u8], s: usize) -> Option<(usize, usize)> {
+    let start = s.checked_sub(3)?;
+    let (p1, p2) = (b[start], b[start + 1]);
+    let word_start = start == 0 || !b[start - 1].is_ascii_alphanumeric();
+    let groups = (0..3).all(|g| {
+        let at = s + g * 3;
+        b.get(at..at + 2)
+            .is_some_and(|two| two.iter().all(u8::is_ascii_digit))
+            && (g == 2 || b.get(at + 2) == Some(&b' '))
+    });
+    let suffix_at = s + 8;
+    let ok = word_start
+        && p1.is_ascii_uppercase()
+        && p2.is_ascii_uppercase()
+        && gb_nino_prefix(p1, p2)
+        && groups
+        && b.get(suffix_at) == Some(&b' ')
+        && b.get(suffix_at + 1)
+            .is_some_and(|c| matches!(c, b'A'..=b'D'))
+        && !b.get(suffix_at + 2).is_some_and(u8::is_ascii_alphanumeric);
+    ok.then_some((start, suffix_at + 2))
 }
 
 /// Singapore's NRIC and FIN check letter.
@@ -764,6 +803,25 @@ mod tests {
         ] {
             assert_eq!(found(wrong), None, "{wrong}");
         }
+    }
+
+    #[test]
+    fn a_national_insurance_number_in_groups() {
+        let t = "NINO AB 12 34 56 C on file";
+        let s = t.find("12").unwrap();
+        assert_eq!(match_spaced_nino(t.as_bytes(), s), Some((5, 18)));
+        for wrong in [
+            "QQ 12 34 56 C",
+            "AB 12 34 56 E",
+            "XAB 12 34 56 C",
+            "AB 12 34 567 C",
+        ] {
+            let s = wrong.find("12").unwrap();
+            assert_eq!(match_spaced_nino(wrong.as_bytes(), s), None, "{wrong}");
+        }
+        // Medicare: 2123 45670 1 (card 21234567, check 0, issue 1).
+        assert!(au_medicare(&digits("2123456701")));
+        assert!(!au_medicare(&digits("2123456711")));
     }
 
     #[test]
