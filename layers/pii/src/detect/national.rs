@@ -5,6 +5,8 @@
 //! it (`BSN 111222333`, `PESEL: 44051401359`, `national id …`): the check
 //! digit alone would pass one random number in ten.
 
+use super::card::luhn_valid as luhn;
+
 /// Whether `d` (digit values) is a valid identifier of a scheme whose
 /// numbers have its length and are digits alone.
 pub(crate) fn valid(d: &[u8]) -> bool {
@@ -380,24 +382,6 @@ fn weighted(d: &[u8], weights: &[u32]) -> u32 {
 /// The number `d` spells.
 fn number(d: &[u8]) -> u64 {
     d.iter().fold(0, |n, &x| n * 10 + u64::from(x))
-}
-
-fn luhn(d: &[u8]) -> bool {
-    let sum: u32 = d
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| {
-            let x = u32::from(x);
-            if i % 2 == 1 {
-                let y = x * 2;
-                if y > 9 { y - 9 } else { y }
-            } else {
-                x
-            }
-        })
-        .sum();
-    sum % 10 == 0
 }
 
 /// ISO 7064 MOD 11,10 over the whole number (its last digit the check).
