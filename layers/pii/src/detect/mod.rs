@@ -429,7 +429,7 @@ impl Detectors {
         // Every numeric kind has six digits or more: a shorter number,
         // with whatever joins it to others (`12.4`, `200`, `10:30`), is
         // passed over in one step.
-        if (joined || paren) && !plus && context::digits_joined(b, i, 6) < 6 {
+        if (joined || paren) && !plus && context::digits_joined(b, i, 5) < 5 {
             return Step::Skip(boundary::token_end(b, i));
         }
         if !paren && !plus && !joined && len < 13 {
@@ -560,7 +560,8 @@ impl Detectors {
         {
             return hit(Builtin::Passport);
         }
-        if kinds & context::PHONE != 0 && (7..=15).contains(&n.count) {
+        // Short plans' numbers have five digits (`21 234`, Cook Islands).
+        if kinds & context::PHONE != 0 && (5..=15).contains(&n.count) {
             return hit(Builtin::Phone);
         }
         None

@@ -543,11 +543,21 @@ pub(crate) fn phone_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
     while matches!(b.get(v), Some(b' ' | b'"' | b'\'')) && v - d < 4 {
         v += 1;
     }
+    // The number in any grouping its plan writes it in (`030 901820`,
+    // `(06 1) 234 5678`, `8 0152 45-09-11`), short plans' five digits
+    // included (`21 234`): under a phone key a number is a phone number.
     let digits = v + usize::from(b.get(v) == Some(&b'+'));
-    let end = super::bytes::run_end(b, digits, |c| c.is_ascii_digit());
-    let ok = (7..=15).contains(&(end - digits))
-        && !b.get(end).is_some_and(|&c| super::bytes::is_word(c));
-    ok.then_some((v, end))
+    if !b
+        .get(digits)
+        .is_some_and(|&c| c.is_ascii_digit() || c == b'(')
+    {
+        return None;
+    }
+    let n = super::context::read_number(b, digits, false, 15);
+    let ok = (5..=15).contains(&n.count)
+        && n.end > digits
+        && !b.get(n.end).is_some_and(|&c| super::bytes::is_word(c));
+    ok.then_some((v, n.end))
 }
 
 /// Finds the password of a URL's user info (`scheme://user:password@host`)
@@ -826,7 +836,12 @@ mod tests {
         assert_eq!(find("phone: 5551234567 ok"), Some("5551234567"));
         assert_eq!(find("mobileNumber=+447700900123"), Some("+447700900123"));
         assert_eq!(find(r#""tel":"0612345678""#), Some("0612345678"));
-        assert_eq!(find("phone: 12345"), None);
+        // Short plans have five digits; four are no phone number.
+        assert_eq!(find("phone: 12345"), Some("12345"));
+        assert_eq!(find("phone: 1234"), None);
+        // Any grouping the plan writes.
+        assert_eq!(find("phone=030 901820 ok"), Some("030 901820"));
+        assert_eq!(find("phone=8 0152 45-09-11 x"), Some("8 0152 45-09-11"));
         assert_eq!(find("phones_count=5551234567"), None);
         assert_eq!(find("order=5551234567"), None);
     }
