@@ -153,15 +153,9 @@ pub(crate) const DEFAULT_PERSONAL_KEYS: [(Builtin, &[&str]); 5] = [
 /// personal whatever else they match.
 #[derive(Clone, Debug)]
 pub(crate) struct PersonalKeys {
-    /// The last words of the names (lower case), by length: a key that
-    /// ends in none of them names no personal data, told by reading back
-    /// one word.
-    last_words: Vec<Vec<Box<[u8]>>>,
-    /// Which (length, first letter) and (length, last letter) pairs the
-    /// last words have: most words are ruled out without a comparison.
-    last_word_bits: [(u32, u32); 32],
-    /// A filter over the last words' hashes ([`word_hash`]), read while a
-    /// key's last word is read back from its delimiter.
+    /// A filter over the hashes of the names' ends (a one-word name, a
+    /// longer one's last two words), each read back from its end as a key
+    /// is read back from its delimiter ([`hash_word_back`]).
     bloom: Box<[u64; BLOOM_WORDS]>,
     /// The last three letters of the last words, case folded (row by the
     /// last two, bit by the one before; every bit for a two-letter word):
@@ -186,37 +180,40 @@ impl PersonalKeys {
             .map(|&kind| (kind, SecretKeys::new(std::iter::empty::<&str>())))
             .collect();
         let mut all = SecretKeys::new(std::iter::empty::<&str>());
-        let mut last_words: Vec<Vec<Box<[u8]>>> = vec![Vec::new(); 32];
-        let mut last_word_bits = [(0u32, 0u32); 32];
         let mut bloom = Box::new([0u64; BLOOM_WORDS]);
         let mut tails = Box::new([0u32; 1024]);
         for (kind, name) in names {
             if let Some((_, set)) = sets.iter_mut().find(|(k, _)| *k == kind) {
                 set.add(name);
                 all.add(name);
-                let word = last_word(name.as_bytes()).to_ascii_lowercase();
-                if let (Some(&first), Some(&last)) = (word.first(), word.last()) {
-                    let len = word.len().min(31);
-                    last_word_bits[len].0 |= 1 << (first & 31);
-                    last_word_bits[len].1 |= 1 << (last & 31);
-                    let tail = name_tail(name);
-                    let bit = bloom_bit(word_hash(tail.bytes().rev()));
-                    bloom[bit / 64] |= 1 << (bit % 64);
-                    let before_last = word.len().checked_sub(2).map_or(0, |k| word[k]);
-                    let row = (usize::from(last & 31) << 5) | usize::from(before_last & 31);
-                    tails[row] |= match word.len().checked_sub(3) {
-                        Some(k) => 1 << (word[k] & 31),
-                        None => u32::MAX,
+                let b = name.as_bytes();
+                let Some(end) = b.iter().rposition(u8::is_ascii_alphabetic).map(|k| k + 1) else {
+                    continue;
+                };
+                // Filed as a key is read: its last word, and the word
+                // before it across one separator or a case change.
+                let (hash, k) = hash_word_back(b, end, 0, HASH_SEED);
+                let mut k2 = k;
+                if k2 > 0 && matches!(b[k2 - 1], b'_' | b'.' | b'-') {
+                    k2 -= 1;
+                }
+                let filed = if k2 > 0 && LETTER[usize::from(b[k2 - 1])] != 0 {
+                    hash_word_back(b, k2, 0, hash_step(hash, b' ')).0
+                } else {
+                    hash
+                };
+                let bit = bloom_bit(filed);
+                bloom[bit / 64] |= 1 << (bit % 64);
+                if end >= 2 {
+                    let row = (usize::from(b[end - 1] & 31) << 5) | usize::from(b[end - 2] & 31);
+                    tails[row] |= match end - k {
+                        3.. => 1 << (b[end - 3] & 31),
+                        _ => u32::MAX,
                     };
-                    if !last_words[len].iter().any(|w| **w == *word) {
-                        last_words[len].push(word.into_boxed_slice());
-                    }
                 }
             }
         }
         PersonalKeys {
-            last_words,
-            last_word_bits,
             bloom,
             tails,
             all,
@@ -292,27 +289,11 @@ impl PersonalKeys {
         self.bloom[bit / 64] & (1 << (bit % 64)) != 0
     }
 
-    /// Whether a key whose last word is `word` may name personal data:
-    /// the last word of some name.
-    #[inline]
-    pub(crate) fn may_end_with(&self, word: &[u8]) -> bool {
-        let (Some(&first), Some(&last)) = (word.first(), word.last()) else {
-            return false;
-        };
-        let len = word.len().min(31);
-        let (firsts, lasts) = self.last_word_bits[len];
-        firsts & (1 << (first & 31)) != 0
-            && lasts & (1 << (last & 31)) != 0
-            && self.last_words[len]
-                .iter()
-                .any(|w| w.eq_ignore_ascii_case(word))
-    }
-
-    /// The kind `key` names, if it names personal data: it ends in a
-    /// name's last word and holds that name (and is no setting about it,
-    /// such as `first_name_max_length`).
+    /// The kind `key` names, if it names personal data: it ends as a name
+    /// ends (read as a key in text is) and holds that name, and is no
+    /// setting about it (`first_name_max_length`).
     pub(crate) fn kind_of(&self, key: &[u8], enabled: impl Fn(Builtin) -> bool) -> Option<Builtin> {
-        if !self.may_end_with(last_word(key)) || !self.all.matches_key(key) {
+        if !self.may_end_before(key, key.len(), 0) || !self.all.matches_key(key) {
             return None;
         }
         let kind = self
@@ -375,72 +356,9 @@ fn hash_word_back(b: &[u8], end: usize, floor: usize, mut hash: u32) -> (u32, us
     (hash, k)
 }
 
-/// What the filter holds of a name, as its words joined by a space: the
-/// word of a one-word name, the last two words of a longer one.
-fn name_tail(name: &str) -> String {
-    let words: Vec<String> = split_name(name);
-    let from = words.len().saturating_sub(2);
-    words[from..].join(" ")
-}
-
-/// A name's words, lower case, split at separators and case changes
-/// (`dateOfBirth`: `date`, `of`, `birth`); digits dropped.
-fn split_name(name: &str) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    let mut current = String::new();
-    let mut after_lower = false;
-    for c in name.chars() {
-        if c.is_ascii_alphabetic() {
-            if c.is_ascii_uppercase() && after_lower && !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            current.push(c.to_ascii_lowercase());
-            after_lower = c.is_ascii_lowercase();
-        } else {
-            if !current.is_empty() {
-                words.push(std::mem::take(&mut current));
-            }
-            after_lower = false;
-        }
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
-}
-
-/// The hash of a word's letters, given last to first.
-fn word_hash(letters: impl Iterator<Item = u8>) -> u32 {
-    letters.fold(HASH_SEED, hash_step)
-}
-
 #[inline]
 fn bloom_bit(hash: u32) -> usize {
     (hash >> 20) as usize % (BLOOM_WORDS * 64)
-}
-
-/// The last word of `key`: its last run of letters, after any trailing
-/// digits and separators (`address_line1`: `line`), split where a
-/// lower-case letter meets an upper-case one (`dateOfBirth`: `Birth`) or an
-/// acronym ends (`NHSNumber`: `Number`).
-pub(crate) fn last_word(key: &[u8]) -> &[u8] {
-    let Some(last) = key.iter().rposition(u8::is_ascii_alphabetic) else {
-        return &[];
-    };
-    let end = last + 1;
-    let mut start = last;
-    while start > 0 && key[start - 1].is_ascii_alphabetic() {
-        let (p, c) = (key[start - 1], key[start]);
-        let camel = p.is_ascii_lowercase() && c.is_ascii_uppercase();
-        let acronym_end = p.is_ascii_uppercase()
-            && c.is_ascii_uppercase()
-            && key.get(start + 1).is_some_and(u8::is_ascii_lowercase);
-        if camel || acronym_end {
-            break;
-        }
-        start -= 1;
-    }
-    &key[start..end]
 }
 
 /// Whether `key` names a setting about personal data rather than the data
@@ -524,22 +442,6 @@ mod tests {
             "passport",
         ] {
             assert_eq!(kind(key), None, "{key}");
-        }
-    }
-
-    #[test]
-    fn the_last_word_of_a_key() {
-        for (key, word) in [
-            ("first_name", "name"),
-            ("address_line1", "line"),
-            ("dateOfBirth", "Birth"),
-            ("NHSNumber", "Number"),
-            ("customer.lastName", "Name"),
-            ("\"street\"", "street"),
-            ("dob", "dob"),
-            ("42", ""),
-        ] {
-            assert_eq!(last_word(key.as_bytes()), word.as_bytes(), "{key}");
         }
     }
 
