@@ -2,6 +2,7 @@
 //! (tests that install a global subscriber or change the environment keep
 //! binaries of their own).
 
+mod changing_text;
 mod client_ids;
 mod cyclic_errors;
 mod examples;

@@ -58,6 +58,7 @@ mod logged;
 mod original;
 mod owned;
 mod parts;
+mod rendered;
 mod scratch;
 mod span;
 mod time;
@@ -84,8 +85,11 @@ pub use tracing_subscriber::field::RecordFields;
 pub mod internal {
     pub use crate::correlation::{new_uuid_v7, new_uuid_v7_at, random_u64, random_u128};
     pub use crate::logged::{event_logged, mark_event_logged};
+    pub use crate::rendered::open as open_rendering;
+    pub use crate::rendered::{close as close_rendering, has_texts as has_rendered_texts};
     pub use crate::scratch::with_scratch;
     pub use crate::time::{parse_rfc3339, rfc3339_micros, rfc3339_micros_since_epoch};
+    pub use crate::visit::visit_fields_with_text;
 }
 
 /// The target of the audit events warden's own emitters log: the

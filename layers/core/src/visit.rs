@@ -6,6 +6,8 @@ use std::fmt;
 use tracing_core::field::{Field, Visit};
 use tracing_subscriber::field::RecordFields;
 
+use crate::rendered;
+
 /// One field value as `tracing` recorded it, borrowed for the length of a visit.
 ///
 /// `tracing` hands values to a [`Visit`] one method per type; this enum folds
@@ -70,47 +72,67 @@ impl fmt::Debug for FieldRef<'_> {
 /// Calls `f` once for every field value `record` carries, in recording order.
 ///
 /// Nothing is copied or formatted: `Debug` values are handed over as
-/// `&dyn Debug`, to be formatted only if the caller needs the text.
-pub fn visit_fields<R, F>(record: &R, f: F)
+/// `&dyn Debug`, to be formatted only if the caller needs the text. If a
+/// gate opened a rendering for `record` (see the PII gate), a `Debug`
+/// value is formatted once for all the layers that read it, and each gets
+/// that text: the text the gate scanned is the text every sink writes.
+pub fn visit_fields<R, F>(record: &R, mut f: F)
 where
     R: RecordFields + ?Sized,
     F: FnMut(&Field, FieldRef<'_>),
 {
-    record.record(&mut Adapter(f));
+    visit_fields_with_text(record, |field, value, _| f(field, value));
 }
 
-struct Adapter<F>(F);
+/// [`visit_fields`], also giving the text of a `Debug` value that was
+/// formatted in the record's rendering (`None` for other values, and for
+/// every value of a record no gate opened a rendering for).
+pub fn visit_fields_with_text<R, F>(record: &R, f: F)
+where
+    R: RecordFields + ?Sized,
+    F: FnMut(&Field, FieldRef<'_>, Option<&str>),
+{
+    record.record(&mut Adapter { f });
+}
 
-impl<F: FnMut(&Field, FieldRef<'_>)> Visit for Adapter<F> {
+struct Adapter<F> {
+    f: F,
+}
+
+impl<F: FnMut(&Field, FieldRef<'_>, Option<&str>)> Visit for Adapter<F> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        (self.0)(field, FieldRef::F64(value))
+        (self.f)(field, FieldRef::F64(value), None)
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        (self.0)(field, FieldRef::I64(value))
+        (self.f)(field, FieldRef::I64(value), None)
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        (self.0)(field, FieldRef::U64(value))
+        (self.f)(field, FieldRef::U64(value), None)
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        (self.0)(field, FieldRef::I128(value))
+        (self.f)(field, FieldRef::I128(value), None)
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        (self.0)(field, FieldRef::U128(value))
+        (self.f)(field, FieldRef::U128(value), None)
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        (self.0)(field, FieldRef::Bool(value))
+        (self.f)(field, FieldRef::Bool(value), None)
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        (self.0)(field, FieldRef::Str(value))
+        (self.f)(field, FieldRef::Str(value), None)
     }
     fn record_bytes(&mut self, field: &Field, value: &[u8]) {
-        (self.0)(field, FieldRef::Bytes(value))
+        (self.f)(field, FieldRef::Bytes(value), None)
     }
     fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        (self.0)(field, FieldRef::Error(value))
+        (self.f)(field, FieldRef::Error(value), None)
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        (self.0)(field, FieldRef::Debug(value))
+        let f = &mut self.f;
+        rendered::with_text(field, value, |text| match text {
+            Some(text) => f(field, FieldRef::Debug(&rendered::Text(text)), Some(text)),
+            None => f(field, FieldRef::Debug(value), None),
+        })
     }
 }
 

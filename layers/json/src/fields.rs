@@ -7,7 +7,8 @@ use tracing_core::span::Record;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FormatFields, FormattedFields};
-use warden_core::{SanitizedFields, visit_fields};
+use warden_core::SanitizedFields;
+use warden_core::internal::visit_fields_with_text;
 
 use crate::write;
 
@@ -46,12 +47,12 @@ impl JsonFields {
 /// Appends the members for `fields` to `out`, each preceded by a comma if
 /// `out` is not empty.
 fn members<R: RecordFields + ?Sized>(out: &mut String, fields: &R) {
-    visit_fields(fields, |field, value| {
+    visit_fields_with_text(fields, |field, value, text| {
         if !out.is_empty() {
             out.push(',');
         }
         write::key(out, field.name());
-        write::value(out, value);
+        write::value_or_text(out, value, text);
     });
 }
 

@@ -9,7 +9,8 @@ use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
-use warden_core::{FieldRef, SanitizedFields, visit_fields};
+use warden_core::internal::visit_fields_with_text;
+use warden_core::{FieldRef, SanitizedFields};
 
 use crate::callsite::Texts;
 use crate::fields::{JsonFields, merge_sanitized};
@@ -403,10 +404,10 @@ impl Json {
         // One test per field for the common event, whatever is special.
         let special = is_span_event || from_log;
         let mut timing = CloseTiming::default();
-        visit_fields(event, |field, value| {
+        visit_fields_with_text(event, |field, value, text| {
             let name = field.name();
             if name == "message" {
-                write::value(line.key(names.message.quoted()), value);
+                write::value_or_text(line.key(names.message.quoted()), value, text);
                 return;
             }
             if special {
@@ -428,7 +429,7 @@ impl Json {
                 Some(key) => fields.push_str(key),
                 None => write::key(fields, name),
             }
-            write::value(fields, value);
+            write::value_or_text(fields, value, text);
         });
         if !fields.is_empty() {
             if self.flatten {

@@ -11,9 +11,8 @@ use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
-use warden_core::{
-    Callbacks, CorrelationId, SanitizedFields, SpanPart, SpanText, WardenSpan, visit_fields,
-};
+use warden_core::internal::visit_fields_with_text;
+use warden_core::{Callbacks, CorrelationId, SanitizedFields, SpanPart, SpanText, WardenSpan};
 
 use crate::Json;
 use crate::callsite::{self, Texts};
@@ -353,7 +352,7 @@ impl<R: RecordFields> RecordFieldsDyn for R {
         sanitized: Option<&SanitizedFields>,
         texts: Option<&Texts>,
     ) {
-        visit_fields(self, |field, value| {
+        visit_fields_with_text(self, |field, value, text| {
             out.push(',');
             match texts.and_then(|t| t.key(field.index())) {
                 Some(key) => out.push_str(key),
@@ -361,7 +360,7 @@ impl<R: RecordFields> RecordFieldsDyn for R {
             }
             match sanitized.and_then(|s| s.get(field.name())) {
                 Some(clean) => write::owned_value(out, clean),
-                None => write::value(out, value),
+                None => write::value_or_text(out, value, text),
             }
         });
     }

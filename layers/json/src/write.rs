@@ -179,6 +179,16 @@ pub(crate) fn value(out: &mut String, v: FieldRef<'_>) {
     }
 }
 
+/// Appends a field value as [`value`] does, or, for a `Debug` value
+/// formatted in its record's rendering, that text (`text`), escaped
+/// directly rather than formatted again.
+pub(crate) fn value_or_text(out: &mut String, v: FieldRef<'_>, text: Option<&str>) {
+    match text {
+        Some(text) => string(out, text),
+        None => value(out, v),
+    }
+}
+
 /// Appends an owned field value, as [`value`] does for a borrowed one
 /// (texts are escaped directly, not formatted again).
 pub(crate) fn owned_value(out: &mut String, v: &FieldValue) {

@@ -60,6 +60,18 @@ thread_local! {
 /// - the gate leaves the sanitized values of every span it sees replaced
 ///   in the span's [`SanitizedFields`] extension for warden's own layers.
 ///
+/// The text scanned is the text written. A value read through `Debug` or
+/// `Display` (and the message's format arguments) runs the application's
+/// code each time it is formatted, and need not say the same thing twice.
+/// The gate formats each such value once, in `event_enabled` (before any
+/// layer's `on_event`) and in `on_new_span`/`on_record`, and every layer
+/// after it that reads fields through `warden_core::visit_fields` (warden's
+/// JSON layers, OTLP, audit, metrics) gets that text. A wrapped layer
+/// ([`PiiLayer::wrap`]) is handed a copy with those texts; a layer warden
+/// did not write and that is not wrapped formats the values itself, so
+/// wrap it if its values may change between two formattings. Literal
+/// strings and numbers are never copied.
+///
 /// Do not put a per-layer filter on the gate itself: events it does not
 /// see pass unchecked.
 ///
@@ -340,8 +352,8 @@ impl PiiLayer {
     fn first_dirty<R: RecordFields + ?Sized>(&self, record: &R) -> Option<(usize, Option<Made>)> {
         let (mut visited, mut dirty) = (0, None);
         let made = Cell::new(None);
-        visit_fields(record, |field, value| {
-            if dirty.is_none() && self.value_is_dirty(field, value, &made) {
+        warden_core::internal::visit_fields_with_text(record, |field, value, text| {
+            if dirty.is_none() && self.value_is_dirty(field, value, text, &made) {
                 dirty = Some(visited);
             }
             visited += 1;
@@ -351,11 +363,13 @@ impl PiiLayer {
 
     /// Whether `value` must be replaced. A text scanned is sanitized as it
     /// is scanned: if dirty, its replacement is left in `made`, so it is
-    /// not scanned again (and is written as it was scanned).
+    /// not scanned again (and is written as it was scanned). `text` is a
+    /// `Debug` value's text, formatted in the record's rendering.
     fn value_is_dirty(
         &self,
         field: &Field,
         value: FieldRef<'_>,
+        text: Option<&str>,
         made: &Cell<Option<Made>>,
     ) -> bool {
         if matches!(value, FieldRef::Bool(_) | FieldRef::F64(_)) {
@@ -390,6 +404,9 @@ impl PiiLayer {
                 }
                 // Plain, and any kind a later version adds: scanned as text.
                 _ => {}
+            }
+            if let (FieldRef::Debug(_), Some(text)) = (value, text) {
+                return memo.is_dirty(text, sanitize);
             }
             match value {
                 FieldRef::Str(text) => memo.is_dirty(text, sanitize),
@@ -498,17 +515,22 @@ impl PiiLayer {
         record: &R,
         extra: usize,
     ) -> Option<(OwnedFields, Tally)> {
+        // Every layer after the gate reads the texts the gate scans.
+        warden_core::internal::open_rendering(fields);
         let (first_dirty, mut made) = self.first_dirty(record)?;
         let mut owned = OwnedFields::with_len(fields.len() + extra);
         let mut tally = Tally::default();
         let mut visited = 0;
-        visit_fields(record, |field, value| {
+        warden_core::internal::visit_fields_with_text(record, |field, value, text| {
             // Values visited before the first dirty one were found clean:
             // copied, not scanned again; the first dirty one was sanitized
             // when it was found.
             visited += 1;
             let value = if visited <= first_dirty {
-                FieldValue::from_ref(value)
+                match text {
+                    Some(text) => FieldValue::Debug(DebugText::from(text.to_owned())),
+                    None => FieldValue::from_ref(value),
+                }
             } else {
                 match made.take() {
                     Some(made) => made.into_value(value, &mut tally),
@@ -650,6 +672,7 @@ where
 
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
         if !self.active {
+            warden_core::internal::close_rendering();
             return true;
         }
         let address = event as *const Event<'_> as usize;

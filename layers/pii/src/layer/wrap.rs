@@ -3,11 +3,14 @@
 
 use std::any::TypeId;
 
+use tracing_core::field::FieldSet;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::subscriber::Interest;
 use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
+use warden_core::{DebugText, FieldValue, OwnedFields};
 
 use super::PiiLayer;
 
@@ -78,10 +81,16 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
-        let Some((owned, _)) = self.gate.sanitized_copy(meta.fields(), attrs, 0) else {
-            return self.inner.on_new_span(attrs, id, ctx);
+        let owned = match self.gate.sanitized_copy(meta.fields(), attrs, 0) {
+            Some((owned, _)) => {
+                self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
+                owned
+            }
+            None => match rendered_copy(meta.fields(), attrs) {
+                Some(owned) => owned,
+                None => return self.inner.on_new_span(attrs, id, ctx),
+            },
         };
-        self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
         owned.with_value_set(meta.fields(), |values| {
             let copy = if attrs.is_root() {
                 Attributes::new_root(meta, values)
@@ -98,10 +107,16 @@ where
         let Some(meta) = ctx.metadata(id) else {
             return self.inner.on_record(id, values, ctx);
         };
-        let Some((owned, _)) = self.gate.sanitized_copy(meta.fields(), values, 0) else {
-            return self.inner.on_record(id, values, ctx);
+        let owned = match self.gate.sanitized_copy(meta.fields(), values, 0) {
+            Some((owned, _)) => {
+                self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
+                owned
+            }
+            None => match rendered_copy(meta.fields(), values) {
+                Some(owned) => owned,
+                None => return self.inner.on_record(id, values, ctx),
+            },
         };
-        self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
         owned.with_value_set(meta.fields(), |set| {
             self.inner.on_record(id, &Record::new(set), ctx)
         });
@@ -112,8 +127,22 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // Behind the gate, every event that arrives is clean or a copy.
-        self.inner.on_event(event, ctx);
+        // Behind the gate, every event that arrives is clean or a copy. A
+        // clean one whose `Debug` values the gate formatted goes on with
+        // those texts, not the values: formatted again, a value may say
+        // something else (the text scanned is the text written).
+        let meta = event.metadata();
+        let Some(owned) = rendered_copy(meta.fields(), event) else {
+            return self.inner.on_event(event, ctx);
+        };
+        owned.with_value_set(meta.fields(), |values| {
+            let copy = if event.is_contextual() {
+                Event::new(meta, values)
+            } else {
+                Event::new_child_of(event.parent().cloned(), meta, values)
+            };
+            self.inner.on_event(&copy, ctx);
+        });
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
@@ -147,4 +176,22 @@ where
         // per-layer-filter marker), and `self.inner` lives as long as `self`.
         unsafe { self.inner.downcast_raw(id) }
     }
+}
+
+/// A copy of `record`'s values with the texts the gate scanned in place of
+/// its `Debug` values, if the gate formatted any of them (else `None`: the
+/// record can be passed on as it is).
+fn rendered_copy<R: RecordFields + ?Sized>(fields: &FieldSet, record: &R) -> Option<OwnedFields> {
+    if !warden_core::internal::has_rendered_texts(fields) {
+        return None;
+    }
+    let mut owned = OwnedFields::with_len(fields.len());
+    warden_core::internal::visit_fields_with_text(record, |field, value, text| {
+        let value = match text {
+            Some(text) => FieldValue::Debug(DebugText::from(text.to_owned())),
+            None => FieldValue::from_ref(value),
+        };
+        owned.set(field.index(), value);
+    });
+    Some(owned)
 }

@@ -1,0 +1,148 @@
+//! The text the gate scans is the text every sink writes: a value read
+//! through `Debug` or `Display` that says something clean the first time
+//! it is formatted and an email address every time after reaches no sink
+//! in clear, on every path — `init()` (JSON lines, the audit store, the
+//! collector), `JsonLayer`, `warden::json::layer()` and a wrapped
+//! `fmt::layer().json()` — in an event's fields, its message, a span's
+//! fields and a `Span::record` value.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tracing_subscriber::prelude::*;
+use warden::Warden;
+use warden::audit::{Query, StoreReader};
+use warden::otlp::Otlp;
+use warden::pii::PiiLayer;
+use warden_test_support::{Buffer, Scratch, collector};
+
+const FIRST: &str = "order 17";
+const LATER: &str = "ada@example.com";
+
+/// Says [`FIRST`] the first time it is formatted, [`LATER`] after.
+struct Turncoat(AtomicUsize);
+
+impl Turncoat {
+    fn new() -> Self {
+        Turncoat(AtomicUsize::new(0))
+    }
+    fn text(&self) -> &'static str {
+        match self.0.fetch_add(1, Ordering::Relaxed) {
+            0 => FIRST,
+            _ => LATER,
+        }
+    }
+}
+
+impl fmt::Debug for Turncoat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+impl fmt::Display for Turncoat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+/// Logs each kind of formatted value, each a fresh one: a span's field,
+/// a recorded span field, an event's `?` and `%` fields, its message's
+/// argument, and an audit event's field. Returns how many were logged.
+fn log_turncoats() -> usize {
+    let span = tracing::info_span!(
+        "request",
+        order = ?Turncoat::new(),
+        later = tracing::field::Empty
+    );
+    span.record("later", tracing::field::display(Turncoat::new()));
+    let _entered = span.enter();
+    tracing::info!(debug = ?Turncoat::new(), display = %Turncoat::new(), "charged");
+    tracing::info!("charged {}", Turncoat::new());
+    warden::audit::data_access!(action = "read_order", resource_id = %Turncoat::new());
+    6
+}
+
+/// No sink got the second text; `at_least` of them got the first.
+fn assert_written_as_scanned(sink: &str, text: &str, at_least: usize) {
+    assert!(
+        !text.contains(LATER),
+        "{sink} wrote a text the gate never scanned:\n{text}"
+    );
+    let seen = text.matches(FIRST).count();
+    assert!(
+        seen >= at_least,
+        "{sink}: {seen} of {at_least} values written:\n{text}"
+    );
+}
+
+#[test]
+fn through_the_init_stack_every_sink_writes_what_the_gate_scanned() {
+    let collector = collector::Collector::start();
+    let dir = Scratch::new();
+    let lines = Buffer::default();
+    let (subscriber, guard) = Warden::builder()
+        .audit_sqlite(dir.path("audit.db"))
+        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    let logged = tracing::subscriber::with_default(subscriber, log_turncoats);
+    guard.flush(Duration::from_secs(10)).unwrap();
+
+    // Every line carries the span's two fields, and its own values.
+    assert_written_as_scanned("JSON lines", &lines.contents(), logged);
+
+    let store = StoreReader::open(dir.path("audit.db")).unwrap();
+    let records = store.query(&Query::default()).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].resource_id.as_deref(), Some(FIRST));
+
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| o.contains("charged")
+            && o.contains("read_order")
+            && o.contains("request")),
+        "{}",
+        collector.output()
+    );
+    assert_written_as_scanned("the collector", &collector.output(), logged);
+}
+
+#[test]
+fn through_json_layer_json_fmt_and_a_wrapped_fmt_too() {
+    fn check<L>(sink: &str, layer: impl FnOnce(Buffer) -> L)
+    where
+        L: tracing_subscriber::Layer<
+                tracing_subscriber::layer::Layered<PiiLayer, tracing_subscriber::Registry>,
+            > + Send
+            + Sync
+            + 'static,
+    {
+        let out = Buffer::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(PiiLayer::default())
+            .with(layer(out.clone()));
+        let logged = tracing::subscriber::with_default(subscriber, log_turncoats);
+        assert_written_as_scanned(sink, &out.contents(), logged);
+    }
+    check("JsonLayer", |out| {
+        warden::json::JsonLayer::new().with_writer(out)
+    });
+    check("warden::json::layer()", |out| {
+        warden::json::layer().with_writer(out)
+    });
+
+    // A layer warden did not write formats values itself: wrapped, it is
+    // given the texts the gate scanned (the wrapper is the gate).
+    let out = Buffer::default();
+    let subscriber = tracing_subscriber::registry().with(
+        PiiLayer::default().wrap(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(out.clone()),
+        ),
+    );
+    let logged = tracing::subscriber::with_default(subscriber, log_turncoats);
+    assert_written_as_scanned("fmt::layer().json(), wrapped", &out.contents(), logged);
+}
