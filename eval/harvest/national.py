@@ -44,9 +44,44 @@ from stdnum.it import codicefiscale
 from stdnum.cl import rut
 from stdnum.mx import curp
 from stdnum.lt import asmens
+from stdnum.us import itin
+from stdnum.es import cif, nif as esnif
+from stdnum.mx import rfc
 
 R = random.Random(20261206)
 D = string.digits
+U = string.ascii_uppercase
+
+class Rule:
+    """A scheme python-stdnum does not have, checked by its published rule."""
+    def __init__(self, name, valid):
+        self.__name__, self.is_valid = name, valid
+    def compact(self, n):
+        return n.replace(" ", "")
+
+def nino_valid(n):
+    n = n.replace(" ", "")
+    return (len(n) == 9 and n[0] not in "DFIQUV" and n[1] not in "DFIOQUV"
+            and n[:2] not in ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ")
+            and n[2:8].isdigit() and n[8] in "ABCD")
+
+def nric_valid(n):
+    if len(n) != 9 or n[0] not in "STFG" or not n[1:8].isdigit():
+        return False
+    total = sum(int(c) * w for c, w in zip(n[1:8], (2, 7, 6, 5, 4, 3, 2))) + (4 if n[0] in "TG" else 0)
+    letters = "JZIHGFEDCBA" if n[0] in "ST" else "XWUTRQPNMLK"
+    return n[8] == letters[total % 11]
+
+def medicare_valid(n):
+    return (len(n) == 10 and n.isdigit() and n[0] in "23456"
+            and sum(int(c) * w for c, w in zip(n[:8], (1, 3, 7, 9, 1, 3, 7, 9))) % 10 == int(n[8]))
+
+def letters(n):
+    return "".join(R.choice(U) for _ in range(n))
+
+def rfc_checked(n):
+    return rfc.is_valid(n, validate_check_digits=True)
+RFC = Rule("stdnum.mx.rfc (check digits)", rfc_checked)
 
 def search(module, gen, tries=200000):
     for _ in range(tries):
@@ -102,36 +137,62 @@ SCHEMES = {
     "DNI": (dni, lambda: digits(8) + R.choice(string.ascii_uppercase), lambda n: n, "DNI", True),
     "NIE": (nie, lambda: R.choice("XYZ") + digits(7) + R.choice(string.ascii_uppercase), lambda n: n, "NIE", True),
     "RUT": (rut, lambda: digits(8) + R.choice(D + "K"), lambda n: f"{n[:2]}.{n[2:5]}.{n[5:8]}-{n[8:]}", "RUT", True),
+    "ITIN": (itin, lambda: "9" + digits(2) + R.choice(["7", "8"]) + digits(5), lambda n: f"{n[:3]}-{n[3:5]}-{n[5:]}", "ITIN", True),
+    "ES CIF": (cif, lambda: R.choice("ABCDEFGHJNPQRSUVW") + digits(7) + R.choice(D + "ABCDEFGHIJ"), lambda n: n, "CIF", False),
+    "ES NIF KLM": (esnif, lambda: R.choice("KLM") + digits(7) + R.choice(U), lambda n: n, "NIF", True),
+    "IT CF": (codicefiscale, lambda: letters(6) + digits(2) + R.choice("ABCDEHLMPRST") + "%02d" % R.choice(list(range(1, 29)) + list(range(41, 69))) + R.choice(U) + digits(3) + R.choice(U), lambda n: n, "codice fiscale", True),
+    "MX CURP": (curp, lambda: letters(4) + ymd6() + R.choice("HM") + R.choice(["JC", "DF", "NL", "MC", "GT"]) + "".join(R.choice("BCDFGHJKLMNPQRSTVWXZ") for _ in range(3)) + R.choice(D) + R.choice(D), lambda n: n, "CURP", True),
+    "MX RFC": (RFC, lambda: letters(R.choice([3, 4])) + ymd6() + R.choice("123456789ABCDEFGHIJKLMNPRSTUV") + R.choice("123456789ABCDEFGHIJKLMNPQRSTUVWXYZ") + R.choice(D + "A"), lambda n: n, "RFC", True),
+    "IN PAN": (pan, lambda: letters(3) + R.choice("ABCFGHLJPT") + R.choice(U) + digits(4) + R.choice(U), lambda n: n, "PAN", True),
+    "UK NINO": (Rule("NINO", nino_valid), lambda: letters(2) + digits(6) + R.choice("ABCD"), lambda n: f"{n[:2]} {n[2:4]} {n[4:6]} {n[6:8]} {n[8]}", "National Insurance number", True),
+    "SG NRIC": (Rule("NRIC", nric_valid), lambda: R.choice("STFG") + digits(7) + R.choice(U), lambda n: n, "NRIC", True),
+    "AU Medicare": (Rule("Medicare", medicare_valid), lambda: R.choice("23456") + digits(9), lambda n: f"{n[:4]} {n[4:9]} {n[9]}", "Medicare", False),
 }
 
 cases = []
-def add(text, value=None):
-    cases.append({"source": "generated:national", "text": text, "pii": [["NATIONAL_ID", value]] if value else []})
+def add(source, text, value=None):
+    cases.append({"source": source, "text": text, "pii": [["NATIONAL_ID", value]] if value else []})
+
+def wrong_check(module, number):
+    """`number` with its last character changed, if that makes it invalid."""
+    last = number[-1]
+    for other in (D if last.isdigit() else U):
+        wrong = number[:-1] + other
+        if wrong == number:
+            continue
+        try:
+            still = module.is_valid(wrong)
+        except Exception:
+            still = False
+        if not still:
+            return wrong
+    return None
+
+INVALID_FORMS = ["order {} shipped", "txn {} ok", "[{}] done", "batch={} size=3"]
 
 for name, (module, gen, fmt, word, bare) in SCHEMES.items():
-    for k in range(6):
+    src = f"generated:national#{name}"
+    for k in range(15):
         number = module.compact(search(module, gen))
         written = fmt(number)
-        if k == 0:
-            add(f"my {word} is {written}", written)
-        elif k == 1:
-            add(f"national id {written} on file", written)
-        elif k == 2:
-            add(f"national_id={written} status=verified", written)
-        elif k == 3:
-            add(f'{{"tax_id": "{written}", "country": "x"}}', written)
-        elif k == 4 and bare:
-            add(f"customer {written} registered", written)
-        elif k == 5:
-            # a wrong check digit, no context word: left alone
-            last = number[-1]
-            wrong = number[:-1] + (str((int(last) + 1) % 10) if last.isdigit() else ("A" if last != "A" else "B"))
-            try:
-                still = module.is_valid(wrong)
-            except Exception:
-                still = False
-            if not still:
-                add(f"order {wrong} shipped")
+        form = k % 5
+        if form == 0:
+            add(src, f"my {word} is {written}", written)
+        elif form == 1:
+            add(src, f"national id {written} on file", written)
+        elif form == 2:
+            add(src, f"national_id={written} status=verified" if " " not in written
+                else f"national_id: {written}", written)
+        elif form == 3:
+            add(src, f'{{"tax_id": "{written}", "country": "x"}}', written)
+        elif bare:
+            add(src, f"customer {written} registered", written)
+        # A wrong check digit, no word naming it: left alone (but for the
+        # NHS number, whose 3-3-4 groups are a North American phone
+        # number's: that is what it then is).
+        wrong = wrong_check(module, number)
+        if wrong and name != "NHS":
+            add("generated:national#invalid", INVALID_FORMS[k % len(INVALID_FORMS)].format(fmt(wrong)))
 
 for c in cases:
     print(json.dumps(c, ensure_ascii=False))

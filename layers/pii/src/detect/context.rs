@@ -47,7 +47,20 @@ fn classify(w: &[u8]) -> Word {
         | b"work" | b"office" | b"private" | b"personal" | b"direct" | b"line" | b"new"
         | b"primary" | b"main" | b"and" | b"or" | b"id" | b"document" | b"via" | b"under"
         | b"with" => Word::Filler,
-        w => match word_kinds(w) {
+        b"file" | b"register" | b"registration" | b"code" | b"de" | b"du" | b"la" | b"le"
+        | b"el" | b"ihre" | b"ihr" | b"seu" | b"sua" | b"su" => Word::Filler,
+        // "number" in the languages whose identifiers are named above.
+        w if ["número", "numéro", "číslo"]
+            .iter()
+            .any(|n| n.as_bytes() == w) =>
+        {
+            Word::Filler
+        }
+        w => match if w.is_ascii() {
+            word_kinds(w)
+        } else {
+            word_kinds_beyond_ascii(w)
+        } {
             0 => Word::Other,
             k => Word::Names(k),
         },
@@ -119,10 +132,76 @@ fn word_kinds(w: &[u8]) -> u8 {
         | b"nric"
         | b"dni"
         | b"nie"
+        | b"rfc"
+        | b"cif"
+        | b"nss"
+        | b"rijksregisternummer"
+        | b"rijksregister"
+        | b"identiteitsnummer"
+        | b"identiteitsnommer"
+        | b"personalausweis"
+        | b"ausweis"
+        | b"codice"
+        | b"fiscale"
+        | b"partita"
+        | b"iva"
+        | b"pps"
+        | b"identyfikacyjny"
         | b"medicare" => NATIONAL,
         b"card" | b"cards" | b"credit" | b"debit" | b"visa" | b"mastercard" | b"amex" | b"cc"
         | b"pan" | b"cardnumber" => CARD,
         b"passport" | b"passports" | b"travel" => PASSPORT,
+        _ => 0,
+    }
+}
+
+/// Whether `c` is part of a word: an ASCII letter, or a byte of a
+/// character beyond ASCII (`fødselsnummer`, `ЕГН`, `身份证号`).
+#[inline]
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c >= 0x80
+}
+
+/// The kinds a word with characters beyond ASCII names: the identifiers'
+/// names in their own languages and scripts (upper and lower case as
+/// written; a CJK name may be followed by a particle, `身份证号是`).
+fn word_kinds_beyond_ascii(w: &[u8]) -> u8 {
+    const NATIONAL_WORDS: [&str; 16] = [
+        "fødselsnummer",
+        "henkilötunnus",
+        "rodné",
+        "sécurité",
+        "ЕГН",
+        "егн",
+        "ΑΜΚΑ",
+        "αμκα",
+        "ΑΦΜ",
+        "αφμ",
+        "身份证",
+        "身份證",
+        "公民身份号码",
+        "주민등록번호",
+        "マイナンバー",
+        "個人番号",
+    ];
+    const CJK_NATIONAL: [&str; 6] = [
+        "身份证",
+        "身份證",
+        "公民身份号码",
+        "주민등록번호",
+        "マイナンバー",
+        "個人番号",
+    ];
+    let Ok(word) = std::str::from_utf8(w) else {
+        return 0;
+    };
+    if NATIONAL_WORDS.contains(&word) || CJK_NATIONAL.iter().any(|n| word.contains(n)) {
+        return NATIONAL;
+    }
+    match word {
+        "teléfono" | "téléphone" | "telefón" | "телефон" | "電話" | "电话" | "手机" | "전화" => {
+            PHONE
+        }
         _ => 0,
     }
 }
@@ -138,15 +217,15 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
     let mut lower = [0u8; 32];
     while i > lo {
         let c = b[i - 1];
-        if c.is_ascii_alphabetic() {
+        if is_word_byte(c) {
             let end = i;
-            while i > lo && b[i - 1].is_ascii_alphabetic() {
+            while i > lo && is_word_byte(b[i - 1]) {
                 i -= 1;
             }
             let word = &b[i..end];
             // A word cut by the window, or too long to be one of ours,
             // ends the look-back.
-            if !(i > lo || i == 0 || !b[i - 1].is_ascii_alphabetic()) || word.len() > lower.len() {
+            if !(i > lo || i == 0 || !is_word_byte(b[i - 1])) || word.len() > lower.len() {
                 break;
             }
             for (d, s) in lower.iter_mut().zip(word) {
@@ -160,9 +239,12 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
             }
             words += 1;
             // A key is read up to its first word; in a sentence, up to
-            // the first word that names a kind.
+            // the first word that names a kind, but for a card that may be
+            // an identity card (`resident identity card`, `ID card no`).
             if words == MAX_WORDS
-                || (kinds != 0 && !matches!(b.get(i.wrapping_sub(1)), Some(b'_' | b'-' | b'.')))
+                || (kinds != 0
+                    && kinds != CARD
+                    && !matches!(b.get(i.wrapping_sub(1)), Some(b'_' | b'-' | b'.')))
             {
                 break;
             }
@@ -368,6 +450,24 @@ mod tests {
         assert_eq!(kinds("my taxpayer id is "), SSN | NATIONAL);
         assert_eq!(kinds("my BSN is "), NATIONAL);
         assert_eq!(kinds("numero de securite sociale "), NATIONAL);
+        // In their own languages and scripts.
+        for named in [
+            "fødselsnummer: ",
+            "rodné číslo ",
+            "ЕГН: ",
+            "ΑΜΚΑ ",
+            "身份证号: ",
+            "我的身份证号是",
+            "주민등록번호 ",
+            "numéro de sécurité sociale ",
+            "tax file number: ",
+            "resident identity card ",
+        ] {
+            assert_ne!(kinds(named) & NATIONAL, 0, "{named}");
+        }
+        // A card is still a card; an unknown word beyond ASCII names nothing.
+        assert_eq!(kinds("credit card "), CARD);
+        assert_eq!(kinds("größe "), 0);
         assert_eq!(kinds("{\"pan\":\""), CARD);
     }
 

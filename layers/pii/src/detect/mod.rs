@@ -410,11 +410,27 @@ impl Detectors {
                 return hit;
             }
         }
+        // Mexico's RFC after `&` (`AA&0607148I0`) or in groups
+        // (`GODE 561231 GR8`).
+        if len == 6
+            && matches!(prev, Some(b'&' | b' '))
+            && i >= floor + 4
+            && self.on(Builtin::NationalId)
+            && b[i - 2].is_ascii_uppercase()
+        {
+            if let Some(hit) = self.letters_in_context(b, i, i, floor) {
+                return hit;
+            }
+        }
         // A national identifier in its own written form (`390.533.447-05`,
         // `131052-308T`, `54362315K`): found bare when it validates.
         if self.on(Builtin::NationalId) && national::may_start_written_form(b, i, len, next) {
             if let Some(e) = national::match_written_form(b, i) {
                 return Step::Hit(Builtin::NationalId, i, e);
+            }
+            // A CPF whose check fails is still no phone number.
+            if len == 3 && national::is_cpf_shaped(b, i) {
+                return Step::Skip(i + 14);
             }
         }
         if !boundary::start_ok(b, i) {
@@ -567,6 +583,30 @@ impl Detectors {
         None
     }
 
+    /// Identifiers starting with letters at `ws` (digits from `i`) whose
+    /// check is weak or optional, so that a word naming them must stand
+    /// before them (`RFC ABC990101AB2`, `national id A58818501`), and an
+    /// RFC whose check character holds.
+    #[inline(never)]
+    fn letters_in_context(&self, b: &[u8], ws: usize, i: usize, floor: usize) -> Option<Step> {
+        let named = || context::kinds_before(b, ws) & context::NATIONAL != 0;
+        let rfc_shaped = i > floor && matches!(b[i - 1], b'A'..=b'Z' | b'&' | b' ');
+        if let Some((s, e, checked)) = rfc_shaped
+            .then(|| national::match_rfc(b, i, floor))
+            .flatten()
+        {
+            if s >= floor && (checked || named()) {
+                return Some(Step::Hit(Builtin::NationalId, s, e));
+            }
+        }
+        if i - ws == 1 {
+            if let Some(e) = national::match_es_cif(b, ws).filter(|_| named()) {
+                return Some(Step::Hit(Builtin::NationalId, ws, e));
+            }
+        }
+        None
+    }
+
     /// A digit inside a word: an IBAN's check digits after its country
     /// code, or a passport number with letters (`C01X00T47`).
     fn inside_word(&self, b: &[u8], i: usize, floor: usize) -> Option<Step> {
@@ -582,6 +622,11 @@ impl Detectors {
         if i - ws <= 6 && self.on(Builtin::NationalId) {
             if let Some(e) = national::match_letter_form(b, ws, i - ws) {
                 return Some(Step::Hit(Builtin::NationalId, ws, e));
+            }
+            if b[i - 1].is_ascii_uppercase() {
+                if let Some(hit) = self.letters_in_context(b, ws, i, floor) {
+                    return Some(hit);
+                }
             }
         }
         if i - ws > 3 {
@@ -702,7 +747,10 @@ impl Detectors {
             return None;
         }
         let kind = self.personal_kind(key)?;
-        let (s, e) = secrets::secret_value_after(b, i)?;
+        let (s, mut e) = secrets::secret_value_after(b, i)?;
+        if kind == Builtin::NationalId {
+            e = identifier_end(b, s, e);
+        }
         (!self.is_placeholder(b, s, e, key)).then_some((kind, s, e))
     }
 
@@ -896,6 +944,40 @@ impl Detectors {
     }
 }
 
+/// The end of an identifier's value `s..e` with the groups after it that
+/// hold a digit, each after one space (or an `&` in an RFC's letters), as
+/// identifiers are written (`Steuer-ID: 1123456789 0`, `fødselsnummer:
+/// 180615 92527`, `RFC: SIN 931116 9P8`, `RFC: AA&0607148I0`): the groups
+/// are the value's, up to 18 letters and digits (the longest identifier).
+fn identifier_end(b: &[u8], s: usize, mut e: usize) -> usize {
+    let mut count = b[s..e].iter().filter(|c| c.is_ascii_alphanumeric()).count();
+    while e > s && b[e - 1].is_ascii_alphanumeric() {
+        let joiner = match b.get(e) {
+            Some(b' ') => true,
+            Some(b'&') => b[s..e].iter().all(u8::is_ascii_uppercase),
+            _ => false,
+        };
+        let rest = b.get(e + 1..).unwrap_or_default();
+        let len = rest
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let group = &rest[..len];
+        let ends_ok = !b
+            .get(e + 1 + len)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c >= 0x80);
+        // A letter after the digits ends some (`QQ 12 34 56 C`).
+        let suffix = len == 1 && group[0].is_ascii_uppercase() && b[e - 1].is_ascii_digit();
+        let digits = group.iter().any(u8::is_ascii_digit);
+        if !joiner || len == 0 || count + len > 18 || !(digits || suffix) || !ends_ok {
+            break;
+        }
+        count += len;
+        e += 1 + len;
+    }
+    e
+}
+
 /// The start of the run of bytes before `i` (not before `floor`) that
 /// satisfy `pred`.
 fn run_start(b: &[u8], i: usize, floor: usize, pred: impl Fn(u8) -> bool) -> usize {
@@ -939,6 +1021,24 @@ mod tests {
             assert_eq!(m == HIGH, expected, "{c:#x}");
             assert!(m == 0 || m == HIGH, "{c:#x}");
         }
+    }
+
+    #[test]
+    fn an_identifier_under_its_key_keeps_its_groups() {
+        for (text, value) in [
+            ("Steuer-ID: 1123456789 0 ok", "1123456789 0"),
+            ("national_id: 180615 92527 status ok", "180615 92527"),
+            ("national_id: AS 03 72 03 D", "AS 03 72 03 D"),
+            ("RFC: SIN 931116 9P8 done", "SIN 931116 9P8"),
+            ("RFC: AA&0607148I0", "AA&0607148I0"),
+        ] {
+            assert_eq!(hits(text), [(Builtin::NationalId, value)], "{text}");
+        }
+        // A word after the number is not its group.
+        assert_eq!(
+            hits("national_id: 18061592527 status ok"),
+            [(Builtin::NationalId, "18061592527")]
+        );
     }
 
     #[test]

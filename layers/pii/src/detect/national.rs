@@ -32,8 +32,9 @@ pub(crate) fn valid(d: &[u8]) -> bool {
                 || hr_oib(d)
                 || gr_amka(d)
                 || br_cpf(d)
+                || it_partita_iva(d)
         }
-        12 => in_aadhaar(d) || jp_my_number(d),
+        12 => in_aadhaar(d) || jp_my_number(d) || se_personnummer_with_century(d),
         13 => ro_cnp(d) || za_id(d) || kr_rrn(d),
         14 => br_cnpj(d),
         15 => fr_nir(d),
@@ -54,10 +55,10 @@ pub(crate) fn may_start_written_form(b: &[u8], s: usize, len: usize, next: Optio
     }
     matches!(
         (len, next),
-        (6, Some(b'-' | b'+' | b'/' | b'A'..=b'F' | b'U'..=b'Y'))
+        (6, Some(b'-' | b'+' | b'/' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y'))
             | (7, Some(b'-'))
             | (8, Some(b'A'..=b'Z' | b'-'))
-            | (17, Some(b'X'))
+            | (17, Some(b'X' | b'x'))
     )
 }
 
@@ -122,14 +123,23 @@ pub(crate) fn match_written_form(b: &[u8], s: usize) -> Option<usize> {
             let with = |tail: Vec<u8>| [head.clone(), tail].concat();
             match (sep, tail_run) {
                 (b'-' | b'+', 4) if after_ok(end) => {
-                    se_personnummer(&with(digits_at(s + 7, 4)?)).then_some(end)
+                    // Sweden's personnummer, or Finland's henkilötunnus
+                    // whose check character is a digit.
+                    let tail = digits_at(s + 7, 4)?;
+                    (se_personnummer(&with(tail.clone()))
+                        || fi_hetu(&head, &tail[..3], b'0' + tail[3]))
+                    .then_some(end)
                 }
                 (b'-', 7) if after_ok(end) => kr_rrn(&with(digits_at(s + 7, 7)?)).then_some(end),
                 (b'/', 4) if after_ok(end) => {
                     cz_rodne_cislo(&with(digits_at(s + 7, 4)?)).then_some(end)
                 }
-                (b'-' | b'+' | b'A'..=b'F' | b'U'..=b'Y', 3) => {
-                    let check = *b.get(end)?;
+                (b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y', 4) if after_ok(end) => {
+                    let tail = digits_at(s + 7, 4)?;
+                    fi_hetu(&head, &tail[..3], b'0' + tail[3]).then_some(end)
+                }
+                (b'-' | b'+' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y', 3) => {
+                    let check = b.get(end)?.to_ascii_uppercase();
                     let serial = digits_at(s + 7, 3)?;
                     (after_ok(end + 1) && fi_hetu(&head, &serial, check)).then_some(end + 1)
                 }
@@ -148,13 +158,25 @@ pub(crate) fn match_written_form(b: &[u8], s: usize) -> Option<usize> {
             let rut = c == b'-' && cl_rut(&d, letter);
             ((dni || rut) && after_ok(end)).then_some(end)
         }
-        (17, Some(b'X')) => {
+        (17, Some(b'X' | b'x')) => {
             let d = digits_at(s, 17)?;
             (after_ok(s + 18) && cn_check(&d) == 10 && day_of_month(two(&d, 12), two(&d, 10)))
                 .then_some(s + 18)
         }
         _ => None,
     }
+}
+
+/// Whether the text at `s` has the shape of Brazil's CPF
+/// (`ddd.ddd.ddd-dd`), valid or not: a shape no phone number is written in.
+pub(crate) fn is_cpf_shaped(b: &[u8], s: usize) -> bool {
+    b.get(s..s + 14).is_some_and(|t| {
+        t.iter().enumerate().all(|(k, c)| match k {
+            3 | 7 => *c == b'.',
+            11 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+    }) && !b.get(s + 14).is_some_and(u8::is_ascii_alphanumeric)
 }
 
 /// A national identifier that starts with letters, in its scheme's
@@ -188,6 +210,9 @@ pub(crate) fn match_letter_form(b: &[u8], s: usize, letters: usize) -> Option<us
                     es_dni(&[&[lead][..], &d[..]].concat(), letter)
                 }
                 prefix @ (b'S' | b'T' | b'F' | b'G') => sg_nric(prefix, &d, letter),
+                // Spain's NIF for a person without a DNI: K, L or M, then
+                // seven digits checked as a DNI's.
+                b'K' | b'L' | b'M' => es_dni(&[&[0][..], &d[..]].concat(), letter),
                 _ => false,
             };
             valid.then_some(end)
@@ -224,7 +249,139 @@ pub(crate) fn match_letter_form(b: &[u8], s: usize, letters: usize) -> Option<us
     }
 }
 
-/// Mexico's CURP: its shape, birth date and check digit.
+/// The states of Mexico as a CURP writes them (`NE`: born abroad).
+const MX_STATES: [[u8; 2]; 33] = [
+    *b"AS", *b"BC", *b"BS", *b"CC", *b"CH", *b"CL", *b"CM", *b"CS", *b"DF", *b"DG", *b"GR", *b"GT",
+    *b"HG", *b"JC", *b"MC", *b"MN", *b"MS", *b"NE", *b"NL", *b"NT", *b"OC", *b"PL", *b"QR", *b"QT",
+    *b"SL", *b"SP", *b"SR", *b"TC", *b"TL", *b"TS", *b"VZ", *b"YN", *b"ZS",
+];
+
+/// The words a CURP or RFC never starts with: the schemes replace them.
+const MX_WORDS: [[u8; 4]; 81] = [
+    *b"BACA", *b"BAKA", *b"BUEI", *b"BUEY", *b"CACA", *b"CACO", *b"CAGA", *b"CAGO", *b"CAKA",
+    *b"CAKO", *b"COGE", *b"COGI", *b"COJA", *b"COJE", *b"COJI", *b"COJO", *b"COLA", *b"CULO",
+    *b"FALO", *b"FETO", *b"GETA", *b"GUEI", *b"GUEY", *b"JETA", *b"JOTO", *b"KACA", *b"KACO",
+    *b"KAGA", *b"KAGO", *b"KAKA", *b"KAKO", *b"KOGE", *b"KOGI", *b"KOJA", *b"KOJE", *b"KOJI",
+    *b"KOJO", *b"KOLA", *b"KULO", *b"LILO", *b"LOCA", *b"LOCO", *b"LOKA", *b"LOKO", *b"MAME",
+    *b"MAMO", *b"MEAR", *b"MEAS", *b"MEON", *b"MIAR", *b"MION", *b"MOCO", *b"MOKO", *b"MULA",
+    *b"MULO", *b"NACA", *b"NACO", *b"PEDA", *b"PEDO", *b"PENE", *b"PIPI", *b"PITO", *b"POPO",
+    *b"PUTA", *b"PUTO", *b"QULO", *b"RATA", *b"ROBA", *b"ROBE", *b"ROBO", *b"RUIN", *b"SENO",
+    *b"TETA", *b"VACA", *b"VAGA", *b"VAGO", *b"VAKA", *b"VUEI", *b"VUEY", *b"WUEI", *b"WUEY",
+];
+
+/// Mexico's RFC (registro federal de contribuyentes) whose date starts at
+/// the digit `i`, after three letters (a company's) or four (a person's),
+/// `&` among them: `GODE561231GR8`, `ABC990101AB1`, also written in groups
+/// (`GODE 561231 GR8`). Returns its start, its end, and whether its check
+/// character holds (else it is only taken beside a word naming it).
+pub(crate) fn match_rfc(b: &[u8], i: usize, floor: usize) -> Option<(usize, usize, bool)> {
+    let spaced = i > floor && b[i - 1] == b' ';
+    let letters_end = if spaced { i - 1 } else { i };
+    let is_letter = |c: u8| c.is_ascii_uppercase() || c == b'&';
+    let mut s = letters_end;
+    while s > floor && letters_end - s < 5 && is_letter(b[s - 1]) {
+        s -= 1;
+    }
+    let letters = letters_end - s;
+    if !(3..=4).contains(&letters) || (s > 0 && b[s - 1].is_ascii_alphanumeric()) {
+        return None;
+    }
+    let date = b.get(i..i + 6)?;
+    if !date.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let d: Vec<u8> = date.iter().map(|c| c - b'0').collect();
+    if !day_of_month(two(&d, 4), two(&d, 2)) {
+        return None;
+    }
+    if let [a, b2, c, d4] = b[s..letters_end] {
+        if RFC_WORDS.contains(&[a, b2, c, d4]) {
+            return None;
+        }
+    }
+    let mut h = i + 6;
+    if spaced {
+        if b.get(h) != Some(&b' ') {
+            return None;
+        }
+        h += 1;
+    }
+    let homoclave = b.get(h..h + 3)?;
+    if !homoclave
+        .iter()
+        .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        || b.get(h + 3).is_some_and(u8::is_ascii_alphanumeric)
+    {
+        return None;
+    }
+    let mut code = [b' '; 12];
+    let body: Vec<u8> = b[s..letters_end]
+        .iter()
+        .chain(date)
+        .chain(&homoclave[..2])
+        .copied()
+        .collect();
+    code[12 - body.len()..].copy_from_slice(&body);
+    // The homoclave's alphabet (`[1-9A-V][1-9A-Z]`), then its check.
+    let (h1, h2) = (homoclave[0], homoclave[1]);
+    let alphabet =
+        matches!(h1, b'1'..=b'9' | b'A'..=b'V') && matches!(h2, b'1'..=b'9' | b'A'..=b'Z');
+    Some((s, h + 3, alphabet && mx_rfc_check(&code) == homoclave[2]))
+}
+
+/// The words a person's RFC never starts with (the scheme replaces them).
+const RFC_WORDS: [[u8; 4]; 41] = [
+    *b"BUEI", *b"BUEY", *b"CACA", *b"CACO", *b"CAGA", *b"CAGO", *b"CAKA", *b"CAKO", *b"COGE",
+    *b"COJA", *b"COJE", *b"COJI", *b"COJO", *b"CULO", *b"FETO", *b"GUEY", *b"JOTO", *b"KACA",
+    *b"KACO", *b"KAGA", *b"KAGO", *b"KAKA", *b"KOGE", *b"KOJO", *b"KULO", *b"MAME", *b"MAMO",
+    *b"MEAR", *b"MEAS", *b"MEON", *b"MION", *b"MOCO", *b"MULA", *b"PEDA", *b"PEDO", *b"PENE",
+    *b"PUTA", *b"PUTO", *b"QULO", *b"RATA", *b"RUIN",
+];
+
+/// The check character of an RFC's first twelve characters (padded on
+/// the left with spaces).
+fn mx_rfc_check(code: &[u8; 12]) -> u8 {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ ";
+    let sum: usize = code
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ALPHABET.iter().position(|a| a == c).unwrap_or(0) * (13 - i))
+        .sum();
+    ALPHABET[(11 - sum % 11) % 11]
+}
+
+/// Spain's NIF of a company (CIF): a letter for its kind, seven digits and
+/// a control digit or letter. Random codes pass one time in ten, so it is
+/// only taken beside a word naming it. `s` is the letter.
+pub(crate) fn match_es_cif(b: &[u8], s: usize) -> Option<usize> {
+    let kind = *b.get(s)?;
+    if !b"ABCDEFGHJNPQRSUVW".contains(&kind) {
+        return None;
+    }
+    let d = b.get(s + 1..s + 8)?;
+    if !d.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let d: Vec<u8> = d.iter().map(|c| c - b'0').collect();
+    let control = *b.get(s + 8)?;
+    if b.get(s + 9).is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let odd: u32 = d
+        .iter()
+        .step_by(2)
+        .map(|&x| {
+            let twice = u32::from(x) * 2;
+            twice / 10 + twice % 10
+        })
+        .sum();
+    let even: u32 = d.iter().skip(1).step_by(2).map(|&x| u32::from(x)).sum();
+    let check = (10 - (odd + even) % 10) % 10;
+    let ok = control == b'0' + check as u8 || control == b"JABCDEFGHI"[check as usize];
+    ok.then_some(s + 9)
+}
+
+/// Mexico's CURP: its shape, state, birth date and check digit.
 fn mx_curp(code: &[u8]) -> bool {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ";
     let shape = code[..4].iter().all(u8::is_ascii_uppercase)
@@ -233,7 +390,10 @@ fn mx_curp(code: &[u8]) -> bool {
         && code[11..16].iter().all(u8::is_ascii_uppercase)
         && code[16].is_ascii_alphanumeric()
         && code[17].is_ascii_digit();
-    if !shape {
+    if !shape
+        || !MX_STATES.contains(&[code[11], code[12]])
+        || MX_WORDS.contains(&[code[0], code[1], code[2], code[3]])
+    {
         return false;
     }
     let date: Vec<u8> = code[4..10].iter().map(|c| c - b'0').collect();
@@ -336,7 +496,17 @@ fn it_codice_fiscale(code: &[u8]) -> bool {
         && code[11].is_ascii_uppercase()
         && code[12..15].iter().all(|&c| digit_like(c))
         && code[15].is_ascii_uppercase();
-    if !shape {
+    // Omocodia: a digit replaced by a letter, to tell namesakes apart.
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        _ => b"LMNPQRSTUV"
+            .iter()
+            .position(|&l| l == c)
+            .map_or(0, |p| p as u8),
+    };
+    // The day of birth, plus 40 for a woman.
+    let day = digit(code[9]) * 10 + digit(code[10]);
+    if !shape || !matches!(day, 1..=31 | 41..=71) {
         return false;
     }
     let value = |c: u8| -> usize {
@@ -479,6 +649,20 @@ fn se_personnummer(d: &[u8]) -> bool {
     luhn(d) && day_of_month(day, two(d, 2))
 }
 
+/// Sweden's personnummer with its century (`19170512-0424`).
+fn se_personnummer_with_century(d: &[u8]) -> bool {
+    matches!(two(d, 0), 18..=20) && se_personnummer(&d[2..])
+}
+
+/// Italy's numeric codice fiscale (a company's, the same as its partita
+/// IVA): Luhn, and the code of a province office.
+fn it_partita_iva(d: &[u8]) -> bool {
+    let office = u32::from(d[7]) * 100 + u32::from(d[8]) * 10 + u32::from(d[9]);
+    d[..7].iter().any(|&x| x != 0)
+        && ((1..=100).contains(&office) || matches!(office, 120 | 121 | 888 | 999))
+        && luhn(d)
+}
+
 /// Denmark's CPR number: a birth date (its modulus 11 check was dropped
 /// in 2007, so the date is all there is to check).
 fn dk_cpr(d: &[u8]) -> bool {
@@ -535,7 +719,14 @@ fn ee_lt_isikukood(d: &[u8]) -> bool {
         let second: Vec<u32> = (0..10).map(|i| (i + 2) % 9 + 1).collect();
         check = weighted(&d[..10], &second) % 11;
     }
-    (1..=6).contains(&d[0]) && check % 10 == u32::from(d[10]) && day_of_month(two(d, 5), two(d, 3))
+    // Centuries 1800 to 2199 (1-8); 9, in Lithuania, for a person whose
+    // birth date is not known.
+    let dated = match d[0] {
+        1..=8 => day_of_month(two(d, 5), two(d, 3)),
+        9 => true,
+        _ => false,
+    };
+    dated && check % 10 == u32::from(d[10])
 }
 
 /// Belgium's national register number: modulus 97, for births before
@@ -616,7 +807,10 @@ fn za_id(d: &[u8]) -> bool {
 /// South Korea's resident registration number.
 fn kr_rrn(d: &[u8]) -> bool {
     let sum = weighted(&d[..12], &[2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]);
-    (11 - sum % 11) % 10 == u32::from(d[12]) && day_of_month(two(d, 4), two(d, 2))
+    (11 - sum % 11) % 10 == u32::from(d[12])
+        && day_of_month(two(d, 4), two(d, 2))
+        // The registration office's region.
+        && two(d, 7) <= 96
 }
 
 /// France's NIR (numéro de sécurité sociale), digits only (not Corsica's
@@ -821,5 +1015,70 @@ mod tests {
         // The wrong lengths are nobody's.
         assert!(!valid(&digits("12345")));
         assert!(!valid(&digits("12345678901234567890")));
+        // RRN: the registration office's region is at most 96.
+        assert!(!kr_rrn(&digits("9710139999904")));
+        // Isikukood: centuries 1800 to 2199; asmens kodas 9 has no date.
+        assert!(ee_lt_isikukood(&digits("81205280108")));
+        assert!(ee_lt_isikukood(&digits("96813280109")));
+        // Personnummer with its century; Italy's numeric codice fiscale.
+        assert!(valid(&digits("191705120424")));
+        assert!(!valid(&digits("211705120424")));
+        assert!(it_partita_iva(&digits("00743110157")));
+        assert!(!it_partita_iva(&digits("00743110158")));
+        // CURP: a state that does not exist, a word the scheme replaces.
+        assert!(mx_curp(b"BOXW310820HNERXN09"));
+        assert!(!mx_curp(b"PEGL890909MQQRMS02"));
+        assert!(!mx_curp(b"BACA890909MJCRMS05"));
+        // Codice fiscale: a day that is no day (32; a woman's 41 to 71).
+        assert!(!it_codice_fiscale(b"CNTCHR83T32D969H"));
+    }
+
+    #[test]
+    fn mexico_rfc_with_and_without_its_check() {
+        fn found(t: &str) -> Option<(&str, bool)> {
+            let b = t.as_bytes();
+            let i = b.iter().position(u8::is_ascii_digit)?;
+            match_rfc(b, i, 0).map(|(s, e, checked)| (&t[s..e], checked))
+        }
+        for (t, checked) in [
+            ("GODE561231GR8", true),
+            ("ABC990101AB1 ", false),
+            ("AA&0607148I0", true),
+            ("&JE040614N51", true),
+            ("CCM 650122 I06", false),
+            ("SIN 931116 9P8", false),
+        ] {
+            assert_eq!(found(t), Some((t.trim_end(), checked)), "{t}");
+        }
+        // A date that is no date, a word the scheme replaces, letters
+        // glued to a word, a longer code.
+        for t in [
+            "GODE561331GR8",
+            "CACA580710NF7",
+            "xGODE561231GR8",
+            "GODE561231GR8X",
+        ] {
+            assert_eq!(found(t).filter(|f| f.1), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn spanish_company_and_klm_numbers() {
+        assert_eq!(match_es_cif(b"A11111119", 0), Some(9));
+        assert_eq!(match_es_cif(b"A11111118", 0), None);
+        assert_eq!(match_es_cif(b"P0800000B ok", 0), Some(9));
+        let klm = |t: &str| match_letter_form(t.as_bytes(), 0, 1);
+        assert_eq!(klm("L1111111G"), Some(9));
+        assert_eq!(klm("L1111111C"), None);
+    }
+
+    #[test]
+    fn finnish_check_digits_and_lower_case_and_a_chinese_x() {
+        let found = |t: &str| match_written_form(t.as_bytes(), 0);
+        assert_eq!(found("131052a308t"), Some(11));
+        assert_eq!(found("200528-1533"), Some(11));
+        assert_eq!(found("200528-1534"), None);
+        assert_eq!(found("44011320141005001x"), Some(18));
+        assert_eq!(found("44011320141005001y"), None);
     }
 }

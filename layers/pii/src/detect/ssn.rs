@@ -30,7 +30,8 @@ pub(crate) fn match_ssn(b: &[u8], s: usize) -> Option<usize> {
     {
         *d = c - b'0';
     }
-    valid_digits(&digits).then_some(end)
+    // An ITIN written as an SSN is as distinctive as one.
+    (valid_digits(&digits) || (sep == b'-' && valid_itin(&digits))).then_some(end)
 }
 
 /// Whether nine digit values form a valid SSN (the same rules as the
@@ -45,7 +46,8 @@ pub(crate) fn valid_digits(d: &[u8]) -> bool {
 }
 
 /// Whether nine digit values form an ITIN (`9XX-7X-XXXX`: area 9, group
-/// 50–65, 70–88, 90–92 or 94–99), which only a context word announces.
+/// 50–65, 70–88, 90–92 or 94–99): found bare in the SSN's own dashed
+/// form, otherwise only after a context word.
 pub(crate) fn valid_itin(d: &[u8]) -> bool {
     let group = d.get(3..5).map_or(0, |g| g[0] * 10 + g[1]);
     d.len() == 9 && d[0] == 9 && matches!(group, 50..=65 | 70..=88 | 90..=92 | 94..=99)
