@@ -42,7 +42,8 @@ pub(crate) struct Score {
 /// The sources whose cases are scored per group (what follows `#`: an
 /// identifier's scheme, `invalid`, a phone region), each group held to
 /// the per-kind thresholds.
-const GROUPED: [&str; 3] = [
+const GROUPED: [&str; 4] = [
+    "presidio:presidio-analyzer",
     "generated:national",
     "python-stdnum:tests",
     "libphonenumber:metadata",

@@ -563,7 +563,10 @@ impl Detectors {
         {
             return hit(Builtin::Ssn);
         }
-        if kinds & context::NATIONAL != 0 && national::valid(digits) {
+        // A number in the SSN's form (`911-89-1234`) is no other scheme's.
+        let ssn_form =
+            n.end - start == 11 && b[start + 3] == b'-' && b[start + 6] == b'-' && n.count == 9;
+        if kinds & context::NATIONAL != 0 && !ssn_form && national::valid(digits) {
             return hit(Builtin::NationalId);
         }
         if kinds & context::CARD != 0

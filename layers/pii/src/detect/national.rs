@@ -57,7 +57,7 @@ pub(crate) fn may_start_written_form(b: &[u8], s: usize, len: usize, next: Optio
         (len, next),
         (6, Some(b'-' | b'+' | b'/' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y'))
             | (7, Some(b'-'))
-            | (8, Some(b'A'..=b'Z' | b'-'))
+            | (8, Some(b'A'..=b'Z' | b'a'..=b'z' | b'-'))
             | (17, Some(b'X' | b'x'))
     )
 }
@@ -153,7 +153,9 @@ pub(crate) fn match_written_form(b: &[u8], s: usize) -> Option<usize> {
                 (c, s + run + 1)
             };
             let d = digits_at(s, run)?;
-            let dni = run == 8 && letter.is_ascii_uppercase() && es_dni(&d, letter);
+            // Spain's DNI, its letter in either case (`55555555k`).
+            let dni =
+                run == 8 && letter.is_ascii_alphabetic() && es_dni(&d, letter.to_ascii_uppercase());
             // RUT without its dots: ddddddd-c or dddddddd-c.
             let rut = c == b'-' && cl_rut(&d, letter);
             ((dni || rut) && after_ok(end)).then_some(end)
@@ -193,17 +195,28 @@ pub(crate) fn match_letter_form(b: &[u8], s: usize, letters: usize) -> Option<us
             .map(|run| run.iter().map(|c| c - b'0').collect::<Vec<u8>>())
     };
     let after_ok = |end: usize| !b.get(end).is_some_and(|c| c.is_ascii_alphanumeric());
-    if !(s..s + letters).all(upper) {
+    // A NIE in lower case (`x9613851n`), as a DNI may be written.
+    let nie = letters == 1 && matches!(b[s], b'x' | b'y' | b'z');
+    if !nie && !(s..s + letters).all(upper) {
         return None;
     }
     match letters {
         1 => {
             let d = digits_at(s + 1, 7)?;
-            let (letter, end) = (*b.get(s + 8)?, s + 9);
-            if !letter.is_ascii_uppercase() || !after_ok(end) {
+            // The letter, after a dash for a NIE (`Y8063915-Z`).
+            let dash = b.get(s + 8) == Some(&b'-') && matches!(b[s], b'X' | b'Y' | b'Z');
+            let at = s + 8 + usize::from(dash);
+            let (letter, end) = (*b.get(at)?, at + 1);
+            let letter_ok = if nie {
+                letter.is_ascii_lowercase()
+            } else {
+                letter.is_ascii_uppercase()
+            };
+            if !letter_ok || !after_ok(end) {
                 return None;
             }
-            let valid = match b[s] {
+            let letter = letter.to_ascii_uppercase();
+            let valid = match b[s].to_ascii_uppercase() {
                 // NIE: the letter stands for a leading digit, then as DNI.
                 prefix @ (b'X' | b'Y' | b'Z') => {
                     let lead = prefix - b'X';
