@@ -360,10 +360,27 @@ pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool, longest: usiz
         let paren = b.get(i) == Some(&b'(');
         let g = i + usize::from(paren);
         let mut j = g;
-        while j < b.len() && b[j].is_ascii_digit() && n.count + (j - g) < 19 {
-            j += 1;
+        // Inside parentheses, the trunk prefix and area code may be
+        // joined too (`(0-312)`, `(8 12)`, `(06 1)`).
+        let mut group = [0u8; 19];
+        let mut len = 0;
+        while j < b.len() && n.count + len < 19 {
+            let c = b[j];
+            if c.is_ascii_digit() {
+                group[len] = c - b'0';
+                len += 1;
+                j += 1;
+            } else if paren
+                && len > 0
+                && matches!(c, b' ' | b'-')
+                && b.get(j + 1).is_some_and(u8::is_ascii_digit)
+            {
+                j += 1;
+            } else {
+                break;
+            }
         }
-        if j == g || (paren && b.get(j) != Some(&b')')) {
+        if len == 0 || (paren && b.get(j) != Some(&b')')) {
             break;
         }
         if j < b.len() && b[j].is_ascii_digit() {
@@ -371,13 +388,15 @@ pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool, longest: usiz
             n.count = 0;
             return n;
         }
-        if (stop_at_trunk && n.count >= 7 && b[g] == b'0') || n.count >= longest {
+        // A group with a trunk 0 after seven digits starts the next number
+        // of a list (`052 5552606 074-7111234`), if it is one; a shorter
+        // tail is this number's (`800 01 25 07`, `8 301 123-09-85`).
+        let next_number = || digits_joined(b, g, 7) >= 7;
+        if (stop_at_trunk && n.count >= 7 && b[g] == b'0' && next_number()) || n.count >= longest {
             break;
         }
-        for (k, &c) in b[g..j].iter().enumerate() {
-            n.digits[n.count + k] = c - b'0';
-        }
-        n.count += j - g;
+        n.digits[n.count..n.count + len].copy_from_slice(&group[..len]);
+        n.count += len;
         i = j + usize::from(paren);
         n.end = i;
         match (b.get(i), b.get(i + 1)) {

@@ -221,8 +221,9 @@ enum Step {
 /// The end of the number at `i` when it is the common case on a clean
 /// line, decided in a few instructions: a short number at a word's start
 /// that nothing joins to more digits or hex (`200`, `bytes=5120 `,
-/// `worker=7`), and that no `+` or `(` opens.
-#[inline]
+/// `worker=7`), that no `+` or `(` opens, and that is not five digits
+/// after a word.
+#[inline(always)]
 fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
     let end = bytes::digits_end(b, i);
     if end - i >= 6 {
@@ -234,13 +235,18 @@ fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
     let after = b.get(end + 1).copied().unwrap_or(0);
     let may_continue = match b.get(end) {
         None => false,
-        Some(b'.' | b'-' | b'/' | b' ' | b'(') => {
-            after.is_ascii_digit() || after == b'(' || after.is_ascii_hexdigit()
-        }
+        // Hex after `.` or `-` may continue a MAC address (`0012.ab34`,
+        // `00-1A-2B`); after a space only digits continue a number.
+        Some(b'.' | b'-') => after.is_ascii_hexdigit() || after == b'(',
+        Some(b'/' | b' ' | b'(') => after.is_ascii_digit() || after == b'(',
         Some(b':' | b')') => true,
         Some(c) => c.is_ascii_alphabetic(),
     };
-    (!may_continue).then_some(end)
+    // Five digits after a word may be a short plan's phone number
+    // (`call me on 62889`).
+    let after_word =
+        || end - i == 5 && i >= 2 && b[i - 1] == b' ' && b[i - 2].is_ascii_alphabetic();
+    (!may_continue && !after_word()).then_some(end)
 }
 
 /// Whether a phone number may end at `e`: where a numeric token may end,
@@ -452,7 +458,12 @@ impl Detectors {
             // A short number that no separator joins to another (`42 ms`,
             // `status=200`) is none of the numeric kinds; a longer one
             // only when a context word names its kind.
-            if len >= 6 {
+            // Five digits are a whole number in short plans (`call me on
+            // 62889`): looked at only after a word (`on 62889`, not
+            // `/orders/84213` or `=5120`).
+            let after_word =
+                len == 5 && prev == Some(b' ') && i >= floor + 2 && b[i - 2].is_ascii_alphabetic();
+            if len >= 6 || after_word {
                 if let Some(hit) = self.in_context(b, i, floor) {
                     return hit;
                 }
@@ -1023,6 +1034,40 @@ mod tests {
             let expected = (b','..=b'B').contains(&c) || c == b'_';
             assert_eq!(m == HIGH, expected, "{c:#x}");
             assert!(m == 0 || m == HIGH, "{c:#x}");
+        }
+    }
+
+    #[test]
+    fn national_phone_numbers_after_a_context_word() {
+        for (text, number) in [
+            // Short plans' five digits, after a word.
+            ("call me on 62889 today", "62889"),
+            // A trunk prefix before parentheses, a short tail.
+            ("call me on 8 (301) 123-09-85 today", "8 (301) 123-09-85"),
+            ("tel 8 301 123-09-85", "8 301 123-09-85"),
+            ("call me on 800 01 25 07 today", "800 01 25 07"),
+            ("call me on 1800 129 020 today", "1800 129 020"),
+            // Groups inside the parentheses.
+            ("call me on (0-312) 34567 today", "(0-312) 34567"),
+            ("call me on (06 1) 234 5678 today", "(06 1) 234 5678"),
+        ] {
+            assert_eq!(hits(text), [(Builtin::Phone, number)], "{text}");
+        }
+        // A list: a trunk-0 group long enough to be a number starts one.
+        assert_eq!(
+            hits("call 052 5552606 074-7111234"),
+            [
+                (Builtin::Phone, "052 5552606"),
+                (Builtin::Phone, "074-7111234")
+            ]
+        );
+        // Five digits after a word that names nothing, or after a key.
+        for text in [
+            "retry on 12345 done",
+            "port 54321 open",
+            "/orders/84213 done",
+        ] {
+            assert_eq!(hits(text), [], "{text}");
         }
     }
 

@@ -544,8 +544,9 @@ pub(crate) fn phone_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
         v += 1;
     }
     // The number in any grouping its plan writes it in (`030 901820`,
-    // `(06 1) 234 5678`, `8 0152 45-09-11`), short plans' five digits
-    // included (`21 234`): under a phone key a number is a phone number.
+    // `(06 1) 234 5678`, `8 0152 45-09-11`), short plans' four and five
+    // digits included (`21 234`): under a phone key a number is a phone
+    // number.
     let digits = v + usize::from(b.get(v) == Some(&b'+'));
     if !b
         .get(digits)
@@ -554,7 +555,8 @@ pub(crate) fn phone_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
         return None;
     }
     let n = super::context::read_number(b, digits, false, 15);
-    let ok = (5..=15).contains(&n.count)
+    // Four digits are a whole number in the smallest plans (Tokelau, Niue).
+    let ok = (4..=15).contains(&n.count)
         && n.end > digits
         && !b.get(n.end).is_some_and(|&c| super::bytes::is_word(c));
     ok.then_some((v, n.end))
@@ -836,9 +838,14 @@ mod tests {
         assert_eq!(find("phone: 5551234567 ok"), Some("5551234567"));
         assert_eq!(find("mobileNumber=+447700900123"), Some("+447700900123"));
         assert_eq!(find(r#""tel":"0612345678""#), Some("0612345678"));
-        // Short plans have five digits; four are no phone number.
+        // Short plans have five digits, the smallest four (Tokelau,
+        // Niue); three are no phone number.
         assert_eq!(find("phone: 12345"), Some("12345"));
-        assert_eq!(find("phone: 1234"), None);
+        assert_eq!(find("phone: 3101"), Some("3101"));
+        assert_eq!(find("phone: 123"), None);
+        // Parentheses hold the trunk prefix and area code in groups.
+        assert_eq!(find("phone=(0-312) 34567 ok"), Some("(0-312) 34567"));
+        assert_eq!(find("phone=(8 12) 34-56-78"), Some("(8 12) 34-56-78"));
         // Any grouping the plan writes.
         assert_eq!(find("phone=030 901820 ok"), Some("030 901820"));
         assert_eq!(find("phone=8 0152 45-09-11 x"), Some("8 0152 45-09-11"));
