@@ -191,6 +191,20 @@ impl Ops {
                 format,
                 out,
             );
+            let schemes: Vec<_> = counts.national_ids().collect();
+            if !schemes.is_empty() {
+                let labels: Vec<[(&str, &str); 1]> = schemes
+                    .iter()
+                    .map(|(s, _)| [("scheme", s.name())])
+                    .collect();
+                encoder.encode_counter(
+                    "pii_national_id_redactions",
+                    "National identifiers the PII gate replaced, by scheme.",
+                    schemes.iter().zip(&labels).map(|((_, n), l)| (&l[..], *n)),
+                    format,
+                    out,
+                );
+            }
         }
         process::write(format, out);
         PrometheusEncoder::finish(format, out);
@@ -259,13 +273,18 @@ impl OpsBuilder {
 
     /// The PII gate: its redactions by kind in `/metrics`
     /// (`warden_pii_redactions_total{kind="EMAIL"}`), so that a jump in
-    /// redactions — a new field leaking personal data — is visible.
+    /// redactions — a new field leaking personal data — is visible; and
+    /// national identifiers by scheme, once any was replaced
+    /// (`warden_pii_national_id_redactions_total{scheme="BR_CPF"}`).
     ///
     /// ```
-    /// let ops = warden::ops::Ops::builder().pii(warden::pii::PiiLayer::default()).build();
+    /// let gate = warden::pii::PiiLayer::default();
+    /// let ops = warden::ops::Ops::builder().pii(gate.clone()).build();
+    /// gate.sanitizer().sanitize("CPF 390.533.447-05");
     /// let mut page = String::new();
     /// ops.write_metrics(Default::default(), &mut page);
     /// assert!(page.contains(r#"pii_redactions_total{kind="EMAIL"} 0"#), "{page}");
+    /// assert!(page.contains(r#"pii_national_id_redactions_total{scheme="BR_CPF"} 1"#), "{page}");
     /// ```
     pub fn pii(mut self, gate: PiiLayer) -> Self {
         self.pii = Some(gate);

@@ -34,6 +34,7 @@
 mod detect;
 mod kind;
 mod layer;
+mod national_id;
 mod sanitizer;
 mod stats;
 mod strategy;
@@ -41,6 +42,7 @@ mod strategy;
 pub use detect::DEFAULT_SECRET_KEYS;
 pub use kind::{PiiKind, UnknownKind};
 pub use layer::{PiiLayer, Sanitized};
+pub use national_id::{NationalIdScheme, UnknownScheme};
 pub use sanitizer::{
     BuildError, CustomDetector, Finding, HMAC_KEY_ENV, PatternError, Sanitizer, SanitizerBuilder,
     Validator,

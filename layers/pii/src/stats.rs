@@ -2,18 +2,24 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::PiiKind;
+use crate::{NationalIdScheme, PiiKind};
 
 /// Live counters, one per kind, shared by every clone of a sanitizer.
 #[derive(Debug)]
 pub(crate) struct Counters {
     counts: Box<[AtomicU64]>,
+    /// National identifiers, per scheme (as `NationalIdScheme::ALL`).
+    schemes: Box<[AtomicU64]>,
 }
 
 impl Counters {
     pub(crate) fn new(kinds: usize) -> Self {
         Counters {
             counts: (0..kinds).map(|_| AtomicU64::new(0)).collect(),
+            schemes: NationalIdScheme::ALL
+                .iter()
+                .map(|_| AtomicU64::new(0))
+                .collect(),
         }
     }
 
@@ -24,12 +30,28 @@ impl Counters {
         }
     }
 
+    /// Counts a national identifier under the first scheme of `schemes`
+    /// (bits of [`NationalIdScheme`]) it validates under, if any.
+    pub(crate) fn add_scheme(&self, schemes: u64) {
+        if let Some(scheme) = NationalIdScheme::in_set(schemes).next() {
+            if let Some(c) = self.schemes.get(scheme as usize) {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     pub(crate) fn snapshot(&self, kinds: &[PiiKind]) -> RedactionCounts {
         RedactionCounts {
             counts: kinds
                 .iter()
                 .cloned()
                 .zip(self.counts.iter().map(|c| c.load(Ordering::Relaxed)))
+                .collect(),
+            schemes: NationalIdScheme::ALL
+                .iter()
+                .copied()
+                .zip(self.schemes.iter().map(|c| c.load(Ordering::Relaxed)))
+                .filter(|(_, n)| *n > 0)
                 .collect(),
         }
     }
@@ -51,6 +73,8 @@ impl Counters {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RedactionCounts {
     counts: Vec<(PiiKind, u64)>,
+    /// National identifiers by scheme (those counted at least once).
+    schemes: Vec<(NationalIdScheme, u64)>,
 }
 
 impl RedactionCounts {
@@ -65,6 +89,33 @@ impl RedactionCounts {
     /// The count over every kind.
     pub fn total(&self) -> u64 {
         self.counts.iter().map(|(_, n)| n).sum()
+    }
+
+    /// How many national identifiers of `scheme` were replaced. A value
+    /// taken whole under a key naming an identifier, valid under no scheme,
+    /// is counted in [`PiiKind::NationalId`] only.
+    ///
+    /// ```
+    /// use warden_pii::{NationalIdScheme, PiiKind, Sanitizer};
+    ///
+    /// let s = Sanitizer::default();
+    /// s.sanitize("CPF 390.533.447-05, DNI 54362315K, national_id=ABC");
+    /// let counts = s.redactions();
+    /// assert_eq!(counts.national_id(NationalIdScheme::BrCpf), 1);
+    /// assert_eq!(counts.national_id(NationalIdScheme::EsDni), 1);
+    /// assert_eq!(counts.get(&PiiKind::NationalId), 3);
+    /// ```
+    pub fn national_id(&self, scheme: NationalIdScheme) -> u64 {
+        self.schemes
+            .iter()
+            .find(|(s, _)| *s == scheme)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Every national identifier scheme counted at least once, with its
+    /// count.
+    pub fn national_ids(&self) -> impl Iterator<Item = (NationalIdScheme, u64)> + '_ {
+        self.schemes.iter().copied()
     }
 
     /// Each kind with its count, built-in kinds first, zeros included.

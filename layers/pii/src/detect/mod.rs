@@ -19,7 +19,7 @@ mod email;
 mod iban;
 mod ip;
 mod mac;
-mod national;
+pub(crate) mod national;
 mod personal;
 mod phone;
 mod secrets;
@@ -280,6 +280,9 @@ pub(crate) struct Detectors {
     pub(crate) placeholders: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// One filter over both name sets, read while a key is read back.
     key_filter: secrets::KeyFilter,
+    /// The national identifier schemes turned off (bits of
+    /// [`NationalIdScheme`](crate::NationalIdScheme)).
+    pub(crate) national_off: u64,
 }
 
 impl Detectors {
@@ -300,12 +303,31 @@ impl Detectors {
             local_ips,
             placeholders: Default::default(),
             key_filter,
+            national_off: 0,
         }
+    }
+
+    /// These detectors with the national schemes of `off` turned off.
+    pub(crate) fn with_national_off(mut self, off: u64) -> Self {
+        self.national_off = off;
+        self
     }
 
     #[inline]
     fn on(&self, kind: Builtin) -> bool {
         self.enabled[kind as usize]
+    }
+
+    /// Whether `value`, found as a national identifier, validates only
+    /// under schemes that are turned off (a value taken whole under a key
+    /// naming an identifier validates under none, and stays a hit).
+    #[inline]
+    fn scheme_off(&self, kind: Builtin, value: &[u8]) -> bool {
+        if self.national_off == 0 || kind != Builtin::NationalId {
+            return false;
+        }
+        let schemes = national::schemes_of(value);
+        schemes != 0 && schemes & !self.national_off == 0
     }
 
     /// Runs every enabled detector over `text` in one pass, calling `emit`
@@ -329,6 +351,13 @@ impl Detectors {
                         continue;
                     }
                     None => match self.at_digit(b, i, floor) {
+                        // A number that validates only under schemes
+                        // turned off is left (a key's value is not found
+                        // here: it stays taken whole).
+                        Step::Hit(kind, s, e) if self.scheme_off(kind, &b[s..e]) => {
+                            i = e.max(i + 1);
+                            continue;
+                        }
                         Step::Hit(kind, s, e) => Some((kind, s, e)),
                         Step::Skip(e) => {
                             i = e.max(i + 1);

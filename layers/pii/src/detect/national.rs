@@ -6,6 +6,7 @@
 //! digit alone would pass one random number in ten.
 
 use super::card::luhn_valid as luhn;
+use crate::NationalIdScheme;
 
 /// Whether `d` (digit values) is a valid identifier of a scheme whose
 /// numbers have its length and are digits alone.
@@ -41,6 +42,154 @@ pub(crate) fn valid(d: &[u8]) -> bool {
         18 => cn_resident_id(d),
         _ => false,
     }
+}
+
+/// The schemes under which `value` (an identifier as it was found:
+/// `390.533.447-05`, `AB 12 34 56 C`, `131052-308T`) validates, as the bits
+/// of [`NationalIdScheme`]: what a hit is counted as, and whether every
+/// scheme it may be is turned off. 0 when it validates under none (a
+/// value taken whole under a key naming an identifier).
+pub(crate) fn schemes_of(value: &[u8]) -> u64 {
+    use NationalIdScheme as S;
+    let compact: Vec<u8> = value
+        .iter()
+        .filter(|c| c.is_ascii_alphanumeric() || **c == b'&')
+        .map(u8::to_ascii_uppercase)
+        .collect();
+    let Some(&last) = compact.last() else {
+        return 0;
+    };
+    let mut set = 0;
+    let mut add = |scheme: S, ok: bool| {
+        if ok {
+            set |= scheme.bit();
+        }
+    };
+    let digit_values = |d: &[u8]| d.iter().map(|c| c - b'0').collect::<Vec<u8>>();
+    let n = compact.len();
+    let all_digits = |d: &[u8]| d.iter().all(u8::is_ascii_digit);
+    if all_digits(&compact) {
+        let d = digit_values(&compact);
+        let rut = |d: &[u8]| cl_rut(&d[..d.len() - 1], b'0' + d[d.len() - 1]);
+        match n {
+            8 => add(S::ClRut, rut(&d)),
+            9 => {
+                add(S::NlBsn, nl_bsn(&d));
+                add(S::PtNif, pt_nif(&d));
+                add(S::CaSin, ca_sin(&d));
+                add(S::AuTfn, au_tfn(&d));
+                add(S::IlId, il_teudat_zehut(&d));
+                add(S::ClRut, rut(&d));
+            }
+            10 => {
+                add(S::BgEgn, bg_egn(&d));
+                add(S::CzRc, cz_rodne_cislo(&d));
+                add(S::GbNhs, gb_nhs(&d));
+                add(S::SePersonnummer, se_personnummer(&d));
+                add(S::DkCpr, dk_cpr(&d));
+                add(S::AuMedicare, au_medicare(&d));
+            }
+            11 => {
+                add(S::PlPesel, pl_pesel(&d));
+                add(S::DeSteuerId, de_steuer_idnr(&d));
+                add(S::TrKimlik, tr_kimlik(&d));
+                add(S::NoFodselsnummer, no_fodselsnummer(&d));
+                add(S::EeLtPersonalCode, ee_lt_isikukood(&d));
+                add(S::BeNationalNumber, be_national_number(&d));
+                add(S::HrOib, hr_oib(&d));
+                add(S::GrAmka, gr_amka(&d));
+                add(S::BrCpf, br_cpf(&d));
+                add(S::ItPartitaIva, it_partita_iva(&d));
+            }
+            12 => {
+                add(S::InAadhaar, in_aadhaar(&d));
+                add(S::JpMyNumber, jp_my_number(&d));
+                add(S::SePersonnummer, se_personnummer_with_century(&d));
+            }
+            13 => {
+                add(S::RoCnp, ro_cnp(&d));
+                add(S::ZaId, za_id(&d));
+                add(S::KrRrn, kr_rrn(&d));
+            }
+            14 => add(S::BrCnpj, br_cnpj(&d)),
+            15 => add(S::FrNir, fr_nir(&d)),
+            18 => add(S::CnRic, cn_resident_id(&d)),
+            _ => {}
+        }
+        // Finland's henkilötunnus with `-` or `+` and a digit check.
+        if n == 10 && value.len() == 11 && matches!(value[6], b'-' | b'+') {
+            add(S::FiHetu, fi_hetu(&d[..6], &d[6..9], compact[9]));
+        }
+        return set;
+    }
+    let body = &compact[..n - 1];
+    if all_digits(body) {
+        let d = digit_values(body);
+        match n - 1 {
+            17 => add(
+                S::CnRic,
+                last == b'X' && cn_check(&d) == 10 && day_of_month(two(&d, 12), two(&d, 10)),
+            ),
+            7 | 8 => {
+                add(S::ClRut, cl_rut(&d, last));
+                add(S::EsDni, n - 1 == 8 && es_dni(&d, last));
+            }
+            9 => add(
+                S::FiHetu,
+                value.len() == 11 && fi_hetu(&d[..6], &d[6..9], last),
+            ),
+            _ => {}
+        }
+    }
+    // Finland's henkilötunnus with a letter for its century.
+    if n == 11 && value.len() == 11 && all_digits(&compact[..6]) && all_digits(&compact[7..10]) {
+        let d = digit_values(&compact[..6]);
+        let serial = digit_values(&compact[7..10]);
+        add(S::FiHetu, fi_hetu(&d, &serial, last));
+    }
+    match n {
+        9 if all_digits(&compact[1..8]) => {
+            let d = digit_values(&compact[1..8]);
+            let (prefix, letter) = (compact[0], last);
+            let with = |lead: u8| [&[lead][..], &d[..]].concat();
+            add(
+                S::EsNie,
+                match prefix {
+                    b'X' | b'Y' | b'Z' => es_dni(&with(prefix - b'X'), letter),
+                    b'K' | b'L' | b'M' => es_dni(&with(0), letter),
+                    _ => false,
+                },
+            );
+            add(
+                S::SgNric,
+                matches!(prefix, b'S' | b'T' | b'F' | b'G') && sg_nric(prefix, &d, letter),
+            );
+            add(S::EsCif, match_es_cif(&compact, 0).is_some());
+        }
+        9 => add(
+            S::GbNino,
+            gb_nino_prefix(compact[0], compact[1])
+                && all_digits(&compact[2..8])
+                && matches!(last, b'A'..=b'D'),
+        ),
+        _ => {}
+    }
+    if n == 10 {
+        let shape = compact[..5].iter().all(u8::is_ascii_uppercase)
+            && all_digits(&compact[5..9])
+            && last.is_ascii_uppercase();
+        add(S::InPan, shape && b"ABCFGHLJPT".contains(&compact[3]));
+    }
+    if n == 16 {
+        add(S::ItCodiceFiscale, it_codice_fiscale(&compact));
+    }
+    if n == 18 {
+        add(S::MxCurp, mx_curp(&compact));
+    }
+    if (12..=13).contains(&n) {
+        add(S::MxRfc, match_rfc(&compact, n - 9, 0).is_some());
+    }
+    set
 }
 
 /// Whether a run of `len` digits followed by `next` may start a national
@@ -1044,6 +1193,63 @@ mod tests {
         assert!(!mx_curp(b"BACA890909MJCRMS05"));
         // Codice fiscale: a day that is no day (32; a woman's 41 to 71).
         assert!(!it_codice_fiscale(b"CNTCHR83T32D969H"));
+    }
+
+    #[test]
+    fn each_identifier_is_told_by_its_scheme() {
+        use NationalIdScheme as S;
+        for (value, scheme) in [
+            ("1112.22.333", S::NlBsn),
+            ("501 964 843", S::PtNif),
+            ("123-456-782", S::CaSin),
+            ("123 456 782", S::AuTfn),
+            ("039337423", S::IlId),
+            ("76.086.428-5", S::ClRut),
+            ("752316 926 3", S::BgEgn),
+            ("710319/2745", S::CzRc),
+            ("943-476-5870", S::GbNhs),
+            ("880320-0016", S::SePersonnummer),
+            ("19880320-0016", S::SePersonnummer),
+            ("44051401359", S::PlPesel),
+            ("36 574 261 809", S::DeSteuerId),
+            ("17291716060", S::TrKimlik),
+            ("151086 95088", S::NoFodselsnummer),
+            ("36805280109", S::EeLtPersonalCode),
+            ("85 07 30 033 28", S::BeNationalNumber),
+            ("33392005961", S::HrOib),
+            ("01013099997", S::GrAmka),
+            ("390.533.447-05", S::BrCpf),
+            ("00743110157", S::ItPartitaIva),
+            ("2341 2341 2346", S::InAadhaar),
+            ("6214 9832 0257", S::JpMyNumber),
+            ("1630615123457", S::RoCnp),
+            ("7503305044089", S::ZaId),
+            ("971013-9019902", S::KrRrn),
+            ("16.727.230/0001-97", S::BrCnpj),
+            ("2 95 10 99 126 111 93", S::FrNir),
+            ("360426199101010071", S::CnRic),
+            ("44011320141005001X", S::CnRic),
+            ("131052-308T", S::FiHetu),
+            ("200528-1533", S::FiHetu),
+            ("54362315K", S::EsDni),
+            ("X2482300W", S::EsNie),
+            ("L1111111G", S::EsNie),
+            ("A11111119", S::EsCif),
+            ("S1234567D", S::SgNric),
+            ("ACUPA7085R", S::InPan),
+            ("RCCMNL83S18D969H", S::ItCodiceFiscale),
+            ("BOXW310820HNERXN09", S::MxCurp),
+            ("GODE561231GR8", S::MxRfc),
+            ("AB 12 34 56 C", S::GbNino),
+        ] {
+            assert_ne!(
+                schemes_of(value.as_bytes()) & scheme.bit(),
+                0,
+                "{value}: {scheme}"
+            );
+        }
+        assert_eq!(schemes_of(b"not an id"), 0);
+        assert_eq!(schemes_of(b"12345"), 0);
     }
 
     #[test]

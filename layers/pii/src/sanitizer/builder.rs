@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::custom::CustomSet;
 use super::{Inner, Sanitizer};
+use crate::NationalIdScheme;
 use crate::detect::{DEFAULT_SECRET_KEYS, Detectors, PHONE_KEYS, PersonalKeys, SecretKeys};
 use crate::kind::Builtin;
 use crate::stats::Counters;
@@ -173,6 +174,7 @@ pub struct SanitizerBuilder {
     hmac_key: Option<Vec<u8>>,
     hmac_key_id: Option<String>,
     local_ips: bool,
+    national_off: u64,
 }
 
 impl Default for SanitizerBuilder {
@@ -195,6 +197,7 @@ impl Default for SanitizerBuilder {
             hmac_key: None,
             hmac_key_id: None,
             local_ips: false,
+            national_off: 0,
         }
     }
 }
@@ -250,6 +253,43 @@ impl SanitizerBuilder {
         if let Some(b) = kind.builtin() {
             self.enabled[b as usize] = true;
         }
+        self
+    }
+
+    /// Stops finding the identifiers of one national scheme (a number
+    /// that validates under it alone is left as it is); the other schemes,
+    /// and values under a key naming an identifier, are still redacted.
+    ///
+    /// ```
+    /// use warden_pii::{NationalIdScheme, Sanitizer};
+    ///
+    /// let s = Sanitizer::builder()
+    ///     .disable_national_id(NationalIdScheme::BrCpf)
+    ///     .build()?;
+    /// assert_eq!(s.sanitize("CPF 390.533.447-05"), "CPF 390.533.447-05");
+    /// assert_eq!(s.sanitize("DNI 54362315K"), "DNI [REDACTED:NATIONAL_ID]");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
+    pub fn disable_national_id(mut self, scheme: NationalIdScheme) -> Self {
+        self.national_off |= scheme.bit();
+        self
+    }
+
+    /// Finds a national scheme's identifiers again after
+    /// [`disable_national_id`](Self::disable_national_id).
+    ///
+    /// ```
+    /// use warden_pii::{NationalIdScheme, Sanitizer};
+    ///
+    /// let s = Sanitizer::builder()
+    ///     .disable_national_id(NationalIdScheme::BrCpf)
+    ///     .enable_national_id(NationalIdScheme::BrCpf)
+    ///     .build()?;
+    /// assert_eq!(s.sanitize("CPF 390.533.447-05"), "CPF [REDACTED:NATIONAL_ID]");
+    /// # Ok::<(), warden_pii::BuildError>(())
+    /// ```
+    pub fn enable_national_id(mut self, scheme: NationalIdScheme) -> Self {
+        self.national_off &= !scheme.bit();
         self
     }
 
@@ -512,7 +552,8 @@ impl SanitizerBuilder {
                         &self.not_personal_keys,
                     ),
                     self.local_ips,
-                ),
+                )
+                .with_national_off(self.national_off),
                 custom,
                 counters: Counters::new(kinds.len()),
                 strategies,
