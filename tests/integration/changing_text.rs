@@ -4,7 +4,8 @@
 //! in clear, on every path — `init()` (JSON lines, the audit store, the
 //! collector), `JsonLayer`, `warden::json::layer()` and a wrapped
 //! `fmt::layer().json()` — in an event's fields, its message, a span's
-//! fields and a `Span::record` value.
+//! fields and a `Span::record` value; and `fmt::layer().json()` beside a
+//! gate that copies events with formatted values, in events.
 
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -145,4 +146,21 @@ fn through_json_layer_json_fmt_and_a_wrapped_fmt_too() {
     );
     let logged = tracing::subscriber::with_default(subscriber, log_turncoats);
     assert_written_as_scanned("fmt::layer().json(), wrapped", &out.contents(), logged);
+
+    // Beside the gate, not wrapped, it is given copies of the events that
+    // hold formatted values when the gate is asked to (its spans need the
+    // wrapper, as for sanitized span fields).
+    let out = Buffer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default().copy_formatted_events(true))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_writer(out.clone()),
+        );
+    tracing::subscriber::with_default(subscriber, log_turncoats);
+    // The `?` and `%` fields, the message's argument and the audit field.
+    assert_written_as_scanned("fmt::layer().json() beside the gate", &out.contents(), 4);
 }

@@ -131,6 +131,9 @@ pub struct PiiLayer {
     shadows: Arc<RwLock<HashMap<Identifier, &'static Metadata<'static>>>>,
     /// Targets besides `audit` whose events are audit events.
     audit_targets: Arc<[String]>,
+    /// Whether a clean event whose `Debug` values were formatted goes on
+    /// as a copy holding those texts (see `copy_formatted_events`).
+    copy_formatted: bool,
 }
 
 impl Clone for PiiLayer {
@@ -146,6 +149,7 @@ impl Clone for PiiLayer {
             active: self.active,
             shadows: Arc::clone(&self.shadows),
             audit_targets: Arc::clone(&self.audit_targets),
+            copy_formatted: self.copy_formatted,
         }
     }
 }
@@ -169,6 +173,7 @@ impl PiiLayer {
             active: true,
             shadows: Arc::new(RwLock::new(HashMap::new())),
             audit_targets: Arc::new([]),
+            copy_formatted: false,
         }
     }
 
@@ -229,6 +234,29 @@ impl PiiLayer {
         let mut targets = self.audit_targets.to_vec();
         targets.push(target.into());
         self.audit_targets = targets.into();
+        self
+    }
+
+    /// Sends every event with a `Debug`/`Display` value (the message's
+    /// format arguments included) on as a copy holding the texts the gate
+    /// scanned, clean or not, so that a layer beside the gate that formats
+    /// values itself (`fmt::layer()` not [wrapped](Self::wrap)) writes
+    /// what was scanned even if a value's text changes between two
+    /// formattings. Off by default: warden's layers and wrapped layers get
+    /// the scanned texts without a copy, and a copy costs a second
+    /// dispatch. Span fields need [`wrap`](Self::wrap) for the same.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// use warden_pii::PiiLayer;
+    ///
+    /// let subscriber = tracing_subscriber::registry()
+    ///     .with(PiiLayer::default().copy_formatted_events(true))
+    ///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::sink));
+    /// tracing::subscriber::with_default(subscriber, || tracing::info!("order {}", 17));
+    /// ```
+    pub fn copy_formatted_events(mut self, yes: bool) -> Self {
+        self.copy_formatted = yes;
         self
     }
 
@@ -542,8 +570,9 @@ impl PiiLayer {
         Some((owned, tally))
     }
 
-    /// Dispatches a sanitized copy of `event` to the whole subscriber.
-    fn redispatch(&self, event: &Event<'_>, mut owned: OwnedFields, tally: Tally) {
+    /// Dispatches a sanitized copy of `event` to the whole subscriber
+    /// (with the redaction summary when `summarize`).
+    fn redispatch(&self, event: &Event<'_>, mut owned: OwnedFields, tally: Tally, summarize: bool) {
         // An audit event's original values, for the audit layer's keyed
         // hashes of its identity fields.
         let mut original = self.is_audit_target(event.metadata().target()).then(|| {
@@ -554,7 +583,7 @@ impl PiiLayer {
             values
         });
         let dispatch = self.dispatch.get().and_then(WeakDispatch::upgrade);
-        let meta = if self.summary {
+        let meta = if summarize {
             let n = event.metadata().fields().len();
             owned.set(n, FieldValue::U64(tally.count));
             owned.set(n + 1, FieldValue::Str(self.sanitizer.kind_names(&tally)));
@@ -684,10 +713,18 @@ where
         } else {
             0
         };
-        match self.sanitized_copy(event.metadata().fields(), event, extra) {
+        let fields = event.metadata().fields();
+        match self.sanitized_copy(fields, event, extra) {
+            None if self.copy_formatted => match wrap::rendered_copy(fields, event) {
+                Some(owned) => {
+                    self.redispatch(event, owned, Tally::default(), false);
+                    false
+                }
+                None => true,
+            },
             None => true,
             Some((owned, tally)) => {
-                self.redispatch(event, owned, tally);
+                self.redispatch(event, owned, tally, self.summary);
                 false
             }
         }
