@@ -48,9 +48,22 @@ impl fmt::Display for Turncoat {
     }
 }
 
+/// An error whose message is a [`Turncoat`]'s.
+#[derive(Debug)]
+struct TurncoatError(Turncoat);
+
+impl fmt::Display for TurncoatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for TurncoatError {}
+
 /// Logs each kind of formatted value, each a fresh one: a span's field,
 /// a recorded span field, an event's `?` and `%` fields, its message's
-/// argument, and an audit event's field. Returns how many were logged.
+/// argument, an error's message, and an audit event's field. Returns how
+/// many were logged.
 fn log_turncoats() -> usize {
     let span = tracing::info_span!(
         "request",
@@ -61,8 +74,13 @@ fn log_turncoats() -> usize {
     let _entered = span.enter();
     tracing::info!(debug = ?Turncoat::new(), display = %Turncoat::new(), "charged");
     tracing::info!("charged {}", Turncoat::new());
+    let error = TurncoatError(Turncoat::new());
+    tracing::warn!(
+        error = &error as &(dyn std::error::Error + 'static),
+        "charge failed"
+    );
     warden::audit::data_access!(action = "read_order", resource_id = %Turncoat::new());
-    6
+    7
 }
 
 /// No sink got the second text; `at_least` of them got the first.
@@ -161,6 +179,7 @@ fn through_json_layer_json_fmt_and_a_wrapped_fmt_too() {
                 .with_writer(out.clone()),
         );
     tracing::subscriber::with_default(subscriber, log_turncoats);
-    // The `?` and `%` fields, the message's argument and the audit field.
-    assert_written_as_scanned("fmt::layer().json() beside the gate", &out.contents(), 4);
+    // The `?` and `%` fields, the message's argument, the error and the
+    // audit field.
+    assert_written_as_scanned("fmt::layer().json() beside the gate", &out.contents(), 5);
 }

@@ -11,6 +11,7 @@
 //! formats each such value of that record once, keeps the text here, and
 //! hands every later visitor of the same record (the sinks after the gate)
 //! that text instead of the value. The text scanned is the text written.
+//! An error's chain (each link's `Display`) is read once the same way.
 //!
 //! A rendering belongs to one record, known by its call site and, per
 //! field, the address of the value formatted (the same for every layer that
@@ -27,6 +28,8 @@ use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write as _};
 
 use tracing_core::field::{Field, FieldSet};
+
+use crate::ErrorChain;
 
 /// Fields beyond this index are formatted by each reader, as without a
 /// rendering (`DONE` is a 64-bit mask).
@@ -49,6 +52,9 @@ thread_local! {
     static OPEN: Cell<Open> = const { Cell::new(Open { callsite: 0, done: 0 }) };
     /// Per field: the address of the value formatted, and its text.
     static TEXTS: RefCell<Vec<(usize, String)>> = const { RefCell::new(Vec::new()) };
+    /// Per field: the address of an error value, and its chain's messages
+    /// as read once.
+    static ERRORS: RefCell<Vec<(usize, Option<ErrorChain>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The address of the call site `field` belongs to.
@@ -138,6 +144,53 @@ pub(crate) fn with_text<R>(
         .ok()
         .flatten();
     match rendered {
+        Some(out) => out,
+        None => f(None),
+    }
+}
+
+/// Calls `f` with the chain of `value` (an error, field `field` of the
+/// record being read) as read once in the record's open rendering (each
+/// link's `Display` is application code too), else with `None`.
+pub(crate) fn with_error<R>(
+    field: &Field,
+    value: &(dyn std::error::Error + 'static),
+    mut f: impl FnMut(Option<&ErrorChain>) -> R,
+) -> R {
+    let i = field.index();
+    let open = OPEN.try_with(Cell::get).unwrap_or(Open {
+        callsite: 0,
+        done: 0,
+    });
+    if open.callsite == 0 || i >= MAX_FIELDS || open.callsite != callsite_of(field) {
+        return f(None);
+    }
+    let address = value as *const dyn std::error::Error as *const () as usize;
+    let read = ERRORS
+        .try_with(|cell| {
+            let mut errors = cell.try_borrow_mut().ok()?;
+            if errors.len() <= i {
+                errors.resize_with(i + 1, Default::default);
+            }
+            let (at, chain) = &mut errors[i];
+            if open.done & (1 << i) == 0 {
+                *at = address;
+                *chain = Some(ErrorChain::capture(value));
+                let _ = OPEN.try_with(|cell| {
+                    let mut now = cell.get();
+                    if now.callsite == open.callsite {
+                        now.done |= 1 << i;
+                        cell.set(now);
+                    }
+                });
+            } else if *at != address {
+                return None;
+            }
+            Some(f(chain.as_ref()))
+        })
+        .ok()
+        .flatten();
+    match read {
         Some(out) => out,
         None => f(None),
     }

@@ -125,7 +125,11 @@ impl<F: FnMut(&Field, FieldRef<'_>, Option<&str>)> Visit for Adapter<F> {
         (self.f)(field, FieldRef::Bytes(value), None)
     }
     fn record_error(&mut self, field: &Field, value: &(dyn Error + 'static)) {
-        (self.f)(field, FieldRef::Error(value), None)
+        let f = &mut self.f;
+        rendered::with_error(field, value, |chain| match chain {
+            Some(chain) => f(field, FieldRef::Error(chain), None),
+            None => f(field, FieldRef::Error(value), None),
+        })
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         let f = &mut self.f;

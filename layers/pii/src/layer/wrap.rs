@@ -181,7 +181,10 @@ where
 /// A copy of `record`'s values with the texts the gate scanned in place of
 /// its `Debug` values, if the gate formatted any of them (else `None`: the
 /// record can be passed on as it is).
-pub(super) fn rendered_copy<R: RecordFields + ?Sized>(fields: &FieldSet, record: &R) -> Option<OwnedFields> {
+pub(super) fn rendered_copy<R: RecordFields + ?Sized>(
+    fields: &FieldSet,
+    record: &R,
+) -> Option<OwnedFields> {
     if !warden_core::internal::has_rendered_texts(fields) {
         return None;
     }
