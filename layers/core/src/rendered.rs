@@ -104,49 +104,18 @@ pub(crate) fn with_text<R>(
     value: &dyn fmt::Debug,
     mut f: impl FnMut(Option<&str>) -> R,
 ) -> R {
-    let i = field.index();
-    let open = OPEN.try_with(Cell::get).unwrap_or(Open {
-        callsite: 0,
-        done: 0,
-    });
-    if open.callsite == 0 || i >= MAX_FIELDS || open.callsite != callsite_of(field) {
-        return f(None);
-    }
     let address = value as *const dyn fmt::Debug as *const () as usize;
-    let rendered = TEXTS
-        .try_with(|cell| {
-            let mut texts = cell.try_borrow_mut().ok()?;
-            if texts.len() <= i {
-                texts.resize_with(i + 1, Default::default);
-            }
-            let (at, text) = &mut texts[i];
-            if open.done & (1 << i) == 0 {
-                if text.capacity() > KEEP_AT_MOST {
-                    *text = String::new();
-                }
-                *at = address;
-                text.clear();
-                // A value whose formatting fails keeps what it wrote.
-                let _ = write!(text, "{value:?}");
-                let _ = OPEN.try_with(|cell| {
-                    let mut now = cell.get();
-                    if now.callsite == open.callsite {
-                        now.done |= 1 << i;
-                        cell.set(now);
-                    }
-                });
-            } else if *at != address {
-                // Another record of the call site (a copy): read as it is.
-                return None;
-            }
-            Some(f(Some(text)))
-        })
-        .ok()
-        .flatten();
-    match rendered {
-        Some(out) => out,
-        None => f(None),
-    }
+    let fill = |text: &mut String| {
+        if text.capacity() > KEEP_AT_MOST {
+            *text = String::new();
+        }
+        text.clear();
+        // A value whose formatting fails keeps what it wrote.
+        let _ = write!(text, "{value:?}");
+    };
+    with_slot(&TEXTS, field, address, fill, |text| {
+        f(text.map(String::as_str))
+    })
 }
 
 /// Calls `f` with the chain of `value` (an error, field `field` of the
@@ -157,6 +126,24 @@ pub(crate) fn with_error<R>(
     value: &(dyn std::error::Error + 'static),
     mut f: impl FnMut(Option<&ErrorChain>) -> R,
 ) -> R {
+    let address = value as *const dyn std::error::Error as *const () as usize;
+    let fill = |chain: &mut Option<ErrorChain>| *chain = Some(ErrorChain::capture(value));
+    with_slot(&ERRORS, field, address, fill, |chain| {
+        f(chain.and_then(Option::as_ref))
+    })
+}
+
+/// The rendering's slot for `field` in `slots`: filled by `fill` the first
+/// time the field's value (at `address`) is read, then lent to `f`; `f`
+/// gets `None` when no rendering of the field's record is open (or the
+/// value is another record's, a copy).
+fn with_slot<T: Default, R>(
+    slots: &'static std::thread::LocalKey<RefCell<Vec<(usize, T)>>>,
+    field: &Field,
+    address: usize,
+    fill: impl FnOnce(&mut T),
+    mut f: impl FnMut(Option<&T>) -> R,
+) -> R {
     let i = field.index();
     let open = OPEN.try_with(Cell::get).unwrap_or(Open {
         callsite: 0,
@@ -165,17 +152,16 @@ pub(crate) fn with_error<R>(
     if open.callsite == 0 || i >= MAX_FIELDS || open.callsite != callsite_of(field) {
         return f(None);
     }
-    let address = value as *const dyn std::error::Error as *const () as usize;
-    let read = ERRORS
+    let lent = slots
         .try_with(|cell| {
-            let mut errors = cell.try_borrow_mut().ok()?;
-            if errors.len() <= i {
-                errors.resize_with(i + 1, Default::default);
+            let mut slots = cell.try_borrow_mut().ok()?;
+            if slots.len() <= i {
+                slots.resize_with(i + 1, Default::default);
             }
-            let (at, chain) = &mut errors[i];
+            let (at, value) = &mut slots[i];
             if open.done & (1 << i) == 0 {
                 *at = address;
-                *chain = Some(ErrorChain::capture(value));
+                fill(value);
                 let _ = OPEN.try_with(|cell| {
                     let mut now = cell.get();
                     if now.callsite == open.callsite {
@@ -186,11 +172,11 @@ pub(crate) fn with_error<R>(
             } else if *at != address {
                 return None;
             }
-            Some(f(chain.as_ref()))
+            Some(f(Some(value)))
         })
         .ok()
         .flatten();
-    match read {
+    match lent {
         Some(out) => out,
         None => f(None),
     }
