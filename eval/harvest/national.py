@@ -117,7 +117,7 @@ SCHEMES = {
     "IL ID": (ilid, lambda: digits(9), lambda n: n, "teudat zehut", False),
     "OIB": (oib, lambda: digits(11), lambda n: n, "OIB", False),
     "AMKA": (amka, lambda: date6() + digits(5), lambda n: n, "AMKA", False),
-    "SIN": (sin, lambda: str(R.randint(1, 7)) + digits(8), lambda n: n[:3] + " " + n[3:6] + " " + n[6:], "SIN", False),
+    "SIN": (sin, lambda: str(R.randint(1, 7)) + digits(8), lambda n: n[:3] + " " + n[3:6] + " " + n[6:], "SIN", True),
     "ZA ID": (zaid, lambda: ymd6() + digits(7), lambda n: n, "identity number", False),
     "CPF": (cpf, lambda: digits(11), lambda n: f"{n[:3]}.{n[3:6]}.{n[6:9]}-{n[9:]}", "CPF", True),
     "CNPJ": (cnpj, lambda: digits(8) + "0001" + digits(2), lambda n: f"{n[:2]}.{n[2:5]}.{n[5:8]}/{n[8:12]}-{n[12:]}", "CNPJ", True),

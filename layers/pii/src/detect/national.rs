@@ -202,6 +202,15 @@ pub(crate) fn may_start_written_form(b: &[u8], s: usize, len: usize, next: Optio
     if next == Some(b'.') {
         return len <= 3 && b.get(s + len + 4) == Some(&b'.');
     }
+    // Canada's SIN in its groups (`046-454-286`, `123 456 782`): the
+    // same separator again four bytes on.
+    if len == 3 && matches!(next, Some(b' ' | b'-')) {
+        // Not the tail of a longer dashed name (`calvisitor-10-105-163-202`).
+        return b.get(s + 7) == next.as_ref()
+            && (s == 0 || !matches!(b[s - 1], b'-' | b'.' | b'+' | b'('))
+            && b.get(s + 4..s + 7)
+                .is_some_and(|g| g.iter().all(u8::is_ascii_digit));
+    }
     matches!(
         (len, next),
         (6, Some(b'-' | b'+' | b'/' | b'A'..=b'F' | b'U'..=b'Y' | b'a'..=b'f' | b'u'..=b'y'))
@@ -252,6 +261,30 @@ pub(crate) fn match_written_form(b: &[u8], s: usize) -> Option<usize> {
             d.extend(digits_at(at + 5, 3)?);
             let check = *b.get(at + 9)?;
             (shape && after_ok(at + 10) && cl_rut(&d, check)).then_some(at + 10)
+        }
+        // SIN: ddd ddd ddd or ddd-ddd-ddd, one separator throughout.
+        (3, Some(sep @ (b' ' | b'-'))) => {
+            // Not a longer grouping (`123 456 782 9`).
+            let more = b.get(s + 11) == Some(&sep) && b.get(s + 12).is_some_and(u8::is_ascii_digit);
+            let shape = b.get(s + 7) == Some(&sep)
+                && !more
+                && !b.get(s + 11).is_some_and(u8::is_ascii_alphanumeric);
+            let groups = [s, s + 4, s + 8];
+            let digits = |at: usize| {
+                b.get(at..at + 3)
+                    .is_some_and(|g| g.iter().all(u8::is_ascii_digit))
+            };
+            if !shape || !groups.iter().all(|&at| digits(at)) {
+                return None;
+            }
+            let mut d = [0u8; 9];
+            for (k, &at) in groups.iter().enumerate() {
+                for j in 0..3 {
+                    d[k * 3 + j] = b[at + j] - b'0';
+                }
+            }
+            let before_ok = s == 0 || !matches!(b[s - 1], b'0'..=b'9' | b'-' | b'+' | b'(' | b'.');
+            (before_ok && ca_sin(&d)).then_some(s + 11)
         }
         (3, Some(b'.')) => {
             // CPF: ddd.ddd.ddd-dd
@@ -1289,6 +1322,27 @@ mod tests {
         let klm = |t: &str| match_letter_form(t.as_bytes(), 0, 1);
         assert_eq!(klm("L1111111G"), Some(9));
         assert_eq!(klm("L1111111C"), None);
+    }
+
+    #[test]
+    fn canada_sin_in_its_groups() {
+        let found = |t: &str| match_written_form(t.as_bytes(), 0);
+        assert_eq!(found("123 456 782"), Some(11));
+        assert_eq!(found("123-456-782 ok"), Some(11));
+        // A wrong check digit, a first digit no SIN has, mixed or longer
+        // groupings.
+        for t in [
+            "123 456 783",
+            "046 454 286",
+            "123-456 782",
+            "123 456 782 9",
+            "123 456 7821",
+        ] {
+            assert_eq!(found(t), None, "{t}");
+        }
+        // The tail of a dashed host name is none.
+        let b = b"calvisitor-10-123-456-782";
+        assert!(!may_start_written_form(b, 14, 3, Some(b'-')));
     }
 
     #[test]
