@@ -355,19 +355,23 @@ static LETTER: [u8; 256] = {
 
 /// Hashes the word that ends at `end` (read back no further than `floor`),
 /// from `hash` on: its letters back to a non-letter or to the case change
-/// that starts it (`last|Name`). Returns the hash and where the word
-/// starts.
+/// that starts it (`last|Name`, and after an acronym, `NHS|Number`).
+/// Returns the hash and where the word starts.
 #[inline]
 fn hash_word_back(b: &[u8], end: usize, floor: usize, mut hash: u32) -> (u32, usize) {
     let mut k = end;
-    let mut after = 0u8;
+    // The classes of the two letters read before this one (the ones after
+    // it in the text).
+    let (mut after, mut after_that) = (0u8, 0u8);
     while k > floor && end - k < 32 {
         let c = b[k - 1];
         let class = LETTER[usize::from(c)];
-        if class == 0 || (class == 1 && after == 2) {
+        let acronym_before = class == 2 && after == 2 && after_that == 1;
+        if class == 0 || (class == 1 && after == 2) || acronym_before {
             break;
         }
         hash = hash_step(hash, c);
+        after_that = after;
         after = class;
         k -= 1;
     }
@@ -431,6 +435,10 @@ mod tests {
             ("driver_license", Builtin::NationalId),
             ("customer.nationalId", Builtin::NationalId),
             ("BSN", Builtin::NationalId),
+            // An acronym before or as the last word.
+            ("NHSNumber", Builtin::NationalId),
+            ("customerTaxID", Builtin::NationalId),
+            ("userDOB", Builtin::DateOfBirth),
             ("passport_number", Builtin::Passport),
         ] {
             assert_eq!(kind(key), Some(expected), "{key}");
@@ -479,7 +487,15 @@ mod tests {
                 }
             }
         }
-        for text in ["lastName=", "nhsNumber:", "dateOfBirth=", "taxId="] {
+        for text in [
+            "lastName=",
+            "nhsNumber:",
+            "dateOfBirth=",
+            "taxId=",
+            "NHSNumber=",
+            "taxID=",
+            "userDOB=",
+        ] {
             assert!(
                 keys.may_end_before(text.as_bytes(), text.len() - 1, 0),
                 "{text}"
