@@ -26,22 +26,33 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+#[cfg(feature = "audit")]
+mod audit;
+#[cfg(feature = "otlp")]
+mod otlp;
+#[cfg(feature = "pii")]
+mod pii;
 mod process;
 mod readiness;
 mod server;
 mod service;
+mod source;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+#[cfg(feature = "audit")]
 use warden_audit::AuditLayer;
 use warden_metrics::{AlertState, AlertsView, ExpositionFormat, MetricsLayer, PrometheusEncoder};
+#[cfg(feature = "otlp")]
 use warden_otlp::Otlp;
+#[cfg(feature = "pii")]
 use warden_pii::PiiLayer;
 
 pub use readiness::{Check, Readiness};
 pub use server::OpsServer;
 pub use service::{OpsFuture, OpsService};
+pub use source::OpsSource;
 
 /// What the endpoints read: the stack's parts, any of them optional.
 #[derive(Clone, Debug)]
@@ -53,12 +64,10 @@ pub struct Ops {
 struct Inner {
     metrics: Option<MetricsLayer>,
     alerts: RwLock<Option<AlertsView>>,
-    audit: Option<AuditLayer>,
-    otlp: Option<Otlp>,
-    pii: Option<PiiLayer>,
+    /// Every other part shown: the exporter, the audit router, the gate,
+    /// and the service's own, in that order.
+    sources: Vec<Box<dyn OpsSource>>,
     encoder: PrometheusEncoder,
-    exporter_grace: Duration,
-    audit_grace: Duration,
     /// The size of the last `/metrics` body, to size the next one's buffer.
     last_metrics_len: std::sync::atomic::AtomicUsize,
 }
@@ -68,9 +77,13 @@ struct Inner {
 pub struct OpsBuilder {
     metrics: Option<MetricsLayer>,
     alerts: Option<AlertsView>,
+    #[cfg(feature = "audit")]
     audit: Option<AuditLayer>,
+    #[cfg(feature = "otlp")]
     otlp: Option<Otlp>,
+    #[cfg(feature = "pii")]
     pii: Option<PiiLayer>,
+    sources: Vec<Box<dyn OpsSource>>,
     encoder: Option<PrometheusEncoder>,
     exporter_grace: Option<Duration>,
     audit_grace: Option<Duration>,
@@ -110,101 +123,8 @@ impl Ops {
                 out,
             );
         }
-        if let Some(otlp) = &self.inner.otlp {
-            let stats = otlp.stats();
-            let signals = [
-                ("spans", stats.spans),
-                ("logs", stats.logs),
-                ("audit", stats.audit),
-                ("metrics", stats.metrics),
-            ];
-            let labels: Vec<[(&str, &str); 1]> =
-                signals.iter().map(|(s, _)| [("signal", *s)]).collect();
-            for (name, help, pick) in [
-                ("otlp_exported", "Records the collector accepted.", 0),
-                (
-                    "otlp_dropped",
-                    "Records dropped because the export queue was full.",
-                    1,
-                ),
-                ("otlp_failed", "Records whose export failed.", 2),
-            ] {
-                encoder.encode_counter(
-                    name,
-                    help,
-                    signals.iter().zip(&labels).map(|((_, s), l)| {
-                        let value = [s.exported, s.dropped, s.failed][pick];
-                        (&l[..], value)
-                    }),
-                    format,
-                    out,
-                );
-            }
-        }
-        if let Some(audit) = &self.inner.audit {
-            let stats = audit.stats();
-            let labels: Vec<[(&str, &str); 1]> =
-                stats.iter().map(|r| [("route", r.name.as_str())]).collect();
-            for (name, help, pick) in [
-                (
-                    "audit_written",
-                    "Audit records written by every sink of the route.",
-                    0,
-                ),
-                (
-                    "audit_dropped",
-                    "Audit records lost to the route's full queue.",
-                    1,
-                ),
-                ("audit_sink_errors", "Failed sink writes (each retried).", 2),
-            ] {
-                encoder.encode_counter(
-                    name,
-                    help,
-                    stats
-                        .iter()
-                        .zip(&labels)
-                        .map(|(r, l)| (&l[..], [r.written, r.dropped, r.sink_errors][pick])),
-                    format,
-                    out,
-                );
-            }
-            encoder.encode_gauge(
-                "audit_pending",
-                "Audit records queued and not yet written (growing: the store refuses them).",
-                stats
-                    .iter()
-                    .zip(&labels)
-                    .map(|(r, l)| (&l[..], r.pending as f64)),
-                format,
-                out,
-            );
-        }
-        if let Some(pii) = &self.inner.pii {
-            let counts = pii.redactions();
-            let labels: Vec<[(&str, &str); 1]> =
-                counts.iter().map(|(k, _)| [("kind", k.name())]).collect();
-            encoder.encode_counter(
-                "pii_redactions",
-                "Values the PII gate replaced, by kind (a jump is worth a look).",
-                counts.iter().zip(&labels).map(|((_, n), l)| (&l[..], n)),
-                format,
-                out,
-            );
-            let schemes: Vec<_> = counts.national_ids().collect();
-            if !schemes.is_empty() {
-                let labels: Vec<[(&str, &str); 1]> = schemes
-                    .iter()
-                    .map(|(s, _)| [("scheme", s.name())])
-                    .collect();
-                encoder.encode_counter(
-                    "pii_national_id_redactions",
-                    "National identifiers the PII gate replaced, by scheme.",
-                    schemes.iter().zip(&labels).map(|((_, n), l)| (&l[..], *n)),
-                    format,
-                    out,
-                );
-            }
+        for source in &self.inner.sources {
+            source.write_metrics(encoder, format, out);
         }
         process::write(format, out);
         PrometheusEncoder::finish(format, out);
@@ -258,6 +178,8 @@ impl OpsBuilder {
     /// The audit router: its counters in `/metrics`, and `/readyz` fails
     /// while one of its sinks has been failing for longer than
     /// [`audit_grace`](Self::audit_grace).
+    #[cfg(feature = "audit")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
     pub fn audit(mut self, audit: AuditLayer) -> Self {
         self.audit = Some(audit);
         self
@@ -266,6 +188,8 @@ impl OpsBuilder {
     /// The OTLP exporter: its counters in `/metrics`, and `/readyz` fails
     /// while exports have been failing for longer than
     /// [`exporter_grace`](Self::exporter_grace).
+    #[cfg(feature = "otlp")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
     pub fn otlp(mut self, otlp: Otlp) -> Self {
         self.otlp = Some(otlp);
         self
@@ -286,8 +210,18 @@ impl OpsBuilder {
     /// assert!(page.contains(r#"pii_redactions_total{kind="EMAIL"} 0"#), "{page}");
     /// assert!(page.contains(r#"pii_national_id_redactions_total{scheme="BR_CPF"} 1"#), "{page}");
     /// ```
+    #[cfg(feature = "pii")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pii")))]
     pub fn pii(mut self, gate: PiiLayer) -> Self {
         self.pii = Some(gate);
+        self
+    }
+
+    /// Another part to show in `/metrics` and check in `/readyz` (see
+    /// [`OpsSource`]), after the stack's own; sources are read in the
+    /// order they were added.
+    pub fn source(mut self, source: impl OpsSource + 'static) -> Self {
+        self.sources.push(Box::new(source));
         self
     }
 
@@ -312,16 +246,30 @@ impl OpsBuilder {
 
     /// The endpoints' state.
     pub fn build(self) -> Ops {
+        let mut sources: Vec<Box<dyn OpsSource>> = Vec::new();
+        #[cfg(feature = "otlp")]
+        if let Some(otlp) = self.otlp {
+            let grace = self.exporter_grace.unwrap_or(Duration::from_secs(60));
+            sources.push(Box::new(otlp::OtlpSource { otlp, grace }));
+        }
+        #[cfg(feature = "audit")]
+        if let Some(audit) = self.audit {
+            let grace = self.audit_grace.unwrap_or(Duration::ZERO);
+            sources.push(Box::new(audit::AuditSource { audit, grace }));
+        }
+        #[cfg(feature = "pii")]
+        if let Some(gate) = self.pii {
+            sources.push(Box::new(pii::PiiSource { gate }));
+        }
+        // Without the features that read them, the graces are unused.
+        let _ = (self.exporter_grace, self.audit_grace);
+        sources.extend(self.sources);
         Ops {
             inner: Arc::new(Inner {
                 metrics: self.metrics,
                 alerts: RwLock::new(self.alerts),
-                audit: self.audit,
-                otlp: self.otlp,
-                pii: self.pii,
+                sources,
                 encoder: self.encoder.unwrap_or_default(),
-                exporter_grace: self.exporter_grace.unwrap_or(Duration::from_secs(60)),
-                audit_grace: self.audit_grace.unwrap_or(Duration::ZERO),
                 last_metrics_len: std::sync::atomic::AtomicUsize::new(4096),
             }),
         }

@@ -1,7 +1,5 @@
 //! `/readyz`: named checks, each with what it found.
 
-use std::time::SystemTime;
-
 use warden_metrics::{AlertState, Severity};
 
 use super::Ops;
@@ -10,12 +8,25 @@ use super::Ops;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Check {
-    /// Its name: `audit_store`, `exporter`, `critical_alerts`.
+    /// Its name: `audit_store`, `exporter`, `critical_alerts`, or a
+    /// source's own.
     pub name: &'static str,
     /// Whether it passes.
     pub ok: bool,
     /// What it found.
     pub detail: String,
+}
+
+impl Check {
+    /// A check named `name` (`snake_case`, unique in the body), passing or
+    /// not, with what it found.
+    pub fn new(name: &'static str, ok: bool, detail: impl Into<String>) -> Self {
+        Check {
+            name,
+            ok,
+            detail: detail.into(),
+        }
+    }
 }
 
 /// Every readiness check, and whether all pass.
@@ -48,8 +59,9 @@ impl Readiness {
     }
 }
 
-fn age(since: SystemTime) -> String {
-    let secs = SystemTime::now()
+#[cfg(any(feature = "audit", feature = "otlp"))]
+pub(super) fn age(since: std::time::SystemTime) -> String {
+    let secs = std::time::SystemTime::now()
         .duration_since(since)
         .map_or(0.0, |d| d.as_secs_f64());
     format!("{secs:.1}s")
@@ -60,47 +72,8 @@ impl Ops {
     pub fn readiness(&self) -> Readiness {
         let inner = &self.inner;
         let mut checks = Vec::new();
-        if let Some(audit) = &inner.audit {
-            let failing: Vec<String> = audit
-                .stats()
-                .into_iter()
-                .filter_map(|r| {
-                    let since = r.failing_since?;
-                    let long = SystemTime::now()
-                        .duration_since(since)
-                        .is_ok_and(|d| d >= inner.audit_grace);
-                    long.then(|| format!("route {} failing for {}", r.name, age(since)))
-                })
-                .collect();
-            checks.push(Check {
-                name: "audit_store",
-                ok: failing.is_empty(),
-                detail: if failing.is_empty() {
-                    "every route's sinks are written to".into()
-                } else {
-                    failing.join("; ")
-                },
-            });
-        }
-        if let Some(otlp) = &inner.otlp {
-            let since = otlp.stats().failing_since;
-            let failing_long = since.is_some_and(|s| {
-                SystemTime::now()
-                    .duration_since(s)
-                    .is_ok_and(|d| d >= inner.exporter_grace)
-            });
-            checks.push(Check {
-                name: "exporter",
-                ok: !failing_long,
-                detail: match since {
-                    None => "exports succeed".into(),
-                    Some(s) => format!(
-                        "exports failing for {} (grace {}s)",
-                        age(s),
-                        inner.exporter_grace.as_secs()
-                    ),
-                },
-            });
+        for source in &inner.sources {
+            source.checks(&mut checks);
         }
         if let Some(alerts) = self.alerts() {
             let firing: Vec<String> = alerts
@@ -109,15 +82,15 @@ impl Ops {
                 .filter(|a| a.severity == Severity::Critical && a.state == AlertState::Firing)
                 .map(|a| a.rule)
                 .collect();
-            checks.push(Check {
-                name: "critical_alerts",
-                ok: firing.is_empty(),
-                detail: if firing.is_empty() {
+            checks.push(Check::new(
+                "critical_alerts",
+                firing.is_empty(),
+                if firing.is_empty() {
                     "none firing".into()
                 } else {
                     format!("firing: {}", firing.join(", "))
                 },
-            });
+            ));
         }
         Readiness { checks }
     }
