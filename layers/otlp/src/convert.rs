@@ -18,6 +18,7 @@ use opentelemetry::{InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::logs::{SdkLogRecord, SdkLogger};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use tracing_core::{Level, Metadata};
+#[cfg(feature = "audit")]
 use warden_audit::{AuditLevel, AuditRecord, SignedCheckpoint};
 use warden_core::{CorrelationId, FieldRef};
 use warden_pii::Sanitizer;
@@ -59,12 +60,14 @@ pub(crate) trait LogOut {
     /// The instrumentation scope the record is grouped under (the
     /// `tracing` target, as the SDK's exporter does).
     fn target(&mut self, target: Cow<'static, str>);
+    #[cfg_attr(not(feature = "audit"), allow(dead_code))]
     fn event_name(&mut self, name: &'static str);
     fn times(&mut self, time: SystemTime, observed: SystemTime);
     fn severity(&mut self, number: Severity, text: &'static str);
     fn body(&mut self, body: Clean<'_>);
     fn attribute(&mut self, key: &'static str, value: Clean<'_>);
     /// An attribute whose name is made at run time.
+    #[cfg_attr(not(feature = "audit"), allow(dead_code))]
     fn attribute_named(&mut self, key: String, value: Clean<'_>);
     fn trace_context(&mut self, trace_id: u128, span_id: u64);
 }
@@ -280,6 +283,7 @@ impl Converter {
 
     /// A store's checkpoint as a log record named `audit.checkpoint`, its
     /// JSON line as the body.
+    #[cfg(feature = "audit")]
     pub(crate) fn checkpoint(&self, signed: &SignedCheckpoint, out: &mut impl LogOut) {
         out.target(Cow::Borrowed(warden_core::AUDIT_TARGET));
         out.event_name("audit.checkpoint");
@@ -309,6 +313,7 @@ impl Converter {
 
     /// An audit record as a log record named `warden.audit`, its columns as
     /// `audit.*` attributes and its metadata as `audit.metadata.<key>`.
+    #[cfg(feature = "audit")]
     pub(crate) fn audit(&self, record: &AuditRecord, out: &mut impl LogOut) {
         out.target(Cow::Borrowed(warden_core::AUDIT_TARGET));
         out.event_name("warden.audit");

@@ -40,6 +40,7 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "audit")]
 mod audit;
 mod config;
 mod convert;
@@ -62,6 +63,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use warden_metrics::MetricsLayer;
 use warden_pii::Sanitizer;
 
+#[cfg(feature = "audit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 pub use audit::{OtlpAuditSink, OtlpCheckpointWitness};
 pub use config::{Compression, OtlpConfig, Protocol, Signal};
 pub use convert::CORRELATION_ATTRIBUTE;
@@ -140,6 +143,8 @@ impl Otlp {
     /// # let _ = otlp.shutdown(std::time::Duration::from_secs(5));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(feature = "audit")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
     pub fn audit_sink(&self) -> OtlpAuditSink {
         OtlpAuditSink {
             shared: Arc::clone(&self.inner.shared),
@@ -167,6 +172,8 @@ impl Otlp {
     /// # std::fs::remove_dir_all(&dir)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(feature = "audit")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
     pub fn checkpoint_witness(&self) -> OtlpCheckpointWitness {
         OtlpCheckpointWitness {
             shared: Arc::clone(&self.inner.shared),

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crossbeam_queue::ArrayQueue;
 use tokio::sync::Notify;
+#[cfg(feature = "audit")]
 use warden_audit::{AuditRecord, SignedCheckpoint};
 
 use crate::record::{EventRecord, SpanRecord};
@@ -94,7 +95,9 @@ impl<T: Recycle> Lane<T> {
 /// stores they go to (as witness).
 #[derive(Debug)]
 pub(crate) enum AuditItem {
+    #[cfg(feature = "audit")]
     Record(Box<AuditRecord>),
+    #[cfg(feature = "audit")]
     Checkpoint(Box<SignedCheckpoint>),
 }
 
@@ -177,6 +180,7 @@ impl Shared {
         self.closed.store(true, Relaxed);
     }
 
+    #[cfg_attr(not(feature = "audit"), allow(dead_code))]
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Relaxed)
     }
