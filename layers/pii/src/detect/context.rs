@@ -48,11 +48,22 @@ fn classify(w: &[u8]) -> Word {
         | b"primary" | b"main" | b"and" | b"or" | b"id" | b"document" | b"via" | b"under"
         | b"with" => Word::Filler,
         b"file" | b"register" | b"registration" | b"code" | b"de" | b"du" | b"la" | b"le"
-        | b"el" | b"ihre" | b"ihr" | b"seu" | b"sua" | b"su" => Word::Filler,
+        | b"el" | b"ihre" | b"ihr" | b"seu" | b"sua" | b"su" | b"di" | b"da" | b"do" | b"des"
+        | b"del" | b"van" | b"der" | b"il" | b"nummer" | b"numer" | b"numero" | b"nro"
+        | b"numarasi" | b"cislo" => Word::Filler,
         // "number" in the languages whose identifiers are named above.
-        w if ["número", "numéro", "číslo"]
-            .iter()
-            .any(|n| n.as_bytes() == w) =>
+        w if [
+            "número",
+            "numéro",
+            "číslo",
+            "numarası",
+            "номер",
+            "αριθμός",
+            "番号",
+            "번호",
+        ]
+        .iter()
+        .any(|n| n.as_bytes() == w) =>
         {
             Word::Filler
         }
@@ -92,6 +103,8 @@ fn word_kinds(w: &[u8]) -> u8 {
         | b"idnr"
         | b"identifikationsnummer"
         | b"steueridentifikationsnummer"
+        | b"steuernummer"
+        | b"sozialversicherungsnummer"
         | b"nir"
         | b"insee"
         | b"securite"
@@ -482,6 +495,15 @@ mod tests {
         // A card is still a card; an unknown word beyond ASCII names nothing.
         assert_eq!(kinds("credit card "), CARD);
         assert_eq!(kinds("größe "), 0);
+        // "Number" in the identifiers' languages stands between.
+        for named in [
+            "BSN-nummer ",
+            "PESEL numer ",
+            "TC kimlik numarası ",
+            "numero di codice fiscale ",
+        ] {
+            assert_ne!(kinds(named) & NATIONAL, 0, "{named}");
+        }
         assert_eq!(kinds("{\"pan\":\""), CARD);
     }
 
