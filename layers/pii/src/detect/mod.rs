@@ -583,10 +583,23 @@ impl Detectors {
         if longest > 9 && kinds & context::SSN != 0 && kinds & context::PHONE == 0 {
             let short = context::read_number(b, start, false, 9);
             let digits = &short.digits[..short.count];
+            // Unless it is written otherwise than an SSN (solid, or 3-2-4)
+            // and the longer reading is a national identifier: `tax id:
+            // 3594 58671 8` is a Medicare number, not an SSN and an `8`.
+            let text = &b[start..short.end];
+            let ssn_shaped = text.len() == 9
+                || (text.len() == 11 && !text[3].is_ascii_digit() && !text[6].is_ascii_digit());
+            let longer_is_national = || {
+                let long = context::read_number(b, start, false, longest);
+                long.count > 9
+                    && boundary::end_ok(b, long.end)
+                    && national::valid(&long.digits[..long.count])
+            };
             if short.count == 9
                 && boundary::end_ok(b, short.end)
                 && !context::followed_by_unit(b, short.end)
                 && (ssn::valid_digits(digits) || ssn::valid_itin(digits))
+                && (ssn_shaped || kinds & context::NATIONAL == 0 || !longer_is_national())
             {
                 return Some(Step::Hit(Builtin::Ssn, start, short.end));
             }
@@ -1098,6 +1111,20 @@ mod tests {
         ] {
             assert_eq!(hits(text), [], "{text}");
         }
+    }
+
+    #[test]
+    fn nine_digits_after_tax_id_are_an_ssn_unless_they_head_another_scheme() {
+        assert_eq!(
+            hits("tax id 078-05-1120 ok"),
+            [(Builtin::Ssn, "078-05-1120")]
+        );
+        assert_eq!(hits("tax id: 078051120"), [(Builtin::Ssn, "078051120")]);
+        // Australia's Medicare number in its 4-5-1 groups.
+        assert_eq!(
+            hits("tax id: 3594 58671 8"),
+            [(Builtin::NationalId, "3594 58671 8")]
+        );
     }
 
     #[test]
