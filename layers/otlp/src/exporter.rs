@@ -21,7 +21,6 @@ use opentelemetry_sdk::logs::{LogBatch as SdkLogBatch, LogExporter as _, SdkLogg
 use opentelemetry_sdk::trace::SpanExporter as _;
 use prost::Message as _;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use warden_metrics::MetricsLayer;
 use warden_pii::Sanitizer;
 
 use crate::OtlpError;
@@ -47,7 +46,7 @@ pub(crate) struct Pipeline {
     pub(crate) config: OtlpConfig,
     pub(crate) resource: Resource,
     pub(crate) sanitizer: Sanitizer,
-    pub(crate) metrics: Vec<MetricsLayer>,
+    pub(crate) metrics: Vec<crate::metrics::Source>,
     /// An exporter the user built, used for spans instead of warden's own.
     pub(crate) span_exporter: Option<opentelemetry_otlp::SpanExporter>,
     /// The same for log records (events and audit records).
@@ -119,7 +118,7 @@ struct Worker {
     metrics_sender: Sender,
     converter: Converter,
     config: OtlpConfig,
-    metrics: Vec<MetricsLayer>,
+    metrics: Vec<crate::metrics::Source>,
     resource: opentelemetry_proto::tonic::resource::v1::Resource,
     started: SystemTime,
     /// Keeps the logger's provider alive (it has no processors: records go

@@ -60,6 +60,7 @@ use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use tokio::sync::mpsc::UnboundedSender;
+#[cfg(feature = "metrics")]
 use warden_metrics::MetricsLayer;
 use warden_pii::Sanitizer;
 
@@ -325,7 +326,7 @@ pub struct OtlpBuilder {
     metrics_interval: Option<Duration>,
     max_concurrent_exports: Option<usize>,
     sanitizer: Option<Sanitizer>,
-    metrics: Vec<MetricsLayer>,
+    metrics: Vec<metrics::Source>,
     ca_certificate: Option<std::path::PathBuf>,
     client_certificate: Option<(std::path::PathBuf, std::path::PathBuf)>,
     insecure: Option<bool>,
@@ -520,6 +521,8 @@ impl OtlpBuilder {
     /// # let _ = otlp.shutdown(std::time::Duration::from_secs(5));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
     pub fn metrics(mut self, layer: MetricsLayer) -> Self {
         self.metrics.push(layer);
         self

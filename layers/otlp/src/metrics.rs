@@ -9,16 +9,22 @@
 //! logs.
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+#[cfg(feature = "metrics")]
+use std::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+#[cfg(feature = "metrics")]
+use opentelemetry_proto::tonic::metrics::v1::ExponentialHistogramDataPoint;
+#[cfg(feature = "metrics")]
 use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
 use opentelemetry_proto::tonic::metrics::v1::{
-    AggregationTemporality, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Metric,
-    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric, number_data_point,
+    AggregationTemporality, ExponentialHistogram, Gauge, Metric, NumberDataPoint, ResourceMetrics,
+    ScopeMetrics, Sum, metric, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
+#[cfg(feature = "metrics")]
 use warden_metrics::{MetricsLayer, OperationSnapshot, SCALE, Window};
 
 use crate::queue::{Counters, ExportStats};
@@ -78,6 +84,7 @@ pub(crate) fn resource_proto(resource: &opentelemetry_sdk::Resource) -> Resource
 }
 
 /// One operation's histogram as an exponential histogram data point.
+#[cfg(feature = "metrics")]
 fn histogram_point(op: &OperationSnapshot, start: u64, now: u64) -> ExponentialHistogramDataPoint {
     let h = &op.histogram;
     let mut positive = Buckets::default();
@@ -132,10 +139,17 @@ fn counter(name: &str, description: &str, unit: &str, points: Vec<NumberDataPoin
     }
 }
 
+/// The layers whose operations are exported.
+#[cfg(feature = "metrics")]
+pub(crate) type Source = MetricsLayer;
+/// Without the metrics glue there is no layer to export.
+#[cfg(not(feature = "metrics"))]
+pub(crate) type Source = std::convert::Infallible;
+
 /// The request for every operation of `sources` since start (cumulative),
 /// and the exporter's own counts.
 pub(crate) fn build_request(
-    sources: &[MetricsLayer],
+    sources: &[Source],
     stats: &ExportStats,
     resource: &Resource,
     start: SystemTime,
@@ -145,6 +159,15 @@ pub(crate) fn build_request(
     let mut calls = Vec::new();
     let mut errors = Vec::new();
     let mut in_flight = Vec::new();
+    #[cfg(not(feature = "metrics"))]
+    let _ = (
+        sources,
+        &mut histograms,
+        &mut calls,
+        &mut errors,
+        &mut in_flight,
+    );
+    #[cfg(feature = "metrics")]
     for source in sources {
         for op in source.snapshot(Window::SinceStart).operations {
             let attrs = || vec![string_attr("operation", &op.operation)];
@@ -237,7 +260,7 @@ pub(crate) fn count(counters: &Counters, result: &Result<(), String>) {
     };
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "metrics"))]
 mod tests {
     use super::*;
     use std::time::Duration;
