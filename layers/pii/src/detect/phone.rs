@@ -131,14 +131,38 @@ fn read_international(b: &[u8], p: usize, min_groups: usize) -> Option<usize> {
     (0..g.len).rev().find_map(|k| {
         let (end, n) = g.ends[k];
         // Most national numbers have 6+ digits; a few territories' have 4
-        // or 5 (`+500 51234`), accepted when written in groups.
+        // or 5 (`+500 51234`), accepted when written in groups, or solid
+        // where the plan's numbers are that short (`+24762889`).
         let length_ok = if nanp_or_russia {
             n == 11
         } else {
-            (7..=15).contains(&n) && (n - cc >= 6 || (n - cc >= 4 && k >= 1))
+            let short_ok = k >= 1 || short_plan(&g.lead[..cc]);
+            (7..=15).contains(&n) && (n - cc >= 6 || (n - cc >= 4 && short_ok))
         };
         (length_ok && k + 1 >= min_groups && ends_cleanly(b, end, false)).then_some(end)
     })
+}
+
+/// Whether the calling code `cc` (its ASCII digits) is a plan whose
+/// numbers have four or five digits (libphonenumber's metadata): Ascension,
+/// St Helena, the Falklands, Tonga, the Solomon Islands, Vanuatu, the Cook
+/// Islands, Niue, Samoa, Kiribati, Tuvalu, Tokelau.
+fn short_plan(cc: &[u8]) -> bool {
+    matches!(
+        cc,
+        b"247"
+            | b"290"
+            | b"500"
+            | b"676"
+            | b"677"
+            | b"678"
+            | b"682"
+            | b"683"
+            | b"685"
+            | b"686"
+            | b"688"
+            | b"690"
+    )
 }
 
 fn read_national(b: &[u8], s: usize) -> Option<usize> {
@@ -274,8 +298,17 @@ mod tests {
             "+353 86 123 4567",
             "+61 2 9876 5432",
             "0044 20 7946 0958",
+            // Short plans' numbers, solid or in groups.
+            "+24762889",
+            "+247 62889",
+            "+6837012",
+            "+69031012",
         ] {
             assert_eq!(find(&format!("tel: {n}.")), Some(n), "{n}");
+        }
+        // Five solid digits after a plan whose numbers are longer.
+        for n in ["+4412345", "+3361234"] {
+            assert_eq!(find(&format!("tel: {n}.")), None, "{n}");
         }
     }
 
