@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tracing_subscriber::prelude::*;
-use warden::Warden;
 use warden::audit::{Query, StoreReader};
-use warden::otlp::Otlp;
 use warden::pii::PiiLayer;
-use warden_test_support::{Buffer, Scratch, collector};
+use warden_test_support::Buffer;
+
+use crate::full_stack::FullStack;
 
 const FIRST: &str = "order 17";
 const LATER: &str = "ada@example.com";
@@ -98,15 +98,9 @@ fn assert_written_as_scanned(sink: &str, text: &str, at_least: usize) {
 
 #[test]
 fn through_the_init_stack_every_sink_writes_what_the_gate_scanned() {
-    let collector = collector::Collector::start();
-    let dir = Scratch::new();
-    let lines = Buffer::default();
-    let (subscriber, guard) = Warden::builder()
-        .audit_sqlite(dir.path("audit.db"))
-        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
-        .writer(lines.clone())
-        .build()
-        .unwrap();
+    let stack = FullStack::start();
+    let (collector, dir, lines) = (&stack.collector, &stack.dir, &stack.lines);
+    let (subscriber, guard) = stack.build();
     let logged = tracing::subscriber::with_default(subscriber, log_turncoats);
     guard.flush(Duration::from_secs(10)).unwrap();
 

@@ -7,10 +7,9 @@
 use std::time::Duration;
 
 use tower::ServiceExt;
-use warden::Warden;
 use warden::audit::{Query, StoreReader};
-use warden::otlp::Otlp;
-use warden_test_support::{Buffer, Scratch, collector};
+
+use crate::full_stack::FullStack;
 
 const CLIENT_IDS: [&str; 3] = [
     "max.mustermann@example.de",
@@ -29,15 +28,9 @@ async fn handler(
 
 #[test]
 fn pii_as_a_client_correlation_id_reaches_no_sink() {
-    let collector = collector::Collector::start();
-    let dir = Scratch::new();
-    let lines = Buffer::default();
-    let (subscriber, guard) = Warden::builder()
-        .audit_sqlite(dir.path("audit.db"))
-        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
-        .writer(lines.clone())
-        .build()
-        .unwrap();
+    let stack = FullStack::start();
+    let (collector, dir, lines) = (&stack.collector, &stack.dir, &stack.lines);
+    let (subscriber, guard) = stack.build();
     let mut answered = Vec::new();
     tracing::subscriber::with_default(subscriber, || {
         // The field.

@@ -6,6 +6,7 @@ mod changing_text;
 mod client_ids;
 mod cyclic_errors;
 mod examples;
+mod full_stack;
 mod init;
 mod log_filter;
 mod metrics_audit;
