@@ -49,6 +49,32 @@ impl<L> Sanitized<L> {
     }
 }
 
+impl<L> Sanitized<L> {
+    /// What the wrapped layer gets of a span's fields (`record`): the
+    /// sanitized copy, kept in the span's extensions too, if a value was
+    /// replaced; else a copy with the texts the gate scanned, if it
+    /// formatted any; else `None`, and the fields go on as they are.
+    fn span_copy<S, R>(
+        &self,
+        id: &Id,
+        ctx: &Context<'_, S>,
+        fields: &FieldSet,
+        record: &R,
+    ) -> Option<OwnedFields>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        R: RecordFields + ?Sized,
+    {
+        match self.gate.sanitized_copy(fields, record, 0) {
+            Some((owned, _)) => {
+                self.gate.store_span_fields(id, ctx, fields, &owned);
+                Some(owned)
+            }
+            None => rendered_copy(fields, record),
+        }
+    }
+}
+
 impl<S, L> Layer<S> for Sanitized<L>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -81,15 +107,8 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let meta = attrs.metadata();
-        let owned = match self.gate.sanitized_copy(meta.fields(), attrs, 0) {
-            Some((owned, _)) => {
-                self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
-                owned
-            }
-            None => match rendered_copy(meta.fields(), attrs) {
-                Some(owned) => owned,
-                None => return self.inner.on_new_span(attrs, id, ctx),
-            },
+        let Some(owned) = self.span_copy(id, &ctx, meta.fields(), attrs) else {
+            return self.inner.on_new_span(attrs, id, ctx);
         };
         owned.with_value_set(meta.fields(), |values| {
             let copy = if attrs.is_root() {
@@ -107,15 +126,8 @@ where
         let Some(meta) = ctx.metadata(id) else {
             return self.inner.on_record(id, values, ctx);
         };
-        let owned = match self.gate.sanitized_copy(meta.fields(), values, 0) {
-            Some((owned, _)) => {
-                self.gate.store_span_fields(id, &ctx, meta.fields(), &owned);
-                owned
-            }
-            None => match rendered_copy(meta.fields(), values) {
-                Some(owned) => owned,
-                None => return self.inner.on_record(id, values, ctx),
-            },
+        let Some(owned) = self.span_copy(id, &ctx, meta.fields(), values) else {
+            return self.inner.on_record(id, values, ctx);
         };
         owned.with_value_set(meta.fields(), |set| {
             self.inner.on_record(id, &Record::new(set), ctx)
