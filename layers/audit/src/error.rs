@@ -83,10 +83,11 @@ impl AuditError {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn sqlite(path: &std::path::Path, source: rusqlite::Error) -> Self {
         AuditError::Sqlite {
             path: path.to_owned(),
-            source: DatabaseError(source),
+            source: DatabaseError(Box::new(source)),
         }
     }
 }
@@ -95,7 +96,7 @@ impl AuditError {
 /// engine's; the engine's own error type is not part of warden's API, so
 /// that a new version of it is not a breaking change.
 #[derive(Debug)]
-pub struct DatabaseError(rusqlite::Error);
+pub struct DatabaseError(Box<dyn std::error::Error + Send + Sync>);
 
 impl std::fmt::Display for DatabaseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

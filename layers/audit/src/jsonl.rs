@@ -12,11 +12,11 @@ use crate::chain::{
     AuditKey, Checkpoint, CheckpointKind, CheckpointSigner, GENESIS, Hash, SignedCheckpoint,
     decode_hex, encode_hex, link,
 };
+use crate::checkpoint_policy::CheckpointPolicy;
 use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
 use crate::signing::SigningKey;
 use crate::sink::{AuditSink, SinkError};
-use crate::sqlite::CheckpointPolicy;
 use crate::witness::{CheckpointWitness, Witnesses};
 
 /// JSON Lines files: one record per line, with `seq`, `prev_hash` and

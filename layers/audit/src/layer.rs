@@ -1,6 +1,7 @@
 //! `AuditLayer`: picks audit events out of the stream and routes their
 //! records to sinks through bounded queues and writer threads.
 
+#[cfg(feature = "sqlite")]
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,8 @@ use crate::from_event::{AuditFields, capture};
 use crate::identity::{DEFAULT_IDENTITY_FIELDS, Pseudonyms};
 use crate::record::AuditRecord;
 use crate::route::{Durability, Overflow, Route, RouteFilter, RouteStats};
-use crate::sink::SqliteSink;
+#[cfg(feature = "sqlite")]
+use crate::sqlite::SqliteSink;
 use crate::writer::{Command, Counters, MAX_BATCH, Pending, Writer};
 
 struct RouteHandle {
@@ -159,6 +161,8 @@ impl AuditLayer {
     /// Every audit event to the SQLite store at `path` (created if
     /// missing), batched, with the store's key signing checkpoints and
     /// hashing the identity fields (users, client IPs).
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn sqlite(path: impl AsRef<Path>) -> Result<Self, AuditError> {
         let path = path.as_ref();
         let key = AuditKey::for_store(path)?;

@@ -50,6 +50,7 @@
 #[path = "private.rs"]
 pub mod __private;
 mod chain;
+mod checkpoint_policy;
 mod error;
 mod from_event;
 mod identity;
@@ -58,10 +59,12 @@ mod layer;
 mod macros;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod query;
 mod record;
 mod route;
 mod signing;
 mod sink;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod stream_name;
 mod verify;
@@ -72,6 +75,7 @@ pub use chain::{
     AuditKey, Checkpoint, CheckpointKind, CheckpointSignature, GENESIS, Hash, SignedCheckpoint,
     key_file, link,
 };
+pub use checkpoint_policy::CheckpointPolicy;
 pub use error::{AuditError, DatabaseError};
 pub use identity::DEFAULT_IDENTITY_FIELDS;
 pub use jsonl::JsonlSink;
@@ -82,16 +86,20 @@ pub use postgres::{
     POSTGRES_SCHEMA_VERSION, PostgresSink, PostgresSinkBuilder, PostgresStore, PurgeSigner,
     SslMode, create_schema, is_postgres, setup_role, setup_role_sql,
 };
+pub use query::{DayCount, Query};
 pub use record::{AuditLevel, AuditRecord, EventType, Outcome, UnknownName};
 pub use route::{Durability, Overflow, Route, RouteFilter, RouteStats};
 pub use signing::{PublicKey, SigningKey, public_key_file};
-pub use sink::{AuditSink, SinkError, SqliteSink, SqliteSinkBuilder, StdoutSink};
+pub use sink::{AuditSink, SinkError, StdoutSink};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{
-    CheckpointPolicy, DayCount, Query, SCHEMA_VERSION, SqliteStore, StoreReader, SyncMode,
+    SCHEMA_VERSION, SqliteSink, SqliteSinkBuilder, SqliteStore, StoreReader, SyncMode,
 };
-pub use verify::{
-    Problem, Signer, SignerTrust, StreamReports, Verifier, VerifyReport, verify, verify_with,
-};
+pub use verify::{Problem, Signer, SignerTrust, StreamReports, Verifier, VerifyReport};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use verify::{verify, verify_with};
 pub use warden_core::AUDIT_TARGET;
 pub use warden_core::{FlushError, FlushResult};
 pub use witness::{CheckpointWitness, JsonlWitness, read_witness_file};

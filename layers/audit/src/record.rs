@@ -378,6 +378,7 @@ mod rfc3339 {
 /// A record's columns as the stores keep them (text where the record has
 /// types), in the order of their `SELECT`s: each store reads its rows into
 /// this, and one parser makes the record.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) struct StoredColumns {
     pub(crate) id: String,
     pub(crate) ts_us: i64,
@@ -395,6 +396,7 @@ pub(crate) struct StoredColumns {
     pub(crate) metadata: String,
 }
 
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 impl StoredColumns {
     /// The record, or why a column does not parse (an edited row).
     pub(crate) fn parse(self) -> Result<AuditRecord, String> {

@@ -3,12 +3,15 @@
 use std::fmt;
 use std::path::Path;
 
+#[cfg(feature = "sqlite")]
+use crate::chain::hash_of;
 use crate::chain::{
     AuditKey, Checkpoint, CheckpointSignature, GENESIS, Hash, SignedCheckpoint, link,
 };
 use crate::error::AuditError;
 use crate::signing::PublicKey;
-use crate::sqlite::{StoreReader, checkpoints, hash_of, record_from_row};
+#[cfg(feature = "sqlite")]
+use crate::sqlite::{StoreReader, checkpoints, record_from_row};
 
 /// One thing `verify` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -254,6 +257,7 @@ impl VerifyReport {
 
     /// The report of a store with these streams: their figures added up,
     /// their signers merged, their problems in stream order.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     fn of_streams(streams: Vec<(String, VerifyReport)>) -> VerifyReport {
         let mut total = VerifyReport::default();
         for (_, report) in &streams {
@@ -361,6 +365,7 @@ impl fmt::Display for VerifyReport {
 /// Verifies the store at `path` with the keys found beside it: the HMAC
 /// key (`WARDEN_AUDIT_KEY`, else `<path>.key`) if there is one, and the
 /// trusted public key `<path>.pub` if there is one.
+#[cfg(feature = "sqlite")]
 pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
     let path = path.as_ref();
     // A missing file or another database is reported as such, before any
@@ -383,6 +388,7 @@ pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
 }
 
 /// Verifies the store at `path` with the HMAC key `key`.
+#[cfg(feature = "sqlite")]
 pub fn verify_with(path: impl AsRef<Path>, key: &AuditKey) -> Result<VerifyReport, AuditError> {
     Verifier::new().hmac_key(key.clone()).verify(path)
 }
@@ -451,6 +457,8 @@ impl Verifier {
     /// Verifies the SQLite store at `path`: every stream (one per process
     /// that wrote it) as a chain of its own, each reported in
     /// [`VerifyReport::streams`].
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn verify(&self, path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
         let path = path.as_ref();
         let reader = StoreReader::open(path)?;
@@ -802,6 +810,7 @@ impl Chain {
 
 /// Walks one stream of a SQLite store (`stream` as its rows name it) into
 /// `chain`.
+#[cfg(feature = "sqlite")]
 fn walk_sqlite(
     conn: &rusqlite::Connection,
     path: &Path,

@@ -81,6 +81,7 @@ impl Witnesses {
     }
 
     /// How many checkpoints the witnesses failed to take.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub(crate) fn failures(&self) -> u64 {
         self.slots.iter().map(|(_, n)| n).sum()
     }

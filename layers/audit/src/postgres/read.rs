@@ -7,13 +7,14 @@ use postgres::types::ToSql;
 
 use super::connect::{PgSettings, error_text};
 use super::schema::{self, POSTGRES_SCHEMA_VERSION, day_of, partition_name};
+use crate::chain::hash_of;
 use crate::chain::{
     Checkpoint, CheckpointKind, CheckpointSignature, CheckpointSigner, SignedCheckpoint,
 };
 use crate::error::AuditError;
+use crate::query::{DayCount, FilterValue, Query, query_sql};
 use crate::record::{AuditRecord, StoredColumns, micros_since_epoch};
 use crate::signing::PublicKey;
-use crate::sqlite::{DayCount, FilterValue, Query, hash_of, query_sql};
 
 const COLUMNS: &str = "row_id, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
     client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata";

@@ -10,11 +10,11 @@ use super::schema::{self, day_of};
 use crate::chain::{
     AuditKey, Checkpoint, CheckpointKind, CheckpointSigner, GENESIS, Hash, SignedCheckpoint, link,
 };
+use crate::checkpoint_policy::CheckpointPolicy;
 use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
 use crate::signing::SigningKey;
 use crate::sink::{AuditSink, SinkError};
-use crate::sqlite::CheckpointPolicy;
 use crate::witness::{CheckpointWitness, Witnesses};
 
 /// The columns a record fills, in the order the binary COPY sends them.
@@ -200,7 +200,7 @@ impl PostgresSink {
         let row = row.map_err(|e| self.drop_on(|s| s.failed("reading the stream's head", &e)))?;
         Ok(row.map(|r| {
             let hash: Vec<u8> = r.get(1);
-            (r.get(0), crate::sqlite::hash_of(hash))
+            (r.get(0), crate::chain::hash_of(hash))
         }))
     }
 

@@ -2,12 +2,12 @@
 
 mod query;
 mod schema;
+mod sink;
 mod store;
 
-pub use query::{DayCount, Query, StoreReader};
-#[cfg(feature = "postgres")]
-pub(crate) use query::{FilterValue, query_sql};
+pub use query::StoreReader;
 pub(crate) use query::{checkpoints, record_from_row};
 pub use schema::SCHEMA_VERSION;
-pub(crate) use schema::{check_is_audit_store, hash_of, stream_columns, streams};
-pub use store::{CheckpointPolicy, SqliteStore, SyncMode};
+pub(crate) use schema::{check_is_audit_store, stream_columns, streams};
+pub use sink::{SqliteSink, SqliteSinkBuilder};
+pub use store::{SqliteStore, SyncMode};

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::chain::Hash;
 use crate::error::AuditError;
 
 /// The schema version this build writes.
@@ -237,12 +236,4 @@ pub(crate) fn check_is_audit_store(conn: &Connection, path: &Path) -> Result<i64
         )
         .map_err(|_| not_audit())?;
     version.parse().map_err(|_| not_audit())
-}
-
-pub(crate) fn hash_of(bytes: Vec<u8>) -> Hash {
-    let mut hash = [0u8; 32];
-    if bytes.len() == 32 {
-        hash.copy_from_slice(&bytes);
-    }
-    hash
 }

@@ -6,12 +6,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::query::{self, Query};
-use super::schema::{self, hash_of, sql};
+use super::query;
+use super::schema::{self, sql};
+use crate::chain::hash_of;
 use crate::chain::{
     AuditKey, Checkpoint, CheckpointKind, CheckpointSigner, GENESIS, Hash, SignedCheckpoint, link,
 };
+use crate::checkpoint_policy::CheckpointPolicy;
 use crate::error::AuditError;
+use crate::query::Query;
 use crate::record::{AuditRecord, micros_since_epoch};
 use crate::signing::SigningKey;
 use crate::witness::{CheckpointWitness, Witnesses};
@@ -145,25 +148,6 @@ fn sign_stream(
     )
     .map_err(sql(path))?;
     Ok(signed)
-}
-
-/// How often the store signs a checkpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CheckpointPolicy {
-    /// After this many records…
-    pub every_records: u64,
-    /// …or this much time with records written, whichever comes first.
-    pub every: Duration,
-}
-
-impl Default for CheckpointPolicy {
-    /// Every 1,000 records or 60 seconds.
-    fn default() -> Self {
-        CheckpointPolicy {
-            every_records: 1_000,
-            every: Duration::from_secs(60),
-        }
-    }
 }
 
 /// SQLite's `synchronous` setting for the store.
