@@ -70,6 +70,8 @@ enum AuditChoice {
     #[cfg(feature = "postgres")]
     Postgres(String),
     Layer(AuditLayer),
+    /// A route to a sink of the application's own.
+    Route(Route),
 }
 
 enum OtlpChoice {
@@ -195,6 +197,20 @@ fn audit_layer(
         builder = builder.sanitizer(s.clone());
     }
     builder.build()
+}
+
+/// The pseudonym key given, else `WARDEN_AUDIT_KEY`'s: a store with no
+/// key file beside it (`what`) needs one of them.
+fn shared_key(given: Option<AuditKey>, what: &str) -> Result<AuditKey, AuditError> {
+    if let Some(key) = given {
+        return Ok(key);
+    }
+    let key = std::env::var("WARDEN_AUDIT_KEY").map_err(|_| {
+        AuditError::Config(format!(
+            "{what} needs the pseudonym key it shares: set WARDEN_AUDIT_KEY (or WardenBuilder::audit_key)"
+        ))
+    })?;
+    AuditKey::new(key.into_bytes())
 }
 
 /// Where [`init`] keeps the audit store unless told otherwise.
@@ -379,6 +395,43 @@ impl WardenBuilder {
         self
     }
 
+    /// Audit events to a sink of your own (a Kafka producer, an object
+    /// store, a test double): any [`AuditSink`](warden_audit::AuditSink),
+    /// routed as the built-in stores are, beside the OTLP export when it is
+    /// on, with the identity fields hashed under the key of
+    /// [`audit_key`](Self::audit_key) or `WARDEN_AUDIT_KEY` (one of them is
+    /// required: a sink of your own has no key file).
+    ///
+    /// ```
+    /// use warden::Warden;
+    /// use warden::audit::{AuditKey, AuditRecord, AuditSink, SinkError};
+    ///
+    /// #[derive(Default)]
+    /// struct Count(usize);
+    /// impl AuditSink for Count {
+    ///     fn name(&self) -> String {
+    ///         "count".into()
+    ///     }
+    ///     fn write(&mut self, records: &[AuditRecord]) -> Result<(), SinkError> {
+    ///         self.0 += records.len();
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let (subscriber, guard) = Warden::builder()
+    ///     .audit_sink("count", Count::default())
+    ///     .audit_key(AuditKey::new(b"0123456789abcdef0123456789abcdef".to_vec())?)
+    ///     .without_otlp()
+    ///     .writer(std::io::sink)
+    ///     .build()?;
+    /// # drop((subscriber, guard));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn audit_sink(mut self, name: impl Into<String>, sink: impl warden_audit::AuditSink) -> Self {
+        self.audit = AuditChoice::Route(Route::new(name, RouteFilter::all()).sink(sink));
+        self
+    }
+
     /// A router you configured yourself (the OTLP audit sink is not added
     /// to it).
     pub fn audit(mut self, layer: AuditLayer) -> Self {
@@ -498,6 +551,11 @@ impl WardenBuilder {
         let audit = match self.audit {
             AuditChoice::Off => None,
             AuditChoice::Layer(layer) => Some(layer),
+            AuditChoice::Route(route) => {
+                let key = shared_key(self.audit_key, "an audit sink of your own")?;
+                let identity = &self.identity_fields;
+                Some(audit_layer(route, key, identity, otlp.as_ref(), sanitizer.as_ref())?)
+            }
             AuditChoice::Sqlite(path) => {
                 let key = match self.audit_key {
                     Some(key) => key,
@@ -516,17 +574,10 @@ impl WardenBuilder {
             }
             #[cfg(feature = "postgres")]
             AuditChoice::Postgres(target) => {
-                let key = match self.audit_key {
-                    Some(key) => key,
-                    None => {
-                        let key = std::env::var("WARDEN_AUDIT_KEY").map_err(|_| {
-                            AuditError::Config(
-                                "a PostgreSQL audit store shared by many instances needs the pseudonym key they share: set WARDEN_AUDIT_KEY (or WardenBuilder::audit_key)".into(),
-                            )
-                        })?;
-                        AuditKey::new(key.into_bytes())?
-                    }
-                };
+                let key = shared_key(
+                    self.audit_key,
+                    "a PostgreSQL audit store shared by many instances",
+                )?;
                 let mut sink = warden_audit::PostgresSink::builder(target);
                 sink = match signing_key(self.audit_signing_key)? {
                     Some(signing_key) => sink.signing_key(signing_key),

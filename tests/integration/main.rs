@@ -11,5 +11,6 @@ mod init;
 mod log_filter;
 mod metrics_audit;
 mod ops;
+mod own_audit_sink;
 mod pii_events;
 mod pii_spans_otel;
