@@ -12,6 +12,7 @@ use crate::chain::{
     AuditKey, Checkpoint, CheckpointKind, CheckpointSigner, GENESIS, Hash, SignedCheckpoint,
     decode_hex, encode_hex, link,
 };
+use crate::chain_store::{ChainStore, EachRecord, StoredCheckpoint};
 use crate::checkpoint_policy::CheckpointPolicy;
 use crate::error::AuditError;
 use crate::record::{AuditRecord, micros_since_epoch};
@@ -210,6 +211,85 @@ struct ChainEnd {
 
 /// The files of the chain whose current file is `path`: its rotations
 /// (`<path>.<UTC time>`), oldest first, then `path` itself if it exists.
+/// The JSON Lines files of one sink as a [`ChainStore`]: one stream (named
+/// by its checkpoints), across the rotated files oldest first, read once
+/// for the checkpoints and once for the records.
+pub(crate) struct JsonlChains {
+    files: Vec<PathBuf>,
+    stream: String,
+    checkpoints: Vec<StoredCheckpoint>,
+}
+
+impl JsonlChains {
+    /// The files whose current one is `path` (an error if there is none).
+    pub(crate) fn open(path: &Path) -> Result<Self, AuditError> {
+        let files = chain_files(path)?;
+        if files.is_empty() {
+            return Err(AuditError::io(
+                path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        let (mut stream, mut checkpoints) = (String::new(), Vec::new());
+        for file in &files {
+            read_lines(file, |line| {
+                if let Line::Checkpoint(checkpoint) = line {
+                    if let Some(c) = &checkpoint {
+                        stream.clone_from(&c.checkpoint.stream);
+                    }
+                    checkpoints.push((checkpoints.len() as i64 + 1, checkpoint));
+                }
+                Ok(())
+            })?;
+        }
+        Ok(JsonlChains {
+            files,
+            stream,
+            checkpoints,
+        })
+    }
+}
+
+impl ChainStore for JsonlChains {
+    fn streams(&mut self) -> Result<Vec<String>, AuditError> {
+        Ok(vec![self.stream.clone()])
+    }
+
+    fn checkpoints(&mut self, _stream: &str) -> Result<Vec<StoredCheckpoint>, AuditError> {
+        Ok(std::mem::take(&mut self.checkpoints))
+    }
+
+    fn walk(&mut self, _stream: &str, each: &mut EachRecord<'_>) -> Result<(), AuditError> {
+        // Older files do not number their records: counted from 1.
+        let mut count = 0i64;
+        for file in &self.files {
+            read_lines(file, |line| {
+                if let Line::Record {
+                    seq,
+                    record,
+                    prev_hash,
+                    hash,
+                } = line
+                {
+                    count += 1;
+                    let seq = seq.unwrap_or(count);
+                    count = seq;
+                    let (prev_hash, hash) =
+                        (prev_hash.unwrap_or_default(), hash.unwrap_or_default());
+                    each(seq, record.as_ref(), prev_hash, hash);
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A JSON Lines chain is never purged: it starts at the genesis.
+    fn purges(&self) -> bool {
+        false
+    }
+}
+
 pub(crate) fn chain_files(path: &Path) -> Result<Vec<PathBuf>, AuditError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_owned(),

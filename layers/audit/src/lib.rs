@@ -50,6 +50,7 @@
 #[path = "private.rs"]
 pub mod __private;
 mod chain;
+mod chain_store;
 mod checkpoint_policy;
 mod error;
 mod from_event;
@@ -75,6 +76,7 @@ pub use chain::{
     AuditKey, Checkpoint, CheckpointKind, CheckpointSignature, GENESIS, Hash, SignedCheckpoint,
     key_file, link,
 };
+pub use chain_store::{ChainStore, EachRecord, StoredCheckpoint};
 pub use checkpoint_policy::CheckpointPolicy;
 pub use error::{AuditError, DatabaseError};
 pub use identity::DEFAULT_IDENTITY_FIELDS;

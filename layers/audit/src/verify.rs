@@ -3,15 +3,14 @@
 use std::fmt;
 use std::path::Path;
 
-#[cfg(feature = "sqlite")]
-use crate::chain::hash_of;
 use crate::chain::{
     AuditKey, Checkpoint, CheckpointSignature, GENESIS, Hash, SignedCheckpoint, link,
 };
+use crate::chain_store::ChainStore;
 use crate::error::AuditError;
 use crate::signing::PublicKey;
 #[cfg(feature = "sqlite")]
-use crate::sqlite::{StoreReader, checkpoints, record_from_row};
+use crate::sqlite::StoreReader;
 
 /// One thing `verify` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -462,23 +461,9 @@ impl Verifier {
     pub fn verify(&self, path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
         let path = path.as_ref();
         let reader = StoreReader::open(path)?;
-        let conn = reader.connection();
-        let mut streams = Vec::new();
-        for (stream, name) in crate::sqlite::streams(conn, path)? {
-            let mut report = VerifyReport::default();
-            let stored = checkpoints(conn, path, stream.as_deref(), &name)?;
-            report.checkpoints = stored.len() as u64;
-            let trusted = self.check_signatures(stored, &[], &mut report);
-            let (anchor_seq, anchor_hash) = trusted
-                .last()
-                .filter(|c| c.anchor_seq > 0)
-                .map_or((1, GENESIS), |c| (c.anchor_seq, c.anchor_hash));
-            let mut chain = Chain::new(anchor_seq, anchor_hash);
-            walk_sqlite(conn, path, stream.as_deref(), &mut chain, &mut report)?;
-            self.hold(&chain, &trusted, &name, &mut report);
-            streams.push((name, report));
-        }
-        Ok(VerifyReport::of_streams(streams))
+        let mut chains = crate::sqlite::SqliteChains::new(reader.connection(), path);
+        let reports = self.verify_store(&mut chains)?;
+        Ok(VerifyReport::of_streams(reports.streams))
     }
 
     /// Verifies the JSON Lines audit files whose current file is `path`
@@ -486,50 +471,14 @@ impl Verifier {
     /// rotations (`<path>.<UTC time>`, oldest first) and the checkpoint
     /// lines among them.
     pub fn verify_jsonl(&self, path: impl AsRef<Path>) -> Result<VerifyReport, AuditError> {
-        let path = path.as_ref();
-        let files = crate::jsonl::chain_files(path)?;
-        if files.is_empty() {
-            return Err(AuditError::io(
-                path,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            ));
-        }
-        let mut report = VerifyReport::default();
-        let mut chain = Chain::new(1, GENESIS);
-        let mut stored = Vec::new();
-        let mut stream = String::new();
-        let mut count = 0i64;
-        for file in &files {
-            crate::jsonl::read_lines(file, |line| {
-                match line {
-                    crate::jsonl::Line::Record {
-                        seq,
-                        record,
-                        prev_hash,
-                        hash,
-                    } => {
-                        count += 1;
-                        let seq = seq.unwrap_or(count);
-                        count = seq;
-                        let (prev_hash, hash) =
-                            (prev_hash.unwrap_or_default(), hash.unwrap_or_default());
-                        let intact = record.is_some_and(|r| link(&prev_hash, &r) == hash);
-                        chain.add(seq, intact, prev_hash, hash, &mut report);
-                    }
-                    crate::jsonl::Line::Checkpoint(checkpoint) => {
-                        if let Some(c) = &checkpoint {
-                            stream.clone_from(&c.checkpoint.stream);
-                        }
-                        stored.push((stored.len() as i64 + 1, checkpoint));
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        report.checkpoints = stored.len() as u64;
-        let trusted = self.check_signatures(stored, &[], &mut report);
-        self.hold(&chain, &trusted, &stream, &mut report);
-        Ok(report)
+        let mut chains = crate::jsonl::JsonlChains::open(path.as_ref())?;
+        let reports = self.verify_store(&mut chains)?;
+        Ok(reports
+            .streams
+            .into_iter()
+            .next()
+            .map(|(_, report)| report)
+            .unwrap_or_default())
     }
 
     /// Verifies every stream of the PostgreSQL store at `target` (one per
@@ -539,21 +488,28 @@ impl Verifier {
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub fn verify_postgres(&self, target: &str) -> Result<StreamReports, AuditError> {
-        let mut store = crate::PostgresStore::open(target)?;
+        self.verify_store(&mut crate::PostgresStore::open(target)?)
+    }
+
+    /// Verifies every stream of any [`ChainStore`]: its checkpoints'
+    /// signatures, each stream's chain from its anchor, and the chain
+    /// against the signed and witnessed checkpoints. The SQLite, JSON Lines
+    /// and PostgreSQL verifications are this one over their stores.
+    pub fn verify_store(&self, store: &mut dyn ChainStore) -> Result<StreamReports, AuditError> {
         let mut streams = Vec::new();
         for stream in store.streams()? {
             let mut report = VerifyReport::default();
-            let recorded = store.stream_keys(&stream)?;
+            let recorded = store.recorded_keys(&stream)?;
             let stored = store.checkpoints(&stream)?;
             report.checkpoints = stored.len() as u64;
             let trusted = self.check_signatures(stored, &recorded, &mut report);
-            let (anchor_seq, anchor_hash) = trusted
+            let anchor = trusted
                 .last()
-                .filter(|c| c.anchor_seq > 0)
+                .filter(|c| store.purges() && c.anchor_seq > 0)
                 .map_or((1, GENESIS), |c| (c.anchor_seq, c.anchor_hash));
-            let mut chain = Chain::new(anchor_seq, anchor_hash);
-            store.walk(&stream, |seq, record, prev_hash, hash| {
-                let intact = record.is_some_and(|r| link(&prev_hash, &r) == hash);
+            let mut chain = Chain::new(anchor.0, anchor.1);
+            store.walk(&stream, &mut |seq, record, prev_hash, hash| {
+                let intact = record.is_some_and(|r| link(&prev_hash, r) == hash);
                 chain.add(seq, intact, prev_hash, hash, &mut report);
             })?;
             self.hold(&chain, &trusted, &stream, &mut report);
@@ -806,37 +762,4 @@ impl Chain {
         self.hashes.insert(seq, stored);
         self.previous = Some((seq, stored));
     }
-}
-
-/// Walks one stream of a SQLite store (`stream` as its rows name it) into
-/// `chain`.
-#[cfg(feature = "sqlite")]
-fn walk_sqlite(
-    conn: &rusqlite::Connection,
-    path: &Path,
-    stream: Option<&str>,
-    chain: &mut Chain,
-    report: &mut VerifyReport,
-) -> Result<(), AuditError> {
-    let sql = |e| AuditError::sqlite(path, e);
-    let version = crate::sqlite::check_is_audit_store(conn, path)?;
-    let columns = crate::sqlite::stream_columns(version);
-    let (of_stream, seq) = (columns.stream, columns.seq);
-    let mut statement = conn
-        .prepare(&format!(
-            "SELECT {seq}, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
-                    client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata,
-                    prev_hash, hash
-             FROM audit_records WHERE {of_stream} IS ?1 ORDER BY {seq}"
-        ))
-        .map_err(sql)?;
-    let mut rows = statement.query([stream]).map_err(sql)?;
-    while let Some(row) = rows.next().map_err(sql)? {
-        let (seq, record) = record_from_row(row).map_err(sql)?;
-        let prev_hash = hash_of(row.get(15).map_err(sql)?);
-        let stored = hash_of(row.get(16).map_err(sql)?);
-        let intact = record.is_ok_and(|r| link(&prev_hash, &r) == stored);
-        chain.add(seq, intact, prev_hash, stored, report);
-    }
-    Ok(())
 }

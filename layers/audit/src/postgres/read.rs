@@ -425,3 +425,30 @@ fn record_from_row(row: &postgres::Row) -> (i64, Result<AuditRecord, String>) {
         .and_then(StoredColumns::parse);
     (row.get(0), record)
 }
+
+impl crate::chain_store::ChainStore for PostgresStore {
+    fn streams(&mut self) -> Result<Vec<String>, AuditError> {
+        PostgresStore::streams(self)
+    }
+
+    fn recorded_keys(&mut self, stream: &str) -> Result<Vec<PublicKey>, AuditError> {
+        self.stream_keys(stream)
+    }
+
+    fn checkpoints(
+        &mut self,
+        stream: &str,
+    ) -> Result<Vec<crate::chain_store::StoredCheckpoint>, AuditError> {
+        PostgresStore::checkpoints(self, stream)
+    }
+
+    fn walk(
+        &mut self,
+        stream: &str,
+        each: &mut crate::chain_store::EachRecord<'_>,
+    ) -> Result<(), AuditError> {
+        PostgresStore::walk(self, stream, |seq, record, prev_hash, hash| {
+            each(seq, record.as_ref(), prev_hash, hash)
+        })
+    }
+}

@@ -186,7 +186,7 @@ pub(crate) fn stats(
 
 /// A stored checkpoint: its row id, its content (`None` if its kind is not
 /// one this build knows) and its MAC.
-pub(crate) type StoredCheckpoint = (i64, Option<SignedCheckpoint>);
+pub(crate) use crate::chain_store::StoredCheckpoint;
 
 /// Reads the checkpoints of one stream (`stream` as its rows name it,
 /// `None` for the store's first stream; `name`, its name), oldest first,
