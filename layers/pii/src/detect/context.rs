@@ -83,7 +83,11 @@ fn word_kinds(w: &[u8]) -> u8 {
     match w {
         b"phone" | b"phones" | b"telephone" | b"tel" | b"mobile" | b"cell" | b"cellphone"
         | b"callback" | b"fax" | b"sms" | b"whatsapp" | b"msisdn" | b"hotline" | b"landline"
-        | b"contact" | b"telefon" | b"telefono" | b"celular" | b"handy" | b"mob" => PHONE,
+        | b"contact" | b"telefon" | b"telefono" | b"celular" | b"handy" | b"mob"
+        // Other languages' words for a phone number.
+        | b"telefone" | b"telefoon" | b"telefonu" | b"telefonnummer" | b"telefoonnummer"
+        | b"rufnummer" | b"handynummer" | b"mobilnummer" | b"festnetz" | b"movil" | b"tlf"
+        | b"puhelin" | b"cel" => PHONE,
         b"ssn" | b"ssns" | b"itin" => SSN,
         // A tax or social security number is an SSN in the US, a national
         // identifier elsewhere.
@@ -207,9 +211,8 @@ fn word_kinds_beyond_ascii(w: &[u8]) -> u8 {
         return NATIONAL;
     }
     match word {
-        "teléfono" | "téléphone" | "telefón" | "телефон" | "電話" | "电话" | "手机" | "전화" => {
-            PHONE
-        }
+        "teléfono" | "téléphone" | "telefón" | "телефон" | "電話" | "电话" | "手机" | "전화"
+        | "móvil" | "τηλέφωνο" | "τηλ" => PHONE,
         _ => 0,
     }
 }
@@ -495,6 +498,10 @@ mod tests {
         // A card is still a card; an unknown word beyond ASCII names nothing.
         assert_eq!(kinds("credit card "), CARD);
         assert_eq!(kinds("größe "), 0);
+        // Phone words of other languages.
+        for named in ["Rufnummer ", "telefone: ", "móvil ", "tlf ", "τηλέφωνο "] {
+            assert_ne!(kinds(named) & PHONE, 0, "{named}");
+        }
         // "Number" in the identifiers' languages stands between.
         for named in [
             "BSN-nummer ",

@@ -461,7 +461,12 @@ impl Detectors {
         // `131052-308T`, `54362315K`): found bare when it validates.
         if self.on(Builtin::NationalId) && national::may_start_written_form(b, i, len, next) {
             if let Some(e) = national::match_written_form(b, i) {
-                return Step::Hit(Builtin::NationalId, i, e);
+                // A SIN's 3-3-3 groups are also how some plans write a
+                // phone number: after a phone word, it is one.
+                let sin_shaped = len == 3 && matches!(next, Some(b' ' | b'-'));
+                if !(sin_shaped && context::kinds_before(b, i) & context::PHONE != 0) {
+                    return Step::Hit(Builtin::NationalId, i, e);
+                }
             }
             // A CPF whose check fails is still no phone number.
             if len == 3 && national::is_cpf_shaped(b, i) {
@@ -1111,6 +1116,15 @@ mod tests {
         ] {
             assert_eq!(hits(text), [], "{text}");
         }
+    }
+
+    #[test]
+    fn three_groups_of_three_after_a_phone_word_are_a_phone_number() {
+        assert_eq!(hits("móvil 612 345 678"), [(Builtin::Phone, "612 345 678")]);
+        assert_eq!(
+            hits("SIN 123 456 782"),
+            [(Builtin::NationalId, "123 456 782")]
+        );
     }
 
     #[test]
