@@ -809,8 +809,13 @@ impl Detectors {
         }
         let kind = self.personal_kind(key)?;
         let (s, mut e) = secrets::secret_value_after(b, i)?;
-        if kind == Builtin::NationalId {
-            e = identifier_end(b, s, e);
+        let quoted = s > 0 && matches!(b[s - 1], b'"' | b'\'');
+        match kind {
+            Builtin::NationalId => e = identifier_end(b, s, e),
+            Builtin::PersonName | Builtin::Address | Builtin::DateOfBirth if !quoted => {
+                e = words_end(b, e, kind == Builtin::Address);
+            }
+            _ => {}
         }
         (!self.is_placeholder(b, s, e, key)).then_some((kind, s, e))
     }
@@ -1039,6 +1044,52 @@ fn identifier_end(b: &[u8], s: usize, mut e: usize) -> usize {
     e
 }
 
+/// The end of an unquoted name, address or date whose first word ends at
+/// `e`: the words after it, each after one space, that are still the
+/// value's (`cardholder=Ada Lovelace amount=3`, `street=1 Main St
+/// city=London`, `dob=10 Dec 1815`). A name goes on over capitalised
+/// words, numbers and the particles of names (`van`, `de`, `da` …); an
+/// address over any word (`12 rue de la Paix`); each stops at a word
+/// that is the next key (`amount=`, `city:`) or at a clause's end.
+fn words_end(b: &[u8], mut e: usize, any_word: bool) -> usize {
+    const PARTICLES: [&[u8]; 14] = [
+        b"van", b"von", b"de", b"der", b"den", b"da", b"das", b"do", b"dos", b"du", b"la", b"le",
+        b"bin", b"al",
+    ];
+    while b.get(e) == Some(&b' ') {
+        let start = e + 1;
+        let len = b[start..]
+            .iter()
+            .take_while(|c| {
+                c.is_ascii_alphanumeric() || **c >= 0x80 || matches!(c, b'.' | b'-' | b'\'')
+            })
+            .count();
+        if len == 0 {
+            break;
+        }
+        let word = &b[start..start + len];
+        // The next key: `amount=3`, `city: London`, `"x":`.
+        if matches!(b.get(start + len), Some(b'=' | b':')) {
+            break;
+        }
+        let first = word[0];
+        let fits = any_word
+            || first.is_ascii_uppercase()
+            || first.is_ascii_digit()
+            || first >= 0x80
+            || PARTICLES.iter().any(|p| p.eq_ignore_ascii_case(word));
+        if !fits {
+            break;
+        }
+        e = start + len;
+        // A trailing `.` ends the clause, not the name (`… Lovelace.`).
+        while e > start && b[e - 1] == b'.' {
+            e -= 1;
+        }
+    }
+    e
+}
+
 /// The start of the run of bytes before `i` (not before `floor`) that
 /// satisfy `pred`.
 fn run_start(b: &[u8], i: usize, floor: usize, pred: impl Fn(u8) -> bool) -> usize {
@@ -1116,6 +1167,45 @@ mod tests {
         ] {
             assert_eq!(hits(text), [], "{text}");
         }
+    }
+
+    #[test]
+    fn an_unquoted_name_or_address_keeps_its_words() {
+        for (text, kind, value) in [
+            (
+                "cardholder=Ada Lovelace amount=3",
+                Builtin::PersonName,
+                "Ada Lovelace",
+            ),
+            (
+                "fullName: Ada Lovelace",
+                Builtin::PersonName,
+                "Ada Lovelace",
+            ),
+            (
+                "customer_name=Vincent van Gogh, paid",
+                Builtin::PersonName,
+                "Vincent van Gogh",
+            ),
+            (
+                "street=12 rue de la Paix city=Paris",
+                Builtin::Address,
+                "12 rue de la Paix",
+            ),
+            ("dob=10 Dec 1815 ok=1", Builtin::DateOfBirth, "10 Dec 1815"),
+            (
+                "cardholder=Ada Lovelace.",
+                Builtin::PersonName,
+                "Ada Lovelace",
+            ),
+        ] {
+            assert_eq!(hits(text), [(kind, value)], "{text}");
+        }
+        // A lower-case word after a name is the sentence's.
+        assert_eq!(
+            hits("first_name=Ada logged in"),
+            [(Builtin::PersonName, "Ada")]
+        );
     }
 
     #[test]
