@@ -375,6 +375,22 @@ mod rfc3339 {
     }
 }
 
+/// The record's columns, in the order every store writes and reads them
+/// (and [`StoredColumns`] holds them): the one column list, spliced into
+/// each store's SQL with `concat!`/`format!`.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(unused_macros))]
+macro_rules! record_columns {
+    () => {
+        "id, ts_us, level, event_type, action, outcome, resource_id, user_id, client_ip_hash, \
+         user_agent, correlation_id, duration_ms, error_message, metadata"
+    };
+}
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(unused_imports)
+)]
+pub(crate) use record_columns;
+
 /// A record's columns as the stores keep them (text where the record has
 /// types), in the order of their `SELECT`s: each store reads its rows into
 /// this, and one parser makes the record.

@@ -13,11 +13,10 @@ use crate::chain::{
 };
 use crate::error::AuditError;
 use crate::query::{DayCount, FilterValue, Query, query_sql};
-use crate::record::{AuditRecord, StoredColumns, micros_since_epoch};
+use crate::record::{AuditRecord, StoredColumns, micros_since_epoch, record_columns};
 use crate::signing::PublicKey;
 
-const COLUMNS: &str = "row_id, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
-    client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata";
+const COLUMNS: &str = concat!("row_id, ", record_columns!());
 
 /// A PostgreSQL audit store opened for reading (and retention): what
 /// `warden audit query|tail|stats|verify|purge --db postgres://…` use.
@@ -242,11 +241,11 @@ impl PostgresStore {
         stream: &str,
         mut each: impl FnMut(i64, Option<AuditRecord>, crate::chain::Hash, crate::chain::Hash),
     ) -> Result<(), AuditError> {
-        let text =
-            "SELECT seq, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
-                client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata,
-                prev_hash, hash
-             FROM audit_records WHERE stream = $1 ORDER BY seq";
+        let text = concat!(
+            "SELECT seq, ",
+            record_columns!(),
+            ", prev_hash, hash FROM audit_records WHERE stream = $1 ORDER BY seq"
+        );
         let target = &self.settings.display;
         let failed = |e: postgres::Error| AuditError::Postgres {
             target: target.clone(),

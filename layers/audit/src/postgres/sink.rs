@@ -18,9 +18,11 @@ use crate::sink::{AuditSink, SinkError};
 use crate::witness::{CheckpointWitness, Witnesses};
 
 /// The columns a record fills, in the order the binary COPY sends them.
-const COPY: &str = "COPY audit_records (stream, seq, id, ts_us, level, event_type, action, outcome,
-    resource_id, user_id, client_ip_hash, user_agent, correlation_id, duration_ms, error_message,
-    metadata, prev_hash, hash) FROM STDIN (FORMAT binary)";
+const COPY: &str = concat!(
+    "COPY audit_records (stream, seq, ",
+    crate::record::record_columns!(),
+    ", prev_hash, hash) FROM STDIN (FORMAT binary)"
+);
 
 const COPY_TYPES: [Type; 18] = [
     Type::TEXT,

@@ -56,10 +56,9 @@ impl ChainStore for SqliteChains<'_> {
         let mut statement = self
             .conn
             .prepare(&format!(
-                "SELECT {seq}, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
-                        client_ip_hash, user_agent, correlation_id, duration_ms, error_message,
-                        metadata, prev_hash, hash
-                 FROM audit_records WHERE {of_stream} IS ?1 ORDER BY {seq}"
+                "SELECT {seq}, {}, prev_hash, hash
+                 FROM audit_records WHERE {of_stream} IS ?1 ORDER BY {seq}",
+                crate::record::record_columns!()
             ))
             .map_err(sql)?;
         let mut rows = statement.query([self.id(stream)]).map_err(sql)?;

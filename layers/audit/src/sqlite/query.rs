@@ -96,8 +96,7 @@ impl StoreReader {
     }
 }
 
-const COLUMNS: &str = "seq, id, ts_us, level, event_type, action, outcome, resource_id, user_id,
-    client_ip_hash, user_agent, correlation_id, duration_ms, error_message, metadata";
+const COLUMNS: &str = concat!("seq, ", crate::record::record_columns!());
 
 /// A stored row as a record. A column that no longer parses (an edited
 /// row) is an error of that row, reported by `verify`.

@@ -346,12 +346,12 @@ impl SqliteStore {
             head_of(&tx, &path, Some(&self.stream), (self.next_seq, self.head))?;
         {
             let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO audit_records (stream_seq, id, ts_us, level, event_type, action, outcome,
-                        resource_id, user_id, client_ip_hash, user_agent, correlation_id,
-                        duration_ms, error_message, metadata, prev_hash, hash, stream)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                )
+                .prepare_cached(concat!(
+                    "INSERT INTO audit_records (stream_seq, ",
+                    crate::record::record_columns!(),
+                    ", prev_hash, hash, stream) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+                         ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                ))
                 .map_err(sql(&path))?;
             for record in records {
                 let hash = link(&head, record);
