@@ -378,7 +378,10 @@ mod rfc3339 {
 /// The record's columns, in the order every store writes and reads them
 /// (and [`StoredColumns`] holds them): the one column list, spliced into
 /// each store's SQL with `concat!`/`format!`.
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(unused_macros))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(unused_macros)
+)]
 macro_rules! record_columns {
     () => {
         "id, ts_us, level, event_type, action, outcome, resource_id, user_id, client_ip_hash, \
