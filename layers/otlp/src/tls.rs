@@ -115,7 +115,22 @@ impl TlsFiles {
             (None, None) => Ok(builder.with_no_client_auth()),
             (Some(cert), Some(key)) => builder
                 .with_client_auth_cert(cert.certificates()?, key.private_key()?)
-                .map_err(|e| key.error(format!("does not match the client certificate: {e}"))),
+                .map_err(|e| match e {
+                    // The certificate itself is refused before the key is
+                    // compared with it: say so, not that the key is wrong.
+                    rustls::Error::InvalidCertificate(_)
+                        if e.to_string().contains("UnsupportedCertVersion") =>
+                    {
+                        cert.error(
+                            "is an X.509 v1 certificate, which TLS clients refuse: issue it as \
+                             v3 (with extensions, e.g. `openssl x509 -req ... -extfile v3.ext`)",
+                        )
+                    }
+                    rustls::Error::InvalidCertificate(_) => {
+                        cert.error(format!("is not a usable client certificate: {e}"))
+                    }
+                    _ => key.error(format!("does not match the client certificate: {e}")),
+                }),
             (Some(cert), None) => Err(cert.error("a client certificate needs its key too")),
             (None, Some(key)) => Err(key.error("a client key needs its certificate too")),
         }

@@ -114,6 +114,44 @@ fn bad_tls_files_are_build_errors_naming_where_they_came_from() {
         .config()
         .unwrap_err();
     assert!(err.to_string().contains("server.key"), "{err}");
+    // An X.509 v1 client certificate (OpenSSL's `x509 -req` without
+    // extensions makes one) is named as the fault, not its key.
+    let v1 = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir.0)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("the openssl command makes the v1 certificate");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    v1(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "v1.key",
+        "-subj",
+        "/CN=client",
+        "-out",
+        "v1.csr",
+    ]);
+    v1(&[
+        "x509", "-req", "-in", "v1.csr", "-signkey", "v1.key", "-out", "v1.pem", "-days", "1",
+    ]);
+    let err = https_exporter(4318, "localhost")
+        .client_certificate(dir.path("v1.pem"), dir.path("v1.key"))
+        .config()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("v1.pem") && text.contains("X.509 v1"),
+        "{text}"
+    );
     // The same files are checked for gRPC.
     let err = Otlp::builder()
         .ignore_env()
