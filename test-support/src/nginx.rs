@@ -41,7 +41,8 @@ impl TlsProxy {
     fn start_with(dir: &Path, upstream: u16, client_ca: Option<&Path>, grpc: bool) -> Self {
         let port = free_port();
         // Its own pid file, log, temporary files and configuration, so that
-        // two proxies can share one directory of certificates.
+        // two proxies can share one directory of certificates. One process
+        // (no master and workers): killing it on drop leaves nothing behind.
         let state = dir.join(format!("nginx-{port}"));
         std::fs::create_dir_all(&state).expect("a writable scratch directory");
         let (d, s) = (dir.display(), state.display());
@@ -57,7 +58,7 @@ impl TlsProxy {
             ("", format!("proxy_pass http://127.0.0.1:{upstream};"))
         };
         let conf = format!(
-            "worker_processes 1; daemon off; pid {s}/nginx.pid; error_log {s}/error.log;
+            "master_process off; daemon off; pid {s}/nginx.pid; error_log {s}/error.log;
 events {{ worker_connections 64; }}
 http {{
   access_log off;
