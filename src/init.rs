@@ -131,6 +131,7 @@ pub struct WardenBuilder {
     audit_signing_key: Option<SigningKey>,
     audit_key: Option<AuditKey>,
     identity_fields: Vec<String>,
+    #[cfg(feature = "ops")]
     ops_addr: Option<std::net::SocketAddr>,
     otlp: OtlpChoice,
     json: bool,
@@ -152,6 +153,7 @@ impl Default for WardenBuilder {
             audit_signing_key: None,
             audit_key: None,
             identity_fields: Vec::new(),
+            #[cfg(feature = "ops")]
             ops_addr: None,
             otlp: OtlpChoice::FromEnv,
             json: true,
@@ -548,13 +550,19 @@ impl WardenBuilder {
             }
         };
 
+        // What every store of the choices below gets: the checkpoint
+        // signing key, the collector as a witness, the OTLP route beside it.
+        let signing = || signing_key(self.audit_signing_key.clone());
+        let witness = || otlp.as_ref().map(Otlp::checkpoint_witness);
+        let layer = |route: Route, key: AuditKey| {
+            audit_layer(route, key, &self.identity_fields, otlp.as_ref(), sanitizer.as_ref())
+        };
         let audit = match self.audit {
             AuditChoice::Off => None,
             AuditChoice::Layer(layer) => Some(layer),
             AuditChoice::Route(route) => {
                 let key = shared_key(self.audit_key, "an audit sink of your own")?;
-                let identity = &self.identity_fields;
-                Some(audit_layer(route, key, identity, otlp.as_ref(), sanitizer.as_ref())?)
+                Some(layer(route, key)?)
             }
             AuditChoice::Sqlite(path) => {
                 let key = match self.audit_key {
@@ -562,15 +570,13 @@ impl WardenBuilder {
                     None => AuditKey::for_store(&path)?,
                 };
                 let mut sink = SqliteSink::builder(&path).key(key.clone());
-                if let Some(signing_key) = signing_key(self.audit_signing_key)? {
+                if let Some(signing_key) = signing()? {
                     sink = sink.signing_key(signing_key);
                 }
-                if let Some(otlp) = &otlp {
-                    sink = sink.witness(otlp.checkpoint_witness());
+                if let Some(witness) = witness() {
+                    sink = sink.witness(witness);
                 }
-                let route = Route::new("sqlite", RouteFilter::all()).sink(sink.build()?);
-                let identity = &self.identity_fields;
-                Some(audit_layer(route, key, identity, otlp.as_ref(), sanitizer.as_ref())?)
+                Some(layer(Route::new("sqlite", RouteFilter::all()).sink(sink.build()?), key)?)
             }
             #[cfg(feature = "postgres")]
             AuditChoice::Postgres(target) => {
@@ -579,16 +585,13 @@ impl WardenBuilder {
                     "a PostgreSQL audit store shared by many instances",
                 )?;
                 let mut sink = warden_audit::PostgresSink::builder(target);
-                sink = match signing_key(self.audit_signing_key)? {
-                    Some(signing_key) => sink.signing_key(signing_key),
-                    None => sink,
-                };
-                if let Some(otlp) = &otlp {
-                    sink = sink.witness(otlp.checkpoint_witness());
+                if let Some(signing_key) = signing()? {
+                    sink = sink.signing_key(signing_key);
                 }
-                let route = Route::new("postgres", RouteFilter::all()).sink(sink.build()?);
-                let identity = &self.identity_fields;
-                Some(audit_layer(route, key, identity, otlp.as_ref(), sanitizer.as_ref())?)
+                if let Some(witness) = witness() {
+                    sink = sink.witness(witness);
+                }
+                Some(layer(Route::new("postgres", RouteFilter::all()).sink(sink.build()?), key)?)
             }
         };
 
