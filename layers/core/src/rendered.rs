@@ -32,7 +32,7 @@ use tracing_core::field::{Field, FieldSet};
 use crate::ErrorChain;
 
 /// Fields beyond this index are formatted by each reader, as without a
-/// rendering (`DONE` is a 64-bit mask).
+/// rendering (`Open::done` is a 64-bit mask).
 const MAX_FIELDS: usize = 64;
 /// Texts that grew past this (a 10 MB field) are not kept for the next
 /// record.

@@ -52,18 +52,19 @@ fn classify(w: &[u8]) -> Word {
         | b"del" | b"van" | b"der" | b"il" | b"nummer" | b"numer" | b"numero" | b"nro"
         | b"numarasi" | b"cislo" => Word::Filler,
         // "number" in the languages whose identifiers are named above.
-        w if [
-            "número",
-            "numéro",
-            "číslo",
-            "numarası",
-            "номер",
-            "αριθμός",
-            "番号",
-            "번호",
-        ]
-        .iter()
-        .any(|n| n.as_bytes() == w) =>
+        w if !w.is_ascii()
+            && [
+                "número",
+                "numéro",
+                "číslo",
+                "numarası",
+                "номер",
+                "αριθμός",
+                "番号",
+                "번호",
+            ]
+            .iter()
+            .any(|n| n.as_bytes() == w) =>
         {
             Word::Filler
         }

@@ -600,11 +600,7 @@ impl PiiLayer {
                 return;
             }
             owned.with_value_set(meta.fields(), |values| {
-                let copy = if event.is_contextual() {
-                    Event::new(meta, values)
-                } else {
-                    Event::new_child_of(event.parent().cloned(), meta, values)
-                };
+                let copy = event_like(event, meta, values);
                 let marker = &copy as *const Event<'_> as usize;
                 let previous = REDISPATCHING.with(|r| r.replace(marker));
                 let _restore = RestoreOnDrop(previous);
@@ -645,6 +641,21 @@ impl PiiLayer {
         if let Some((owned, _)) = self.sanitized_copy(fields, attrs, 0) {
             store_sanitized(extensions, fields, &owned);
         }
+    }
+}
+
+/// A copy of `event` with `meta` and `values`, in the same place of the
+/// span tree (contextual, or under the same explicit parent).
+#[inline]
+fn event_like<'a>(
+    event: &Event<'_>,
+    meta: &'static Metadata<'static>,
+    values: &'a tracing_core::field::ValueSet<'a>,
+) -> Event<'a> {
+    if event.is_contextual() {
+        Event::new(meta, values)
+    } else {
+        Event::new_child_of(event.parent().cloned(), meta, values)
     }
 }
 

@@ -2,6 +2,7 @@
 //! attributes and `Span::record` values.
 
 use std::any::TypeId;
+use std::cell::Cell;
 
 use tracing_core::field::FieldSet;
 use tracing_core::span::{Attributes, Id, Record};
@@ -12,7 +13,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 use warden_core::{DebugText, FieldValue, OwnedFields};
 
-use super::PiiLayer;
+use super::{PiiLayer, REDISPATCHING, event_like};
 
 /// A layer wrapped by [`PiiLayer::wrap`]: it sees sanitized events (as
 /// every layer does behind the gate) and, in addition, sanitized span
@@ -47,9 +48,7 @@ impl<L> Sanitized<L> {
     pub fn inner_mut(&mut self) -> &mut L {
         &mut self.inner
     }
-}
 
-impl<L> Sanitized<L> {
     /// What the wrapped layer gets of a span's fields (`record`): the
     /// sanitized copy, kept in the span's extensions too, if a value was
     /// replaced; else a copy with the texts the gate scanned, if it
@@ -143,17 +142,15 @@ where
         // clean one whose `Debug` values the gate formatted goes on with
         // those texts, not the values: formatted again, a value may say
         // something else (the text scanned is the text written).
+        // The gate's own copies hold texts already.
         let meta = event.metadata();
-        let Some(owned) = rendered_copy(meta.fields(), event) else {
+        let address = event as *const Event<'_> as usize;
+        let copy = REDISPATCHING.with(Cell::get) != address;
+        let Some(owned) = copy.then(|| rendered_copy(meta.fields(), event)).flatten() else {
             return self.inner.on_event(event, ctx);
         };
         owned.with_value_set(meta.fields(), |values| {
-            let copy = if event.is_contextual() {
-                Event::new(meta, values)
-            } else {
-                Event::new_child_of(event.parent().cloned(), meta, values)
-            };
-            self.inner.on_event(&copy, ctx);
+            self.inner.on_event(&event_like(event, meta, values), ctx);
         });
     }
 
