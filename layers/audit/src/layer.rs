@@ -13,7 +13,7 @@ use crossbeam_channel::{
 };
 use tracing_core::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use warden_core::{Callbacks, FlushError, FlushResult, SpanPart};
 use warden_pii::Sanitizer;
 
@@ -586,11 +586,7 @@ impl<S> Layer<S> for AuditLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if self.is_audit_target(event.metadata().target()) {
-            self.record_event(event, ctx.event_span(event).as_ref());
-        }
-    }
+    warden_core::part_callbacks!(S: on_event);
 }
 
 impl AuditLayer {
@@ -622,17 +618,6 @@ where
     fn callbacks(&self) -> Callbacks {
         Callbacks::EVENT
     }
-
-    fn open(
-        &self,
-        _attrs: &tracing_core::span::Attributes<'_>,
-        _span: &SpanRef<'_, S>,
-        _parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-        _extensions: &mut ExtensionsMut<'_>,
-    ) {
-    }
-
-    fn close(&self, _span: &SpanRef<'_, S>, _extensions: &mut ExtensionsMut<'_>) {}
 
     fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {
         if self.is_audit_target(event.metadata().target()) {

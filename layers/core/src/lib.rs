@@ -73,7 +73,9 @@ pub use field_name::{FieldNameKind, cached_field_name_kind, next_field_name_owne
 pub use flush::{FlushError, FlushResult};
 pub use original::{lend_original, with_original_fields};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
-pub use parts::{BoxedSpanPart, Callbacks, SpanPart, SpanParts};
+pub use parts::{
+    BoxedSpanPart, Callbacks, Opening, SpanPart, SpanParts, close_alone, event_alone, open_alone,
+};
 pub use span::{SpanMeasure, SpanText, WardenSpan, correlation_id_in};
 pub use tracing_subscriber::field::RecordFields;
 
@@ -90,6 +92,10 @@ pub mod internal {
     pub use crate::scratch::with_scratch;
     pub use crate::time::{parse_rfc3339, rfc3339_micros, rfc3339_micros_since_epoch};
     pub use crate::visit::visit_fields_with_text;
+    #[doc(hidden)]
+    pub use tracing_core::{Event, span::Attributes, span::Id};
+    #[doc(hidden)]
+    pub use tracing_subscriber::layer::Context;
 }
 
 /// The target of the audit events warden's own emitters log: the

@@ -1,5 +1,13 @@
 //! Several of warden's layers as one, so that each span is looked up and
-//! locked once when it opens and once when it closes, not once per layer.
+//! locked once when it opens and once when it closes, not once per layer;
+//! and the adapter that makes one part a layer of its own.
+//!
+//! Each layer writes its span logic once, as a [`SpanPart`]. As a layer of
+//! its own, its `Layer` callbacks are the adapter's
+//! ([`part_callbacks!`](crate::part_callbacks)): [`open_alone`],
+//! [`close_alone`] and [`event_alone`] look the span up and lock it for
+//! that one part. Inside [`SpanParts`], the same part methods run under one
+//! look-up for every part.
 
 use std::any::TypeId;
 use std::cell::RefCell;
@@ -12,60 +20,133 @@ use tracing_core::{Dispatch, Event, LevelFilter, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 
+use crate::CorrelationId;
+
+/// A span opening, as a [`SpanPart`] sees it: its attributes, the span
+/// (already looked up), and its parent with the parent's extensions
+/// locked for reading (when a part asked for it with
+/// [`Callbacks::PARENT`]).
+pub struct Opening<'a, 'r, S>
+where
+    S: for<'l> LookupSpan<'l>,
+{
+    /// The new span's attributes.
+    pub attrs: &'a Attributes<'a>,
+    /// The new span.
+    pub span: &'a SpanRef<'r, S>,
+    /// Its parent and the parent's extensions, if it has a parent and a
+    /// part asked for it ([`Callbacks::PARENT`]).
+    pub parent: Option<(&'a SpanRef<'r, S>, &'a Extensions<'a>)>,
+    /// What this part read of the span before it was locked
+    /// ([`SpanPart::early_id`]), if it asked to ([`Callbacks::EARLY_ID`]).
+    pub early: Option<CorrelationId>,
+}
+
+impl<S> fmt::Debug for Opening<'_, '_, S>
+where
+    S: for<'l> LookupSpan<'l>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opening")
+            .field("span", &self.span.name())
+            .field("parent", &self.parent.map(|(p, _)| p.name()))
+            .field("early", &self.early)
+            .finish()
+    }
+}
+
 /// A layer's work on a span when it opens and when it closes, done on a
-/// span another layer has already looked up and locked: what lets
-/// [`SpanParts`] run several layers under one look-up.
+/// span already looked up and locked: the one place a layer writes its span
+/// logic. [`SpanParts`] runs several parts under one look-up; the adapter
+/// ([`part_callbacks!`](crate::part_callbacks)) makes one part a layer of
+/// its own.
 ///
-/// A layer that implements it does the same work in its own
-/// `Layer::on_new_span` / `on_close` (looking the span up itself), so it
-/// still works alone.
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// use tracing_subscriber::registry::{ExtensionsMut, LookupSpan};
+/// use warden_core::{Callbacks, Opening, SpanPart, WardenSpan};
+///
+/// /// Counts the spans it saw open.
+/// #[derive(Default)]
+/// struct Opened(std::sync::atomic::AtomicUsize);
+///
+/// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Opened {
+///     warden_core::part_callbacks!(S: on_new_span);
+/// }
+///
+/// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> SpanPart<S> for Opened {
+///     fn open(&self, _: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         WardenSpan::of_mut(extensions);
+///     }
+///
+///     fn callbacks(&self) -> Callbacks {
+///         Callbacks::OPEN
+///     }
+/// }
+///
+/// // Alone, or two of them as one layer.
+/// let alone = Opened::default();
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(alone), || {
+///     let _request = tracing::info_span!("request").entered();
+/// });
+/// let parts = warden_core::SpanParts::new().with(Opened::default()).with(Opened::default());
+/// tracing::subscriber::with_default(tracing_subscriber::registry().with(parts), || {
+///     let _request = tracing::info_span!("request").entered();
+/// });
+/// ```
 pub trait SpanPart<S>: Layer<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    /// The layer's `on_new_span`, with the span, its parent (looked up,
-    /// and its extensions locked for reading, once for every part) and the
-    /// span's extensions, locked for writing. It must not lock either
-    /// again (other spans' it may, an ancestor's above the parent too).
-    fn open(
-        &self,
-        attrs: &Attributes<'_>,
-        span: &SpanRef<'_, S>,
-        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-        extensions: &mut ExtensionsMut<'_>,
-    );
+    /// The layer's work when a span opens, with the span's extensions
+    /// locked for writing. It must not lock the span or its parent again
+    /// (other spans it may, an ancestor above the parent too). Called only
+    /// if [`callbacks`](Self::callbacks) has [`Callbacks::OPEN`].
+    fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
+        let _ = (opening, extensions);
+    }
 
-    /// The layer's `on_close`, with the span's extensions locked for
-    /// writing (the same rule as [`open`](Self::open)).
-    fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>);
+    /// The layer's work when a span closes, with its extensions locked for
+    /// writing (the same rule as [`open`](Self::open)). Called only if
+    /// [`callbacks`](Self::callbacks) has [`Callbacks::CLOSE`].
+    fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
+        let _ = (span, extensions);
+    }
 
-    /// The layer's `on_event`, with the event's span (its explicit parent
-    /// or the current span), looked up once for every part. By default,
-    /// `Layer::on_event`, which looks it up itself.
+    /// The layer's work on an event, with the event's span (its explicit
+    /// parent or the current span), looked up once for every part. By
+    /// default, `Layer::on_event`, which looks it up itself.
     fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, ctx: Context<'_, S>) {
         let _ = span;
         self.on_event(event, ctx);
     }
 
-    /// The callbacks, besides a span's open and close, in which the part
-    /// does anything: [`SpanParts`] calls it only in those (by default, in
-    /// every one).
-    fn callbacks(&self) -> Callbacks {
-        Callbacks::ALL
+    /// A correlation ID read of a new span before it is locked, for a part
+    /// that must look the span up through the dispatcher to find it (e.g.
+    /// in an OpenTelemetry context), which it cannot do under the lock.
+    /// Handed to [`open`](Self::open) as [`Opening::early`]. Called only if
+    /// [`callbacks`](Self::callbacks) has [`Callbacks::EARLY_ID`].
+    fn early_id(
+        &self,
+        attrs: &Attributes<'_>,
+        id: &Id,
+        ctx: &Context<'_, S>,
+    ) -> Option<CorrelationId> {
+        let _ = (attrs, id, ctx);
+        None
     }
 
-    /// Whether [`open`](Self::open) can run under another part's lock
-    /// (the default). A part that must look its span up through the
-    /// dispatcher when it opens (e.g. to read an OpenTelemetry context)
-    /// says `false`, and gets its own `on_new_span` instead, in its place.
-    fn opens_under_shared_lock(&self) -> bool {
-        true
+    /// The callbacks in which the part does anything: [`SpanParts`] and
+    /// the adapter call it only in those (by default, in every one).
+    fn callbacks(&self) -> Callbacks {
+        Callbacks::ALL
     }
 }
 
 /// A set of a layer's callbacks, for [`SpanPart::callbacks`]: a part
-/// named in none of them is called only to open and close spans (and when
-/// it is registered, and to filter call sites, which are rare).
+/// named in none of them is called only when it is registered and to
+/// filter call sites (which are rare).
 ///
 /// ```
 /// use warden_core::Callbacks;
@@ -75,7 +156,7 @@ where
 /// assert!(Callbacks::ALL.has(part));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Callbacks(u8);
+pub struct Callbacks(u16);
 
 impl Callbacks {
     /// None of them.
@@ -92,8 +173,16 @@ impl Callbacks {
     pub const FOLLOWS_FROM: Callbacks = Callbacks(1 << 4);
     /// `Layer::on_id_change`.
     pub const ID_CHANGE: Callbacks = Callbacks(1 << 5);
+    /// [`SpanPart::open`].
+    pub const OPEN: Callbacks = Callbacks(1 << 6);
+    /// [`SpanPart::close`].
+    pub const CLOSE: Callbacks = Callbacks(1 << 7);
+    /// [`SpanPart::open`] reads the parent ([`Opening::parent`]).
+    pub const PARENT: Callbacks = Callbacks(1 << 8);
+    /// [`SpanPart::early_id`].
+    pub const EARLY_ID: Callbacks = Callbacks(1 << 9);
     /// Every one.
-    pub const ALL: Callbacks = Callbacks((1 << 6) - 1);
+    pub const ALL: Callbacks = Callbacks((1 << 10) - 1);
 
     /// Both sets.
     pub const fn and(self, other: Callbacks) -> Callbacks {
@@ -106,17 +195,123 @@ impl Callbacks {
     }
 }
 
-/// Which parts take each callback, by index; and which open alone
-/// ([`SpanPart::opens_under_shared_lock`]).
+/// A part's `open`, as its own layer's `on_new_span`: looks the span (and,
+/// if the part reads it, its parent) up and locks it for this part alone.
+pub fn open_alone<S, P>(part: &P, attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    P: SpanPart<S> + ?Sized,
+{
+    let callbacks = part.callbacks();
+    if !callbacks.has(Callbacks::OPEN) {
+        return;
+    }
+    let early = if callbacks.has(Callbacks::EARLY_ID) {
+        part.early_id(attrs, id, ctx)
+    } else {
+        None
+    };
+    let Some(span) = ctx.span(id) else { return };
+    let parent = if callbacks.has(Callbacks::PARENT) {
+        span.parent()
+    } else {
+        None
+    };
+    let parent_extensions = parent.as_ref().map(SpanRef::extensions);
+    let opening = Opening {
+        attrs,
+        span: &span,
+        parent: parent.as_ref().zip(parent_extensions.as_ref()),
+        early,
+    };
+    part.open(&opening, &mut span.extensions_mut());
+}
+
+/// A part's `close`, as its own layer's `on_close`.
+pub fn close_alone<S, P>(part: &P, id: &Id, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    P: SpanPart<S> + ?Sized,
+{
+    if !part.callbacks().has(Callbacks::CLOSE) {
+        return;
+    }
+    let Some(span) = ctx.span(id) else { return };
+    part.close(&span, &mut span.extensions_mut());
+}
+
+/// A part's `event`, as its own layer's `on_event`: the event's span
+/// looked up for this part alone.
+pub fn event_alone<S, P>(part: &P, event: &Event<'_>, ctx: Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    P: SpanPart<S> + ?Sized,
+{
+    let span = ctx.event_span(event);
+    part.event(event, span.as_ref(), ctx.clone());
+}
+
+/// The adapter that makes a [`SpanPart`] a layer of its own: writes, inside
+/// an `impl Layer<S> for …` block, the callbacks named, each calling the
+/// part's method through [`open_alone`], [`close_alone`] or
+/// [`event_alone`]. Name the subscriber's type parameter first.
+///
+/// A part that overrides [`SpanPart::event`] names `on_event` (the
+/// default `event` calls `on_event`, so one that does not must not).
+///
+/// ```
+/// # use tracing_subscriber::registry::{LookupSpan, SpanRef};
+/// # struct Part;
+/// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Part {
+///     warden_core::part_callbacks!(S: on_new_span, on_close, on_event);
+/// }
+/// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> warden_core::SpanPart<S> for Part {
+///     fn event(&self, _: &tracing::Event<'_>, span: Option<&SpanRef<'_, S>>, _: tracing_subscriber::layer::Context<'_, S>) {
+///         let _in = span.map(|s| s.name());
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! part_callbacks {
+    ($s:ident: $($callback:ident),+ $(,)?) => {
+        $($crate::part_callbacks!(@ $s $callback);)+
+    };
+    (@ $s:ident on_new_span) => {
+        fn on_new_span(
+            &self,
+            attrs: &$crate::internal::Attributes<'_>,
+            id: &$crate::internal::Id,
+            ctx: $crate::internal::Context<'_, $s>,
+        ) {
+            $crate::open_alone(self, attrs, id, &ctx);
+        }
+    };
+    (@ $s:ident on_close) => {
+        fn on_close(&self, id: $crate::internal::Id, ctx: $crate::internal::Context<'_, $s>) {
+            $crate::close_alone(self, &id, &ctx);
+        }
+    };
+    (@ $s:ident on_event) => {
+        fn on_event(&self, event: &$crate::internal::Event<'_>, ctx: $crate::internal::Context<'_, $s>) {
+            $crate::event_alone(self, event, ctx);
+        }
+    };
+}
+
+/// Which parts take each callback, by index.
 #[derive(Default)]
 struct Takers {
-    open_alone: Vec<usize>,
     event_enabled: Vec<usize>,
     event: Vec<usize>,
     record: Vec<usize>,
     enter_exit: Vec<usize>,
     follows_from: Vec<usize>,
     id_change: Vec<usize>,
+    open: Vec<usize>,
+    close: Vec<usize>,
+    early_id: Vec<usize>,
+    /// Whether any part reads the parent when a span opens.
+    parent: bool,
 }
 
 impl Takers {
@@ -128,11 +323,15 @@ impl Takers {
             (Callbacks::ENTER_EXIT, &mut self.enter_exit),
             (Callbacks::FOLLOWS_FROM, &mut self.follows_from),
             (Callbacks::ID_CHANGE, &mut self.id_change),
+            (Callbacks::OPEN, &mut self.open),
+            (Callbacks::CLOSE, &mut self.close),
+            (Callbacks::EARLY_ID, &mut self.early_id),
         ] {
             if callbacks.has(callback) {
                 takers.push(index);
             }
         }
+        self.parent |= callbacks.has(Callbacks::OPEN.and(Callbacks::PARENT));
     }
 }
 
@@ -152,22 +351,21 @@ pub type BoxedSpanPart<S> = Box<dyn SpanPart<S> + Send + Sync>;
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
-/// use warden_core::{SpanParts, WardenSpan};
+/// use warden_core::SpanParts;
 ///
-/// # use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
-/// /// A part that counts the spans it saw open.
-/// #[derive(Default)]
-/// struct Opened(std::sync::atomic::AtomicUsize);
-/// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Opened {}
-/// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> warden_core::SpanPart<S> for Opened {
-///     fn open(&self, _: &tracing::span::Attributes<'_>, _: &SpanRef<'_, S>, _: Option<(&SpanRef<'_, S>, &Extensions<'_>)>, extensions: &mut ExtensionsMut<'_>) {
-///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-///         WardenSpan::of_mut(extensions);
+/// # use tracing_subscriber::registry::LookupSpan;
+/// /// A part with nothing to do (see [`SpanPart`]'s example for one that
+/// /// does something).
+/// struct Quiet;
+/// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Quiet {}
+/// impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> warden_core::SpanPart<S> for Quiet {
+///     fn callbacks(&self) -> warden_core::Callbacks {
+///         warden_core::Callbacks::NONE
 ///     }
-///     fn close(&self, _: &SpanRef<'_, S>, _: &mut ExtensionsMut<'_>) {}
 /// }
 ///
-/// let parts = SpanParts::new().with(Opened::default()).with(Opened::default());
+/// let parts = SpanParts::new().with(Quiet).with(Quiet);
+/// assert_eq!(parts.len(), 2);
 /// tracing::subscriber::with_default(tracing_subscriber::registry().with(parts), || {
 ///     let _request = tracing::info_span!("request").entered();
 /// });
@@ -318,9 +516,6 @@ where
     pub fn push(&mut self, part: BoxedSpanPart<S>) {
         let index = self.parts.len();
         self.takers.add(index, part.callbacks());
-        if !part.opens_under_shared_lock() {
-            self.takers.open_alone.push(index);
-        }
         self.parts.push(part);
     }
 
@@ -332,24 +527,6 @@ where
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
-    }
-
-    /// Opens the span for `parts`, which all open under one lock.
-    fn open_together(
-        &self,
-        parts: &[BoxedSpanPart<S>],
-        attrs: &Attributes<'_>,
-        id: &Id,
-        ctx: &Context<'_, S>,
-    ) {
-        let Some(span) = ctx.span(id) else { return };
-        let parent = span.parent();
-        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
-        let parent = parent.as_ref().zip(parent_extensions.as_ref());
-        let mut extensions = span.extensions_mut();
-        for part in parts {
-            part.open(attrs, &span, parent, &mut extensions);
-        }
     }
 }
 
@@ -403,18 +580,37 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        // Runs of parts that share the lock, in order; a part that cannot
-        // opens alone, between them.
-        let mut start = 0;
-        for &i in &self.takers.open_alone {
-            if start < i {
-                self.open_together(&self.parts[start..i], attrs, id, &ctx);
-            }
-            self.parts[i].on_new_span(attrs, id, ctx.clone());
-            start = i + 1;
+        if self.takers.open.is_empty() {
+            return;
         }
-        if start < self.parts.len() {
-            self.open_together(&self.parts[start..], attrs, id, &ctx);
+        // What parts read before the span is locked, then every part under
+        // one lock.
+        let early: Vec<(usize, Option<CorrelationId>)> = self
+            .takers
+            .early_id
+            .iter()
+            .map(|&i| (i, self.parts[i].early_id(attrs, id, &ctx)))
+            .collect();
+        let Some(span) = ctx.span(id) else { return };
+        let parent = if self.takers.parent {
+            span.parent()
+        } else {
+            None
+        };
+        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
+        let parent = parent.as_ref().zip(parent_extensions.as_ref());
+        let mut extensions = span.extensions_mut();
+        for &i in &self.takers.open {
+            let opening = Opening {
+                attrs,
+                span: &span,
+                parent,
+                early: early
+                    .iter()
+                    .find(|&&(e, _)| e == i)
+                    .and_then(|(_, id)| id.clone()),
+            };
+            self.parts[i].open(&opening, &mut extensions);
         }
     }
 
@@ -459,10 +655,13 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if self.takers.close.is_empty() {
+            return;
+        }
         let Some(span) = ctx.span(&id) else { return };
         let mut extensions = span.extensions_mut();
-        for part in &self.parts {
-            part.close(&span, &mut extensions);
+        for &i in &self.takers.close {
+            self.parts[i].close(&span, &mut extensions);
         }
     }
 
@@ -499,7 +698,7 @@ mod tests {
     #[derive(Clone)]
     struct Journal {
         name: &'static str,
-        shared_lock: bool,
+        early: bool,
         seen: Arc<Mutex<Vec<String>>>,
     }
 
@@ -513,29 +712,21 @@ mod tests {
     }
 
     impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Journal {
-        fn on_new_span(&self, _: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-            // Looks the span up and locks it itself: only when it opens alone.
-            let span = ctx.span(id).unwrap();
-            WardenSpan::of_mut(&mut span.extensions_mut());
-            self.note("opened alone");
-        }
-
-        fn on_event(&self, _: &Event<'_>, _: Context<'_, S>) {
-            self.note("event");
-        }
+        crate::part_callbacks!(S: on_new_span, on_close, on_event);
     }
 
     impl<S: Subscriber + for<'a> LookupSpan<'a>> SpanPart<S> for Journal {
-        fn open(
-            &self,
-            _: &Attributes<'_>,
-            span: &SpanRef<'_, S>,
-            parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-            extensions: &mut ExtensionsMut<'_>,
-        ) {
+        fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
             assert!(WardenSpan::of_mut(extensions).is_some());
-            let parent = parent.map_or("-", |(p, _)| p.name());
-            self.note(&format!("opened {} under {parent}", span.name()));
+            let parent = opening.parent.map_or("-", |(p, _)| p.name());
+            let early = opening
+                .early
+                .as_ref()
+                .map_or(String::new(), |id| format!(" ({id})"));
+            self.note(&format!(
+                "opened {} under {parent}{early}",
+                opening.span.name()
+            ));
         }
 
         fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
@@ -550,23 +741,43 @@ mod tests {
             self.note(&format!("event in {span}"));
         }
 
-        fn opens_under_shared_lock(&self) -> bool {
-            self.shared_lock
+        fn early_id(
+            &self,
+            _: &Attributes<'_>,
+            id: &Id,
+            ctx: &Context<'_, S>,
+        ) -> Option<CorrelationId> {
+            // Unlocked: this would deadlock under the lock.
+            drop(ctx.span(id)?.extensions_mut());
+            self.note("read early");
+            "early".parse().ok()
+        }
+
+        fn callbacks(&self) -> Callbacks {
+            let all = Callbacks::EVENT
+                .and(Callbacks::OPEN)
+                .and(Callbacks::CLOSE)
+                .and(Callbacks::PARENT);
+            if self.early {
+                all.and(Callbacks::EARLY_ID)
+            } else {
+                all
+            }
         }
     }
 
     #[test]
-    fn every_part_sees_each_span_in_order_and_a_part_that_must_opens_alone() {
+    fn every_part_sees_each_span_in_order_under_one_lock_and_reads_early_before_it() {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let part = |name, shared_lock| Journal {
+        let part = |name, early| Journal {
             name,
-            shared_lock,
+            early,
             seen: seen.clone(),
         };
         let parts = SpanParts::new()
-            .with(part("a", true))
-            .with(part("b", false))
-            .with(part("c", true));
+            .with(part("a", false))
+            .with(part("b", true))
+            .with(part("c", false));
         assert_eq!(parts.len(), 3);
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(parts));
         tracing::dispatcher::with_default(&dispatch, || {
@@ -580,11 +791,13 @@ mod tests {
         assert_eq!(
             seen,
             [
+                "b read early",
                 "a opened root under -",
-                "b opened alone",
+                "b opened root under - (early)",
                 "c opened root under -",
+                "b read early",
                 "a opened child under root",
-                "b opened alone",
+                "b opened child under root (early)",
                 "c opened child under root",
                 "a event in child",
                 "b event in child",
@@ -613,6 +826,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_part_alone_through_the_adapter_sees_what_it_sees_among_parts() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let alone = Journal {
+            name: "a",
+            early: true,
+            seen: seen.clone(),
+        };
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(alone), || {
+            let root = tracing::info_span!("root");
+            root.in_scope(|| {
+                let _child = tracing::info_span!("child").entered();
+                tracing::info!("inside");
+            });
+        });
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                "a read early",
+                "a opened root under - (early)",
+                "a read early",
+                "a opened child under root (early)",
+                "a event in child",
+                "a closed child",
+                "a closed root",
+            ]
+        );
+    }
+
     /// The names of the spans events were in, as a part was told.
     fn events_in(seen: &Mutex<Vec<String>>) -> Vec<String> {
         seen.lock()
@@ -627,7 +870,7 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let part = Journal {
             name: "a",
-            shared_lock: true,
+            early: false,
             seen: seen.clone(),
         };
         let dispatch = tracing::Dispatch::new(
@@ -673,7 +916,7 @@ mod tests {
         let seen_y = Arc::new(Mutex::new(Vec::new()));
         let part = |seen: &Arc<Mutex<Vec<String>>>| Journal {
             name: "a",
-            shared_lock: true,
+            early: false,
             seen: seen.clone(),
         };
         let x = tracing::Dispatch::new(
@@ -725,17 +968,6 @@ mod tests {
     }
 
     impl<S: Subscriber + for<'a> LookupSpan<'a>> SpanPart<S> for Counts {
-        fn open(
-            &self,
-            _: &Attributes<'_>,
-            _: &SpanRef<'_, S>,
-            _: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-            _: &mut ExtensionsMut<'_>,
-        ) {
-        }
-
-        fn close(&self, _: &SpanRef<'_, S>, _: &mut ExtensionsMut<'_>) {}
-
         fn callbacks(&self) -> Callbacks {
             self.callbacks.unwrap_or(Callbacks::ALL)
         }

@@ -10,9 +10,10 @@ use tracing_core::field::Field;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
+use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan};
 use warden_core::{
-    Callbacks, CorrelationId, FieldRef, SpanPart, WardenSpan, correlation_id_in, visit_fields,
+    Callbacks, CorrelationId, FieldRef, Opening, SpanPart, WardenSpan, correlation_id_in,
+    visit_fields,
 };
 
 /// Gives every span the correlation ID of its request.
@@ -260,11 +261,6 @@ impl CorrelationLayer {
         let trace_id = cx.span().span_context().trace_id();
         CorrelationId::from_trace_id(u128::from_be_bytes(trace_id.to_bytes()))
     }
-
-    #[cfg(not(feature = "opentelemetry"))]
-    fn otel_trace_id(&self, _: &Id) -> Option<CorrelationId> {
-        None
-    }
 }
 
 impl<S> Layer<S> for CorrelationLayer
@@ -278,21 +274,7 @@ where
         }
     }
 
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let parent = span.parent();
-        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
-        let correlation = self.correlation_of(
-            attrs,
-            parent_extensions.as_ref(),
-            || self.otel_trace_id(id),
-            CorrelationId::new,
-        );
-        drop(parent_extensions);
-        if let Some(record) = WardenSpan::of_mut(&mut span.extensions_mut()) {
-            record.set_correlation_id(correlation);
-        }
-    }
+    warden_core::part_callbacks!(S: on_new_span);
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
@@ -311,41 +293,53 @@ impl<S> SpanPart<S> for CorrelationLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    /// A recorded correlation field.
+    /// A new span (reading its parent, and an OpenTelemetry trace id
+    /// first when it reads those) and a recorded correlation field.
     fn callbacks(&self) -> Callbacks {
-        Callbacks::RECORD
+        let callbacks = Callbacks::OPEN
+            .and(Callbacks::PARENT)
+            .and(Callbacks::RECORD);
+        #[cfg(feature = "opentelemetry")]
+        if self.otel.is_some() {
+            return callbacks.and(Callbacks::EARLY_ID);
+        }
+        callbacks
     }
 
-    fn open(
-        &self,
-        attrs: &Attributes<'_>,
-        _span: &SpanRef<'_, S>,
-        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-        extensions: &mut ExtensionsMut<'_>,
-    ) {
+    fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
         let Some(record) = WardenSpan::of_mut(extensions) else {
             return;
         };
         // A fresh ID takes its time from the span's open, read once for
         // every part (metrics times the span from the same reading).
         let correlation = self.correlation_of(
-            attrs,
-            parent.map(|(_, e)| e),
-            || None,
+            opening.attrs,
+            opening.parent.map(|(_, e)| e),
+            || opening.early.clone(),
             || CorrelationId::new_at(record.opened()),
         );
         record.set_correlation_id(correlation);
     }
 
-    fn close(&self, _span: &SpanRef<'_, S>, _extensions: &mut ExtensionsMut<'_>) {}
-
-    /// Not when it reads OpenTelemetry trace ids: that looks the span up
-    /// through the dispatcher.
-    fn opens_under_shared_lock(&self) -> bool {
-        #[cfg(feature = "opentelemetry")]
-        return self.otel.is_none();
-        #[cfg(not(feature = "opentelemetry"))]
-        true
+    /// A root span's OpenTelemetry trace id, when it reads those (through
+    /// the dispatcher, so before the span is locked).
+    #[cfg(feature = "opentelemetry")]
+    fn early_id(
+        &self,
+        attrs: &Attributes<'_>,
+        id: &Id,
+        ctx: &Context<'_, S>,
+    ) -> Option<CorrelationId> {
+        let own = attrs
+            .metadata()
+            .fields()
+            .field(self.field)
+            .is_some_and(|field| self.id_in(attrs, &field).is_some());
+        let root = attrs.is_root() || (attrs.is_contextual() && ctx.current_span().id().is_none());
+        if own || !root {
+            return None;
+        }
+        self.otel_trace_id(id)
     }
 }
 

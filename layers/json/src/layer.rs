@@ -5,14 +5,16 @@ use std::cell::RefCell;
 use std::io::{Stdout, Write as _};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
-use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::span::{Id, Record};
 use tracing_core::{Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::visit_fields_with_text;
-use warden_core::{Callbacks, CorrelationId, SanitizedFields, SpanPart, SpanText, WardenSpan};
+use warden_core::{
+    Callbacks, CorrelationId, Opening, SanitizedFields, SpanPart, SpanText, WardenSpan,
+};
 
 use crate::Json;
 use crate::callsite::{self, Texts};
@@ -371,13 +373,7 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let parent = span.parent();
-        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
-        let parent = parent.as_ref().zip(parent_extensions.as_ref());
-        self.open_text(attrs, &span, parent, &mut span.extensions_mut());
-    }
+    warden_core::part_callbacks!(S: on_new_span, on_close, on_event);
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         RECORDS.fetch_add(1, Ordering::AcqRel);
@@ -415,15 +411,6 @@ where
             );
         }
         self.store(&mut span.extensions_mut(), text);
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        self.write_line(event, ctx.event_span(event).as_ref());
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        self.close_text(&mut span.extensions_mut());
     }
 }
 
@@ -472,39 +459,15 @@ where
     W: for<'w> MakeWriter<'w> + 'static,
 {
     fn callbacks(&self) -> Callbacks {
-        Callbacks::EVENT.and(Callbacks::RECORD)
+        Callbacks::EVENT
+            .and(Callbacks::RECORD)
+            .and(Callbacks::OPEN)
+            .and(Callbacks::PARENT)
+            .and(Callbacks::CLOSE)
     }
 
-    fn open(
-        &self,
-        attrs: &Attributes<'_>,
-        span: &SpanRef<'_, S>,
-        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-        extensions: &mut ExtensionsMut<'_>,
-    ) {
-        self.open_text(attrs, span, parent, extensions);
-    }
-
-    fn close(&self, _span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
-        self.close_text(extensions);
-    }
-
-    fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {
-        self.write_line(event, span);
-    }
-}
-
-impl<W> JsonLayer<W> {
-    /// Writes a new span's text and keeps it in its extensions.
-    fn open_text<S>(
-        &self,
-        attrs: &Attributes<'_>,
-        span: &SpanRef<'_, S>,
-        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-        extensions: &mut ExtensionsMut<'_>,
-    ) where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
+    /// Writes the new span's text and keeps it in its extensions.
+    fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
         let mut text = pooled_text();
         // (`ExtensionsMut` reads only through `get_mut`: the ID is copied
         // out, for the sanitized values' borrow.)
@@ -515,17 +478,17 @@ impl<W> JsonLayer<W> {
         let correlation = correlation.as_ref().map(|(id, changes)| (id, *changes));
         self.render(
             &mut text,
-            span.metadata(),
-            parent,
+            opening.span.metadata(),
+            opening.parent,
             sanitized,
             correlation,
-            attrs,
+            opening.attrs,
         );
         self.store(extensions, text);
     }
 
-    /// Recycles a closing span's text.
-    fn close_text(&self, extensions: &mut ExtensionsMut<'_>) {
+    /// Recycles the closing span's text.
+    fn close(&self, _span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
         if let Some(record) = extensions.get_mut::<WardenSpan>() {
             if record.text.as_ref().is_some_and(|t| t.owner == self.owner) {
                 if let Some(text) = record.text.take() {
@@ -533,6 +496,10 @@ impl<W> JsonLayer<W> {
                 }
             }
         }
+    }
+
+    fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {
+        self.write_line(event, span);
     }
 }
 

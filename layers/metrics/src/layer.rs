@@ -8,8 +8,10 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, LevelFilter, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
-use warden_core::{Callbacks, FieldRef, Moment, SpanMeasure, SpanPart, WardenSpan, visit_fields};
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+use warden_core::{
+    Callbacks, FieldRef, Moment, Opening, SpanMeasure, SpanPart, WardenSpan, visit_fields,
+};
 
 use crate::recorder::{Recorder, Sample};
 use crate::snapshot::{Snapshot, Window};
@@ -447,10 +449,7 @@ impl<S> Layer<S> for MetricsLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        self.open_measure(attrs, &mut span.extensions_mut());
-    }
+    warden_core::part_callbacks!(S: on_new_span, on_close, on_event);
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
@@ -478,12 +477,6 @@ where
                     .moved_span(measure.operation_index, &name);
                 measure.operation = Some(name);
             }
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if *event.metadata().level() == Level::ERROR {
-            mark_error(ctx.event_span(event).as_ref());
         }
     }
 
@@ -517,14 +510,6 @@ where
             }
         }
     }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let closed = self.take_measure(&mut span.extensions_mut());
-        if let Some(closed) = closed {
-            self.record_close(closed);
-        }
-    }
 }
 
 impl<S> SpanPart<S> for MetricsLayer
@@ -534,21 +519,18 @@ where
     /// `ERROR` events, recorded error and operation fields, and entering
     /// and leaving spans when it times busy time.
     fn callbacks(&self) -> Callbacks {
-        let callbacks = Callbacks::EVENT.and(Callbacks::RECORD);
+        let callbacks = Callbacks::EVENT
+            .and(Callbacks::RECORD)
+            .and(Callbacks::OPEN)
+            .and(Callbacks::CLOSE);
         match self.shared.timing {
             Timing::Busy => callbacks.and(Callbacks::ENTER_EXIT),
             Timing::Wall => callbacks,
         }
     }
 
-    fn open(
-        &self,
-        attrs: &Attributes<'_>,
-        _span: &SpanRef<'_, S>,
-        _parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-        extensions: &mut Ext<'_>,
-    ) {
-        self.open_measure(attrs, extensions);
+    fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut Ext<'_>) {
+        self.open_measure(opening.attrs, extensions);
     }
 
     fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {

@@ -7,7 +7,9 @@ use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::{random_u64, random_u128};
-use warden_core::{Callbacks, CorrelationId, SanitizedFields, SpanPart, WardenSpan, visit_fields};
+use warden_core::{
+    Callbacks, CorrelationId, Opening, SanitizedFields, SpanPart, WardenSpan, visit_fields,
+};
 
 use crate::queue::Shared;
 use crate::record::SpanRecord;
@@ -86,19 +88,7 @@ impl<S> Layer<S> for OtlpLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if !self.spans && !self.events {
-            return;
-        }
-        let Some(span) = ctx.span(id) else { return };
-        let parent = span.parent();
-        let parent_extensions = parent.as_ref().map(SpanRef::extensions);
-        self.open_record(
-            attrs,
-            parent_extensions.as_ref(),
-            &mut span.extensions_mut(),
-        );
-    }
+    warden_core::part_callbacks!(S: on_new_span, on_close, on_event);
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if !self.spans {
@@ -113,18 +103,6 @@ where
             let fields = &mut record.fields;
             visit_fields(values, |field, value| fields.set(field.name(), value));
         }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        self.capture_event(event, ctx.event_span(event).as_ref());
-    }
-
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if !self.spans {
-            return;
-        }
-        let Some(span) = ctx.span(&id) else { return };
-        self.close_record(span.metadata(), &mut span.extensions_mut());
     }
 }
 
@@ -229,20 +207,22 @@ impl<S> SpanPart<S> for OtlpLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    /// Events; spans when it exports them (or events, which carry their
+    /// span's trace context).
     fn callbacks(&self) -> Callbacks {
-        Callbacks::EVENT.and(Callbacks::RECORD)
+        let mut callbacks = Callbacks::EVENT.and(Callbacks::RECORD);
+        if self.spans || self.events {
+            callbacks = callbacks.and(Callbacks::OPEN).and(Callbacks::PARENT);
+        }
+        if self.spans {
+            callbacks = callbacks.and(Callbacks::CLOSE);
+        }
+        callbacks
     }
 
-    fn open(
-        &self,
-        attrs: &Attributes<'_>,
-        _span: &SpanRef<'_, S>,
-        parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-        extensions: &mut ExtensionsMut<'_>,
-    ) {
-        if self.spans || self.events {
-            self.open_record(attrs, parent.map(|(_, e)| e), extensions);
-        }
+    fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
+        let parent = opening.parent.map(|(_, e)| e);
+        self.open_record(opening.attrs, parent, extensions);
     }
 
     fn event(&self, event: &Event<'_>, span: Option<&SpanRef<'_, S>>, _ctx: Context<'_, S>) {
@@ -250,8 +230,6 @@ where
     }
 
     fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
-        if self.spans {
-            self.close_record(span.metadata(), extensions);
-        }
+        self.close_record(span.metadata(), extensions);
     }
 }

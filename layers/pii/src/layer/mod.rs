@@ -17,15 +17,15 @@ use std::sync::{Arc, OnceLock, RwLock};
 use tracing_core::callsite::Identifier;
 use tracing_core::dispatcher::WeakDispatch;
 use tracing_core::field::{Field, FieldSet};
-use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::span::{Id, Record};
 use tracing_core::subscriber::NoSubscriber;
 use tracing_core::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
+use tracing_subscriber::registry::{ExtensionsMut, LookupSpan};
 use warden_core::{
-    Callbacks, DebugText, ErrorChain, FieldRef, FieldValue, OwnedFields, SanitizedFields, SpanPart,
-    visit_fields,
+    Callbacks, DebugText, ErrorChain, FieldRef, FieldValue, Opening, OwnedFields, SanitizedFields,
+    SpanPart, visit_fields,
 };
 
 use crate::FieldNameKind;
@@ -631,17 +631,6 @@ impl PiiLayer {
         let Some(span) = ctx.span(id) else { return };
         store_sanitized(&mut span.extensions_mut(), fields, owned);
     }
-
-    /// Sanitizes a new span's fields into its extensions, if any is dirty.
-    fn sanitize_new_span(&self, attrs: &Attributes<'_>, extensions: &mut ExtensionsMut<'_>) {
-        if !self.active {
-            return;
-        }
-        let fields = attrs.metadata().fields();
-        if let Some((owned, _)) = self.sanitized_copy(fields, attrs, 0) {
-            store_sanitized(extensions, fields, &owned);
-        }
-    }
 }
 
 /// A copy of `event` with `meta` and `values`, in the same place of the
@@ -741,15 +730,7 @@ where
         }
     }
 
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if !self.active {
-            return;
-        }
-        let fields = attrs.metadata().fields();
-        if let Some((owned, _)) = self.sanitized_copy(fields, attrs, 0) {
-            self.store_span_fields(id, &ctx, fields, &owned);
-        }
-    }
+    warden_core::part_callbacks!(S: on_new_span);
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if !self.active {
@@ -766,20 +747,22 @@ impl<S> SpanPart<S> for PiiLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    /// The gate: events, and span records to sanitize.
+    /// The gate: events, and new spans and span records to sanitize.
     fn callbacks(&self) -> Callbacks {
-        Callbacks::EVENT_ENABLED.and(Callbacks::RECORD)
+        if !self.active {
+            return Callbacks::EVENT_ENABLED;
+        }
+        Callbacks::EVENT_ENABLED
+            .and(Callbacks::RECORD)
+            .and(Callbacks::OPEN)
     }
 
-    fn open(
-        &self,
-        attrs: &Attributes<'_>,
-        _span: &SpanRef<'_, S>,
-        _parent: Option<(&SpanRef<'_, S>, &Extensions<'_>)>,
-        extensions: &mut ExtensionsMut<'_>,
-    ) {
-        self.sanitize_new_span(attrs, extensions);
+    /// Sanitizes the new span's fields into its extensions, if any is
+    /// dirty.
+    fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
+        let fields = opening.attrs.metadata().fields();
+        if let Some((owned, _)) = self.sanitized_copy(fields, opening.attrs, 0) {
+            store_sanitized(extensions, fields, &owned);
+        }
     }
-
-    fn close(&self, _span: &SpanRef<'_, S>, _extensions: &mut ExtensionsMut<'_>) {}
 }
