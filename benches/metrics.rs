@@ -103,7 +103,9 @@ fn clocks(c: &mut Criterion) {
         b.iter(std::time::SystemTime::now)
     });
     g.bench_function("warden_moment_now", |b| b.iter(warden::core::Moment::now));
-    g.bench_function("warden_wall_now", |b| b.iter(warden::core::wall_now));
+    g.bench_function("warden_wall_now", |b| {
+        b.iter(warden::core::internal::wall_now)
+    });
     g.finish();
 }
 

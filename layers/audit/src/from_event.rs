@@ -93,7 +93,7 @@ pub(crate) fn capture(
         fresh.reserve(event.metadata().fields().len(), 128);
         fresh
     });
-    warden_core::with_original_fields(event, |original| {
+    warden_core::internal::with_original_fields(event, |original| {
         let original = original.zip(pseudonyms);
         visit_fields(event, |field, value| {
             let raw = original

@@ -68,7 +68,8 @@ fn clock() -> &'static quanta::Clock {
 /// stepped while a span was open does not change the span's duration.
 ///
 /// ```
-/// use warden_core::{Moment, WallAnchor};
+/// use warden_core::Moment;
+/// use warden_core::internal::WallAnchor;
 ///
 /// let opened = Moment::now();
 /// let anchor = WallAnchor::now();
@@ -122,6 +123,7 @@ impl WallAnchor {
 /// 0.5 ms a second) show within this.
 const REANCHOR: Duration = Duration::from_secs(1);
 
+// Not a call-site cache: one reading per thread, taken again each second.
 thread_local! {
     static ANCHOR: Cell<Option<(WallAnchor, Moment)>> = const { Cell::new(None) };
 }
@@ -131,7 +133,7 @@ thread_local! {
 /// every second, instead of a `SystemTime::now()` each time.
 ///
 /// ```
-/// let now = warden_core::wall_now();
+/// let now = warden_core::internal::wall_now();
 /// let std_now = std::time::SystemTime::now();
 /// let apart = std_now.duration_since(now).unwrap_or_else(|e| e.duration());
 /// assert!(apart < std::time::Duration::from_millis(50));
@@ -146,7 +148,7 @@ pub fn wall_now() -> SystemTime {
 /// arithmetic: what a line's timestamp needs.
 ///
 /// ```
-/// let since = warden_core::wall_now_since_epoch();
+/// let since = warden_core::internal::wall_now_since_epoch();
 /// let std_since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
 /// assert!(std_since.abs_diff(since) < std::time::Duration::from_millis(50));
 /// ```
@@ -160,7 +162,8 @@ pub fn wall_now_since_epoch() -> Duration {
 /// anchor: no clock is read again unless the anchor is due.
 ///
 /// ```
-/// use warden_core::{Moment, wall_since_epoch_at};
+/// use warden_core::Moment;
+/// use warden_core::internal::wall_since_epoch_at;
 ///
 /// let opened = Moment::now();
 /// let since = wall_since_epoch_at(opened);

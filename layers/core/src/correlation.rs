@@ -248,7 +248,7 @@ pub fn new_uuid_v7() -> Uuid {
 
 /// [`new_uuid_v7`] with the time of `at`, a recent reading of the clock.
 pub fn new_uuid_v7_at(at: crate::Moment) -> Uuid {
-    let since = crate::wall_since_epoch_at(at);
+    let since = crate::clock::wall_since_epoch_at(at);
     let millis = since.as_secs() * 1000 + u64::from(since.subsec_millis());
     let random = random_u128().to_le_bytes();
     let mut bytes = [0u8; 10];
@@ -259,6 +259,7 @@ pub fn new_uuid_v7_at(at: crate::Moment) -> Uuid {
 /// 64 bits from a fast per-thread wyrand generator seeded by the operating
 /// system: for IDs (span ids), not for secrets.
 pub fn random_u64() -> u64 {
+    // Not a cache or a pool: a generator's state, one per thread.
     thread_local! {
         static STATE: Cell<u64> = Cell::new(RandomState::new().hash_one(std::thread::current().id()));
     }

@@ -13,7 +13,7 @@
 //!   re-emits a sanitized copy of an event or span.
 //! - [`SanitizedFields`] is the span extension in which the PII layer leaves a
 //!   span's sanitized fields for the layers that print or export them.
-//! - [`lend_original`] / [`with_original_fields`] let the audit layer read
+//! - `internal::lend_original` / `internal::with_original_fields` let the audit layer read
 //!   the original identity fields of an audit event the PII gate replaced,
 //!   to store them as keyed hashes rather than placeholders.
 //! - [`CorrelationId`] is the request ID the correlation layer keeps in span
@@ -47,6 +47,7 @@
 //! ```
 
 mod ascii;
+mod cache;
 mod captured;
 mod clock;
 mod correlation;
@@ -65,18 +66,17 @@ mod time;
 mod visit;
 
 pub use captured::{CapturedFields, MAX_VALUE_BYTES};
-pub use clock::{Moment, WallAnchor, wall_now, wall_now_since_epoch, wall_since_epoch_at};
+pub use clock::Moment;
 pub use correlation::{CorrelationId, InvalidCorrelationId, MAX_CORRELATION_ID_LEN};
 pub use error_chain::{ErrorChainIter, MAX_ERROR_CHAIN, error_chain};
 pub use extensions::SanitizedFields;
-pub use field_name::{FieldNameKind, cached_field_name_kind, next_field_name_owner};
+pub use field_name::FieldNameKind;
 pub use flush::{FlushError, FlushResult};
-pub use original::{lend_original, with_original_fields};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
 pub use parts::{
     BoxedSpanPart, Callbacks, Opening, SpanPart, SpanParts, close_alone, event_alone, open_alone,
 };
-pub use span::{SpanMeasure, SpanText, WardenSpan, correlation_id_in};
+pub use span::{WardenSpan, correlation_id_in};
 pub use tracing_subscriber::field::RecordFields;
 
 /// Helpers the warden crates share that are not part of warden's API: a
@@ -85,8 +85,14 @@ pub use tracing_subscriber::field::RecordFields;
 /// They may change in any release; use `uuid`, `rand` or `time` instead.
 #[doc(hidden)]
 pub mod internal {
+    pub use crate::cache::{
+        LocalPool, LocalSiteCache, LocalSiteTable, Pool, SiteCache, SiteKey, SiteTable, next_owner,
+    };
+    pub use crate::clock::{WallAnchor, wall_now, wall_now_since_epoch, wall_since_epoch_at};
     pub use crate::correlation::{new_uuid_v7, new_uuid_v7_at, random_u64, random_u128};
+    pub use crate::field_name::cached_field_name_kind;
     pub use crate::logged::{event_logged, mark_event_logged};
+    pub use crate::original::{lend_original, with_original_fields};
     pub use crate::rendered::open as open_rendering;
     pub use crate::rendered::{close as close_rendering, has_texts as has_rendered_texts};
     pub use crate::scratch::with_scratch;

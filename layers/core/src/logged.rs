@@ -22,6 +22,7 @@ use std::cell::Cell;
 
 use tracing_core::Metadata;
 
+// Not a cache or a pool: a mark between two layers of one dispatch.
 thread_local! {
     /// The call site of the last event the log filter turned down, as an
     /// address (0: none).

@@ -18,6 +18,7 @@ use tracing_core::Event;
 
 use crate::OwnedFields;
 
+// Not a cache or a pool: values lent for the length of one dispatch.
 thread_local! {
     /// The copy being dispatched (its address) and the original's values.
     static ORIGINAL: RefCell<Option<(usize, OwnedFields)>> = const { RefCell::new(None) };
@@ -50,7 +51,7 @@ pub fn lend_original<R>(
 /// copy being dispatched with [`lend_original`], else with `None`.
 ///
 /// ```
-/// use warden_core::with_original_fields;
+/// use warden_core::internal::with_original_fields;
 ///
 /// // Outside a gate's dispatch there is nothing to lend.
 /// # struct Probe;

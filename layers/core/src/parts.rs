@@ -396,6 +396,7 @@ struct Entered {
     spans: Vec<(u64, bool)>,
 }
 
+// Not a cache or a pool: the thread's stack of entered spans.
 thread_local! {
     static ENTERED: RefCell<Entered> = const {
         RefCell::new(Entered {

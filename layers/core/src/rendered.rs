@@ -46,6 +46,8 @@ struct Open {
     done: u64,
 }
 
+// Not a call-site cache: the one rendering open on this thread, for the
+// event being dispatched now, closed when its dispatch ends.
 thread_local! {
     /// Checked first, so that reading a record no gate opened costs one
     /// comparison.

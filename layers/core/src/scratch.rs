@@ -1,17 +1,19 @@
 //! A reusable string per thread, for text a layer builds and copies out.
 
-use std::cell::Cell;
+use crate::cache::{LocalPool, Pool};
 
 /// Strings that grew past this (a 10 MB field) are not kept.
 const KEEP_AT_MOST: usize = 64 * 1024;
 
 thread_local! {
-    static SCRATCH: Cell<String> = const { Cell::new(String::new()) };
+    /// Enough for the deepest nesting warden's layers use at once (a line
+    /// and its fields, inside a value's `Debug` that logs).
+    static SCRATCH: Pool<String> = const { Pool::new(4) };
 }
 
-/// Runs `f` with an empty string: the thread's reusable one, or a fresh
-/// one if that is in use (a `Debug` implementation that logs while it is
-/// formatted), so the steady state allocates nothing.
+/// Runs `f` with an empty string: one of the thread's reusable ones, or a
+/// fresh one if those are in use (a `Debug` implementation that logs while
+/// it is formatted), so the steady state allocates nothing.
 ///
 /// ```
 /// let len = warden_core::internal::with_scratch(|buf| {
@@ -21,11 +23,11 @@ thread_local! {
 /// assert_eq!(len, 3);
 /// ```
 pub fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
-    let mut buf = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let mut buf = SCRATCH.take_one().unwrap_or_default();
     buf.clear();
     let result = f(&mut buf);
     if buf.capacity() <= KEEP_AT_MOST {
-        let _ = SCRATCH.try_with(|cell| cell.set(buf));
+        SCRATCH.give_back(buf);
     }
     result
 }

@@ -1,7 +1,6 @@
 //! The one record warden's layers share for each open span.
 
 use std::any::Any;
-use std::time::Duration;
 
 use tracing_subscriber::registry::{Extensions, ExtensionsMut};
 
@@ -10,8 +9,9 @@ use crate::{CorrelationId, Moment};
 /// What warden's layers keep for one open span, in a single registry
 /// extension instead of one per layer: its correlation ID, the clock
 /// readings at its open and close (read once, whichever layer needs them
-/// first), whether an `ERROR` event happened inside it, what a metrics
-/// layer measures of it, and the record an exporter fills.
+/// first), whether an `ERROR` event happened inside it; and, by type,
+/// each layer's own state for it ([`slot`](WardenSpan::slot)), which core
+/// keeps without knowing what it is.
 ///
 /// Each layer still works alone: the first one to touch a span creates the
 /// record ([`WardenSpan::of_mut`]); the others find it. Layers written
@@ -46,63 +46,61 @@ pub struct WardenSpan {
     opened: Option<Moment>,
     closed: Option<Moment>,
     error_event: bool,
-    /// What the first metrics layer of the stack measures of the span.
-    pub measure: Option<SpanMeasure>,
-    export: Option<Box<dyn Any + Send + Sync>>,
-    /// The span as the first line formatter of the stack wrote it.
-    pub text: Option<SpanText>,
+    slots: Slots,
 }
 
-/// A span written once, when it opens or records a field, for a line
-/// formatter to copy into each event line instead of writing it again.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SpanText {
-    /// Which layer wrote it (two formatters with different settings may
-    /// share a stack).
-    pub owner: usize,
-    /// The span alone: its name and fields, as the formatter writes one.
-    pub object: String,
-    /// Where the name ends in `object` (its fields, if any, follow after a
-    /// comma), for a later record to rewrite them.
-    pub fields_start: usize,
-    /// Every span from the root to this one, as the formatter lists them.
-    pub path: String,
-    /// The formatter's count of span records when `path` was written: a
-    /// record to an ancestor since then makes `path` stale.
-    pub path_records: u64,
-    /// [`SanitizedFields::changes`](crate::SanitizedFields::changes) when
-    /// `object` was written (0 when the span had none).
-    pub sanitized_changes: u64,
-    /// The span's correlation ID as the formatter writes it (a whole
-    /// member, `"correlation_id":"…"`), empty if it had none.
-    pub ids: String,
-    /// [`WardenSpan::correlation_changes`] when `ids` was written: a line
-    /// of a span whose ID has changed since writes it again.
-    pub ids_changes: u32,
+/// Each layer's own state for the span, by type: what a metrics layer
+/// measures, the text a line formatter wrote, the record an exporter
+/// fills. Core keeps them without knowing what they are.
+#[derive(Debug, Default)]
+struct Slots {
+    /// Enough for warden's own layers, without allocating.
+    first: [Option<Slot>; 3],
+    /// Any more.
+    more: Vec<Slot>,
 }
 
-/// A span's timing and outcome as a metrics layer keeps them while it is
-/// open.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SpanMeasure {
-    /// Which layer this belongs to (two metrics layers with different
-    /// settings may share a stack).
-    pub owner: usize,
-    /// The operation, when a field names it; `None` means the span's name.
-    pub operation: Option<String>,
-    /// The layer's own index of the operation, to find its statistics
-    /// again without hashing the name.
-    pub operation_index: usize,
-    /// Time spent entered, so far.
-    pub busy: Duration,
-    /// When it was last entered, while it is.
-    pub entered: Option<Moment>,
-    /// How deep it is entered now (re-entrant spans count once).
-    pub entries: u32,
-    /// Whether a field marked it an error.
-    pub error: bool,
-    /// The error's code, from a field.
-    pub code: Option<String>,
+type Slot = Box<dyn Any + Send + Sync>;
+
+impl Slots {
+    fn iter(&self) -> impl Iterator<Item = &Slot> {
+        self.first.iter().flatten().chain(&self.more)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
+        self.first.iter_mut().flatten().chain(&mut self.more)
+    }
+
+    /// Where a `T` is, if one is.
+    fn position<T: Any>(&self) -> Option<usize> {
+        let first = self.first.len();
+        match self
+            .first
+            .iter()
+            .position(|s| s.as_deref().is_some_and(|s| s.is::<T>()))
+        {
+            Some(at) => Some(at),
+            None => self
+                .more
+                .iter()
+                .position(|s| s.is::<T>())
+                .map(|at| first + at),
+        }
+    }
+
+    fn take(&mut self, at: usize) -> Option<Slot> {
+        match self.first.get_mut(at) {
+            Some(slot) => slot.take(),
+            None => Some(self.more.swap_remove(at - self.first.len())),
+        }
+    }
+
+    fn put(&mut self, value: Slot) {
+        match self.first.iter_mut().find(|s| s.is_none()) {
+            Some(free) => *free = Some(value),
+            None => self.more.push(value),
+        }
+    }
 }
 
 impl WardenSpan {
@@ -169,36 +167,44 @@ impl WardenSpan {
         self.error_event
     }
 
-    /// Leaves an exporter's record in the span (a box the exporter
-    /// recycles: moving it here allocates nothing).
+    /// A layer's own state for the span, if it left a `T` there
+    /// ([`put_slot`](Self::put_slot)).
+    ///
+    /// ```
+    /// let mut span = warden_core::WardenSpan::default();
+    /// struct Mine(u32);
+    /// assert!(span.put_slot(Box::new(Mine(7))).is_none());
+    /// assert_eq!(span.slot::<Mine>().map(|m| m.0), Some(7));
+    /// span.slot_mut::<Mine>().unwrap().0 += 1;
+    /// assert_eq!(span.take_slot::<Mine>().map(|m| m.0), Some(8));
+    /// assert!(span.slot::<Mine>().is_none());
+    /// ```
     #[inline]
-    pub fn set_export(&mut self, record: Box<dyn Any + Send + Sync>) {
-        self.export = Some(record);
+    pub fn slot<T: Any>(&self) -> Option<&T> {
+        self.slots.iter().find_map(|s| s.downcast_ref())
     }
 
-    /// The exporter's record, if it is a `T`.
+    /// A layer's own state for the span, if it left a `T` there, to change.
     #[inline]
-    pub fn export<T: Any>(&self) -> Option<&T> {
-        self.export.as_deref()?.downcast_ref()
+    pub fn slot_mut<T: Any>(&mut self) -> Option<&mut T> {
+        self.slots.iter_mut().find_map(|s| s.downcast_mut())
     }
 
-    /// The exporter's record, if it is a `T`, to change.
+    /// Leaves a layer's own state in the span (a box the layer may
+    /// recycle: moving it here allocates nothing for the first three
+    /// types), returning the `T` it replaces.
     #[inline]
-    pub fn export_mut<T: Any>(&mut self) -> Option<&mut T> {
-        self.export.as_deref_mut()?.downcast_mut()
+    pub fn put_slot<T: Any + Send + Sync>(&mut self, value: Box<T>) -> Option<Box<T>> {
+        let old = self.take_slot::<T>();
+        self.slots.put(value);
+        old
     }
 
-    /// Takes the exporter's record out, if it is a `T`.
+    /// Takes a layer's own state out of the span, if it left a `T` there.
     #[inline]
-    pub fn take_export<T: Any + Send + Sync>(&mut self) -> Option<Box<T>> {
-        let record = self.export.take()?;
-        match record.downcast::<T>() {
-            Ok(record) => Some(record),
-            Err(other) => {
-                self.export = Some(other);
-                None
-            }
-        }
+    pub fn take_slot<T: Any + Send + Sync>(&mut self) -> Option<Box<T>> {
+        let at = self.slots.position::<T>()?;
+        self.slots.take(at)?.downcast().ok()
     }
 }
 
@@ -221,20 +227,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_clock_is_read_once_and_exports_come_back_by_type() {
+    fn the_clock_is_read_once_and_slots_come_back_by_type() {
         let mut span = WardenSpan::default();
         let opened = span.opened();
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(std::time::Duration::from_millis(2));
         assert_eq!(span.opened(), opened);
         let closed = span.closed();
         assert!(closed > opened);
         assert_eq!(span.closed(), closed);
-        span.set_export(Box::new(7u32));
-        assert_eq!(span.export::<u64>(), None);
-        assert_eq!(span.take_export::<u64>(), None);
-        assert_eq!(span.export::<u32>(), Some(&7));
-        *span.export_mut::<u32>().unwrap() += 1;
-        assert_eq!(span.take_export::<u32>().map(|b| *b), Some(8));
-        assert_eq!(span.export::<u32>(), None);
+        assert!(span.put_slot(Box::new(7u32)).is_none());
+        assert_eq!(span.slot::<u64>(), None);
+        assert_eq!(span.take_slot::<u64>(), None);
+        assert_eq!(span.slot::<u32>(), Some(&7));
+        *span.slot_mut::<u32>().unwrap() += 1;
+        assert_eq!(span.take_slot::<u32>().map(|b| *b), Some(8));
+        assert_eq!(span.slot::<u32>(), None);
+        // More types than inline slots, each found, replaced and taken.
+        assert!(span.put_slot(Box::new(1u8)).is_none());
+        assert!(span.put_slot(Box::new(2u16)).is_none());
+        assert!(span.put_slot(Box::new(3u32)).is_none());
+        assert!(span.put_slot(Box::new(4u64)).is_none());
+        assert!(span.put_slot(Box::new(5u128)).is_none());
+        assert_eq!(span.put_slot(Box::new(6u64)).map(|b| *b), Some(4));
+        assert_eq!(span.take_slot::<u8>().map(|b| *b), Some(1));
+        assert_eq!(span.take_slot::<u128>().map(|b| *b), Some(5));
+        assert_eq!(
+            (span.slot::<u16>(), span.slot::<u32>(), span.slot::<u64>()),
+            (Some(&2), Some(&3), Some(&6))
+        );
     }
 }

@@ -42,6 +42,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+// Not a call-site cache: the last second formatted, keyed by time.
 thread_local! {
     static CACHE: RefCell<(u64, [u8; 32])> = const { RefCell::new((u64::MAX, [0; 32])) };
 }
@@ -53,7 +54,7 @@ pub fn rfc3339_micros(out: &mut String, time: SystemTime) {
 }
 
 /// [`rfc3339_micros`] of the time `since` the Unix epoch (as
-/// [`wall_now_since_epoch`](crate::wall_now_since_epoch) gives it).
+/// [`wall_now_since_epoch`](crate::internal::wall_now_since_epoch) gives it).
 pub fn rfc3339_micros_since_epoch(out: &mut String, since: std::time::Duration) {
     let secs = since.as_secs();
     // The microseconds and `Z` as one word, built in a register and stored

@@ -113,7 +113,7 @@ impl Default for CorrelationLayer {
     fn default() -> Self {
         // UUID v7s read the span clock, which calibrates on its first
         // reading: here, not in a logging call.
-        let _ = warden_core::wall_now();
+        let _ = warden_core::internal::wall_now();
         CorrelationLayer {
             field: "correlation_id",
             accept: None,

@@ -2,20 +2,14 @@
 //! event's level and target members, and the key (`"name":`) of each of its
 //! fields, so that a line copies them instead of escaping them again.
 
-use std::cell::RefCell;
-
 use tracing_core::Metadata;
+use warden_core::internal::{LocalSiteTable, SiteKey, SiteTable};
 
 use crate::write;
-
-/// Slots of the direct-mapped cache, per thread.
-const SLOTS: usize = 64;
 
 /// One call site's texts, for one layer.
 #[derive(Default)]
 pub(crate) struct Texts {
-    owner: usize,
-    site: usize,
     /// The level and target members (`"level":"INFO","target":"app"`),
     /// as the layer's format writes them; empty if it writes neither.
     pub(crate) head: String,
@@ -31,7 +25,7 @@ impl Texts {
 }
 
 thread_local! {
-    static TEXTS: RefCell<Vec<Texts>> = const { RefCell::new(Vec::new()) };
+    static TEXTS: SiteTable<Texts, 64> = const { SiteTable::new() };
 }
 
 /// Runs `f` once, with the texts of `meta` for the layer `owner` (written
@@ -39,47 +33,23 @@ thread_local! {
 /// this thread's cache is in use (a value's `Debug` that logs while a line
 /// is written finds the entry it needs, or does without).
 pub(crate) fn with_texts<R>(
-    owner: usize,
+    owner: u64,
     meta: &'static Metadata<'static>,
     head: impl FnOnce(&mut String),
-    mut f: impl FnMut(Option<&Texts>) -> R,
+    f: impl FnMut(Option<&Texts>) -> R,
 ) -> R {
     let site = meta as *const Metadata<'static> as usize;
-    let slot = ((site as u64 ^ (owner as u64).rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        >> 58) as usize
-        % SLOTS;
-    let done = TEXTS.try_with(|cache| {
-        // Write the entry if it is missing (needs the cache alone)…
-        if let Ok(mut cache) = cache.try_borrow_mut() {
-            if cache.is_empty() {
-                cache.resize_with(SLOTS, Texts::default);
-            }
-            let entry = &mut cache[slot];
-            if (entry.owner, entry.site) != (owner, site) {
-                entry.owner = owner;
-                entry.site = site;
-                entry.head.clear();
-                head(&mut entry.head);
-                entry.keys.clear();
-                entry.keys.extend(meta.fields().iter().map(|field| {
-                    let mut key = String::new();
-                    write::key(&mut key, field.name());
-                    key
-                }));
-            }
-        }
-        // …then read it (shared with a nested line's read).
-        let cache = cache.try_borrow().ok()?;
-        let entry = cache
-            .get(slot)
-            .filter(|e| (e.owner, e.site) == (owner, site))?;
-        Some(f(Some(entry)))
-    });
-    match done {
-        Ok(Some(result)) => result,
-        // Not run: the cache was in use or gone.
-        _ => f(None),
-    }
+    let fill = |entry: &mut Texts| {
+        entry.head.clear();
+        head(&mut entry.head);
+        entry.keys.clear();
+        entry.keys.extend(meta.fields().iter().map(|field| {
+            let mut key = String::new();
+            write::key(&mut key, field.name());
+            key
+        }));
+    };
+    TEXTS.read_entry(SiteKey::new(owner, site), fill, f)
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! `Json`: the event formatter.
 
 use std::any::TypeId;
-use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
 use tracing_core::{Event, Level, Metadata, Subscriber};
@@ -9,7 +8,7 @@ use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
-use warden_core::internal::visit_fields_with_text;
+use warden_core::internal::{visit_fields_with_text, with_scratch};
 use warden_core::{FieldRef, SanitizedFields};
 
 use crate::callsite::Texts;
@@ -223,33 +222,11 @@ impl Json {
     }
 }
 
-thread_local! {
-    static BUFFERS: RefCell<(String, String)> = const { RefCell::new((String::new(), String::new())) };
-}
-
-/// Runs `f` with the thread's two cleared scratch strings, or fresh ones
-/// if they are in use (a `Debug` impl that logs while it is formatted).
+/// Runs `f` with two cleared scratch strings (core's per-thread pool), or
+/// fresh ones if those are in use (a `Debug` impl that logs while it is
+/// formatted).
 pub(crate) fn with_buffers<R>(f: impl FnOnce(&mut String, &mut String) -> R) -> R {
-    let taken = BUFFERS
-        .try_with(|cell| {
-            cell.try_borrow_mut()
-                .ok()
-                .map(|mut b| std::mem::take(&mut *b))
-        })
-        .ok()
-        .flatten();
-    let (mut line, mut fields) = taken.unwrap_or_default();
-    line.clear();
-    fields.clear();
-    let result = f(&mut line, &mut fields);
-    if line.capacity() <= 64 * 1024 && fields.capacity() <= 64 * 1024 {
-        let _ = BUFFERS.try_with(|cell| {
-            if let Ok(mut slot) = cell.try_borrow_mut() {
-                *slot = (line, fields);
-            }
-        });
-    }
-    result
+    with_scratch(|line| with_scratch(|fields| f(line, fields)))
 }
 
 fn level_str(level: &Level) -> &'static str {
@@ -391,7 +368,7 @@ impl Json {
         if self.timestamp {
             let out = line.key(names.timestamp.quoted());
             out.push('"');
-            time::rfc3339_micros_since_epoch(out, warden_core::wall_now_since_epoch());
+            time::rfc3339_micros_since_epoch(out, warden_core::internal::wall_now_since_epoch());
             out.push('"');
         }
         match texts {

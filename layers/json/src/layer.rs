@@ -1,9 +1,8 @@
 //! `JsonLayer`: the JSON lines as a layer of their own, each span written
 //! once when it opens and copied into every line inside it.
 
-use std::cell::RefCell;
 use std::io::{Stdout, Write as _};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tracing_core::span::{Id, Record};
 use tracing_core::{Event, Metadata, Subscriber};
@@ -12,9 +11,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::visit_fields_with_text;
-use warden_core::{
-    Callbacks, CorrelationId, Opening, SanitizedFields, SpanPart, SpanText, WardenSpan,
-};
+use warden_core::internal::{LocalPool, Pool, next_owner};
+use warden_core::{Callbacks, CorrelationId, Opening, SanitizedFields, SpanPart, WardenSpan};
 
 use crate::Json;
 use crate::callsite::{self, Texts};
@@ -29,44 +27,59 @@ static RECORDS: AtomicU64 = AtomicU64::new(0);
 /// Told once: a line that could not be written.
 static WRITE_FAILED: AtomicBool = AtomicBool::new(false);
 
-static NEXT_OWNER: AtomicUsize = AtomicUsize::new(1);
-
-/// Spans' texts kept for reuse, so that a span's strings are not
-/// allocated anew (and grown) for each span.
-const POOL: usize = 64;
+/// A span written once, when it opens or records a field, for each event
+/// line inside it to copy instead of writing it again: this layer's state
+/// for a span, in its slot of the span's [`WardenSpan`] record.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct SpanText {
+    /// Which layer wrote it (two formatters with different settings may
+    /// share a stack).
+    owner: u64,
+    /// The span alone: its name and fields, as the formatter writes one.
+    object: String,
+    /// Where the name ends in `object` (its fields, if any, follow after a
+    /// comma), for a later record to rewrite them.
+    fields_start: usize,
+    /// Every span from the root to this one, as the formatter lists them.
+    path: String,
+    /// The count of span records ([`RECORDS`]) when `path` was written: a
+    /// record to an ancestor since then makes `path` stale.
+    path_records: u64,
+    /// [`SanitizedFields::changes`] when `object` was written (0 when the
+    /// span had none).
+    sanitized_changes: u64,
+    /// The span's correlation ID as the formatter writes it (a whole
+    /// member, `"correlation_id":"…"`), empty if it had none.
+    ids: String,
+    /// [`WardenSpan::correlation_changes`] when `ids` was written: a line
+    /// of a span whose ID has changed since writes it again.
+    ids_changes: u32,
+}
 
 thread_local! {
-    static TEXTS: RefCell<Vec<SpanText>> = const { RefCell::new(Vec::new()) };
+    /// Spans' texts kept for reuse, so that a span's strings (and the box
+    /// its slot holds) are not allocated anew, and grown, for each span.
+    static TEXTS: Pool<Box<SpanText>> = const { Pool::new(64) };
 }
 
-fn pooled_text() -> SpanText {
-    TEXTS
-        .try_with(|pool| pool.try_borrow_mut().ok().and_then(|mut p| p.pop()))
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+fn pooled_text() -> Box<SpanText> {
+    TEXTS.take_one().unwrap_or_default()
 }
 
-fn recycle(mut text: SpanText) {
+fn recycle(mut text: Box<SpanText>) {
     if text.object.capacity() > 4096 || text.path.capacity() > 16 * 1024 {
         return;
     }
     text.object.clear();
     text.path.clear();
     text.ids.clear();
-    let _ = TEXTS.try_with(|pool| {
-        if let Ok(mut pool) = pool.try_borrow_mut() {
-            if pool.len() < POOL {
-                pool.push(text);
-            }
-        }
-    });
+    TEXTS.give_back(text);
 }
 
 /// Texts of layers other than the first one in a stack (two `JsonLayer`s
 /// with different formats): each keeps its own here.
 #[derive(Default)]
-struct OtherTexts(Vec<SpanText>);
+struct OtherTexts(Vec<Box<SpanText>>);
 
 /// [`Json`] lines as a layer of its own, not inside `fmt`'s layer: one
 /// JSON object per event, with the same keys and options.
@@ -99,7 +112,7 @@ struct OtherTexts(Vec<SpanText>);
 pub struct JsonLayer<W = fn() -> Stdout> {
     format: Json,
     make_writer: W,
-    owner: usize,
+    owner: u64,
 }
 
 impl Default for JsonLayer {
@@ -108,7 +121,7 @@ impl Default for JsonLayer {
         JsonLayer {
             format: Json::default(),
             make_writer: std::io::stdout,
-            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
+            owner: next_owner(),
         }
     }
 }
@@ -158,12 +171,13 @@ impl<W> JsonLayer<W> {
         record: Option<&'a WardenSpan>,
         extensions: &'a Extensions<'_>,
     ) -> Option<&'a SpanText> {
-        match record.and_then(|span| span.text.as_ref()) {
+        match record.and_then(WardenSpan::slot::<SpanText>) {
             Some(text) if text.owner == self.owner => Some(text),
             _ => extensions
                 .get::<OtherTexts>()?
                 .0
                 .iter()
+                .map(|t| &**t)
                 .find(|t| t.owner == self.owner),
         }
     }
@@ -305,14 +319,18 @@ impl<W> JsonLayer<W> {
 
     /// Keeps `text` in the span's extensions (recycling the one it
     /// replaces).
-    fn store(&self, extensions: &mut ExtensionsMut<'_>, text: SpanText) {
+    fn store(&self, extensions: &mut ExtensionsMut<'_>, text: Box<SpanText>) {
         let Some(record) = WardenSpan::of_mut(extensions) else {
             return;
         };
-        match &mut record.text {
-            slot @ None => *slot = Some(text),
+        match record.slot_mut::<SpanText>() {
+            None => {
+                record.put_slot(text);
+            }
             Some(mine) if mine.owner == self.owner => {
-                recycle(std::mem::replace(mine, text));
+                if let Some(old) = record.put_slot(text) {
+                    recycle(old);
+                }
             }
             Some(_) => {
                 if extensions.get_mut::<OtherTexts>().is_none() {
@@ -490,8 +508,11 @@ where
     /// Recycles the closing span's text.
     fn close(&self, _span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
         if let Some(record) = extensions.get_mut::<WardenSpan>() {
-            if record.text.as_ref().is_some_and(|t| t.owner == self.owner) {
-                if let Some(text) = record.text.take() {
+            if record
+                .slot::<SpanText>()
+                .is_some_and(|t| t.owner == self.owner)
+            {
+                if let Some(text) = record.take_slot::<SpanText>() {
                     recycle(text);
                 }
             }

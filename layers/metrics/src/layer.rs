@@ -9,9 +9,8 @@ use tracing_core::{Event, Level, LevelFilter, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
-use warden_core::{
-    Callbacks, FieldRef, Moment, Opening, SpanMeasure, SpanPart, WardenSpan, visit_fields,
-};
+use warden_core::internal::{LocalPool, LocalSiteCache, Pool, SiteCache, SiteKey};
+use warden_core::{Callbacks, FieldRef, Moment, Opening, SpanPart, WardenSpan, visit_fields};
 
 use crate::recorder::{Recorder, Sample};
 use crate::snapshot::{Snapshot, Window};
@@ -230,13 +229,40 @@ impl MetricsLayerBuilder {
     }
 }
 
-/// What the layer keeps for each span: the [`SpanMeasure`] of warden's
-/// shared per-span record, where `operation_index` is the recorder's index
-/// of the operation. The first metrics layer of a stack keeps its measure
-/// there; others (rare: two layers with different settings) keep theirs in
-/// [`MoreSpanMetrics`].
+/// A span's timing and outcome as the layer keeps them while it is open:
+/// its state for a span, in its slot of the span's [`WardenSpan`] record.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct SpanMeasure {
+    /// Which layer this belongs to (two metrics layers with different
+    /// settings may share a stack).
+    owner: usize,
+    /// The operation, when a field names it; `None` means the span's name.
+    operation: Option<String>,
+    /// The recorder's index of the operation, to find its statistics
+    /// again without hashing the name.
+    operation_index: usize,
+    /// Time spent entered, so far.
+    busy: Duration,
+    /// When it was last entered, while it is.
+    entered: Option<Moment>,
+    /// How deep it is entered now (re-entrant spans count once).
+    entries: u32,
+    /// Whether a field marked it an error.
+    error: bool,
+    /// The error's code, from a field.
+    code: Option<String>,
+}
+
+thread_local! {
+    /// Measures' boxes kept for reuse: a span's slot allocates nothing.
+    static MEASURES: Pool<Box<SpanMeasure>> = const { Pool::new(64) };
+}
+
+/// The first metrics layer of a stack keeps its measure in the span's
+/// record; others (rare: two layers with different settings) keep theirs
+/// here, with when the span opened.
 #[derive(Default)]
-struct MoreSpanMetrics(Vec<(SpanMeasure, Moment)>);
+struct MoreSpanMetrics(Vec<(Box<SpanMeasure>, Moment)>);
 
 type Ext<'a> = tracing_subscriber::registry::ExtensionsMut<'a>;
 
@@ -244,18 +270,20 @@ type Ext<'a> = tracing_subscriber::registry::ExtensionsMut<'a>;
 fn measure_of<'e>(extensions: &'e mut Ext<'_>, owner: usize) -> Option<&'e mut SpanMeasure> {
     let first = |e: &mut Ext<'_>| {
         e.get_mut::<WardenSpan>()
-            .and_then(|s| s.measure.as_ref())
+            .and_then(|s| s.slot::<SpanMeasure>())
             .is_some_and(|m| m.owner == owner)
     };
     if first(extensions) {
-        return extensions.get_mut::<WardenSpan>()?.measure.as_mut();
+        return extensions
+            .get_mut::<WardenSpan>()?
+            .slot_mut::<SpanMeasure>();
     }
     extensions
         .get_mut::<MoreSpanMetrics>()?
         .0
         .iter_mut()
         .find(|(m, _)| m.owner == owner)
-        .map(|(m, _)| m)
+        .map(|(m, _)| &mut **m)
 }
 
 /// What a span's fields say about errors and the operation.
@@ -301,18 +329,15 @@ where
     }
 }
 
-/// Call sites whose fields were looked at, per thread: (recorder, call
-/// site, whether a field is read). Direct-mapped.
-const INSPECTED_SITES: usize = 16;
-
 thread_local! {
-    static INSPECTED: [std::cell::Cell<(usize, usize, bool)>; INSPECTED_SITES] =
-        const { [const { std::cell::Cell::new((0, 0, false)) }; INSPECTED_SITES] };
+    /// Whether spans of a call site have a field the layer reads, by call
+    /// site and recorder.
+    static INSPECTED: SiteCache<bool, 16> = const { SiteCache::new(false) };
 }
 
 /// A closing span's measure, taken out of its extensions.
 struct Closed {
-    metrics: SpanMeasure,
+    metrics: Box<SpanMeasure>,
     opened: Moment,
     now: Moment,
     error_event: bool,
@@ -336,7 +361,8 @@ impl MetricsLayer {
                     .started_span(meta.name(), Some(callsite))
             }
         };
-        let measure = SpanMeasure {
+        let mut measure = MEASURES.take_one().unwrap_or_default();
+        *measure = SpanMeasure {
             owner: self.owner(),
             operation: found.operation,
             operation_index,
@@ -348,7 +374,7 @@ impl MetricsLayer {
             return;
         };
         let opened = record.opened();
-        match &record.measure {
+        match record.slot::<SpanMeasure>() {
             Some(first) if first.owner != measure.owner => {
                 if extensions.get_mut::<MoreSpanMetrics>().is_none() {
                     extensions.insert(MoreSpanMetrics::default());
@@ -358,7 +384,9 @@ impl MetricsLayer {
                     more.0.push((measure, opened));
                 }
             }
-            _ => record.measure = Some(measure),
+            _ => {
+                record.put_slot(measure);
+            }
         }
     }
 
@@ -369,28 +397,20 @@ impl MetricsLayer {
         let site = meta as *const tracing_core::Metadata<'static> as usize;
         // The recorder's number, unique (a layer's address could be reused
         // by another with another operation field).
-        let owner = self.shared.recorder.id();
-        let slot = (site >> 4) % INSPECTED_SITES;
-        let cached = INSPECTED
-            .try_with(|c| c[slot].get())
-            .ok()
-            .filter(|&(o, s, _)| (o, s) == (owner, site));
-        if let Some((_, _, inspect)) = cached {
-            return inspect;
-        }
-        let wants_field = self
-            .shared
-            .operation_field
-            .is_some_and(|f| meta.fields().field(f).is_some());
-        let inspect = wants_field
-            || meta.fields().iter().any(|f| {
-                matches!(
-                    f.name(),
-                    "error" | "otel.status_code" | "error.code" | "error_code" | "error.type"
-                )
-            });
-        let _ = INSPECTED.try_with(|c| c[slot].set((owner, site, inspect)));
-        inspect
+        let key = SiteKey::new(self.shared.recorder.id(), site);
+        INSPECTED.cached(key, || {
+            let wants_field = self
+                .shared
+                .operation_field
+                .is_some_and(|f| meta.fields().field(f).is_some());
+            wants_field
+                || meta.fields().iter().any(|f| {
+                    matches!(
+                        f.name(),
+                        "error" | "otel.status_code" | "error.code" | "error_code" | "error.type"
+                    )
+                })
+        })
     }
 
     /// Takes this layer's measure out of a closing span's extensions.
@@ -399,14 +419,17 @@ impl MetricsLayer {
         let record = extensions.get_mut::<WardenSpan>()?;
         let now = record.closed();
         let error_event = record.had_error_event();
-        let (metrics, opened) = match record.measure.take() {
-            Some(m) if m.owner == owner => (m, record.opened()),
-            other => {
-                record.measure = other;
-                let more = extensions.get_mut::<MoreSpanMetrics>()?;
-                let at = more.0.iter().position(|(m, _)| m.owner == owner)?;
-                more.0.swap_remove(at)
-            }
+        let first = record
+            .slot::<SpanMeasure>()
+            .is_some_and(|m| m.owner == owner);
+        let (metrics, opened) = if first {
+            (record.take_slot::<SpanMeasure>()?, record.opened())
+        } else {
+            // Another layer's is in the record: this one's is among the
+            // others.
+            let more = extensions.get_mut::<MoreSpanMetrics>()?;
+            let at = more.0.iter().position(|(m, _)| m.owner == owner)?;
+            more.0.swap_remove(at)
         };
         Some(Closed {
             metrics,
@@ -442,6 +465,7 @@ impl MetricsLayer {
             },
             now,
         );
+        MEASURES.give_back(metrics);
     }
 }
 

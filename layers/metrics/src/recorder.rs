@@ -1,13 +1,13 @@
 //! Per-operation statistics, kept in shards so that threads do not share
 //! a lock or a cache line, and merged when read.
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use warden_core::Moment;
+use warden_core::internal::{LocalSiteCache, SiteCache, SiteKey, next_owner};
 
 use crate::histogram::LatencyHistogram;
 
@@ -176,14 +176,11 @@ impl Padded {
     }
 }
 
-/// Operation indices of span names by call site, per thread: a span
-/// named by its call site finds its index without hashing its name.
-/// Direct-mapped; an entry is (recorder, call site, index).
-const CALLSITE_CACHE: usize = 16;
-
 thread_local! {
-    static CALLSITES: [Cell<(usize, usize, usize)>; CALLSITE_CACHE] =
-        const { [const { Cell::new((0, 0, 0)) }; CALLSITE_CACHE] };
+    /// Operation indices of span names by call site (and recorder), per
+    /// thread: a span named by its call site finds its index without
+    /// hashing its name.
+    static CALLSITES: SiteCache<usize, 16> = const { SiteCache::new(0) };
 }
 
 /// The operations admitted so far: each name's index, and each index's
@@ -204,10 +201,11 @@ pub(crate) struct Recorder {
     pub(crate) started: Moment,
     /// Unique among the recorders of the process (a call-site cache entry
     /// names its recorder by it; an address could be reused).
-    id: usize,
+    id: u64,
 }
 
 thread_local! {
+    // Not a cache: a number each thread is given once.
     /// This thread's shard number, handed out round robin so that the
     /// first threads of a process all get shards of their own.
     static SHARD: usize = {
@@ -228,7 +226,7 @@ pub(crate) struct Sample<'a> {
 
 impl Recorder {
     /// This recorder's unique number (see the field).
-    pub(crate) fn id(&self) -> usize {
+    pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
@@ -242,10 +240,7 @@ impl Recorder {
             max_operations: max_operations.max(1),
             overflowed: AtomicUsize::new(0),
             started: Moment::now(),
-            id: {
-                static NEXT: AtomicUsize = AtomicUsize::new(1);
-                NEXT.fetch_add(1, Ordering::Relaxed)
-            },
+            id: next_owner(),
         }
     }
 
@@ -329,20 +324,15 @@ impl Recorder {
     /// `callsite` identifies a span named by its call site (its metadata's
     /// address), whose index this thread then remembers.
     pub(crate) fn started_span(&self, operation: &str, callsite: Option<usize>) -> usize {
-        let me = self.id;
         let index = match callsite {
             Some(site) => {
-                let slot = (site >> 4) % CALLSITE_CACHE;
-                let cached = CALLSITES
-                    .try_with(|c| c[slot].get())
-                    .ok()
-                    .filter(|&(r, s, _)| r == me && s == site);
-                match cached {
-                    Some((_, _, index)) => index,
+                let key = SiteKey::new(self.id, site);
+                match CALLSITES.get(key) {
+                    Some(index) => index,
                     None => {
                         let (index, own) = self.lookup(operation);
                         if own {
-                            let _ = CALLSITES.try_with(|c| c[slot].set((me, site, index)));
+                            CALLSITES.put(key, index);
                         }
                         index
                     }

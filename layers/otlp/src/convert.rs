@@ -24,7 +24,7 @@ use warden_core::{CorrelationId, FieldRef};
 use warden_pii::Sanitizer;
 
 use crate::record::{EventRecord, SpanRecord};
-use warden_core::WallAnchor;
+use warden_core::internal::WallAnchor;
 
 /// The attribute that carries a span's or record's correlation ID.
 pub const CORRELATION_ATTRIBUTE: &str = "correlation.id";

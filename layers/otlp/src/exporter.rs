@@ -31,7 +31,7 @@ use crate::proto::{LogBatch, SpanBatch};
 use crate::queue::{AuditItem, Counters, Shared};
 use crate::record::EventRecord;
 use crate::transport::{Accepted, Sender};
-use warden_core::WallAnchor;
+use warden_core::internal::WallAnchor;
 
 /// Requests to the export thread.
 pub(crate) enum Control {

@@ -98,7 +98,7 @@ where
         let mut extensions = span.extensions_mut();
         let record = extensions
             .get_mut::<WardenSpan>()
-            .and_then(|s| s.export_mut::<SpanRecord>());
+            .and_then(|s| s.slot_mut::<SpanRecord>());
         if let Some(record) = record {
             let fields = &mut record.fields;
             visit_fields(values, |field, value| fields.set(field.name(), value));
@@ -122,9 +122,7 @@ impl OtlpLayer {
             }
             let extensions = span.extensions();
             if let Some(shared) = WardenSpan::of(&extensions) {
-                ids = shared
-                    .export::<SpanRecord>()
-                    .map(|r| (r.trace_id, r.span_id));
+                ids = shared.slot::<SpanRecord>().map(|r| (r.trace_id, r.span_id));
             }
             if self.events {
                 correlation_id = warden_core::correlation_id_in(&extensions).cloned();
@@ -139,7 +137,7 @@ impl OtlpLayer {
         let mut record = self.shared.events.buffer();
         capture(event, &mut record.fields);
         record.metadata = Some(event.metadata());
-        record.time = warden_core::wall_now();
+        record.time = warden_core::internal::wall_now();
         record.span = ids;
         record.correlation_id = correlation_id;
         self.shared.push_event(record);
@@ -154,7 +152,7 @@ impl OtlpLayer {
     ) {
         let parent = parent.and_then(|p| {
             WardenSpan::of(p)?
-                .export::<SpanRecord>()
+                .slot::<SpanRecord>()
                 .map(|r| (r.trace_id, r.span_id))
         });
         let mut record = self.shared.spans.buffer();
@@ -171,7 +169,9 @@ impl OtlpLayer {
             Some(ids) => ids,
             None => (root_trace_id(shared.correlation_id()), 0),
         };
-        shared.set_export(record);
+        if let Some(old) = shared.put_slot(record) {
+            self.shared.spans.recycle(old);
+        }
     }
 
     /// Takes a closing span's export record out of its extensions, with
@@ -190,7 +190,7 @@ impl OtlpLayer {
     /// The closing span's record, finished from its shared record.
     fn take_record(&self, extensions: &mut ExtensionsMut<'_>) -> Option<Box<SpanRecord>> {
         let shared = extensions.get_mut::<WardenSpan>()?;
-        let mut record = shared.take_export::<SpanRecord>()?;
+        let mut record = shared.take_slot::<SpanRecord>()?;
         record.end = shared.closed();
         record.error_event = shared.had_error_event();
         record.correlation_id = shared.correlation_id().cloned();

@@ -23,7 +23,7 @@ use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use crate::convert::{Clean, Converter, LogOut, SpanOut};
 use crate::record::SpanRecord;
-use warden_core::WallAnchor;
+use warden_core::internal::WallAnchor;
 
 /// Strings and vectors that grew past this many bytes (a 10 MB field) are
 /// freed after their batch rather than kept for the next.

@@ -8,22 +8,18 @@
 //! on nothing else, so a remembered verdict is the verdict a scan would
 //! give. Texts longer than [`MAX_TEXT`] bytes are always scanned.
 
-use std::cell::RefCell;
-
 use tracing_core::field::Field;
+use warden_core::internal::{LocalSiteTable, SiteKey, SiteTable};
 
 use crate::FieldNameKind;
 
-/// Slots of the direct-mapped memo, per thread.
-const SLOTS: usize = 64;
 /// The longest text remembered.
 const MAX_TEXT: usize = 256;
 
+/// What the memo holds for one field (of one call site, under one
+/// sanitizer: the entry's key).
 #[derive(Default)]
 struct Slot {
-    owner: u64,
-    site: usize,
-    index: usize,
     kind: Option<FieldNameKind>,
     /// The last clean text, when `has_clean`.
     clean: String,
@@ -31,7 +27,7 @@ struct Slot {
 }
 
 thread_local! {
-    static MEMO: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
+    static MEMO: SiteTable<Slot, 64> = const { SiteTable::new() };
 }
 
 /// The memo's slot for one field (none when the memo is in use: a value's
@@ -73,26 +69,12 @@ impl FieldMemo<'_> {
 /// is in use).
 pub(crate) fn with_field<R>(owner: u64, field: &Field, f: impl Fn(&mut FieldMemo<'_>) -> R) -> R {
     let site = field.callsite().0 as *const dyn tracing_core::Callsite as *const () as usize;
-    let index = field.index();
-    let hash = (site as u64 ^ ((index as u64) << 7)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let at = (hash >> 58) as usize % SLOTS;
-    let done = MEMO.try_with(|memo| {
-        let mut memo = memo.try_borrow_mut().ok()?;
-        if memo.is_empty() {
-            memo.resize_with(SLOTS, Slot::default);
-        }
-        let slot = &mut memo[at];
-        if (slot.owner, slot.site, slot.index) != (owner, site, index) {
-            (slot.owner, slot.site, slot.index) = (owner, site, index);
-            slot.kind = None;
-            slot.has_clean = false;
-        }
-        Some(f(&mut FieldMemo { slot: Some(slot) }))
-    });
-    match done {
-        Ok(Some(result)) => result,
-        _ => f(&mut FieldMemo { slot: None }),
-    }
+    let key = SiteKey::field(owner, site, field.index());
+    let forget = |slot: &mut Slot| {
+        slot.kind = None;
+        slot.has_clean = false;
+    };
+    MEMO.with_entry(key, forget, |slot| f(&mut FieldMemo { slot }))
 }
 
 #[cfg(test)]

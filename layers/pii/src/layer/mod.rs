@@ -32,6 +32,8 @@ use crate::FieldNameKind;
 use crate::sanitizer::Tally;
 use crate::{RedactionCounts, Sanitizer};
 
+// Not a cache or a pool (core's `internal` has those): which event this
+// thread is dispatching, a mark the gate sets and clears around it.
 thread_local! {
     /// The address of the sanitized event this thread is dispatching now,
     /// so the gate lets exactly that event through.
@@ -219,7 +221,7 @@ impl PiiLayer {
     /// [`AUDIT_TARGET`](warden_core::AUDIT_TARGET) is: when the gate
     /// replaces such an event, it lends the original values to the audit
     /// layer for the length of the dispatch (see
-    /// [`warden_core::lend_original`]), so that the trail's identity fields
+    /// [`warden_core::internal::lend_original`]), so that the trail's identity fields
     /// (user, client IP) are stored as keyed hashes rather than
     /// placeholders. Every other layer sees the sanitized copy as usual.
     /// Use it for the targets given to `AuditLayerBuilder::target`.
@@ -605,9 +607,9 @@ impl PiiLayer {
                 let previous = REDISPATCHING.with(|r| r.replace(marker));
                 let _restore = RestoreOnDrop(previous);
                 match original.take() {
-                    Some(original) => {
-                        warden_core::lend_original(&copy, original, || dispatch.event(&copy))
-                    }
+                    Some(original) => warden_core::internal::lend_original(&copy, original, || {
+                        dispatch.event(&copy)
+                    }),
                     None => dispatch.event(&copy),
                 }
             });

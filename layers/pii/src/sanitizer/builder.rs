@@ -542,7 +542,7 @@ impl SanitizerBuilder {
     ) -> Sanitizer {
         Sanitizer {
             inner: Arc::new(Inner {
-                id: warden_core::next_field_name_owner(),
+                id: warden_core::internal::next_owner(),
                 detectors: Detectors::new(
                     self.enabled,
                     SecretKeys::new(&self.secret_keys),

@@ -393,7 +393,7 @@ impl Sanitizer {
     /// assert_eq!(s.field_name_kind("latency_ms"), FieldNameKind::Plain);
     /// ```
     pub fn field_name_kind(&self, name: &'static str) -> FieldNameKind {
-        warden_core::cached_field_name_kind(self.inner.id, name, || {
+        warden_core::internal::cached_field_name_kind(self.inner.id, name, || {
             if self.is_secret_key(name) {
                 FieldNameKind::Secret
             } else if let Some(kind) = self.personal_kind(name) {
