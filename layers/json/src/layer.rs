@@ -79,6 +79,8 @@ fn recycle(mut text: Box<SpanText>) {
 /// Texts of layers other than the first one in a stack (two `JsonLayer`s
 /// with different formats): each keeps its own here.
 #[derive(Default)]
+// Boxed: a text moves between the record's slot, this list and the pool.
+#[allow(clippy::vec_box)]
 struct OtherTexts(Vec<Box<SpanText>>);
 
 /// [`Json`] lines as a layer of its own, not inside `fmt`'s layer: one
