@@ -76,31 +76,28 @@ pub fn request_layer() -> warden_correlation::tower::CorrelationIdLayer {
     warden_correlation::tower::CorrelationIdLayer::new().access_log(true)
 }
 
-/// Items of the assembled stack, which needs every layer.
+/// Items of the assembled stack, which needs every layer (the features
+/// listed once, for the build and for the docs).
 macro_rules! with_every_layer {
-    ($($item:item)*) => {
+    (@ $features:meta; $($item:item)*) => {
         $(
-            #[cfg(all(
+            #[cfg($features)]
+            #[cfg_attr(docsrs, doc(cfg($features)))]
+            $item
+        )*
+    };
+    ($($item:item)*) => {
+        with_every_layer! {
+            @ all(
                 feature = "pii",
                 feature = "correlation",
                 feature = "json",
                 feature = "audit",
                 feature = "metrics",
                 feature = "otlp"
-            ))]
-            #[cfg_attr(
-                docsrs,
-                doc(cfg(all(
-                    feature = "pii",
-                    feature = "correlation",
-                    feature = "json",
-                    feature = "audit",
-                    feature = "metrics",
-                    feature = "otlp"
-                )))
-            )]
-            $item
-        )*
+            );
+            $($item)*
+        }
     };
 }
 

@@ -279,26 +279,25 @@ impl Checkpoint {
     /// The bytes an HMAC signature covers (the first format, kept so that
     /// existing stores still verify).
     pub(crate) fn canonical(&self) -> Vec<u8> {
-        format!(
-            "warden-audit checkpoint v1|{}|{}|{}|{}|{}|{}|{}",
-            self.at_us,
-            self.kind.as_str(),
-            self.last_seq,
-            encode_hex(&self.head),
-            self.count,
-            self.anchor_seq,
-            encode_hex(&self.anchor_hash)
-        )
-        .into_bytes()
+        format!("warden-audit checkpoint v1|{}", self.signed_fields()).into_bytes()
     }
 
     /// The bytes an Ed25519 signature covers: the signer's public key and
     /// the stream are part of what is signed.
     pub(crate) fn canonical_ed25519(&self, public_key: &PublicKey) -> Vec<u8> {
         format!(
-            "warden-audit checkpoint v2|ed25519|{}|{}|{}|{}|{}|{}|{}|{}|{}",
+            "warden-audit checkpoint v2|ed25519|{}|{}|{}",
             public_key.to_hex(),
             self.stream,
+            self.signed_fields()
+        )
+        .into_bytes()
+    }
+
+    /// The fields both signed forms end with, `|`-separated.
+    fn signed_fields(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}",
             self.at_us,
             self.kind.as_str(),
             self.last_seq,
@@ -307,7 +306,6 @@ impl Checkpoint {
             self.anchor_seq,
             encode_hex(&self.anchor_hash)
         )
-        .into_bytes()
     }
 }
 

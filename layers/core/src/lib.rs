@@ -74,7 +74,8 @@ pub use field_name::FieldNameKind;
 pub use flush::{FlushError, FlushResult};
 pub use owned::{DebugText, ErrorChain, FieldValue, OwnedFields};
 pub use parts::{
-    BoxedSpanPart, Callbacks, Opening, SpanPart, SpanParts, close_alone, event_alone, open_alone,
+    BoxedSpanPart, Callbacks, Opening, SpanPart, SpanParts, Unlocked, close_alone, event_alone,
+    open_alone,
 };
 pub use span::{WardenSpan, correlation_id_in};
 pub use tracing_subscriber::field::RecordFields;

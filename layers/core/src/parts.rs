@@ -55,6 +55,18 @@ where
     }
 }
 
+/// A new span before it is looked up and locked, for
+/// [`SpanPart::early_id`].
+#[derive(Debug)]
+pub struct Unlocked<'a, S> {
+    /// The new span's attributes.
+    pub attrs: &'a Attributes<'a>,
+    /// Its id.
+    pub id: &'a Id,
+    /// The layer context, to look it (or the current span) up with.
+    pub ctx: &'a Context<'a, S>,
+}
+
 /// A layer's work on a span when it opens and when it closes, done on a
 /// span already looked up and locked: the one place a layer writes its span
 /// logic. [`SpanParts`] runs several parts under one look-up; the adapter
@@ -127,13 +139,8 @@ where
     /// in an OpenTelemetry context), which it cannot do under the lock.
     /// Handed to [`open`](Self::open) as [`Opening::early`]. Called only if
     /// [`callbacks`](Self::callbacks) has [`Callbacks::EARLY_ID`].
-    fn early_id(
-        &self,
-        attrs: &Attributes<'_>,
-        id: &Id,
-        ctx: &Context<'_, S>,
-    ) -> Option<CorrelationId> {
-        let _ = (attrs, id, ctx);
+    fn early_id(&self, span: &Unlocked<'_, S>) -> Option<CorrelationId> {
+        let _ = span;
         None
     }
 
@@ -207,7 +214,7 @@ where
         return;
     }
     let early = if callbacks.has(Callbacks::EARLY_ID) {
-        part.early_id(attrs, id, ctx)
+        part.early_id(&Unlocked { attrs, id, ctx })
     } else {
         None
     };
@@ -590,7 +597,14 @@ where
             .takers
             .early_id
             .iter()
-            .map(|&i| (i, self.parts[i].early_id(attrs, id, &ctx)))
+            .map(|&i| {
+                let span = Unlocked {
+                    attrs,
+                    id,
+                    ctx: &ctx,
+                };
+                (i, self.parts[i].early_id(&span))
+            })
             .collect();
         let Some(span) = ctx.span(id) else { return };
         let parent = if self.takers.parent {
@@ -704,6 +718,11 @@ mod tests {
     }
 
     impl Journal {
+        fn new(name: &'static str, early: bool, seen: &Arc<Mutex<Vec<String>>>) -> Self {
+            let seen = seen.clone();
+            Journal { name, early, seen }
+        }
+
         fn note(&self, what: &str) {
             self.seen
                 .lock()
@@ -742,14 +761,9 @@ mod tests {
             self.note(&format!("event in {span}"));
         }
 
-        fn early_id(
-            &self,
-            _: &Attributes<'_>,
-            id: &Id,
-            ctx: &Context<'_, S>,
-        ) -> Option<CorrelationId> {
+        fn early_id(&self, span: &Unlocked<'_, S>) -> Option<CorrelationId> {
             // Unlocked: this would deadlock under the lock.
-            drop(ctx.span(id)?.extensions_mut());
+            drop(span.ctx.span(span.id)?.extensions_mut());
             self.note("read early");
             "early".parse().ok()
         }
@@ -767,27 +781,26 @@ mod tests {
         }
     }
 
+    /// A root span, a child entered inside it, and an event in the child.
+    fn an_event_in_a_child() {
+        let root = tracing::info_span!("root");
+        root.in_scope(|| {
+            let _child = tracing::info_span!("child").entered();
+            tracing::info!("inside");
+        });
+    }
+
     #[test]
     fn every_part_sees_each_span_in_order_under_one_lock_and_reads_early_before_it() {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let part = |name, early| Journal {
-            name,
-            early,
-            seen: seen.clone(),
-        };
+        let part = |name, early| Journal::new(name, early, &seen);
         let parts = SpanParts::new()
             .with(part("a", false))
             .with(part("b", true))
             .with(part("c", false));
         assert_eq!(parts.len(), 3);
         let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(parts));
-        tracing::dispatcher::with_default(&dispatch, || {
-            let root = tracing::info_span!("root");
-            root.in_scope(|| {
-                let _child = tracing::info_span!("child").entered();
-                tracing::info!("inside");
-            });
-        });
+        tracing::dispatcher::with_default(&dispatch, an_event_in_a_child);
         let seen = seen.lock().unwrap().clone();
         assert_eq!(
             seen,
@@ -830,18 +843,9 @@ mod tests {
     #[test]
     fn a_part_alone_through_the_adapter_sees_what_it_sees_among_parts() {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let alone = Journal {
-            name: "a",
-            early: true,
-            seen: seen.clone(),
-        };
-        tracing::subscriber::with_default(tracing_subscriber::registry().with(alone), || {
-            let root = tracing::info_span!("root");
-            root.in_scope(|| {
-                let _child = tracing::info_span!("child").entered();
-                tracing::info!("inside");
-            });
-        });
+        let alone = Journal::new("a", true, &seen);
+        let subscriber = tracing_subscriber::registry().with(alone);
+        tracing::subscriber::with_default(subscriber, an_event_in_a_child);
         let seen = seen.lock().unwrap().clone();
         assert_eq!(
             seen,
@@ -869,11 +873,7 @@ mod tests {
     #[test]
     fn an_event_is_in_the_span_the_registry_calls_current() {
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let part = Journal {
-            name: "a",
-            early: false,
-            seen: seen.clone(),
-        };
+        let part = Journal::new("a", false, &seen);
         let dispatch = tracing::Dispatch::new(
             tracing_subscriber::registry().with(SpanParts::new().with(part)),
         );
@@ -915,11 +915,7 @@ mod tests {
     fn two_stacks_entering_spans_on_one_thread_each_see_their_own() {
         let seen_x = Arc::new(Mutex::new(Vec::new()));
         let seen_y = Arc::new(Mutex::new(Vec::new()));
-        let part = |seen: &Arc<Mutex<Vec<String>>>| Journal {
-            name: "a",
-            early: false,
-            seen: seen.clone(),
-        };
+        let part = |seen: &Arc<Mutex<Vec<String>>>| Journal::new("a", false, seen);
         let x = tracing::Dispatch::new(
             tracing_subscriber::registry().with(SpanParts::new().with(part(&seen_x))),
         );

@@ -11,6 +11,8 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan};
+#[cfg(feature = "opentelemetry")]
+use warden_core::Unlocked;
 use warden_core::{
     Callbacks, CorrelationId, FieldRef, Opening, SpanPart, WardenSpan, correlation_id_in,
     visit_fields,
@@ -324,22 +326,19 @@ where
     /// A root span's OpenTelemetry trace id, when it reads those (through
     /// the dispatcher, so before the span is locked).
     #[cfg(feature = "opentelemetry")]
-    fn early_id(
-        &self,
-        attrs: &Attributes<'_>,
-        id: &Id,
-        ctx: &Context<'_, S>,
-    ) -> Option<CorrelationId> {
+    fn early_id(&self, span: &Unlocked<'_, S>) -> Option<CorrelationId> {
+        let attrs = span.attrs;
         let own = attrs
             .metadata()
             .fields()
             .field(self.field)
             .is_some_and(|field| self.id_in(attrs, &field).is_some());
-        let root = attrs.is_root() || (attrs.is_contextual() && ctx.current_span().id().is_none());
+        let root =
+            attrs.is_root() || (attrs.is_contextual() && span.ctx.current_span().id().is_none());
         if own || !root {
             return None;
         }
-        self.otel_trace_id(id)
+        self.otel_trace_id(span.id)
     }
 }
 
