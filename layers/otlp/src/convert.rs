@@ -21,10 +21,11 @@ use tracing_core::{Level, Metadata};
 #[cfg(feature = "audit")]
 use warden_audit::{AuditLevel, AuditRecord, SignedCheckpoint};
 use warden_core::{CorrelationId, FieldRef};
-use warden_pii::Sanitizer;
 
 use crate::record::{EventRecord, SpanRecord};
 use warden_core::internal::WallAnchor;
+
+use crate::last_step::LastStep;
 
 /// The attribute that carries a span's or record's correlation ID.
 pub const CORRELATION_ATTRIBUTE: &str = "correlation.id";
@@ -82,7 +83,7 @@ pub(crate) struct SpanHead<'r> {
 
 /// Converts and sanitizes; one per export thread.
 pub(crate) struct Converter {
-    pub(crate) sanitizer: Sanitizer,
+    pub(crate) sanitizer: LastStep,
     pub(crate) scope: InstrumentationScope,
     pub(crate) logger: SdkLogger,
 }
@@ -93,7 +94,7 @@ const MIN_DIGITS_TO_CHECK: u64 = 100_000;
 impl Converter {
     /// `text` sanitized as the value of the field `name`.
     fn text<'a>(&self, name: &'static str, text: &'a str) -> Cow<'a, str> {
-        self.sanitizer.sanitize_named(name, text)
+        self.sanitizer.named(name, text)
     }
 
     /// A field's value, sanitized: texts always, numbers when they are long
@@ -356,9 +357,9 @@ impl Converter {
         for (key, value) in &record.metadata {
             let key = format!("audit.metadata.{key}");
             let value = match value {
-                serde_json::Value::String(s) => Clean::Str(Cow::Owned(
-                    self.sanitizer.sanitize_field(&key, s).into_owned(),
-                )),
+                serde_json::Value::String(s) => {
+                    Clean::Str(Cow::Owned(self.sanitizer.field(&key, s).into_owned()))
+                }
                 serde_json::Value::Bool(b) => Clean::Bool(*b),
                 serde_json::Value::Number(n)
                     if n.is_i64()
@@ -371,9 +372,7 @@ impl Converter {
                     Clean::F64(n.as_f64().unwrap_or_default())
                 }
                 other => Clean::Str(Cow::Owned(
-                    self.sanitizer
-                        .sanitize_field(&key, &other.to_string())
-                        .into_owned(),
+                    self.sanitizer.field(&key, &other.to_string()).into_owned(),
                 )),
             };
             out.attribute_named(key, value);

@@ -13,6 +13,7 @@ use std::sync::mpsc::SyncSender;
 use std::thread::JoinHandle;
 use std::time::{Instant, SystemTime};
 
+use crate::last_step::LastStep;
 use crossbeam_queue::ArrayQueue;
 use opentelemetry::InstrumentationScope;
 use opentelemetry::logs::LoggerProvider as _;
@@ -21,7 +22,6 @@ use opentelemetry_sdk::logs::{LogBatch as SdkLogBatch, LogExporter as _, SdkLogg
 use opentelemetry_sdk::trace::SpanExporter as _;
 use prost::Message as _;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use warden_pii::Sanitizer;
 
 use crate::OtlpError;
 use crate::config::{OtlpConfig, Signal};
@@ -45,7 +45,7 @@ pub(crate) enum Control {
 pub(crate) struct Pipeline {
     pub(crate) config: OtlpConfig,
     pub(crate) resource: Resource,
-    pub(crate) sanitizer: Sanitizer,
+    pub(crate) sanitizer: LastStep,
     pub(crate) metrics: Vec<crate::metrics::Source>,
     /// An exporter the user built, used for spans instead of warden's own.
     pub(crate) span_exporter: Option<opentelemetry_otlp::SpanExporter>,

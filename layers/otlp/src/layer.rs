@@ -25,7 +25,7 @@ use warden_core::CapturedFields;
 /// ([`Otlp::stats`](crate::Otlp::stats)), so the application never waits
 /// for the collector.
 ///
-/// Sanitized span fields that a [`PiiLayer`](warden_pii::PiiLayer) left in
+/// Sanitized span fields that a PII gate (warden-pii's `PiiLayer`) left in
 /// the span's extensions replace the raw ones, and the export thread runs
 /// every text through its own sanitizer before it leaves the process, so a
 /// stack without a gate (or with the gate in the wrong place) still cannot

@@ -46,6 +46,7 @@ mod config;
 mod convert;
 mod error;
 mod exporter;
+mod last_step;
 mod layer;
 pub mod metrics;
 mod proto;
@@ -62,6 +63,7 @@ use opentelemetry::KeyValue;
 use tokio::sync::mpsc::UnboundedSender;
 #[cfg(feature = "metrics")]
 use warden_metrics::MetricsLayer;
+#[cfg(feature = "pii")]
 use warden_pii::Sanitizer;
 
 #[cfg(feature = "audit")]
@@ -325,6 +327,7 @@ pub struct OtlpBuilder {
     delay: Option<Duration>,
     metrics_interval: Option<Duration>,
     max_concurrent_exports: Option<usize>,
+    #[cfg(feature = "pii")]
     sanitizer: Option<Sanitizer>,
     metrics: Vec<metrics::Source>,
     ca_certificate: Option<std::path::PathBuf>,
@@ -485,6 +488,8 @@ impl OtlpBuilder {
 
     /// The sanitizer of the last step before export (default
     /// [`Sanitizer::default`]); give it the gate's, so keyed hashes match.
+    /// (With the `pii` feature; without it, texts are exported as the gate,
+    /// if any, left them.)
     ///
     /// ```
     /// use warden_pii::{PiiLayer, Sanitizer, Strategy};
@@ -498,6 +503,8 @@ impl OtlpBuilder {
     /// # drop((gate, builder));
     /// # Ok::<(), warden_pii::BuildError>(())
     /// ```
+    #[cfg(feature = "pii")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pii")))]
     pub fn sanitizer(mut self, sanitizer: Sanitizer) -> Self {
         self.sanitizer = Some(sanitizer);
         self
@@ -653,7 +660,10 @@ impl OtlpBuilder {
             Pipeline {
                 config: config.clone(),
                 resource,
-                sanitizer: self.sanitizer.unwrap_or_default(),
+                #[cfg(feature = "pii")]
+                sanitizer: last_step::LastStep::new(self.sanitizer.unwrap_or_default()),
+                #[cfg(not(feature = "pii"))]
+                sanitizer: last_step::LastStep::default(),
                 metrics: self.metrics,
                 span_exporter: self.span_exporter,
                 log_exporter: self.log_exporter,
