@@ -15,7 +15,7 @@
 //!
 //! thread_local! {
 //!     static LENGTHS: SiteCache<usize, 16> = const { SiteCache::new(0) };
-//!     static BUFFERS: Pool<String> = const { Pool::new(4) };
+//!     static BUFFERS: Pool<String, 4> = const { Pool::new() };
 //! }
 //!
 //! let key = SiteKey::new(warden_core::internal::next_owner(), 0x1000);
@@ -72,11 +72,14 @@ impl SiteKey {
     /// No key (what an empty slot holds; owners start at 1).
     const EMPTY: SiteKey = SiteKey::new(0, 0);
 
-    /// The slot of `slots` this key lives in.
+    /// The slot of `slots` (a power of two) this key lives in: Fibonacci
+    /// hashing, the top bits of the product (call sites' addresses are
+    /// close together and aligned, so their low bits say little).
     #[inline]
     fn slot(&self, slots: usize) -> usize {
         let mixed = (self.site as u64) ^ ((self.index as u64) << 7) ^ self.owner.rotate_left(29);
-        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize % slots
+        let bits = slots.trailing_zeros();
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize & (slots - 1)
     }
 }
 
@@ -95,7 +98,12 @@ impl<V: Copy, const N: usize> std::fmt::Debug for SiteCache<V, N> {
 
 impl<V: Copy, const N: usize> SiteCache<V, N> {
     /// An empty cache; `empty` fills the slots (it is never answered).
+    /// `N` is a power of two (checked when it is built).
     pub const fn new(empty: V) -> Self {
+        assert!(
+            N.is_power_of_two(),
+            "a SiteCache has a power of two of slots"
+        );
         SiteCache {
             slots: Cell::new([(SiteKey::EMPTY, empty); N]),
         }
@@ -163,8 +171,13 @@ impl<E, const N: usize> std::fmt::Debug for SiteTable<E, N> {
 }
 
 impl<E, const N: usize> SiteTable<E, N> {
-    /// An empty table (it allocates on first use).
+    /// An empty table (it allocates on first use). `N` is a power of two
+    /// (checked when it is built).
     pub const fn new() -> Self {
+        assert!(
+            N.is_power_of_two() && N >= 2,
+            "a SiteTable has a power of two of slots, two at least"
+        );
         SiteTable {
             slots: RefCell::new(Vec::new()),
         }
@@ -201,6 +214,38 @@ pub trait LocalSiteTable<E> {
     ) -> R;
 }
 
+/// The slot of `key`'s entry in `slots`, written by `fill` if it was not
+/// there. Two-way: a key lives in one of the two slots of its pair (its
+/// hash's slot with the lowest bit cleared, and the next one); the one
+/// used last is kept in the first, so a third key of the pair evicts the
+/// one used longer ago (with one slot per key, two fields that hash alike
+/// would evict each other on every event).
+#[inline]
+fn entry_of<E: Default>(
+    slots: &mut Vec<(SiteKey, E)>,
+    n: usize,
+    key: SiteKey,
+    fill: impl FnOnce(&mut E),
+) -> usize {
+    if slots.is_empty() {
+        slots.resize_with(n, || (SiteKey::EMPTY, E::default()));
+    }
+    let first = key.slot(n) & !1;
+    if slots[first].0 == key {
+        return first;
+    }
+    // Found in the second, or not at all: the second's entry moves to the
+    // first (if it is the key's) or is the one written over, and the
+    // first's becomes the second.
+    slots.swap(first, first + 1);
+    let (held, entry) = &mut slots[first];
+    if *held != key {
+        *held = key;
+        fill(entry);
+    }
+    first
+}
+
 impl<E: Default + 'static, const N: usize> LocalSiteTable<E> for LocalKey<SiteTable<E, N>> {
     #[inline]
     fn with_entry<R>(
@@ -211,15 +256,8 @@ impl<E: Default + 'static, const N: usize> LocalSiteTable<E> for LocalKey<SiteTa
     ) -> R {
         let done = self.try_with(|table| {
             let mut slots = table.slots.try_borrow_mut().ok()?;
-            if slots.is_empty() {
-                slots.resize_with(N, || (SiteKey::EMPTY, E::default()));
-            }
-            let (held, entry) = &mut slots[key.slot(N)];
-            if *held != key {
-                *held = key;
-                fill(entry);
-            }
-            Some(f(Some(entry)))
+            let at = entry_of(&mut slots, N, key, fill);
+            Some(f(Some(&mut slots[at].1)))
         });
         match done {
             Ok(Some(result)) => result,
@@ -238,19 +276,17 @@ impl<E: Default + 'static, const N: usize> LocalSiteTable<E> for LocalKey<SiteTa
         let done = self.try_with(|table| {
             // Write the entry if it is missing (needs the table alone)…
             if let Ok(mut slots) = table.slots.try_borrow_mut() {
-                if slots.is_empty() {
-                    slots.resize_with(N, || (SiteKey::EMPTY, E::default()));
-                }
-                let (held, entry) = &mut slots[key.slot(N)];
-                if *held != key {
-                    *held = key;
-                    fill(entry);
-                }
+                entry_of(&mut slots, N, key, fill);
             }
-            // …then read it, shared with a nested call's read.
+            // …then read it, shared with a nested call's read (where it
+            // may still be in the neighbour).
             let slots = table.slots.try_borrow().ok()?;
-            let (held, entry) = slots.get(key.slot(N))?;
-            (*held == key).then(|| f(Some(entry)))
+            let first = key.slot(N) & !1;
+            let (_, entry) = [first, first + 1]
+                .into_iter()
+                .filter_map(|at| slots.get(at))
+                .find(|(held, _)| *held == key)?;
+            Some(f(Some(entry)))
         });
         match done {
             Ok(Some(result)) => result,
@@ -261,58 +297,79 @@ impl<E: Default + 'static, const N: usize> LocalSiteTable<E> for LocalKey<SiteTa
     }
 }
 
-/// A pool of at most `max` values kept for reuse on one thread (buffers,
+/// A pool of at most `N` values kept for reuse on one thread (buffers,
 /// per-span records), for a `thread_local!` (with
-/// `const { Pool::new(max) }`); reached through [`LocalPool`].
-pub struct Pool<T> {
-    items: RefCell<Vec<T>>,
-    max: usize,
+/// `const { Pool::new() }`); reached through [`LocalPool`]. Cells, not a
+/// `RefCell`: taking and giving back run no code of the caller's, so a
+/// nested use (a `Debug` that logs while a buffer is out) simply finds
+/// what is left.
+pub struct Pool<T, const N: usize> {
+    items: [Cell<Option<T>>; N],
+    len: Cell<usize>,
 }
 
-impl<T> std::fmt::Debug for Pool<T> {
+impl<T, const N: usize> std::fmt::Debug for Pool<T, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool").field("max", &self.max).finish()
+        f.debug_struct("Pool").field("max", &N).finish()
     }
 }
 
-impl<T> Pool<T> {
-    /// An empty pool that keeps at most `max` values.
-    pub const fn new(max: usize) -> Self {
+impl<T, const N: usize> Pool<T, N> {
+    /// An empty pool that keeps at most `N` values.
+    pub const fn new() -> Self {
         Pool {
-            items: RefCell::new(Vec::new()),
-            max,
+            items: [const { Cell::new(None) }; N],
+            len: Cell::new(0),
         }
+    }
+}
+
+impl<T, const N: usize> Pool<T, N> {
+    /// A value from the pool, if it holds one.
+    #[inline]
+    pub fn take(&self) -> Option<T> {
+        let len = self.len.get().checked_sub(1)?;
+        self.len.set(len);
+        self.items.get(len)?.take()
+    }
+
+    /// Gives `value` back: dropped if the pool is full.
+    #[inline]
+    pub fn give(&self, value: T) {
+        let len = self.len.get();
+        if let Some(free) = self.items.get(len) {
+            free.set(Some(value));
+            self.len.set(len + 1);
+        }
+    }
+}
+
+impl<T, const N: usize> Default for Pool<T, N> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 /// [`Pool`] reached through its `thread_local!` key.
 pub trait LocalPool<T> {
-    /// A value from the pool, if it holds one (none while it is in use
-    /// further up this thread's stack, or the thread is ending).
+    /// A value from the pool, if it holds one (none once the thread is
+    /// ending).
     fn take_one(&'static self) -> Option<T>;
 
-    /// Gives `value` back for reuse: dropped if the pool is full, in use,
-    /// or the thread is ending.
+    /// Gives `value` back for reuse: dropped if the pool is full or the
+    /// thread is ending.
     fn give_back(&'static self, value: T);
 }
 
-impl<T: 'static> LocalPool<T> for LocalKey<Pool<T>> {
+impl<T: 'static, const N: usize> LocalPool<T> for LocalKey<Pool<T, N>> {
     #[inline]
     fn take_one(&'static self) -> Option<T> {
-        self.try_with(|pool| pool.items.try_borrow_mut().ok()?.pop())
-            .ok()
-            .flatten()
+        self.try_with(Pool::take).ok().flatten()
     }
 
     #[inline]
     fn give_back(&'static self, value: T) {
-        let _ = self.try_with(|pool| {
-            if let Ok(mut items) = pool.items.try_borrow_mut() {
-                if items.len() < pool.max {
-                    items.push(value);
-                }
-            }
-        });
+        let _ = self.try_with(|pool| pool.give(value));
     }
 }
 
@@ -323,7 +380,7 @@ mod tests {
     thread_local! {
         static ANSWERS: SiteCache<u32, 4> = const { SiteCache::new(0) };
         static TEXTS: SiteTable<String, 4> = const { SiteTable::new() };
-        static POOL: Pool<Vec<u8>> = const { Pool::new(2) };
+        static POOL: Pool<Vec<u8>, 2> = const { Pool::new() };
     }
 
     #[test]
@@ -337,12 +394,12 @@ mod tests {
         // More keys than slots: evicted, never confused.
         for site in 0..64 {
             assert_eq!(
-                ANSWERS.cached(SiteKey::new(owner, site * 16), || site as u32),
+                ANSWERS.cached(SiteKey::new(owner, 0x1000 + site * 16), || site as u32),
                 site as u32
             );
         }
         for site in 0..64 {
-            let again = ANSWERS.cached(SiteKey::new(owner, site * 16), || site as u32);
+            let again = ANSWERS.cached(SiteKey::new(owner, 0x1000 + site * 16), || site as u32);
             assert_eq!(again, site as u32);
         }
     }
@@ -361,6 +418,35 @@ mod tests {
             assert_eq!(len, Some(4));
         }
         assert_eq!(fills.get(), 1);
+        // Two keys of one slot both stay (two-way), as long as a third
+        // of the pair does not come.
+        let owner = next_owner();
+        let mut pair = Vec::new();
+        let mut site = 0x1000;
+        while pair.len() < 2 {
+            let other = SiteKey::new(owner, site);
+            if other.slot(4) & !1 == key.slot(4) & !1 && other != key {
+                pair.push(other);
+            }
+            site += 16;
+        }
+        let before = fills.get();
+        for _ in 0..3 {
+            TEXTS.with_entry(key, fill, |e| assert!(e.is_some()));
+            TEXTS.with_entry(pair[0], fill, |e| assert!(e.is_some()));
+        }
+        assert_eq!(
+            fills.get(),
+            before + 1,
+            "the key and its neighbour alternate without filling"
+        );
+        TEXTS.with_entry(pair[1], fill, |_| ());
+        TEXTS.with_entry(key, fill, |_| ());
+        assert_eq!(
+            fills.get(),
+            before + 3,
+            "a third evicts the one used longer ago"
+        );
         let nested = TEXTS.with_entry(key, fill, |outer| {
             assert!(outer.is_some());
             TEXTS.with_entry(key, fill, |inner| inner.is_none())
@@ -376,11 +462,13 @@ mod tests {
             nested,
             "a nested read reads what is there, and writes nothing"
         );
-        assert_eq!(fills.get(), 1);
+        assert_eq!(fills.get(), before + 3);
     }
 
     #[test]
     fn a_pool_keeps_at_most_its_bound_and_lends_each_value_once() {
+        let nested = POOL.take_one();
+        assert_eq!(nested, None, "empty at first");
         POOL.give_back(vec![1]);
         POOL.give_back(vec![2]);
         POOL.give_back(vec![3]);

@@ -591,21 +591,19 @@ where
         if self.takers.open.is_empty() {
             return;
         }
-        // What parts read before the span is locked, then every part under
-        // one lock.
-        let early: Vec<(usize, Option<CorrelationId>)> = self
-            .takers
-            .early_id
-            .iter()
-            .map(|&i| {
-                let span = Unlocked {
-                    attrs,
-                    id,
-                    ctx: &ctx,
-                };
-                (i, self.parts[i].early_id(&span))
-            })
-            .collect();
+        // What parts read before the span is locked (most stacks: none, and
+        // no allocation), then every part under one lock.
+        let early: Vec<(usize, Option<CorrelationId>)> = if self.takers.early_id.is_empty() {
+            Vec::new()
+        } else {
+            let span = Unlocked {
+                attrs,
+                id,
+                ctx: &ctx,
+            };
+            let early_of = |&i: &usize| (i, self.parts[i].early_id(&span));
+            self.takers.early_id.iter().map(early_of).collect()
+        };
         let Some(span) = ctx.span(id) else { return };
         let parent = if self.takers.parent {
             span.parent()
@@ -615,16 +613,16 @@ where
         let parent_extensions = parent.as_ref().map(SpanRef::extensions);
         let parent = parent.as_ref().zip(parent_extensions.as_ref());
         let mut extensions = span.extensions_mut();
+        let mut opening = Opening {
+            attrs,
+            span: &span,
+            parent,
+            early: None,
+        };
         for &i in &self.takers.open {
-            let opening = Opening {
-                attrs,
-                span: &span,
-                parent,
-                early: early
-                    .iter()
-                    .find(|&&(e, _)| e == i)
-                    .and_then(|(_, id)| id.clone()),
-            };
+            if !early.is_empty() {
+                opening.early = early.iter().find(|e| e.0 == i).and_then(|e| e.1.clone());
+            }
             self.parts[i].open(&opening, &mut extensions);
         }
     }

@@ -8,7 +8,7 @@ const KEEP_AT_MOST: usize = 64 * 1024;
 thread_local! {
     /// Enough for the deepest nesting warden's layers use at once (a line
     /// and its fields, inside a value's `Debug` that logs).
-    static SCRATCH: Pool<String> = const { Pool::new(4) };
+    static SCRATCH: Pool<String, 4> = const { Pool::new() };
 }
 
 /// Runs `f` with an empty string: one of the thread's reusable ones, or a
@@ -29,6 +29,35 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
     if buf.capacity() <= KEEP_AT_MOST {
         SCRATCH.give_back(buf);
     }
+    result
+}
+
+/// [`with_scratch`] with two strings at once (a line and the text of its
+/// fields), taken and given back in one visit to the thread's pool each.
+///
+/// ```
+/// let joined = warden_core::internal::with_scratch_pair(|a, b| {
+///     a.push_str("line");
+///     b.push_str("fields");
+///     format!("{a} {b}")
+/// });
+/// assert_eq!(joined, "line fields");
+/// ```
+pub fn with_scratch_pair<R>(f: impl FnOnce(&mut String, &mut String) -> R) -> R {
+    let (a, b) = SCRATCH
+        .try_with(|pool| (pool.take(), pool.take()))
+        .unwrap_or_default();
+    let (mut a, mut b) = (a.unwrap_or_default(), b.unwrap_or_default());
+    a.clear();
+    b.clear();
+    let result = f(&mut a, &mut b);
+    let _ = SCRATCH.try_with(|pool| {
+        for buf in [a, b] {
+            if buf.capacity() <= KEEP_AT_MOST {
+                pool.give(buf);
+            }
+        }
+    });
     result
 }
 

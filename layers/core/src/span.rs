@@ -1,6 +1,6 @@
 //! The one record warden's layers share for each open span.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 
 use tracing_subscriber::registry::{Extensions, ExtensionsMut};
 
@@ -60,45 +60,88 @@ struct Slots {
     more: Vec<Slot>,
 }
 
-type Slot = Box<dyn Any + Send + Sync>;
+/// A slot's value, with its type's id beside it: found by comparing ids,
+/// without a call through the value's vtable for each slot passed.
+#[derive(Debug)]
+struct Slot {
+    type_id: TypeId,
+    value: Box<dyn Any + Send + Sync>,
+}
+
+impl Slot {
+    /// The value, found by its type's id to be a `T`.
+    ///
+    /// `downcast_ref` would ask the value's vtable for its type again, a
+    /// call per access; every span reads its slots several times (an
+    /// event's line, the span's close), so the id compared on the way is
+    /// used instead. The portable form is checked against it in debug
+    /// builds and in `slots_read_as_the_portable_downcast_reads_them`.
+    #[inline]
+    #[allow(unsafe_code)]
+    fn get<T: Any>(&self) -> &T {
+        debug_assert!(self.type_id == TypeId::of::<T>() && self.value.is::<T>());
+        let value: *const (dyn Any + Send + Sync) = &*self.value;
+        // SAFETY: `type_id` is `TypeId::of::<T>()`: the slots are searched
+        // by it (`Slots::find`), and a slot's id is set only in
+        // `WardenSpan::put_slot` from the `Box<T>` it stores, so the value
+        // behind the pointer is a `T`, and it lives as long as `&self`.
+        unsafe { &*value.cast::<T>() }
+    }
+
+    /// [`get`](Self::get), to change.
+    #[inline]
+    #[allow(unsafe_code)]
+    fn get_mut<T: Any>(&mut self) -> &mut T {
+        debug_assert!(self.type_id == TypeId::of::<T>() && self.value.is::<T>());
+        let value: *mut (dyn Any + Send + Sync) = &mut *self.value;
+        // SAFETY: as in `get`; `&mut self` makes the borrow unique.
+        unsafe { &mut *value.cast::<T>() }
+    }
+}
 
 impl Slots {
-    fn iter(&self) -> impl Iterator<Item = &Slot> {
-        self.first.iter().flatten().chain(&self.more)
+    /// The slot holding a `T`, if one does.
+    #[inline]
+    fn find<T: Any>(&self) -> Option<&Slot> {
+        let id = TypeId::of::<T>();
+        match self.first.iter().flatten().find(|s| s.type_id == id) {
+            Some(slot) => Some(slot),
+            None => self.more.iter().find(|s| s.type_id == id),
+        }
     }
 
-    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Slot> {
-        self.first.iter_mut().flatten().chain(&mut self.more)
-    }
-
-    /// Where a `T` is, if one is.
-    fn position<T: Any>(&self) -> Option<usize> {
-        let first = self.first.len();
-        match self
+    /// The same, to change.
+    #[inline]
+    fn find_mut<T: Any>(&mut self) -> Option<&mut Slot> {
+        let id = TypeId::of::<T>();
+        let in_first = self
             .first
             .iter()
-            .position(|s| s.as_deref().is_some_and(|s| s.is::<T>()))
-        {
-            Some(at) => Some(at),
-            None => self
-                .more
-                .iter()
-                .position(|s| s.is::<T>())
-                .map(|at| first + at),
+            .position(|s| s.as_ref().is_some_and(|s| s.type_id == id));
+        match in_first {
+            Some(at) => self.first[at].as_mut(),
+            None => self.more.iter_mut().find(|s| s.type_id == id),
         }
     }
 
-    fn take(&mut self, at: usize) -> Option<Slot> {
-        match self.first.get_mut(at) {
-            Some(slot) => slot.take(),
-            None => Some(self.more.swap_remove(at - self.first.len())),
+    /// Takes the slot holding a `T` out, if one does.
+    #[inline]
+    fn take<T: Any>(&mut self) -> Option<Slot> {
+        let id = TypeId::of::<T>();
+        for slot in &mut self.first {
+            if slot.as_ref().is_some_and(|s| s.type_id == id) {
+                return slot.take();
+            }
         }
+        let at = self.more.iter().position(|s| s.type_id == id)?;
+        Some(self.more.swap_remove(at))
     }
 
-    fn put(&mut self, value: Slot) {
+    #[inline]
+    fn put(&mut self, slot: Slot) {
         match self.first.iter_mut().find(|s| s.is_none()) {
-            Some(free) => *free = Some(value),
-            None => self.more.push(value),
+            Some(free) => *free = Some(slot),
+            None => self.more.push(slot),
         }
     }
 }
@@ -181,13 +224,13 @@ impl WardenSpan {
     /// ```
     #[inline]
     pub fn slot<T: Any>(&self) -> Option<&T> {
-        self.slots.iter().find_map(|s| s.downcast_ref())
+        Some(self.slots.find::<T>()?.get())
     }
 
     /// A layer's own state for the span, if it left a `T` there, to change.
     #[inline]
     pub fn slot_mut<T: Any>(&mut self) -> Option<&mut T> {
-        self.slots.iter_mut().find_map(|s| s.downcast_mut())
+        Some(self.slots.find_mut::<T>()?.get_mut())
     }
 
     /// Leaves a layer's own state in the span (a box the layer may
@@ -195,16 +238,21 @@ impl WardenSpan {
     /// types), returning the `T` it replaces.
     #[inline]
     pub fn put_slot<T: Any + Send + Sync>(&mut self, value: Box<T>) -> Option<Box<T>> {
-        let old = self.take_slot::<T>();
-        self.slots.put(value);
-        old
+        if let Some(slot) = self.slots.find_mut::<T>() {
+            let old = std::mem::replace(&mut slot.value, value);
+            return old.downcast().ok();
+        }
+        self.slots.put(Slot {
+            type_id: TypeId::of::<T>(),
+            value,
+        });
+        None
     }
 
     /// Takes a layer's own state out of the span, if it left a `T` there.
     #[inline]
     pub fn take_slot<T: Any + Send + Sync>(&mut self) -> Option<Box<T>> {
-        let at = self.slots.position::<T>()?;
-        self.slots.take(at)?.downcast().ok()
+        self.slots.take::<T>()?.value.downcast().ok()
     }
 }
 
@@ -225,6 +273,47 @@ pub fn correlation_id_in<'a>(extensions: &'a Extensions<'_>) -> Option<&'a Corre
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_read_as_the_portable_downcast_reads_them() {
+        let mut span = WardenSpan::default();
+        span.put_slot(Box::new(String::from("text")));
+        span.put_slot(Box::new(7u64));
+        span.put_slot(Box::new([1u8, 2, 3]));
+        span.put_slot(Box::new(Some(-1i32)));
+        let portable = |span: &WardenSpan| {
+            let all = span.slots.first.iter().flatten().chain(&span.slots.more);
+            let find = |id| all.clone().find(|s: &&Slot| s.type_id == id);
+            (
+                find(TypeId::of::<String>())
+                    .and_then(|s| s.value.downcast_ref::<String>())
+                    .cloned(),
+                find(TypeId::of::<u64>())
+                    .and_then(|s| s.value.downcast_ref::<u64>())
+                    .copied(),
+                find(TypeId::of::<[u8; 3]>())
+                    .and_then(|s| s.value.downcast_ref::<[u8; 3]>())
+                    .copied(),
+                find(TypeId::of::<Option<i32>>())
+                    .and_then(|s| s.value.downcast_ref::<Option<i32>>())
+                    .copied(),
+            )
+        };
+        let fast = |span: &WardenSpan| {
+            (
+                span.slot::<String>().cloned(),
+                span.slot::<u64>().copied(),
+                span.slot::<[u8; 3]>().copied(),
+                span.slot::<Option<i32>>().copied(),
+            )
+        };
+        assert_eq!(fast(&span), portable(&span));
+        span.slot_mut::<String>().unwrap().push('!');
+        *span.slot_mut::<Option<i32>>().unwrap() = None;
+        assert_eq!(fast(&span), portable(&span));
+        assert_eq!(span.slot::<String>().map(String::as_str), Some("text!"));
+        assert_eq!(span.slot::<u32>(), None);
+    }
 
     #[test]
     fn the_clock_is_read_once_and_slots_come_back_by_type() {

@@ -8,7 +8,7 @@ use tracing_log::NormalizeEvent;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::{Extensions, LookupSpan, SpanRef};
-use warden_core::internal::{visit_fields_with_text, with_scratch};
+use warden_core::internal::{visit_fields_with_text, with_scratch_pair};
 use warden_core::{FieldRef, SanitizedFields};
 
 use crate::callsite::Texts;
@@ -222,13 +222,6 @@ impl Json {
     }
 }
 
-/// Runs `f` with two cleared scratch strings (core's per-thread pool), or
-/// fresh ones if those are in use (a `Debug` impl that logs while it is
-/// formatted).
-pub(crate) fn with_buffers<R>(f: impl FnOnce(&mut String, &mut String) -> R) -> R {
-    with_scratch(|line| with_scratch(|fields| f(line, fields)))
-}
-
 fn level_str(level: &Level) -> &'static str {
     match *level {
         Level::TRACE => "\"TRACE\"",
@@ -255,7 +248,7 @@ where
         if !warden_core::internal::event_logged(event.metadata()) {
             return Ok(());
         }
-        with_buffers(|line, fields| {
+        with_scratch_pair(|line, fields| {
             self.write_event(ctx, event, line, fields);
             writer.write_str(line)
         })

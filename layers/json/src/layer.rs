@@ -11,13 +11,13 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::visit_fields_with_text;
-use warden_core::internal::{LocalPool, Pool, next_owner};
+use warden_core::internal::{LocalPool, Pool, next_owner, with_scratch_pair};
 use warden_core::{Callbacks, CorrelationId, Opening, SanitizedFields, SpanPart, WardenSpan};
 
 use crate::Json;
 use crate::callsite::{self, Texts};
 use crate::fields::{NameCollector, merge_sanitized, remove_member};
-use crate::format::{Members, with_buffers};
+use crate::format::Members;
 use crate::write;
 
 /// Span records seen by every `JsonLayer` of the process: a span's list
@@ -59,7 +59,7 @@ pub(crate) struct SpanText {
 thread_local! {
     /// Spans' texts kept for reuse, so that a span's strings (and the box
     /// its slot holds) are not allocated anew, and grown, for each span.
-    static TEXTS: Pool<Box<SpanText>> = const { Pool::new(64) };
+    static TEXTS: Pool<Box<SpanText>, 64> = const { Pool::new() };
 }
 
 fn pooled_text() -> Box<SpanText> {
@@ -162,12 +162,14 @@ impl<W> JsonLayer<W> {
     }
 
     /// This layer's text of a span, if it wrote one.
+    #[inline]
     fn text_in<'a>(&self, extensions: &'a Extensions<'_>) -> Option<&'a SpanText> {
         self.text_of(WardenSpan::of(extensions), extensions)
     }
 
     /// This layer's text of a span whose record (`WardenSpan::of`) was
     /// already looked up.
+    #[inline]
     fn text_of<'a>(
         &self,
         record: Option<&'a WardenSpan>,
@@ -453,7 +455,7 @@ where
         let head =
             |head: &mut String| format.write_level_target(&mut Members::continued(head), meta);
         callsite::with_texts(self.owner, meta, head, |texts| {
-            with_buffers(|out, scratch| {
+            with_scratch_pair(|out, scratch| {
                 let mut line = Members::open(out);
                 let timing = format.write_head(&mut line, event, scratch, texts);
                 if let Some(leaf) = span {

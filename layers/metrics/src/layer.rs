@@ -255,7 +255,7 @@ pub(crate) struct SpanMeasure {
 
 thread_local! {
     /// Measures' boxes kept for reuse: a span's slot allocates nothing.
-    static MEASURES: Pool<Box<SpanMeasure>> = const { Pool::new(64) };
+    static MEASURES: Pool<Box<SpanMeasure>, 64> = const { Pool::new() };
 }
 
 /// The first metrics layer of a stack keeps its measure in the span's
