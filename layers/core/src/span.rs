@@ -56,8 +56,9 @@ pub struct WardenSpan {
 struct Slots {
     /// Enough for warden's own layers, without allocating.
     first: [Option<Slot>; 3],
-    /// Any more.
-    more: Vec<Slot>,
+    /// Any more (boxed: a span without them drops a null pointer, not an
+    /// empty vector).
+    more: Option<Box<Vec<Slot>>>,
 }
 
 /// A slot's value, with its type's id beside it: found by comparing ids,
@@ -106,7 +107,7 @@ impl Slots {
         let id = TypeId::of::<T>();
         match self.first.iter().flatten().find(|s| s.type_id == id) {
             Some(slot) => Some(slot),
-            None => self.more.iter().find(|s| s.type_id == id),
+            None => self.more.as_deref()?.iter().find(|s| s.type_id == id),
         }
     }
 
@@ -120,7 +121,11 @@ impl Slots {
             .position(|s| s.as_ref().is_some_and(|s| s.type_id == id));
         match in_first {
             Some(at) => self.first[at].as_mut(),
-            None => self.more.iter_mut().find(|s| s.type_id == id),
+            None => self
+                .more
+                .as_deref_mut()?
+                .iter_mut()
+                .find(|s| s.type_id == id),
         }
     }
 
@@ -133,15 +138,16 @@ impl Slots {
                 return slot.take();
             }
         }
-        let at = self.more.iter().position(|s| s.type_id == id)?;
-        Some(self.more.swap_remove(at))
+        let more = self.more.as_deref_mut()?;
+        let at = more.iter().position(|s| s.type_id == id)?;
+        Some(more.swap_remove(at))
     }
 
     #[inline]
     fn put(&mut self, slot: Slot) {
         match self.first.iter_mut().find(|s| s.is_none()) {
             Some(free) => *free = Some(slot),
-            None => self.more.push(slot),
+            None => self.more.get_or_insert_default().push(slot),
         }
     }
 }
@@ -282,7 +288,8 @@ mod tests {
         span.put_slot(Box::new([1u8, 2, 3]));
         span.put_slot(Box::new(Some(-1i32)));
         let portable = |span: &WardenSpan| {
-            let all = span.slots.first.iter().flatten().chain(&span.slots.more);
+            let more = span.slots.more.as_deref().into_iter().flatten();
+            let all = span.slots.first.iter().flatten().chain(more);
             let find = |id| all.clone().find(|s: &&Slot| s.type_id == id);
             (
                 find(TypeId::of::<String>())
