@@ -77,7 +77,7 @@ impl Slot {
     /// event's line, the span's close), so the id compared on the way is
     /// used instead. The portable form is checked against it in debug
     /// builds and in `slots_read_as_the_portable_downcast_reads_them`.
-    #[inline]
+    #[inline(always)]
     #[allow(unsafe_code)]
     fn get<T: Any>(&self) -> &T {
         debug_assert!(self.type_id == TypeId::of::<T>() && self.value.is::<T>());
@@ -102,7 +102,7 @@ impl Slot {
 
 impl Slots {
     /// The slot holding a `T`, if one does.
-    #[inline]
+    #[inline(always)]
     fn find<T: Any>(&self) -> Option<&Slot> {
         let id = TypeId::of::<T>();
         match self.first.iter().flatten().find(|s| s.type_id == id) {
@@ -129,6 +129,15 @@ impl Slots {
         }
     }
 
+    /// Puts `slot` in the first free place.
+    #[inline]
+    fn put(&mut self, slot: Slot) {
+        match self.first.iter_mut().find(|s| s.is_none()) {
+            Some(free) => *free = Some(slot),
+            None => self.more.get_or_insert_default().push(slot),
+        }
+    }
+
     /// Takes the slot holding a `T` out, if one does.
     #[inline]
     fn take<T: Any>(&mut self) -> Option<Slot> {
@@ -141,14 +150,6 @@ impl Slots {
         let more = self.more.as_deref_mut()?;
         let at = more.iter().position(|s| s.type_id == id)?;
         Some(more.swap_remove(at))
-    }
-
-    #[inline]
-    fn put(&mut self, slot: Slot) {
-        match self.first.iter_mut().find(|s| s.is_none()) {
-            Some(free) => *free = Some(slot),
-            None => self.more.get_or_insert_default().push(slot),
-        }
     }
 }
 
@@ -228,7 +229,7 @@ impl WardenSpan {
     /// assert_eq!(span.take_slot::<Mine>().map(|m| m.0), Some(8));
     /// assert!(span.slot::<Mine>().is_none());
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn slot<T: Any>(&self) -> Option<&T> {
         Some(self.slots.find::<T>()?.get())
     }

@@ -169,7 +169,7 @@ impl<W> JsonLayer<W> {
 
     /// This layer's text of a span whose record (`WardenSpan::of`) was
     /// already looked up.
-    #[inline]
+    #[inline(always)]
     fn text_of<'a>(
         &self,
         record: Option<&'a WardenSpan>,

@@ -374,19 +374,24 @@ impl MetricsLayer {
             return;
         };
         let opened = record.opened();
-        match record.slot::<SpanMeasure>() {
-            Some(first) if first.owner != measure.owner => {
-                if extensions.get_mut::<MoreSpanMetrics>().is_none() {
-                    extensions.insert(MoreSpanMetrics::default());
-                }
-                if let Some(more) = extensions.get_mut::<MoreSpanMetrics>() {
-                    more.0.retain(|(m, _)| m.owner != measure.owner);
-                    more.0.push((measure, opened));
-                }
-            }
-            _ => {
-                record.put_slot(measure);
-            }
+        // The record's slot, unless another metrics layer's is there (put
+        // back, this one's kept among the others).
+        let Some(replaced) = record.put_slot(measure) else {
+            return;
+        };
+        if replaced.owner == self.owner() {
+            MEASURES.give_back(replaced);
+            return;
+        }
+        let Some(mine) = record.put_slot(replaced) else {
+            return;
+        };
+        if extensions.get_mut::<MoreSpanMetrics>().is_none() {
+            extensions.insert(MoreSpanMetrics::default());
+        }
+        if let Some(more) = extensions.get_mut::<MoreSpanMetrics>() {
+            more.0.retain(|(m, _)| m.owner != mine.owner);
+            more.0.push((mine, opened));
         }
     }
 
