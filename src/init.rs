@@ -9,9 +9,11 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Layer, Layered, SubscriberExt};
 use tracing_subscriber::Registry;
 
+mod store;
+
 use crate::StackFilter;
 use warden_audit::{
-    AuditError, AuditKey, AuditLayer, Route, RouteFilter, SigningKey, SqliteSink,
+    AuditError, AuditKey, AuditLayer, Route, RouteFilter, SigningKey,
 };
 use warden_core::{FlushResult, SpanParts};
 use warden_correlation::CorrelationLayer;
@@ -66,12 +68,10 @@ pub enum InitError {
 
 enum AuditChoice {
     Off,
-    Sqlite(PathBuf),
-    #[cfg(feature = "postgres")]
-    Postgres(String),
+    /// A router configured by the application.
     Layer(AuditLayer),
-    /// A route to a sink of the application's own.
-    Route(Route),
+    /// A store made when the stack is built (`store.rs`).
+    Store(Box<dyn store::StoreChoice>),
 }
 
 enum OtlpChoice {
@@ -149,7 +149,7 @@ impl Default for WardenBuilder {
             pii: Some(PiiLayer::default()),
             metrics: Some(MetricsLayer::new()),
             operation_field: Some("http.route"),
-            audit: AuditChoice::Sqlite(PathBuf::from(DEFAULT_AUDIT_DB)),
+            audit: AuditChoice::Store(Box::new(store::Sqlite(PathBuf::from(DEFAULT_AUDIT_DB)))),
             audit_signing_key: None,
             audit_key: None,
             identity_fields: Vec::new(),
@@ -199,20 +199,6 @@ fn audit_layer(
         builder = builder.sanitizer(s.clone());
     }
     builder.build()
-}
-
-/// The pseudonym key given, else `WARDEN_AUDIT_KEY`'s: a store with no
-/// key file beside it (`what`) needs one of them.
-fn shared_key(given: Option<AuditKey>, what: &str) -> Result<AuditKey, AuditError> {
-    if let Some(key) = given {
-        return Ok(key);
-    }
-    let key = std::env::var("WARDEN_AUDIT_KEY").map_err(|_| {
-        AuditError::Config(format!(
-            "{what} needs the pseudonym key it shares: set WARDEN_AUDIT_KEY (or WardenBuilder::audit_key)"
-        ))
-    })?;
-    AuditKey::new(key.into_bytes())
 }
 
 /// Where [`init`] keeps the audit store unless told otherwise.
@@ -330,7 +316,7 @@ impl WardenBuilder {
 
     /// Audit records to the SQLite store at `path` (created if missing).
     pub fn audit_sqlite(mut self, path: impl Into<PathBuf>) -> Self {
-        self.audit = AuditChoice::Sqlite(path.into());
+        self.audit = AuditChoice::Store(Box::new(store::Sqlite(path.into())));
         self
     }
 
@@ -357,7 +343,7 @@ impl WardenBuilder {
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub fn audit_postgres(mut self, target: impl Into<String>) -> Self {
-        self.audit = AuditChoice::Postgres(target.into());
+        self.audit = AuditChoice::Store(Box::new(store::Postgres(target.into())));
         self
     }
 
@@ -430,7 +416,8 @@ impl WardenBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn audit_sink(mut self, name: impl Into<String>, sink: impl warden_audit::AuditSink) -> Self {
-        self.audit = AuditChoice::Route(Route::new(name, RouteFilter::all()).sink(sink));
+        let route = Route::new(name, RouteFilter::all()).sink(sink);
+        self.audit = AuditChoice::Store(Box::new(store::Own(route)));
         self
     }
 
@@ -560,38 +547,10 @@ impl WardenBuilder {
         let audit = match self.audit {
             AuditChoice::Off => None,
             AuditChoice::Layer(layer) => Some(layer),
-            AuditChoice::Route(route) => {
-                let key = shared_key(self.audit_key, "an audit sink of your own")?;
+            AuditChoice::Store(store) => {
+                let key = store.key(self.audit_key)?;
+                let route = store.route(&key, signing()?, witness())?;
                 Some(layer(route, key)?)
-            }
-            AuditChoice::Sqlite(path) => {
-                let key = match self.audit_key {
-                    Some(key) => key,
-                    None => AuditKey::for_store(&path)?,
-                };
-                let mut sink = SqliteSink::builder(&path).key(key.clone());
-                if let Some(signing_key) = signing()? {
-                    sink = sink.signing_key(signing_key);
-                }
-                if let Some(witness) = witness() {
-                    sink = sink.witness(witness);
-                }
-                Some(layer(Route::new("sqlite", RouteFilter::all()).sink(sink.build()?), key)?)
-            }
-            #[cfg(feature = "postgres")]
-            AuditChoice::Postgres(target) => {
-                let key = shared_key(
-                    self.audit_key,
-                    "a PostgreSQL audit store shared by many instances",
-                )?;
-                let mut sink = warden_audit::PostgresSink::builder(target);
-                if let Some(signing_key) = signing()? {
-                    sink = sink.signing_key(signing_key);
-                }
-                if let Some(witness) = witness() {
-                    sink = sink.witness(witness);
-                }
-                Some(layer(Route::new("postgres", RouteFilter::all()).sink(sink.build()?), key)?)
             }
         };
 

@@ -58,6 +58,7 @@ struct Slots {
     first: [Option<Slot>; 3],
     /// Any more (boxed: a span without them drops a null pointer, not an
     /// empty vector).
+    #[allow(clippy::box_collection)]
     more: Option<Box<Vec<Slot>>>,
 }
 
