@@ -1,5 +1,5 @@
 //! The per-thread caches and pools of every warden layer, written once:
-//! a direct-mapped cache keyed by call site ([`SiteCache`] for small `Copy`
+//! a two-way cache keyed by call site ([`SiteCache`] for small `Copy`
 //! answers, [`SiteTable`] for entries that own memory), and a pool of
 //! values kept for reuse ([`Pool`]).
 //!
@@ -83,7 +83,10 @@ impl SiteKey {
     }
 }
 
-/// A direct-mapped cache of `N` small `Copy` answers by [`SiteKey`], for a
+/// One slot of a [`SiteCache`]: the key it answers for, and the answer.
+type Entry<V> = Cell<(SiteKey, V)>;
+
+/// A two-way cache of `N` small `Copy` answers by [`SiteKey`], for a
 /// `thread_local!` (with `const { SiteCache::new(..) }`); read through
 /// [`LocalSiteCache::cached`].
 pub struct SiteCache<V: Copy, const N: usize> {
@@ -109,10 +112,14 @@ impl<V: Copy, const N: usize> SiteCache<V, N> {
         }
     }
 
+    /// The two slots `key` may live in (two-way, as in [`SiteTable`]: the
+    /// one used last first).
     #[inline]
-    fn slot(&self, key: SiteKey) -> &Cell<(SiteKey, V)> {
+    fn pair(&self, key: SiteKey) -> (&Entry<V>, &Entry<V>) {
         let slots: &Cell<[(SiteKey, V)]> = &self.slots;
-        &slots.as_slice_of_cells()[key.slot(N)]
+        let slots = slots.as_slice_of_cells();
+        let first = key.slot(N) & !1;
+        (&slots[first], &slots[first + 1])
     }
 }
 
@@ -143,19 +150,37 @@ pub trait LocalSiteCache<V> {
 impl<V: Copy + 'static, const N: usize> LocalSiteCache<V> for LocalKey<SiteCache<V, N>> {
     #[inline]
     fn get(&'static self, key: SiteKey) -> Option<V> {
-        self.try_with(|cache| cache.slot(key).get())
-            .ok()
-            .filter(|&(k, _)| k == key)
-            .map(|(_, value)| value)
+        self.try_with(|cache| {
+            let (first, second) = cache.pair(key);
+            match first.get() {
+                (held, value) if held == key => Some(value),
+                _ => match second.get() {
+                    (held, value) if held == key => {
+                        // Used last: first.
+                        second.swap(first);
+                        Some(value)
+                    }
+                    _ => None,
+                },
+            }
+        })
+        .ok()
+        .flatten()
     }
 
     #[inline]
     fn put(&'static self, key: SiteKey, value: V) {
-        let _ = self.try_with(|cache| cache.slot(key).set((key, value)));
+        let _ = self.try_with(|cache| {
+            let (first, second) = cache.pair(key);
+            if first.get().0 != key {
+                second.set(first.get());
+            }
+            first.set((key, value));
+        });
     }
 }
 
-/// A direct-mapped table of `N` entries that own memory (texts), by
+/// A two-way table of `N` entries that own memory (texts), by
 /// [`SiteKey`], for a `thread_local!` (with `const { SiteTable::new() }`);
 /// reached through [`LocalSiteTable::with_entry`]. An entry is made with
 /// `Default` once and reused: a slot taken over by another key keeps its

@@ -327,24 +327,24 @@ impl<W> JsonLayer<W> {
         let Some(record) = WardenSpan::of_mut(extensions) else {
             return;
         };
-        match record.slot_mut::<SpanText>() {
-            None => {
-                record.put_slot(text);
-            }
-            Some(mine) if mine.owner == self.owner => {
-                if let Some(old) = record.put_slot(text) {
-                    recycle(old);
-                }
-            }
-            Some(_) => {
-                if extensions.get_mut::<OtherTexts>().is_none() {
-                    extensions.insert(OtherTexts::default());
-                }
-                if let Some(others) = extensions.get_mut::<OtherTexts>() {
-                    others.0.retain(|t| t.owner != self.owner);
-                    others.0.push(text);
-                }
-            }
+        // The record's slot, unless another JSON layer's text is there (put
+        // back, this one's kept among the others).
+        let Some(replaced) = record.put_slot(text) else {
+            return;
+        };
+        if replaced.owner == self.owner {
+            recycle(replaced);
+            return;
+        }
+        let Some(mine) = record.put_slot(replaced) else {
+            return;
+        };
+        if extensions.get_mut::<OtherTexts>().is_none() {
+            extensions.insert(OtherTexts::default());
+        }
+        if let Some(others) = extensions.get_mut::<OtherTexts>() {
+            others.0.retain(|t| t.owner != mine.owner);
+            others.0.push(mine);
         }
     }
 }
