@@ -1,5 +1,5 @@
 //! The per-thread caches and pools of every warden layer, written once:
-//! a two-way cache keyed by call site ([`SiteCache`] for small `Copy`
+//! a cache keyed by call site ([`SiteCache`], direct-mapped, for small `Copy`
 //! answers, [`SiteTable`] for entries that own memory), and a pool of
 //! values kept for reuse ([`Pool`]).
 //!
@@ -86,7 +86,7 @@ impl SiteKey {
 /// One slot of a [`SiteCache`]: the key it answers for, and the answer.
 type Entry<V> = Cell<(SiteKey, V)>;
 
-/// A two-way cache of `N` small `Copy` answers by [`SiteKey`], for a
+/// A direct-mapped cache of `N` small `Copy` answers by [`SiteKey`], for a
 /// `thread_local!` (with `const { SiteCache::new(..) }`); read through
 /// [`LocalSiteCache::cached`].
 pub struct SiteCache<V: Copy, const N: usize> {
@@ -112,14 +112,12 @@ impl<V: Copy, const N: usize> SiteCache<V, N> {
         }
     }
 
-    /// The two slots `key` may live in (two-way, as in [`SiteTable`]: the
-    /// one used last first).
+    /// The slot `key` lives in (direct-mapped: a small answer is cheaper
+    /// to compute again than a second slot is to look in).
     #[inline]
-    fn pair(&self, key: SiteKey) -> (&Entry<V>, &Entry<V>) {
+    fn slot(&self, key: SiteKey) -> &Entry<V> {
         let slots: &Cell<[(SiteKey, V)]> = &self.slots;
-        let slots = slots.as_slice_of_cells();
-        let first = key.slot(N) & !1;
-        (&slots[first], &slots[first + 1])
+        &slots.as_slice_of_cells()[key.slot(N)]
     }
 }
 
@@ -150,33 +148,15 @@ pub trait LocalSiteCache<V> {
 impl<V: Copy + 'static, const N: usize> LocalSiteCache<V> for LocalKey<SiteCache<V, N>> {
     #[inline]
     fn get(&'static self, key: SiteKey) -> Option<V> {
-        self.try_with(|cache| {
-            let (first, second) = cache.pair(key);
-            match first.get() {
-                (held, value) if held == key => Some(value),
-                _ => match second.get() {
-                    (held, value) if held == key => {
-                        // Used last: first.
-                        second.swap(first);
-                        Some(value)
-                    }
-                    _ => None,
-                },
-            }
-        })
-        .ok()
-        .flatten()
+        self.try_with(|cache| cache.slot(key).get())
+            .ok()
+            .filter(|&(k, _)| k == key)
+            .map(|(_, value)| value)
     }
 
     #[inline]
     fn put(&'static self, key: SiteKey, value: V) {
-        let _ = self.try_with(|cache| {
-            let (first, second) = cache.pair(key);
-            if first.get().0 != key {
-                second.set(first.get());
-            }
-            first.set((key, value));
-        });
+        let _ = self.try_with(|cache| cache.slot(key).set((key, value)));
     }
 }
 
