@@ -204,6 +204,7 @@ impl Callbacks {
 
 /// A part's `open`, as its own layer's `on_new_span`: looks the span (and,
 /// if the part reads it, its parent) up and locks it for this part alone.
+#[inline(always)]
 pub fn open_alone<S, P>(part: &P, attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -235,6 +236,7 @@ where
 }
 
 /// A part's `close`, as its own layer's `on_close`.
+#[inline(always)]
 pub fn close_alone<S, P>(part: &P, id: &Id, ctx: &Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -249,6 +251,7 @@ where
 
 /// A part's `event`, as its own layer's `on_event`: the event's span
 /// looked up for this part alone.
+#[inline(always)]
 pub fn event_alone<S, P>(part: &P, event: &Event<'_>, ctx: Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,

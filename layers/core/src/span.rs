@@ -101,6 +101,20 @@ impl Slot {
     }
 }
 
+impl Slot {
+    /// The value, out of the slot, found by its type's id to be a `T`.
+    #[inline]
+    #[allow(unsafe_code)]
+    fn into_box<T: Any>(self) -> Box<T> {
+        debug_assert!(self.type_id == TypeId::of::<T>() && self.value.is::<T>());
+        let value: *mut (dyn Any + Send + Sync) = Box::into_raw(self.value);
+        // SAFETY: as in `get`, the value is a `T`; it came from a `Box<T>`
+        // (`put_slot`), so the allocation is a `T`'s and is given back to a
+        // `Box<T>` exactly once (`self` is consumed).
+        unsafe { Box::from_raw(value.cast::<T>()) }
+    }
+}
+
 impl Slots {
     /// The slot holding a `T`, if one does.
     #[inline(always)]
@@ -260,7 +274,7 @@ impl WardenSpan {
     /// Takes a layer's own state out of the span, if it left a `T` there.
     #[inline]
     pub fn take_slot<T: Any + Send + Sync>(&mut self) -> Option<Box<T>> {
-        self.slots.take::<T>()?.value.downcast().ok()
+        Some(self.slots.take::<T>()?.into_box())
     }
 }
 
@@ -321,6 +335,11 @@ mod tests {
         *span.slot_mut::<Option<i32>>().unwrap() = None;
         assert_eq!(fast(&span), portable(&span));
         assert_eq!(span.slot::<String>().map(String::as_str), Some("text!"));
+        // Taken out, as the portable `downcast` would give it.
+        let portable: Box<dyn Any + Send + Sync> = Box::new(String::from("text!"));
+        let portable = portable.downcast::<String>().ok();
+        assert_eq!(span.take_slot::<String>(), portable);
+        assert_eq!(span.take_slot::<String>(), None);
         assert_eq!(span.slot::<u32>(), None);
     }
 
