@@ -6,7 +6,7 @@ use std::error::Error;
 use std::time::Duration;
 
 use tracing_subscriber::prelude::*;
-use warden::audit::{AuditKey, AuditLayer, Query, Route, RouteFilter, SqliteSink, SqliteStore};
+use warden::audit::{AuditKey, Query, SqliteStore};
 use warden::core::MAX_ERROR_CHAIN;
 use warden::pii::PiiLayer;
 use warden_test_support::{Buffer, Capture, Cyclic, Scratch};
@@ -66,13 +66,7 @@ fn the_audit_layer_stores_a_cyclic_chain_cut_at_the_limit() {
     let dir = Scratch::new();
     let db = dir.path("audit.db");
     let key = AuditKey::new(*b"cyclic-error test key, 16+ bytes").unwrap();
-    let audit = AuditLayer::builder()
-        .route(
-            Route::new("db", RouteFilter::all())
-                .sink(SqliteSink::builder(&db).key(key.clone()).build().unwrap()),
-        )
-        .build()
-        .unwrap();
+    let audit = crate::sqlite_audit(&db, &key);
     let subscriber = tracing_subscriber::registry().with(audit.clone());
     tracing::subscriber::with_default(subscriber, || {
         let err = Cyclic("again");

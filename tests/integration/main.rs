@@ -14,3 +14,14 @@ mod ops;
 mod own_audit_sink;
 mod pii_events;
 mod pii_spans_otel;
+
+/// An audit layer with one route, to the SQLite store at `db` keyed with
+/// `key`.
+fn sqlite_audit(db: &std::path::Path, key: &warden::audit::AuditKey) -> warden::audit::AuditLayer {
+    use warden::audit::{AuditLayer, Route, RouteFilter, SqliteSink};
+    let sink = SqliteSink::builder(db).key(key.clone()).build().unwrap();
+    AuditLayer::builder()
+        .route(Route::new("db", RouteFilter::all()).sink(sink))
+        .build()
+        .unwrap()
+}

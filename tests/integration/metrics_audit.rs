@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use tracing_subscriber::prelude::*;
-use warden::audit::{
-    AuditKey, AuditLayer, EventType, Outcome, Query, Route, RouteFilter, SqliteSink, SqliteStore,
-};
+use warden::audit::{AuditKey, EventType, Outcome, Query, SqliteStore};
 use warden::metrics::{Alerts, MetricsLayer, Rule, Window};
 
 #[test]
@@ -16,13 +14,7 @@ fn a_fired_alert_becomes_an_audit_record() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("audit.db");
     let key = AuditKey::new(*b"metrics-audit test key, 16+ bytes").unwrap();
-    let audit = AuditLayer::builder()
-        .route(
-            Route::new("db", RouteFilter::all())
-                .sink(SqliteSink::builder(&db).key(key.clone()).build().unwrap()),
-        )
-        .build()
-        .unwrap();
+    let audit = crate::sqlite_audit(&db, &key);
     let metrics = MetricsLayer::new();
     let mut alerts = Alerts::new().rule(
         Rule::error_rate("checkout")

@@ -271,6 +271,48 @@ impl WardenSpan {
         None
     }
 
+    /// [`put_slot`](Self::put_slot), unless the slot holds a `T` that
+    /// `keep` says stays (another layer's of the same type, in a stack
+    /// with two): then `value` comes back as `Err`, for the layer to keep
+    /// elsewhere. `Ok` holds the `T` replaced, if any.
+    ///
+    /// ```
+    /// let mut span = warden_core::WardenSpan::default();
+    /// struct Text { owner: u64 }
+    /// assert!(matches!(span.put_slot_unless(Box::new(Text { owner: 1 }), |_| true), Ok(None)));
+    /// // Another owner's stays; this one's is handed back.
+    /// let mine = span.put_slot_unless(Box::new(Text { owner: 2 }), |old| old.owner != 2);
+    /// assert_eq!(mine.err().map(|t| t.owner), Some(2));
+    /// assert_eq!(span.slot::<Text>().map(|t| t.owner), Some(1));
+    /// ```
+    #[inline]
+    pub fn put_slot_unless<T: Any + Send + Sync>(
+        &mut self,
+        value: Box<T>,
+        keep: impl FnOnce(&T) -> bool,
+    ) -> Result<Option<Box<T>>, Box<T>> {
+        match self.slots.find_mut::<T>() {
+            Some(slot) if keep(slot.get()) => Err(value),
+            Some(slot) => {
+                let old = std::mem::replace(&mut slot.value, value);
+                Ok(Some(
+                    Slot {
+                        type_id: TypeId::of::<T>(),
+                        value: old,
+                    }
+                    .into_box(),
+                ))
+            }
+            None => {
+                self.slots.put(Slot {
+                    type_id: TypeId::of::<T>(),
+                    value,
+                });
+                Ok(None)
+            }
+        }
+    }
+
     /// Takes a layer's own state out of the span, if it left a `T` there.
     #[inline]
     pub fn take_slot<T: Any + Send + Sync>(&mut self) -> Option<Box<T>> {

@@ -327,25 +327,24 @@ impl<W> JsonLayer<W> {
         let Some(record) = WardenSpan::of_mut(extensions) else {
             return;
         };
-        // The record's slot, unless another JSON layer's text is there (put
-        // back, this one's kept among the others).
-        let Some(replaced) = record.put_slot(text) else {
-            return;
+        // The record's slot, unless another JSON layer's text is there: then
+        // this one's is kept among the others.
+        let mine = match record.put_slot_unless(text, |old| old.owner != self.owner) {
+            Ok(replaced) => return replaced.into_iter().for_each(recycle),
+            Err(mine) => mine,
         };
-        if replaced.owner == self.owner {
-            recycle(replaced);
-            return;
-        }
-        let Some(mine) = record.put_slot(replaced) else {
-            return;
+        let others = match extensions.get_mut::<OtherTexts>() {
+            Some(others) => others,
+            None => {
+                extensions.insert(OtherTexts::default());
+                let Some(others) = extensions.get_mut::<OtherTexts>() else {
+                    return;
+                };
+                others
+            }
         };
-        if extensions.get_mut::<OtherTexts>().is_none() {
-            extensions.insert(OtherTexts::default());
-        }
-        if let Some(others) = extensions.get_mut::<OtherTexts>() {
-            others.0.retain(|t| t.owner != mine.owner);
-            others.0.push(mine);
-        }
+        others.0.retain(|t| t.owner != self.owner);
+        others.0.push(mine);
     }
 }
 

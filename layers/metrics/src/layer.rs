@@ -374,24 +374,20 @@ impl MetricsLayer {
             return;
         };
         let opened = record.opened();
-        // The record's slot, unless another metrics layer's is there (put
-        // back, this one's kept among the others).
-        let Some(replaced) = record.put_slot(measure) else {
-            return;
-        };
-        if replaced.owner == self.owner() {
-            MEASURES.give_back(replaced);
-            return;
-        }
-        let Some(mine) = record.put_slot(replaced) else {
-            return;
-        };
-        if extensions.get_mut::<MoreSpanMetrics>().is_none() {
-            extensions.insert(MoreSpanMetrics::default());
-        }
-        if let Some(more) = extensions.get_mut::<MoreSpanMetrics>() {
-            more.0.retain(|(m, _)| m.owner != mine.owner);
-            more.0.push((mine, opened));
+        // The record's slot, unless another metrics layer's is there: then
+        // this one's is kept among the others, with when the span opened.
+        let owner = self.owner();
+        match record.put_slot_unless(measure, |old| old.owner != owner) {
+            Ok(replaced) => replaced.into_iter().for_each(|old| MEASURES.give_back(old)),
+            Err(mine) => {
+                let more = extensions.get_mut::<MoreSpanMetrics>();
+                if more.is_none() {
+                    extensions.insert(MoreSpanMetrics(vec![(mine, opened)]));
+                } else if let Some(more) = more {
+                    more.0.retain(|(m, _)| m.owner != owner);
+                    more.0.push((mine, opened));
+                }
+            }
         }
     }
 
