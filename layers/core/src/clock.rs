@@ -21,7 +21,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// let _took: std::time::Duration = end.saturating_duration_since(start);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Moment(quanta::Instant);
+pub struct Moment(Reading);
+
+/// What a [`Moment`] holds: quanta's reading; under Miri, which cannot run
+/// the counter's instructions, the operating system's clock (the same
+/// operations, so the code under test is the same).
+#[cfg(not(miri))]
+type Reading = quanta::Instant;
+#[cfg(miri)]
+type Reading = std::time::Instant;
 
 impl Moment {
     /// The clock, now. The first reading in a process calibrates the
@@ -29,7 +37,10 @@ impl Moment {
     /// one when they are built, so no logging call pays for it.
     #[inline]
     pub fn now() -> Self {
-        Moment(clock().now())
+        #[cfg(not(miri))]
+        return Moment(clock().now());
+        #[cfg(miri)]
+        Moment(std::time::Instant::now())
     }
 
     /// The time from `earlier` to this moment; zero if `earlier` is later.
@@ -56,6 +67,7 @@ impl Moment {
 /// Read directly rather than through `quanta::Instant::now`, which first
 /// looks for a per-thread mock clock (a thread-local `RefCell`) on every
 /// reading; warden never mocks its clock.
+#[cfg(not(miri))]
 #[inline]
 fn clock() -> &'static quanta::Clock {
     static CLOCK: std::sync::OnceLock<quanta::Clock> = std::sync::OnceLock::new();
