@@ -138,6 +138,7 @@ pub struct WardenBuilder {
     writer: Option<BoxMakeWriter>,
     shutdown_timeout: Duration,
     log_bridge: bool,
+    flood: Option<crate::flood::FloodLimit>,
 }
 
 impl Default for WardenBuilder {
@@ -160,6 +161,7 @@ impl Default for WardenBuilder {
             writer: None,
             shutdown_timeout: Duration::from_secs(5),
             log_bridge: cfg!(feature = "log"),
+            flood: Some(crate::flood::FloodLimit::default()),
         }
     }
 }
@@ -263,6 +265,28 @@ impl WardenBuilder {
     /// ```
     pub fn stack_filter(mut self, filter: StackFilter) -> Self {
         self.stack_filter = Some(filter);
+        self
+    }
+
+    /// This flood limit instead of the default one (10,000 events a
+    /// second per call site, bursts of 20,000: see
+    /// [`FloodLimit`](crate::flood::FloodLimit)).
+    ///
+    /// ```
+    /// use warden::flood::{FloodLimit, Rate};
+    ///
+    /// let flood = FloodLimit::builder().target("app::retry", Rate::new(10, 100)).build();
+    /// let builder = warden::Warden::builder().flood_limit(flood);
+    /// # drop(builder);
+    /// ```
+    pub fn flood_limit(mut self, flood: crate::flood::FloodLimit) -> Self {
+        self.flood = Some(flood);
+        self
+    }
+
+    /// No flood limit: every call site writes as fast as it logs.
+    pub fn without_flood_limit(mut self) -> Self {
+        self.flood = None;
         self
     }
 
@@ -576,6 +600,11 @@ impl WardenBuilder {
         // gate first, so that the others see sanitized events and the JSON
         // layer writes span values it sanitized.
         let mut parts = SpanParts::new();
+        // The flood limit first: a suppressed event reaches no other part
+        // (the gate does not scan it).
+        if let Some(flood) = &self.flood {
+            parts = parts.with(flood.clone());
+        }
         if let Some(gate) = &self.pii {
             parts = parts.with(gate.clone());
         }
@@ -623,6 +652,9 @@ impl WardenBuilder {
             if let Some(gate) = &self.pii {
                 ops = ops.pii(gate.clone());
             }
+            if let Some(flood) = &self.flood {
+                ops = ops.source(flood.clone());
+            }
             ops.build()
         };
         #[cfg(feature = "ops")]
@@ -636,6 +668,7 @@ impl WardenBuilder {
         Ok((
             subscriber,
             WardenGuard {
+                flood: self.flood,
                 pii: self.pii,
                 #[cfg(feature = "ops")]
                 ops,
@@ -701,6 +734,7 @@ pub fn init() -> Result<WardenGuard, InitError> {
 #[must_use = "dropping the guard flushes and stops the audit writer and the OTLP exporter"]
 pub struct WardenGuard {
     pii: Option<PiiLayer>,
+    flood: Option<crate::flood::FloodLimit>,
     #[cfg(feature = "ops")]
     ops: crate::ops::Ops,
     #[cfg(feature = "ops")]
@@ -730,6 +764,11 @@ impl std::fmt::Debug for WardenGuard {
 }
 
 impl WardenGuard {
+    /// The flood limit, for what it suppressed per call site.
+    pub fn flood(&self) -> Option<&crate::flood::FloodLimit> {
+        self.flood.as_ref()
+    }
+
     /// The PII gate, for its redaction counts.
     pub fn pii(&self) -> Option<&PiiLayer> {
         self.pii.as_ref()

@@ -103,6 +103,7 @@ macro_rules! with_every_layer {
 
 mod filter;
 pub use filter::StackFilter;
+pub mod flood;
 
 with_every_layer! {
     mod init;

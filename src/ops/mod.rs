@@ -28,6 +28,7 @@
 
 #[cfg(feature = "audit")]
 mod audit;
+mod flood;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "pii")]

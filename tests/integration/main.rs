@@ -6,6 +6,7 @@ mod changing_text;
 mod client_ids;
 mod cyclic_errors;
 mod examples;
+mod flood;
 mod full_stack;
 mod init;
 mod log_filter;

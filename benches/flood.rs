@@ -1,0 +1,63 @@
+//! Costs of the flood limit (issue 26), each beside its baseline in the same
+//! run: an event under the limit against the same stack without the limit,
+//! and an event the limit suppresses.
+//!
+//! `cargo bench --bench flood` (figures in BENCHMARKS.md).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tracing::Dispatch;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::prelude::*;
+use warden::flood::{FloodLimit, Rate};
+
+/// A layer that takes every event and does next to nothing with it: what
+/// the limit sits in front of, so that the difference is the limit's.
+struct Sink;
+
+impl<S: tracing::Subscriber> Layer<S> for Sink {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        black_box(event.metadata());
+    }
+}
+
+fn event() {
+    tracing::info!(attempt = black_box(3u64), "retrying");
+}
+
+fn flood(c: &mut Criterion) {
+    let without = Dispatch::new(tracing_subscriber::registry().with(Sink));
+    // A limit no event of the bench reaches.
+    let under = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(
+                FloodLimit::builder()
+                    .rate(Rate::new(u32::MAX, u32::MAX))
+                    .build(),
+            )
+            .with(Sink),
+    );
+    // One event a second: every event of the bench but the first is
+    // suppressed.
+    let over = Dispatch::new(
+        tracing_subscriber::registry()
+            .with(FloodLimit::builder().rate(Rate::new(1, 1)).build())
+            .with(Sink),
+    );
+    let mut g = c.benchmark_group("flood");
+    for (name, dispatch) in [
+        ("event/without_limit", &without),
+        ("event/under_limit", &under),
+        ("event/suppressed", &over),
+    ] {
+        tracing::dispatcher::with_default(dispatch, || {
+            g.bench_function(name, |b| b.iter(event));
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, flood);
+criterion_main!(benches);
