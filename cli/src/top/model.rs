@@ -81,6 +81,9 @@ pub(crate) struct Model {
     pub(crate) endpoint: String,
     pub(crate) rows: Vec<Row>,
     pub(crate) firing: Vec<String>,
+    /// Call sites the flood limit suppressed events of between the last two
+    /// scrapes (`target file:line`), with how many a second, most first.
+    pub(crate) flooding: Vec<(String, f64)>,
     pub(crate) history: HashMap<String, VecDeque<f64>>,
     pub(crate) error: Option<String>,
     pub(crate) scrapes: u64,
@@ -89,6 +92,8 @@ pub(crate) struct Model {
     pub(crate) filter: String,
     pub(crate) editing_filter: bool,
     previous: Option<(Instant, Totals)>,
+    /// Each call site's suppressed events since start, as of the last scrape.
+    previous_flood: HashMap<String, f64>,
 }
 
 /// Each operation's calls and errors since start, as of one scrape.
@@ -100,6 +105,7 @@ impl Model {
             endpoint: endpoint.to_owned(),
             rows: Vec::new(),
             firing: Vec::new(),
+            flooding: Vec::new(),
             history: HashMap::new(),
             error: None,
             scrapes: 0,
@@ -108,6 +114,7 @@ impl Model {
             filter: String::new(),
             editing_filter: false,
             previous: None,
+            previous_flood: HashMap::new(),
         }
     }
 
@@ -117,7 +124,14 @@ impl Model {
         let mut rows: HashMap<String, Row> = HashMap::new();
         let mut totals: HashMap<String, (f64, f64)> = HashMap::new();
         let mut firing = Vec::new();
+        let mut flood = HashMap::new();
         for s in samples {
+            if suffix_of(&s.name, "_flood_suppressed_total") {
+                let label = |name: &str| s.labels.get(name).map_or("", String::as_str);
+                let site = format!("{} {}:{}", label("target"), label("file"), label("line"));
+                flood.insert(site, s.value);
+                continue;
+            }
             if suffix_of(&s.name, "_alert_firing") {
                 if s.value > 0.0 {
                     firing.push(s.labels.get("rule").cloned().unwrap_or_default());
@@ -177,6 +191,22 @@ impl Model {
                 history.pop_front();
             }
         }
+        self.flooding = match &self.previous {
+            Some((then, _)) => {
+                let seconds = at.duration_since(*then).as_secs_f64().max(1e-3);
+                let mut now: Vec<(String, f64)> = flood
+                    .iter()
+                    .filter_map(|(site, n)| {
+                        let before = self.previous_flood.get(site).copied().unwrap_or(0.0);
+                        (*n > before).then(|| (site.clone(), (n - before) / seconds))
+                    })
+                    .collect();
+                now.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                now
+            }
+            None => Vec::new(),
+        };
+        self.previous_flood = flood;
         self.history.retain(|op, _| rows.contains_key(op));
         self.rows = rows.into_values().collect();
         self.firing = firing;
@@ -279,6 +309,13 @@ pub(crate) fn text_table(model: &Model) -> String {
     if !model.firing.is_empty() {
         let _ = writeln!(out, "FIRING: {}", model.firing.join(", "));
     }
+    for (site, per_second) in &model.flooding {
+        let _ = writeln!(
+            out,
+            "FLOOD: {site} {} suppressed/s",
+            rate(Some(*per_second))
+        );
+    }
     let _ = writeln!(
         out,
         "{:<32} {:>9} {:>7} {:>9} {:>9} {:>9} {:>9}",
@@ -307,6 +344,17 @@ mod tests {
 
     fn scrape(calls: u64, errors: u64, p95: f64) -> Vec<Sample> {
         parse(&format!(
+            "warden_flood_suppressed_total{{target=\"app::retry\",file=\"src/retry.rs\",line=\"42\"}} {}\n\
+             warden_flood_suppressed_total{{target=\"app::quiet\",file=\"src/q.rs\",line=\"7\"}} 5\n\
+             {}",
+            calls * 2,
+            scrape_operations(calls, errors, p95)
+        ))
+        .unwrap()
+    }
+
+    fn scrape_operations(calls: u64, errors: u64, p95: f64) -> String {
+        format!(
             "warden_operation_calls_total{{operation=\"pay\"}} {calls}\n\
              warden_operation_errors_total{{operation=\"pay\",code=\"503\"}} {errors}\n\
              warden_operation_duration_seconds{{operation=\"pay\",quantile=\"0.95\"}} {p95}\n\
@@ -315,8 +363,7 @@ mod tests {
              warden_alert_firing{{rule=\"p95(pay) > 2ms\"}} 1\n\
              warden_alert_firing{{rule=\"quiet\"}} 0\n",
             calls * 10
-        ))
-        .unwrap()
+        )
     }
 
     #[test]
@@ -345,5 +392,11 @@ mod tests {
         assert_eq!(Column::parse("err"), Some(Column::Errors));
         let text = text_table(&model);
         assert!(text.starts_with("FIRING: p95(pay) > 2ms"), "{text}");
+        // 200 → 600 suppressed in 2 s at one site; none more at the other.
+        assert_eq!(
+            model.flooding,
+            [("app::retry src/retry.rs:42".to_owned(), 200.0)]
+        );
+        assert!(text.contains("FLOOD: app::retry src/retry.rs:42"), "{text}");
     }
 }

@@ -10,10 +10,11 @@ use super::model::{Column, Model, ms, percent, rate};
 
 /// Draws the whole screen.
 pub(crate) fn draw(frame: &mut Frame<'_>, model: &Model) {
-    let alerts = if model.firing.is_empty() {
+    let notices = model.firing.len() + model.flooding.len();
+    let alerts = if notices == 0 {
         0
     } else {
-        model.firing.len().min(5) as u16 + 2
+        notices.min(5) as u16 + 2
     };
     let [title, alert_area, table_area, status, keys] = Layout::vertical([
         Constraint::Length(1),
@@ -38,18 +39,20 @@ pub(crate) fn draw(frame: &mut Frame<'_>, model: &Model) {
         title,
     );
 
-    if !model.firing.is_empty() {
-        let lines: Vec<Line<'_>> = model
-            .firing
-            .iter()
-            .take(5)
-            .map(|rule| {
-                Line::from(Span::styled(
-                    format!("FIRING  {rule}"),
-                    Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
-                ))
-            })
-            .collect();
+    if notices > 0 {
+        let firing = model.firing.iter().map(|rule| {
+            Line::from(Span::styled(
+                format!("FIRING  {rule}"),
+                Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+            ))
+        });
+        let flooding = model.flooding.iter().map(|(site, per_second)| {
+            Line::from(Span::styled(
+                format!("FLOOD   {site}  {} suppressed/s", rate(Some(*per_second))),
+                Style::default().fg(Color::Yellow),
+            ))
+        });
+        let lines: Vec<Line<'_>> = firing.chain(flooding).take(5).collect();
         frame.render_widget(
             Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title("alerts")),
             alert_area,
