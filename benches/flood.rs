@@ -13,6 +13,8 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 use warden::flood::{FloodLimit, Rate};
 
+mod common;
+
 /// A layer that takes every event and does next to nothing with it: what
 /// the limit sits in front of, so that the difference is the limit's.
 struct Sink;
@@ -47,15 +49,12 @@ fn flood(c: &mut Criterion) {
             .with(Sink),
     );
     let mut g = c.benchmark_group("flood");
-    for (name, dispatch) in [
+    let cases = [
         ("event/without_limit", &without),
         ("event/under_limit", &under),
         ("event/suppressed", &over),
-    ] {
-        tracing::dispatcher::with_default(dispatch, || {
-            g.bench_function(name, |b| b.iter(event));
-        });
-    }
+    ];
+    common::bench_each(&mut g, &cases, event);
     g.finish();
 }
 

@@ -122,16 +122,13 @@ fn spans(c: &mut Criterion) {
     let warden_tls = Dispatch::new(tracing_subscriber::registry().with(otlp_tls.layer()));
 
     let mut g = c.benchmark_group("stack/span_exported");
-    for (name, dispatch) in [
+    let cases = [
         ("registry_alone", &registry),
         ("tracing_opentelemetry_batch", &otel),
         ("warden_otlp", &warden),
         ("warden_otlp_tls", &warden_tls),
-    ] {
-        tracing::dispatcher::with_default(dispatch, || {
-            g.bench_function(name, |b| b.iter(span));
-        });
-    }
+    ];
+    common::bench_each(&mut g, &cases, span);
     g.finish();
 
     // The event of `stack/event` through the whole stack with OTLP export

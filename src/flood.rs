@@ -121,7 +121,6 @@ struct Shared {
     tick: Duration,
     /// Ticks in a report period.
     period_ticks: u64,
-    period: Duration,
     dispatch: OnceLock<WeakDispatch>,
     /// Events of call sites beyond the table's size (not limited).
     untracked: AtomicU64,
@@ -160,11 +159,11 @@ pub struct FloodLimit {
 
 impl std::fmt::Debug for FloodLimit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FloodLimit")
-            .field("rate", &self.shared.default)
-            .field("overrides", &self.shared.overrides)
-            .field("period", &self.shared.period)
-            .finish_non_exhaustive()
+        let (rate, overrides) = (&self.shared.default, &self.shared.overrides);
+        write!(
+            f,
+            "FloodLimit {{ rate: {rate:?}, overrides: {overrides:?}, .. }}"
+        )
     }
 }
 
@@ -257,7 +256,6 @@ impl FloodLimitBuilder {
                 audit_targets: self.audit_targets,
                 tick,
                 period_ticks: (period.as_micros() / tick.as_micros().max(1)).max(1) as u64,
-                period,
                 dispatch: OnceLock::new(),
                 untracked: AtomicU64::new(0),
                 reports: AtomicU64::new(0),
@@ -274,12 +272,8 @@ impl Default for FloodLimit {
 }
 
 impl FloodLimit {
-    /// The default limit (see [`FloodLimitBuilder`]'s `Default`).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// A builder, from the defaults.
+    /// A builder, from the defaults (`FloodLimit::default()` is the
+    /// default limit: see [`FloodLimitBuilder`]'s `Default`).
     pub fn builder() -> FloodLimitBuilder {
         FloodLimitBuilder::default()
     }

@@ -118,6 +118,20 @@ where
     }
 }
 
+/// Benches `f` under each named dispatcher, in `group`: the same work
+/// beside its baselines, in one run.
+pub fn bench_each(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    cases: &[(&str, &tracing::Dispatch)],
+    f: fn(),
+) {
+    for (name, dispatch) in cases {
+        tracing::dispatcher::with_default(dispatch, || {
+            group.bench_function(*name, |b| b.iter(f));
+        });
+    }
+}
+
 /// An audit sink that keeps nothing: its writer never holds the queue up,
 /// so what is measured is the logging thread's own work.
 pub struct Discard;

@@ -27,7 +27,7 @@ use crate::OtlpError;
 use crate::config::{OtlpConfig, Signal};
 use crate::convert::{Converter, LogOut};
 use crate::metrics::{build_request, resource_proto};
-use crate::proto::{LogBatch, SpanBatch};
+use crate::proto::{Batch as _, LogBatch, SpanBatch};
 use crate::queue::{AuditItem, Counters, Shared};
 use crate::record::EventRecord;
 use crate::transport::{Accepted, Sender};
@@ -406,12 +406,9 @@ impl Worker {
                         batch.push(&self.converter, &record, &clock);
                         self.shared.spans.recycle(record);
                     }
-                    let n = batch.len();
-                    if n == 0 {
+                    let Some((n, body)) = batch.take_body() else {
                         break;
-                    }
-                    let body = batch.encode();
-                    batch.clear();
+                    };
                     let sender = sender.clone();
                     if !self.launch(Kind::Spans, n, sender, body).await {
                         return false;
@@ -479,12 +476,9 @@ impl Worker {
                         batch.push(writer);
                         done(item);
                     }
-                    let n = batch.len();
-                    if n == 0 {
+                    let Some((n, body)) = batch.take_body() else {
                         break;
-                    }
-                    let body = batch.encode();
-                    batch.clear();
+                    };
                     let sender = sender.clone();
                     if !self.launch(kind, n, sender, body).await {
                         return false;

@@ -157,6 +157,52 @@ fn set_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// What the exporter does with a batch of either signal.
+pub(crate) trait Batch {
+    /// How many records it holds.
+    fn count(&self) -> usize;
+    /// The request, encoded.
+    fn body(&mut self) -> Vec<u8>;
+    /// Empties it, keeping its records for the next one.
+    fn empty(&mut self);
+
+    /// The batch as one request body, and how many records it holds; none
+    /// when it is empty. Leaves it empty for the next one.
+    fn take_body(&mut self) -> Option<(usize, Vec<u8>)> {
+        let n = self.count();
+        if n == 0 {
+            return None;
+        }
+        let body = self.body();
+        self.empty();
+        Some((n, body))
+    }
+}
+
+impl Batch for SpanBatch {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn body(&mut self) -> Vec<u8> {
+        self.encode()
+    }
+    fn empty(&mut self) {
+        self.clear();
+    }
+}
+
+impl Batch for LogBatch {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn body(&mut self) -> Vec<u8> {
+        self.encode()
+    }
+    fn empty(&mut self) {
+        self.clear();
+    }
+}
+
 /// The spans of one export request, and what is kept between requests.
 #[derive(Debug)]
 pub(crate) struct SpanBatch {
