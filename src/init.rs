@@ -138,7 +138,7 @@ pub struct WardenBuilder {
     writer: Option<BoxMakeWriter>,
     shutdown_timeout: Duration,
     log_bridge: bool,
-    flood: Option<crate::flood::FloodLimit>,
+    flood: Option<crate::flood::FloodLimitBuilder>,
 }
 
 impl Default for WardenBuilder {
@@ -161,7 +161,7 @@ impl Default for WardenBuilder {
             writer: None,
             shutdown_timeout: Duration::from_secs(5),
             log_bridge: cfg!(feature = "log"),
-            flood: Some(crate::flood::FloodLimit::default()),
+            flood: Some(crate::flood::FloodLimit::builder()),
         }
     }
 }
@@ -270,16 +270,17 @@ impl WardenBuilder {
 
     /// This flood limit instead of the default one (10,000 events a
     /// second per call site, bursts of 20,000: see
-    /// [`FloodLimit`](crate::flood::FloodLimit)).
+    /// [`FloodLimit`](crate::flood::FloodLimit)). The audit layer's target
+    /// is added to its audit targets, which it never limits.
     ///
     /// ```
     /// use warden::flood::{FloodLimit, Rate};
     ///
-    /// let flood = FloodLimit::builder().target("app::retry", Rate::new(10, 100)).build();
+    /// let flood = FloodLimit::builder().target("app::retry", Rate::new(10, 100));
     /// let builder = warden::Warden::builder().flood_limit(flood);
     /// # drop(builder);
     /// ```
-    pub fn flood_limit(mut self, flood: crate::flood::FloodLimit) -> Self {
+    pub fn flood_limit(mut self, flood: crate::flood::FloodLimitBuilder) -> Self {
         self.flood = Some(flood);
         self
     }
@@ -601,8 +602,13 @@ impl WardenBuilder {
         // layer writes span values it sanitized.
         let mut parts = SpanParts::new();
         // The flood limit first: a suppressed event reaches no other part
-        // (the gate does not scan it).
-        if let Some(flood) = &self.flood {
+        // (the gate does not scan it). It never limits the audit layer's
+        // events, whatever their target.
+        let flood = self.flood.map(|builder| match &audit {
+            Some(a) => builder.audit_target(a.target()).build(),
+            None => builder.build(),
+        });
+        if let Some(flood) = &flood {
             parts = parts.with(flood.clone());
         }
         if let Some(gate) = &self.pii {
@@ -652,7 +658,7 @@ impl WardenBuilder {
             if let Some(gate) = &self.pii {
                 ops = ops.pii(gate.clone());
             }
-            if let Some(flood) = &self.flood {
+            if let Some(flood) = &flood {
                 ops = ops.source(flood.clone());
             }
             ops.build()
@@ -668,7 +674,7 @@ impl WardenBuilder {
         Ok((
             subscriber,
             WardenGuard {
-                flood: self.flood,
+                flood,
                 pii: self.pii,
                 #[cfg(feature = "ops")]
                 ops,

@@ -169,3 +169,50 @@ fn metrics_show_what_each_site_suppressed() {
     assert!(line.ends_with(" 8"), "{line}");
     assert!(page.contains("warden_flood_untracked_total 0"), "{page}");
 }
+
+#[test]
+fn the_init_stack_limits_a_flooding_site_but_keeps_every_audit_event_and_says_it() {
+    use warden::audit::{Query, SqliteStore};
+    use warden_test_support::{Buffer, Scratch};
+
+    let dir = Scratch::new();
+    let db = dir.path("audit.db");
+    let lines = Buffer::default();
+    let (subscriber, guard) = warden::Warden::builder()
+        .flood_limit(FloodLimit::builder().rate(Rate::new(1, 2)))
+        .audit_sqlite(&db)
+        .without_otlp()
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..50u64 {
+            tracing::info!(i, "looping");
+            tracing::info!(target: "audit", event_type = "api_call", action = "ping", i, "audited");
+        }
+        // The ticker says it once a tick passes with nothing more suppressed.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while guard.flood().map(FloodLimit::reports) == Some(0) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let flood = guard.flood().unwrap();
+    assert_eq!(
+        flood.suppressed(),
+        48,
+        "a burst of two, then nothing for a second"
+    );
+    let text = lines.contents();
+    assert_eq!(text.matches("\"looping\"").count(), 2, "{text}");
+    assert!(
+        text.contains("48 events suppressed from integration::flood tests/integration/flood.rs:"),
+        "{text}"
+    );
+    drop(guard);
+    let store = SqliteStore::open(&db).unwrap();
+    assert_eq!(
+        store.query(&Query::default()).unwrap().len(),
+        50,
+        "every audit event kept"
+    );
+}
