@@ -135,6 +135,7 @@ pub struct WardenBuilder {
     ops_addr: Option<std::net::SocketAddr>,
     otlp: OtlpChoice,
     json: bool,
+    non_blocking: Option<usize>,
     writer: Option<BoxMakeWriter>,
     shutdown_timeout: Duration,
     log_bridge: bool,
@@ -158,6 +159,7 @@ impl Default for WardenBuilder {
             ops_addr: None,
             otlp: OtlpChoice::FromEnv,
             json: true,
+            non_blocking: None,
             writer: None,
             shutdown_timeout: Duration::from_secs(5),
             log_bridge: cfg!(feature = "log"),
@@ -489,6 +491,29 @@ impl WardenBuilder {
         self
     }
 
+    /// JSON lines to stdout through a queue of `capacity` lines and a
+    /// writer thread, so that a stdout nobody reads (a full pipe) never
+    /// blocks the logging call: a line that finds the queue full is dropped
+    /// and counted (`warden_json_dropped_lines_total` in `/metrics`), and
+    /// the writer says `warden: N lines dropped` in-band once writing
+    /// resumes. Without it (the default) a line waits until stdout takes
+    /// it. For a writer of your own, give `.writer(…)` a
+    /// [`NonBlocking`](crate::json::NonBlocking) and keep its guard.
+    ///
+    /// ```
+    /// let (subscriber, guard) = warden::Warden::builder()
+    ///     .non_blocking(10_000)
+    ///     .without_audit()
+    ///     .without_otlp()
+    ///     .build()?;
+    /// # drop((subscriber, guard));
+    /// # Ok::<(), warden::InitError>(())
+    /// ```
+    pub fn non_blocking(mut self, capacity: usize) -> Self {
+        self.non_blocking = Some(capacity);
+        self
+    }
+
     /// Where JSON lines go (default stdout).
     pub fn writer<W>(mut self, writer: W) -> Self
     where
@@ -634,10 +659,17 @@ impl WardenBuilder {
         if let Some(o) = &otlp {
             parts = parts.with(o.layer());
         }
+        let mut json_writer = None;
         if self.json {
-            let writer = self
-                .writer
-                .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
+            let writer = match (self.writer, self.non_blocking) {
+                (Some(writer), _) => writer,
+                (None, Some(capacity)) => {
+                    let (writer, guard) = warden_json::NonBlocking::new(std::io::stdout(), capacity);
+                    json_writer = Some((writer.clone(), guard));
+                    BoxMakeWriter::new(writer)
+                }
+                (None, None) => BoxMakeWriter::new(std::io::stdout),
+            };
             parts = parts.with(warden_json::JsonLayer::new().with_writer(writer));
         }
         let log_level = filter.log_level();
@@ -661,6 +693,9 @@ impl WardenBuilder {
             if let Some(flood) = &flood {
                 ops = ops.source(flood.clone());
             }
+            if let Some((writer, _)) = &json_writer {
+                ops = ops.source(writer.clone());
+            }
             ops.build()
         };
         #[cfg(feature = "ops")]
@@ -675,6 +710,7 @@ impl WardenBuilder {
             subscriber,
             WardenGuard {
                 flood,
+                json_writer: json_writer.map(|(_, guard)| guard),
                 pii: self.pii,
                 #[cfg(feature = "ops")]
                 ops,
@@ -756,6 +792,9 @@ pub struct WardenGuard {
     /// bridge.
     #[cfg_attr(not(feature = "log"), allow(dead_code))]
     log_level: LevelFilter,
+    /// The non-blocking JSON writer's thread, stopped last (after the
+    /// other parts have flushed, and maybe logged).
+    json_writer: Option<warden_json::NonBlockingGuard>,
 }
 
 impl std::fmt::Debug for WardenGuard {
@@ -841,15 +880,18 @@ impl WardenGuard {
     }
 
     /// Shuts the audit router down (flush, checkpoint, stop), then the OTLP
-    /// exporter, each within `timeout`; the first failure is returned after
-    /// both were tried. Dropping the guard does the same with the builder's
+    /// exporter, then the non-blocking JSON writer if there is one, each
+    /// within `timeout`; the first failure is returned after all were
+    /// tried. Dropping the guard does the same with the builder's
     /// [`shutdown_timeout`](WardenBuilder::shutdown_timeout).
     pub fn shutdown(&self, timeout: Duration) -> FlushResult {
         self.shut_down
             .store(true, std::sync::atomic::Ordering::Release);
         let audit = self.audit.as_ref().map_or(Ok(()), |a| a.shutdown(timeout));
         let otlp = self.otlp.as_ref().map_or(Ok(()), |o| o.shutdown(timeout));
-        audit.and(otlp)
+        // The JSON writer last: the others may have logged while stopping.
+        let json = self.json_writer.as_ref().map_or(Ok(()), |w| w.shutdown(timeout));
+        audit.and(otlp).and(json)
     }
 }
 

@@ -41,13 +41,10 @@ impl OpsSource for FloodLimit {
             format,
             out,
         );
-        let none: &[(&str, &str)] = &[];
-        encoder.encode_counter(
+        let what = (
             "flood_untracked",
             "Events of call sites beyond the flood limit's table (not limited).",
-            [(none, self.untracked())],
-            format,
-            out,
         );
+        super::unlabelled_counter(encoder, what, self.untracked(), format, out);
     }
 }

@@ -29,6 +29,8 @@
 #[cfg(feature = "audit")]
 mod audit;
 mod flood;
+#[cfg(feature = "json")]
+mod json;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "pii")]
@@ -275,4 +277,16 @@ impl OpsBuilder {
             }),
         }
     }
+}
+
+/// Appends one counter family without labels: `<ns>_<name>_total value`.
+fn unlabelled_counter(
+    encoder: &warden_metrics::PrometheusEncoder,
+    (name, help): (&str, &str),
+    value: u64,
+    format: warden_metrics::ExpositionFormat,
+    out: &mut String,
+) {
+    let none: &[(&str, &str)] = &[];
+    encoder.encode_counter(name, help, [(none, value)], format, out);
 }

@@ -273,3 +273,18 @@ fn the_stack_audits_to_postgres() {
         assert!(matches!(refused, Err(InitError::Audit(_))));
     }
 }
+
+#[test]
+fn a_non_blocking_stdout_shows_its_drops_in_metrics_and_stops_with_the_guard() {
+    let (subscriber, guard) = Warden::builder()
+        .non_blocking(1_000)
+        .without_audit()
+        .without_otlp()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || tracing::info!("through the queue"));
+    let mut page = String::new();
+    guard.ops().write_metrics(Default::default(), &mut page);
+    assert!(page.contains("warden_json_dropped_lines_total 0"), "{page}");
+    guard.shutdown(std::time::Duration::from_secs(5)).unwrap();
+}

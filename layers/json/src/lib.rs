@@ -30,12 +30,14 @@ mod fields;
 mod format;
 mod layer;
 mod names;
+mod non_blocking;
 mod write;
 
 pub use fields::JsonFields;
 pub use format::Json;
 pub use layer::JsonLayer;
 pub use names::FieldNames;
+pub use non_blocking::{LineWriter, NonBlocking, NonBlockingGuard};
 
 use tracing_core::Subscriber;
 use tracing_subscriber::registry::LookupSpan;

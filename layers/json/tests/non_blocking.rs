@@ -1,0 +1,76 @@
+//! The non-blocking writer against a real pipe whose reader stops, then
+//! resumes: the logging call never waits, what could not be queued is
+//! dropped and counted, and the writer says so in-band once writing
+//! resumes.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tracing_subscriber::prelude::*;
+use warden_json::{JsonLayer, NonBlocking};
+
+#[test]
+fn a_stopped_reader_never_blocks_the_logging_call_and_every_line_is_accounted_for() {
+    // The reader: reads nothing for a second, then everything.
+    let mut reader = Command::new("sh")
+        .args(["-c", "sleep 1; cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let pipe = reader.stdin.take().unwrap();
+    let mut out = reader.stdout.take().unwrap();
+    let collected = std::thread::spawn(move || {
+        let mut text = String::new();
+        out.read_to_string(&mut text).unwrap();
+        text
+    });
+
+    let (writer, guard) = NonBlocking::new(pipe, 64);
+    let counts = writer.clone();
+    let layer = JsonLayer::new().with_writer(writer);
+    let produced = 100_000u64;
+    let mut slowest = Duration::ZERO;
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        for i in 0..produced - 10 {
+            let start = Instant::now();
+            tracing::info!(i, "a line while the reader has stopped");
+            slowest = slowest.max(start.elapsed());
+        }
+        // The reader resumes.
+        std::thread::sleep(Duration::from_millis(1500));
+        for i in 0..10 {
+            tracing::info!(i, "a line after it resumed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    guard.shutdown(Duration::from_secs(10)).unwrap();
+    let status = reader.wait().unwrap();
+    assert!(status.success());
+    let text = collected.join().unwrap();
+
+    let json = text.lines().filter(|l| l.starts_with('{')).count() as u64;
+    let said: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("warden: ")?.strip_suffix(" lines dropped"))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let dropped = counts.dropped();
+    assert!(dropped > 0, "the pipe and the queue filled");
+    assert!(
+        slowest < Duration::from_millis(100),
+        "a call waited {slowest:?}"
+    );
+    assert_eq!(json, counts.written());
+    assert_eq!(json + dropped, produced, "every line written or counted");
+    assert_eq!(
+        said.iter().sum::<u64>(),
+        dropped,
+        "and said in-band: {said:?}"
+    );
+    // Said when writing resumed, before the lines logged after.
+    let said_at = text.find("warden: ").unwrap();
+    let resumed_at = text.find("a line after it resumed").unwrap();
+    assert!(said_at < resumed_at);
+}
