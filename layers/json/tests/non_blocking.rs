@@ -61,9 +61,11 @@ fn a_stopped_reader_never_blocks_the_logging_call_and_every_line_is_accounted_fo
         .collect();
     let dropped = counts.dropped();
     assert!(dropped > 0, "the pipe and the queue filled");
+    // Never waiting on the reader: a call over 1 ms is the scheduler's (a
+    // preempted thread on a shared machine), one in two thousand at most.
     assert!(
-        slowest < Duration::from_millis(100),
-        "a call waited {slowest:?}"
+        over_a_millisecond <= 50 && slowest < Duration::from_millis(100),
+        "{over_a_millisecond} calls over 1 ms, the slowest {slowest:?}"
     );
     assert_eq!(json, counts.written());
     assert_eq!(json + dropped, produced, "every line written or counted");
