@@ -73,6 +73,8 @@ struct Inner {
     encoder: PrometheusEncoder,
     /// The size of the last `/metrics` body, to size the next one's buffer.
     last_metrics_len: std::sync::atomic::AtomicUsize,
+    /// How [`Ops::serve`]'s server treats its clients.
+    limits: server::Limits,
 }
 
 /// Configures [`Ops`].
@@ -90,6 +92,7 @@ pub struct OpsBuilder {
     encoder: Option<PrometheusEncoder>,
     exporter_grace: Option<Duration>,
     audit_grace: Option<Duration>,
+    limits: server::Limits,
 }
 
 impl Ops {
@@ -234,6 +237,22 @@ impl OpsBuilder {
         self
     }
 
+    /// How long [`Ops::serve`]'s server waits for a connection's request
+    /// head, from the moment it connects (default 10 s): a client that
+    /// connects and sends nothing, or a header a byte at a time, is cut
+    /// then.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How many connections [`Ops::serve`]'s server holds at once (default
+    /// 2,048); one more is closed at once.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.limits.max_connections = n.max(1);
+        self
+    }
+
     /// How long exports may fail before `/readyz` says so (default 60 s).
     pub fn exporter_grace(mut self, grace: Duration) -> Self {
         self.exporter_grace = Some(grace);
@@ -274,6 +293,7 @@ impl OpsBuilder {
                 sources,
                 encoder: self.encoder.unwrap_or_default(),
                 last_metrics_len: std::sync::atomic::AtomicUsize::new(4096),
+                limits: self.limits,
             }),
         }
     }

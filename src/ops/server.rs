@@ -10,6 +10,22 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 
 use super::Ops;
 
+/// How the server treats its clients ([`OpsBuilder`](super::OpsBuilder)).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Limits {
+    pub(super) header_read_timeout: Duration,
+    pub(super) max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 2048,
+        }
+    }
+}
+
 /// The running server of [`Ops::serve`]; stops when dropped.
 #[derive(Debug)]
 pub struct OpsServer {
@@ -38,8 +54,13 @@ impl Drop for OpsServer {
 
 impl Ops {
     /// Serves the endpoints on `addr` from a thread of its own (a
-    /// single-threaded runtime; slow clients are cut after 10 s without a
-    /// full request head). An error if the address cannot be bound.
+    /// single-threaded runtime). A client that has not sent a full request
+    /// head within the header-read timeout of its connecting (10 s by
+    /// default) is cut, whether it sent nothing or a byte at a time; past
+    /// the connection cap (2,048), a new connection is closed at once
+    /// (see [`OpsBuilder`](super::OpsBuilder)). An error if the address
+    /// cannot be bound. Give it a loopback address unless the endpoints
+    /// must be reached from elsewhere.
     pub fn serve(&self, addr: SocketAddr) -> std::io::Result<OpsServer> {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
@@ -50,6 +71,8 @@ impl Ops {
             .build()?;
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let ops = self.clone();
+        let limits = self.inner.limits;
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
         let thread = std::thread::Builder::new()
             .name("warden-ops".into())
             .spawn(move || {
@@ -65,8 +88,20 @@ impl Ops {
                                 Err(_) => continue,
                             },
                         };
+                        // Past the cap: closed at once (dropped).
+                        let Ok(permit) = std::sync::Arc::clone(&permits).try_acquire_owned() else {
+                            continue;
+                        };
                         let ops = ops.clone();
                         tokio::spawn(async move {
+                            let _permit = permit;
+                            // hyper's header timeout runs from the first
+                            // byte: a client that sends none is cut here.
+                            let first =
+                                tokio::time::timeout(limits.header_read_timeout, stream.readable());
+                            if !matches!(first.await, Ok(Ok(()))) {
+                                return;
+                            }
                             let service = hyper::service::service_fn(
                                 move |request: http::Request<hyper::body::Incoming>| {
                                     let accept = request
@@ -80,7 +115,7 @@ impl Ops {
                             );
                             let _ = hyper::server::conn::http1::Builder::new()
                                 .timer(TokioTimer::new())
-                                .header_read_timeout(Duration::from_secs(10))
+                                .header_read_timeout(limits.header_read_timeout)
                                 .serve_connection(TokioIo::new(stream), service)
                                 .await;
                         });

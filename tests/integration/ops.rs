@@ -568,3 +568,91 @@ fn warden_top_once_prints_the_table_or_says_what_is_wrong() {
     assert_eq!(code, Some(1));
     assert!(err.contains("only http://"), "{err}");
 }
+
+/// Reads `stream` until the server closes it, within `within`: true if it
+/// was closed (end of stream or reset), false if it was still open.
+fn closed_within(mut stream: &TcpStream, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 from the header timeout, then the end.
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn a_thousand_silent_or_slow_clients_neither_delay_a_scrape_nor_stay_connected() {
+    let ops = warden::ops::Ops::builder()
+        .metrics(warden::metrics::MetricsLayer::new())
+        .header_read_timeout(Duration::from_millis(500))
+        .build();
+    let server = ops.serve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.addr();
+    let clients: Vec<TcpStream> = (0..1_000)
+        .map(|i| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            if i % 2 == 1 {
+                // A request head that never ends.
+                stream
+                    .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                    .unwrap();
+            }
+            stream
+        })
+        .collect();
+    let start = Instant::now();
+    let mut scrape = TcpStream::connect(addr).unwrap();
+    scrape
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    scrape
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    let mut response = String::new();
+    scrape.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    // Every one of them cut by the header-read timeout.
+    let open = clients
+        .iter()
+        .filter(|c| !closed_within(c, Duration::from_secs(3)))
+        .count();
+    assert_eq!(open, 0, "connections still open");
+}
+
+#[test]
+fn past_the_connection_cap_a_new_connection_is_closed_at_once() {
+    let ops = warden::ops::Ops::builder()
+        .metrics(warden::metrics::MetricsLayer::new())
+        .max_connections(10)
+        .build();
+    let server = ops.serve("127.0.0.1:0".parse().unwrap()).unwrap();
+    let held: Vec<TcpStream> = (0..10)
+        .map(|_| TcpStream::connect(server.addr()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let one_more = TcpStream::connect(server.addr()).unwrap();
+    assert!(closed_within(&one_more, Duration::from_secs(1)));
+    drop(held);
+}

@@ -10,9 +10,13 @@ use std::time::{Duration, Instant};
 use tracing_subscriber::prelude::*;
 use warden_json::{JsonLayer, NonBlocking};
 
-#[test]
-fn a_stopped_reader_never_blocks_the_logging_call_and_every_line_is_accounted_for() {
-    // The reader: reads nothing for a second, then everything.
+/// A reader that reads nothing for a second, then everything: the process,
+/// the pipe to it, and what it will have read (once the pipe is closed).
+fn stopped_reader() -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::thread::JoinHandle<String>,
+) {
     let mut reader = Command::new("sh")
         .args(["-c", "sleep 1; cat"])
         .stdin(Stdio::piped())
@@ -26,6 +30,12 @@ fn a_stopped_reader_never_blocks_the_logging_call_and_every_line_is_accounted_fo
         out.read_to_string(&mut text).unwrap();
         text
     });
+    (reader, pipe, collected)
+}
+
+#[test]
+fn a_stopped_reader_never_blocks_the_logging_call_and_every_line_is_accounted_for() {
+    let (mut reader, pipe, collected) = stopped_reader();
 
     let (writer, guard) = NonBlocking::new(pipe, 64);
     let counts = writer.clone();
@@ -84,19 +94,8 @@ fn a_stopped_reader_never_blocks_the_logging_call_and_every_line_is_accounted_fo
 /// pipe takes it, and nothing is lost.
 #[test]
 fn the_default_writer_waits_for_a_stopped_reader_and_loses_nothing() {
-    let mut reader = Command::new("sh")
-        .args(["-c", "sleep 1; cat"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sh");
-    let pipe = std::sync::Mutex::new(reader.stdin.take().unwrap());
-    let mut out = reader.stdout.take().unwrap();
-    let collected = std::thread::spawn(move || {
-        let mut text = String::new();
-        out.read_to_string(&mut text).unwrap();
-        text
-    });
+    let (mut reader, pipe, collected) = stopped_reader();
+    let pipe = std::sync::Mutex::new(pipe);
     let layer = JsonLayer::new().with_writer(pipe);
     let produced = 20_000;
     let start = Instant::now();
