@@ -15,6 +15,7 @@ mod ops;
 mod own_audit_sink;
 mod pii_events;
 mod pii_spans_otel;
+mod shutdown;
 
 /// An audit layer with one route, to the SQLite store at `db` keyed with
 /// `key`.
