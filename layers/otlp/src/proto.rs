@@ -179,29 +179,24 @@ pub(crate) trait Batch {
     }
 }
 
-impl Batch for SpanBatch {
-    fn count(&self) -> usize {
-        self.len()
-    }
-    fn body(&mut self) -> Vec<u8> {
-        self.encode()
-    }
-    fn empty(&mut self) {
-        self.clear();
-    }
+/// Both signals' batches are [`Batch`]es, through their own methods.
+macro_rules! batches {
+    ($($batch:ty),*) => {$(
+        impl Batch for $batch {
+            fn count(&self) -> usize {
+                self.len()
+            }
+            fn body(&mut self) -> Vec<u8> {
+                self.encode()
+            }
+            fn empty(&mut self) {
+                self.clear();
+            }
+        }
+    )*};
 }
 
-impl Batch for LogBatch {
-    fn count(&self) -> usize {
-        self.len()
-    }
-    fn body(&mut self) -> Vec<u8> {
-        self.encode()
-    }
-    fn empty(&mut self) {
-        self.clear();
-    }
-}
+batches!(SpanBatch, LogBatch);
 
 /// The spans of one export request, and what is kept between requests.
 #[derive(Debug)]
