@@ -260,15 +260,8 @@ impl WardenSpan {
     /// types), returning the `T` it replaces.
     #[inline]
     pub fn put_slot<T: Any + Send + Sync>(&mut self, value: Box<T>) -> Option<Box<T>> {
-        if let Some(slot) = self.slots.find_mut::<T>() {
-            let old = std::mem::replace(&mut slot.value, value);
-            return old.downcast().ok();
-        }
-        self.slots.put(Slot {
-            type_id: TypeId::of::<T>(),
-            value,
-        });
-        None
+        // Nothing is kept, so the value is always put (`Err` cannot come).
+        self.put_slot_unless(value, |_| false).ok().flatten()
     }
 
     /// [`put_slot`](Self::put_slot), unless the slot holds a `T` that
