@@ -39,6 +39,9 @@ pub struct OtlpLayer {
     shared: Arc<Shared>,
     spans: bool,
     events: bool,
+    /// What `spans` and `events` ask for, worked out when they are set,
+    /// not on each span.
+    callbacks: Callbacks,
 }
 
 impl OtlpLayer {
@@ -50,18 +53,34 @@ impl OtlpLayer {
             shared,
             spans: true,
             events: true,
+            callbacks: Self::callbacks_for(true, true),
         }
+    }
+
+    /// Events; spans when it exports them (or events, which carry their
+    /// span's trace context).
+    fn callbacks_for(spans: bool, events: bool) -> Callbacks {
+        let mut callbacks = Callbacks::EVENT.and(Callbacks::RECORD);
+        if spans || events {
+            callbacks = callbacks.and(Callbacks::OPEN).and(Callbacks::PARENT);
+        }
+        if spans {
+            callbacks = callbacks.and(Callbacks::CLOSE);
+        }
+        callbacks
     }
 
     /// Whether spans are exported (default `true`).
     pub fn with_spans(mut self, enabled: bool) -> Self {
         self.spans = enabled;
+        self.callbacks = Self::callbacks_for(self.spans, self.events);
         self
     }
 
     /// Whether events are exported as log records (default `true`).
     pub fn with_events(mut self, enabled: bool) -> Self {
         self.events = enabled;
+        self.callbacks = Self::callbacks_for(self.spans, self.events);
         self
     }
 }
@@ -193,7 +212,10 @@ impl OtlpLayer {
         let mut record = shared.take_slot::<SpanRecord>()?;
         record.end = shared.closed();
         record.error_event = shared.had_error_event();
-        record.correlation_id = shared.correlation_id().cloned();
+        // The record came empty from the pool: nothing to drop first.
+        if let Some(id) = shared.correlation_id() {
+            record.correlation_id = Some(id.clone());
+        }
         if let Some(sanitized) = extensions.get_mut::<SanitizedFields>() {
             for (name, value) in sanitized.iter() {
                 record.fields.set_owned(name, value);
@@ -209,15 +231,9 @@ where
 {
     /// Events; spans when it exports them (or events, which carry their
     /// span's trace context).
+    #[inline]
     fn callbacks(&self) -> Callbacks {
-        let mut callbacks = Callbacks::EVENT.and(Callbacks::RECORD);
-        if self.spans || self.events {
-            callbacks = callbacks.and(Callbacks::OPEN).and(Callbacks::PARENT);
-        }
-        if self.spans {
-            callbacks = callbacks.and(Callbacks::CLOSE);
-        }
-        callbacks
+        self.callbacks
     }
 
     fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
