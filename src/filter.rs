@@ -8,11 +8,20 @@
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
-use tracing::{Event, Metadata, Subscriber};
+use tracing::{Dispatch, Metadata, Subscriber};
 use tracing_subscriber::filter::{EnvFilter, Targets};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 use warden_core::internal::mark_event_logged;
+
+mod live;
+
+use std::sync::Arc;
+
+use live::Live;
+#[cfg(feature = "log")]
+pub(crate) use live::log_level_filter;
+pub use live::{FilterChange, FilterError, FilterHandle};
 
 /// The filter [`WardenBuilder::filter`](crate::WardenBuilder::filter) (or
 /// `RUST_LOG`) builds, for a stack's registry.
@@ -50,7 +59,9 @@ use warden_core::internal::mark_event_logged;
 /// ```
 #[derive(Debug)]
 pub struct StackFilter {
-    log: Inner,
+    log: Log,
+    /// The directives as given, for [`FilterHandle::directives`].
+    directives: String,
     /// Spans at this level and above are enabled whatever `log` says.
     span_level: LevelFilter,
     /// Audit events are enabled at every level whatever `log` says.
@@ -59,8 +70,18 @@ pub struct StackFilter {
     audit_targets: Vec<String>,
 }
 
+/// The log directives: fixed for the stack's life, or changed while it
+/// runs through a [`FilterHandle`].
 // One per stack: `Targets` (inline directives, with `smallvec`) stays
 // unboxed so that the callsite and event checks do not follow a pointer.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Log {
+    Fixed(Inner),
+    Live(Arc<Live>),
+}
+
+/// The directives as a filter (`Targets` unboxed, as for `Log`).
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Inner {
@@ -68,11 +89,9 @@ enum Inner {
     Env(Box<EnvFilter>),
 }
 
-impl StackFilter {
-    /// Parses `EnvFilter` directives; the error says what is wrong. Audit
-    /// events and spans at INFO are enabled whatever they say (see the
-    /// type's documentation).
-    pub fn parse(directives: &str) -> Result<Self, String> {
+impl Inner {
+    /// Parses `EnvFilter` directives; the error is its parser's message.
+    fn parse(directives: &str) -> Result<Inner, String> {
         // EnvFilter's parser is the reference: whatever it refuses is an
         // error, whichever filter is built.
         let env = EnvFilter::builder()
@@ -81,12 +100,30 @@ impl StackFilter {
         // An empty list means `EnvFilter`'s default (errors only), which an
         // empty `Targets` would not.
         let plain = !directives.trim().is_empty() && !directives.contains(['[', '{', '(']);
-        let log = match directives.trim().parse::<Targets>() {
+        Ok(match directives.trim().parse::<Targets>() {
             Ok(targets) if plain => Inner::Static(targets),
             _ => Inner::Env(Box::new(env)),
-        };
+        })
+    }
+
+    /// The most verbose level the directives enable anywhere.
+    fn log_level(&self) -> LevelFilter {
+        match self {
+            Inner::Static(f) => Layer::<tracing_subscriber::Registry>::max_level_hint(f),
+            Inner::Env(f) => Layer::<tracing_subscriber::Registry>::max_level_hint(&**f),
+        }
+        .unwrap_or(LevelFilter::TRACE)
+    }
+}
+
+impl StackFilter {
+    /// Parses `EnvFilter` directives; the error says what is wrong. Audit
+    /// events and spans at INFO are enabled whatever they say (see the
+    /// type's documentation).
+    pub fn parse(directives: &str) -> Result<Self, String> {
         Ok(StackFilter {
-            log,
+            log: Log::Fixed(Inner::parse(directives)?),
+            directives: directives.to_owned(),
             span_level: LevelFilter::INFO,
             audit: true,
             audit_targets: Vec::new(),
@@ -162,15 +199,49 @@ impl StackFilter {
     /// ```
     pub fn log_level(&self) -> LevelFilter {
         match &self.log {
-            Inner::Static(f) => Layer::<tracing_subscriber::Registry>::max_level_hint(f),
-            Inner::Env(f) => Layer::<tracing_subscriber::Registry>::max_level_hint(&**f),
+            Log::Fixed(inner) => inner.log_level(),
+            Log::Live(live) => live.current().log_level(),
         }
-        .unwrap_or(LevelFilter::TRACE)
     }
 
     /// Whether the log directives decide per call site only (`Targets`).
     pub fn is_static(&self) -> bool {
-        matches!(self.log, Inner::Static(_))
+        match &self.log {
+            Log::Fixed(inner) => matches!(inner, Inner::Static(_)),
+            Log::Live(live) => !live.is_env(),
+        }
+    }
+
+    /// The same filter, with directives that can be changed while it runs
+    /// through the handle (`WardenGuard::set_filter`, `PUT /filter` on the
+    /// ops endpoint): a change applies to call sites already seen, and is
+    /// written to the audit trail as a `CONFIG_CHANGE` record when the
+    /// filter keeps audit events. An event costs a load of one flag more
+    /// than with fixed directives (`benches/filter.rs`).
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    ///
+    /// let (filter, handle) = warden::StackFilter::parse("info")?.logs_only().reloadable();
+    /// let subscriber = tracing_subscriber::registry().with(filter);
+    /// tracing::subscriber::with_default(subscriber, || {
+    ///     assert!(!tracing::enabled!(tracing::Level::DEBUG));
+    ///     let change = handle.set("info,my_app=debug").unwrap();
+    ///     assert_eq!((change.old.as_str(), change.new.as_str()), ("info", "info,my_app=debug"));
+    ///     assert!(tracing::enabled!(target: "my_app", tracing::Level::DEBUG));
+    ///     // A bad directive changes nothing and says why.
+    ///     assert!(handle.set("info,my_app=loud").is_err());
+    ///     assert_eq!(handle.directives(), "info,my_app=debug");
+    /// });
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn reloadable(mut self) -> (StackFilter, FilterHandle) {
+        let live = match self.log {
+            Log::Live(live) => live,
+            Log::Fixed(inner) => Arc::new(Live::new(inner, self.directives.clone(), self.audit)),
+        };
+        self.log = Log::Live(Arc::clone(&live));
+        (self, FilterHandle::new(live))
     }
 
     /// Whether an event with `target` is an audit event: its target is
@@ -193,10 +264,20 @@ impl StackFilter {
     }
 }
 
-/// Calls `$method` on whichever filter this is.
+/// Runs `$body` with `$f` the filter the directives make, whichever it is
+/// (for live directives, the current one).
 macro_rules! each {
     ($self:ident, $f:ident => $body:expr) => {
         match &$self.log {
+            Log::Fixed(inner) => each!(@ inner, $f => $body),
+            Log::Live(live) => {
+                let current = live.current();
+                each!(@ &**current, $f => $body)
+            }
+        }
+    };
+    (@ $inner:expr, $f:ident => $body:expr) => {
+        match $inner {
             Inner::Static($f) => $body,
             Inner::Env($f) => {
                 let $f = &**$f;
@@ -204,6 +285,28 @@ macro_rules! each {
             }
         }
     };
+}
+
+impl StackFilter {
+    /// The `EnvFilter`, when the directives are one: it alone takes the
+    /// span callbacks and judges events by their fields. A live filter
+    /// reads one flag to know (a `Targets` one needs nothing more).
+    #[inline]
+    fn with_env<R>(&self, f: impl FnOnce(&EnvFilter) -> R) -> Option<R> {
+        match &self.log {
+            Log::Fixed(Inner::Env(env)) => Some(f(env)),
+            Log::Fixed(Inner::Static(_)) => None,
+            Log::Live(live) => {
+                if !live.is_env() {
+                    return None;
+                }
+                match &**live.current() {
+                    Inner::Env(env) => Some(f(env)),
+                    Inner::Static(_) => None,
+                }
+            }
+        }
+    }
 }
 
 impl<S> Layer<S> for StackFilter
@@ -256,58 +359,40 @@ where
         Some(log.max(kept))
     }
 
-    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
-        match &self.log {
-            // `Targets` decides per call site: `enabled` did it all.
-            Inner::Static(_) => true,
-            // `EnvFilter` may still turn an event down by its field values:
-            // an audit event is then the audit layer's alone.
-            Inner::Env(f) => {
-                let enabled = Layer::<S>::event_enabled(&**f, event, ctx);
-                let meta = event.metadata();
-                if !enabled && self.is_audit_target(meta.target()) {
-                    mark_event_logged(meta, false);
-                    return true;
-                }
-                enabled
-            }
+    // No `event_enabled`: `EnvFilter` decides events in `enabled` (its
+    // field directives match span fields), and `Targets` per call site.
+
+    fn on_register_dispatch(&self, dispatch: &Dispatch) {
+        if let Log::Live(live) = &self.log {
+            live.register(dispatch);
         }
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.log {
-            Layer::<S>::on_new_span(&**f, attrs, id, ctx);
-        }
+        self.with_env(|f| Layer::<S>::on_new_span(f, attrs, id, ctx));
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.log {
-            Layer::<S>::on_record(&**f, id, values, ctx);
-        }
+        self.with_env(|f| Layer::<S>::on_record(f, id, values, ctx));
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.log {
-            Layer::<S>::on_enter(&**f, id, ctx);
-        }
+        self.with_env(|f| Layer::<S>::on_enter(f, id, ctx));
     }
 
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.log {
-            Layer::<S>::on_exit(&**f, id, ctx);
-        }
+        self.with_env(|f| Layer::<S>::on_exit(f, id, ctx));
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if let Inner::Env(f) = &self.log {
-            Layer::<S>::on_close(&**f, id, ctx);
-        }
+        self.with_env(|f| Layer::<S>::on_close(f, id, ctx));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tracing::Event;
     use tracing_subscriber::prelude::*;
 
     /// Counts the events that reach it.

@@ -133,6 +133,8 @@ pub struct WardenBuilder {
     identity_fields: Vec<String>,
     #[cfg(feature = "ops")]
     ops_addr: Option<std::net::SocketAddr>,
+    #[cfg(feature = "ops")]
+    ops_token: Option<String>,
     otlp: OtlpChoice,
     json: bool,
     non_blocking: Option<usize>,
@@ -157,6 +159,8 @@ impl Default for WardenBuilder {
             identity_fields: Vec::new(),
             #[cfg(feature = "ops")]
             ops_addr: None,
+            #[cfg(feature = "ops")]
+            ops_token: None,
             otlp: OtlpChoice::FromEnv,
             json: true,
             non_blocking: None,
@@ -407,6 +411,22 @@ impl WardenBuilder {
     #[cfg_attr(docsrs, doc(cfg(feature = "ops")))]
     pub fn ops_addr(mut self, addr: std::net::SocketAddr) -> Self {
         self.ops_addr = Some(addr);
+        self
+    }
+
+    /// The bearer token that lets a client change the log directives with
+    /// `PUT /filter` on the ops endpoint (by default `WARDEN_OPS_TOKEN`;
+    /// without either, `PUT /filter` is refused). Compared in constant
+    /// time.
+    ///
+    /// ```
+    /// let builder = warden::Warden::builder().ops_token(std::env::var("OPS_SECRET").unwrap_or_default());
+    /// # drop(builder);
+    /// ```
+    #[cfg(feature = "ops")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ops")))]
+    pub fn ops_token(mut self, token: impl Into<String>) -> Self {
+        self.ops_token = Some(token.into());
         self
     }
 
@@ -673,6 +693,8 @@ impl WardenBuilder {
             parts = parts.with(warden_json::JsonLayer::new().with_writer(writer));
         }
         let log_level = filter.log_level();
+        // Changed while running through the guard and `PUT /filter`.
+        let (filter, filter_handle) = filter.reloadable();
         let stack: BoxedLayer = Box::new(parts);
         let subscriber = tracing_subscriber::registry().with(filter).with(stack);
         #[cfg(feature = "ops")]
@@ -696,6 +718,14 @@ impl WardenBuilder {
             if let Some((writer, _)) = &json_writer {
                 ops = ops.source(writer.clone());
             }
+            ops = ops.filter(filter_handle.clone());
+            let token = self
+                .ops_token
+                .clone()
+                .or_else(|| std::env::var(crate::ops::TOKEN_ENV).ok());
+            if let Some(token) = token.filter(|t| !t.is_empty()) {
+                ops = ops.token(token);
+            }
             ops.build()
         };
         #[cfg(feature = "ops")]
@@ -710,6 +740,7 @@ impl WardenBuilder {
             subscriber,
             WardenGuard {
                 flood,
+                filter: filter_handle,
                 json_writer: json_writer.map(|(_, guard)| guard),
                 pii: self.pii,
                 #[cfg(feature = "ops")]
@@ -736,18 +767,12 @@ impl WardenBuilder {
         if log_bridge {
             #[cfg(feature = "log")]
             {
-                let level = match guard.log_level.into_level() {
-                    None => tracing_log::log::LevelFilter::Off,
-                    Some(tracing::Level::ERROR) => tracing_log::log::LevelFilter::Error,
-                    Some(tracing::Level::WARN) => tracing_log::log::LevelFilter::Warn,
-                    Some(tracing::Level::INFO) => tracing_log::log::LevelFilter::Info,
-                    Some(tracing::Level::DEBUG) => tracing_log::log::LevelFilter::Debug,
-                    Some(tracing::Level::TRACE) => tracing_log::log::LevelFilter::Trace,
-                };
                 tracing_log::LogTracer::builder()
-                    .with_max_level(level)
+                    .with_max_level(crate::filter::log_level_filter(guard.log_level))
                     .init()
                     .map_err(|_| InitError::LogAlreadySet)?;
+                // A change of directives moves the bridge's level too.
+                guard.filter.follow_log_bridge();
             }
         }
         tracing::subscriber::set_global_default(subscriber).map_err(|_| InitError::AlreadySet)?;
@@ -776,6 +801,7 @@ pub fn init() -> Result<WardenGuard, InitError> {
 #[must_use = "dropping the guard flushes and stops the audit writer and the OTLP exporter"]
 pub struct WardenGuard {
     pii: Option<PiiLayer>,
+    filter: crate::FilterHandle,
     flood: Option<crate::flood::FloodLimit>,
     #[cfg(feature = "ops")]
     ops: crate::ops::Ops,
@@ -809,6 +835,29 @@ impl std::fmt::Debug for WardenGuard {
 }
 
 impl WardenGuard {
+    /// Changes the log directives while the stack runs (`EnvFilter`'s
+    /// syntax): applied to every call site before it returns, written to
+    /// the audit trail as a `CONFIG_CHANGE` record, and refused with the
+    /// parser's message (changing nothing) when invalid. See
+    /// [`FilterHandle`](crate::FilterHandle), which [`filter`](Self::filter)
+    /// hands out for other threads.
+    ///
+    /// ```no_run
+    /// let guard = warden::init()?;
+    /// let change = guard.set_filter("info,my_app::db=debug")?;
+    /// println!("log filter: {} -> {}", change.old, change.new);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_filter(&self, directives: &str) -> Result<crate::FilterChange, crate::FilterError> {
+        self.filter.set(directives)
+    }
+
+    /// The handle that changes the log directives (a clone of the one the
+    /// ops endpoint's `PUT /filter` uses).
+    pub fn filter(&self) -> crate::FilterHandle {
+        self.filter.clone()
+    }
+
     /// The flood limit, for what it suppressed per call site.
     pub fn flood(&self) -> Option<&crate::flood::FloodLimit> {
         self.flood.as_ref()

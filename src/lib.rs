@@ -102,7 +102,7 @@ macro_rules! with_every_layer {
 }
 
 mod filter;
-pub use filter::StackFilter;
+pub use filter::{FilterChange, FilterError, FilterHandle, StackFilter};
 pub mod flood;
 
 with_every_layer! {

@@ -11,9 +11,12 @@
 //! warden audit verify --db PATH [--key-file F]
 //! warden audit purge  --db PATH [--older-than 90d]
 //! warden top http://127.0.0.1:9464 [--once] [--interval 2] [--sort p95] [--filter NAME]
+//! warden filter http://127.0.0.1:9464 ['info,my_app::db=debug'] [--token T] [--actor NAME]
 //! ```
 
 mod audit;
+mod filter;
+mod http;
 mod redact;
 mod store;
 mod top;
@@ -41,6 +44,9 @@ enum Command {
     /// A live view of a service's operations endpoint: rate, errors,
     /// p50/p95/p99, in-flight, firing alerts.
     Top(top::TopArgs),
+    /// Show or change a running service's log directives (its ops
+    /// endpoint's `/filter`; a change needs the service's ops token).
+    Filter(filter::FilterArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +76,13 @@ fn main() -> ExitCode {
             Err(e) => {
                 let _ = writeln!(io::stderr(), "warden top: {e}");
                 ExitCode::from(1)
+            }
+        },
+        Command::Filter(args) => match filter::run(&args, &mut io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "warden filter: {e}");
+                ExitCode::from(e.exit_code())
             }
         },
         Command::Redact(args) => {

@@ -28,6 +28,7 @@
 
 #[cfg(feature = "audit")]
 mod audit;
+mod filter;
 mod flood;
 #[cfg(feature = "json")]
 mod json;
@@ -52,6 +53,7 @@ use warden_otlp::Otlp;
 #[cfg(feature = "pii")]
 use warden_pii::PiiLayer;
 
+pub use filter::TOKEN_ENV;
 pub use readiness::{Check, Readiness};
 pub use server::OpsServer;
 pub use service::{OpsFuture, OpsService};
@@ -75,6 +77,9 @@ struct Inner {
     last_metrics_len: std::sync::atomic::AtomicUsize,
     /// How [`Ops::serve`]'s server treats its clients.
     limits: server::Limits,
+    /// The log directives `PUT /filter` changes, and the token it needs.
+    filter: Option<crate::FilterHandle>,
+    token: Option<filter::Token>,
 }
 
 /// Configures [`Ops`].
@@ -93,6 +98,8 @@ pub struct OpsBuilder {
     exporter_grace: Option<Duration>,
     audit_grace: Option<Duration>,
     limits: server::Limits,
+    filter: Option<crate::FilterHandle>,
+    token: Option<filter::Token>,
 }
 
 impl Ops {
@@ -253,6 +260,29 @@ impl OpsBuilder {
         self
     }
 
+    /// The log directives `GET /filter` shows and `PUT /filter` changes
+    /// (the `init()` stack's, from [`StackFilter::reloadable`](crate::StackFilter::reloadable)).
+    pub fn filter(mut self, handle: crate::FilterHandle) -> Self {
+        self.filter = Some(handle);
+        self
+    }
+
+    /// The bearer token `PUT /filter` needs (`Authorization: Bearer
+    /// <token>`, compared in constant time). Without one, `PUT /filter`
+    /// is refused (403): changing what a service logs is off unless asked
+    /// for. `init()` reads it from [`TOKEN_ENV`] (`WARDEN_OPS_TOKEN`).
+    ///
+    /// ```
+    /// let (_filter, handle) = warden::StackFilter::parse("info")?.reloadable();
+    /// let ops = warden::ops::Ops::builder().filter(handle).token("s3cret").build();
+    /// # drop(ops);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(filter::Token::new(token.into()));
+        self
+    }
+
     /// How long exports may fail before `/readyz` says so (default 60 s).
     pub fn exporter_grace(mut self, grace: Duration) -> Self {
         self.exporter_grace = Some(grace);
@@ -294,6 +324,8 @@ impl OpsBuilder {
                 encoder: self.encoder.unwrap_or_default(),
                 last_metrics_len: std::sync::atomic::AtomicUsize::new(4096),
                 limits: self.limits,
+                filter: self.filter,
+                token: self.token,
             }),
         }
     }

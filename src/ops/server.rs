@@ -6,9 +6,13 @@ use std::net::SocketAddr;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
 use super::Ops;
+use super::filter::MAX_BODY;
+use super::service::text;
 
 /// How the server treats its clients ([`OpsBuilder`](super::OpsBuilder)).
 #[derive(Clone, Copy, Debug)]
@@ -53,6 +57,33 @@ impl Drop for OpsServer {
 }
 
 impl Ops {
+    /// Reads the request's body (a `PUT /filter`'s directives, at most
+    /// [`MAX_BODY`] bytes) and answers it.
+    async fn answer(
+        &self,
+        request: http::Request<hyper::body::Incoming>,
+    ) -> http::Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(body) => body.to_bytes(),
+            Err(e) if e.is::<LengthLimitError>() => {
+                return text(
+                    http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "text/plain",
+                    format!("the body is over {MAX_BODY} bytes\n"),
+                );
+            }
+            Err(e) => {
+                return text(
+                    http::StatusCode::BAD_REQUEST,
+                    "text/plain",
+                    format!("the body could not be read: {e}\n"),
+                );
+            }
+        };
+        self.respond_with_body(&http::Request::from_parts(parts, body))
+    }
+
     /// Serves the endpoints on `addr` from a thread of its own (a
     /// single-threaded runtime). A client that has not sent a full request
     /// head within the header-read timeout of its connecting (10 s by
@@ -104,13 +135,8 @@ impl Ops {
                             }
                             let service = hyper::service::service_fn(
                                 move |request: http::Request<hyper::body::Incoming>| {
-                                    let accept = request
-                                        .headers()
-                                        .get(http::header::ACCEPT)
-                                        .and_then(|v| v.to_str().ok());
-                                    let response =
-                                        ops.respond(request.method(), request.uri().path(), accept);
-                                    async move { Ok::<_, Infallible>(response) }
+                                    let ops = ops.clone();
+                                    async move { Ok::<_, Infallible>(ops.answer(request).await) }
                                 },
                             );
                             let _ = hyper::server::conn::http1::Builder::new()

@@ -50,6 +50,16 @@ impl Ops {
         path: &str,
         accept: Option<&str>,
     ) -> Response<Full<Bytes>> {
+        let endpoint = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        if endpoint == "filter" {
+            // Without the request's headers and body: a `PUT` is refused
+            // as unauthorized (see `respond_with_body`).
+            return self.answer_filter(method, &http::HeaderMap::new(), &[]);
+        }
         if method != Method::GET && method != Method::HEAD {
             return text(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -57,11 +67,6 @@ impl Ops {
                 "GET only\n".into(),
             );
         }
-        let endpoint = path
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or_default();
         match endpoint {
             "metrics" => {
                 let format = ExpositionFormat::from_accept(accept);
@@ -89,18 +94,56 @@ impl Ops {
             "" | "ops" => text(
                 StatusCode::OK,
                 "text/plain",
-                "warden: /metrics /healthz /readyz /alerts\n".into(),
+                "warden: /metrics /healthz /readyz /alerts /filter\n".into(),
             ),
             _ => text(
                 StatusCode::NOT_FOUND,
                 "text/plain",
-                "not found: /metrics /healthz /readyz /alerts\n".into(),
+                "not found: /metrics /healthz /readyz /alerts /filter\n".into(),
             ),
         }
     }
 }
 
-fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
+impl Ops {
+    /// The response to a whole request (its body read): what
+    /// [`respond`](Ops::respond) answers, and `PUT /filter`, which needs the
+    /// request's `Authorization` header and its body (the new directives). A
+    /// handler of your own HTTP stack reads the body (at most a few KiB) and
+    /// calls this; [`Ops::serve`]'s server does.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::Request;
+    ///
+    /// let (_filter, handle) = warden::StackFilter::parse("info")?.reloadable();
+    /// let ops = warden::ops::Ops::builder().filter(handle.clone()).token("s3cret").build();
+    /// let put = |auth: &str, body: &'static str| {
+    ///     let request = Request::put("/filter").header("authorization", auth).body(Bytes::from(body)).unwrap();
+    ///     ops.respond_with_body(&request).status()
+    /// };
+    /// assert_eq!(put("Bearer wrong", "debug"), 403);
+    /// assert_eq!(put("Bearer s3cret", "debug,=oops"), 400);
+    /// assert_eq!(handle.directives(), "info");
+    /// assert_eq!(put("Bearer s3cret", "debug"), 200);
+    /// assert_eq!(handle.directives(), "debug");
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn respond_with_body(&self, request: &Request<Bytes>) -> Response<Full<Bytes>> {
+        let path = request.uri().path();
+        if path.trim_end_matches('/').rsplit('/').next() == Some("filter") {
+            return self.answer_filter(request.method(), request.headers(), request.body());
+        }
+        let accept = request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        self.respond(request.method(), path, accept)
+    }
+}
+
+/// A response with a text body.
+pub(super) fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     if let Ok(value) = header::HeaderValue::from_str(content_type) {
@@ -119,6 +162,18 @@ impl<B> tower_service::Service<Request<B>> for OpsService {
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        if request.method() == Method::PUT
+            && path.trim_end_matches('/').rsplit('/').next() == Some("filter")
+        {
+            // The body is not this service's to read (it is generic over
+            // it): say where the change is made.
+            return ready(Ok(text(
+                StatusCode::NOT_IMPLEMENTED,
+                "text/plain",
+                "PUT /filter needs its body: answer it with Ops::respond_with_body\n".into(),
+            )));
+        }
         let accept = request
             .headers()
             .get(header::ACCEPT)

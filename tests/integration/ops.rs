@@ -10,6 +10,8 @@ use warden::Warden;
 use warden::metrics::{Alerts, AlertsView, Rule, Window};
 use warden_test_support::Buffer;
 
+use super::warden_cli;
+
 /// `GET path` with `accept`: the status, the content type and the body.
 fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -269,13 +271,6 @@ impl Drop for LiveQuickstart {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// The `warden` CLI binary `cargo test --workspace` built.
-fn warden_cli() -> std::path::PathBuf {
-    let test_binary = std::env::current_exe().unwrap();
-    let profile_dir = test_binary.parent().and_then(|d| d.parent()).unwrap();
-    profile_dir.join(format!("warden{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn tmux(args: &[&str]) -> String {

@@ -1,9 +1,8 @@
 //! Fetching `/metrics` over HTTP and reading the exposition text.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
+
+use crate::http::{HttpError, Url};
 
 /// One sample: a metric name, its labels, its value.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,109 +15,29 @@ pub(crate) struct Sample {
 /// Why a scrape gave nothing to show.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ScrapeError {
-    #[error("{0}: only http:// endpoints (the warden ops server) are supported")]
-    Scheme(String),
-    #[error("cannot reach {target}: {source}")]
-    Unreachable {
-        target: String,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Http(#[from] HttpError),
     #[error("{target} answered {status}")]
     Status { target: String, status: String },
     #[error("{target} did not answer with metrics: {reason}")]
     Garbage { target: String, reason: String },
 }
 
-/// The `/metrics` URL for `endpoint` (`http://host:port`, with or without
-/// a path): host:port, and the path to ask for.
-pub(crate) fn target(endpoint: &str) -> Result<(String, String), ScrapeError> {
-    let rest = endpoint
-        .strip_prefix("http://")
-        .ok_or_else(|| ScrapeError::Scheme(endpoint.to_owned()))?;
-    let (host, path) = match rest.split_once('/') {
-        Some((host, path)) if !path.is_empty() => (host, format!("/{path}")),
-        Some((host, _)) => (host, "/metrics".to_owned()),
-        None => (rest, "/metrics".to_owned()),
-    };
-    let host = if host.contains(':') {
-        host.to_owned()
-    } else {
-        format!("{host}:80")
-    };
-    Ok((host, path))
-}
-
-/// Fetches and parses the endpoint's metrics (each call one connection,
-/// with short timeouts).
+/// Fetches and parses the endpoint's metrics (`http://host:port`, or the
+/// metrics' own path: `http://host:port/ops/metrics`).
 pub(crate) fn scrape(endpoint: &str) -> Result<Vec<Sample>, ScrapeError> {
-    let (host, path) = target(endpoint)?;
-    let unreachable = |source| ScrapeError::Unreachable {
-        target: endpoint.to_owned(),
-        source,
-    };
-    let addr = host
-        .to_socket_addrs()
-        .map_err(unreachable)?
-        .next()
-        .ok_or_else(|| unreachable(std::io::Error::other("no address")))?;
-    let mut stream =
-        TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(unreachable)?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(unreachable)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {host}\r\naccept: text/plain;version=0.0.4\r\nconnection: close\r\n\r\n"
-    )
-    .map_err(unreachable)?;
-    let mut response = Vec::new();
-    stream
-        .take(64 * 1024 * 1024)
-        .read_to_end(&mut response)
-        .map_err(unreachable)?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| ScrapeError::Garbage {
-            target: endpoint.to_owned(),
-            reason: "not an HTTP response".into(),
-        })?;
-    let status = head.lines().next().unwrap_or_default();
-    if status.split(' ').nth(1) != Some("200") {
+    let url = Url::parse(endpoint, |path| path.unwrap_or("/metrics").to_owned())?;
+    let response = url.request("GET", &[("accept", "text/plain;version=0.0.4")], "")?;
+    if response.status != 200 {
         return Err(ScrapeError::Status {
             target: endpoint.to_owned(),
-            status: status.to_owned(),
+            status: response.status_line,
         });
     }
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    parse(&body).map_err(|reason| ScrapeError::Garbage {
+    parse(&response.body).map_err(|reason| ScrapeError::Garbage {
         target: endpoint.to_owned(),
         reason,
     })
-}
-
-/// A chunked body, joined.
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || after.len() < size {
-            break;
-        }
-        out.push_str(&after[..size]);
-        rest = after[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// The samples of an exposition text (Prometheus or OpenMetrics); an error
@@ -216,12 +135,5 @@ mod tests {
         assert!(samples[2].value.is_nan());
         assert!(parse("<html>nope</html>").is_err());
         assert!(parse("").is_err());
-        assert!(target("https://x").is_err());
-        assert_eq!(
-            target("http://127.0.0.1:9464").unwrap(),
-            ("127.0.0.1:9464".into(), "/metrics".into())
-        );
-        assert_eq!(target("http://h:1/ops/metrics").unwrap().1, "/ops/metrics");
-        assert_eq!(dechunk("5\r\nhello\r\n0\r\n\r\n"), "hello");
     }
 }
