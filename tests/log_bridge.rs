@@ -1,6 +1,6 @@
 //! `init()` bridges the `log` crate: a dependency's `log::info!` is an
 //! event of the stack, sanitized by the gate, written with its own target,
-//! module and file, and filtered by the same directives. One test in this
+//! module and file, and filtered by the same directives (changed ones too). One test in this
 //! binary: it installs the global subscriber and the global `log` logger.
 
 use std::time::Duration;
@@ -68,6 +68,18 @@ fn log_records_are_events_of_the_stack() {
         "{output}"
     );
     assert!(!output.contains("log.target"), "{output}");
+
+    // A change of directives moves the `log` crate's level with them: the
+    // DEBUG record the bridge capped at INFO is written once they allow it.
+    guard.set_filter("info,dep=debug").unwrap();
+    assert_eq!(log::max_level(), log::LevelFilter::Debug);
+    dependency::connect("bob");
+    let handshakes = || lines.contents().matches("handshake details").count();
+    assert_eq!(handshakes(), 1, "{}", lines.contents());
+    guard.set_filter("warn").unwrap();
+    assert_eq!(log::max_level(), log::LevelFilter::Warn);
+    dependency::connect("bob");
+    assert_eq!(handshakes(), 1);
 
     // A second init finds the logger taken and says which switch keeps it.
     let second = Warden::builder()
