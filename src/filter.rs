@@ -12,7 +12,7 @@ use tracing::{Dispatch, Metadata, Subscriber};
 use tracing_subscriber::filter::{EnvFilter, Targets};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::internal::mark_event_logged;
+use warden_core::internal::{mark_event_held, mark_event_logged};
 
 mod live;
 
@@ -68,6 +68,10 @@ pub struct StackFilter {
     audit: bool,
     /// Targets of audit events besides `audit`.
     audit_targets: Vec<String>,
+    /// Events the directives turn down at this level and above are
+    /// enabled, marked held: a request keeps them for its failure
+    /// (`RequestLines`). `OFF`: none.
+    held: LevelFilter,
 }
 
 /// The log directives: fixed for the stack's life, or changed while it
@@ -127,6 +131,7 @@ impl StackFilter {
             span_level: LevelFilter::INFO,
             audit: true,
             audit_targets: Vec::new(),
+            held: LevelFilter::OFF,
         })
     }
 
@@ -172,6 +177,25 @@ impl StackFilter {
     /// ```
     pub fn without_audit_events(mut self) -> Self {
         self.audit = false;
+        self
+    }
+
+    /// Also enables the events the log directives turn down at `level` and
+    /// above (default `OFF`: none), marked as held for a request's failure
+    /// (`warden_core::internal::mark_event_held`): the log sinks skip them
+    /// and [`RequestLines`](crate::request_lines::RequestLines) keeps them
+    /// in their request, writing them if it fails. Such call sites are then
+    /// asked on each event instead of never.
+    ///
+    /// ```
+    /// use tracing::level_filters::LevelFilter;
+    ///
+    /// let filter = warden::StackFilter::parse("info")?.held_level(LevelFilter::DEBUG);
+    /// # drop(filter);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn held_level(mut self, level: LevelFilter) -> Self {
+        self.held = level;
         self
     }
 
@@ -323,7 +347,9 @@ where
         if metadata.is_span() && *metadata.level() <= self.span_level {
             return Interest::always();
         }
-        if metadata.is_event() && self.is_audit_target(metadata.target()) {
+        if metadata.is_event()
+            && (self.is_audit_target(metadata.target()) || *metadata.level() <= self.held)
+        {
             // Asked per event, so that `enabled` marks each one the
             // directives turn down for the log sinks.
             return Interest::sometimes();
@@ -345,6 +371,16 @@ where
             mark_event_logged(metadata, logged);
             return true;
         }
+        if *metadata.level() <= self.held {
+            // Written if the directives say so; else held for the request.
+            let logged = each!(self, f => Layer::<S>::enabled(f, metadata, ctx));
+            if logged {
+                mark_event_logged(metadata, true);
+            } else {
+                mark_event_held(metadata);
+            }
+            return true;
+        }
         each!(self, f => Layer::<S>::enabled(f, metadata, ctx))
     }
 
@@ -356,7 +392,7 @@ where
         } else {
             self.span_level
         };
-        Some(log.max(kept))
+        Some(log.max(kept).max(self.held))
     }
 
     // No `event_enabled`: `EnvFilter` decides events in `enabled` (its

@@ -142,6 +142,7 @@ pub struct WardenBuilder {
     shutdown_timeout: Duration,
     log_bridge: bool,
     flood: Option<crate::flood::FloodLimitBuilder>,
+    request_lines: Option<crate::request_lines::RequestLinesBuilder>,
 }
 
 impl Default for WardenBuilder {
@@ -168,6 +169,7 @@ impl Default for WardenBuilder {
             shutdown_timeout: Duration::from_secs(5),
             log_bridge: cfg!(feature = "log"),
             flood: Some(crate::flood::FloodLimit::builder()),
+            request_lines: None,
         }
     }
 }
@@ -288,6 +290,26 @@ impl WardenBuilder {
     /// ```
     pub fn flood_limit(mut self, flood: crate::flood::FloodLimitBuilder) -> Self {
         self.flood = Some(flood);
+        self
+    }
+
+    /// Holds each request's lines below the log level (DEBUG by default)
+    /// until it ends, and writes them, marked `"buffered": true`, only if
+    /// it failed (an `ERROR` event, `error` recorded on one of its spans,
+    /// a 5xx from the request layer): see
+    /// [`RequestLines`](crate::request_lines::RequestLines). Off by
+    /// default: each call site at the held level is then asked on each
+    /// event instead of never (about 30 ns an event, held or not: see
+    /// BENCHMARKS.md).
+    ///
+    /// ```
+    /// use warden::request_lines::RequestLines;
+    ///
+    /// let builder = warden::Warden::builder().request_lines(RequestLines::builder().max_events(100));
+    /// # drop(builder);
+    /// ```
+    pub fn request_lines(mut self, lines: crate::request_lines::RequestLinesBuilder) -> Self {
+        self.request_lines = Some(lines);
         self
     }
 
@@ -656,6 +678,13 @@ impl WardenBuilder {
         if let Some(flood) = &flood {
             parts = parts.with(flood.clone());
         }
+        // Right after the flood limit and before the gate: a held line
+        // costs its copy, and is scanned only if it is written.
+        let request_lines = self.request_lines.map(|b| b.build());
+        if let Some(lines) = &request_lines {
+            parts = parts.with(lines.clone());
+            filter = filter.held_level(lines.level());
+        }
         if let Some(gate) = &self.pii {
             parts = parts.with(gate.clone());
         }
@@ -715,6 +744,9 @@ impl WardenBuilder {
             if let Some(flood) = &flood {
                 ops = ops.source(flood.clone());
             }
+            if let Some(lines) = &request_lines {
+                ops = ops.source(lines.clone());
+            }
             if let Some((writer, _)) = &json_writer {
                 ops = ops.source(writer.clone());
             }
@@ -740,6 +772,7 @@ impl WardenBuilder {
             subscriber,
             WardenGuard {
                 flood,
+                request_lines,
                 filter: filter_handle,
                 json_writer: json_writer.map(|(_, guard)| guard),
                 pii: self.pii,
@@ -801,6 +834,7 @@ pub fn init() -> Result<WardenGuard, InitError> {
 #[must_use = "dropping the guard flushes and stops the audit writer and the OTLP exporter"]
 pub struct WardenGuard {
     pii: Option<PiiLayer>,
+    request_lines: Option<crate::request_lines::RequestLines>,
     filter: crate::FilterHandle,
     flood: Option<crate::flood::FloodLimit>,
     #[cfg(feature = "ops")]
@@ -856,6 +890,13 @@ impl WardenGuard {
     /// ops endpoint's `PUT /filter` uses).
     pub fn filter(&self) -> crate::FilterHandle {
         self.filter.clone()
+    }
+
+    /// The part that holds requests' lines below the log level, if
+    /// [`WardenBuilder::request_lines`] added it: its counts, and
+    /// `flush_current` to fail the current request.
+    pub fn request_lines(&self) -> Option<&crate::request_lines::RequestLines> {
+        self.request_lines.as_ref()
     }
 
     /// The flood limit, for what it suppressed per call site.

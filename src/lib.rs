@@ -104,6 +104,7 @@ macro_rules! with_every_layer {
 mod filter;
 pub use filter::{FilterChange, FilterError, FilterHandle, StackFilter};
 pub mod flood;
+pub mod request_lines;
 
 with_every_layer! {
     mod init;

@@ -38,6 +38,7 @@ mod otlp;
 mod pii;
 mod process;
 mod readiness;
+mod request_lines;
 mod server;
 mod service;
 mod source;

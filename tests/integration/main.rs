@@ -16,6 +16,7 @@ mod ops;
 mod own_audit_sink;
 mod pii_events;
 mod pii_spans_otel;
+mod request_lines;
 mod shutdown;
 
 /// An audit layer with one route, to the SQLite store at `db` keyed with

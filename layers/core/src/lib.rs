@@ -92,7 +92,9 @@ pub mod internal {
     pub use crate::clock::{WallAnchor, wall_now, wall_now_since_epoch, wall_since_epoch_at};
     pub use crate::correlation::{new_uuid_v7, new_uuid_v7_at, random_u64, random_u128};
     pub use crate::field_name::cached_field_name_kind;
-    pub use crate::logged::{event_logged, mark_event_logged};
+    pub use crate::logged::{
+        event_held, event_logged, mark_event_held, mark_event_logged, replayed_at, replaying,
+    };
     pub use crate::original::{lend_original, with_original_fields};
     pub use crate::rendered::open as open_rendering;
     pub use crate::rendered::{close as close_rendering, has_texts as has_rendered_texts};

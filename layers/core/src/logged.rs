@@ -34,6 +34,59 @@ fn address(meta: &Metadata<'_>) -> usize {
     std::ptr::from_ref(meta) as usize
 }
 
+/// The low bit of a mark: the event is *held* (below the log directives,
+/// at or above the level a request keeps for its failure), not an audit
+/// event. Metadata is aligned, so the bit is free.
+const HELD: usize = 1;
+
+// Not a cache or a pool: what a replay of held events tells the sinks.
+thread_local! {
+    /// While held events are written again: the wall-clock time of the
+    /// one being written, as time since the Unix epoch.
+    static REPLAYING: Cell<Option<std::time::Duration>> = const { Cell::new(None) };
+}
+
+/// Marks the event of call site `meta`, now being dispatched on this
+/// thread, as one the log directives turn down but a request holds for
+/// its failure: the sinks skip it ([`event_logged`] is false) and the
+/// part that holds request lines takes it ([`event_held`]).
+#[inline]
+pub fn mark_event_held(meta: &Metadata<'_>) {
+    let _ = UNLOGGED.try_with(|cell| cell.set(address(meta) | HELD));
+}
+
+/// Whether the event of call site `meta` now being dispatched was marked
+/// held ([`mark_event_held`]).
+#[inline]
+pub fn event_held(meta: &Metadata<'_>) -> bool {
+    UNLOGGED
+        .try_with(|cell| cell.get() == address(meta) | HELD)
+        .unwrap_or(false)
+}
+
+/// Runs `write` (which dispatches a held event again) with the sinks told
+/// that the event is a held one written late: its time is `at` (since the
+/// Unix epoch), it is to be written whatever mark it had, and lines say
+/// `"buffered": true`.
+pub fn replaying<R>(at: std::time::Duration, write: impl FnOnce() -> R) -> R {
+    let mark = UNLOGGED.try_with(|cell| cell.replace(0)).unwrap_or(0);
+    let before = REPLAYING
+        .try_with(|cell| cell.replace(Some(at)))
+        .ok()
+        .flatten();
+    let out = write();
+    let _ = REPLAYING.try_with(|cell| cell.set(before));
+    let _ = UNLOGGED.try_with(|cell| cell.set(mark));
+    out
+}
+
+/// While a held event is written again ([`replaying`]): its time, since
+/// the Unix epoch.
+#[inline]
+pub fn replayed_at() -> Option<std::time::Duration> {
+    REPLAYING.try_with(Cell::get).ok().flatten()
+}
+
 /// Records whether the log filter lets the event of call site `meta`,
 /// now being dispatched on this thread, through to the log sinks.
 /// [`event_logged`] reads it.
@@ -45,11 +98,11 @@ pub fn mark_event_logged(meta: &Metadata<'_>, logged: bool) {
 
 /// Whether a log sink should write the event of call site `meta` now being
 /// dispatched: false only if the stack's filter said its log directives
-/// turn it down.
+/// turn it down (for the audit layer, or held for a request's failure).
 #[inline]
 pub fn event_logged(meta: &Metadata<'_>) -> bool {
     UNLOGGED
-        .try_with(|cell| cell.get() != address(meta))
+        .try_with(|cell| cell.get() & !HELD != address(meta))
         .unwrap_or(true)
 }
 
@@ -97,5 +150,25 @@ mod tests {
             .join()
             .unwrap();
         assert!(!event_logged(&META_A));
+    }
+
+    #[test]
+    fn a_held_event_is_no_sink_s_and_a_replay_writes_it_with_its_time() {
+        mark_event_held(&META_A);
+        assert!(!event_logged(&META_A) && event_held(&META_A));
+        assert!(event_logged(&META_B) && !event_held(&META_B));
+        // An audit mark is not a held one.
+        mark_event_logged(&META_B, false);
+        assert!(!event_logged(&META_B) && !event_held(&META_B));
+        mark_event_held(&META_A);
+        let at = std::time::Duration::from_secs(1_700_000_000);
+        assert_eq!(replayed_at(), None);
+        let inside = replaying(at, || {
+            (event_logged(&META_A), event_held(&META_A), replayed_at())
+        });
+        assert_eq!(inside, (true, false, Some(at)));
+        // The mark and the note are as they were after.
+        assert!(event_held(&META_A));
+        assert_eq!(replayed_at(), None);
     }
 }

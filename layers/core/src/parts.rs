@@ -126,6 +126,16 @@ where
         let _ = (span, extensions);
     }
 
+    /// The layer's work when a span is about to close, before any part's
+    /// [`close`](Self::close) and without its extensions locked: the span
+    /// and every part's state in it are as they were while it was open,
+    /// and the part may dispatch events inside it (a request's held lines,
+    /// written when it failed). Called only if
+    /// [`callbacks`](Self::callbacks) has [`Callbacks::BEFORE_CLOSE`].
+    fn before_close(&self, span: &SpanRef<'_, S>) {
+        let _ = span;
+    }
+
     /// The layer's work on an event, with the event's span (its explicit
     /// parent or the current span), looked up once for every part. By
     /// default, `Layer::on_event`, which looks it up itself.
@@ -188,8 +198,10 @@ impl Callbacks {
     pub const PARENT: Callbacks = Callbacks(1 << 8);
     /// [`SpanPart::early_id`].
     pub const EARLY_ID: Callbacks = Callbacks(1 << 9);
+    /// [`SpanPart::before_close`].
+    pub const BEFORE_CLOSE: Callbacks = Callbacks(1 << 10);
     /// Every one.
-    pub const ALL: Callbacks = Callbacks((1 << 10) - 1);
+    pub const ALL: Callbacks = Callbacks((1 << 11) - 1);
 
     /// Both sets.
     pub const fn and(self, other: Callbacks) -> Callbacks {
@@ -242,11 +254,17 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     P: SpanPart<S> + ?Sized,
 {
-    if !part.callbacks().has(Callbacks::CLOSE) {
+    let callbacks = part.callbacks();
+    if !callbacks.has(Callbacks::CLOSE) && !callbacks.has(Callbacks::BEFORE_CLOSE) {
         return;
     }
     let Some(span) = ctx.span(id) else { return };
-    part.close(&span, &mut span.extensions_mut());
+    if callbacks.has(Callbacks::BEFORE_CLOSE) {
+        part.before_close(&span);
+    }
+    if callbacks.has(Callbacks::CLOSE) {
+        part.close(&span, &mut span.extensions_mut());
+    }
 }
 
 /// A part's `event`, as its own layer's `on_event`: the event's span
@@ -319,6 +337,7 @@ struct Takers {
     id_change: Vec<usize>,
     open: Vec<usize>,
     close: Vec<usize>,
+    before_close: Vec<usize>,
     early_id: Vec<usize>,
     /// Whether any part reads the parent when a span opens.
     parent: bool,
@@ -335,6 +354,7 @@ impl Takers {
             (Callbacks::ID_CHANGE, &mut self.id_change),
             (Callbacks::OPEN, &mut self.open),
             (Callbacks::CLOSE, &mut self.close),
+            (Callbacks::BEFORE_CLOSE, &mut self.before_close),
             (Callbacks::EARLY_ID, &mut self.early_id),
         ] {
             if callbacks.has(callback) {
@@ -677,10 +697,16 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if self.takers.close.is_empty() {
+        if self.takers.close.is_empty() && self.takers.before_close.is_empty() {
             return;
         }
         let Some(span) = ctx.span(&id) else { return };
+        for &i in &self.takers.before_close {
+            self.parts[i].before_close(&span);
+        }
+        if self.takers.close.is_empty() {
+            return;
+        }
         let mut extensions = span.extensions_mut();
         for &i in &self.takers.close {
             self.parts[i].close(&span, &mut extensions);

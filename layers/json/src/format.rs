@@ -358,10 +358,13 @@ impl Json {
             (original, false)
         };
         let names = &self.names;
+        // A request's held line written late has its own time, and says so.
+        let replayed = warden_core::internal::replayed_at();
         if self.timestamp {
             let out = line.key(names.timestamp.quoted());
             out.push('"');
-            time::rfc3339_micros_since_epoch(out, warden_core::internal::wall_now_since_epoch());
+            let at = replayed.unwrap_or_else(warden_core::internal::wall_now_since_epoch);
+            time::rfc3339_micros_since_epoch(out, at);
             out.push('"');
         }
         match texts {
@@ -411,6 +414,9 @@ impl Json {
                 out.push_str(fields);
                 out.push('}');
             }
+        }
+        if replayed.is_some() {
+            line.key("\"buffered\":").push_str("true");
         }
         if self.file {
             if let Some(file) = meta.file() {

@@ -156,7 +156,16 @@ impl OtlpLayer {
         let mut record = self.shared.events.buffer();
         capture(event, &mut record.fields);
         record.metadata = Some(event.metadata());
-        record.time = warden_core::internal::wall_now();
+        record.time = match warden_core::internal::replayed_at() {
+            // A request's held line, written late: its own time, marked.
+            Some(at) => {
+                record
+                    .fields
+                    .push("buffered", warden_core::FieldRef::Bool(true));
+                std::time::UNIX_EPOCH + at
+            }
+            None => warden_core::internal::wall_now(),
+        };
         record.span = ids;
         record.correlation_id = correlation_id;
         self.shared.push_event(record);

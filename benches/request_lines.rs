@@ -1,0 +1,87 @@
+//! The cost of holding a request's DEBUG lines for its failure (issue 26,
+//! part 3), beside its baseline in the same run: `init()`'s stack (flood
+//! limit, PII gate, correlation, metrics, JSON lines to a sink; no audit
+//! store or exporter) running a request with ten DEBUG lines, with DEBUG
+//! filtered out as today, and with the lines held (the request ends clean:
+//! they are dropped). And a request that fails, for what writing them
+//! costs; and ten DEBUG lines outside any request, for what the held level
+//! costs the lines it does not hold.
+//!
+//! `cargo bench --bench request_lines` (figures in BENCHMARKS.md).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tracing::Dispatch;
+use warden::Warden;
+use warden::request_lines::RequestLines;
+
+fn stack(lines: Option<RequestLines>) -> (Dispatch, warden::WardenGuard) {
+    let mut builder = Warden::builder()
+        .filter("info")
+        .without_audit()
+        .without_otlp()
+        .writer(std::io::sink);
+    if lines.is_some() {
+        builder = builder.request_lines(RequestLines::builder());
+    }
+    let (subscriber, guard) = builder.build().unwrap();
+    (Dispatch::new(subscriber), guard)
+}
+
+/// A request with ten DEBUG lines.
+fn request(fail: bool) {
+    let _request = tracing::info_span!("request", route = "/orders").entered();
+    for n in 0..10u64 {
+        tracing::debug!(n = black_box(n), key = "orders:42", "cache miss");
+    }
+    if fail {
+        tracing::error!("payment refused");
+    }
+}
+
+fn request_lines(c: &mut Criterion) {
+    let mut g = c.benchmark_group("request_lines");
+    // What the held level costs a DEBUG line outside any request: asked
+    // and turned down, where it was never asked before.
+    let outside = || {
+        for n in 0..10u64 {
+            tracing::debug!(n = black_box(n), key = "orders:42", "cache miss");
+        }
+    };
+    // One stack at a time: tracing keeps one interest per call site for
+    // all the dispatchers alive, so a DEBUG call site the held stack asks
+    // about would be asked in the other stack too.
+    for held in [false, true] {
+        let (dispatch, guard) = stack(held.then(RequestLines::default));
+        let name = |case: &str| {
+            let config = if held {
+                "debug_held"
+            } else {
+                "debug_filtered_out"
+            };
+            format!("{case}/{config}")
+        };
+        tracing::dispatcher::with_default(&dispatch, || {
+            if held {
+                // What is measured is what it says: ten lines held, then
+                // discarded.
+                request(false);
+                let stats = guard
+                    .request_lines()
+                    .map(RequestLines::stats)
+                    .unwrap_or_default();
+                assert_eq!((stats.held, stats.discarded), (10, 10), "{stats:?}");
+            }
+            g.bench_function(name("clean"), |b| b.iter(|| request(false)));
+            g.bench_function(name("failed"), |b| b.iter(|| request(true)));
+            g.bench_function(name("outside"), |b| b.iter(outside));
+        });
+        drop(dispatch);
+        drop(guard);
+    }
+    g.finish();
+}
+
+criterion_group!(benches, request_lines);
+criterion_main!(benches);

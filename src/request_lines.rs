@@ -1,0 +1,543 @@
+//! A failed request's debug lines: the events a request logs below the log
+//! directives, held in the request until it ends, written if it failed and
+//! dropped if it did not.
+//!
+//! [`RequestLines`] is a part of the stack (`init()`'s, with
+//! [`WardenBuilder::request_lines`](crate::WardenBuilder::request_lines);
+//! or a layer beside a [`StackFilter`](crate::StackFilter) with
+//! [`held_level`](crate::StackFilter::held_level)):
+//!
+//! - The filter enables the events its directives turn down at the held
+//!   level (DEBUG by default) and above, marked *held*
+//!   (`warden_core::internal::mark_event_held`): no log sink writes them.
+//! - This part, right after the flood limit and before the PII gate,
+//!   copies a held event into its request (the root span of its span:
+//!   its call site, its time, its span, its values) and stops it there, so
+//!   that a held line costs its copy and no scan or formatting.
+//! - A request *fails* when an `ERROR` event happens inside it, when one
+//!   of its spans records `error` (any value but `false`; the request
+//!   layer's 5xx does) or `otel.status_code = "ERROR"`, or on
+//!   [`RequestLines::flush_current`]. Its held lines are then dispatched
+//!   again, in order, each with its own time and span (its root if its own
+//!   has closed) and the correlation ID of the request: through the PII
+//!   gate, which sanitizes them as it does every event, to every sink, which
+//!   writes them with `"buffered": true`. They are written before the
+//!   `ERROR` line that failed the request; once it failed, its later held
+//!   lines are written as they come.
+//! - A request that ends without failing drops its held lines.
+//! - Each request holds at most `max_events` lines and `max_bytes` of them,
+//!   and all requests together at most `memory` bytes; a line past a bound
+//!   is dropped. Every line is counted: held, written, discarded (its
+//!   request ended clean), dropped (a bound), in [`RequestLinesStats`] and
+//!   in `/metrics`.
+//!
+//! The held values are copied as the application logged them and are
+//! sanitized when they are written: the gate's scan is the cost of a line,
+//! and a request that does not fail (nearly all) never pays it. Nothing
+//! held leaves the process unless it went through the gate.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use tracing::dispatcher::WeakDispatch;
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Id, Record};
+use tracing::{Dispatch, Event, Level, Metadata, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
+use warden_core::internal::{
+    event_held, mark_event_logged, replayed_at, replaying, wall_since_epoch_at,
+};
+use warden_core::{
+    Callbacks, FieldRef, FieldValue, Moment, Opening, OwnedFields, SpanPart, WardenSpan,
+    visit_fields,
+};
+
+/// What one held line is counted as, besides its text: its record and
+/// each field's slot (an estimate of what it takes in memory).
+const LINE_OVERHEAD: usize = 96;
+const FIELD_OVERHEAD: usize = 48;
+
+/// Holds each request's lines below the log level until it ends; see the
+/// [module](self). Cheap to clone: clones share their counts.
+///
+/// ```
+/// use tracing::level_filters::LevelFilter;
+/// use tracing_subscriber::prelude::*;
+/// use warden::StackFilter;
+/// use warden::request_lines::RequestLines;
+///
+/// let lines = RequestLines::builder().level(LevelFilter::DEBUG).build();
+/// let subscriber = tracing_subscriber::registry()
+///     .with(StackFilter::parse("info")?.held_level(lines.level()))
+///     .with(lines.clone())
+///     .with(warden::json::JsonLayer::new().with_writer(std::io::sink));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _request = tracing::info_span!("request").entered();
+///     tracing::debug!("cache miss"); // held
+///     tracing::error!("payment refused"); // the request failed: "cache miss" is written first
+/// });
+/// assert_eq!((lines.stats().held, lines.stats().written), (1, 1));
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct RequestLines {
+    shared: Arc<Shared>,
+}
+
+/// Configures [`RequestLines`].
+#[derive(Clone, Debug)]
+pub struct RequestLinesBuilder {
+    level: LevelFilter,
+    max_events: usize,
+    max_bytes: usize,
+    memory: usize,
+}
+
+/// What [`RequestLines`] did with the lines it held, since it was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestLinesStats {
+    /// Lines held in their request.
+    pub held: u64,
+    /// Held lines written because their request failed.
+    pub written: u64,
+    /// Held lines dropped because their request ended without failing.
+    pub discarded: u64,
+    /// Lines not held because their request held `max_events` lines or
+    /// `max_bytes` already.
+    pub dropped_request_full: u64,
+    /// Lines not held because all requests held `memory` bytes already.
+    pub dropped_memory: u64,
+    /// Bytes held now, all requests together.
+    pub bytes_held: u64,
+}
+
+#[derive(Debug)]
+struct Shared {
+    level: LevelFilter,
+    max_events: usize,
+    max_bytes: usize,
+    memory: usize,
+    in_use: AtomicUsize,
+    held: AtomicU64,
+    written: AtomicU64,
+    discarded: AtomicU64,
+    dropped_request_full: AtomicU64,
+    dropped_memory: AtomicU64,
+    /// The stack, to write held lines into.
+    dispatch: OnceLock<WeakDispatch>,
+}
+
+/// A request's held lines, in a slot of its root span's [`WardenSpan`].
+#[derive(Debug, Default)]
+struct Request {
+    lines: Vec<Held>,
+    bytes: usize,
+    failed: bool,
+}
+
+/// One held line.
+#[derive(Debug)]
+struct Held {
+    meta: &'static Metadata<'static>,
+    at: Moment,
+    /// Its span, if not the root.
+    span: Option<Id>,
+    fields: OwnedFields,
+}
+
+impl Default for RequestLinesBuilder {
+    fn default() -> Self {
+        RequestLinesBuilder {
+            level: LevelFilter::DEBUG,
+            max_events: 256,
+            max_bytes: 64 * 1024,
+            memory: 32 * 1024 * 1024,
+        }
+    }
+}
+
+impl RequestLinesBuilder {
+    /// The most verbose level held (default DEBUG: DEBUG lines are held
+    /// and TRACE ones not, when the directives write neither).
+    pub fn level(mut self, level: LevelFilter) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// At most this many lines held per request (default 256).
+    pub fn max_events(mut self, n: usize) -> Self {
+        self.max_events = n;
+        self
+    }
+
+    /// At most this many bytes held per request (default 64 KiB).
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// At most this many bytes held by all requests together (default
+    /// 32 MiB).
+    pub fn memory(mut self, bytes: usize) -> Self {
+        self.memory = bytes;
+        self
+    }
+
+    /// The part, ready for a stack.
+    pub fn build(self) -> RequestLines {
+        RequestLines {
+            shared: Arc::new(Shared {
+                level: self.level,
+                max_events: self.max_events,
+                max_bytes: self.max_bytes,
+                memory: self.memory,
+                in_use: AtomicUsize::new(0),
+                held: AtomicU64::new(0),
+                written: AtomicU64::new(0),
+                discarded: AtomicU64::new(0),
+                dropped_request_full: AtomicU64::new(0),
+                dropped_memory: AtomicU64::new(0),
+                dispatch: OnceLock::new(),
+            }),
+        }
+    }
+}
+
+impl Default for RequestLines {
+    fn default() -> Self {
+        RequestLines::builder().build()
+    }
+}
+
+impl RequestLines {
+    /// A builder with the defaults: DEBUG, 256 lines and 64 KiB per
+    /// request, 32 MiB in all.
+    pub fn builder() -> RequestLinesBuilder {
+        RequestLinesBuilder::default()
+    }
+
+    /// The most verbose level held: give it to the stack's filter
+    /// ([`StackFilter::held_level`](crate::StackFilter::held_level)).
+    pub fn level(&self) -> LevelFilter {
+        self.shared.level
+    }
+
+    /// What it did with the lines it held.
+    pub fn stats(&self) -> RequestLinesStats {
+        let s = &self.shared;
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        RequestLinesStats {
+            held: load(&s.held),
+            written: load(&s.written),
+            discarded: load(&s.discarded),
+            dropped_request_full: load(&s.dropped_request_full),
+            dropped_memory: load(&s.dropped_memory),
+            bytes_held: s.in_use.load(Ordering::Relaxed) as u64,
+        }
+    }
+
+    /// Fails the current request (the root of the current span) of the
+    /// current dispatcher: its held lines are written now, and its later
+    /// ones as they come. Returns how many were written; 0 outside a
+    /// request or when the dispatcher's registry is not
+    /// `tracing_subscriber`'s.
+    ///
+    /// ```
+    /// # use tracing_subscriber::prelude::*;
+    /// # let lines = warden::request_lines::RequestLines::default();
+    /// # let subscriber = tracing_subscriber::registry()
+    /// #     .with(warden::StackFilter::parse("info").unwrap().held_level(lines.level()))
+    /// #     .with(lines.clone());
+    /// # tracing::subscriber::with_default(subscriber, || {
+    /// let _request = tracing::info_span!("request").entered();
+    /// tracing::debug!("retrying the payment provider");
+    /// // A failure the code knows of without an ERROR line:
+    /// assert_eq!(lines.flush_current(), 1);
+    /// # });
+    /// ```
+    pub fn flush_current(&self) -> usize {
+        tracing::dispatcher::get_default(|dispatch| {
+            let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
+                return 0;
+            };
+            let Some(id) = dispatch.current_span().id().cloned() else {
+                return 0;
+            };
+            let Some(span) = registry.span(&id) else {
+                return 0;
+            };
+            let root = root_of(span);
+            let lines = self.fail(&root);
+            self.write(lines, &root.id())
+        })
+    }
+
+    /// Marks the request failed and takes its held lines out.
+    fn fail<S>(&self, root: &SpanRef<'_, S>) -> Vec<Held>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let mut extensions = root.extensions_mut();
+        let Some(shared) = WardenSpan::of_mut(&mut extensions) else {
+            return Vec::new();
+        };
+        match shared.slot_mut::<Request>() {
+            Some(request) => {
+                request.failed = true;
+                self.release(request.bytes);
+                request.bytes = 0;
+                std::mem::take(&mut request.lines)
+            }
+            None => {
+                let failed = Request {
+                    failed: true,
+                    ..Request::default()
+                };
+                let _ = shared.put_slot(Box::new(failed));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Writes held lines again through the stack, in order: each inside
+    /// its own span while it is open, else inside the root (or the root
+    /// alone, when the registry is not `tracing_subscriber`'s).
+    fn write(&self, lines: Vec<Held>, root: &Id) -> usize {
+        if lines.is_empty() {
+            return 0;
+        }
+        let n = lines.len();
+        let Some(dispatch) = self.shared.dispatch.get().and_then(WeakDispatch::upgrade) else {
+            // No stack to write into any more: the lines go with it.
+            self.shared.discarded.fetch_add(n as u64, Ordering::Relaxed);
+            return 0;
+        };
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>();
+        for line in lines {
+            let parent = match line.span {
+                Some(id) if registry.is_some_and(|r| r.span(&id).is_some()) => id,
+                _ => root.clone(),
+            };
+            let at = wall_since_epoch_at(line.at);
+            line.fields.with_value_set(line.meta.fields(), |values| {
+                let event = Event::new_child_of(parent, line.meta, values);
+                replaying(at, || dispatch.event(&event));
+            });
+        }
+        self.shared.written.fetch_add(n as u64, Ordering::Relaxed);
+        n
+    }
+
+    /// Gives back `bytes` of the memory bound.
+    fn release(&self, bytes: usize) {
+        if bytes > 0 {
+            self.shared.in_use.fetch_sub(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// Holds `event` in the request of `root`. Returns whether the event
+    /// goes on as it is (its request failed already).
+    fn hold<S>(&self, event: &Event<'_>, span: &SpanRef<'_, S>, root: &SpanRef<'_, S>) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let s = &self.shared;
+        let mut extensions = root.extensions_mut();
+        let Some(shared) = WardenSpan::of_mut(&mut extensions) else {
+            return false;
+        };
+        if shared.slot::<Request>().is_some_and(|r| r.failed) {
+            return true;
+        }
+        let (fields, bytes) = copy(event);
+        let request = match shared.slot_mut::<Request>() {
+            Some(request) => request,
+            None => {
+                let _ = shared.put_slot(Box::<Request>::default());
+                match shared.slot_mut::<Request>() {
+                    Some(request) => request,
+                    None => return false,
+                }
+            }
+        };
+        if request.lines.len() >= s.max_events || request.bytes + bytes > s.max_bytes {
+            s.dropped_request_full.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        if s.in_use.fetch_add(bytes, Ordering::Relaxed) + bytes > s.memory {
+            s.in_use.fetch_sub(bytes, Ordering::Relaxed);
+            s.dropped_memory.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let own = span.id();
+        request.lines.push(Held {
+            meta: event.metadata(),
+            at: Moment::now(),
+            span: (own != root.id()).then_some(own),
+            fields,
+        });
+        request.bytes += bytes;
+        s.held.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    /// Marks the request of `span` failed if `fields` say so.
+    fn watch<S, R>(&self, fields: &R, span: SpanRef<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        R: warden_core::RecordFields + ?Sized,
+    {
+        if !says_failed(fields) {
+            return;
+        }
+        let root = root_of(span);
+        let lines = self.fail(&root);
+        self.write(lines, &root.id());
+    }
+}
+
+/// Whether a span's fields say it failed: `error` (any value but
+/// `false`) or `otel.status_code = "ERROR"`, as the metrics layer counts
+/// errors.
+fn says_failed<R: warden_core::RecordFields + ?Sized>(fields: &R) -> bool {
+    let mut failed = false;
+    visit_fields(fields, |field, value| match field.name() {
+        "error" => failed |= !matches!(value, FieldRef::Bool(false)),
+        "otel.status_code" => {
+            failed |= matches!(value, FieldRef::Str(s) if s.eq_ignore_ascii_case("error"));
+        }
+        _ => {}
+    });
+    failed
+}
+
+/// The root of `span`'s tree: its request.
+fn root_of<'a, S>(span: SpanRef<'a, S>) -> SpanRef<'a, S>
+where
+    S: Subscriber + for<'l> LookupSpan<'l>,
+{
+    let mut span = span;
+    while let Some(parent) = span.parent() {
+        span = parent;
+    }
+    span
+}
+
+/// An event's values, owned, and the bytes they count for.
+fn copy(event: &Event<'_>) -> (OwnedFields, usize) {
+    let mut fields = OwnedFields::with_len(event.metadata().fields().len());
+    let mut bytes = LINE_OVERHEAD;
+    visit_fields(event, |field, value| {
+        let value = FieldValue::from_ref(value);
+        bytes += FIELD_OVERHEAD + value.as_text().map_or(0, str::len);
+        fields.set(field.index(), value);
+    });
+    (fields, bytes)
+}
+
+impl<S> Layer<S> for RequestLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    warden_core::part_callbacks!(S: on_new_span, on_close);
+
+    fn on_register_dispatch(&self, dispatch: &Dispatch) {
+        let _ = self.shared.dispatch.set(dispatch.downgrade());
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        if replayed_at().is_some() {
+            return true;
+        }
+        let meta = event.metadata();
+        if *meta.level() == Level::ERROR {
+            // The request failed: what it held is written before this line.
+            if let Some(span) = ctx.event_span(event) {
+                let root = root_of(span);
+                let lines = self.fail(&root);
+                self.write(lines, &root.id());
+            }
+            return true;
+        }
+        if !event_held(meta) {
+            return true;
+        }
+        // Held, if inside a request: else nobody writes it.
+        let Some(span) = ctx.event_span(event) else {
+            return false;
+        };
+        let above = span.parent().map(root_of);
+        let root = above.as_ref().unwrap_or(&span);
+        if self.hold(event, &span, root) {
+            // Its request failed already: written as it comes.
+            mark_event_logged(meta, true);
+            return true;
+        }
+        false
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            self.watch(values, span);
+        }
+    }
+}
+
+impl<S> SpanPart<S> for RequestLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn callbacks(&self) -> Callbacks {
+        Callbacks::EVENT_ENABLED
+            .and(Callbacks::RECORD)
+            .and(Callbacks::OPEN)
+            .and(Callbacks::BEFORE_CLOSE)
+    }
+
+    fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
+        // A request opened failed (`error = true` among its first fields).
+        // A span below it opened so is not seen (its root may be locked by
+        // another part now); one that records `error` later is.
+        let fields = opening.attrs.fields();
+        if fields.field("error").is_none() && fields.field("otel.status_code").is_none() {
+            return;
+        }
+        if opening.span.parent().is_some() || !says_failed(opening.attrs) {
+            return;
+        }
+        if let Some(shared) = WardenSpan::of_mut(extensions) {
+            let failed = Request {
+                failed: true,
+                ..Request::default()
+            };
+            let _ = shared.put_slot(Box::new(failed));
+        }
+    }
+
+    fn before_close(&self, span: &SpanRef<'_, S>) {
+        if span.parent().is_some() {
+            return;
+        }
+        let taken = {
+            let mut extensions = span.extensions_mut();
+            let Some(shared) = extensions.get_mut::<WardenSpan>() else {
+                return;
+            };
+            let errored = shared.had_error_event();
+            shared.take_slot::<Request>().map(|r| (r, errored))
+        };
+        let Some((request, errored)) = taken else {
+            return;
+        };
+        self.release(request.bytes);
+        if request.failed || errored {
+            self.write(request.lines, &span.id());
+        } else {
+            self.shared
+                .discarded
+                .fetch_add(request.lines.len() as u64, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! A failed request's debug lines (issue 26, part 3): held in the request
+//! below the log level, written in order with their own time, span and
+//! correlation ID and `"buffered": true` when it fails, dropped when it
+//! ends clean; bounded per request and in all; counted exactly.
+
+use std::time::Duration;
+
+use warden::Warden;
+use warden::otlp::Otlp;
+use warden::request_lines::{RequestLines, RequestLinesStats};
+use warden_test_support::{Buffer, collector::Collector};
+
+/// The lines whose message starts with `prefix`.
+fn with_message(lines: &[serde_json::Value], prefix: &str) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .filter(|l| l["message"].as_str().is_some_and(|m| m.starts_with(prefix)))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_failed_request_writes_its_held_lines_in_order_and_a_clean_one_drops_them() {
+    let collector = Collector::start();
+    let lines = Buffer::default();
+    let (subscriber, guard) = Warden::builder()
+        .filter("info")
+        .request_lines(RequestLines::builder())
+        .without_audit()
+        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        // Ends clean: its DEBUG lines are dropped.
+        {
+            let _request = tracing::info_span!("request", correlation_id = "req-clean").entered();
+            for n in 0..10u64 {
+                tracing::debug!(n, "clean step");
+            }
+            tracing::info!("clean done");
+        }
+        // Fails with an ERROR line: five lines in the request, five in a
+        // span still open, sanitized when written, then the error.
+        {
+            let _request = tracing::info_span!("request", correlation_id = "req-failed").entered();
+            for n in 0..5u64 {
+                tracing::debug!(n, user = "ada@example.com", "failed step");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let _db = tracing::info_span!("db", table = "orders").entered();
+            for n in 5..10u64 {
+                tracing::debug!(n, "failed step");
+            }
+            tracing::error!("payment refused");
+            // Failed already: written as it comes.
+            tracing::debug!(n = 10u64, "failed step");
+        }
+        // Fails by its `error` field (the request layer's 5xx), recorded
+        // after a child span that held a line has closed.
+        {
+            let request = tracing::info_span!(
+                "request",
+                correlation_id = "req-500",
+                error = tracing::field::Empty
+            );
+            let _entered = request.enter();
+            tracing::info_span!("cache").in_scope(|| tracing::debug!("record step"));
+            request.record("error", true);
+        }
+        // Fails by a call.
+        {
+            let _request = tracing::info_span!("request", correlation_id = "req-flushed").entered();
+            tracing::debug!("flushed step");
+            assert_eq!(guard.request_lines().unwrap().flush_current(), 1);
+        }
+    });
+    let json = lines.lines();
+    assert!(
+        with_message(&json, "clean step").is_empty(),
+        "{}",
+        lines.contents()
+    );
+    assert_eq!(with_message(&json, "clean done").len(), 1);
+
+    // The failed request: its eleven lines, in order, before and after the error.
+    let messages: Vec<&str> = json
+        .iter()
+        .filter(|l| l["correlation_id"] == "req-failed")
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    let mut expected = vec!["failed step"; 10];
+    expected.extend(["payment refused", "failed step"]);
+    assert_eq!(messages, expected, "{}", lines.contents());
+    let failed = with_message(&json, "failed step");
+    let numbers: Vec<u64> = failed.iter().map(|l| l["n"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (0..=10).collect::<Vec<_>>());
+    for line in &failed[..10] {
+        assert_eq!(line["buffered"], true, "{line}");
+        assert_eq!(line["level"], "DEBUG");
+    }
+    assert!(
+        failed[10].get("buffered").is_none(),
+        "written as it came: {}",
+        failed[10]
+    );
+    // Their own time (apart by the sleeps, and before the error's), and their own span.
+    let time = |l: &serde_json::Value| l["timestamp"].as_str().unwrap().to_owned();
+    let error_time = time(&with_message(&json, "payment refused")[0]);
+    assert!(time(&failed[0]) < time(&failed[4]) && time(&failed[9]) <= error_time);
+    assert_eq!(failed[0]["span"]["name"], "request", "{}", failed[0]);
+    assert_eq!(failed[7]["span"]["name"], "db", "{}", failed[7]);
+    assert_eq!(failed[0]["user"], "[REDACTED:EMAIL]");
+    assert!(!lines.contents().contains("ada@example.com"));
+
+    // The 500: written at its close, in the request (its own span had closed).
+    let recorded = with_message(&json, "record step");
+    assert_eq!(recorded.len(), 1, "{}", lines.contents());
+    assert_eq!(recorded[0]["buffered"], true);
+    assert_eq!(recorded[0]["correlation_id"], "req-500");
+    assert_eq!(recorded[0]["span"]["name"], "request");
+    assert_eq!(
+        with_message(&json, "flushed step")[0]["correlation_id"],
+        "req-flushed"
+    );
+
+    assert_eq!(
+        guard.request_lines().unwrap().stats(),
+        RequestLinesStats {
+            held: 10 + 10 + 1 + 1,
+            written: 10 + 1 + 1,
+            discarded: 10,
+            ..RequestLinesStats::default()
+        }
+    );
+
+    // OTLP log records too, with their own time and the mark.
+    guard.flush(Duration::from_secs(10)).unwrap();
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| o
+            .matches("failed step")
+            .count()
+            == 11),
+        "{}",
+        collector.output()
+    );
+    let output = collector.output();
+    assert_eq!(
+        output.matches("buffered: Bool(true)").count(),
+        12,
+        "{output}"
+    );
+    assert!(!output.contains("clean step") && !output.contains("ada@example.com"));
+}
+
+/// 1,000 requests open at once, each holding lines, against a memory
+/// bound that cannot take them all: the bytes held never pass it, and
+/// every line is held, dropped or later written or discarded, exactly.
+#[test]
+fn a_thousand_open_requests_stay_within_the_memory_bound_and_every_line_is_counted() {
+    const MEMORY: usize = 512 * 1024;
+    let (subscriber, guard) = Warden::builder()
+        .filter("info")
+        .request_lines(RequestLines::builder().memory(MEMORY).max_events(2))
+        .without_audit()
+        .without_otlp()
+        .writer(std::io::sink)
+        .build()
+        .unwrap();
+    let lines = guard.request_lines().unwrap().clone();
+    let mut produced = 0u64;
+    tracing::subscriber::with_default(subscriber, || {
+        let requests: Vec<tracing::Span> = (0..1_000)
+            .map(|n| tracing::info_span!("request", n))
+            .collect();
+        for round in 0..10u64 {
+            for request in &requests {
+                tracing::debug!(parent: request, round, detail = "x".repeat(64), "working");
+                produced += 1;
+            }
+            assert!(
+                lines.stats().bytes_held as usize <= MEMORY,
+                "{:?}",
+                lines.stats()
+            );
+        }
+        let stats = lines.stats();
+        assert!(stats.dropped_memory > 0, "the bound was reached: {stats:?}");
+        assert!(
+            stats.dropped_request_full > 0,
+            "two lines a request: {stats:?}"
+        );
+        assert_eq!(
+            stats.held + stats.dropped_memory + stats.dropped_request_full,
+            produced
+        );
+        // Half of them fail.
+        for request in requests.iter().step_by(2) {
+            tracing::error!(parent: request, "failed");
+        }
+        drop(requests);
+    });
+    let stats = lines.stats();
+    assert_eq!(stats.bytes_held, 0, "{stats:?}");
+    assert_eq!(stats.written + stats.discarded, stats.held, "{stats:?}");
+    assert!(stats.written > 0 && stats.discarded > 0, "{stats:?}");
+}
