@@ -412,7 +412,8 @@ pub struct SiteCount {
     pub suppressed: u64,
 }
 
-fn is_under(target: &str, prefix: &str) -> bool {
+/// Whether `target` is `prefix` or a path below it (`app::db` under `app`).
+pub(crate) fn is_under(target: &str, prefix: &str) -> bool {
     target == prefix || (target.starts_with(prefix) && target[prefix.len()..].starts_with("::"))
 }
 

@@ -680,7 +680,10 @@ impl WardenBuilder {
         }
         // Right after the flood limit and before the gate: a held line
         // costs its copy, and is scanned only if it is written.
-        let request_lines = self.request_lines.map(|b| b.build());
+        let request_lines = self.request_lines.map(|builder| match &audit {
+            Some(a) => builder.audit_target(a.target()).build(),
+            None => builder.build(),
+        });
         if let Some(lines) = &request_lines {
             parts = parts.with(lines.clone());
             filter = filter.held_level(lines.level());

@@ -38,6 +38,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use tracing::dispatcher::WeakDispatch;
 use tracing::level_filters::LevelFilter;
@@ -47,11 +48,12 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::{
-    event_held, mark_event_logged, replayed_at, replaying, wall_since_epoch_at,
+    event_held, event_logged, mark_event_logged, random_u64, replayed_at, replaying,
+    wall_since_epoch_at,
 };
 use warden_core::{
-    Callbacks, FieldRef, FieldValue, Moment, Opening, OwnedFields, SpanPart, WardenSpan,
-    visit_fields,
+    Callbacks, CorrelationId, FieldRef, FieldValue, Moment, Opening, OwnedFields, SpanPart,
+    WardenSpan, visit_fields,
 };
 
 /// What one held line is counted as, besides its text: its record and
@@ -93,6 +95,9 @@ pub struct RequestLinesBuilder {
     max_events: usize,
     max_bytes: usize,
     memory: usize,
+    sample: Option<f64>,
+    slow: Duration,
+    audit_targets: Vec<String>,
 }
 
 /// What [`RequestLines`] did with the lines it held, since it was built.
@@ -111,6 +116,12 @@ pub struct RequestLinesStats {
     pub dropped_memory: u64,
     /// Bytes held now, all requests together.
     pub bytes_held: u64,
+    /// Requests sampling did not keep that ended clean and fast (their
+    /// lines are counted in `discarded`).
+    pub requests_sampled_out: u64,
+    /// Requests sampling did not keep whose lines were written because
+    /// they failed or were slow.
+    pub requests_kept_late: u64,
 }
 
 #[derive(Debug)]
@@ -119,6 +130,12 @@ struct Shared {
     max_events: usize,
     max_bytes: usize,
     memory: usize,
+    /// Requests whose ID hashes below this are kept.
+    sample: Option<u64>,
+    slow: Duration,
+    audit_targets: Vec<String>,
+    requests_sampled_out: AtomicU64,
+    requests_kept_late: AtomicU64,
     in_use: AtomicUsize,
     held: AtomicU64,
     written: AtomicU64,
@@ -135,6 +152,8 @@ struct Request {
     lines: Vec<Held>,
     bytes: usize,
     failed: bool,
+    /// Whether sampling keeps it (decided at its first line it samples).
+    sampled: Option<bool>,
 }
 
 /// One held line.
@@ -145,6 +164,9 @@ struct Held {
     /// Its span, if not the root.
     span: Option<Id>,
     fields: OwnedFields,
+    /// Held until the request fails (below the log level), not because
+    /// sampling did not keep the request: a slow request does not write it.
+    for_failure: bool,
 }
 
 impl Default for RequestLinesBuilder {
@@ -154,6 +176,9 @@ impl Default for RequestLinesBuilder {
             max_events: 256,
             max_bytes: 64 * 1024,
             memory: 32 * 1024 * 1024,
+            sample: None,
+            slow: Duration::from_secs(1),
+            audit_targets: vec![warden_core::AUDIT_TARGET.to_owned()],
         }
     }
 }
@@ -185,6 +210,45 @@ impl RequestLinesBuilder {
         self
     }
 
+    /// Keeps only this share of requests' lines at INFO and below (`0.1`:
+    /// one request in ten; default: every request). A request is kept or
+    /// not by its correlation ID, so that every service that sees the ID
+    /// decides the same (see [`keeps`]); one without an ID is drawn at
+    /// random. A request not kept holds its lines until it ends, and
+    /// writes them anyway if it failed (as for its DEBUG lines) or ran
+    /// longer than [`slow`](Self::slow): no failed or slow request is ever
+    /// sampled out. `WARN` and `ERROR` lines, audit events and what is
+    /// logged outside any request are never sampled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lines = warden::request_lines::RequestLines::builder()
+    ///     .sample(0.1)
+    ///     .slow(Duration::from_millis(500))
+    ///     .build();
+    /// # drop(lines);
+    /// ```
+    pub fn sample(mut self, ratio: f64) -> Self {
+        self.sample = Some(ratio.clamp(0.0, 1.0));
+        self
+    }
+
+    /// A request that ran at least this long is slow: its lines are
+    /// written even if sampling did not keep it (default 1 s).
+    pub fn slow(mut self, threshold: Duration) -> Self {
+        self.slow = threshold;
+        self
+    }
+
+    /// Also never sample the events of `target` (or below it): an audit
+    /// layer's own target (`audit` always is). `init()` adds its audit
+    /// layer's.
+    pub fn audit_target(mut self, target: impl Into<String>) -> Self {
+        self.audit_targets.push(target.into());
+        self
+    }
+
     /// The part, ready for a stack.
     pub fn build(self) -> RequestLines {
         RequestLines {
@@ -193,6 +257,12 @@ impl RequestLinesBuilder {
                 max_events: self.max_events,
                 max_bytes: self.max_bytes,
                 memory: self.memory,
+                // The share as a bound on a 64-bit hash (1.0: all of them).
+                sample: self.sample.map(|r| (r * u64::MAX as f64) as u64),
+                slow: self.slow,
+                audit_targets: self.audit_targets,
+                requests_sampled_out: AtomicU64::new(0),
+                requests_kept_late: AtomicU64::new(0),
                 in_use: AtomicUsize::new(0),
                 held: AtomicU64::new(0),
                 written: AtomicU64::new(0),
@@ -235,6 +305,8 @@ impl RequestLines {
             dropped_request_full: load(&s.dropped_request_full),
             dropped_memory: load(&s.dropped_memory),
             bytes_held: s.in_use.load(Ordering::Relaxed) as u64,
+            requests_sampled_out: load(&s.requests_sampled_out),
+            requests_kept_late: load(&s.requests_kept_late),
         }
     }
 
@@ -337,9 +409,17 @@ impl RequestLines {
         }
     }
 
-    /// Holds `event` in the request of `root`. Returns whether the event
-    /// goes on as it is (its request failed already).
-    fn hold<S>(&self, event: &Event<'_>, span: &SpanRef<'_, S>, root: &SpanRef<'_, S>) -> bool
+    /// Holds `event` in the request of `root`: a line below the log level
+    /// (`for_failure`), or one sampling may not keep. Returns whether the
+    /// event goes on as it is instead (its request failed already, or
+    /// sampling keeps it).
+    fn hold<S>(
+        &self,
+        event: &Event<'_>,
+        span: &SpanRef<'_, S>,
+        root: &SpanRef<'_, S>,
+        for_failure: bool,
+    ) -> bool
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
@@ -348,8 +428,31 @@ impl RequestLines {
         let Some(shared) = WardenSpan::of_mut(&mut extensions) else {
             return false;
         };
-        if shared.slot::<Request>().is_some_and(|r| r.failed) {
+        let known = shared.slot::<Request>().map(|r| (r.failed, r.sampled));
+        if known.is_some_and(|(failed, _)| failed) {
             return true;
+        }
+        if !for_failure {
+            let kept = match known.and_then(|(_, sampled)| sampled) {
+                Some(kept) => kept,
+                None => {
+                    let kept = self.keeps_request(shared.correlation_id());
+                    match shared.slot_mut::<Request>() {
+                        Some(request) => request.sampled = Some(kept),
+                        None => {
+                            let request = Request {
+                                sampled: Some(kept),
+                                ..Request::default()
+                            };
+                            let _ = shared.put_slot(Box::new(request));
+                        }
+                    }
+                    kept
+                }
+            };
+            if kept {
+                return true;
+            }
         }
         let (fields, bytes) = copy(event);
         let request = match shared.slot_mut::<Request>() {
@@ -377,10 +480,32 @@ impl RequestLines {
             at: Moment::now(),
             span: (own != root.id()).then_some(own),
             fields,
+            for_failure,
         });
         request.bytes += bytes;
         s.held.fetch_add(1, Ordering::Relaxed);
         false
+    }
+
+    /// Whether sampling keeps the request with correlation ID `id` (one
+    /// without: drawn at random).
+    fn keeps_request(&self, id: Option<&CorrelationId>) -> bool {
+        let Some(bound) = self.shared.sample else {
+            return true;
+        };
+        let hash = match id {
+            Some(id) => id.with_str(hash_id),
+            None => random_u64(),
+        };
+        hash <= bound && bound > 0
+    }
+
+    /// Whether an event of `target` is an audit event (never sampled).
+    fn is_audit(&self, target: &str) -> bool {
+        self.shared
+            .audit_targets
+            .iter()
+            .any(|a| crate::flood::is_under(target, a))
     }
 
     /// Marks the request of `span` failed if `fields` say so.
@@ -396,6 +521,39 @@ impl RequestLines {
         let lines = self.fail(&root);
         self.write(lines, &root.id());
     }
+}
+
+/// Whether sampling at `ratio` keeps the request with correlation ID `id`:
+/// the same answer in every process, for any service to reproduce —
+/// FNV-1a (64 bits) of the ID's text, mixed by SplitMix64's finalizer,
+/// at most `ratio` × 2⁶⁴.
+///
+/// ```
+/// use warden::request_lines::keeps;
+///
+/// assert!(keeps("0193a4f2-7c1e-7d5a-9b1e-3f2a1c0d4e5f", 1.0));
+/// assert!(!keeps("0193a4f2-7c1e-7d5a-9b1e-3f2a1c0d4e5f", 0.0));
+/// let kept = (0..10_000).filter(|n| keeps(&format!("req-{n}"), 0.1)).count();
+/// assert!((900..1_100).contains(&kept), "{kept}");
+/// ```
+pub fn keeps(id: &str, ratio: f64) -> bool {
+    let bound = (ratio.clamp(0.0, 1.0) * u64::MAX as f64) as u64;
+    bound > 0 && hash_id(id) <= bound
+}
+
+/// FNV-1a of `id`, mixed (SplitMix64's finalizer) so that IDs that differ
+/// in their last characters spread over the whole range.
+fn hash_id(id: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash ^= hash >> 30;
+    hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash ^= hash >> 27;
+    hash = hash.wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^ (hash >> 31)
 }
 
 /// Whether a span's fields say it failed: `error` (any value but
@@ -461,16 +619,24 @@ where
             }
             return true;
         }
-        if !event_held(meta) {
+        let for_failure = event_held(meta);
+        if !for_failure
+            && (self.shared.sample.is_none()
+                || *meta.level() < Level::INFO
+                || !event_logged(meta)
+                || self.is_audit(meta.target()))
+        {
+            // Neither held below the log level nor sampled.
             return true;
         }
-        // Held, if inside a request: else nobody writes it.
+        // Held, if inside a request: else nobody writes a held one, and a
+        // line outside requests is not sampled.
         let Some(span) = ctx.event_span(event) else {
-            return false;
+            return !for_failure;
         };
         let above = span.parent().map(root_of);
         let root = above.as_ref().unwrap_or(&span);
-        if self.hold(event, &span, root) {
+        if self.hold(event, &span, root, for_failure) {
             // Its request failed already: written as it comes.
             mark_event_logged(meta, true);
             return true;
@@ -526,18 +692,39 @@ where
                 return;
             };
             let errored = shared.had_error_event();
-            shared.take_slot::<Request>().map(|r| (r, errored))
+            let took = Moment::now().saturating_duration_since(shared.opened());
+            shared
+                .take_slot::<Request>()
+                .map(|r| (r, errored, took >= self.shared.slow))
         };
-        let Some((request, errored)) = taken else {
+        let Some((request, errored, slow)) = taken else {
             return;
         };
+        let s = &self.shared;
         self.release(request.bytes);
+        let unkept = request.sampled == Some(false);
         if request.failed || errored {
+            if unkept {
+                s.requests_kept_late.fetch_add(1, Ordering::Relaxed);
+            }
             self.write(request.lines, &span.id());
-        } else {
-            self.shared
-                .discarded
-                .fetch_add(request.lines.len() as u64, Ordering::Relaxed);
+            return;
         }
+        // Ended clean: a slow request not kept writes what sampling held
+        // (its lines below the log level are still only for a failure).
+        let (write, drop): (Vec<Held>, Vec<Held>) = request
+            .lines
+            .into_iter()
+            .partition(|line| unkept && slow && !line.for_failure);
+        if unkept {
+            let counter = if slow {
+                &s.requests_kept_late
+            } else {
+                &s.requests_sampled_out
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        s.discarded.fetch_add(drop.len() as u64, Ordering::Relaxed);
+        self.write(write, &span.id());
     }
 }

@@ -205,3 +205,104 @@ fn a_thousand_open_requests_stay_within_the_memory_bound_and_every_line_is_count
     assert_eq!(stats.written + stats.discarded, stats.held, "{stats:?}");
     assert!(stats.written > 0 && stats.discarded > 0, "{stats:?}");
 }
+
+/// Sampling at 0.1 over 10,000 requests, 2% of them failing and 1% slow:
+/// every failed and every slow request complete, the rest kept within ±1%
+/// of 10%, and a second stack fed the same IDs keeps the same requests.
+#[test]
+fn sampling_keeps_a_tenth_by_id_and_every_failed_and_slow_request_whole() {
+    const REQUESTS: usize = 10_000;
+    let run = || {
+        let lines = Buffer::default();
+        let (subscriber, guard) = Warden::builder()
+            .filter("info")
+            .request_lines(
+                RequestLines::builder()
+                    .sample(0.1)
+                    .slow(Duration::from_millis(20)),
+            )
+            .without_audit()
+            .without_otlp()
+            .writer(lines.clone())
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            for n in 0..REQUESTS {
+                let id = format!("req-{n}");
+                let _request = tracing::info_span!("request", correlation_id = %id).entered();
+                tracing::info!(n, "started");
+                tracing::debug!(n, "detail");
+                if n % 100 == 7 {
+                    // 1% slow.
+                    std::thread::sleep(Duration::from_millis(25));
+                }
+                tracing::info!(n, "step");
+                if n % 50 == 3 {
+                    // 2% failing.
+                    tracing::error!(n, "failed");
+                }
+                tracing::warn!(n, "never sampled");
+            }
+        });
+        let stats = guard.request_lines().unwrap().stats();
+        (lines.lines(), stats)
+    };
+    let (json, stats) = run();
+    // Per request: its INFO lines written, and whether its DEBUG one was.
+    let mut info = vec![0usize; REQUESTS];
+    let mut debug = vec![0usize; REQUESTS];
+    let mut warn = vec![0usize; REQUESTS];
+    for line in &json {
+        let n = line["n"].as_u64().unwrap() as usize;
+        match line["level"].as_str().unwrap() {
+            "INFO" => info[n] += 1,
+            "DEBUG" => debug[n] += 1,
+            "WARN" => warn[n] += 1,
+            _ => {}
+        }
+    }
+    assert!(warn.iter().all(|&w| w == 1), "WARN lines are never sampled");
+    let failed = |n: usize| n % 50 == 3;
+    let slow = |n: usize| n % 100 == 7;
+    for n in 0..REQUESTS {
+        if failed(n) || slow(n) {
+            assert_eq!(info[n], 2, "request {n} (failed or slow) whole");
+        }
+        assert!(info[n] == 0 || info[n] == 2, "request {n}: all or none");
+        // DEBUG lines only for the failed ones, sampled or not.
+        assert_eq!(debug[n], usize::from(failed(n)), "request {n}");
+    }
+    let rest: Vec<usize> = (0..REQUESTS).filter(|&n| !failed(n) && !slow(n)).collect();
+    let kept = rest.iter().filter(|&&n| info[n] == 2).count();
+    let share = kept as f64 / rest.len() as f64;
+    assert!(
+        (0.09..=0.11).contains(&share),
+        "kept {kept} of {}: {share}",
+        rest.len()
+    );
+    // Every request is accounted for.
+    let unkept_failed_or_slow = (0..REQUESTS)
+        .filter(|&n| {
+            (failed(n) || slow(n)) && !warden::request_lines::keeps(&format!("req-{n}"), 0.1)
+        })
+        .count() as u64;
+    assert_eq!(stats.requests_kept_late, unkept_failed_or_slow, "{stats:?}");
+    assert_eq!(
+        stats.requests_sampled_out as usize,
+        rest.len() - kept,
+        "{stats:?}"
+    );
+
+    // A second stack, fed the same IDs, keeps the same requests.
+    let (again, _) = run();
+    let kept_in = |lines: &[serde_json::Value]| {
+        let mut kept: Vec<u64> = lines
+            .iter()
+            .filter(|l| l["message"] == "started")
+            .map(|l| l["n"].as_u64().unwrap())
+            .collect();
+        kept.sort_unstable();
+        kept
+    };
+    assert_eq!(kept_in(&json), kept_in(&again));
+}
