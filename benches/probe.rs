@@ -384,6 +384,22 @@ const CASES: &[Case] = &[
         let (dispatch, _guard) = common::warden_stack_at_warn(true);
         in_dispatch(dispatch, n, || common::disabled_debug(7))
     }),
+    ("held/clean_debug_filtered_out", |n| {
+        let (dispatch, _guard) = common::request_lines_stack(false);
+        in_dispatch(dispatch, n, || common::ten_debug_request(false))
+    }),
+    ("held/clean_debug_held", |n| {
+        let (dispatch, _guard) = common::request_lines_stack(true);
+        in_dispatch(dispatch, n, || common::ten_debug_request(false))
+    }),
+    ("held/outside_debug_filtered_out", |n| {
+        let (dispatch, _guard) = common::request_lines_stack(false);
+        in_dispatch(dispatch, n, common::ten_debug_outside)
+    }),
+    ("held/outside_debug_held", |n| {
+        let (dispatch, _guard) = common::request_lines_stack(true);
+        in_dispatch(dispatch, n, common::ten_debug_outside)
+    }),
     ("unit/fmt_json", |n| {
         let stack = tracing_subscriber::registry().with(fmt_json!());
         in_dispatch(Dispatch::new(stack), n, || request_unit(98231))

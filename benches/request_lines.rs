@@ -7,53 +7,21 @@
 //! costs; and ten DEBUG lines outside any request, for what the held level
 //! costs the lines it does not hold.
 //!
-//! `cargo bench --bench request_lines` (figures in BENCHMARKS.md).
-
-use std::hint::black_box;
+//! `cargo bench --bench request_lines`; instruction counts of the same
+//! cases: `./scripts/instructions held/` (figures in BENCHMARKS.md).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tracing::Dispatch;
-use warden::Warden;
 use warden::request_lines::RequestLines;
 
-fn stack(lines: Option<RequestLines>) -> (Dispatch, warden::WardenGuard) {
-    let mut builder = Warden::builder()
-        .filter("info")
-        .without_audit()
-        .without_otlp()
-        .writer(std::io::sink);
-    if lines.is_some() {
-        builder = builder.request_lines(RequestLines::builder());
-    }
-    let (subscriber, guard) = builder.build().unwrap();
-    (Dispatch::new(subscriber), guard)
-}
-
-/// A request with ten DEBUG lines.
-fn request(fail: bool) {
-    let _request = tracing::info_span!("request", route = "/orders").entered();
-    for n in 0..10u64 {
-        tracing::debug!(n = black_box(n), key = "orders:42", "cache miss");
-    }
-    if fail {
-        tracing::error!("payment refused");
-    }
-}
+mod common;
 
 fn request_lines(c: &mut Criterion) {
     let mut g = c.benchmark_group("request_lines");
-    // What the held level costs a DEBUG line outside any request: asked
-    // and turned down, where it was never asked before.
-    let outside = || {
-        for n in 0..10u64 {
-            tracing::debug!(n = black_box(n), key = "orders:42", "cache miss");
-        }
-    };
     // One stack at a time: tracing keeps one interest per call site for
     // all the dispatchers alive, so a DEBUG call site the held stack asks
     // about would be asked in the other stack too.
     for held in [false, true] {
-        let (dispatch, guard) = stack(held.then(RequestLines::default));
+        let (dispatch, guard) = common::request_lines_stack(held);
         let name = |case: &str| {
             let config = if held {
                 "debug_held"
@@ -66,16 +34,22 @@ fn request_lines(c: &mut Criterion) {
             if held {
                 // What is measured is what it says: ten lines held, then
                 // discarded.
-                request(false);
+                common::ten_debug_request(false);
                 let stats = guard
                     .request_lines()
                     .map(RequestLines::stats)
                     .unwrap_or_default();
                 assert_eq!((stats.held, stats.discarded), (10, 10), "{stats:?}");
             }
-            g.bench_function(name("clean"), |b| b.iter(|| request(false)));
-            g.bench_function(name("failed"), |b| b.iter(|| request(true)));
-            g.bench_function(name("outside"), |b| b.iter(outside));
+            g.bench_function(name("clean"), |b| {
+                b.iter(|| common::ten_debug_request(false))
+            });
+            g.bench_function(name("failed"), |b| {
+                b.iter(|| common::ten_debug_request(true))
+            });
+            // What the held level costs a DEBUG line outside any request:
+            // asked and turned down, where it was never asked before.
+            g.bench_function(name("outside"), |b| b.iter(common::ten_debug_outside));
         });
         drop(dispatch);
         drop(guard);

@@ -12,7 +12,9 @@ use tracing::{Dispatch, Metadata, Subscriber};
 use tracing_subscriber::filter::{EnvFilter, Targets};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
-use warden_core::internal::{mark_event_held, mark_event_logged};
+use warden_core::internal::{
+    LocalSiteCache, SiteCache, SiteKey, mark_event_held, mark_event_logged, next_owner,
+};
 
 mod live;
 
@@ -72,6 +74,10 @@ pub struct StackFilter {
     /// enabled, marked held: a request keeps them for its failure
     /// (`RequestLines`). `OFF`: none.
     held: LevelFilter,
+    /// This filter's key in the per-thread cache of its directives'
+    /// answers for held-level call sites (fixed directives; live ones
+    /// take a new key at each change).
+    owner: u64,
 }
 
 /// The log directives: fixed for the stack's life, or changed while it
@@ -132,6 +138,7 @@ impl StackFilter {
             audit: true,
             audit_targets: Vec::new(),
             held: LevelFilter::OFF,
+            owner: next_owner(),
         })
     }
 
@@ -262,7 +269,12 @@ impl StackFilter {
     pub fn reloadable(mut self) -> (StackFilter, FilterHandle) {
         let live = match self.log {
             Log::Live(live) => live,
-            Log::Fixed(inner) => Arc::new(Live::new(inner, self.directives.clone(), self.audit)),
+            Log::Fixed(inner) => Arc::new(Live::new(
+                inner,
+                self.directives.clone(),
+                self.audit,
+                self.owner,
+            )),
         };
         self.log = Log::Live(Arc::clone(&live));
         (self, FilterHandle::new(live))
@@ -311,7 +323,24 @@ macro_rules! each {
     };
 }
 
+// A cache, of the directives' answer for each held-level call site: a
+// `Targets` answer depends on the call site alone.
+thread_local! {
+    static TARGETS_SAID: SiteCache<bool, 64> = const { SiteCache::new(false) };
+}
+
 impl StackFilter {
+    /// The key of the directives' answers in `TARGETS_SAID`, when they are
+    /// `Targets` (an `EnvFilter`'s answer depends on the spans entered).
+    #[inline]
+    fn targets_owner(&self) -> Option<u64> {
+        match &self.log {
+            Log::Fixed(Inner::Static(_)) => Some(self.owner),
+            Log::Fixed(Inner::Env(_)) => None,
+            Log::Live(live) => live.targets_owner(),
+        }
+    }
+
     /// The `EnvFilter`, when the directives are one: it alone takes the
     /// span callbacks and judges events by their fields. A live filter
     /// reads one flag to know (a `Targets` one needs nothing more).
@@ -373,7 +402,18 @@ where
         }
         if *metadata.level() <= self.held {
             // Written if the directives say so; else held for the request.
-            let logged = each!(self, f => Layer::<S>::enabled(f, metadata, ctx));
+            // `Targets` answers by call site alone: its answer is kept per
+            // thread, under a key a change of directives replaces.
+            let logged = match self.targets_owner() {
+                Some(owner) => {
+                    let key = SiteKey::new(owner, std::ptr::from_ref(metadata) as usize);
+                    TARGETS_SAID.cached(
+                        key,
+                        || each!(self, f => Layer::<S>::enabled(f, metadata, ctx)),
+                    )
+                }
+                None => each!(self, f => Layer::<S>::enabled(f, metadata, ctx)),
+            };
             if logged {
                 mark_event_logged(metadata, true);
             } else {
@@ -578,5 +618,46 @@ mod tests {
         let scoped = "info,[request{tenant=acme}]=trace";
         assert!(!StackFilter::parse(scoped).unwrap().is_static());
         assert_eq!(seen(scoped, events), 2);
+    }
+
+    /// Held-level events are enabled and marked held while the directives
+    /// turn them down, and written (not held) once a change lets them
+    /// through: the per-thread answers of the old directives are not used.
+    #[test]
+    fn held_events_are_marked_until_a_change_lets_them_through() {
+        #[derive(Clone, Default)]
+        struct Held(std::sync::Arc<std::sync::Mutex<Vec<(bool, bool)>>>);
+        impl<S: Subscriber> Layer<S> for Held {
+            fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+                let meta = event.metadata();
+                let marks = (
+                    warden_core::internal::event_logged(meta),
+                    warden_core::internal::event_held(meta),
+                );
+                self.0.lock().unwrap().push(marks);
+            }
+        }
+        let (filter, handle) = StackFilter::parse("info")
+            .unwrap()
+            .logs_only()
+            .held_level(LevelFilter::DEBUG)
+            .reloadable();
+        let seen = Held::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(seen.clone());
+        let debug = || tracing::debug!(target: "app::db", "query");
+        tracing::subscriber::with_default(subscriber, || {
+            debug();
+            debug();
+            tracing::trace!(target: "app::db", "below the held level");
+            handle.set("info,app::db=debug").unwrap();
+            debug();
+            handle.set("info").unwrap();
+            debug();
+        });
+        let held = (false, true);
+        let logged = (true, false);
+        assert_eq!(*seen.0.lock().unwrap(), [held, held, logged, held]);
     }
 }

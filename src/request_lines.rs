@@ -36,6 +36,7 @@
 //! and a request that does not fail (nearly all) never pays it. Nothing
 //! held leaves the process unless it went through the gate.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -48,12 +49,12 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::{
-    event_held, event_logged, mark_event_logged, random_u64, replayed_at, replaying,
-    wall_since_epoch_at,
+    LocalPool, Pool, event_held, event_logged, mark_event_logged, random_u64, replayed_at,
+    replaying, wall_since_epoch_at,
 };
 use warden_core::{
-    Callbacks, CorrelationId, FieldRef, FieldValue, Moment, Opening, OwnedFields, SpanPart,
-    WardenSpan, visit_fields,
+    Callbacks, CorrelationId, DebugText, FieldRef, FieldValue, Moment, Opening, OwnedFields,
+    SpanPart, WardenSpan, visit_fields,
 };
 
 /// What one held line is counted as, besides its text: its record and
@@ -146,10 +147,15 @@ struct Shared {
     dispatch: OnceLock<WeakDispatch>,
 }
 
-/// A request's held lines, in a slot of its root span's [`WardenSpan`].
+/// A request's held lines, in a slot of its root span's [`WardenSpan`]:
+/// every line's values in two arenas (`values`, and `text` for the text of
+/// string and `Debug` values), so that holding a line allocates nothing
+/// once the record has grown. Records come from a per-thread pool.
 #[derive(Debug, Default)]
 struct Request {
     lines: Vec<Held>,
+    values: Vec<Value>,
+    text: String,
     bytes: usize,
     failed: bool,
     /// Whether sampling keeps it (decided at its first line it samples).
@@ -163,10 +169,128 @@ struct Held {
     at: Moment,
     /// Its span, if not the root.
     span: Option<Id>,
-    fields: OwnedFields,
+    /// Its values: `Request::values[start..end]`.
+    values: (u32, u32),
     /// Held until the request fails (below the log level), not because
     /// sampling did not keep the request: a slow request does not write it.
     for_failure: bool,
+}
+
+/// One held value: its field's index in the call site's field set, and
+/// the value (text as a range of `Request::text`).
+#[derive(Debug)]
+struct Value {
+    index: usize,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Str(u32, u32),
+    Debug(u32, u32),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Bool(bool),
+    /// 128-bit integers, bytes, errors (their chain): rare, kept whole.
+    Other(Box<FieldValue>),
+}
+
+thread_local! {
+    /// Request records given back when their request ended, for reuse.
+    static RECORDS: Pool<Box<Request>, 64> = const { Pool::new() };
+}
+
+impl Request {
+    /// A record from this thread's pool, or a new one.
+    fn take() -> Box<Request> {
+        RECORDS.take_one().unwrap_or_default()
+    }
+
+    /// Empties the record and gives it back to this thread's pool (kept
+    /// only if it did not grow past what a request usually holds).
+    fn recycle(mut self: Box<Self>) {
+        if self.text.capacity() > 64 * 1024 || self.lines.capacity() > 1024 {
+            return;
+        }
+        self.lines.clear();
+        self.values.clear();
+        self.text.clear();
+        self.bytes = 0;
+        self.failed = false;
+        self.sampled = None;
+        RECORDS.give_back(self);
+    }
+
+    /// Copies `event`'s values in: returns the line's values and the bytes
+    /// it counts for.
+    fn copy(&mut self, event: &Event<'_>) -> ((u32, u32), usize) {
+        let start = self.values.len();
+        let text_before = self.text.len();
+        let (values, text) = (&mut self.values, &mut self.text);
+        visit_fields(event, |field, value| {
+            let at = || text.len() as u32;
+            let kind = match value {
+                FieldRef::Str(s) => {
+                    let from = at();
+                    text.push_str(s);
+                    Kind::Str(from, text.len() as u32)
+                }
+                FieldRef::Debug(d) => {
+                    let from = at();
+                    let _ = write!(text, "{d:?}");
+                    Kind::Debug(from, text.len() as u32)
+                }
+                FieldRef::I64(n) => Kind::I64(n),
+                FieldRef::U64(n) => Kind::U64(n),
+                FieldRef::F64(n) => Kind::F64(n),
+                FieldRef::Bool(b) => Kind::Bool(b),
+                other => Kind::Other(Box::new(FieldValue::from_ref(other))),
+            };
+            values.push(Value {
+                index: field.index(),
+                kind,
+            });
+        });
+        let n = self.values.len() - start;
+        let bytes = LINE_OVERHEAD + n * FIELD_OVERHEAD + (self.text.len() - text_before);
+        ((start as u32, self.values.len() as u32), bytes)
+    }
+
+    /// Forgets the values of a line that was not held after all.
+    fn forget(&mut self, (start, _): (u32, u32), text_before: usize) {
+        self.values.truncate(start as usize);
+        self.text.truncate(text_before);
+    }
+
+    /// A held line's values, owned, to dispatch again.
+    fn fields_of(&self, line: &Held) -> OwnedFields {
+        let mut fields = OwnedFields::with_len(line.meta.fields().len());
+        let (start, end) = line.values;
+        let text = |from: u32, to: u32| {
+            self.text
+                .get(from as usize..to as usize)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        for value in self
+            .values
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+        {
+            let owned = match &value.kind {
+                Kind::Str(from, to) => FieldValue::Str(text(*from, *to)),
+                Kind::Debug(from, to) => FieldValue::Debug(DebugText::from(text(*from, *to))),
+                Kind::I64(n) => FieldValue::I64(*n),
+                Kind::U64(n) => FieldValue::U64(*n),
+                Kind::F64(n) => FieldValue::F64(*n),
+                Kind::Bool(b) => FieldValue::Bool(*b),
+                Kind::Other(other) => (**other).clone(),
+            };
+            fields.set(value.index, owned);
+        }
+        fields
+    }
 }
 
 impl Default for RequestLinesBuilder {
@@ -342,64 +466,82 @@ impl RequestLines {
             };
             let root = root_of(span);
             let lines = self.fail(&root);
-            self.write(lines, &root.id())
+            self.write(lines, &root.id(), |_| true)
         })
     }
 
-    /// Marks the request failed and takes its held lines out.
-    fn fail<S>(&self, root: &SpanRef<'_, S>) -> Vec<Held>
+    /// Marks the request failed and takes its held lines out (in a
+    /// record of their own, the request keeping a fresh one).
+    fn fail<S>(&self, root: &SpanRef<'_, S>) -> Option<Box<Request>>
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let mut extensions = root.extensions_mut();
-        let Some(shared) = WardenSpan::of_mut(&mut extensions) else {
-            return Vec::new();
-        };
+        let shared = WardenSpan::of_mut(&mut extensions)?;
         match shared.slot_mut::<Request>() {
             Some(request) => {
                 request.failed = true;
+                if request.lines.is_empty() {
+                    return None;
+                }
                 self.release(request.bytes);
-                request.bytes = 0;
-                std::mem::take(&mut request.lines)
+                let mut fresh = Request::take();
+                fresh.failed = true;
+                fresh.sampled = request.sampled;
+                Some(std::mem::replace(request, *fresh).into())
             }
             None => {
-                let failed = Request {
-                    failed: true,
-                    ..Request::default()
-                };
-                let _ = shared.put_slot(Box::new(failed));
-                Vec::new()
+                let mut failed = Request::take();
+                failed.failed = true;
+                let _ = shared.put_slot(failed);
+                None
             }
         }
     }
 
-    /// Writes held lines again through the stack, in order: each inside
-    /// its own span while it is open, else inside the root (or the root
-    /// alone, when the registry is not `tracing_subscriber`'s).
-    fn write(&self, lines: Vec<Held>, root: &Id) -> usize {
-        if lines.is_empty() {
-            return 0;
-        }
-        let n = lines.len();
-        let Some(dispatch) = self.shared.dispatch.get().and_then(WeakDispatch::upgrade) else {
-            // No stack to write into any more: the lines go with it.
-            self.shared.discarded.fetch_add(n as u64, Ordering::Relaxed);
+    /// Writes a record's held lines (those `keep` picks) again through the
+    /// stack, in order: each inside its own span while it is open, else
+    /// inside the root (or the root alone, when the registry is not
+    /// `tracing_subscriber`'s); the others are counted discarded. The
+    /// record goes back to the pool.
+    fn write(
+        &self,
+        request: Option<Box<Request>>,
+        root: &Id,
+        keep: impl Fn(&Held) -> bool,
+    ) -> usize {
+        let Some(request) = request else {
             return 0;
         };
+        let s = &self.shared;
+        let kept = request.lines.iter().filter(|l| keep(l)).count();
+        s.discarded
+            .fetch_add((request.lines.len() - kept) as u64, Ordering::Relaxed);
+        let dispatch = match s.dispatch.get().and_then(WeakDispatch::upgrade) {
+            Some(dispatch) if kept > 0 => dispatch,
+            _ => {
+                // Nothing to write, or no stack to write into any more.
+                s.discarded.fetch_add(kept as u64, Ordering::Relaxed);
+                request.recycle();
+                return 0;
+            }
+        };
         let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>();
-        for line in lines {
-            let parent = match line.span {
-                Some(id) if registry.is_some_and(|r| r.span(&id).is_some()) => id,
+        for line in request.lines.iter().filter(|l| keep(l)) {
+            let parent = match &line.span {
+                Some(id) if registry.is_some_and(|r| r.span(id).is_some()) => id.clone(),
                 _ => root.clone(),
             };
             let at = wall_since_epoch_at(line.at);
-            line.fields.with_value_set(line.meta.fields(), |values| {
+            let fields = request.fields_of(line);
+            fields.with_value_set(line.meta.fields(), |values| {
                 let event = Event::new_child_of(parent, line.meta, values);
                 replaying(at, || dispatch.event(&event));
             });
         }
-        self.shared.written.fetch_add(n as u64, Ordering::Relaxed);
-        n
+        s.written.fetch_add(kept as u64, Ordering::Relaxed);
+        request.recycle();
+        kept
     }
 
     /// Gives back `bytes` of the memory bound.
@@ -440,11 +582,9 @@ impl RequestLines {
                     match shared.slot_mut::<Request>() {
                         Some(request) => request.sampled = Some(kept),
                         None => {
-                            let request = Request {
-                                sampled: Some(kept),
-                                ..Request::default()
-                            };
-                            let _ = shared.put_slot(Box::new(request));
+                            let mut request = Request::take();
+                            request.sampled = Some(kept);
+                            let _ = shared.put_slot(request);
                         }
                     }
                     kept
@@ -454,23 +594,30 @@ impl RequestLines {
                 return true;
             }
         }
-        let (fields, bytes) = copy(event);
         let request = match shared.slot_mut::<Request>() {
             Some(request) => request,
             None => {
-                let _ = shared.put_slot(Box::<Request>::default());
+                let _ = shared.put_slot(Request::take());
                 match shared.slot_mut::<Request>() {
                     Some(request) => request,
                     None => return false,
                 }
             }
         };
-        if request.lines.len() >= s.max_events || request.bytes + bytes > s.max_bytes {
+        if request.lines.len() >= s.max_events {
+            s.dropped_request_full.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        let text_before = request.text.len();
+        let (values, bytes) = request.copy(event);
+        if request.bytes + bytes > s.max_bytes {
+            request.forget(values, text_before);
             s.dropped_request_full.fetch_add(1, Ordering::Relaxed);
             return false;
         }
         if s.in_use.fetch_add(bytes, Ordering::Relaxed) + bytes > s.memory {
             s.in_use.fetch_sub(bytes, Ordering::Relaxed);
+            request.forget(values, text_before);
             s.dropped_memory.fetch_add(1, Ordering::Relaxed);
             return false;
         }
@@ -479,7 +626,7 @@ impl RequestLines {
             meta: event.metadata(),
             at: Moment::now(),
             span: (own != root.id()).then_some(own),
-            fields,
+            values,
             for_failure,
         });
         request.bytes += bytes;
@@ -519,7 +666,7 @@ impl RequestLines {
         }
         let root = root_of(span);
         let lines = self.fail(&root);
-        self.write(lines, &root.id());
+        self.write(lines, &root.id(), |_| true);
     }
 }
 
@@ -583,18 +730,6 @@ where
     span
 }
 
-/// An event's values, owned, and the bytes they count for.
-fn copy(event: &Event<'_>) -> (OwnedFields, usize) {
-    let mut fields = OwnedFields::with_len(event.metadata().fields().len());
-    let mut bytes = LINE_OVERHEAD;
-    visit_fields(event, |field, value| {
-        let value = FieldValue::from_ref(value);
-        bytes += FIELD_OVERHEAD + value.as_text().map_or(0, str::len);
-        fields.set(field.index(), value);
-    });
-    (fields, bytes)
-}
-
 impl<S> Layer<S> for RequestLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -615,7 +750,7 @@ where
             if let Some(span) = ctx.event_span(event) {
                 let root = root_of(span);
                 let lines = self.fail(&root);
-                self.write(lines, &root.id());
+                self.write(lines, &root.id(), |_| true);
             }
             return true;
         }
@@ -674,11 +809,9 @@ where
             return;
         }
         if let Some(shared) = WardenSpan::of_mut(extensions) {
-            let failed = Request {
-                failed: true,
-                ..Request::default()
-            };
-            let _ = shared.put_slot(Box::new(failed));
+            let mut failed = Request::take();
+            failed.failed = true;
+            let _ = shared.put_slot(failed);
         }
     }
 
@@ -707,15 +840,11 @@ where
             if unkept {
                 s.requests_kept_late.fetch_add(1, Ordering::Relaxed);
             }
-            self.write(request.lines, &span.id());
+            self.write(Some(request), &span.id(), |_| true);
             return;
         }
         // Ended clean: a slow request not kept writes what sampling held
         // (its lines below the log level are still only for a failure).
-        let (write, drop): (Vec<Held>, Vec<Held>) = request
-            .lines
-            .into_iter()
-            .partition(|line| unkept && slow && !line.for_failure);
         if unkept {
             let counter = if slow {
                 &s.requests_kept_late
@@ -724,7 +853,9 @@ where
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }
-        s.discarded.fetch_add(drop.len() as u64, Ordering::Relaxed);
-        self.write(write, &span.id());
+        let write_sampled = unkept && slow;
+        self.write(Some(request), &span.id(), |line| {
+            write_sampled && !line.for_failure
+        });
     }
 }

@@ -234,3 +234,37 @@ pub fn request_unit(n: u64) {
     tracing::info!(customer = "ada@example.com", "charging the customer");
     tracing::warn!(latency_ms = 12u64, "slow provider");
 }
+
+/// `init()`'s stack without an audit store or exporter, JSON lines to a
+/// sink, DEBUG filtered out: with a request's DEBUG lines held for its
+/// failure (`held`), or not (issue 26, part 3).
+pub fn request_lines_stack(held: bool) -> (tracing::Dispatch, warden::WardenGuard) {
+    let mut builder = warden::Warden::builder()
+        .filter("info")
+        .without_audit()
+        .without_otlp()
+        .writer(std::io::sink);
+    if held {
+        builder = builder.request_lines(warden::request_lines::RequestLines::builder());
+    }
+    let (subscriber, guard) = builder.build().expect("a stack");
+    (tracing::Dispatch::new(subscriber), guard)
+}
+
+/// A request with ten DEBUG lines (and an ERROR one that fails it).
+pub fn ten_debug_request(fail: bool) {
+    let _request = tracing::info_span!("request", route = "/orders").entered();
+    for n in 0..10u64 {
+        tracing::debug!(n = std::hint::black_box(n), key = "orders:42", "cache miss");
+    }
+    if fail {
+        tracing::error!("payment refused");
+    }
+}
+
+/// Ten DEBUG lines outside any request.
+pub fn ten_debug_outside() {
+    for n in 0..10u64 {
+        tracing::debug!(n = std::hint::black_box(n), key = "orders:42", "cache miss");
+    }
+}

@@ -8,7 +8,7 @@
 //! returns; until then an event may still be decided by the old
 //! directives, never by neither.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::{ArcSwap, Guard};
@@ -33,6 +33,9 @@ pub(super) struct Live {
     /// Whether the `log` crate's bridge was installed with the stack (its
     /// own maximum level then follows the directives).
     log_bridge: AtomicBool,
+    /// The key of the current directives' cached answers (a new one at
+    /// each change, so that no answer of the old ones is used).
+    owner: AtomicU64,
 }
 
 impl std::fmt::Debug for Live {
@@ -45,8 +48,9 @@ impl std::fmt::Debug for Live {
 }
 
 impl Live {
-    pub(super) fn new(inner: Inner, directives: String, audit: bool) -> Live {
+    pub(super) fn new(inner: Inner, directives: String, audit: bool, owner: u64) -> Live {
         Live {
+            owner: AtomicU64::new(owner),
             env: AtomicBool::new(matches!(inner, Inner::Env(_))),
             current: ArcSwap::from_pointee(inner),
             directives: Mutex::new(directives),
@@ -66,6 +70,16 @@ impl Live {
     #[inline]
     pub(super) fn is_env(&self) -> bool {
         self.env.load(Ordering::Acquire)
+    }
+
+    /// The key of the current directives' cached answers, when they are
+    /// `Targets`.
+    #[inline]
+    pub(super) fn targets_owner(&self) -> Option<u64> {
+        if self.is_env() {
+            return None;
+        }
+        Some(self.owner.load(Ordering::Acquire))
     }
 
     /// Keeps the stack the filter is part of, for the audit records.
@@ -231,10 +245,15 @@ impl FilterHandle {
         let log_level = inner.log_level();
         live.current.store(Arc::new(inner));
         live.env.store(env, Ordering::Release);
+        live.owner
+            .store(warden_core::internal::next_owner(), Ordering::Release);
         let old = std::mem::replace(&mut *text, directives.to_owned());
         // Every call site already seen is asked again (and tracing's
         // maximum level recomputed) before this returns; the lock keeps
         // two changes from interleaving their rebuilds.
+        // A call site the new directives always enable is no longer asked
+        // about, and would keep the mark the old ones gave its last event.
+        warden_core::internal::forget_marks();
         live.rebuild_interest();
         if live.log_bridge.load(Ordering::Relaxed) {
             set_log_max_level(log_level);

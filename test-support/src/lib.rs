@@ -42,3 +42,14 @@ pub fn assert_clean(text: &str) {
         assert!(!text.contains(raw), "raw value {raw:?} leaked into: {text}");
     }
 }
+
+/// The `warden` CLI binary `cargo test --workspace` built, beside the
+/// running test binary.
+pub fn warden_cli() -> std::path::PathBuf {
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("the profile directory");
+    profile_dir.join(format!("warden{}", std::env::consts::EXE_SUFFIX))
+}

@@ -9,7 +9,6 @@ mod examples;
 mod flood;
 mod full_stack;
 mod init;
-mod live_filter;
 mod log_filter;
 mod metrics_audit;
 mod ops;
@@ -28,11 +27,4 @@ fn sqlite_audit(db: &std::path::Path, key: &warden::audit::AuditKey) -> warden::
         .route(Route::new("db", RouteFilter::all()).sink(sink))
         .build()
         .unwrap()
-}
-
-/// The `warden` CLI binary `cargo test --workspace` built.
-fn warden_cli() -> std::path::PathBuf {
-    let test_binary = std::env::current_exe().unwrap();
-    let profile_dir = test_binary.parent().and_then(|d| d.parent()).unwrap();
-    profile_dir.join(format!("warden{}", std::env::consts::EXE_SUFFIX))
 }

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use warden::Warden;
 use warden::metrics::{Alerts, AlertsView, Rule, Window};
-use warden_test_support::Buffer;
-
-use super::warden_cli;
+use warden_test_support::{Buffer, warden_cli};
 
 /// `GET path` with `accept`: the status, the content type and the body.
 fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> (u16, String, String) {

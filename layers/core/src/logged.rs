@@ -19,14 +19,42 @@
 //! events after the other stack marked one.)
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing_core::Metadata;
 
 // Not a cache or a pool: a mark between two layers of one dispatch.
 thread_local! {
     /// The call site of the last event the log filter turned down, as an
-    /// address (0: none).
-    static UNLOGGED: Cell<usize> = const { Cell::new(0) };
+    /// address (0: none), and the epoch it was marked in.
+    static UNLOGGED: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// Marks of an earlier epoch are not read: a change of the log directives
+/// starts a new one ([`forget_marks`]), since a call site marked before
+/// it may no longer be asked about (and so marked afresh) after it.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Makes every mark made so far, on every thread, count as none: for a
+/// change of the log directives, after which a call site they now always
+/// enable is no longer asked about, and would keep its last mark.
+pub fn forget_marks() {
+    EPOCH.fetch_add(1, Ordering::Release);
+}
+
+/// The mark for the event now being dispatched, if one of this epoch.
+#[inline]
+fn current_mark() -> usize {
+    match UNLOGGED.try_with(Cell::get) {
+        Ok((mark, epoch)) if epoch == EPOCH.load(Ordering::Acquire) => mark,
+        _ => 0,
+    }
+}
+
+#[inline]
+fn set_mark(mark: usize) {
+    let epoch = EPOCH.load(Ordering::Acquire);
+    let _ = UNLOGGED.try_with(|cell| cell.set((mark, epoch)));
 }
 
 #[inline]
@@ -52,16 +80,14 @@ thread_local! {
 /// part that holds request lines takes it ([`event_held`]).
 #[inline]
 pub fn mark_event_held(meta: &Metadata<'_>) {
-    let _ = UNLOGGED.try_with(|cell| cell.set(address(meta) | HELD));
+    set_mark(address(meta) | HELD);
 }
 
 /// Whether the event of call site `meta` now being dispatched was marked
 /// held ([`mark_event_held`]).
 #[inline]
 pub fn event_held(meta: &Metadata<'_>) -> bool {
-    UNLOGGED
-        .try_with(|cell| cell.get() == address(meta) | HELD)
-        .unwrap_or(false)
+    current_mark() == address(meta) | HELD
 }
 
 /// Runs `write` (which dispatches a held event again) with the sinks told
@@ -69,7 +95,9 @@ pub fn event_held(meta: &Metadata<'_>) -> bool {
 /// Unix epoch), it is to be written whatever mark it had, and lines say
 /// `"buffered": true`.
 pub fn replaying<R>(at: std::time::Duration, write: impl FnOnce() -> R) -> R {
-    let mark = UNLOGGED.try_with(|cell| cell.replace(0)).unwrap_or(0);
+    let mark = UNLOGGED
+        .try_with(|cell| cell.replace((0, 0)))
+        .unwrap_or((0, 0));
     let before = REPLAYING
         .try_with(|cell| cell.replace(Some(at)))
         .ok()
@@ -92,8 +120,7 @@ pub fn replayed_at() -> Option<std::time::Duration> {
 /// [`event_logged`] reads it.
 #[inline]
 pub fn mark_event_logged(meta: &Metadata<'_>, logged: bool) {
-    let value = if logged { 0 } else { address(meta) };
-    let _ = UNLOGGED.try_with(|cell| cell.set(value));
+    set_mark(if logged { 0 } else { address(meta) });
 }
 
 /// Whether a log sink should write the event of call site `meta` now being
@@ -101,14 +128,16 @@ pub fn mark_event_logged(meta: &Metadata<'_>, logged: bool) {
 /// turn it down (for the audit layer, or held for a request's failure).
 #[inline]
 pub fn event_logged(meta: &Metadata<'_>) -> bool {
-    UNLOGGED
-        .try_with(|cell| cell.get() & !HELD != address(meta))
-        .unwrap_or(true)
+    current_mark() & !HELD != address(meta)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The epoch is global: a test that starts a new one would blank the
+    /// marks another test just made.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     use tracing_core::{Callsite, Interest, Level, metadata::Kind};
 
     struct Site(u8);
@@ -132,6 +161,7 @@ mod tests {
 
     #[test]
     fn a_mark_applies_to_its_own_call_site_only() {
+        let _one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         assert!(event_logged(&META_A), "nothing marked yet");
         mark_event_logged(&META_A, false);
         assert!(!event_logged(&META_A));
@@ -145,6 +175,7 @@ mod tests {
 
     #[test]
     fn each_thread_has_its_own_mark() {
+        let _one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         mark_event_logged(&META_A, false);
         std::thread::spawn(|| assert!(event_logged(&META_A)))
             .join()
@@ -154,6 +185,7 @@ mod tests {
 
     #[test]
     fn a_held_event_is_no_sink_s_and_a_replay_writes_it_with_its_time() {
+        let _one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         mark_event_held(&META_A);
         assert!(!event_logged(&META_A) && event_held(&META_A));
         assert!(event_logged(&META_B) && !event_held(&META_B));
@@ -170,5 +202,16 @@ mod tests {
         // The mark and the note are as they were after.
         assert!(event_held(&META_A));
         assert_eq!(replayed_at(), None);
+    }
+
+    #[test]
+    fn a_change_of_directives_forgets_every_mark() {
+        let _one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+        mark_event_held(&META_A);
+        assert!(event_held(&META_A) && !event_logged(&META_A));
+        forget_marks();
+        assert!(!event_held(&META_A) && event_logged(&META_A));
+        mark_event_logged(&META_B, false);
+        assert!(!event_logged(&META_B), "a mark made after is read");
     }
 }

@@ -200,8 +200,12 @@ impl Callbacks {
     pub const EARLY_ID: Callbacks = Callbacks(1 << 9);
     /// [`SpanPart::before_close`].
     pub const BEFORE_CLOSE: Callbacks = Callbacks(1 << 10);
+    /// `Layer::enabled` (a part that filters by metadata; a part without
+    /// it is not asked, which saves a call per part on each event of a
+    /// call site asked every time).
+    pub const ENABLED: Callbacks = Callbacks(1 << 11);
     /// Every one.
-    pub const ALL: Callbacks = Callbacks((1 << 11) - 1);
+    pub const ALL: Callbacks = Callbacks((1 << 12) - 1);
 
     /// Both sets.
     pub const fn and(self, other: Callbacks) -> Callbacks {
@@ -329,6 +333,7 @@ macro_rules! part_callbacks {
 /// Which parts take each callback, by index.
 #[derive(Default)]
 struct Takers {
+    enabled: Vec<usize>,
     event_enabled: Vec<usize>,
     event: Vec<usize>,
     record: Vec<usize>,
@@ -346,6 +351,7 @@ struct Takers {
 impl Takers {
     fn add(&mut self, index: usize, callbacks: Callbacks) {
         for (callback, takers) in [
+            (Callbacks::ENABLED, &mut self.enabled),
             (Callbacks::EVENT_ENABLED, &mut self.event_enabled),
             (Callbacks::EVENT, &mut self.event),
             (Callbacks::RECORD, &mut self.record),
@@ -598,7 +604,10 @@ where
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.parts.iter().all(|p| p.enabled(metadata, ctx.clone()))
+        self.takers
+            .enabled
+            .iter()
+            .all(|&i| self.parts[i].enabled(metadata, ctx.clone()))
     }
 
     fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {

@@ -1,7 +1,10 @@
 //! Log directives changed while the stack runs (issue 26, part 4): through
 //! the guard, a `FilterHandle`, `PUT /filter` over real HTTP and the
 //! `warden filter` command; under four logging threads; beside per-layer
-//! filters; each change in the audit trail.
+//! filters; each change in the audit trail. A binary of its own: a change
+//! of directives forgets every thread's marks of turned-down events
+//! (`warden_core::internal::forget_marks`), which the other integration
+//! tests' events in flight would feel.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -9,9 +12,7 @@ use tracing::level_filters::LevelFilter;
 use tracing_subscriber::prelude::*;
 use warden::audit::{EventType, Query, SqliteStore};
 use warden::{StackFilter, Warden};
-use warden_test_support::{Buffer, Capture, Scratch};
-
-use super::warden_cli;
+use warden_test_support::{Buffer, Capture, Scratch, warden_cli};
 
 /// Logs one DEBUG line of `app::db` from the same call site each time.
 fn query(n: u64) {
