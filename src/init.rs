@@ -299,8 +299,8 @@ impl WardenBuilder {
     /// a 5xx from the request layer): see
     /// [`RequestLines`](crate::request_lines::RequestLines). Off by
     /// default: each call site at the held level is then asked on each
-    /// event instead of never (about 30 ns an event, held or not: see
-    /// BENCHMARKS.md).
+    /// event instead of never (about 40 ns a line held or turned down:
+    /// see BENCHMARKS.md).
     ///
     /// ```
     /// use warden::request_lines::RequestLines;
