@@ -678,6 +678,19 @@ impl WardenBuilder {
         if let Some(flood) = &flood {
             parts = parts.with(flood.clone());
         }
+        // Correlation before the request lines, which sample a request by
+        // its ID when it opens.
+        if self.correlation {
+            let mut correlation = CorrelationLayer::default();
+            // An ID from a client is kept only if the gate finds nothing in
+            // it: an email sent as `x-request-id` is not printed on every
+            // line nor stored in the audit trail.
+            if let Some(s) = &sanitizer {
+                let s = s.clone();
+                correlation = correlation.accept_ids(move |id| !s.contains_pii(id));
+            }
+            parts = parts.with(correlation);
+        }
         // Right after the flood limit and before the gate: a held line
         // costs its copy, and is scanned only if it is written.
         let request_lines = self.request_lines.map(|builder| match &audit {
@@ -693,17 +706,6 @@ impl WardenBuilder {
         }
         if let Some(a) = &audit {
             parts = parts.with(a.clone());
-        }
-        if self.correlation {
-            let mut correlation = CorrelationLayer::default();
-            // An ID from a client is kept only if the gate finds nothing in
-            // it: an email sent as `x-request-id` is not printed on every
-            // line nor stored in the audit trail.
-            if let Some(s) = &sanitizer {
-                let s = s.clone();
-                correlation = correlation.accept_ids(move |id| !s.contains_pii(id));
-            }
-            parts = parts.with(correlation);
         }
         if let Some(m) = &metrics {
             parts = parts.with(m.clone());

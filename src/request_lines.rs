@@ -158,8 +158,6 @@ struct Request {
     text: String,
     bytes: usize,
     failed: bool,
-    /// Whether sampling keeps it (decided at its first line it samples).
-    sampled: Option<bool>,
 }
 
 /// One held line.
@@ -218,7 +216,6 @@ impl Request {
         self.text.clear();
         self.bytes = 0;
         self.failed = false;
-        self.sampled = None;
         RECORDS.give_back(self);
     }
 
@@ -375,6 +372,10 @@ impl RequestLinesBuilder {
 
     /// The part, ready for a stack.
     pub fn build(self) -> RequestLines {
+        if self.sample.is_some() {
+            // Exporters look for requests' verdicts from now on.
+            warden_core::internal::sampling_started();
+        }
         RequestLines {
             shared: Arc::new(Shared {
                 level: self.level,
@@ -478,6 +479,14 @@ impl RequestLines {
     {
         let mut extensions = root.extensions_mut();
         let shared = WardenSpan::of_mut(&mut extensions)?;
+        if shared.kept() == Some(false) {
+            // Sampling did not keep it; failing, it is kept whole (its
+            // spans too).
+            shared.set_kept(true);
+            self.shared
+                .requests_kept_late
+                .fetch_add(1, Ordering::Relaxed);
+        }
         match shared.slot_mut::<Request>() {
             Some(request) => {
                 request.failed = true;
@@ -487,7 +496,6 @@ impl RequestLines {
                 self.release(request.bytes);
                 let mut fresh = Request::take();
                 fresh.failed = true;
-                fresh.sampled = request.sampled;
                 Some(std::mem::replace(request, *fresh).into())
             }
             None => {
@@ -570,23 +578,16 @@ impl RequestLines {
         let Some(shared) = WardenSpan::of_mut(&mut extensions) else {
             return false;
         };
-        let known = shared.slot::<Request>().map(|r| (r.failed, r.sampled));
-        if known.is_some_and(|(failed, _)| failed) {
+        if shared.slot::<Request>().is_some_and(|r| r.failed) {
             return true;
         }
         if !for_failure {
-            let kept = match known.and_then(|(_, sampled)| sampled) {
+            let kept = match shared.kept() {
                 Some(kept) => kept,
                 None => {
+                    // Not decided when it opened (no sampling part then).
                     let kept = self.keeps_request(shared.correlation_id());
-                    match shared.slot_mut::<Request>() {
-                        Some(request) => request.sampled = Some(kept),
-                        None => {
-                            let mut request = Request::take();
-                            request.sampled = Some(kept);
-                            let _ = shared.put_slot(request);
-                        }
-                    }
+                    shared.set_kept(kept);
                     kept
                 }
             };
@@ -798,20 +799,37 @@ where
     }
 
     fn open(&self, opening: &Opening<'_, '_, S>, extensions: &mut ExtensionsMut<'_>) {
-        // A request opened failed (`error = true` among its first fields).
-        // A span below it opened so is not seen (its root may be locked by
-        // another part now); one that records `error` later is.
+        // A request is sampled when it opens (after the correlation part
+        // gave it its ID), so that an exporter knows whether to hold its
+        // spans; and it fails at once if it opens with `error` set. A span
+        // below it opened so is not seen (its root may be locked by another
+        // part now); one that records `error` later is.
+        let sampling = self.shared.sample.is_some();
         let fields = opening.attrs.fields();
-        if fields.field("error").is_none() && fields.field("otel.status_code").is_none() {
+        let error = fields.field("error").is_some() || fields.field("otel.status_code").is_some();
+        if !sampling && !error {
             return;
         }
-        if opening.span.parent().is_some() || !says_failed(opening.attrs) {
+        if opening.span.parent().is_some() {
             return;
         }
-        if let Some(shared) = WardenSpan::of_mut(extensions) {
+        let Some(shared) = WardenSpan::of_mut(extensions) else {
+            return;
+        };
+        if sampling {
+            let kept = self.keeps_request(shared.correlation_id());
+            shared.set_kept(kept);
+        }
+        if error && says_failed(opening.attrs) {
             let mut failed = Request::take();
             failed.failed = true;
             let _ = shared.put_slot(failed);
+            if shared.kept() == Some(false) {
+                shared.set_kept(true);
+                self.shared
+                    .requests_kept_late
+                    .fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -819,40 +837,40 @@ where
         if span.parent().is_some() {
             return;
         }
-        let taken = {
+        let s = &self.shared;
+        let (request, failed, slow, unkept) = {
             let mut extensions = span.extensions_mut();
             let Some(shared) = extensions.get_mut::<WardenSpan>() else {
                 return;
             };
-            let errored = shared.had_error_event();
-            let took = Moment::now().saturating_duration_since(shared.opened());
-            shared
-                .take_slot::<Request>()
-                .map(|r| (r, errored, took >= self.shared.slow))
-        };
-        let Some((request, errored, slow)) = taken else {
-            return;
-        };
-        let s = &self.shared;
-        self.release(request.bytes);
-        let unkept = request.sampled == Some(false);
-        if request.failed || errored {
-            if unkept {
-                s.requests_kept_late.fetch_add(1, Ordering::Relaxed);
+            let request = shared.take_slot::<Request>();
+            let failed = shared.had_error_event() || request.as_ref().is_some_and(|r| r.failed);
+            let unkept = shared.kept() == Some(false);
+            let slow = unkept && Moment::now().saturating_duration_since(shared.opened()) >= s.slow;
+            if unkept && (failed || slow) {
+                // Kept after all: an exporter sends its spans.
+                shared.set_kept(true);
             }
-            self.write(Some(request), &span.id(), |_| true);
-            return;
-        }
-        // Ended clean: a slow request not kept writes what sampling held
-        // (its lines below the log level are still only for a failure).
+            (request, failed, slow, unkept)
+        };
         if unkept {
-            let counter = if slow {
+            let counter = if failed || slow {
                 &s.requests_kept_late
             } else {
                 &s.requests_sampled_out
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }
+        let Some(request) = request else {
+            return;
+        };
+        self.release(request.bytes);
+        if failed {
+            self.write(Some(request), &span.id(), |_| true);
+            return;
+        }
+        // Ended clean: a slow request not kept writes what sampling held
+        // (its lines below the log level are still only for a failure).
         let write_sampled = unkept && slow;
         self.write(Some(request), &span.id(), |line| {
             write_sampled && !line.for_failure

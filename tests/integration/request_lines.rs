@@ -306,3 +306,62 @@ fn sampling_keeps_a_tenth_by_id_and_every_failed_and_slow_request_whole() {
     };
     assert_eq!(kept_in(&json), kept_in(&again));
 }
+
+/// Sampling reaches the spans too: a request sampling did not keep sends
+/// none of its spans unless it failed or was slow, when it sends them all;
+/// the others are counted `sampled_out`, not lost.
+#[test]
+fn sampling_exports_the_spans_of_kept_failed_and_slow_requests_only() {
+    const REQUESTS: usize = 200;
+    let collector = Collector::start();
+    let (subscriber, guard) = Warden::builder()
+        .filter("info")
+        .request_lines(
+            RequestLines::builder()
+                .sample(0.3)
+                .slow(Duration::from_millis(20)),
+        )
+        .without_audit()
+        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
+        .writer(std::io::sink)
+        .build()
+        .unwrap();
+    let id = |n: usize| format!("req-{n:04}");
+    let failed = |n: usize| n % 10 == 3;
+    let slow = |n: usize| n % 25 == 7;
+    tracing::subscriber::with_default(subscriber, || {
+        for n in 0..REQUESTS {
+            let id = id(n);
+            let _request =
+                tracing::info_span!("request", correlation_id = %id, req = %id).entered();
+            tracing::info_span!("step", req = %id).in_scope(|| {
+                if failed(n) {
+                    tracing::error!("failed");
+                }
+            });
+            if slow(n) {
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        }
+    });
+    guard.flush(Duration::from_secs(10)).unwrap();
+    let sent = |n: usize| failed(n) || slow(n) || warden::request_lines::keeps(&id(n), 0.3);
+    let expected = (0..REQUESTS).filter(|&n| sent(n)).count() * 2;
+    assert!(
+        collector.wait_for(Duration::from_secs(10), |o| o
+            .matches("req: Str(req-")
+            .count()
+            >= expected),
+        "{}",
+        collector.output()
+    );
+    let output = collector.output();
+    for n in 0..REQUESTS {
+        let spans = output.matches(&format!("req: Str({})", id(n))).count();
+        assert_eq!(spans, if sent(n) { 2 } else { 0 }, "request {n}");
+    }
+    let stats = guard.otlp().unwrap().stats();
+    let sampled_out = (0..REQUESTS).filter(|&n| !sent(n)).count() as u64 * 2;
+    assert_eq!(stats.spans.sampled_out, sampled_out, "{stats:?}");
+    assert_eq!(stats.spans.lost(), 0);
+}

@@ -94,7 +94,7 @@ pub mod internal {
     pub use crate::field_name::cached_field_name_kind;
     pub use crate::logged::{
         event_held, event_logged, forget_marks, mark_event_held, mark_event_logged, replayed_at,
-        replaying,
+        replaying, sampling_on, sampling_started,
     };
     pub use crate::original::{lend_original, with_original_fields};
     pub use crate::rendered::open as open_rendering;

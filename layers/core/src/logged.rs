@@ -30,6 +30,21 @@ thread_local! {
     static UNLOGGED: Cell<(usize, u64)> = const { Cell::new((0, 0)) };
 }
 
+/// Whether any stack samples requests (`WardenSpan::set_kept`): until
+/// one does, an exporter does not look for a span's request verdict.
+static SAMPLING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says that a stack samples requests (once, when it is built).
+pub fn sampling_started() {
+    SAMPLING.store(true, Ordering::Release);
+}
+
+/// Whether any stack samples requests.
+#[inline]
+pub fn sampling_on() -> bool {
+    SAMPLING.load(Ordering::Relaxed)
+}
+
 /// Marks of an earlier epoch are not read: a change of the log directives
 /// starts a new one ([`forget_marks`]), since a call site marked before
 /// it may no longer be asked about (and so marked afresh) after it.

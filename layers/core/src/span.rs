@@ -47,6 +47,9 @@ pub struct WardenSpan {
     opened: Option<Moment>,
     closed: Option<Moment>,
     error_event: bool,
+    /// Whether sampling keeps the request (on its root span): `None`
+    /// without sampling.
+    kept: Option<bool>,
     slots: Slots,
 }
 
@@ -285,6 +288,22 @@ impl WardenSpan {
     #[inline]
     pub fn had_error_event(&self) -> bool {
         self.error_event
+    }
+
+    /// Records, on a request's root span, whether sampling keeps the
+    /// request: an exporter holds the spans of a request not kept until
+    /// it ends, and sends them only if it is kept by then (it failed or
+    /// was slow). Set by the part that samples (`warden::request_lines`).
+    #[inline]
+    pub fn set_kept(&mut self, kept: bool) {
+        self.kept = Some(kept);
+    }
+
+    /// Whether sampling keeps the request this root span is (`None`: no
+    /// sampling decided it).
+    #[inline]
+    pub fn kept(&self) -> Option<bool> {
+        self.kept
     }
 
     /// A layer's own state for the span, if it left a `T` there

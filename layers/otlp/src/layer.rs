@@ -215,6 +215,53 @@ impl OtlpLayer {
         }
     }
 
+    /// Closes a span of a stack that samples requests: a span of a request
+    /// not kept (its root's verdict) waits in the root until the request
+    /// ends, and is sent with the root if the request is kept by then (it
+    /// failed or was slow), else counted `sampled_out`.
+    fn close_sampled<S>(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let Some(mut record) = self.take_record(extensions) else {
+            return;
+        };
+        record.metadata = Some(span.metadata());
+        let Some(parent) = span.parent() else {
+            // The root: its verdict is final now.
+            let (kept, held) = match extensions.get_mut::<WardenSpan>() {
+                Some(shared) => (shared.kept(), shared.take_slot::<HeldSpans>()),
+                None => (None, None),
+            };
+            let send = |record| match kept {
+                Some(false) => self.shared.sample_out(record),
+                _ => self.shared.push_span(record),
+            };
+            for waiting in held.into_iter().flat_map(|h| h.0) {
+                send(waiting);
+            }
+            send(record);
+            return;
+        };
+        let mut root = parent;
+        while let Some(up) = root.parent() {
+            root = up;
+        }
+        let mut root_extensions = root.extensions_mut();
+        match WardenSpan::of_mut(&mut root_extensions) {
+            Some(shared) if shared.kept() == Some(false) => match shared.slot_mut::<HeldSpans>() {
+                Some(held) => held.0.push(record),
+                None => {
+                    let _ = shared.put_slot(Box::new(HeldSpans(vec![record])));
+                }
+            },
+            _ => {
+                drop(root_extensions);
+                self.shared.push_span(record);
+            }
+        }
+    }
+
     /// The closing span's record, finished from its shared record.
     fn take_record(&self, extensions: &mut ExtensionsMut<'_>) -> Option<Box<SpanRecord>> {
         let shared = extensions.get_mut::<WardenSpan>()?;
@@ -233,6 +280,11 @@ impl OtlpLayer {
         Some(record)
     }
 }
+
+/// The closed spans of a request sampling did not keep, waiting in its
+/// root for the request's end (boxed as the queue and the pool take them).
+#[allow(clippy::vec_box)]
+struct HeldSpans(Vec<Box<SpanRecord>>);
 
 impl<S> SpanPart<S> for OtlpLayer
 where
@@ -255,6 +307,10 @@ where
     }
 
     fn close(&self, span: &SpanRef<'_, S>, extensions: &mut ExtensionsMut<'_>) {
-        self.close_record(span.metadata(), extensions);
+        if warden_core::internal::sampling_on() {
+            self.close_sampled(span, extensions);
+        } else {
+            self.close_record(span.metadata(), extensions);
+        }
     }
 }

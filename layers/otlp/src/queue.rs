@@ -17,6 +17,7 @@ pub(crate) struct Counters {
     pub(crate) exported: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) failed: AtomicU64,
+    pub(crate) sampled_out: AtomicU64,
 }
 
 impl Counters {
@@ -26,6 +27,7 @@ impl Counters {
             dropped: self.dropped.load(Relaxed),
             failed: self.failed.load(Relaxed),
             queued: queued as u64,
+            sampled_out: self.sampled_out.load(Relaxed),
         }
     }
 }
@@ -147,6 +149,12 @@ impl Shared {
         }
     }
 
+    /// Recycles the span of a request sampling did not keep, counted.
+    pub(crate) fn sample_out(&self, span: Box<SpanRecord>) {
+        self.spans.counters.sampled_out.fetch_add(1, Relaxed);
+        self.spans.recycle(span);
+    }
+
     /// Queues a closed span, or counts it dropped when the queue is full.
     /// Never blocks.
     #[inline]
@@ -222,6 +230,9 @@ pub struct SignalStats {
     pub failed: u64,
     /// Waiting in the queue now.
     pub queued: u64,
+    /// Not sent by design: spans of requests sampling did not keep (and
+    /// that neither failed nor were slow).
+    pub sampled_out: u64,
 }
 
 impl SignalStats {
