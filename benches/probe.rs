@@ -11,8 +11,10 @@ use tracing::Dispatch;
 use tracing_subscriber::prelude::*;
 use warden::correlation::CorrelationLayer;
 use warden::pii::{PiiLayer, Sanitizer};
+use warden::request_lines::RequestLines;
 
 mod common;
+
 use common::{
     CLEAN, CLEAN_KV, DENSE, DIRTY, Discard, ExtensionFloor, FIVE_PATTERNS, audit_event,
     clean_event, dense_event, events_in_two_spans, loghub_lines, request_unit,
@@ -385,19 +387,24 @@ const CASES: &[Case] = &[
         in_dispatch(dispatch, n, || common::disabled_debug(7))
     }),
     ("held/clean_debug_filtered_out", |n| {
-        let (dispatch, _guard) = common::request_lines_stack(false);
+        let (dispatch, _guard) = common::request_lines_stack(None);
         in_dispatch(dispatch, n, || common::ten_debug_request(false))
     }),
     ("held/clean_debug_held", |n| {
-        let (dispatch, _guard) = common::request_lines_stack(true);
+        let (dispatch, _guard) = common::request_lines_stack(Some(RequestLines::builder()));
+        in_dispatch(dispatch, n, || common::ten_debug_request(false))
+    }),
+    ("held/clean_debug_held_sanitized", |n| {
+        let lines = RequestLines::builder().sanitize_held(true);
+        let (dispatch, _guard) = common::request_lines_stack(Some(lines));
         in_dispatch(dispatch, n, || common::ten_debug_request(false))
     }),
     ("held/outside_debug_filtered_out", |n| {
-        let (dispatch, _guard) = common::request_lines_stack(false);
+        let (dispatch, _guard) = common::request_lines_stack(None);
         in_dispatch(dispatch, n, common::ten_debug_outside)
     }),
     ("held/outside_debug_held", |n| {
-        let (dispatch, _guard) = common::request_lines_stack(true);
+        let (dispatch, _guard) = common::request_lines_stack(Some(RequestLines::builder()));
         in_dispatch(dispatch, n, common::ten_debug_outside)
     }),
     ("unit/fmt_json", |n| {

@@ -20,16 +20,18 @@ fn request_lines(c: &mut Criterion) {
     // One stack at a time: tracing keeps one interest per call site for
     // all the dispatchers alive, so a DEBUG call site the held stack asks
     // about would be asked in the other stack too.
-    for held in [false, true] {
-        let (dispatch, guard) = common::request_lines_stack(held);
-        let name = |case: &str| {
-            let config = if held {
-                "debug_held"
-            } else {
-                "debug_filtered_out"
-            };
-            format!("{case}/{config}")
-        };
+    let configs = [
+        ("debug_filtered_out", None),
+        ("debug_held", Some(RequestLines::builder())),
+        (
+            "debug_held_sanitized",
+            Some(RequestLines::builder().sanitize_held(true)),
+        ),
+    ];
+    for (config, lines) in configs {
+        let held = lines.is_some();
+        let (dispatch, guard) = common::request_lines_stack(lines);
+        let name = |case: &str| format!("{case}/{config}");
         tracing::dispatcher::with_default(&dispatch, || {
             if held {
                 // What is measured is what it says: ten lines held, then

@@ -16,6 +16,8 @@ use warden_audit::{
     AuditError, AuditKey, AuditLayer, Route, RouteFilter, SigningKey,
 };
 use warden_core::{FlushResult, SpanParts};
+
+use crate::request_lines::RequestLines;
 use warden_correlation::CorrelationLayer;
 use warden_metrics::MetricsLayer;
 use warden_otlp::{Otlp, OtlpBuilder, OtlpConfig, OtlpError};
@@ -697,12 +699,19 @@ impl WardenBuilder {
             Some(a) => builder.audit_target(a.target()).build(),
             None => builder.build(),
         });
+        let held_after_gate = request_lines.as_ref().is_some_and(RequestLines::sanitizes_held);
         if let Some(lines) = &request_lines {
-            parts = parts.with(lines.clone());
+            if !held_after_gate {
+                parts = parts.with(lines.clone());
+            }
             filter = filter.held_level(lines.level());
         }
         if let Some(gate) = &self.pii {
             parts = parts.with(gate.clone());
+        }
+        // Lines sanitized as they are held: the gate scans them first.
+        if let Some(lines) = request_lines.as_ref().filter(|_| held_after_gate) {
+            parts = parts.with(lines.clone());
         }
         if let Some(a) = &audit {
             parts = parts.with(a.clone());

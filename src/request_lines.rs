@@ -31,10 +31,12 @@
 //!   request ended clean), dropped (a bound), in [`RequestLinesStats`] and
 //!   in `/metrics`.
 //!
-//! The held values are copied as the application logged them and are
-//! sanitized when they are written: the gate's scan is the cost of a line,
-//! and a request that does not fail (nearly all) never pays it. Nothing
-//! held leaves the process unless it went through the gate.
+//! By default the held values are copied as the application logged them
+//! and are sanitized when they are written: the gate's scan is most of the
+//! cost of a line, and a request that does not fail (nearly all) never
+//! pays it. Nothing held leaves the process unless it went through the
+//! gate. [`RequestLinesBuilder::sanitize_held`] scans each line as it is
+//! held instead, so that no raw copy waits in memory either.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -99,6 +101,7 @@ pub struct RequestLinesBuilder {
     sample: Option<f64>,
     slow: Duration,
     audit_targets: Vec<String>,
+    sanitize_held: bool,
 }
 
 /// What [`RequestLines`] did with the lines it held, since it was built.
@@ -135,6 +138,7 @@ struct Shared {
     sample: Option<u64>,
     slow: Duration,
     audit_targets: Vec<String>,
+    sanitize_held: bool,
     requests_sampled_out: AtomicU64,
     requests_kept_late: AtomicU64,
     in_use: AtomicUsize,
@@ -300,6 +304,7 @@ impl Default for RequestLinesBuilder {
             sample: None,
             slow: Duration::from_secs(1),
             audit_targets: vec![warden_core::AUDIT_TARGET.to_owned()],
+            sanitize_held: false,
         }
     }
 }
@@ -362,6 +367,23 @@ impl RequestLinesBuilder {
         self
     }
 
+    /// Sanitizes each line as it is held rather than as it is written
+    /// (default `false`): in `init()`'s stack the part then stands after
+    /// the PII gate, which scans every held line (and a line leaves no raw
+    /// copy in the process' memory for the length of its request), at the
+    /// cost of that scan on every held line, most of which are never
+    /// written (BENCHMARKS.md). Beside a gate of your own, put the part
+    /// after the gate for the same effect.
+    ///
+    /// ```
+    /// let lines = warden::request_lines::RequestLines::builder().sanitize_held(true).build();
+    /// assert!(lines.sanitizes_held());
+    /// ```
+    pub fn sanitize_held(mut self, yes: bool) -> Self {
+        self.sanitize_held = yes;
+        self
+    }
+
     /// Also never sample the events of `target` (or below it): an audit
     /// layer's own target (`audit` always is). `init()` adds its audit
     /// layer's.
@@ -386,6 +408,7 @@ impl RequestLinesBuilder {
                 sample: self.sample.map(|r| (r * u64::MAX as f64) as u64),
                 slow: self.slow,
                 audit_targets: self.audit_targets,
+                sanitize_held: self.sanitize_held,
                 requests_sampled_out: AtomicU64::new(0),
                 requests_kept_late: AtomicU64::new(0),
                 in_use: AtomicUsize::new(0),
@@ -417,6 +440,12 @@ impl RequestLines {
     /// ([`StackFilter::held_level`](crate::StackFilter::held_level)).
     pub fn level(&self) -> LevelFilter {
         self.shared.level
+    }
+
+    /// Whether lines are to be sanitized as they are held
+    /// ([`RequestLinesBuilder::sanitize_held`]).
+    pub fn sanitizes_held(&self) -> bool {
+        self.shared.sanitize_held
     }
 
     /// What it did with the lines it held.

@@ -237,15 +237,17 @@ pub fn request_unit(n: u64) {
 
 /// `init()`'s stack without an audit store or exporter, JSON lines to a
 /// sink, DEBUG filtered out: with a request's DEBUG lines held for its
-/// failure (`held`), or not (issue 26, part 3).
-pub fn request_lines_stack(held: bool) -> (tracing::Dispatch, warden::WardenGuard) {
+/// failure (`lines`), or not (issue 26, part 3).
+pub fn request_lines_stack(
+    lines: Option<warden::request_lines::RequestLinesBuilder>,
+) -> (tracing::Dispatch, warden::WardenGuard) {
     let mut builder = warden::Warden::builder()
         .filter("info")
         .without_audit()
         .without_otlp()
         .writer(std::io::sink);
-    if held {
-        builder = builder.request_lines(warden::request_lines::RequestLines::builder());
+    if let Some(lines) = lines {
+        builder = builder.request_lines(lines);
     }
     let (subscriber, guard) = builder.build().expect("a stack");
     (tracing::Dispatch::new(subscriber), guard)

@@ -365,3 +365,36 @@ fn sampling_exports_the_spans_of_kept_failed_and_slow_requests_only() {
     assert_eq!(stats.spans.sampled_out, sampled_out, "{stats:?}");
     assert_eq!(stats.spans.lost(), 0);
 }
+
+/// Lines sanitized as they are held (the part after the gate): the same
+/// lines, in the same order, written sanitized when the request fails.
+#[test]
+fn lines_sanitized_as_they_are_held_are_written_the_same() {
+    let lines = Buffer::default();
+    let (subscriber, guard) = Warden::builder()
+        .filter("info")
+        .request_lines(RequestLines::builder().sanitize_held(true))
+        .without_audit()
+        .without_otlp()
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        let _request = tracing::info_span!("request", correlation_id = "req-s").entered();
+        tracing::debug!(n = 0u64, user = "ada@example.com", "held");
+        tracing::debug!(n = 1u64, "held");
+        tracing::error!("failed");
+    });
+    let json = lines.lines();
+    let held = with_message(&json, "held");
+    assert_eq!(held.len(), 2, "{}", lines.contents());
+    assert_eq!(held[0]["user"], "[REDACTED:EMAIL]");
+    assert_eq!(
+        (held[0]["n"].as_u64(), held[1]["n"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert!(held.iter().all(|l| l["buffered"] == true));
+    assert!(!lines.contents().contains("ada@example.com"));
+    let stats = guard.request_lines().unwrap().stats();
+    assert_eq!((stats.held, stats.written), (2, 2), "{stats:?}");
+}

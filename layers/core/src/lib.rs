@@ -93,8 +93,8 @@ pub mod internal {
     pub use crate::correlation::{new_uuid_v7, new_uuid_v7_at, random_u64, random_u128};
     pub use crate::field_name::cached_field_name_kind;
     pub use crate::logged::{
-        event_held, event_logged, forget_marks, mark_event_held, mark_event_logged, replayed_at,
-        replaying, sampling_on, sampling_started,
+        Written, event_held, event_logged, forget_marks, mark_event_held, mark_event_logged,
+        replayed_at, replaying, sampling_on, sampling_started, written,
     };
     pub use crate::original::{lend_original, with_original_fields};
     pub use crate::rendered::open as open_rendering;

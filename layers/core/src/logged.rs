@@ -105,13 +105,18 @@ pub fn event_held(meta: &Metadata<'_>) -> bool {
     current_mark() == address(meta) | HELD
 }
 
+/// The mark while held events are written again ([`replaying`]): no
+/// call site's address (it is odd and all ones).
+const REPLAY: usize = usize::MAX;
+
 /// Runs `write` (which dispatches a held event again) with the sinks told
 /// that the event is a held one written late: its time is `at` (since the
 /// Unix epoch), it is to be written whatever mark it had, and lines say
 /// `"buffered": true`.
 pub fn replaying<R>(at: std::time::Duration, write: impl FnOnce() -> R) -> R {
+    let epoch = EPOCH.load(Ordering::Acquire);
     let mark = UNLOGGED
-        .try_with(|cell| cell.replace((0, 0)))
+        .try_with(|cell| cell.replace((REPLAY, epoch)))
         .unwrap_or((0, 0));
     let before = REPLAYING
         .try_with(|cell| cell.replace(Some(at)))
@@ -121,6 +126,34 @@ pub fn replaying<R>(at: std::time::Duration, write: impl FnOnce() -> R) -> R {
     let _ = REPLAYING.try_with(|cell| cell.set(before));
     let _ = UNLOGGED.try_with(|cell| cell.set(mark));
     out
+}
+
+/// How a log sink writes the event now being dispatched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Not at all: the stack's filter turned it down (the audit layer's
+    /// alone, or held for its request's failure).
+    Not,
+    /// Now, as usual.
+    Now,
+    /// Late: a request's held line, written with its own time (since the
+    /// Unix epoch) and marked `buffered`.
+    Late(std::time::Duration),
+}
+
+/// How a log sink writes the event of call site `meta` now being
+/// dispatched: [`event_logged`] and [`replayed_at`] in one read of the
+/// mark, for the sinks' hot path.
+#[inline]
+pub fn written(meta: &Metadata<'_>) -> Written {
+    match current_mark() {
+        REPLAY => match replayed_at() {
+            Some(at) => Written::Late(at),
+            None => Written::Now,
+        },
+        mark if mark & !HELD == address(meta) => Written::Not,
+        _ => Written::Now,
+    }
 }
 
 /// While a held event is written again ([`replaying`]): its time, since

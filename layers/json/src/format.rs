@@ -245,11 +245,13 @@ where
     ) -> fmt::Result {
         // An audit event the stack's log filter turned down is the audit
         // layer's alone: no line (`fmt` writes the empty buffer as nothing).
-        if !warden_core::internal::event_logged(event.metadata()) {
-            return Ok(());
-        }
+        let late = match warden_core::internal::written(event.metadata()) {
+            warden_core::internal::Written::Not => return Ok(()),
+            warden_core::internal::Written::Now => None,
+            warden_core::internal::Written::Late(at) => Some(at),
+        };
         with_scratch_pair(|line, fields| {
-            self.write_event(ctx, event, line, fields);
+            self.write_event(ctx, event, line, fields, late);
             writer.write_str(line)
         })
     }
@@ -307,12 +309,13 @@ impl Json {
         event: &Event<'_>,
         out: &mut String,
         fields: &mut String,
+        late: Option<std::time::Duration>,
     ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
         N: for<'w> FormatFields<'w> + 'static,
     {
         let mut line = Members::open(out);
-        let timing = self.write_head(&mut line, event, fields, None);
+        let timing = self.write_head(&mut line, event, fields, None, late);
         if let Some(leaf) = ctx.parent_span() {
             self.write_spans::<S, N>(&mut line, &leaf, fields);
         }
@@ -340,6 +343,7 @@ impl Json {
         event: &Event<'_>,
         fields: &mut String,
         texts: Option<&Texts>,
+        late: Option<std::time::Duration>,
     ) -> CloseTiming {
         // A `log` record bridged by `tracing-log` has the call site of its
         // level; its own target, module, file and line are in its fields.
@@ -359,11 +363,10 @@ impl Json {
         };
         let names = &self.names;
         // A request's held line written late has its own time, and says so.
-        let replayed = warden_core::internal::replayed_at();
         if self.timestamp {
             let out = line.key(names.timestamp.quoted());
             out.push('"');
-            let at = replayed.unwrap_or_else(warden_core::internal::wall_now_since_epoch);
+            let at = late.unwrap_or_else(warden_core::internal::wall_now_since_epoch);
             time::rfc3339_micros_since_epoch(out, at);
             out.push('"');
         }
@@ -415,7 +418,7 @@ impl Json {
                 out.push('}');
             }
         }
-        if replayed.is_some() {
+        if late.is_some() {
             line.key("\"buffered\":").push_str("true");
         }
         if self.file {

@@ -11,7 +11,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
 use warden_core::internal::visit_fields_with_text;
-use warden_core::internal::{LocalPool, Pool, next_owner, with_scratch_pair};
+use warden_core::internal::{LocalPool, Pool, Written, next_owner, with_scratch_pair};
 use warden_core::{Callbacks, CorrelationId, Opening, SanitizedFields, SpanPart, WardenSpan};
 
 use crate::Json;
@@ -447,16 +447,18 @@ where
         let format = &self.format;
         let meta = event.metadata();
         // An audit event the stack's log filter turned down is the audit
-        // layer's alone.
-        if !warden_core::internal::event_logged(meta) {
-            return;
-        }
+        // layer's alone; a request's held line written late has its time.
+        let late = match warden_core::internal::written(meta) {
+            Written::Not => return,
+            Written::Now => None,
+            Written::Late(at) => Some(at),
+        };
         let head =
             |head: &mut String| format.write_level_target(&mut Members::continued(head), meta);
         callsite::with_texts(self.owner, meta, head, |texts| {
             with_scratch_pair(|out, scratch| {
                 let mut line = Members::open(out);
-                let timing = format.write_head(&mut line, event, scratch, texts);
+                let timing = format.write_head(&mut line, event, scratch, texts, late);
                 if let Some(leaf) = span {
                     self.write_spans(&mut line, leaf);
                 }

@@ -6,6 +6,7 @@ use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, ExtensionsMut, LookupSpan, SpanRef};
+use warden_core::internal::Written;
 use warden_core::internal::{random_u64, random_u128};
 use warden_core::{
     Callbacks, CorrelationId, Opening, SanitizedFields, SpanPart, WardenSpan, visit_fields,
@@ -150,13 +151,16 @@ impl OtlpLayer {
         // An audit event the stack's log filter turned down is the audit
         // layer's alone (its record reaches the collector through the
         // audit sink).
-        if !self.events || !warden_core::internal::event_logged(event.metadata()) {
-            return;
-        }
+        let late = match warden_core::internal::written(event.metadata()) {
+            _ if !self.events => return,
+            Written::Not => return,
+            Written::Now => None,
+            Written::Late(at) => Some(at),
+        };
         let mut record = self.shared.events.buffer();
         capture(event, &mut record.fields);
         record.metadata = Some(event.metadata());
-        record.time = match warden_core::internal::replayed_at() {
+        record.time = match late {
             // A request's held line, written late: its own time, marked.
             Some(at) => {
                 record
