@@ -394,8 +394,8 @@ const CASES: &[Case] = &[
         let (dispatch, _guard) = common::request_lines_stack(Some(RequestLines::builder()));
         in_dispatch(dispatch, n, || common::ten_debug_request(false))
     }),
-    ("held/clean_debug_held_sanitized", |n| {
-        let lines = RequestLines::builder().sanitize_held(true);
+    ("held/clean_debug_held_unsanitized", |n| {
+        let lines = RequestLines::builder().sanitize_held(false);
         let (dispatch, _guard) = common::request_lines_stack(Some(lines));
         in_dispatch(dispatch, n, || common::ten_debug_request(false))
     }),

@@ -24,8 +24,8 @@ fn request_lines(c: &mut Criterion) {
         ("debug_filtered_out", None),
         ("debug_held", Some(RequestLines::builder())),
         (
-            "debug_held_sanitized",
-            Some(RequestLines::builder().sanitize_held(true)),
+            "debug_held_unsanitized",
+            Some(RequestLines::builder().sanitize_held(false)),
         ),
     ];
     for (config, lines) in configs {

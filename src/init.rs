@@ -693,8 +693,9 @@ impl WardenBuilder {
             }
             parts = parts.with(correlation);
         }
-        // Right after the flood limit and before the gate: a held line
-        // costs its copy, and is scanned only if it is written.
+        // The request lines: after the gate by default (a held line is
+        // sanitized as it is held); before it if asked (scanned only if it
+        // is written).
         let request_lines = self.request_lines.map(|builder| match &audit {
             Some(a) => builder.audit_target(a.target()).build(),
             None => builder.build(),
@@ -709,7 +710,7 @@ impl WardenBuilder {
         if let Some(gate) = &self.pii {
             parts = parts.with(gate.clone());
         }
-        // Lines sanitized as they are held: the gate scans them first.
+        // Lines sanitized as they are held (the default): the gate first.
         if let Some(lines) = request_lines.as_ref().filter(|_| held_after_gate) {
             parts = parts.with(lines.clone());
         }

@@ -10,10 +10,11 @@
 //! - The filter enables the events its directives turn down at the held
 //!   level (DEBUG by default) and above, marked *held*
 //!   (`warden_core::internal::mark_event_held`): no log sink writes them.
-//! - This part, right after the flood limit and before the PII gate,
-//!   copies a held event into its request (the root span of its span:
-//!   its call site, its time, its span, its values) and stops it there, so
-//!   that a held line costs its copy and no scan or formatting.
+//! - This part, right after the PII gate (which sanitizes the event as it
+//!   does every event), copies a held event into its request (the root
+//!   span of its span: its call site, its time, its span, its values) and
+//!   stops it there, so that a held line costs the gate's scan and its
+//!   copy, and no formatting.
 //! - A request *fails* when an `ERROR` event happens inside it, when one
 //!   of its spans records `error` (any value but `false`; the request
 //!   layer's 5xx does) or `otel.status_code = "ERROR"`, or on
@@ -31,12 +32,11 @@
 //!   request ended clean), dropped (a bound), in [`RequestLinesStats`] and
 //!   in `/metrics`.
 //!
-//! By default the held values are copied as the application logged them
-//! and are sanitized when they are written: the gate's scan is most of the
-//! cost of a line, and a request that does not fail (nearly all) never
-//! pays it. Nothing held leaves the process unless it went through the
-//! gate. [`RequestLinesBuilder::sanitize_held`] scans each line as it is
-//! held instead, so that no raw copy waits in memory either.
+//! With [`RequestLinesBuilder::sanitize_held`]`(false)`, the part stands
+//! before the gate instead: the held values are copied as the application
+//! logged them and sanitized only if they are written (the gate's scan is
+//! then paid only by requests that fail), and nothing held leaves the
+//! process unless it went through the gate.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -304,7 +304,7 @@ impl Default for RequestLinesBuilder {
             sample: None,
             slow: Duration::from_secs(1),
             audit_targets: vec![warden_core::AUDIT_TARGET.to_owned()],
-            sanitize_held: false,
+            sanitize_held: true,
         }
     }
 }
@@ -367,17 +367,21 @@ impl RequestLinesBuilder {
         self
     }
 
-    /// Sanitizes each line as it is held rather than as it is written
-    /// (default `false`): in `init()`'s stack the part then stands after
-    /// the PII gate, which scans every held line (and a line leaves no raw
-    /// copy in the process' memory for the length of its request), at the
-    /// cost of that scan on every held line, most of which are never
-    /// written (BENCHMARKS.md). Beside a gate of your own, put the part
-    /// after the gate for the same effect.
+    /// Whether each line is sanitized as it is held (default `true`: in
+    /// `init()`'s stack the part stands after the PII gate, which scans
+    /// every held line, so that no raw copy waits in memory for the length
+    /// of its request), or only if it is written (`false`: the part stands
+    /// before the gate, and a held line costs its copy alone; the gate
+    /// scans it when its request fails, like any event, so nothing raw
+    /// leaves the process either). BENCHMARKS.md has both costs. Beside a
+    /// gate of your own, put the part after the gate, or before it.
     ///
     /// ```
-    /// let lines = warden::request_lines::RequestLines::builder().sanitize_held(true).build();
-    /// assert!(lines.sanitizes_held());
+    /// use warden::request_lines::RequestLines;
+    ///
+    /// assert!(RequestLines::builder().build().sanitizes_held());
+    /// let cheaper = RequestLines::builder().sanitize_held(false).build();
+    /// assert!(!cheaper.sanitizes_held());
     /// ```
     pub fn sanitize_held(mut self, yes: bool) -> Self {
         self.sanitize_held = yes;
