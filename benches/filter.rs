@@ -13,22 +13,13 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tracing::Dispatch;
 use tracing_subscriber::filter::{EnvFilter, Targets};
-use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{Layer, reload};
 use warden::StackFilter;
 
 mod common;
 
-/// A layer that takes every event and does next to nothing with it: what
-/// the filter sits in front of, so that the difference is the filter's.
-struct Sink;
-
-impl<S: tracing::Subscriber> Layer<S> for Sink {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        black_box(event.metadata());
-    }
-}
+use common::Sink;
 
 fn event() {
     tracing::info!(target: "app::db", rows = black_box(3u64), "query");

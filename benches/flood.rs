@@ -8,22 +8,12 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tracing::Dispatch;
-use tracing_subscriber::Layer;
-use tracing_subscriber::layer::Context;
 use tracing_subscriber::prelude::*;
 use warden::flood::{FloodLimit, Rate};
 
 mod common;
 
-/// A layer that takes every event and does next to nothing with it: what
-/// the limit sits in front of, so that the difference is the limit's.
-struct Sink;
-
-impl<S: tracing::Subscriber> Layer<S> for Sink {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        black_box(event.metadata());
-    }
-}
+use common::Sink;
 
 fn event() {
     tracing::info!(attempt = black_box(3u64), "retrying");

@@ -52,18 +52,22 @@ fn changes(db: &std::path::Path) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
+/// `init()`'s stack at `info` with its audit store at `db`, its JSON lines
+/// to `lines`, no exporter.
+fn audited(db: &std::path::Path, lines: &Buffer) -> warden::WardenBuilder {
+    Warden::builder()
+        .filter("info")
+        .audit_sqlite(db)
+        .without_otlp()
+        .writer(lines.clone())
+}
+
 #[test]
 fn a_change_reaches_sites_already_seen_and_is_audited_and_a_bad_one_changes_nothing() {
     let dir = Scratch::new();
     let db = dir.path("audit.db");
     let lines = Buffer::default();
-    let (subscriber, guard) = Warden::builder()
-        .filter("info")
-        .audit_sqlite(&db)
-        .without_otlp()
-        .writer(lines.clone())
-        .build()
-        .unwrap();
+    let (subscriber, guard) = audited(&db, &lines).build().unwrap();
     tracing::subscriber::with_default(subscriber, || {
         query(1);
         let change = guard.set_filter("info,app::db=debug").unwrap();
@@ -222,11 +226,7 @@ fn put_filter_and_the_cli_change_a_running_stack_behind_its_token() {
     let dir = Scratch::new();
     let db = dir.path("audit.db");
     let lines = Buffer::default();
-    let (subscriber, guard) = Warden::builder()
-        .filter("info")
-        .audit_sqlite(&db)
-        .without_otlp()
-        .writer(lines.clone())
+    let (subscriber, guard) = audited(&db, &lines)
         .ops_addr("127.0.0.1:0".parse().unwrap())
         .ops_token("s3cret-token")
         .build()

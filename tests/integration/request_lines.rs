@@ -10,6 +10,28 @@ use warden::otlp::Otlp;
 use warden::request_lines::{RequestLines, RequestLinesStats};
 use warden_test_support::{Buffer, collector::Collector};
 
+/// `init()`'s stack at `info` with `lines`, no audit store, its JSON lines
+/// to `writer`, and OTLP to `collector` if given.
+fn stack<W>(
+    lines: warden::request_lines::RequestLinesBuilder,
+    collector: Option<&Collector>,
+    writer: W,
+) -> (warden::Subscriber, warden::WardenGuard)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let builder = Warden::builder()
+        .filter("info")
+        .request_lines(lines)
+        .without_audit()
+        .writer(writer);
+    let builder = match collector {
+        Some(c) => builder.otlp(Otlp::builder().ignore_env().endpoint(c.grpc())),
+        None => builder.without_otlp(),
+    };
+    builder.build().unwrap()
+}
+
 /// The lines whose message starts with `prefix`.
 fn with_message(lines: &[serde_json::Value], prefix: &str) -> Vec<serde_json::Value> {
     lines
@@ -23,14 +45,7 @@ fn with_message(lines: &[serde_json::Value], prefix: &str) -> Vec<serde_json::Va
 fn a_failed_request_writes_its_held_lines_in_order_and_a_clean_one_drops_them() {
     let collector = Collector::start();
     let lines = Buffer::default();
-    let (subscriber, guard) = Warden::builder()
-        .filter("info")
-        .request_lines(RequestLines::builder())
-        .without_audit()
-        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
-        .writer(lines.clone())
-        .build()
-        .unwrap();
+    let (subscriber, guard) = stack(RequestLines::builder(), Some(&collector), lines.clone());
     tracing::subscriber::with_default(subscriber, || {
         // Ends clean: its DEBUG lines are dropped.
         {
@@ -159,14 +174,8 @@ fn a_failed_request_writes_its_held_lines_in_order_and_a_clean_one_drops_them() 
 #[test]
 fn a_thousand_open_requests_stay_within_the_memory_bound_and_every_line_is_counted() {
     const MEMORY: usize = 512 * 1024;
-    let (subscriber, guard) = Warden::builder()
-        .filter("info")
-        .request_lines(RequestLines::builder().memory(MEMORY).max_events(2))
-        .without_audit()
-        .without_otlp()
-        .writer(std::io::sink)
-        .build()
-        .unwrap();
+    let held = RequestLines::builder().memory(MEMORY).max_events(2);
+    let (subscriber, guard) = stack(held, None, std::io::sink);
     let lines = guard.request_lines().unwrap().clone();
     let mut produced = 0u64;
     tracing::subscriber::with_default(subscriber, || {
@@ -214,18 +223,10 @@ fn sampling_keeps_a_tenth_by_id_and_every_failed_and_slow_request_whole() {
     const REQUESTS: usize = 10_000;
     let run = || {
         let lines = Buffer::default();
-        let (subscriber, guard) = Warden::builder()
-            .filter("info")
-            .request_lines(
-                RequestLines::builder()
-                    .sample(0.1)
-                    .slow(Duration::from_millis(20)),
-            )
-            .without_audit()
-            .without_otlp()
-            .writer(lines.clone())
-            .build()
-            .unwrap();
+        let sampled = RequestLines::builder()
+            .sample(0.1)
+            .slow(Duration::from_millis(20));
+        let (subscriber, guard) = stack(sampled, None, lines.clone());
         tracing::subscriber::with_default(subscriber, || {
             for n in 0..REQUESTS {
                 let id = format!("req-{n}");
@@ -314,18 +315,10 @@ fn sampling_keeps_a_tenth_by_id_and_every_failed_and_slow_request_whole() {
 fn sampling_exports_the_spans_of_kept_failed_and_slow_requests_only() {
     const REQUESTS: usize = 200;
     let collector = Collector::start();
-    let (subscriber, guard) = Warden::builder()
-        .filter("info")
-        .request_lines(
-            RequestLines::builder()
-                .sample(0.3)
-                .slow(Duration::from_millis(20)),
-        )
-        .without_audit()
-        .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
-        .writer(std::io::sink)
-        .build()
-        .unwrap();
+    let sampled = RequestLines::builder()
+        .sample(0.3)
+        .slow(Duration::from_millis(20));
+    let (subscriber, guard) = stack(sampled, Some(&collector), std::io::sink);
     let id = |n: usize| format!("req-{n:04}");
     let failed = |n: usize| n % 10 == 3;
     let slow = |n: usize| n % 25 == 7;
@@ -372,14 +365,8 @@ fn sampling_exports_the_spans_of_kept_failed_and_slow_requests_only() {
 #[test]
 fn lines_held_raw_are_written_sanitized_the_same() {
     let lines = Buffer::default();
-    let (subscriber, guard) = Warden::builder()
-        .filter("info")
-        .request_lines(RequestLines::builder().sanitize_held(false))
-        .without_audit()
-        .without_otlp()
-        .writer(lines.clone())
-        .build()
-        .unwrap();
+    let raw = RequestLines::builder().sanitize_held(false);
+    let (subscriber, guard) = stack(raw, None, lines.clone());
     tracing::subscriber::with_default(subscriber, || {
         let _request = tracing::info_span!("request", correlation_id = "req-s").entered();
         tracing::debug!(n = 0u64, user = "ada@example.com", "held");
