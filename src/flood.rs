@@ -513,6 +513,10 @@ where
 
     #[inline]
     fn event_enabled(&self, event: &Event<'_>, _ctx: Context<'_, S>) -> bool {
+        // The PII gate's sanitized copy of an event counted already.
+        if warden_core::internal::is_copy(event) {
+            return true;
+        }
         let Some(site) = self.site(event.metadata()) else {
             self.shared.untracked.fetch_add(1, Ordering::Relaxed);
             return true;

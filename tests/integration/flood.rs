@@ -216,3 +216,29 @@ fn the_init_stack_limits_a_flooding_site_but_keeps_every_audit_event_and_says_it
         "every audit event kept"
     );
 }
+
+/// An event the PII gate sanitizes is counted once: the sanitized copy it
+/// dispatches in place of the original does not take a second token.
+#[test]
+fn a_sanitized_event_takes_one_token() {
+    use warden_test_support::Buffer;
+
+    let lines = Buffer::default();
+    let (subscriber, guard) = warden::Warden::builder()
+        .flood_limit(FloodLimit::builder().rate(Rate::new(1, 10)))
+        .without_audit()
+        .without_otlp()
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..15u64 {
+            tracing::info!(i, user = "ada@example.com", "signed in");
+        }
+    });
+    let flood = guard.flood().unwrap();
+    assert_eq!(flood.suppressed(), 5, "a burst of ten, each event once");
+    let text = lines.contents();
+    assert_eq!(text.matches("\"signed in\"").count(), 10, "{text}");
+    assert!(!text.contains("ada@example.com"));
+}

@@ -59,6 +59,7 @@ mod logged;
 mod original;
 mod owned;
 mod parts;
+mod redispatch;
 mod rendered;
 mod scratch;
 mod span;
@@ -97,6 +98,7 @@ pub mod internal {
         replayed_at, replaying, sampling_on, sampling_started, written,
     };
     pub use crate::original::{lend_original, with_original_fields};
+    pub use crate::redispatch::{dispatching_copy, is_copy};
     pub use crate::rendered::open as open_rendering;
     pub use crate::rendered::{close as close_rendering, has_texts as has_rendered_texts};
     pub use crate::scratch::{with_scratch, with_scratch_pair};

@@ -205,7 +205,7 @@ impl Slots {
 
     /// Takes the slot holding a `T` out, if one does. The place it leaves
     /// stays empty until a later `put` (`len` shrinks only when it was the
-    /// last), so a take moves nothing else.
+    /// last, past any hole below), so a take moves nothing else.
     #[inline]
     fn take<T: Any>(&mut self) -> Option<Slot> {
         let id = TypeId::of::<T>();
@@ -219,10 +219,18 @@ impl Slots {
             let at = more.iter().position(|s| s.type_id == id)?;
             return Some(more.swap_remove(at));
         };
+        let taken = self.first[at].take();
         if at + 1 == len {
-            self.len -= 1;
+            // The last full place: `len` shrinks past it and any hole
+            // below, so that a span whose slots were all taken drops by
+            // reading `len`.
+            let mut len = at;
+            while len > 0 && self.first[len - 1].is_none() {
+                len -= 1;
+            }
+            self.len = len as u8;
         }
-        self.first[at].take()
+        taken
     }
 }
 
@@ -514,6 +522,8 @@ mod tests {
             let held = model.iter().flatten().count();
             let len = usize::from(span.slots.len);
             assert!(span.slots.first[len..].iter().all(Option::is_none));
+            // The last place below `len` is full: no trailing hole.
+            assert!(len == 0 || span.slots.first[len - 1].is_some());
             let inline = span.slots.first.iter().flatten().count();
             let more = span.slots.more.as_deref().map_or(0, Vec::len);
             assert_eq!(inline + more, held);

@@ -32,14 +32,6 @@ use crate::FieldNameKind;
 use crate::sanitizer::Tally;
 use crate::{RedactionCounts, Sanitizer};
 
-// Not a cache or a pool (core's `internal` has those): which event this
-// thread is dispatching, a mark the gate sets and clears around it.
-thread_local! {
-    /// The address of the sanitized event this thread is dispatching now,
-    /// so the gate lets exactly that event through.
-    static REDISPATCHING: Cell<usize> = const { Cell::new(0) };
-}
-
 /// A layer that lets no layer of the subscriber see an event with a raw
 /// sensitive value.
 ///
@@ -603,15 +595,12 @@ impl PiiLayer {
             }
             owned.with_value_set(meta.fields(), |values| {
                 let copy = event_like(event, meta, values);
-                let marker = &copy as *const Event<'_> as usize;
-                let previous = REDISPATCHING.with(|r| r.replace(marker));
-                let _restore = RestoreOnDrop(previous);
-                match original.take() {
+                warden_core::internal::dispatching_copy(&copy, || match original.take() {
                     Some(original) => warden_core::internal::lend_original(&copy, original, || {
                         dispatch.event(&copy)
                     }),
                     None => dispatch.event(&copy),
-                }
+                });
             });
         };
         match dispatch {
@@ -684,15 +673,6 @@ fn store_sanitized(extensions: &mut ExtensionsMut<'_>, fields: &FieldSet, owned:
     }
 }
 
-struct RestoreOnDrop(usize);
-
-impl Drop for RestoreOnDrop {
-    fn drop(&mut self) {
-        let previous = self.0;
-        let _ = REDISPATCHING.try_with(|r| r.set(previous));
-    }
-}
-
 impl<S> Layer<S> for PiiLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -706,8 +686,7 @@ where
             warden_core::internal::close_rendering();
             return true;
         }
-        let address = event as *const Event<'_> as usize;
-        if REDISPATCHING.with(Cell::get) == address {
+        if warden_core::internal::is_copy(event) {
             return true;
         }
         let extra = if self.summary {

@@ -2,7 +2,6 @@
 //! attributes and `Span::record` values.
 
 use std::any::TypeId;
-use std::cell::Cell;
 
 use tracing_core::field::FieldSet;
 use tracing_core::span::{Attributes, Id, Record};
@@ -13,7 +12,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 use warden_core::{DebugText, FieldValue, OwnedFields};
 
-use super::{PiiLayer, REDISPATCHING, event_like};
+use super::{PiiLayer, event_like};
 
 /// A layer wrapped by [`PiiLayer::wrap`]: it sees sanitized events (as
 /// every layer does behind the gate) and, in addition, sanitized span
@@ -144,8 +143,7 @@ where
         // something else (the text scanned is the text written).
         // The gate's own copies hold texts already.
         let meta = event.metadata();
-        let address = event as *const Event<'_> as usize;
-        let copy = REDISPATCHING.with(Cell::get) != address;
+        let copy = !warden_core::internal::is_copy(event);
         let Some(owned) = copy.then(|| rendered_copy(meta.fields(), event)).flatten() else {
             return self.inner.on_event(event, ctx);
         };
