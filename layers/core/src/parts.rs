@@ -1037,4 +1037,87 @@ mod tests {
         assert!(Callbacks::ALL.has(Callbacks::EVENT.and(Callbacks::ENTER_EXIT)));
         assert!(!Callbacks::NONE.has(Callbacks::EVENT));
     }
+
+    /// A part that filters by metadata (turning `skip` down) and notes
+    /// what it sees when spans close, in order.
+    #[derive(Clone, Default)]
+    struct Closing {
+        callbacks: Option<Callbacks>,
+        seen: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Closing {
+        // Asked per event, whatever `enabled` says of a call site.
+        fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+            Interest::sometimes()
+        }
+
+        fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+            metadata.name() != "skip"
+        }
+    }
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> SpanPart<S> for Closing {
+        fn callbacks(&self) -> Callbacks {
+            self.callbacks.unwrap_or(Callbacks::ALL)
+        }
+
+        fn before_close(&self, span: &SpanRef<'_, S>) {
+            // Unlocked: the span can be locked here.
+            let locked = span.extensions_mut().get_mut::<u8>().is_some();
+            self.seen
+                .lock()
+                .unwrap()
+                .push(format!("before {} {locked}", span.name()));
+        }
+
+        fn close(&self, span: &SpanRef<'_, S>, _: &mut ExtensionsMut<'_>) {
+            self.seen
+                .lock()
+                .unwrap()
+                .push(format!("close {}", span.name()));
+        }
+    }
+
+    /// `before_close` runs before every part's `close`, with the span not
+    /// locked; `enabled` is asked only of the parts that name it.
+    #[test]
+    fn before_close_comes_first_and_enabled_only_where_named() {
+        let closing = Closing::default();
+        let not_filtering = Closing {
+            callbacks: Some(Callbacks::CLOSE),
+            ..Closing::default()
+        };
+        let parts = SpanParts::new()
+            .with(closing.clone())
+            .with(not_filtering.clone());
+        let events = Counts::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(parts)
+            .with(events.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            drop(tracing::info_span!("s"));
+            tracing::info!(name: "skip", "turned down by the part that filters");
+            tracing::info!("kept");
+        });
+        assert_eq!(*closing.seen.lock().unwrap(), ["before s false", "close s"]);
+        assert_eq!(*not_filtering.seen.lock().unwrap(), ["close s"]);
+        assert_eq!(
+            events.seen().0,
+            1,
+            "the part naming ENABLED turned one down"
+        );
+        let without = Closing {
+            callbacks: Some(Callbacks::CLOSE.and(Callbacks::BEFORE_CLOSE)),
+            ..Closing::default()
+        };
+        let events = Counts::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(SpanParts::new().with(without))
+            .with(events.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(name: "skip", "not asked: it does not name ENABLED");
+        });
+        assert_eq!(events.seen().0, 1);
+    }
 }
