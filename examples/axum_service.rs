@@ -1,10 +1,16 @@
 //! An axum service on `warden::init()`'s stack: one metrics row per route,
-//! one access line per request, 5xx counted as errors.
+//! one access line per request, 5xx counted as errors; and the controls a
+//! service needs in production: a flood limit on a noisy call site, the
+//! DEBUG lines of a failed request written (and a clean one's dropped),
+//! and the log directives changed while it runs.
 //!
 //! `cargo run --example axum_service --features tower`
 //!
 //! The recipe is three lines: the stack, the request layer with a route
-//! finder reading axum's `MatchedPath`, and `Router::layer`.
+//! finder reading axum's `MatchedPath`, and `Router::layer`. In a real
+//! service, give the stack an ops endpoint and a token
+//! (`.ops_addr(…)`, `WARDEN_OPS_TOKEN`) and change the directives from a
+//! shell with `warden filter http://127.0.0.1:9464 'info,axum_service=debug'`.
 
 use std::error::Error;
 use std::time::Duration;
@@ -14,14 +20,24 @@ use axum::extract::{MatchedPath, Path};
 use axum::http::StatusCode;
 use axum::routing::get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use warden::flood::{FloodLimit, Rate};
 use warden::metrics::Window;
+use warden::request_lines::RequestLines;
 
 async fn order(Path(id): Path<u32>) -> String {
+    tracing::debug!(order = id, "cache miss");
     tracing::info!(order = id, "order served");
     format!("order {id}")
 }
 
 async fn fail() -> StatusCode {
+    // A noisy call site: limited to 10 lines a second.
+    for attempt in 0..50u32 {
+        tracing::info!(target: "axum_service::retry", attempt, "upstream busy, retrying");
+    }
+    // Held in the request: written, marked "buffered", because it answers
+    // 503 (the request layer records the error).
+    tracing::debug!(upstream = "inventory", "gave up on the upstream");
     StatusCode::SERVICE_UNAVAILABLE
 }
 
@@ -39,10 +55,16 @@ async fn get_path(addr: std::net::SocketAddr, path: &str) -> std::io::Result<Str
 async fn main() -> Result<(), Box<dyn Error>> {
     let dir = std::env::temp_dir().join(format!("warden-axum-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    // 1. The stack: metrics rows are keyed by `http.route` by default.
+    // 1. The stack: metrics rows are keyed by `http.route` by default. A
+    // flood limit for the retry loop's target, and each request's DEBUG
+    // lines held until it ends (`.sample(0.1)` on the same builder would
+    // also keep only one request in ten's INFO lines, and every failed or
+    // slow one's).
     let (subscriber, guard) = warden::Warden::builder()
         .audit_sqlite(dir.join("audit.db"))
         .without_otlp()
+        .flood_limit(FloodLimit::builder().target("axum_service::retry", Rate::new(10, 20)))
+        .request_lines(RequestLines::builder())
         .build()?;
     tracing::subscriber::set_global_default(subscriber)?;
     // 2. The request layer: correlation IDs, the route, an access line.
@@ -58,13 +80,25 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    // The 503s while DEBUG is held (after the change, written as they come).
+    let mut failed_while_held = 0;
     for n in 0..30 {
+        if n == 15 {
+            // The directives changed while it runs (what `PUT /filter` on
+            // the ops endpoint does): the order handler's DEBUG lines are
+            // written from now on, as they come.
+            let change = guard.set_filter("info,axum_service=debug")?;
+            eprintln!("log filter: {} -> {}", change.old, change.new);
+        }
         let path = match n % 3 {
             0 => format!("/orders/{n}"),
             1 => "/health".to_owned(),
             _ if n % 6 == 2 => "/fail".to_owned(),
             _ => format!("/orders/{}", n * 7),
         };
+        if path == "/fail" && n < 15 {
+            failed_while_held += 1;
+        }
         let status = get_path(addr, &path).await?;
         if !status.contains(" 200 ") && !status.contains(" 503 ") {
             return Err(format!("{path}: {status}").into());
@@ -94,6 +128,22 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     if snapshot.get("/orders/{id}").is_some_and(|o| o.errors > 0) {
         return Err("200s are not errors".into());
+    }
+    // Every 503 before the change wrote its held DEBUG line; the clean
+    // requests' were dropped.
+    let lines = guard
+        .request_lines()
+        .map(RequestLines::stats)
+        .ok_or("request lines were asked for")?;
+    let flood = guard.flood().ok_or("the flood limit is on")?;
+    eprintln!(
+        "held DEBUG lines: {} written (failed requests), {} dropped (clean ones); retry lines suppressed: {}",
+        lines.written,
+        lines.discarded,
+        flood.suppressed()
+    );
+    if lines.written != failed_while_held || flood.suppressed() == 0 {
+        return Err(format!("{lines:?}, {} suppressed", flood.suppressed()).into());
     }
     guard.shutdown(Duration::from_secs(5))?;
     std::fs::remove_dir_all(&dir)?;

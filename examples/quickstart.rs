@@ -45,7 +45,9 @@ use std::time::{Duration, Instant};
 
 use tracing::{error, info, info_span, warn};
 use warden::audit::{EventType, Query, SqliteStore, audited};
+use warden::flood::{FloodLimit, Rate};
 use warden::metrics::{Alerts, Rule, TransitionKind, Window};
+use warden::request_lines::RequestLines;
 
 /// Where the quickstart's audit store goes (and its key, beside it).
 const AUDIT_DB: &str = "warden-audit.db";
@@ -173,7 +175,11 @@ fn handle(n: usize) {
         }
         1 => {
             let op = info_span!("payment", error = tracing::field::Empty).entered();
+            // Held in the request (below the `info` filter) and written,
+            // marked "buffered", only if the payment fails.
+            tracing::debug!(customer = %customer.email, attempt = 1u64, "charging the card on file");
             work(latency(n, 400));
+            tracing::debug!(provider_ms = latency(n, 400), "provider answered");
             if incident || n % 500 == 1 {
                 op.record("error", true);
                 let err = PaymentDeclined {
@@ -196,6 +202,12 @@ fn handle(n: usize) {
         }
         3 => {
             let _op = info_span!("payment_provider").entered();
+            // A retry loop that logs every attempt: its call site is
+            // flood-limited (100 lines a second), and what it suppressed is
+            // said in one line and counted.
+            for attempt in 0..20u64 {
+                info!(target: "quickstart::retry", attempt, "provider busy, retrying");
+            }
             work(latency(n, 600));
             info!(
                 authorization = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl",
@@ -250,6 +262,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         .audit_sqlite(AUDIT_DB)
         .writer(move || writer.clone())
         .ops_addr(ops_addr)
+        // The retry loop's call site at 100 lines a second (bursts of 200).
+        .flood_limit(FloodLimit::builder().target("quickstart::retry", Rate::new(100, 200)))
+        // DEBUG lines held in their request, written if it fails; the INFO
+        // lines of half the requests (by correlation ID) kept, and every
+        // failed or slow request's.
+        .request_lines(
+            RequestLines::builder()
+                .sample(0.5)
+                .slow(Duration::from_millis(3)),
+        )
         .build()?;
     let dispatch = tracing::Dispatch::new(subscriber);
     if let Some(addr) = guard.ops_addr() {
@@ -321,6 +343,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         None => None,
     };
 
+    // The flood limit says what it suppressed once the flood has ended (a
+    // tick later).
+    let flood_deadline = Instant::now() + Duration::from_secs(2);
+    while guard
+        .flood()
+        .is_some_and(|f| f.suppressed() > 0 && f.reports() == 0)
+        && Instant::now() < flood_deadline
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let bytes = sink.0.lock().map_err(|_| "log buffer poisoned")?.clone();
     let text = String::from_utf8(bytes)?;
     let lines: Vec<&str> = text.lines().collect();
@@ -438,6 +470,37 @@ fn main() -> Result<(), Box<dyn Error>> {
         raw_values.len()
     )?;
     writeln!(out, "Events dropped by the gate: {}", pii.dropped_events())?;
+    // Control in production: the flood limit, the requests' held DEBUG
+    // lines, sampling.
+    let flood = guard.flood().ok_or("the flood limit is on by default")?;
+    let held = guard
+        .request_lines()
+        .map(RequestLines::stats)
+        .ok_or("request lines were asked for")?;
+    let buffered = lines
+        .iter()
+        .filter(|l| l.contains("\"buffered\":true"))
+        .count();
+    writeln!(
+        out,
+        "\nFlood limit: {} retry lines suppressed ({} written); said in-band as: {}",
+        flood.suppressed(),
+        text.matches("provider busy, retrying").count(),
+        lines
+            .iter()
+            .find(|l| l.contains("events suppressed from quickstart::retry"))
+            .map_or("(not yet: said when the flood ends)", |l| l.trim())
+    )?;
+    writeln!(
+        out,
+        "Failed requests' DEBUG lines: {} held, {} written with \"buffered\": true ({buffered} in the log), {} dropped with their clean requests",
+        held.held, held.written, held.discarded
+    )?;
+    writeln!(
+        out,
+        "Sampling at 0.5: {} requests' INFO lines not kept, {} kept anyway (failed or slow)",
+        held.requests_sampled_out, held.requests_kept_late
+    )?;
     match &otlp_stats {
         Some((endpoint, stats, flushed)) => {
             writeln!(out, "\nOTLP export to {endpoint}:")?;

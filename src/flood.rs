@@ -530,6 +530,11 @@ where
         {
             return true;
         }
+        // A request's held line written late was counted when it was
+        // logged: it is not suppressed now.
+        if warden_core::internal::replayed_at().is_some() {
+            return true;
+        }
         site.suppressed.fetch_add(1, Ordering::Relaxed);
         false
     }

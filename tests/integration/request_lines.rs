@@ -386,3 +386,38 @@ fn lines_held_raw_are_written_sanitized_the_same() {
     let stats = guard.request_lines().unwrap().stats();
     assert_eq!((stats.held, stats.written), (2, 2), "{stats:?}");
 }
+
+/// A held line written late was counted by the flood limit when it was
+/// logged: written later, in a flood of its call site, it is not
+/// suppressed (and every line the request layer says it wrote is there).
+#[test]
+fn held_lines_written_late_are_not_suppressed_by_the_flood_limit() {
+    use warden::flood::{FloodLimit, Rate};
+
+    let lines = Buffer::default();
+    // No request kept by sampling, every one slow: their INFO lines wait,
+    // then are written at their close.
+    let sampled = RequestLines::builder().sample(0.0).slow(Duration::ZERO);
+    let (subscriber, guard) = Warden::builder()
+        .filter("info")
+        .flood_limit(FloodLimit::builder().target("app::retry", Rate::new(1, 5)))
+        .request_lines(sampled)
+        .without_audit()
+        .without_otlp()
+        .writer(lines.clone())
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        let _request = tracing::info_span!("request").entered();
+        for attempt in 0..20u64 {
+            tracing::info!(target: "app::retry", attempt, "retrying");
+        }
+    });
+    let stats = guard.request_lines().unwrap().stats();
+    let written = lines.contents().matches("\"retrying\"").count() as u64;
+    assert_eq!(
+        stats.written, 5,
+        "a burst of five, the rest suppressed: {stats:?}"
+    );
+    assert_eq!(written, stats.written, "{}", lines.contents());
+}
