@@ -170,6 +170,15 @@ fn metrics_show_what_each_site_suppressed() {
     assert!(page.contains("warden_flood_untracked_total 0"), "{page}");
 }
 
+/// `init()`'s stack with every call site limited at `rate`, no exporter,
+/// its JSON lines to `lines`.
+fn limited(rate: Rate, lines: &warden_test_support::Buffer) -> warden::WardenBuilder {
+    warden::Warden::builder()
+        .flood_limit(FloodLimit::builder().rate(rate))
+        .without_otlp()
+        .writer(lines.clone())
+}
+
 #[test]
 fn the_init_stack_limits_a_flooding_site_but_keeps_every_audit_event_and_says_it() {
     use warden::audit::{Query, SqliteStore};
@@ -178,11 +187,8 @@ fn the_init_stack_limits_a_flooding_site_but_keeps_every_audit_event_and_says_it
     let dir = Scratch::new();
     let db = dir.path("audit.db");
     let lines = Buffer::default();
-    let (subscriber, guard) = warden::Warden::builder()
-        .flood_limit(FloodLimit::builder().rate(Rate::new(1, 2)))
+    let (subscriber, guard) = limited(Rate::new(1, 2), &lines)
         .audit_sqlite(&db)
-        .without_otlp()
-        .writer(lines.clone())
         .build()
         .unwrap();
     tracing::subscriber::with_default(subscriber, || {
@@ -224,11 +230,8 @@ fn a_sanitized_event_takes_one_token() {
     use warden_test_support::Buffer;
 
     let lines = Buffer::default();
-    let (subscriber, guard) = warden::Warden::builder()
-        .flood_limit(FloodLimit::builder().rate(Rate::new(1, 10)))
+    let (subscriber, guard) = limited(Rate::new(1, 10), &lines)
         .without_audit()
-        .without_otlp()
-        .writer(lines.clone())
         .build()
         .unwrap();
     tracing::subscriber::with_default(subscriber, || {

@@ -20,6 +20,19 @@ fn stack<W>(
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
+    stack_tuned(lines, collector, writer, |builder| builder)
+}
+
+/// [`stack`], with something more set on its builder.
+fn stack_tuned<W>(
+    lines: warden::request_lines::RequestLinesBuilder,
+    collector: Option<&Collector>,
+    writer: W,
+    tune: impl FnOnce(warden::WardenBuilder) -> warden::WardenBuilder,
+) -> (warden::Subscriber, warden::WardenGuard)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let builder = Warden::builder()
         .filter("info")
         .request_lines(lines)
@@ -29,7 +42,7 @@ where
         Some(c) => builder.otlp(Otlp::builder().ignore_env().endpoint(c.grpc())),
         None => builder.without_otlp(),
     };
-    builder.build().unwrap()
+    tune(builder).build().unwrap()
 }
 
 /// The lines whose message starts with `prefix`.
@@ -398,15 +411,8 @@ fn held_lines_written_late_are_not_suppressed_by_the_flood_limit() {
     // No request kept by sampling, every one slow: their INFO lines wait,
     // then are written at their close.
     let sampled = RequestLines::builder().sample(0.0).slow(Duration::ZERO);
-    let (subscriber, guard) = Warden::builder()
-        .filter("info")
-        .flood_limit(FloodLimit::builder().target("app::retry", Rate::new(1, 5)))
-        .request_lines(sampled)
-        .without_audit()
-        .without_otlp()
-        .writer(lines.clone())
-        .build()
-        .unwrap();
+    let flood = FloodLimit::builder().target("app::retry", Rate::new(1, 5));
+    let (subscriber, guard) = stack_tuned(sampled, None, lines.clone(), |b| b.flood_limit(flood));
     tracing::subscriber::with_default(subscriber, || {
         let _request = tracing::info_span!("request").entered();
         for attempt in 0..20u64 {

@@ -1046,6 +1046,15 @@ mod tests {
         seen: Arc<std::sync::Mutex<Vec<String>>>,
     }
 
+    impl Closing {
+        fn naming(callbacks: Callbacks) -> Closing {
+            Closing {
+                callbacks: Some(callbacks),
+                seen: Arc::default(),
+            }
+        }
+    }
+
     impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Closing {
         // Asked per event, whatever `enabled` says of a call site.
         fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
@@ -1084,10 +1093,7 @@ mod tests {
     #[test]
     fn before_close_comes_first_and_enabled_only_where_named() {
         let closing = Closing::default();
-        let not_filtering = Closing {
-            callbacks: Some(Callbacks::CLOSE),
-            ..Closing::default()
-        };
+        let not_filtering = Closing::naming(Callbacks::CLOSE);
         let parts = SpanParts::new()
             .with(closing.clone())
             .with(not_filtering.clone());
@@ -1107,10 +1113,7 @@ mod tests {
             1,
             "the part naming ENABLED turned one down"
         );
-        let without = Closing {
-            callbacks: Some(Callbacks::CLOSE.and(Callbacks::BEFORE_CLOSE)),
-            ..Closing::default()
-        };
+        let without = Closing::naming(Callbacks::CLOSE.and(Callbacks::BEFORE_CLOSE));
         let events = Counts::default();
         let subscriber = tracing_subscriber::registry()
             .with(SpanParts::new().with(without))
