@@ -291,13 +291,22 @@ impl StackFilter {
         {
             return false;
         }
-        let under = |prefix: &str| {
-            target
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-        };
-        under(warden_core::AUDIT_TARGET) || self.audit_targets.iter().any(|t| under(t))
+        target_is_under(target, warden_core::AUDIT_TARGET)
+            || self
+                .audit_targets
+                .iter()
+                .any(|t| target_is_under(target, t))
     }
+}
+
+/// Whether `target` is `prefix` or a path below it (`app::db` under `app`,
+/// not `apple`): how the filter, the flood limit and the request lines
+/// match audit and per-target settings.
+#[inline]
+pub(crate) fn target_is_under(target: &str, prefix: &str) -> bool {
+    target
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
 }
 
 /// Runs `$body` with `$f` the filter the directives make, whichever it is

@@ -12,6 +12,7 @@
 //! refills the buckets and writes the suppression lines; it stops when the
 //! layer is dropped.
 
+use crate::filter::target_is_under;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -327,7 +328,7 @@ impl FloodLimit {
                 .shared
                 .audit_targets
                 .iter()
-                .any(|a| is_under(target, a))
+                .any(|a| target_is_under(target, a))
     }
 
     /// The bucket of `meta`'s call site, claimed on first sight; `None`
@@ -377,7 +378,7 @@ impl FloodLimit {
         self.shared
             .overrides
             .iter()
-            .find(|(t, _)| is_under(target, t))
+            .find(|(t, _)| target_is_under(target, t))
             .map_or(self.shared.default, |(_, rate)| *rate)
     }
 
@@ -410,11 +411,6 @@ pub struct SiteCount {
     pub line: Option<u32>,
     /// Events suppressed there.
     pub suppressed: u64,
-}
-
-/// Whether `target` is `prefix` or a path below it (`app::db` under `app`).
-pub(crate) fn is_under(target: &str, prefix: &str) -> bool {
-    target == prefix || (target.starts_with(prefix) && target[prefix.len()..].starts_with("::"))
 }
 
 /// Refills the buckets each tick and says what was suppressed, until the
@@ -557,10 +553,10 @@ mod tests {
 
     #[test]
     fn targets_match_whole_path_segments() {
-        assert!(is_under("app::db", "app"));
-        assert!(is_under("app", "app"));
-        assert!(!is_under("apple", "app"));
-        assert!(!is_under("ap", "app"));
+        assert!(target_is_under("app::db", "app"));
+        assert!(target_is_under("app", "app"));
+        assert!(!target_is_under("apple", "app"));
+        assert!(!target_is_under("ap", "app"));
     }
 
     #[test]

@@ -686,7 +686,7 @@ impl RequestLines {
         self.shared
             .audit_targets
             .iter()
-            .any(|a| crate::flood::is_under(target, a))
+            .any(|a| crate::filter::target_is_under(target, a))
     }
 
     /// Marks the request of `span` failed if `fields` say so.
