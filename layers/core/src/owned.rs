@@ -313,47 +313,39 @@ impl OwnedFields {
     }
 }
 
-/// A [`FieldValue`] in a form that `tracing`'s sealed `Value` trait accepts.
+/// A [`FieldValue`] in a form that `tracing`'s sealed `Value` trait accepts:
+/// the value itself where it is a `Value` as stored, else what wraps it.
 enum Lent<'a> {
-    Str(&'a str),
+    /// A string, a number or a boolean.
+    Itself(&'a dyn Value),
+    /// Text recorded through `Debug`, recorded the same way again.
     Debug(DebugValue<&'a dyn fmt::Debug>),
-    I64(i64),
-    U64(u64),
-    I128(i128),
-    U128(u128),
-    F64(f64),
-    Bool(bool),
+    /// Bytes (`[u8]` is a `Value`, but unsized).
     Bytes(&'a [u8]),
+    /// An error chain, recorded as an error again.
     Error(&'a (dyn Error + 'static)),
 }
 
 impl<'a> Lent<'a> {
     fn new(value: &'a FieldValue) -> Self {
-        use crate::FieldRef as R;
-        match value.as_ref() {
-            R::Str(s) => Lent::Str(s),
-            R::Debug(d) => Lent::Debug(debug(d)),
-            R::I64(n) => Lent::I64(n),
-            R::U64(n) => Lent::U64(n),
-            R::I128(n) => Lent::I128(n),
-            R::U128(n) => Lent::U128(n),
-            R::F64(n) => Lent::F64(n),
-            R::Bool(b) => Lent::Bool(b),
-            R::Bytes(b) => Lent::Bytes(b),
-            R::Error(e) => Lent::Error(e),
+        match value {
+            FieldValue::Str(s) => Lent::Itself(s),
+            FieldValue::Debug(d) => Lent::Debug(debug(d)),
+            FieldValue::I64(n) => Lent::Itself(n),
+            FieldValue::U64(n) => Lent::Itself(n),
+            FieldValue::I128(n) => Lent::Itself(n),
+            FieldValue::U128(n) => Lent::Itself(n),
+            FieldValue::F64(n) => Lent::Itself(n),
+            FieldValue::Bool(b) => Lent::Itself(b),
+            FieldValue::Bytes(b) => Lent::Bytes(b),
+            FieldValue::Error(e) => Lent::Error(e),
         }
     }
 
     fn as_value(&self) -> &dyn Value {
         match self {
-            Lent::Str(s) => s,
+            Lent::Itself(v) => *v,
             Lent::Debug(d) => d,
-            Lent::I64(n) => n,
-            Lent::U64(n) => n,
-            Lent::I128(n) => n,
-            Lent::U128(n) => n,
-            Lent::F64(n) => n,
-            Lent::Bool(b) => b,
             Lent::Bytes(b) => b,
             Lent::Error(e) => e,
         }
