@@ -11,6 +11,16 @@ use tracing_subscriber::prelude::*;
 use warden::pii::{PiiKind, PiiLayer};
 use warden_test_support::{Buffer, Capture, assert_clean};
 
+/// `fmt::layer().json()` writing to `buf`: the peer every test here checks.
+fn fmt_json<S>(buf: &Buffer) -> impl tracing_subscriber::Layer<S> + use<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .with_writer(buf.clone())
+}
+
 #[derive(Debug)]
 #[allow(dead_code)]
 struct Customer {
@@ -67,25 +77,37 @@ fn log_everything() {
 
 fn json_stack_output(pii_first: bool) -> String {
     let buf = Buffer::default();
-    macro_rules! fmt {
-        () => {
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(buf.clone())
-        };
-    }
     if pii_first {
         let subscriber = tracing_subscriber::registry()
             .with(PiiLayer::default())
-            .with(fmt!());
+            .with(fmt_json(&buf));
         tracing::subscriber::with_default(subscriber, log_everything);
     } else {
         let subscriber = tracing_subscriber::registry()
-            .with(fmt!())
+            .with(fmt_json(&buf))
             .with(PiiLayer::default());
         tracing::subscriber::with_default(subscriber, log_everything);
     }
     buf.contents()
+}
+
+/// `fmt::layer().json()` behind a default gate, and what it writes.
+fn json_behind_the_gate() -> (Buffer, impl tracing::Subscriber + Send + Sync) {
+    let buf = Buffer::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(PiiLayer::default())
+        .with(fmt_json(&buf));
+    (buf, subscriber)
+}
+
+/// A capture of what reaches a layer placed before the gate (which sees the
+/// original, then the sanitized copy the gate dispatches again).
+fn captured_before_the_gate() -> (Capture, impl tracing::Subscriber + Send + Sync) {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(capture.clone())
+        .with(PiiLayer::default());
+    (capture, subscriber)
 }
 
 #[test]
@@ -99,21 +121,30 @@ fn fmt_json_never_sees_raw_values_in_either_order() {
             fields["message"],
             "customer Ada with ssn [REDACTED:SSN] and iban [REDACTED:IBAN]"
         );
-        assert_eq!(fields["email"], "[REDACTED:EMAIL]");
-        assert_eq!(fields["owned"], "call [REDACTED:PHONE]");
-        assert_eq!(fields["display"], "Ada <[REDACTED:EMAIL]>");
-        assert_eq!(
-            fields["debug"],
-            "Customer { name: \"Ada\", email: \"[REDACTED:EMAIL]\", password: \"[REDACTED:SECRET]\" }"
-        );
-        assert_eq!(fields["card"], "[REDACTED:CREDIT_CARD]");
-        assert_eq!(fields["signed"], "[REDACTED:CREDIT_CARD]");
-        assert_eq!(fields["password"], "[REDACTED:SECRET]");
-        assert_eq!(fields["error"], "lookup for [REDACTED:EMAIL] failed");
+        for (field, written) in [
+            ("email", "[REDACTED:EMAIL]"),
+            ("owned", "call [REDACTED:PHONE]"),
+            ("display", "Ada <[REDACTED:EMAIL]>"),
+            (
+                "debug",
+                "Customer { name: \"Ada\", email: \"[REDACTED:EMAIL]\", password: \"[REDACTED:SECRET]\" }",
+            ),
+            ("card", "[REDACTED:CREDIT_CARD]"),
+            ("signed", "[REDACTED:CREDIT_CARD]"),
+            ("password", "[REDACTED:SECRET]"),
+            ("error", "lookup for [REDACTED:EMAIL] failed"),
+        ] {
+            assert_eq!(fields[field], written, "{field}");
+        }
         // Clean values keep their types.
-        assert_eq!(fields["count"], 3);
-        assert_eq!(fields["ratio"], 0.5);
-        assert_eq!(fields["ok"], true);
+        assert_eq!(
+            (&fields["count"], &fields["ratio"], &fields["ok"]),
+            (
+                &serde_json::json!(3),
+                &serde_json::json!(0.5),
+                &serde_json::json!(true)
+            )
+        );
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["target"], module_path!());
     }
@@ -121,10 +152,7 @@ fn fmt_json_never_sees_raw_values_in_either_order() {
 
 #[test]
 fn the_copy_keeps_metadata_types_and_the_error_chain() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(capture.clone())
-        .with(PiiLayer::default());
+    let (capture, subscriber) = captured_before_the_gate();
     let mut original_meta = None;
     tracing::subscriber::with_default(subscriber, || {
         let err = lookup_failed();
@@ -171,10 +199,7 @@ fn clean_events_are_not_copied_and_dirty_ones_are_replaced_once() {
 
 #[test]
 fn events_keep_their_place_in_the_span_tree() {
-    let capture = Capture::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(capture.clone())
-        .with(PiiLayer::default());
+    let (capture, subscriber) = captured_before_the_gate();
     tracing::subscriber::with_default(subscriber, || {
         let outer = info_span!("outer");
         let other = info_span!("other");
@@ -214,59 +239,34 @@ fn per_layer_filters_behave_as_without_the_gate() {
         let warn_only = Buffer::default();
         let db_only = Buffer::default();
         let env = Buffer::default();
-        macro_rules! sinks {
-            () => {
-                (
-                    tracing_subscriber::fmt::layer()
-                        .json()
-                        .with_writer(warn_only.clone())
-                        .with_filter(LevelFilter::WARN),
-                    tracing_subscriber::fmt::layer()
-                        .json()
-                        .with_writer(db_only.clone())
-                        .with_filter(Targets::new().with_target("app::db", LevelFilter::DEBUG)),
-                    tracing_subscriber::fmt::layer()
-                        .json()
-                        .with_writer(env.clone())
-                        .with_filter(EnvFilter::new("app::web=info,app::db=warn")),
-                    tracing_subscriber::fmt::layer()
-                        .json()
-                        .with_writer(std::io::sink)
-                        .with_filter(filter_fn(|m| m.target() == "nothing")),
-                )
-            };
-        }
-        match gate {
-            None => {
-                let (l1, l2, l3, l4) = sinks!();
-                let s = tracing_subscriber::registry()
-                    .with(l1)
-                    .with(l2)
-                    .with(l3)
-                    .with(l4);
-                tracing::subscriber::with_default(s, script)
-            }
-            Some(true) => {
-                let (l1, l2, l3, l4) = sinks!();
-                let s = tracing_subscriber::registry()
-                    .with(l1)
-                    .with(l2)
-                    .with(PiiLayer::default())
-                    .with(l3)
-                    .with(l4);
-                tracing::subscriber::with_default(s, script)
-            }
-            Some(false) => {
-                let (l1, l2, l3, l4) = sinks!();
-                let s = tracing_subscriber::registry()
-                    .with(l1)
-                    .with(l2)
-                    .with(l3)
-                    .with(l4)
-                    .with(PiiLayer::default());
-                tracing::subscriber::with_default(s, script)
-            }
-        }
+        let (l1, l2, l3, l4) = (
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(warn_only.clone())
+                .with_filter(LevelFilter::WARN),
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(db_only.clone())
+                .with_filter(Targets::new().with_target("app::db", LevelFilter::DEBUG)),
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(env.clone())
+                .with_filter(EnvFilter::new("app::web=info,app::db=warn")),
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::sink)
+                .with_filter(filter_fn(|m| m.target() == "nothing")),
+        );
+        // The gate between the filtered sinks, after all of them, or none
+        // (not an `Option`, which would not tell the gate its dispatcher).
+        type Boxed = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
+        let rest: Boxed = match gate {
+            None => Box::new(l3.and_then(l4)),
+            Some(true) => Box::new(PiiLayer::default().and_then(l3).and_then(l4)),
+            Some(false) => Box::new(l3.and_then(l4).and_then(PiiLayer::default())),
+        };
+        let s = tracing_subscriber::registry().with(l1.and_then(l2).and_then(rest));
+        tracing::subscriber::with_default(s, script);
         if gate.is_some() {
             for b in [&warn_only, &db_only, &env] {
                 assert_clean(&b.contents());
@@ -299,14 +299,7 @@ fn a_debug_impl_that_logs_while_formatted_does_not_break_the_gate() {
             f.write_str("noisy ada@example.com")
         }
     }
-    let buf = Buffer::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(PiiLayer::default())
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(buf.clone()),
-        );
+    let (buf, subscriber) = json_behind_the_gate();
     tracing::subscriber::with_default(subscriber, || info!(value = ?Noisy, "outer"));
     let out = buf.contents();
     assert_clean(&out);
@@ -315,14 +308,7 @@ fn a_debug_impl_that_logs_while_formatted_does_not_break_the_gate() {
 
 #[test]
 fn large_and_odd_values() {
-    let buf = Buffer::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(PiiLayer::default())
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(buf.clone()),
-        );
+    let (buf, subscriber) = json_behind_the_gate();
     let big = format!("{}ada@example.com", "x ".repeat(5_000_000));
     let lossy = String::from_utf8_lossy(b"bad \xff bytes ada@example.com").into_owned();
     tracing::subscriber::with_default(subscriber, || {
@@ -408,14 +394,7 @@ fn integers_are_counted_once() {
 
 #[test]
 fn bare_numbers_in_phone_named_fields_are_phone_numbers() {
-    let buf = Buffer::default();
-    let subscriber = tracing_subscriber::registry()
-        .with(PiiLayer::default())
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(buf.clone()),
-        );
+    let (buf, subscriber) = json_behind_the_gate();
     tracing::subscriber::with_default(subscriber, || {
         info!(
             phone = "5551234567",
@@ -435,16 +414,12 @@ fn clones_of_one_layer_in_two_subscribers_keep_their_events_apart() {
     let pii = PiiLayer::default();
     let first = Buffer::default();
     let second = Buffer::default();
-    let one = tracing_subscriber::registry().with(pii.clone()).with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(first.clone()),
-    );
-    let two = tracing_subscriber::registry().with(pii.clone()).with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(second.clone()),
-    );
+    let one = tracing_subscriber::registry()
+        .with(pii.clone())
+        .with(fmt_json(&first));
+    let two = tracing_subscriber::registry()
+        .with(pii.clone())
+        .with(fmt_json(&second));
     tracing::subscriber::with_default(one, || info!(who = "ada@example.com", "one"));
     tracing::subscriber::with_default(two, || info!(who = "bob@example.org", "two"));
     let first = first.lines();
@@ -464,11 +439,9 @@ fn a_gate_that_never_learned_its_subscriber_fails_closed_and_counts() {
     let buf = Buffer::default();
     let out = buf.clone();
     let pii = PiiLayer::default();
-    let subscriber = tracing_subscriber::registry().with(Some(pii.clone())).with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(move || buf.clone()),
-    );
+    let subscriber = tracing_subscriber::registry()
+        .with(Some(pii.clone()))
+        .with(fmt_json(&buf));
     tracing::subscriber::with_default(subscriber, || {
         info!(user = "ada@example.com", "signed in");
         info!(user = "bob@example.org", "signed in");
@@ -489,11 +462,7 @@ fn a_disabled_gate_passes_everything_as_it_is() {
     let out = buf.clone();
     let subscriber = tracing_subscriber::registry()
         .with(PiiLayer::default().enabled(false))
-        .with(
-            tracing_subscriber::fmt::layer()
-                .json()
-                .with_writer(move || buf.clone()),
-        );
+        .with(fmt_json(&buf));
     tracing::subscriber::with_default(subscriber, || {
         info!(user = "ada@example.com", "signed in");
     });

@@ -665,34 +665,30 @@ impl Alerts {
     }
 }
 
-/// Logs a transition as an audit event.
+/// Logs a transition as an audit event: a WARN when a rule fires, an INFO
+/// when it resolves.
 fn log(t: &Transition) {
     let operation = t.operation.as_deref().unwrap_or("");
+    macro_rules! transition {
+        ($level:ident, $action:literal, $outcome:literal, $verb:literal) => {
+            tracing::$level!(
+                target: warden_core::AUDIT_TARGET,
+                event_type = "ALERT",
+                action = $action,
+                outcome = $outcome,
+                rule = t.rule.as_str(),
+                operation,
+                value = t.value,
+                threshold = t.threshold,
+                "alert {} {}",
+                t.rule,
+                $verb
+            )
+        };
+    }
     match t.kind {
-        TransitionKind::Fired => tracing::warn!(
-            target: warden_core::AUDIT_TARGET,
-            event_type = "ALERT",
-            action = "alert_fired",
-            outcome = "FIRED",
-            rule = t.rule.as_str(),
-            operation,
-            value = t.value,
-            threshold = t.threshold,
-            "alert {} fired",
-            t.rule
-        ),
-        TransitionKind::Resolved => tracing::info!(
-            target: warden_core::AUDIT_TARGET,
-            event_type = "ALERT",
-            action = "alert_resolved",
-            outcome = "RESOLVED",
-            rule = t.rule.as_str(),
-            operation,
-            value = t.value,
-            threshold = t.threshold,
-            "alert {} resolved",
-            t.rule
-        ),
+        TransitionKind::Fired => transition!(warn, "alert_fired", "FIRED", "fired"),
+        TransitionKind::Resolved => transition!(info, "alert_resolved", "RESOLVED", "resolved"),
     }
 }
 

@@ -185,7 +185,10 @@ impl PgSettings {
         let config = match mode {
             SslMode::Disable | SslMode::Prefer | SslMode::Require => builder
                 .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+                .with_custom_certificate_verifier(Arc::new(Relaxed {
+                    chain: None,
+                    algorithms: provider.signature_verification_algorithms,
+                }))
                 .with_no_client_auth(),
             SslMode::VerifyCa | SslMode::VerifyFull => {
                 let roots = Arc::new(self.roots()?);
@@ -196,7 +199,10 @@ impl PgSettings {
                 .build()
                 .map_err(|e| AuditError::Config(format!("TLS: {e}")))?;
                 let verifier: Arc<dyn ServerCertVerifier> = if mode == SslMode::VerifyCa {
-                    Arc::new(AnyName(webpki))
+                    Arc::new(Relaxed {
+                        chain: Some(webpki),
+                        algorithms: provider.signature_verification_algorithms,
+                    })
                 } else {
                     webpki
                 };
@@ -398,61 +404,19 @@ pub(crate) fn pgpass_lookup(
     None
 }
 
-/// `sslmode=require`: encrypted, any certificate (libpq's meaning), the
-/// handshake's signatures still checked.
+/// The checks libpq's weaker modes leave out: `sslmode=require` (no
+/// `chain`: encrypted, any certificate) and `sslmode=verify-ca` (the chain
+/// is checked, the host name is not). The handshake's signatures are
+/// checked in both.
 #[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct Relaxed {
+    /// The chain's verifier, for `verify-ca`.
+    chain: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    /// The provider's signature algorithms.
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
 }
 
-/// `sslmode=verify-ca`: the chain is checked, the host name is not.
-#[derive(Debug)]
-struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Relaxed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -461,10 +425,10 @@ impl ServerCertVerifier for AnyName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
             | Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::NotValidForNameContext { .. },
@@ -479,7 +443,7 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -488,11 +452,11 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 use crate::common::Lines;
 use http::{Request, Response, StatusCode};
-use tower::{ServiceBuilder, ServiceExt, service_fn};
+use tower::{Layer, ServiceExt, service_fn};
 use tracing::Instrument;
 use tracing_subscriber::prelude::*;
 use warden_correlation::http::{HeaderPropagation, X_CORRELATION_ID};
@@ -36,19 +36,20 @@ async fn handler(request: Request<()>) -> Result<Response<String>, Infallible> {
         .unwrap())
 }
 
-fn subscriber(lines: &Lines) -> impl tracing::Subscriber + Send + Sync + use<> {
-    tracing_subscriber::registry()
+/// This thread's subscriber, until the guard drops: the correlation layer
+/// and the lines it gives their IDs to.
+fn traced() -> (Lines, tracing::subscriber::DefaultGuard) {
+    let lines = Lines::default();
+    let subscriber = tracing_subscriber::registry()
         .with(CorrelationLayer::default())
-        .with(lines.clone())
+        .with(lines.clone());
+    (lines, tracing::subscriber::set_default(subscriber))
 }
 
 #[tokio::test]
 async fn an_incoming_id_is_carried_by_the_span_sent_downstream_and_returned() {
-    let lines = Lines::default();
-    let _guard = tracing::subscriber::set_default(subscriber(&lines));
-    let service = ServiceBuilder::new()
-        .layer(CorrelationIdLayer::default())
-        .service(service_fn(handler));
+    let (lines, _guard) = traced();
+    let service = CorrelationIdLayer::default().layer(service_fn(handler));
     let request = Request::builder()
         .header("x-request-id", "req-7f3a")
         .body(())
@@ -68,11 +69,8 @@ async fn an_incoming_id_is_carried_by_the_span_sent_downstream_and_returned() {
 
 #[tokio::test]
 async fn a_request_without_an_id_gets_a_fresh_one_and_a_traceparent_is_understood() {
-    let lines = Lines::default();
-    let _guard = tracing::subscriber::set_default(subscriber(&lines));
-    let service = ServiceBuilder::new()
-        .layer(CorrelationIdLayer::default())
-        .service(service_fn(handler));
+    let (_lines, _guard) = traced();
+    let service = CorrelationIdLayer::default().layer(service_fn(handler));
     let response = service.clone().oneshot(Request::new(())).await.unwrap();
     let fresh: CorrelationId = response.headers()["x-correlation-id"]
         .to_str()
@@ -97,16 +95,14 @@ async fn a_request_without_an_id_gets_a_fresh_one_and_a_traceparent_is_understoo
 
 #[tokio::test]
 async fn a_header_the_handler_set_is_kept() {
-    let service = ServiceBuilder::new()
-        .layer(CorrelationIdLayer::default())
-        .service(service_fn(|_: Request<()>| async {
-            Ok::<_, Infallible>(
-                Response::builder()
-                    .header("x-correlation-id", "chosen")
-                    .body(())
-                    .unwrap(),
-            )
-        }));
+    let service = CorrelationIdLayer::default().layer(service_fn(|_: Request<()>| async {
+        Ok::<_, Infallible>(
+            Response::builder()
+                .header("x-correlation-id", "chosen")
+                .body(())
+                .unwrap(),
+        )
+    }));
     let request = Request::builder()
         .header("x-correlation-id", "incoming")
         .body(())

@@ -7,13 +7,26 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::prelude::*;
 use warden_correlation::{CorrelationIdExt, CorrelationLayer};
 
-#[test]
-fn root_spans_take_the_trace_id_and_children_inherit_it() {
+/// A real SDK tracer exporting to memory, and the layer that feeds it.
+fn otel<S>() -> (
+    InMemorySpanExporter,
+    SdkTracerProvider,
+    impl tracing_subscriber::Layer<S>,
+)
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
         .build();
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("correlation-test"));
+    (exporter, provider, otel)
+}
+
+#[test]
+fn root_spans_take_the_trace_id_and_children_inherit_it() {
+    let (exporter, provider, otel) = otel();
     let subscriber = tracing_subscriber::registry()
         .with(otel)
         .with(CorrelationLayer::new().use_otel_trace_id(true));
@@ -48,11 +61,7 @@ fn without_the_option_or_without_otel_a_uuid_is_used() {
 fn inside_span_parts_the_trace_id_is_read_without_deadlock() {
     // Reading the trace id looks the span up through the dispatcher, so the
     // layer opens alone rather than under the parts' shared lock.
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("correlation-test"));
+    let (_exporter, _provider, otel) = otel();
     let parts = warden_core::SpanParts::new()
         .with(CorrelationLayer::new())
         .with(CorrelationLayer::new().use_otel_trace_id(true));
