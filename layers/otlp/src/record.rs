@@ -2,6 +2,7 @@
 //! an event, captured cheaply on the application's thread and turned into
 //! OpenTelemetry types (and sanitized once more) on the export thread.
 
+use std::sync::OnceLock;
 use std::time::SystemTime;
 
 use tracing_core::Metadata;
@@ -42,13 +43,17 @@ impl Recycle for SpanRecord {
     }
 
     fn empty() -> Self {
+        // Any moment will do: the layer sets both before the record is
+        // queued. One taken once, rather than two clock readings a box.
+        static PLACEHOLDER: OnceLock<Moment> = OnceLock::new();
+        let placeholder = *PLACEHOLDER.get_or_init(Moment::now);
         SpanRecord {
             metadata: None,
             trace_id: 0,
             span_id: 0,
             parent_span_id: 0,
-            start: Moment::now(),
-            end: Moment::now(),
+            start: placeholder,
+            end: placeholder,
             fields: CapturedFields::new(),
             correlation_id: None,
             error_event: false,
