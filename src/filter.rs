@@ -350,9 +350,25 @@ impl StackFilter {
         }
     }
 
-    /// The `EnvFilter`, when the directives are one: it alone takes the
+    /// Whether the directives are an `EnvFilter` now: it alone takes the
     /// span callbacks and judges events by their fields. A live filter
     /// reads one flag to know (a `Targets` one needs nothing more).
+    #[inline]
+    fn takes_span_callbacks(&self) -> bool {
+        match &self.log {
+            Log::Fixed(inner) => matches!(inner, Inner::Env(_)),
+            Log::Live(live) => live.is_env(),
+        }
+    }
+
+    /// [`with_env`](Self::with_env) for a span callback, out of line.
+    #[cold]
+    #[inline(never)]
+    fn env_callback(&self, f: impl FnOnce(&EnvFilter)) {
+        self.with_env(f);
+    }
+
+    /// Runs `f` on the `EnvFilter`, when the directives are one.
     #[inline]
     fn with_env<R>(&self, f: impl FnOnce(&EnvFilter) -> R) -> Option<R> {
         match &self.log {
@@ -453,24 +469,42 @@ where
         }
     }
 
+    // The span callbacks: only an `EnvFilter` takes them. The check is
+    // inlined and the call cold, so that a `Targets` filter (the usual
+    // case) costs a load and a test per callback, with no frame.
+    #[inline]
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        self.with_env(|f| Layer::<S>::on_new_span(f, attrs, id, ctx));
+        if self.takes_span_callbacks() {
+            self.env_callback(|f| Layer::<S>::on_new_span(f, attrs, id, ctx));
+        }
     }
 
+    #[inline]
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        self.with_env(|f| Layer::<S>::on_record(f, id, values, ctx));
+        if self.takes_span_callbacks() {
+            self.env_callback(|f| Layer::<S>::on_record(f, id, values, ctx));
+        }
     }
 
+    #[inline]
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        self.with_env(|f| Layer::<S>::on_enter(f, id, ctx));
+        if self.takes_span_callbacks() {
+            self.env_callback(|f| Layer::<S>::on_enter(f, id, ctx));
+        }
     }
 
+    #[inline]
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
-        self.with_env(|f| Layer::<S>::on_exit(f, id, ctx));
+        if self.takes_span_callbacks() {
+            self.env_callback(|f| Layer::<S>::on_exit(f, id, ctx));
+        }
     }
 
+    #[inline]
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        self.with_env(|f| Layer::<S>::on_close(f, id, ctx));
+        if self.takes_span_callbacks() {
+            self.env_callback(|f| Layer::<S>::on_close(f, id, ctx));
+        }
     }
 }
 

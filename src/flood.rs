@@ -332,13 +332,28 @@ impl FloodLimit {
     }
 
     /// The bucket of `meta`'s call site, claimed on first sight; `None`
-    /// when the table is full.
+    /// when the table is full. Inline, the lookup of a site found in its
+    /// first place (almost every event); the rest out of line.
     #[inline]
     fn site(&self, meta: &'static Metadata<'static>) -> Option<&Site> {
         let sites = &self.shared.sites;
         let key = meta as *const Metadata<'static> as usize;
+        let at =
+            ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & (sites.len() - 1);
+        match sites.get(at) {
+            Some(site) if site.key.load(Ordering::Acquire) == key => Some(site),
+            _ => self.probe(meta, key, at),
+        }
+    }
+
+    /// [`site`](Self::site) past the first place: the probe, and the claim
+    /// of a free place.
+    #[cold]
+    #[inline(never)]
+    fn probe(&self, meta: &'static Metadata<'static>, key: usize, first: usize) -> Option<&Site> {
+        let sites = &self.shared.sites;
         let mask = sites.len() - 1;
-        let mut at = ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask;
+        let mut at = first;
         for _ in 0..16 {
             let site = &sites[at];
             match site.key.load(Ordering::Acquire) {
@@ -526,14 +541,20 @@ where
         {
             return true;
         }
-        // A request's held line written late was counted when it was
-        // logged: it is not suppressed now.
-        if warden_core::internal::replayed_at().is_some() {
-            return true;
-        }
-        site.suppressed.fetch_add(1, Ordering::Relaxed);
-        false
+        suppress(site)
     }
+}
+
+/// An event over its site's limit: suppressed and counted, unless it is a
+/// request's held line written late (counted when it was logged).
+#[cold]
+#[inline(never)]
+fn suppress(site: &Site) -> bool {
+    if warden_core::internal::replayed_at().is_some() {
+        return true;
+    }
+    site.suppressed.fetch_add(1, Ordering::Relaxed);
+    false
 }
 
 /// Only `event_enabled`: first in `init()`'s parts, so a suppressed event

@@ -192,10 +192,14 @@ pub fn warden_stack_tuned(
     // not suppressed past the default burst (which would count less work).
     let flood =
         warden::flood::FloodLimit::builder().rate(warden::flood::Rate::new(u32::MAX, u32::MAX));
-    let builder = warden::Warden::builder()
-        .filter("info")
-        .audit(audit)
-        .flood_limit(flood);
+    let builder = warden::Warden::builder().filter("info").audit(audit);
+    // `WARDEN_PROBE_FLOOD=off`: the stack without issue 26's flood limit,
+    // to count it apart (a commit from before it ignores the variable).
+    let builder = if std::env::var("WARDEN_PROBE_FLOOD").is_ok_and(|v| v == "off") {
+        builder.without_flood_limit()
+    } else {
+        builder.flood_limit(flood)
+    };
     let builder = match otlp {
         Some(otlp) => builder.otlp(otlp),
         None => builder.without_otlp(),

@@ -262,9 +262,11 @@ pub struct OwnedFields {
 impl OwnedFields {
     /// Room for the `len` fields of a [`FieldSet`], all empty.
     pub fn with_len(len: usize) -> Self {
-        OwnedFields {
-            values: vec![None; len],
-        }
+        // Not `vec![None; len]`: that clones the `None` into each place
+        // (a call per field); this writes it.
+        let mut values = Vec::with_capacity(len);
+        values.resize_with(len, || None);
+        OwnedFields { values }
     }
 
     /// Sets the value of the field at `index` (see `Field::index`). An index
