@@ -217,41 +217,82 @@ fn signal_variable(signal: &str, role: &str) -> &'static str {
         .unwrap_or("OTEL_EXPORTER_OTLP_*")
 }
 
-/// A `true`/`false` variable.
-fn flag(name: &'static str) -> Result<Option<bool>, OtlpError> {
-    var(name)
-        .map(|value| match value.trim().to_ascii_lowercase().as_str() {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(OtlpError::InvalidFlag {
-                variable: name,
-                value,
-            }),
-        })
-        .transpose()
+/// Where the variables come from: the process environment, or a lookup
+/// of the caller's ([`OtlpConfig::from_vars`]).
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    /// One variable; empty counts as unset.
+    fn var(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A `true`/`false` variable.
+    fn flag(&self, name: &'static str) -> Result<Option<bool>, OtlpError> {
+        self.var(name)
+            .map(|value| match value.trim().to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(OtlpError::InvalidFlag {
+                    variable: name,
+                    value,
+                }),
+            })
+            .transpose()
+    }
+
+    /// A whole number.
+    fn number(&self, name: &'static str) -> Result<Option<u64>, OtlpError> {
+        self.var(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| OtlpError::InvalidNumber {
+                        variable: name,
+                        value: v,
+                    })
+            })
+            .transpose()
+    }
 }
 
 /// Reads one environment variable; empty counts as unset.
 fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn number(name: &'static str) -> Result<Option<u64>, OtlpError> {
-    var(name)
-        .map(|v| {
-            v.trim()
-                .parse::<u64>()
-                .map_err(|_| OtlpError::InvalidNumber {
-                    variable: name,
-                    value: v,
-                })
-        })
-        .transpose()
+    Vars(|n: &str| std::env::var(n).ok()).var(name)
 }
 
 impl OtlpConfig {
     /// The defaults overridden by every standard variable that is set.
     pub fn from_env() -> Result<Self, OtlpError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The defaults overridden by the standard variables `lookup` gives
+    /// (`None`, or an empty value, for one that is not set): the
+    /// environment of [`from_env`](Self::from_env), read from elsewhere (a
+    /// configuration file's section, a test's map).
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// use warden_otlp::{OtlpConfig, OtlpError};
+    ///
+    /// let vars = HashMap::from([
+    ///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+    ///     ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+    /// ]);
+    /// let config = OtlpConfig::from_vars(|name| vars.get(name).map(|v| v.to_string()))?;
+    /// assert_eq!(config.endpoint.as_deref(), Some("http://collector:4317"));
+    /// assert_eq!(config.timeout, std::time::Duration::from_millis(2500));
+    ///
+    /// let bad = OtlpConfig::from_vars(|name| (name == "OTEL_EXPORTER_OTLP_TIMEOUT").then(|| "soon".into()));
+    /// assert!(matches!(bad, Err(OtlpError::InvalidNumber { variable: "OTEL_EXPORTER_OTLP_TIMEOUT", .. })));
+    /// # Ok::<(), OtlpError>(())
+    /// ```
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, OtlpError> {
+        let vars = Vars(lookup);
+        let var = |name: &str| vars.var(name);
+        let flag = |name| vars.flag(name);
+        let number = |name| vars.number(name);
         let mut config = OtlpConfig::default();
         if let Some(protocol) = var("OTEL_EXPORTER_OTLP_PROTOCOL") {
             config.protocol = Protocol::parse(&protocol)?;

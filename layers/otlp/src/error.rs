@@ -6,13 +6,19 @@
 pub enum OtlpError {
     /// `OTEL_EXPORTER_OTLP_PROTOCOL` (or the builder) named a protocol
     /// other than `grpc` and `http/protobuf`.
-    #[error("unsupported OTLP protocol {0:?}: use \"grpc\" or \"http/protobuf\"")]
+    #[error(
+        "unsupported OTLP protocol {0:?} (OTEL_EXPORTER_OTLP_PROTOCOL): use \"grpc\" or \"http/protobuf\""
+    )]
     UnsupportedProtocol(String),
     /// A compression other than `gzip` and `none`.
-    #[error("unsupported OTLP compression {0:?}: use \"gzip\" or \"none\"")]
+    #[error(
+        "unsupported OTLP compression {0:?} (OTEL_EXPORTER_OTLP_COMPRESSION): use \"gzip\" or \"none\""
+    )]
     UnsupportedCompression(String),
     /// An endpoint that is not an `http://` URL with a host.
-    #[error("invalid OTLP endpoint {0:?}: expected a URL such as http://localhost:4317")]
+    #[error(
+        "invalid OTLP endpoint {0:?} (OTEL_EXPORTER_OTLP_ENDPOINT, a per-signal OTEL_EXPORTER_OTLP_*_ENDPOINT or the builder's endpoint): expected a URL such as http://localhost:4317"
+    )]
     InvalidEndpoint(String),
     /// A `k=v` list with an entry that has no `=`.
     #[error("{variable}: {pair:?} is not a key=value pair")]
@@ -35,7 +41,9 @@ pub enum OtlpError {
         reason: String,
     },
     /// A header name or value that HTTP cannot carry.
-    #[error("invalid OTLP header {0:?}")]
+    #[error(
+        "invalid OTLP header {0:?} (OTEL_EXPORTER_OTLP_HEADERS or the builder's header): a name is letters, digits, '-', '_' and '.', a value has no control character"
+    )]
     InvalidHeader(String),
     /// A variable that should hold `true` or `false`.
     #[error("{variable}={value:?} is neither true nor false")]

@@ -11,6 +11,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::OtlpError;
 
+/// The most a PEM file of certificates or a key is read: a CA bundle of a
+/// few hundred certificates is about 200 KiB.
+const MAX_PEM_BYTES: u64 = 4 * 1024 * 1024;
+
 /// A PEM file and where its path came from: a variable's name, or
 /// `"builder"`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +41,22 @@ impl TlsFile {
         }
     }
 
+    /// The file's bytes, up to [`MAX_PEM_BYTES`]: a path that names
+    /// something endless (`/dev/zero`) or huge is refused, not read whole.
     fn bytes(&self) -> Result<Vec<u8>, OtlpError> {
-        std::fs::read(&self.path).map_err(|e| self.error(e.to_string()))
+        use std::io::Read;
+        let file = std::fs::File::open(&self.path).map_err(|e| self.error(e.to_string()))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_PEM_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.error(e.to_string()))?;
+        if bytes.len() as u64 > MAX_PEM_BYTES {
+            return Err(self.error(format!(
+                "larger than {} KiB: not a PEM file (is the path the certificate's?)",
+                MAX_PEM_BYTES / 1024
+            )));
+        }
+        Ok(bytes)
     }
 
     fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, OtlpError> {
@@ -158,5 +176,20 @@ impl TlsFiles {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.certificate.is_none() && self.client_certificate.is_none() && self.client_key.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn an_endless_file_is_refused_not_read_whole() {
+        let file = TlsFile::new("/dev/zero", "OTEL_EXPORTER_OTLP_CERTIFICATE");
+        let error = file.certificates().unwrap_err().to_string();
+        assert!(error.contains("OTEL_EXPORTER_OTLP_CERTIFICATE"), "{error}");
+        assert!(error.contains("/dev/zero"), "{error}");
+        assert!(error.contains("not a PEM file"), "{error}");
     }
 }
