@@ -4,7 +4,12 @@
 //! DEBUG lines of a failed request written (and a clean one's dropped),
 //! and the log directives changed while it runs.
 //!
-//! `cargo run --example axum_service --features tower`
+//! `cargo run --example axum_service --features tower,signal`
+//!
+//! With `--serve`, it serves on 127.0.0.1 (`WARDEN_EXAMPLE_ADDR`, else a
+//! free port) until SIGTERM or SIGINT, then stops gracefully: the recipe
+//! of [`warden::shutdown_signal`] (finish the requests in flight, then
+//! flush within a timeout and say what was delivered and lost).
 //!
 //! The recipe is three lines: the stack, the request layer with a route
 //! finder reading axum's `MatchedPath`, and `Router::layer`. In a real
@@ -51,6 +56,27 @@ async fn get_path(addr: std::net::SocketAddr, path: &str) -> std::io::Result<Str
     Ok(response.lines().next().unwrap_or_default().to_owned())
 }
 
+/// `--serve`: until SIGTERM or SIGINT, then a graceful stop.
+async fn serve(app: Router, guard: warden::WardenGuard) -> Result<(), Box<dyn Error>> {
+    let addr = std::env::var("WARDEN_EXAMPLE_ADDR").unwrap_or_else(|_| "127.0.0.1:0".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!("listening on {}", listener.local_addr()?);
+    warden::audit::security!(action = "service_started", outcome = "SUCCESS");
+    // 1. Stop taking requests on SIGTERM/SIGINT; finish those in flight.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let signal = warden::shutdown_signal().await;
+            tracing::info!(signal, "stopping");
+        })
+        .await?;
+    // 2. Flush within the orchestrator's grace period, and say what was
+    // delivered and lost.
+    let report = guard.shutdown_report(Duration::from_secs(5));
+    eprintln!("{report}");
+    report.result?;
+    Ok(())
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error>> {
     let dir = std::env::temp_dir().join(format!("warden-axum-{}", std::process::id()));
@@ -76,6 +102,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/health", get(|| async { "ok" }))
         .route("/fail", get(fail))
         .layer(requests);
+    if std::env::args().any(|a| a == "--serve") {
+        let served = serve(app, guard).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return served;
+    }
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -1056,6 +1056,38 @@ impl std::fmt::Display for Losses {
 }
 
 impl WardenGuard {
+    /// [`shutdown`](Self::shutdown), and what it did: the result, how long
+    /// it took, and each part's counts of what it delivered and lost
+    /// ([`ShutdownReport`](crate::ShutdownReport)). Returns within
+    /// `timeout` (plus the moment it takes to read the counts), whatever
+    /// the collector, the store or the reader of the lines does.
+    ///
+    /// ```
+    /// let (_subscriber, guard) = warden::Warden::builder()
+    ///     .without_audit()
+    ///     .without_otlp()
+    ///     .writer(std::io::sink)
+    ///     .build()?;
+    /// let report = guard.shutdown_report(std::time::Duration::from_secs(5));
+    /// assert!(report.is_complete(), "{report}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shutdown_report(&self, timeout: Duration) -> crate::ShutdownReport {
+        let start = std::time::Instant::now();
+        let result = self.shutdown(timeout);
+        let took = start.elapsed();
+        crate::ShutdownReport {
+            result,
+            took,
+            audit: self.audit.iter().flat_map(AuditLayer::stats).collect(),
+            otlp: self.otlp.as_ref().map(Otlp::stats),
+            lines: self.json_writer.as_ref().map(|w| crate::LineCounts {
+                written: w.written(),
+                dropped: w.dropped(),
+            }),
+        }
+    }
+
     /// What the stack has lost so far: after [`shutdown`](Self::shutdown)
     /// (above all one that timed out), what it did not deliver. Dropping
     /// the guard says it on stderr.

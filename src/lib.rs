@@ -105,6 +105,11 @@ mod filter;
 pub use filter::{FilterChange, FilterError, FilterHandle, StackFilter};
 pub mod flood;
 pub mod request_lines;
+#[cfg(feature = "signal")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signal")))]
+mod signal;
+#[cfg(feature = "signal")]
+pub use signal::shutdown_signal;
 
 with_every_layer! {
     mod init;
@@ -113,4 +118,8 @@ with_every_layer! {
         init, BoxedLayer, Filtered, InitError, Losses, Subscriber, Warden, WardenBuilder,
         WardenGuard, DEFAULT_AUDIT_DB,
     };
+
+    mod shutdown;
+
+    pub use shutdown::{LineCounts, ShutdownReport};
 }

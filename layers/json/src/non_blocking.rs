@@ -141,6 +141,11 @@ impl NonBlockingGuard {
     pub fn dropped(&self) -> u64 {
         self.counts.dropped.load(Ordering::Relaxed)
     }
+
+    /// Lines the worker has written so far.
+    pub fn written(&self) -> u64 {
+        self.counts.written.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for NonBlockingGuard {
