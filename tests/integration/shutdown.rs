@@ -7,8 +7,8 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use warden::Warden;
 use warden::otlp::Otlp;
+use warden::{ShutdownReport, Warden};
 use warden_test_support::{Buffer, Scratch};
 
 /// The shutdown timeout of every case.
@@ -28,8 +28,26 @@ fn silent_collector() -> String {
     format!("http://{addr}")
 }
 
-/// An address where nothing listens: connections are refused.
+/// A collector that answers every request with a 503 and closes the
+/// connection (an HTTP/1.1 answer to gRPC's HTTP/2 too: a protocol error).
 fn refusing_collector() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// An address where nothing listens: the collector is down, connections
+/// are refused.
+fn down_collector() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
@@ -38,7 +56,7 @@ fn refusing_collector() -> String {
 
 /// The whole stack exporting to `endpoint`, with something logged and
 /// audited to export; returns how long the guard's shutdown took.
-fn log_then_shut_down(endpoint: &str, dir: &Scratch) -> (Duration, warden::core::FlushResult) {
+fn log_then_shut_down(endpoint: &str, dir: &Scratch) -> (Duration, ShutdownReport) {
     let (subscriber, guard) = Warden::builder()
         .audit_sqlite(dir.path("audit.db"))
         .otlp(
@@ -59,15 +77,39 @@ fn log_then_shut_down(endpoint: &str, dir: &Scratch) -> (Duration, warden::core:
         tracing::info!(target: "audit", event_type = "api_call", action = "ping", "audited");
     });
     let start = Instant::now();
-    let result = guard.shutdown(TIMEOUT);
-    (start.elapsed(), result)
+    let report = guard.shutdown_report(TIMEOUT);
+    (start.elapsed(), report)
 }
 
-fn check(case: &str, (took, result): (Duration, warden::core::FlushResult)) {
+/// Within the timeout plus a second, and every record accounted for:
+/// none of these collectors takes anything, so each signal's records are
+/// all failed, dropped or still queued, and the SQLite route wrote its one.
+fn check(case: &str, (took, report): (Duration, ShutdownReport)) {
     assert!(
         took <= TIMEOUT + Duration::from_secs(1),
-        "{case}: shutdown took {took:?} ({result:?})"
+        "{case}: shutdown took {took:?} ({report})"
     );
+    let otlp = report.otlp.expect("an exporter");
+    let all = |s: warden::otlp::SignalStats| s.exported + s.dropped + s.failed + s.queued;
+    for (signal, stats, produced) in [
+        ("spans", otlp.spans, 200),
+        // The 200 lines, and the audit event's line.
+        ("logs", otlp.logs, 201),
+        // The audit record, and the store's shutdown checkpoint (the
+        // exporter is its witness).
+        ("audit", otlp.audit, 2),
+    ] {
+        assert_eq!(stats.exported, 0, "{case}, {signal}: {report}");
+        assert_eq!(all(stats), produced, "{case}, {signal}: {report}");
+    }
+    let sqlite = report.audit.iter().find(|r| r.name == "sqlite");
+    assert_eq!(
+        sqlite.map(|r| (r.written, r.dropped, r.pending)),
+        Some((1, 0, 0)),
+        "{case}: {report}"
+    );
+    assert_eq!(report.lost(), 200 + 201 + 2, "{case}: {report}");
+    assert!(!report.is_complete());
 }
 
 #[test]
@@ -75,6 +117,7 @@ fn shutdown_returns_within_its_timeout_in_every_context_and_against_any_collecto
     for (collector, endpoint) in [
         ("silent", silent_collector()),
         ("refusing", refusing_collector()),
+        ("down", down_collector()),
     ] {
         let dir = Scratch::new();
         check(
@@ -132,4 +175,59 @@ fn shutdown_returns_within_its_timeout_in_every_context_and_against_any_collecto
             "{collector}, during a panic: {took:?}"
         );
     }
+}
+
+/// The PostgreSQL store stopped under the stack: the shutdown returns within
+/// its timeout (+1 s), and every audit record is accounted for: written
+/// before the stop, or counted unwritten (`pending`) or dropped.
+#[cfg(feature = "postgres")]
+#[test]
+fn shutdown_returns_within_its_timeout_with_postgresql_stopped() {
+    let server = warden_test_support::Postgres::start();
+    let (subscriber, guard) = Warden::builder()
+        .audit_postgres(server.admin_url())
+        .audit_key(warden::audit::AuditKey::new(*b"the fleet's shared audit key").unwrap())
+        .without_otlp()
+        .writer(Buffer::default())
+        .shutdown_timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    let dispatch = tracing::Dispatch::new(subscriber);
+    tracing::dispatcher::with_default(&dispatch, || {
+        warden::audit::security!(action = "before_the_stop");
+    });
+    // Written before the server goes away.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while guard.losses().audit.iter().any(|r| r.pending > 0) || written(&guard) < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the first record was never written"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.stop();
+    tracing::dispatcher::with_default(&dispatch, || {
+        for i in 0..5u64 {
+            warden::audit::security!(action = "after_the_stop", attempt = i);
+        }
+    });
+    let start = Instant::now();
+    let report = guard.shutdown_report(TIMEOUT);
+    let took = start.elapsed();
+    assert!(
+        took <= TIMEOUT + Duration::from_secs(1),
+        "shutdown took {took:?}: {report}"
+    );
+    let route = &report.audit[0];
+    assert_eq!(route.written, 1, "{report}");
+    assert_eq!(route.written + route.dropped + route.pending, 6, "{report}");
+    assert_eq!(report.lost(), 5, "{report}");
+}
+
+/// Records the guard's audit routes have written.
+#[cfg(feature = "postgres")]
+fn written(guard: &warden::WardenGuard) -> u64 {
+    guard
+        .audit()
+        .map_or(0, |a| a.stats().iter().map(|r| r.written).sum())
 }

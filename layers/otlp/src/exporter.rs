@@ -130,6 +130,15 @@ struct Worker {
     in_flight: tokio::task::JoinSet<Done>,
 }
 
+/// The counters of `kind`'s records.
+fn counters(shared: &Shared, kind: Kind) -> &Counters {
+    match kind {
+        Kind::Spans => &shared.spans.counters,
+        Kind::Events => &shared.events.counters,
+        Kind::Audit => &shared.audit_counters,
+    }
+}
+
 /// Which counters an export's items count against.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -342,12 +351,11 @@ impl Worker {
 
     /// Counts an export that ended.
     fn settle_done(&self, done: Done) -> bool {
-        let (what, counters) = match done.kind {
-            Kind::Spans => ("spans", &self.shared.spans.counters),
-            Kind::Events => ("log records", &self.shared.events.counters),
-            Kind::Audit => ("log records", &self.shared.audit_counters),
+        let what = match done.kind {
+            Kind::Spans => "spans",
+            Kind::Events | Kind::Audit => "log records",
         };
-        self.settle(what, counters, done.n, done.result)
+        self.settle(what, counters(&self.shared, done.kind), done.n, done.result)
     }
 
     /// One pass over each queue; `false` if an export failed.
@@ -371,12 +379,15 @@ impl Worker {
             Ok(accepted) => (true, accepted.rejected.min(n as u64)),
             Err(_) => (false, n as u64),
         };
+        // Counted as an outcome before it stops counting as sent, so that
+        // a reader never misses it (it may see it twice, for a moment).
         if rejected > 0 {
             counters.failed.fetch_add(rejected, Relaxed);
         }
         if ok {
             counters.exported.fetch_add(n as u64 - rejected, Relaxed);
         }
+        counters.sending.fetch_sub(n as u64, Relaxed);
         if let Ok(accepted) = &result {
             let refusing = accepted.rejected > 0;
             if refusing && !self.outage.refusing.get() {
@@ -410,6 +421,11 @@ impl Worker {
                         break;
                     };
                     let sender = sender.clone();
+                    self.shared
+                        .spans
+                        .counters
+                        .sending
+                        .fetch_add(n as u64, Relaxed);
                     if !self.launch(Kind::Spans, n, sender, body).await {
                         return false;
                     }
@@ -428,6 +444,11 @@ impl Worker {
                     if n == 0 {
                         break;
                     }
+                    self.shared
+                        .spans
+                        .counters
+                        .sending
+                        .fetch_add(n as u64, Relaxed);
                     let export = async { exporter.export(spans).await.map_err(|e| e.to_string()) };
                     (n, bounded_sdk(self.config.timeout, export).await)
                 }
@@ -480,6 +501,9 @@ impl Worker {
                         break;
                     };
                     let sender = sender.clone();
+                    counters(&self.shared, kind)
+                        .sending
+                        .fetch_add(n as u64, Relaxed);
                     if !self.launch(kind, n, sender, body).await {
                         return false;
                     }
@@ -498,6 +522,9 @@ impl Worker {
                     if n == 0 {
                         break;
                     }
+                    counters(&self.shared, kind)
+                        .sending
+                        .fetch_add(n as u64, Relaxed);
                     let scope = &self.converter.scope;
                     let refs: Vec<_> = records.iter().map(|r| (r, scope)).collect();
                     let export = async {

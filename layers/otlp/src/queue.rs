@@ -18,6 +18,9 @@ pub(crate) struct Counters {
     pub(crate) dropped: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) sampled_out: AtomicU64,
+    /// Taken off the queue and in a request not answered yet (counted
+    /// `exported` or `failed` when it is).
+    pub(crate) sending: AtomicU64,
 }
 
 impl Counters {
@@ -26,7 +29,7 @@ impl Counters {
             exported: self.exported.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
             failed: self.failed.load(Relaxed),
-            queued: queued as u64,
+            queued: queued as u64 + self.sending.load(Relaxed),
             sampled_out: self.sampled_out.load(Relaxed),
         }
     }
@@ -228,7 +231,10 @@ pub struct SignalStats {
     /// Sent, but the export failed (collector unreachable or refusing);
     /// for metrics, the number of failed exports.
     pub failed: u64,
-    /// Waiting in the queue now.
+    /// Not sent yet: waiting in the queue, or in a request the collector
+    /// has not answered (after a shutdown that timed out, what the process
+    /// loses when it exits). So `exported + dropped + failed + queued` is
+    /// every record captured (and not `sampled_out`).
     pub queued: u64,
     /// Not sent by design: spans of requests sampling did not keep (and
     /// that neither failed nor were slow).
