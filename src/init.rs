@@ -427,10 +427,26 @@ impl WardenBuilder {
     }
 
     /// Serves the operations endpoints (`/metrics`, `/healthz`, `/readyz`,
-    /// `/alerts`) on `addr` from a thread of their own (off by default;
-    /// port 0 picks a free one: see [`WardenGuard::ops_addr`]). To mount
-    /// them in your own HTTP stack instead, use [`WardenGuard::ops`]'s
-    /// `service()`.
+    /// `/alerts`, `/filter`) on [`ops::DEFAULT_ADDR`](crate::ops::DEFAULT_ADDR),
+    /// `127.0.0.1:9464`: loopback, so only the host (its Prometheus agent,
+    /// a shell running `warden top`) reaches them. Bind another address,
+    /// after deciding who may reach it, with [`ops_addr`](Self::ops_addr).
+    ///
+    /// ```no_run
+    /// let (_subscriber, guard) = warden::Warden::builder().ops().build()?;
+    /// assert_eq!(guard.ops_addr(), Some(warden::ops::DEFAULT_ADDR));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "ops")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ops")))]
+    pub fn ops(self) -> Self {
+        self.ops_addr(crate::ops::DEFAULT_ADDR)
+    }
+
+    /// Serves the operations endpoints on `addr` from a thread of their
+    /// own (off by default; port 0 picks a free one: see
+    /// [`WardenGuard::ops_addr`]). To mount them in your own HTTP stack
+    /// instead, use [`WardenGuard::ops`]'s `service()`.
     #[cfg(feature = "ops")]
     #[cfg_attr(docsrs, doc(cfg(feature = "ops")))]
     pub fn ops_addr(mut self, addr: std::net::SocketAddr) -> Self {
