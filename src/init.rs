@@ -36,7 +36,9 @@ pub type BoxedLayer = Box<dyn Layer<Filtered> + Send + Sync>;
 #[non_exhaustive]
 pub enum InitError {
     /// `RUST_LOG` (or the builder's filter) is not a valid directive list.
-    #[error("invalid log filter {filter:?}: {reason}")]
+    #[error(
+        "invalid log filter {filter:?} (RUST_LOG or WardenBuilder::filter): {reason}; the syntax is EnvFilter's, such as \"info,my_app::db=debug\""
+    )]
     Filter {
         /// The filter text.
         filter: String,
@@ -50,7 +52,9 @@ pub enum InitError {
     #[error("OTLP export: {0}")]
     Otlp(#[from] OtlpError),
     /// Another global subscriber is already set.
-    #[error("a global tracing subscriber is already set")]
+    #[error(
+        "a global tracing subscriber is already set (another init(), a fmt().init(), a test harness): set one only, or use Warden::builder().build() with tracing::subscriber::with_default"
+    )]
     AlreadySet,
     /// Another `log` logger is already set, so `log` records cannot be
     /// bridged into the stack.
@@ -59,7 +63,9 @@ pub enum InitError {
     )]
     LogAlreadySet,
     /// The operations endpoint could not listen on its address.
-    #[error("operations endpoint on {addr}: {source}")]
+    #[error(
+        "operations endpoint on {addr}: {source} (another process on that port? choose another with WardenBuilder::ops_addr, port 0 for a free one)"
+    )]
     Ops {
         /// The address asked for.
         addr: std::net::SocketAddr,

@@ -24,10 +24,14 @@ pub enum AuditError {
     },
     /// The file is not a warden audit store (or does not exist, when only
     /// reading).
-    #[error("{0} is not a warden audit database")]
+    #[error(
+        "{0} is not a warden audit database (does the path name the store the service writes? by default warden-audit.db)"
+    )]
     NotAnAuditStore(PathBuf),
     /// The store was written by a newer warden.
-    #[error("{path} has audit schema version {found}; this warden reads up to {supported}")]
+    #[error(
+        "{path} has audit schema version {found}; this warden reads up to {supported}: use the warden version that wrote it, or a newer one"
+    )]
     NewerSchema {
         /// The database file.
         path: PathBuf,
@@ -37,10 +41,14 @@ pub enum AuditError {
         supported: i64,
     },
     /// An integrity key shorter than [`AuditKey::MIN_LEN`](crate::AuditKey::MIN_LEN).
-    #[error("an audit key must be at least 16 bytes; this one is {0}")]
+    #[error(
+        "an audit key must be at least 16 bytes; this one is {0} (WARDEN_AUDIT_KEY, the key file or the builder's key): use 32 random bytes, such as `openssl rand -hex 32`"
+    )]
     ShortKey(usize),
     /// A key file that does not hold hex.
-    #[error("{0}: not a hex audit key")]
+    #[error(
+        "{0}: not a hex audit key (the file holds the key in hex, as warden writes it; restore it from where the key is kept: a new key cannot verify what the old one wrote)"
+    )]
     BadKeyFile(PathBuf),
     /// A file that does not hold an Ed25519 key (32 bytes in hex), or a
     /// public key that is not a valid curve point.
