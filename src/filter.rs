@@ -102,6 +102,17 @@ enum Inner {
 impl Inner {
     /// Parses `EnvFilter` directives; the error is its parser's message.
     fn parse(directives: &str) -> Result<Inner, String> {
+        // Each directive trimmed first: EnvFilter's parser (0.3.23) walks a
+        // directive trimmed but cuts the untrimmed one at those positions,
+        // so a space after a comma shifts every cut (`info, app=debug`
+        // names the target ` ap`) and, before a character of several
+        // bytes, panics (found by fuzz/fuzz_targets/filter_directives.rs).
+        let trimmed: Vec<&str> = directives
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .collect();
+        let directives = &trimmed.join(",");
         // EnvFilter's parser is the reference: whatever it refuses is an
         // error, whichever filter is built.
         let env = EnvFilter::builder()
@@ -573,6 +584,32 @@ mod tests {
                 seen_by_env_filter(directives, events),
                 "{directives:?}"
             );
+        }
+    }
+
+    #[test]
+    fn spaces_between_directives_mean_nothing_and_never_panic() {
+        let events = || {
+            tracing::debug!(target: "app", "d");
+            tracing::info!(target: "other", "i");
+            tracing::trace!(target: "other", "t");
+        };
+        assert_eq!(
+            seen("info, app=debug", events),
+            seen("info,app=debug", events)
+        );
+        assert_eq!(
+            seen(" warn ,\n app=trace ", events),
+            seen("warn,app=trace", events)
+        );
+        // EnvFilter alone panics on these (a cut inside a character);
+        // here they are a directive, or refused.
+        for directives in [
+            "\n\n[{\u{a3}=message/3\u{c9}\u{c9}}]",
+            " app[sp\u{e9}n{f\u{e9}=1}]=debug",
+            "\t\u{1F600}=info, x[\u{e9}\u{e9}]",
+        ] {
+            let _ = StackFilter::parse(directives);
         }
     }
 
