@@ -355,6 +355,8 @@ pub(crate) struct Number {
     pub(crate) end: usize,
     pub(crate) count: usize,
     pub(crate) digits: [u8; 19],
+    /// Bit `c` set where a group ends after `c` digits.
+    pub(crate) bounds: u32,
 }
 
 /// Reads the digit groups starting at `s` (a digit or `(`), at most 19
@@ -366,6 +368,7 @@ pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool, longest: usiz
         end: s,
         count: 0,
         digits: [0; 19],
+        bounds: 0,
     };
     let mut i = s;
     loop {
@@ -409,6 +412,7 @@ pub(crate) fn read_number(b: &[u8], s: usize, stop_at_trunk: bool, longest: usiz
         }
         n.digits[n.count..n.count + len].copy_from_slice(&group[..len]);
         n.count += len;
+        n.bounds |= 1 << n.count;
         i = j + usize::from(paren);
         n.end = i;
         match (b.get(i), b.get(i + 1)) {

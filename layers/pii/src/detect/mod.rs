@@ -641,6 +641,42 @@ impl Detectors {
         if kinds & context::PHONE != 0 && (5..=15).contains(&n.count) {
             return hit(Builtin::Phone);
         }
+        if kinds & context::NATIONAL != 0 && !ssn_form {
+            return self.national_prefix(b, start, &n, kinds & context::PHONE != 0);
+        }
+        None
+    }
+
+    /// A run of groups under a word naming an identifier, whose first
+    /// groups (not all of them) are one: `NIR 1 84 18888882 76 541 089 46`
+    /// holds one of eleven digits, then another. Taken whole groups, the
+    /// longest first: what a second pass reads once the rest is replaced,
+    /// so that sanitizing twice changes nothing (found by
+    /// `fuzz/fuzz_targets/sanitize.rs`).
+    #[cold]
+    #[inline(never)]
+    fn national_prefix(
+        &self,
+        b: &[u8],
+        start: usize,
+        n: &context::Number,
+        phone: bool,
+    ) -> Option<Step> {
+        let mut bounds = n.bounds & ((1u32 << n.count) - 1) & !((1u32 << 8) - 1);
+        while bounds != 0 {
+            let count = 31 - bounds.leading_zeros() as usize;
+            bounds &= !(1 << count);
+            if !national::valid(&n.digits[..count]) {
+                continue;
+            }
+            let short = context::read_number(b, start, phone, count);
+            if short.count == count
+                && boundary::end_ok(b, short.end)
+                && !context::followed_by_unit(b, short.end)
+            {
+                return Some(Step::Hit(Builtin::NationalId, start, short.end));
+            }
+        }
         None
     }
 
@@ -1206,6 +1242,22 @@ mod tests {
             hits("first_name=Ada logged in"),
             [(Builtin::PersonName, "Ada")]
         );
+    }
+
+    #[test]
+    fn a_run_under_an_identifier_word_yields_the_identifier_its_first_groups_are() {
+        // Found by the fuzz target: the whole run is no identifier, so its
+        // tail was taken alone, and a second pass then took the head.
+        let text = "fødselsnummer: 0101355 9 NIR 1 84 18888882 76 541 089 46";
+        assert_eq!(
+            hits(text),
+            [
+                (Builtin::NationalId, "1 84 18888882"),
+                (Builtin::NationalId, "76 541 089 46")
+            ]
+        );
+        let once = crate::Sanitizer::default().sanitize(text).into_owned();
+        assert_eq!(crate::Sanitizer::default().sanitize(&once), once);
     }
 
     #[test]
