@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::http::{HttpError, Url};
+use warden_cli::http::{HttpError, Url};
 
 /// The ops token's environment variable (the service's and the CLI's).
 const TOKEN_ENV: &str = "WARDEN_OPS_TOKEN";

@@ -8,41 +8,54 @@ use std::time::Duration;
 
 /// Why a request got no answer to read.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum HttpError {
+pub enum HttpError {
+    /// The endpoint is not `http://…` (the endpoint as given).
     #[error("{0}: only http:// endpoints (the warden ops server) are supported")]
     Scheme(String),
+    /// No connection, or it broke.
     #[error("cannot reach {target}: {source}")]
     Unreachable {
+        /// The endpoint as given.
         target: String,
+        /// What the connection said.
         source: std::io::Error,
     },
+    /// An answer that is not HTTP, or not whole.
     #[error("{target} did not answer: {reason}")]
-    Garbage { target: String, reason: String },
+    Garbage {
+        /// The endpoint as given.
+        target: String,
+        /// What is wrong with the answer.
+        reason: String,
+    },
 }
 
 /// An endpoint: where to connect, and the path to ask for.
 #[derive(Debug, PartialEq)]
-pub(crate) struct Url {
+pub struct Url {
     /// As the user wrote it, for messages.
     given: String,
     /// `host:port`.
-    pub(crate) host: String,
-    pub(crate) path: String,
+    pub host: String,
+    /// The path to ask for (`/metrics`).
+    pub path: String,
 }
 
 /// What the endpoint answered.
 #[derive(Debug)]
-pub(crate) struct Response {
-    pub(crate) status: u16,
+pub struct Response {
+    /// The status code (`403`).
+    pub status: u16,
     /// `HTTP/1.1 403 Forbidden`.
-    pub(crate) status_line: String,
-    pub(crate) body: String,
+    pub status_line: String,
+    /// The body, joined if it came in chunks.
+    pub body: String,
 }
 
 impl Url {
     /// `http://host[:port][/path]`; `path` chooses the path to ask for
     /// from the one given, if any.
-    pub(crate) fn parse(
+    pub fn parse(
         endpoint: &str,
         path: impl FnOnce(Option<&str>) -> String,
     ) -> Result<Url, HttpError> {
@@ -70,7 +83,7 @@ impl Url {
 
     /// Sends `method` with `headers` and `body` and reads the whole answer
     /// (at most 64 MiB; a chunked body is joined).
-    pub(crate) fn request(
+    pub fn request(
         &self,
         method: &str,
         headers: &[(&str, &str)],
@@ -111,8 +124,10 @@ impl Url {
         self.read(&response)
     }
 
-    /// An HTTP/1.1 response's status and body.
-    fn read(&self, response: &[u8]) -> Result<Response, HttpError> {
+    /// An HTTP/1.1 response's status and body, from the bytes received
+    /// (what [`request`](Self::request) reads; any bytes give an answer or
+    /// an error, never a panic: `fuzz/fuzz_targets/http_response.rs`).
+    pub fn read(&self, response: &[u8]) -> Result<Response, HttpError> {
         let text = String::from_utf8_lossy(response);
         let garbage = |reason: &str| HttpError::Garbage {
             target: self.given.clone(),

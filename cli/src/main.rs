@@ -16,8 +16,6 @@
 
 mod audit;
 mod filter;
-mod http;
-mod redact;
 mod store;
 mod top;
 
@@ -25,6 +23,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use warden_cli::redact;
 
 /// Warden: safe, useful telemetry for `tracing`.
 #[derive(Debug, Parser)]

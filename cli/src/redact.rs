@@ -8,7 +8,7 @@ use warden_pii::{BuildError, PiiKind, Sanitizer, Strategy};
 
 /// Options of `warden redact`.
 #[derive(Debug, Args)]
-pub(crate) struct RedactArgs {
+pub struct RedactArgs {
     /// Parse each line as JSON and sanitize every string value (keys kept;
     /// values under secret-named keys redacted whole). Lines that are not
     /// JSON are sanitized as text and counted.
@@ -64,7 +64,7 @@ fn parse_kind_strategy(s: &str) -> Result<(PiiKind, Strategy), String> {
 
 /// Why `warden redact` stopped.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum RedactError {
+pub enum RedactError {
     /// Reading or writing failed.
     #[error("{0}")]
     Io(#[from] io::Error),
@@ -83,7 +83,7 @@ pub(crate) enum RedactError {
 
 impl RedactError {
     /// 1 for I/O errors, 2 for configuration errors.
-    pub(crate) fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> u8 {
         match self {
             RedactError::Io(_) => 1,
             RedactError::Config(_) | RedactError::KeyFile { .. } => 2,
@@ -93,7 +93,7 @@ impl RedactError {
 
 /// What a run did.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Summary {
+pub struct Summary {
     /// Lines read.
     pub lines: u64,
     /// Lines whose bytes were not valid UTF-8 (replaced with U+FFFD).
@@ -112,7 +112,7 @@ pub(crate) struct Summary {
 impl Summary {
     /// Writes the end-of-run notes: always the data problems, and the
     /// counts with `stats`.
-    pub(crate) fn report(&self, err: &mut impl Write, stats: bool) -> io::Result<()> {
+    pub fn report(&self, err: &mut impl Write, stats: bool) -> io::Result<()> {
         if self.invalid_utf8 > 0 {
             writeln!(
                 err,
@@ -174,7 +174,7 @@ fn build_sanitizer(args: &RedactArgs) -> Result<Sanitizer, RedactError> {
 /// Sanitizes `input` into `output` line by line. Memory stays bounded by
 /// the longest line. Data problems (invalid UTF-8, lines that are not
 /// JSON) are reported on `err` and counted, never fatal.
-pub(crate) fn run(
+pub fn run(
     args: &RedactArgs,
     mut input: impl BufRead,
     output: impl Write,

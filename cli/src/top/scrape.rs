@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::http::{HttpError, Url};
+use warden_cli::http::{HttpError, Url};
 
 /// One sample: a metric name, its labels, its value.
 #[derive(Clone, Debug, PartialEq)]
