@@ -12,7 +12,7 @@
 //! bench` runs every bench) it does nothing.
 //!
 //! A request is issue 16's unit: a root span and a child, three events
-//! (one with an email for the gate), and one request in 100 writes an
+//! (one with an email for the gate), and one request in ten writes an
 //! audit record.
 
 use std::io::{Read, Write};
@@ -25,15 +25,26 @@ use warden::flood::{FloodLimit, Rate};
 use warden::otlp::{Otlp, SignalStats};
 use warden_test_support::{Collector, Scratch};
 
-/// The bound on memory growth after the warm-up (the first fifth of the
-/// run): what the queues, pools and caches may still fill, not a leak.
-const RSS_GROWTH_BOUND: u64 = 32 * 1024 * 1024;
+/// What the heap (`RssAnon`) may grow after the warm-up (the first fifth
+/// of the run) besides the audit store's page cache: what queues, pools
+/// and caches may still fill, not a leak.
+const HEAP_GROWTH_BOUND: u64 = 16 * 1024 * 1024;
+
+/// The SQLite store's page cache (`cache_size`, 64 MiB) fills as the
+/// store grows, by design (`layers/audit/src/sqlite/store.rs`): the heap it
+/// takes for a store of `bytes`, with its headers (1.3× the pages,
+/// measured: the heap stops growing at 84.6 MiB once the store passes
+/// 64 MiB).
+fn page_cache(bytes: u64) -> u64 {
+    bytes.min(64 * 1024 * 1024) * 13 / 10
+}
 
 struct Settings {
     seconds: u64,
     rate: u64,
     threads: usize,
     restart_every: Duration,
+    audit_every: u64,
 }
 
 fn settings() -> Option<Settings> {
@@ -49,23 +60,30 @@ fn settings() -> Option<Settings> {
         rate: value("--rate").unwrap_or(20_000),
         threads: value("--threads").map_or(2, |t| t.max(1) as usize),
         restart_every: Duration::from_secs(value("--restart-every").unwrap_or(60)),
+        audit_every: value("--audit-every").unwrap_or(10).max(1),
     })
 }
 
-/// The process's resident memory now, from `/proc/self/status`.
-fn rss() -> u64 {
+/// The process's resident memory now (`VmRSS`, or another line of
+/// `/proc/self/status`: `RssAnon` is the heap's part, `RssFile` the
+/// mapped files').
+fn status(line: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .find_map(|l| l.strip_prefix(line)?.strip_prefix(':'))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
 }
 
+fn rss() -> u64 {
+    status("VmRSS")
+}
+
 /// One request of the load; whether it wrote an audit record.
-fn request(n: u64) -> bool {
+fn request(n: u64, audit_every: u64) -> bool {
     let root = tracing::info_span!("request", method = "POST", path = "/api/v1/orders", n);
     let _r = root.enter();
     tracing::info!(step = "validated", "request accepted");
@@ -73,7 +91,7 @@ fn request(n: u64) -> bool {
     let _c = child.enter();
     tracing::info!(customer = "ada@example.com", "charging the customer");
     tracing::warn!(latency_ms = 12u64, "slow provider");
-    let audited = n % 100 == 0;
+    let audited = n % audit_every == 0;
     if audited {
         warden::audit::security!(action = "order_charged", user_id = "u-7", order = n);
     }
@@ -123,14 +141,26 @@ fn soak(settings: &Settings) -> Vec<String> {
         (settings.rate * 2) as u32,
         (settings.rate * 4) as u32,
     ));
-    let (subscriber, guard) = warden::Warden::builder()
+    let without = std::env::var("SOAK_WITHOUT").unwrap_or_default();
+    let mut builder = warden::Warden::builder()
         .audit_sqlite(&db)
         .otlp(Otlp::builder().ignore_env().endpoint(collector.grpc()))
         .ops_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .flood_limit(flood)
-        .writer(std::io::sink)
-        .build()
-        .expect("the stack");
+        .writer(std::io::sink);
+    // For hunting: a part left out (`SOAK_WITHOUT=otlp,metrics`).
+    for part in without.split(',') {
+        builder = match part {
+            "otlp" => builder.without_otlp(),
+            "metrics" => builder.without_metrics(),
+            "pii" => builder.without_pii(),
+            "json" => builder.without_json(),
+            "correlation" => builder.without_correlation(),
+            "audit" => builder.without_audit(),
+            _ => builder,
+        };
+    }
+    let (subscriber, guard) = builder.build().expect("the stack");
     let dispatch = tracing::Dispatch::new(subscriber);
     let ops = guard.ops_addr().expect("the ops endpoint");
 
@@ -143,6 +173,7 @@ fn soak(settings: &Settings) -> Vec<String> {
     // at a time, on a fixed schedule (what falls behind is not caught up).
     let per_thread_per_ms = (settings.rate as f64 / settings.threads as f64) / 1000.0;
     let threads = settings.threads as u64;
+    let audit_every = settings.audit_every;
     let workers: Vec<_> = (0..settings.threads)
         .map(|t| {
             let (stop, requests, audits, dispatch) = (
@@ -159,7 +190,7 @@ fn soak(settings: &Settings) -> Vec<String> {
                     while !stop.load(Ordering::Relaxed) {
                         owed += per_thread_per_ms;
                         while owed >= 1.0 {
-                            if request(n) {
+                            if request(n, audit_every) {
                                 audits.fetch_add(1, Ordering::Relaxed);
                             }
                             n += threads;
@@ -184,7 +215,11 @@ fn soak(settings: &Settings) -> Vec<String> {
     // collector killed and restarted.
     let warm_up = total / 5;
     let (mut scrapes, mut failed_scrapes, mut restarts) = (0u64, 0u64, 0u64);
-    let (mut max_rss, mut rss_after_warm_up, mut max_after_warm_up) = (0u64, None, 0u64);
+    let mut max_rss = 0u64;
+    // The heap and the store's size when the warm-up ends, and the
+    // heap's largest since.
+    let (mut at_warm_up, mut max_heap) = (None, 0u64);
+    let store_size = || std::fs::metadata(&db).map_or(0, |m| m.len());
     let mut last_restart = Instant::now();
     // RSS at each tenth of the run, for the trend.
     let mut trace = Vec::new();
@@ -197,11 +232,12 @@ fn soak(settings: &Settings) -> Vec<String> {
         let now = rss();
         max_rss = max_rss.max(now);
         if scrapes % (settings.seconds / 10).max(1) == 0 {
-            trace.push(now);
+            trace.push((now, status("RssAnon"), store_size()));
         }
         if started.elapsed() >= warm_up {
-            rss_after_warm_up.get_or_insert(now);
-            max_after_warm_up = max_after_warm_up.max(now);
+            let heap = status("RssAnon");
+            at_warm_up.get_or_insert((heap, store_size()));
+            max_heap = max_heap.max(heap);
         }
         if last_restart.elapsed() >= settings.restart_every
             && started.elapsed() + Duration::from_secs(5) < total
@@ -214,6 +250,16 @@ fn soak(settings: &Settings) -> Vec<String> {
         }
     }
     stop.store(true, Ordering::Relaxed);
+    let mib = |b: u64| b as f64 / 1048576.0;
+    println!(
+        "at each tenth of the run, MiB: RSS (heap part) [audit store's size]: {}",
+        trace
+            .iter()
+            .map(|(rss, anon, db)| format!("{:.1} ({:.1}) [{:.1}]", mib(*rss), mib(*anon), mib(*db)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
     for worker in workers {
         let _ = worker.join();
     }
@@ -224,7 +270,8 @@ fn soak(settings: &Settings) -> Vec<String> {
     drop(dispatch);
 
     // Each signal: what the stack captured against what was produced.
-    let otlp = report.otlp.expect("an exporter");
+    let exporting = report.otlp.is_some();
+    let otlp = report.otlp.clone().unwrap_or_default();
     let all = |s: SignalStats| s.exported + s.dropped + s.failed + s.queued;
     let audit_route = report
         .audit
@@ -252,18 +299,20 @@ fn soak(settings: &Settings) -> Vec<String> {
         scrapes,
         failed_scrapes
     );
-    println!("{}", otlp);
-    check("spans accounted for", all(otlp.spans), 2 * produced);
-    check(
-        "log records accounted for",
-        all(otlp.logs),
-        3 * produced + audited,
-    );
-    check(
-        "audit records + checkpoints to OTLP",
-        all(otlp.audit),
-        audited + checkpoints,
-    );
+    if exporting {
+        println!("{}", otlp);
+        check("spans accounted for", all(otlp.spans), 2 * produced);
+        check(
+            "log records accounted for",
+            all(otlp.logs),
+            3 * produced + audited,
+        );
+        check(
+            "audit records + checkpoints to OTLP",
+            all(otlp.audit),
+            audited + checkpoints,
+        );
+    }
     check(
         "audit records written to SQLite",
         audit_route.written,
@@ -275,22 +324,24 @@ fn soak(settings: &Settings) -> Vec<String> {
         audited,
     );
     check("lines suppressed by the flood limit", suppressed, 0);
-    let growth = max_after_warm_up.saturating_sub(rss_after_warm_up.unwrap_or(max_after_warm_up));
+    let (heap_at_warm_up, store_at_warm_up) = at_warm_up.unwrap_or((max_heap, 0));
+    let store_at_end = std::fs::metadata(&db).map_or(0, |m| m.len());
+    let growth = max_heap.saturating_sub(heap_at_warm_up);
+    let cache_growth = page_cache(store_at_end) - page_cache(store_at_warm_up);
+    let bound = cache_growth + HEAP_GROWTH_BOUND;
     println!(
-        "memory: max RSS {:.1} MiB; after the warm-up ({} s) {:.1} MiB, growth {:.1} MiB (bound {:.0} MiB)",
-        max_rss as f64 / 1048576.0,
+        "memory: max RSS {:.1} MiB; heap after the warm-up ({} s) {:.1} MiB, growth {:.1} MiB \
+         (bound {:.1} MiB: the store's page cache {:.1} MiB as the store grew from {:.1} to {:.1} MiB, \
+         and {:.0} MiB)",
+        mib(max_rss),
         warm_up.as_secs(),
-        rss_after_warm_up.unwrap_or(0) as f64 / 1048576.0,
-        growth as f64 / 1048576.0,
-        RSS_GROWTH_BOUND as f64 / 1048576.0
-    );
-    println!(
-        "RSS at each tenth of the run (MiB): {}",
-        trace
-            .iter()
-            .map(|r| format!("{:.1}", *r as f64 / 1048576.0))
-            .collect::<Vec<_>>()
-            .join(" ")
+        mib(heap_at_warm_up),
+        mib(growth),
+        mib(bound),
+        mib(cache_growth),
+        mib(store_at_warm_up),
+        mib(store_at_end),
+        mib(HEAP_GROWTH_BOUND)
     );
     println!(
         "exported: spans {:.2}%, log records {:.2}%",
@@ -305,8 +356,11 @@ fn soak(settings: &Settings) -> Vec<String> {
     if !verify.is_ok() {
         problems.push(format!("audit verify:\n{verify}"));
     }
-    if growth > RSS_GROWTH_BOUND {
-        problems.push(format!("memory grew {growth} bytes after the warm-up"));
+    if growth > bound {
+        problems.push(format!(
+            "the heap grew {:.1} MiB after the warm-up, beyond the store's page cache",
+            mib(growth)
+        ));
     }
     if failed_scrapes > 0 {
         problems.push(format!("{failed_scrapes} scrapes failed"));

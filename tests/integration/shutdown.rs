@@ -152,8 +152,9 @@ fn shutdown_returns_within_its_timeout_in_every_context_and_against_any_collecto
         // Dropped while a panic unwinds: the guard's drop shuts down with
         // the builder's timeout.
         let start = Instant::now();
+        let exporter = std::sync::Mutex::new(None);
         let unwound = std::panic::catch_unwind(|| {
-            let (subscriber, _guard) = Warden::builder()
+            let (subscriber, guard) = Warden::builder()
                 .audit_sqlite(dir.path("panic.db"))
                 .otlp(
                     Otlp::builder()
@@ -166,10 +167,19 @@ fn shutdown_returns_within_its_timeout_in_every_context_and_against_any_collecto
                 .build()
                 .unwrap();
             tracing::subscriber::with_default(subscriber, || tracing::info!("before the panic"));
+            // A handle on the exporter, to read its counts after the drop.
+            *exporter.lock().unwrap() = guard.otlp().cloned();
             panic!("unwinding with the guard alive");
         });
         assert!(unwound.is_err());
         let took = start.elapsed();
+        let stats = exporter.lock().unwrap().take().expect("an exporter").stats();
+        let all = |s: warden::otlp::SignalStats| s.exported + s.dropped + s.failed + s.queued;
+        assert_eq!(
+            (stats.logs.exported, all(stats.logs), all(stats.spans)),
+            (0, 1, 0),
+            "{collector}, during a panic: {stats}"
+        );
         assert!(
             took <= TIMEOUT + Duration::from_secs(1),
             "{collector}, during a panic: {took:?}"
