@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use warden::flood::{FloodLimit, Rate};
 use warden::otlp::{Otlp, SignalStats};
 use warden_test_support::{Collector, Scratch};
@@ -37,6 +39,12 @@ const HEAP_GROWTH_BOUND: u64 = 16 * 1024 * 1024;
 /// 64 MiB).
 fn page_cache(bytes: u64) -> u64 {
     bytes.min(64 * 1024 * 1024) * 13 / 10
+}
+
+/// The store's memory map (`mmap_size`, 256 MiB): its file pages count in
+/// the RSS as the store grows into it.
+fn store_map(bytes: u64) -> u64 {
+    bytes.min(256 * 1024 * 1024)
 }
 
 struct Settings {
@@ -82,15 +90,10 @@ fn rss() -> u64 {
     status("VmRSS")
 }
 
-/// One request of the load; whether it wrote an audit record.
+/// One request of the load (issue 16's unit, as the probe counts it), and
+/// one in `audit_every` an audit record; whether it wrote one.
 fn request(n: u64, audit_every: u64) -> bool {
-    let root = tracing::info_span!("request", method = "POST", path = "/api/v1/orders", n);
-    let _r = root.enter();
-    tracing::info!(step = "validated", "request accepted");
-    let child = tracing::info_span!("charge", order_id = n, attempt = 1u64);
-    let _c = child.enter();
-    tracing::info!(customer = "ada@example.com", "charging the customer");
-    tracing::warn!(latency_ms = 12u64, "slow provider");
+    common::request_unit(n);
     let audited = n % audit_every == 0;
     if audited {
         warden::audit::security!(action = "order_charged", user_id = "u-7", order = n);
@@ -216,6 +219,7 @@ fn soak(settings: &Settings) -> Vec<String> {
     let warm_up = total / 5;
     let (mut scrapes, mut failed_scrapes, mut restarts) = (0u64, 0u64, 0u64);
     let mut max_rss = 0u64;
+    let (file_at_start, mut max_file) = (status("RssFile"), 0u64);
     // The heap and the store's size when the warm-up ends, and the
     // heap's largest since.
     let (mut at_warm_up, mut max_heap) = (None, 0u64);
@@ -231,6 +235,7 @@ fn soak(settings: &Settings) -> Vec<String> {
         }
         let now = rss();
         max_rss = max_rss.max(now);
+        max_file = max_file.max(status("RssFile"));
         if scrapes % (settings.seconds / 10).max(1) == 0 {
             trace.push((now, status("RssAnon"), store_size()));
         }
@@ -255,7 +260,12 @@ fn soak(settings: &Settings) -> Vec<String> {
         "at each tenth of the run, MiB: RSS (heap part) [audit store's size]: {}",
         trace
             .iter()
-            .map(|(rss, anon, db)| format!("{:.1} ({:.1}) [{:.1}]", mib(*rss), mib(*anon), mib(*db)))
+            .map(|(rss, anon, db)| format!(
+                "{:.1} ({:.1}) [{:.1}]",
+                mib(*rss),
+                mib(*anon),
+                mib(*db)
+            ))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -271,7 +281,7 @@ fn soak(settings: &Settings) -> Vec<String> {
 
     // Each signal: what the stack captured against what was produced.
     let exporting = report.otlp.is_some();
-    let otlp = report.otlp.clone().unwrap_or_default();
+    let otlp = report.otlp.unwrap_or_default();
     let all = |s: SignalStats| s.exported + s.dropped + s.failed + s.queued;
     let audit_route = report
         .audit
@@ -355,6 +365,22 @@ fn soak(settings: &Settings) -> Vec<String> {
     println!("{report}");
     if !verify.is_ok() {
         problems.push(format!("audit verify:\n{verify}"));
+    }
+    // The rest of the RSS is mapped files: the binary, its libraries, and
+    // the store read through its map as it grows.
+    let file_bound = file_at_start + store_map(store_at_end) + 8 * 1024 * 1024;
+    println!(
+        "mapped files in the RSS: {:.1} MiB at the start, {:.1} MiB at most (bound {:.1} MiB: \
+         the start's, the store's map, and 8 MiB)",
+        mib(file_at_start),
+        mib(max_file),
+        mib(file_bound)
+    );
+    if max_file > file_bound {
+        problems.push(format!(
+            "mapped files grew to {:.1} MiB, beyond the store's map",
+            mib(max_file)
+        ));
     }
     if growth > bound {
         problems.push(format!(

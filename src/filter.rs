@@ -555,18 +555,20 @@ mod tests {
         count.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Events of every level under a few targets, one inside a span.
+    fn events() {
+        tracing::error!(target: "app", "e");
+        tracing::warn!(target: "app::db", "w");
+        tracing::info!(target: "app::db::pool", "i");
+        tracing::debug!(target: "app::web", "d");
+        tracing::trace!(target: "other", "t");
+        tracing::info!(target: "application", "prefix, not a path");
+        let _span = tracing::debug_span!(target: "app::web", "request").entered();
+        tracing::debug!(target: "app::web", "inside");
+    }
+
     #[test]
     fn targets_decide_every_plain_directive_list_as_env_filter_does() {
-        let events = || {
-            tracing::error!(target: "app", "e");
-            tracing::warn!(target: "app::db", "w");
-            tracing::info!(target: "app::db::pool", "i");
-            tracing::debug!(target: "app::web", "d");
-            tracing::trace!(target: "other", "t");
-            tracing::info!(target: "application", "prefix, not a path");
-            let _span = tracing::debug_span!(target: "app::web", "request").entered();
-            tracing::debug!(target: "app::web", "inside");
-        };
         for directives in [
             "",
             "info",
@@ -589,11 +591,6 @@ mod tests {
 
     #[test]
     fn spaces_between_directives_mean_nothing_and_never_panic() {
-        let events = || {
-            tracing::debug!(target: "app", "d");
-            tracing::info!(target: "other", "i");
-            tracing::trace!(target: "other", "t");
-        };
         assert_eq!(
             seen("info, app=debug", events),
             seen("info,app=debug", events)

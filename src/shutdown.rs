@@ -66,9 +66,9 @@ impl ShutdownReport {
     pub fn lost(&self) -> u64 {
         let audit: u64 = self.audit.iter().map(|r| r.dropped + r.pending).sum();
         let otlp = self.otlp.as_ref().map_or(0, |s| {
-            [s.spans, s.logs, s.audit]
+            s.records()
                 .iter()
-                .map(|signal| signal.lost() + signal.queued)
+                .map(|(_, signal)| signal.lost() + signal.queued)
                 .sum()
         });
         audit + otlp + self.lines.map_or(0, |l| l.dropped)
@@ -99,11 +99,7 @@ impl fmt::Display for ShutdownReport {
             )?;
         }
         if let Some(stats) = &self.otlp {
-            for (name, s) in [
-                ("spans", stats.spans),
-                ("logs", stats.logs),
-                ("audit", stats.audit),
-            ] {
+            for (name, s) in stats.records() {
                 write!(
                     f,
                     "; OTLP {name}: {} exported, {} dropped, {} failed, {} queued",

@@ -75,28 +75,34 @@ fn stores() -> &'static Stores {
             verifier: Verifier::new().hmac_key(key).public_key(signing.public_key()),
             dir,
         };
-        assert!(verify_sqlite(&stores, &stores.sqlite).is_ok_and(|r| r.is_ok()));
-        assert!(verify_jsonl(&stores, &stores.jsonl).is_ok_and(|r| r.is_ok()));
+        assert!(verify(&stores, Kind::Sqlite, &stores.sqlite).is_ok_and(|r| r.is_ok()));
+        assert!(verify(&stores, Kind::Jsonl, &stores.jsonl).is_ok_and(|r| r.is_ok()));
         stores
     })
 }
 
-fn verify_sqlite(
-    stores: &Stores,
-    bytes: &[u8],
-) -> Result<warden_audit::VerifyReport, warden_audit::AuditError> {
-    let path = stores.dir.join("store.db");
-    write(&path, bytes);
-    stores.verifier.verify(&path)
+/// The store kinds the target mutates.
+#[derive(Clone, Copy)]
+enum Kind {
+    Sqlite,
+    Jsonl,
 }
 
-fn verify_jsonl(
+/// Writes `bytes` as the store of `kind` and verifies it.
+fn verify(
     stores: &Stores,
+    kind: Kind,
     bytes: &[u8],
 ) -> Result<warden_audit::VerifyReport, warden_audit::AuditError> {
-    let path = stores.dir.join("store.jsonl");
+    let path = stores.dir.join(match kind {
+        Kind::Sqlite => "store.db",
+        Kind::Jsonl => "store.jsonl",
+    });
     write(&path, bytes);
-    stores.verifier.verify_jsonl(&path)
+    match kind {
+        Kind::Sqlite => stores.verifier.verify(&path),
+        Kind::Jsonl => stores.verifier.verify_jsonl(&path),
+    }
 }
 
 fn write(path: &Path, bytes: &[u8]) {
@@ -111,10 +117,10 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, edits)) = data.split_first() else {
         return;
     };
-    let mut bytes = if mode & 1 == 0 {
-        stores.sqlite.clone()
-    } else {
-        stores.jsonl.clone()
+    let kind = if mode & 1 == 0 { Kind::Sqlite } else { Kind::Jsonl };
+    let mut bytes = match kind {
+        Kind::Sqlite => stores.sqlite.clone(),
+        Kind::Jsonl => stores.jsonl.clone(),
     };
     // Five bytes an edit: where (a 32-bit offset, wrapped) and the new byte.
     for edit in edits.chunks_exact(5) {
@@ -126,9 +132,5 @@ fuzz_target!(|data: &[u8]| {
         bytes.truncate(cut);
     }
     // A report or an error: both are answers.
-    let _ = if mode & 1 == 0 {
-        verify_sqlite(stores, &bytes)
-    } else {
-        verify_jsonl(stores, &bytes)
-    };
+    let _ = verify(stores, kind, &bytes);
 });

@@ -30,10 +30,8 @@
 /// endpoints: loopback, port 9464 (the OpenTelemetry Prometheus exporter's
 /// port). Loopback by default because `/metrics` names the service's
 /// operations and `PUT /filter` changes what it logs.
-pub const DEFAULT_ADDR: std::net::SocketAddr = std::net::SocketAddr::new(
-    std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-    9464,
-);
+pub const DEFAULT_ADDR: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
 
 #[cfg(feature = "audit")]
 mod audit;

@@ -173,7 +173,12 @@ fn shutdown_returns_within_its_timeout_in_every_context_and_against_any_collecto
         });
         assert!(unwound.is_err());
         let took = start.elapsed();
-        let stats = exporter.lock().unwrap().take().expect("an exporter").stats();
+        let stats = exporter
+            .lock()
+            .unwrap()
+            .take()
+            .expect("an exporter")
+            .stats();
         let all = |s: warden::otlp::SignalStats| s.exported + s.dropped + s.failed + s.queued;
         assert_eq!(
             (stats.logs.exported, all(stats.logs), all(stats.spans)),

@@ -279,6 +279,24 @@ impl ExportStats {
     pub fn lost(&self) -> u64 {
         self.spans.lost() + self.logs.lost() + self.audit.lost() + self.metrics.lost()
     }
+
+    /// The signals that carry records (`spans`, `logs`, `audit`: not the
+    /// metric exports), each with its name, for a report.
+    ///
+    /// ```
+    /// # let otlp = warden_otlp::Otlp::builder().ignore_env().endpoint("http://127.0.0.1:9").build()?;
+    /// for (name, signal) in otlp.stats().records() {
+    ///     println!("{name}: {} exported, {} queued", signal.exported, signal.queued);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn records(&self) -> [(&'static str, SignalStats); 3] {
+        [
+            ("spans", self.spans),
+            ("logs", self.logs),
+            ("audit", self.audit),
+        ]
+    }
 }
 
 impl fmt::Display for ExportStats {
@@ -288,12 +306,11 @@ impl fmt::Display for ExportStats {
             "{:<8} {:>10} {:>10} {:>10} {:>8}",
             "signal", "exported", "dropped", "failed", "queued"
         )?;
-        for (name, s) in [
-            ("spans", self.spans),
-            ("logs", self.logs),
-            ("audit", self.audit),
-            ("metrics", self.metrics),
-        ] {
+        for (name, s) in self
+            .records()
+            .into_iter()
+            .chain([("metrics", self.metrics)])
+        {
             writeln!(
                 f,
                 "{name:<8} {:>10} {:>10} {:>10} {:>8}",
