@@ -19,8 +19,10 @@ use warden_otlp::ExportStats;
 /// out left behind, and is lost when the process exits).
 ///
 /// ```
+/// # let dir = std::env::temp_dir().join(format!("warden-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
 /// let (subscriber, guard) = warden::Warden::builder()
-///     .audit_sqlite(std::env::temp_dir().join(format!("warden-doc-{}.db", std::process::id())))
+///     .audit_sqlite(dir.join("audit.db"))
 ///     .without_otlp()
 ///     .writer(std::io::sink)
 ///     .build()?;
@@ -30,6 +32,8 @@ use warden_otlp::ExportStats;
 /// let report = guard.shutdown_report(std::time::Duration::from_secs(5));
 /// assert!(report.is_complete(), "{report}");
 /// assert_eq!(report.audit[0].written, 1);
+/// # drop(guard);
+/// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
