@@ -239,7 +239,10 @@ fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
         // `00-1A-2B`); after a space only digits continue a number.
         Some(b'.' | b'-') => after.is_ascii_hexdigit() || after == b'(',
         Some(b'/' | b' ' | b'(') => after.is_ascii_digit() || after == b'(',
-        Some(b':' | b')') => true,
+        // A time's group (`18:01:53`): the digit rules pass over a number
+        // before a colon that no address can hold.
+        Some(b':') => !(after.is_ascii_digit() && bare_colon(b, end)),
+        Some(b')') => true,
         Some(c) => c.is_ascii_alphabetic(),
     };
     // Five digits after a word may be a short plan's phone number
@@ -247,6 +250,22 @@ fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
     let after_word =
         || end - i == 5 && i >= 2 && b[i - 1] == b' ' && b[i - 2].is_ascii_alphabetic();
     (!may_continue && !after_word()).then_some(end)
+}
+
+/// Whether the colon at `c`, between two digits, can be part of no MAC or
+/// IPv6 address: no colon one to five bytes on is itself followed by a
+/// colon within five bytes. From a colon between digits, an IPv6
+/// address's groups of one to four hex digits put the next colon at most
+/// five bytes on, and the one after it (or a `::`) at most five bytes
+/// further; a MAC address puts them three and six bytes on.
+#[inline]
+fn bare_colon(b: &[u8], c: usize) -> bool {
+    let colon_within_five = |from: usize| {
+        b.get(from + 1..b.len().min(from + 6))
+            .and_then(|w| w.iter().position(|&x| x == b':'))
+            .map(|k| from + 1 + k)
+    };
+    colon_within_five(c).is_none_or(|c1| colon_within_five(c1).is_none())
 }
 
 /// Whether a phone number may end at `e`: where a numeric token may end,
@@ -876,6 +895,10 @@ impl Detectors {
                 return Some(hit);
             }
         }
+        // A time's colon (`18:01:53`) holds neither address.
+        if before.is_ascii_digit() && after.is_ascii_digit() && bare_colon(b, i) {
+            return None;
+        }
         // Both address forms have a hex digit or a colon on each side of
         // each colon (or the text's edge).
         let hexish = |c: u8| c.is_ascii_hexdigit() || c == b':';
@@ -1499,6 +1522,47 @@ mod tests {
             ControlFlow::Continue(())
         });
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_colon_between_digits_is_bare_unless_an_address_may_hold_it() {
+        let bare = |t: &str| {
+            let c = t.find(':').unwrap();
+            bare_colon(t.as_bytes(), c)
+        };
+        for t in [
+            "18:01:53,557",
+            "at 02:04:59 combo",
+            "10.190.173.170:9000",
+            "1:2",
+        ] {
+            assert!(bare(t), "{t}");
+        }
+        for t in [
+            "3c:22:fb:12:34:56",
+            "12:34::5",
+            "2001:db8:0:0:1:0:0:1",
+            "1:2:3:4:5:6:1.2.3.4",
+            "0:0::1",
+        ] {
+            assert!(!bare(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn times_beside_the_kinds_change_nothing() {
+        assert_eq!(
+            hits("18:01:53 call 206 555 0143 from 10.1.2.3:9000 mac 3c:22:fb:12:34:56 at 9:30"),
+            vec![
+                (Builtin::Phone, "206 555 0143"),
+                (Builtin::IpAddress, "10.1.2.3"),
+                (Builtin::MacAddress, "3c:22:fb:12:34:56"),
+            ]
+        );
+        assert_eq!(
+            hits("at 12:30 fe80::1ff:fe23:4567:890a up"),
+            vec![(Builtin::IpAddress, "fe80::1ff:fe23:4567:890a")]
+        );
     }
 
     #[test]
