@@ -147,6 +147,51 @@ fn real_logs(c: &mut Criterion) {
     });
     g.finish();
 
+    // `warden redact` on the ten samples concatenated, in memory: its line
+    // loop (UTF-8 check, sanitize, buffered write), beside the naive regex
+    // over the same lines and a plain copy of them.
+    let text: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| [l.as_bytes(), b"\n"])
+        .flatten()
+        .copied()
+        .collect();
+    let args = warden_cli::redact::RedactArgs {
+        json: false,
+        strategy: warden::pii::Strategy::Redact,
+        strategy_for: Vec::new(),
+        disable: Vec::new(),
+        allow: Vec::new(),
+        secret_key: Vec::new(),
+        hmac_key_file: None,
+        hmac_key_id: None,
+        redact_local_addresses: false,
+        stats: false,
+    };
+    let mut g = c.benchmark_group("redact_loghub");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("warden_redact", |b| {
+        b.iter(|| {
+            warden_cli::redact::run(&args, &text[..], std::io::sink(), &mut std::io::sink())
+                .expect("redacts")
+        })
+    });
+    g.bench_function("naive_one_regex/replace_all", |b| {
+        b.iter(|| {
+            let mut out = std::io::BufWriter::new(std::io::sink());
+            for line in text.split(|&c| c == b'\n') {
+                let line = std::str::from_utf8(line).expect("UTF-8");
+                std::io::Write::write_all(
+                    &mut out,
+                    naive.replace_all(line, "[REDACTED]").as_bytes(),
+                )
+                .expect("writes");
+            }
+        })
+    });
+    g.finish();
+
     let (alone, gated) = fmt_json_alone_and_gated();
     let mut g = c.benchmark_group("event_dense_message");
     g.bench_function("fmt_json_alone", |b| {
