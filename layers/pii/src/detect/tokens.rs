@@ -142,10 +142,47 @@ const FIRST_SEPARATORS: &[(u8, usize, u8)] = &[
     (b'.', 2, b'S'),
 ];
 
+/// The index of a separator in [`PAIRS_BEFORE`]'s rows.
+const fn separator_index(c: u8) -> Option<usize> {
+    match c {
+        b'_' => Some(0),
+        b'-' => Some(1),
+        b'.' => Some(2),
+        _ => None,
+    }
+}
+
+/// For each separator, bit `a & 63` of row `[b][separator]` is set when
+/// some provider key's prefix holds `a`, `b`, then that separator: the two
+/// bytes every prefix has before each of its separators (the first is at
+/// least two bytes in, see [`FIRST_SEPARATORS`]). Most separators in text
+/// (`org.apache`, `pam_unix`, `msra-sa`) are told apart here, before the
+/// word before them is read.
+static PAIRS_BEFORE: [[u64; 3]; 256] = {
+    let mut t = [[0u64; 3]; 256];
+    let mut r = 0;
+    while r < SEPARATED_KEYS.len() {
+        let prefix = SEPARATED_KEYS[r].prefix;
+        let mut j = 2;
+        while j < prefix.len() {
+            if let Some(s) = separator_index(prefix[j]) {
+                t[prefix[j - 1] as usize][s] |= 1 << (prefix[j - 2] & 63);
+            }
+            j += 1;
+        }
+        r += 1;
+    }
+    t
+};
+
 /// Reads a provider key whose prefix holds the separator at `i`;
 /// returns its range.
 pub(crate) fn match_separated_key(b: &[u8], i: usize, floor: usize) -> Option<(usize, usize)> {
     let sep = b[i];
+    let (a, before) = (*b.get(i.checked_sub(2)?)?, b[i - 1]);
+    if PAIRS_BEFORE[usize::from(before)][separator_index(sep)?] & (1 << (a & 63)) == 0 {
+        return None;
+    }
     // The word before the separator: at most 10 letters or digits, or the
     // `github_pat` prefix, which holds a separator of its own.
     let mut ws = i;
