@@ -107,9 +107,8 @@ fn candidates(w: u64) -> u64 {
 fn next_trigger(b: &[u8], mut i: usize) -> Option<usize> {
     let n = b.len();
     while i < n {
-        // Sixteen bytes at a time; the last block overlaps the one before
-        // (or, in a text shorter than 16 bytes, is padded with zeros), so
-        // no byte is ever looked at one by one.
+        // Sixteen bytes at a time; the last block overlaps the one before,
+        // so no byte of a text of 16 bytes or more is looked at one by one.
         let (start, mut m) = if let Some(chunk) = b.get(i..i + 16) {
             (i, sse2::candidates(chunk))
         } else if n >= 16 {
@@ -119,9 +118,12 @@ fn next_trigger(b: &[u8], mut i: usize) -> Option<usize> {
                 sse2::candidates(&b[start..]) & (u32::MAX << (i - start)),
             )
         } else {
-            let mut padded = [0u8; 16];
-            padded[..n - i].copy_from_slice(&b[i..]);
-            (i, sse2::candidates(&padded))
+            // A text shorter than a block (a field's value, most often):
+            // a table lookup a byte costs less than padding a copy.
+            return b[i..]
+                .iter()
+                .position(|&c| TRIGGERS[usize::from(c)] != NONE)
+                .map(|k| i + k);
         };
         while m != 0 {
             let k = start + m.trailing_zeros() as usize;
@@ -258,7 +260,7 @@ fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
 /// address's groups of one to four hex digits put the next colon at most
 /// five bytes on, and the one after it (or a `::`) at most five bytes
 /// further; a MAC address puts them three and six bytes on.
-#[inline]
+#[inline(always)]
 fn bare_colon(b: &[u8], c: usize) -> bool {
     let colon_within_five = |from: usize| {
         b.get(from + 1..b.len().min(from + 6))
@@ -386,6 +388,15 @@ impl Detectors {
                 },
                 AT if self.on(Builtin::Email) => {
                     email::match_email(b, i, floor).map(|(s, e)| (Builtin::Email, s, e))
+                }
+                // A time's colon (`18:01:53`) holds neither address.
+                COLON
+                    if i > 0
+                        && b[i - 1].is_ascii_digit()
+                        && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                        && bare_colon(b, i) =>
+                {
+                    None
                 }
                 COLON => self.at_colon(b, i, floor),
                 EQUALS => self.keyed_value(b, i, floor),
@@ -888,16 +899,11 @@ impl Detectors {
         let before = if i > 0 { b[i - 1] } else { 0 };
         let after = b.get(i + 1).copied().unwrap_or(0);
         if !(before.is_ascii_digit() && after.is_ascii_digit()) {
-            if let Some(hit) = self
-                .url_password(b, i)
-                .or_else(|| self.keyed_value(b, i, floor))
-            {
+            // A URL's password is always before `//`.
+            let url = || (after == b'/').then(|| self.url_password(b, i)).flatten();
+            if let Some(hit) = url().or_else(|| self.keyed_value(b, i, floor)) {
                 return Some(hit);
             }
-        }
-        // A time's colon (`18:01:53`) holds neither address.
-        if before.is_ascii_digit() && after.is_ascii_digit() && bare_colon(b, i) {
-            return None;
         }
         // Both address forms have a hex digit or a colon on each side of
         // each colon (or the text's edge).
