@@ -273,7 +273,10 @@ pub(crate) fn clause_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
     let lo = d.saturating_sub(48);
     // Every name looked for has a `p`. (A fold the compiler turns into
     // vector compares: `memchr2`'s dispatch costs more than the 48 bytes.)
-    if !b[lo..d].iter().fold(false, |any, &c| any | (c | 0x20 == b'p')) {
+    if !b[lo..d]
+        .iter()
+        .fold(false, |any, &c| any | (c | 0x20 == b'p'))
+    {
         return None;
     }
     // The clause's words before the value's placeholder test, which costs

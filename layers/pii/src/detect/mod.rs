@@ -224,9 +224,22 @@ enum Step {
 /// line, decided in a few instructions: a short number at a word's start
 /// that nothing joins to more digits or hex (`200`, `bytes=5120 `,
 /// `worker=7`), that no `+` or `(` opens, and that is not five digits
-/// after a word.
+/// after a word; or one that something joins but that the digit rules
+/// pass over all the same (see [`joined_but_passed_over`]).
 #[inline(always)]
 fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
+    let (end, joined) = short_number(b, i)?;
+    if joined {
+        return joined_but_passed_over(b, i, end).then_some(end);
+    }
+    (!five_after_word(b, i, end)).then_some(end)
+}
+
+/// A short number at `i` (fewer than six digits, after no word byte, `+`
+/// or `(`): its end, and whether something may join it to more (a
+/// separator and a digit, a letter, a colon).
+#[inline(always)]
+fn short_number(b: &[u8], i: usize) -> Option<(usize, bool)> {
     let end = bytes::digits_end(b, i);
     if end - i >= 6 {
         return None;
@@ -241,17 +254,70 @@ fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
         // `00-1A-2B`); after a space only digits continue a number.
         Some(b'.' | b'-') => after.is_ascii_hexdigit() || after == b'(',
         Some(b'/' | b' ' | b'(') => after.is_ascii_digit() || after == b'(',
-        // A time's group (`18:01:53`): the digit rules pass over a number
-        // before a colon that no address can hold.
-        Some(b':') => !(after.is_ascii_digit() && bare_colon(b, end)),
-        Some(b')') => true,
+        Some(b':' | b')') => true,
         Some(c) => c.is_ascii_alphabetic(),
     };
-    // Five digits after a word may be a short plan's phone number
-    // (`call me on 62889`).
-    let after_word =
-        || end - i == 5 && i >= 2 && b[i - 1] == b' ' && b[i - 2].is_ascii_alphabetic();
-    (!may_continue && !after_word()).then_some(end)
+    Some((end, may_continue))
+}
+
+/// Whether `b[i..end]` is five digits after a word: a short plan's phone
+/// number, maybe (`call me on 62889`).
+#[inline(always)]
+fn five_after_word(b: &[u8], i: usize, end: usize) -> bool {
+    end - i == 5 && i >= 2 && b[i - 1] == b' ' && b[i - 2].is_ascii_alphabetic()
+}
+
+/// Whether the digit rules pass over the short number `b[i..end]` (fewer
+/// than six digits, after no word byte, `+` or `(`) although something
+/// joins it to more: a time's group before a colon that no address can
+/// hold (the `18` and `01` of `18:01:53`, see [`bare_colon`]), a number
+/// after a digit's separator (the `10` and `18` of `2015-10-18`), or one
+/// joined by a space, `/` or `-` to fewer than five digits in all (the
+/// `10` of `Dec 10 06:55:46`). Each case is what
+/// [`Detectors::at_digit`] does with such a number, decided without its
+/// call: the shapes it looks at first (an IPv4 address, a MAC address, a
+/// SIN's or a National Insurance number's groups, a dotted identifier)
+/// are left to it.
+#[inline]
+fn joined_but_passed_over(b: &[u8], i: usize, end: usize) -> bool {
+    let len = end - i;
+    let next = b.get(end).copied();
+    if next == Some(b':') {
+        return b.get(end + 1).is_some_and(u8::is_ascii_digit)
+            && bare_colon(b, end)
+            && !five_after_word(b, i, end);
+    }
+    if next == Some(b'.') {
+        return false;
+    }
+    let prev = i.checked_sub(1).map(|k| b[k]);
+    let after_digit = i >= 2 && b[i - 2].is_ascii_digit();
+    let no_start = match prev {
+        Some(b'-') => true,
+        Some(b'.' | b':' | b'/' | b',') => after_digit,
+        _ => false,
+    };
+    if no_start {
+        // Not a number's start (`boundary::start_ok`), unless a MAC address
+        // or a SIN's groups may start here.
+        let mac_shaped = match next {
+            Some(b':' | b'-') => len == 2,
+            Some(c) => c.is_ascii_hexdigit() && len < 4,
+            None => false,
+        };
+        let mac = mac_shaped && !matches!(prev, Some(b':' | b'-' | b'.'));
+        let sin =
+            len == 3 && matches!(next, Some(b' ' | b'-')) && !matches!(prev, Some(b'-' | b'.'));
+        return !mac && !sin;
+    }
+    // A MAC address's groups have their separator every three bytes.
+    let mac = len == 2 && next == Some(b'-') && b.get(i + 5) == Some(&b'-');
+    matches!(next, Some(b' ' | b'/' | b'-'))
+        && b.get(end + 1).is_some_and(u8::is_ascii_digit)
+        && !mac
+        && !(len == 3 && matches!(next, Some(b' ' | b'-')))
+        && !(len == 2 && prev == Some(b' ') && i >= 2 && b[i - 2].is_ascii_uppercase())
+        && context::digits_joined(b, i, 5) < 5
 }
 
 /// Whether the colon at `c`, between two digits, can be part of no MAC or
@@ -1569,6 +1635,57 @@ mod tests {
             hits("at 12:30 fe80::1ff:fe23:4567:890a up"),
             vec![(Builtin::IpAddress, "fe80::1ff:fe23:4567:890a")]
         );
+    }
+
+    /// Texts of digit groups, separators and a few letters: the shapes the
+    /// short-cuts in front of the detectors decide.
+    fn digit_soup(seed: u64, count: usize) -> Vec<String> {
+        const PARTS: [&str; 24] = [
+            "0", "12", "123", "2015", "18", "01", "47", "06", ":", "-", "/", ".", " ", ",", "(",
+            "+", "x", "AB", "3c", "fe", "::", "$", "ab", "Dec ",
+        ];
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let n = 1 + next() % 12;
+                (0..n).map(|_| PARTS[(next() % 24) as usize]).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_short_cuts_decide_as_the_detectors_would() {
+        let d = detectors();
+        for text in digit_soup(0x2545_F491_4F6C_DD1D, 200_000) {
+            let b = text.as_bytes();
+            for i in 0..b.len() {
+                // A number the short-cut passes over is one the digit
+                // rules skip to its end.
+                let first_digit = b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_digit());
+                let joined = short_number(b, i).is_some_and(|(_, joined)| joined);
+                if first_digit && joined {
+                    if let Some(end) = lone_short_number(b, i) {
+                        match d.at_digit(b, i, 0) {
+                            Step::Skip(e) => assert_eq!(e, end, "{text:?} at {i}"),
+                            Step::Hit(kind, s, e) => panic!("{text:?} at {i}: {kind:?} {s}..{e}"),
+                        }
+                    }
+                }
+                // A bare colon is one at which no detector finds anything.
+                let between_digits = i > 0
+                    && b[i - 1].is_ascii_digit()
+                    && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+                if b[i] == b':' && between_digits && bare_colon(b, i) {
+                    assert_eq!(d.at_colon(b, i, 0), None, "{text:?} at {i}");
+                }
+            }
+        }
     }
 
     #[test]
