@@ -313,6 +313,21 @@ mod tests {
     const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 
     #[test]
+    fn every_provider_key_passes_the_pair_filter() {
+        // Each rule's shortest key, found from one of its prefix's
+        // separators: the table of pairs before separators drops none.
+        for rule in SEPARATED_KEYS {
+            let body: String = "a1B2c3D4e5".chars().cycle().take(rule.min).collect();
+            let text = format!("token {}{body} end", String::from_utf8_lossy(rule.prefix));
+            let b = text.as_bytes();
+            let found = (0..rule.prefix.len())
+                .filter(|&j| separator_index(rule.prefix[j]).is_some())
+                .find_map(|j| match_separated_key(b, 6 + j, 0));
+            assert_eq!(found, Some((6, text.len() - 4)), "{text}");
+        }
+    }
+
+    #[test]
     fn jwt() {
         let text = format!("token={JWT} rest");
         let s = text.find("eyJ").unwrap();
