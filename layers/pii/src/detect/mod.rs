@@ -606,7 +606,12 @@ impl Detectors {
             }
             return Step::Skip(boundary::token_end(b, i));
         }
-        if self.on(Builtin::CreditCard) {
+        // A card number is one run of 13 to 19 digits, or starts with a
+        // group of four that spaces or dashes join to 13 digits or more
+        // (`card::match_card`; `digits_joined` counts more joiners).
+        let card_shaped = (13..=19).contains(&len)
+            || (len == 4 && joined && context::digits_joined(b, i, 13) >= 13);
+        if card_shaped && self.on(Builtin::CreditCard) {
             if let Some(e) = card::match_card_run(b, i).filter(|&e| boundary::end_ok(b, e)) {
                 return Step::Hit(Builtin::CreditCard, i, e);
             }
@@ -1640,9 +1645,35 @@ mod tests {
     /// Texts of digit groups, separators and a few letters: the shapes the
     /// short-cuts in front of the detectors decide.
     fn digit_soup(seed: u64, count: usize) -> Vec<String> {
-        const PARTS: [&str; 24] = [
-            "0", "12", "123", "2015", "18", "01", "47", "06", ":", "-", "/", ".", " ", ",", "(",
-            "+", "x", "AB", "3c", "fe", "::", "$", "ab", "Dec ",
+        const PARTS: [&str; 28] = [
+            "0",
+            "12",
+            "123",
+            "2015",
+            "18",
+            "01",
+            "47",
+            "06",
+            ":",
+            "-",
+            "/",
+            ".",
+            " ",
+            ",",
+            "(",
+            "+",
+            "x",
+            "AB",
+            "3c",
+            "fe",
+            "::",
+            "$",
+            "ab",
+            "Dec ",
+            "4111",
+            "1111",
+            "4012888888881881",
+            "378282246310005",
         ];
         let mut state = seed;
         let mut next = move || {
@@ -1654,7 +1685,7 @@ mod tests {
         (0..count)
             .map(|_| {
                 let n = 1 + next() % 12;
-                (0..n).map(|_| PARTS[(next() % 24) as usize]).collect()
+                (0..n).map(|_| PARTS[(next() % 28) as usize]).collect()
             })
             .collect()
     }
@@ -1676,6 +1707,15 @@ mod tests {
                             Step::Hit(kind, s, e) => panic!("{text:?} at {i}: {kind:?} {s}..{e}"),
                         }
                     }
+                }
+                // A card number starts as `at_digit` looks for one.
+                if first_digit && card::match_card_run(b, i).is_some() {
+                    let len = bytes::digits_end(b, i) - i;
+                    assert!(
+                        (13..=19).contains(&len)
+                            || (len == 4 && context::digits_joined(b, i, 13) >= 13),
+                        "{text:?} at {i}"
+                    );
                 }
                 // A bare colon is one at which no detector finds anything.
                 let between_digits = i > 0
