@@ -278,7 +278,7 @@ fn five_after_word(b: &[u8], i: usize, end: usize) -> bool {
 /// call: the shapes it looks at first (an IPv4 address, a MAC address, a
 /// SIN's or a National Insurance number's groups, a dotted identifier)
 /// are left to it.
-#[inline]
+#[inline(always)]
 fn joined_but_passed_over(b: &[u8], i: usize, end: usize) -> bool {
     let len = end - i;
     let next = b.get(end).copied();

@@ -176,13 +176,20 @@ static PAIRS_BEFORE: [[u64; 3]; 256] = {
 };
 
 /// Reads a provider key whose prefix holds the separator at `i`;
-/// returns its range.
+/// returns its range. The pair filter is inline, the reading not.
+#[inline(always)]
 pub(crate) fn match_separated_key(b: &[u8], i: usize, floor: usize) -> Option<(usize, usize)> {
-    let sep = b[i];
     let (a, before) = (*b.get(i.checked_sub(2)?)?, b[i - 1]);
-    if PAIRS_BEFORE[usize::from(before)][separator_index(sep)?] & (1 << (a & 63)) == 0 {
+    if PAIRS_BEFORE[usize::from(before)][separator_index(b[i])?] & (1 << (a & 63)) == 0 {
         return None;
     }
+    read_separated_key(b, i, floor)
+}
+
+/// [`match_separated_key`] once the pair before the separator passed.
+#[inline(never)]
+fn read_separated_key(b: &[u8], i: usize, floor: usize) -> Option<(usize, usize)> {
+    let sep = b[i];
     // The word before the separator: at most 10 letters or digits, or the
     // `github_pat` prefix, which holds a separator of its own.
     let mut ws = i;
