@@ -230,7 +230,7 @@ enum Step {
 fn lone_short_number(b: &[u8], i: usize) -> Option<usize> {
     let (end, joined) = short_number(b, i)?;
     if joined {
-        return joined_but_passed_over(b, i, end).then_some(end);
+        return joined_but_passed_over(b, i, end);
     }
     (!five_after_word(b, i, end)).then_some(end)
 }
@@ -267,28 +267,66 @@ fn five_after_word(b: &[u8], i: usize, end: usize) -> bool {
     end - i == 5 && i >= 2 && b[i - 1] == b' ' && b[i - 2].is_ascii_alphabetic()
 }
 
-/// Whether the digit rules pass over the short number `b[i..end]` (fewer
-/// than six digits, after no word byte, `+` or `(`) although something
-/// joins it to more: a time's group before a colon that no address can
-/// hold (the `18` and `01` of `18:01:53`, see [`bare_colon`]), a number
-/// after a digit's separator (the `10` and `18` of `2015-10-18`), or one
-/// joined by a space, `/` or `-` to fewer than five digits in all (the
-/// `10` of `Dec 10 06:55:46`). Each case is what
+/// The end of the digits at `i` when they stand inside a word too short
+/// for any kind written with letters and digits (`v2`, `x86`, `md5`): a
+/// passport number has six letters and digits or more, a national
+/// identifier with letters (`X2482300W`, `ACUPA7085R`) or an RFC more
+/// still, and an IBAN's first group (two letters, then digits) is left to
+/// its reader. A word that starts after a word byte is no such value
+/// either. [`Detectors::inside_word`] looks no further at them.
+#[inline(always)]
+fn in_short_word(b: &[u8], i: usize, floor: usize) -> Option<usize> {
+    if !b.get(i.checked_sub(1)?)?.is_ascii_alphabetic() {
+        return None;
+    }
+    // The letters before, read back no further than a short word's.
+    let mut ws = i - 1;
+    while ws > floor && b[ws - 1].is_ascii_alphabetic() {
+        if i - ws == 5 {
+            return None;
+        }
+        ws -= 1;
+    }
+    let end = bytes::digits_end(b, i);
+    if !word_starts_at(b, ws) {
+        return Some(end);
+    }
+    let short = b
+        .get(ws..ws + 6)
+        .is_none_or(|six| !six.iter().all(u8::is_ascii_alphanumeric));
+    (short && i - ws != 2).then_some(end)
+}
+
+/// Where scanning resumes when the digit rules pass over the short number
+/// `b[i..end]` (fewer than six digits, after no word byte, `+` or `(`)
+/// although something joins it to more: a time's group before a colon
+/// that no address can hold (the `18` and `01` of `18:01:53`, see
+/// [`bare_colon`]), a decimal (`12.4ms`), a number after a digit's
+/// separator (the `10` and `18` of `2015-10-18`), or one joined by a
+/// space, `/` or `-` to fewer than five digits in all (the `10` of
+/// `Dec 10 06:55:46`). Each case is what
 /// [`Detectors::at_digit`] does with such a number, decided without its
 /// call: the shapes it looks at first (an IPv4 address, a MAC address, a
 /// SIN's or a National Insurance number's groups, a dotted identifier)
 /// are left to it.
 #[inline(always)]
-fn joined_but_passed_over(b: &[u8], i: usize, end: usize) -> bool {
+fn joined_but_passed_over(b: &[u8], i: usize, end: usize) -> Option<usize> {
     let len = end - i;
     let next = b.get(end).copied();
     if next == Some(b':') {
-        return b.get(end + 1).is_some_and(u8::is_ascii_digit)
+        return (b.get(end + 1).is_some_and(u8::is_ascii_digit)
             && bare_colon(b, end)
-            && !five_after_word(b, i, end);
+            && !five_after_word(b, i, end))
+        .then_some(end);
     }
     if next == Some(b'.') {
-        return false;
+        // A decimal or a version (`12.4ms`, `v1.2`): fewer than four
+        // digits dotted together are no IPv4 address, and no dotted
+        // identifier has its second dot here; the rules pass over the
+        // dotted run (`boundary::token_end`).
+        let passed =
+            len != 4 && b.get(i + len + 4) != Some(&b'.') && context::digits_joined(b, i, 4) < 4;
+        return passed.then(|| boundary::token_end(b, i));
     }
     let prev = i.checked_sub(1).map(|k| b[k]);
     let after_digit = i >= 2 && b[i - 2].is_ascii_digit();
@@ -308,16 +346,17 @@ fn joined_but_passed_over(b: &[u8], i: usize, end: usize) -> bool {
         let mac = mac_shaped && !matches!(prev, Some(b':' | b'-' | b'.'));
         let sin =
             len == 3 && matches!(next, Some(b' ' | b'-')) && !matches!(prev, Some(b'-' | b'.'));
-        return !mac && !sin;
+        return (!mac && !sin).then_some(end);
     }
     // A MAC address's groups have their separator every three bytes.
     let mac = len == 2 && next == Some(b'-') && b.get(i + 5) == Some(&b'-');
-    matches!(next, Some(b' ' | b'/' | b'-'))
+    let passed = matches!(next, Some(b' ' | b'/' | b'-'))
         && b.get(end + 1).is_some_and(u8::is_ascii_digit)
         && !mac
         && !(len == 3 && matches!(next, Some(b' ' | b'-')))
         && !(len == 2 && prev == Some(b' ') && i >= 2 && b[i - 2].is_ascii_uppercase())
-        && context::digits_joined(b, i, 5) < 5
+        && context::digits_joined(b, i, 5) < 5;
+    passed.then_some(end)
 }
 
 /// Whether the colon at `c`, between two digits, can be part of no MAC or
@@ -808,9 +847,15 @@ impl Detectors {
     /// A digit inside a word: an IBAN's check digits after its country
     /// code, or a passport number with letters (`C01X00T47`).
     fn inside_word(&self, b: &[u8], i: usize, floor: usize) -> Option<Step> {
-        if !b[i - 1].is_ascii_alphabetic() {
+        if !b[i - 1].is_ascii_alphabetic() || in_short_word(b, i, floor).is_some() {
             return None;
         }
+        self.word_forms(b, i, floor)
+    }
+
+    /// [`inside_word`](Self::inside_word) past its short-cut: the forms
+    /// themselves.
+    fn word_forms(&self, b: &[u8], i: usize, floor: usize) -> Option<Step> {
         let ws = run_start(b, i, floor, |c| c.is_ascii_alphabetic());
         if !word_starts_at(b, ws) {
             return None;
@@ -1645,7 +1690,7 @@ mod tests {
     /// Texts of digit groups, separators and a few letters: the shapes the
     /// short-cuts in front of the detectors decide.
     fn digit_soup(seed: u64, count: usize) -> Vec<String> {
-        const PARTS: [&str; 28] = [
+        const PARTS: [&str; 33] = [
             "0",
             "12",
             "123",
@@ -1674,6 +1719,11 @@ mod tests {
             "1111",
             "4012888888881881",
             "378282246310005",
+            "v",
+            "GB",
+            "X",
+            "ACUPA",
+            "RCCMNL",
         ];
         let mut state = seed;
         let mut next = move || {
@@ -1685,7 +1735,7 @@ mod tests {
         (0..count)
             .map(|_| {
                 let n = 1 + next() % 12;
-                (0..n).map(|_| PARTS[(next() % 28) as usize]).collect()
+                (0..n).map(|_| PARTS[(next() % 33) as usize]).collect()
             })
             .collect()
     }
@@ -1699,6 +1749,11 @@ mod tests {
                 // A number the short-cut passes over is one the digit
                 // rules skip to its end.
                 let first_digit = b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_digit());
+                // A digit in a short word holds none of the forms with
+                // letters.
+                if in_short_word(b, i, 0).is_some() {
+                    assert!(d.word_forms(b, i, 0).is_none(), "{text:?} at {i}");
+                }
                 let joined = short_number(b, i).is_some_and(|(_, joined)| joined);
                 if first_digit && joined {
                     if let Some(end) = lone_short_number(b, i) {
