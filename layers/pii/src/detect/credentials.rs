@@ -271,12 +271,16 @@ pub(crate) fn clause_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
         return None;
     }
     let lo = d.saturating_sub(48);
-    // Every name looked for has a `p`. (A fold the compiler turns into
-    // vector compares: `memchr2`'s dispatch costs more than the 48 bytes.)
-    if !b[lo..d]
-        .iter()
-        .fold(false, |any, &c| any | (c | 0x20 == b'p'))
-    {
+    // Every name looked for starts `pas` or `pwd` (any case): a fold over
+    // the 48 bytes before, which the compiler turns into vector compares
+    // (`memchr2`'s dispatch cost more than the bytes), before any word is
+    // read.
+    let fold = |c: u8| c | 0x20;
+    let named = b[lo..d].windows(3).fold(false, |any, w| {
+        let (p, a, s) = (fold(w[0]), fold(w[1]), fold(w[2]));
+        any | (p == b'p' && ((a == b'a' && s == b's') || (a == b'w' && s == b'd')))
+    });
+    if !named {
         return None;
     }
     // The clause's words before the value's placeholder test, which costs
