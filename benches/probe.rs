@@ -200,6 +200,12 @@ const CASES: &[Case] = &[
     ("sanitize/clean_120b_kv", |n| text(CLEAN_KV, n)),
     ("sanitize/email_and_phone", |n| text(DIRTY, n)),
     ("sanitize/dense", |n| text(DENSE, n)),
+    ("sanitize/text", |n| {
+        // Any one text, from WARDEN_PROBE_TEXT (`WARDEN_PROBE_TEXT='a=b'
+        // ./scripts/instructions sanitize/text`): what a shape costs alone.
+        let t = std::env::var("WARDEN_PROBE_TEXT").unwrap_or_default();
+        text(&t, n)
+    }),
     ("sanitize/loghub_line", |n| {
         // Each call one line of the ten samples, in turn.
         let lines = loghub_lines();
