@@ -375,6 +375,30 @@ fn bare_colon(b: &[u8], c: usize) -> bool {
     colon_within_five(c).is_none_or(|c1| colon_within_five(c1).is_none())
 }
 
+/// Where a secret's value `b[s..e]` starts once a replacement written by
+/// an earlier pass at its start is left out (`[REDACTED:CREDIT_CARD]-----124`
+/// after `Authorization: Bearer`: a card replaced inside a credential that
+/// did not read as one then): the replacement stays, so that sanitizing
+/// again keeps what the first pass wrote. A value that is a replacement
+/// whole is a placeholder, left before this.
+fn after_replacement(b: &[u8], s: usize, e: usize) -> usize {
+    let v = &b[s..e];
+    if v.first() != Some(&b'[') || !v.get(1).is_some_and(u8::is_ascii_uppercase) {
+        return s;
+    }
+    match v.iter().position(|&c| c == b']') {
+        Some(close)
+            if close + 1 < v.len()
+                && v[1..close]
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':') =>
+        {
+            s + close + 1
+        }
+        _ => s,
+    }
+}
+
 /// Whether a phone number may end at `e`: where a numeric token may end,
 /// or before an extension (`x204`).
 fn phone_end_ok(b: &[u8], e: usize) -> bool {
@@ -951,7 +975,7 @@ impl Detectors {
                 if self.is_placeholder(b, s, e, key) {
                     return None;
                 }
-                return Some((kind, s, e));
+                return Some((kind, after_replacement(b, s, e), e));
             }
         }
         if self.on(Builtin::Phone) && self.phone_keys.matches_key(key) {
@@ -1781,6 +1805,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_second_pass_keeps_a_replacement_inside_a_credential() {
+        // Found by `fuzz/fuzz_targets/sanitize.rs`: the first pass replaced
+        // a card inside what did not read as a credential; the second read
+        // the credential whole, replacement included.
+        let text = "card 4111 1111 Authorization: Bard 4111 1111 1111 1111-----124-45-l7.eye up";
+        let (once, _) = sanitized(text);
+        let (twice, _) = sanitized(&once);
+        assert!(once.contains("[REDACTED:CREDIT_CARD]"), "{once}");
+        assert!(twice.contains("[REDACTED:CREDIT_CARD]"), "{twice}");
+        let (kept, _) = sanitized("Authorization: Bearer [REDACTED:SECRET]abcdefgh12345 ok");
+        assert_eq!(
+            kept,
+            "Authorization: Bearer [REDACTED:SECRET][REDACTED:AUTH_TOKEN] ok"
+        );
     }
 
     #[test]
