@@ -49,12 +49,7 @@ pub(crate) fn is_placeholder(v: &[u8], numeric_ok: bool) -> bool {
             && v[1..v.len() - 1].iter().all(|&c| is_key(c)))
         // `[REDACTED]`, and warden's own replacements (`[REDACTED:EMAIL]`,
         // `[EMAIL:k1:3fa2…]`), so that sanitizing twice changes nothing.
-        || (first == b'['
-            && v.last() == Some(&b']')
-            && v.get(1).is_some_and(u8::is_ascii_uppercase)
-            && v[1..v.len() - 1]
-                .iter()
-                .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':'))
+        || replacement_len(v) == Some(v.len())
     {
         return true;
     }
@@ -106,6 +101,20 @@ pub(crate) fn is_placeholder(v: &[u8], numeric_ok: bool) -> bool {
     }
     // A count or handle under a token-like key (`token: 132`).
     !numeric_ok && v.len() <= 6 && v.iter().all(u8::is_ascii_digit)
+}
+
+/// The length of the `[REDACTED]`-shaped replacement `v` starts with
+/// (`[`, an upper-case letter, letters, digits, `_` or `:`, then `]`):
+/// warden's own (`[REDACTED:EMAIL]`, `[EMAIL:k1:3fa2…]`) or another tool's.
+pub(crate) fn replacement_len(v: &[u8]) -> Option<usize> {
+    if v.first() != Some(&b'[') || !v.get(1).is_some_and(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let close = v.iter().position(|&c| c == b']')?;
+    v[1..close]
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+        .then_some(close + 1)
 }
 
 /// Whether `key` names a password or a code, under which a short number

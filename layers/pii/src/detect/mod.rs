@@ -338,12 +338,7 @@ fn joined_but_passed_over(b: &[u8], i: usize, end: usize) -> Option<usize> {
     if no_start {
         // Not a number's start (`boundary::start_ok`), unless a MAC address
         // or a SIN's groups may start here.
-        let mac_shaped = match next {
-            Some(b':' | b'-') => len == 2,
-            Some(c) => c.is_ascii_hexdigit() && len < 4,
-            None => false,
-        };
-        let mac = mac_shaped && !matches!(prev, Some(b':' | b'-' | b'.'));
+        let mac = mac_shaped(len, next) && !matches!(prev, Some(b':' | b'-' | b'.'));
         let sin =
             len == 3 && matches!(next, Some(b' ' | b'-')) && !matches!(prev, Some(b'-' | b'.'));
         return (!mac && !sin).then_some(end);
@@ -357,6 +352,19 @@ fn joined_but_passed_over(b: &[u8], i: usize, end: usize) -> Option<usize> {
         && !(len == 2 && prev == Some(b' ') && i >= 2 && b[i - 2].is_ascii_uppercase())
         && context::digits_joined(b, i, 5) < 5;
     passed.then_some(end)
+}
+
+/// Whether a run of `len` digits before `next` may be a MAC address's
+/// first group: two hex digits before `:` or `-`, four before `.`, or hex
+/// letters within the group.
+#[inline(always)]
+fn mac_shaped(len: usize, next: Option<u8>) -> bool {
+    match next {
+        Some(b':' | b'-') => len == 2,
+        Some(b'.') => len == 4,
+        Some(c) => c.is_ascii_hexdigit() && len < 4,
+        None => false,
+    }
 }
 
 /// Whether the colon at `c`, between two digits, can be part of no MAC or
@@ -382,19 +390,8 @@ fn bare_colon(b: &[u8], c: usize) -> bool {
 /// again keeps what the first pass wrote. A value that is a replacement
 /// whole is a placeholder, left before this.
 fn after_replacement(b: &[u8], s: usize, e: usize) -> usize {
-    let v = &b[s..e];
-    if v.first() != Some(&b'[') || !v.get(1).is_some_and(u8::is_ascii_uppercase) {
-        return s;
-    }
-    match v.iter().position(|&c| c == b']') {
-        Some(close)
-            if close + 1 < v.len()
-                && v[1..close]
-                    .iter()
-                    .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':') =>
-        {
-            s + close + 1
-        }
+    match credentials::replacement_len(&b[s..e]) {
+        Some(n) if s + n < e => s + n,
         _ => s,
     }
 }
@@ -587,13 +584,7 @@ impl Detectors {
         let next = b.get(end).copied();
         // A MAC address's first group: two hex digits before `:` or `-`,
         // four before `.`, or hex letters within the group.
-        let mac_shaped = match next {
-            Some(b':' | b'-') => len == 2,
-            Some(b'.') => len == 4,
-            Some(c) => c.is_ascii_hexdigit() && len < 4,
-            None => false,
-        };
-        if mac_shaped && self.on(Builtin::MacAddress) {
+        if mac_shaped(len, next) && self.on(Builtin::MacAddress) {
             if let Some(e) = mac::match_mac(b, i) {
                 return Step::Hit(Builtin::MacAddress, i, e);
             }
