@@ -149,7 +149,7 @@ fn real_logs(c: &mut Criterion) {
 
     // `warden redact` on the ten samples concatenated, in memory: its line
     // loop (UTF-8 check, sanitize, buffered write), beside the naive regex
-    // over the same lines and a plain copy of them.
+    // over the same lines.
     let text: Vec<u8> = lines
         .iter()
         .flat_map(|l| [l.as_bytes(), b"\n"])
