@@ -12,7 +12,7 @@ use warden::pii::{PiiLayer, Sanitizer};
 
 mod common;
 use common::{
-    CLEAN, CLEAN_KV, DENSE, DIRTY, FIVE_PATTERNS, clean_event, dense_event, dirty_event,
+    CLEAN, CLEAN_KV, DENSE, DIRTY, FIVE_PATTERNS, ReadFloor, clean_event, dense_event, dirty_event,
     loghub_lines,
 };
 
@@ -69,8 +69,10 @@ fn sanitize(c: &mut Criterion) {
     large.finish();
 }
 
-/// `fmt::layer().json()` alone, and behind the PII gate (writing to a sink).
-fn fmt_json_alone_and_gated() -> (Dispatch, Dispatch) {
+/// `fmt::layer().json()` alone, behind the PII gate, and behind the floor
+/// of any gate that reads every value ([`common::ReadFloor`]), each
+/// writing to a sink.
+fn fmt_json_alone_gated_floor() -> (Dispatch, Dispatch, Dispatch) {
     // A macro, not a closure: each layer's type depends on the stack under it.
     macro_rules! fmt_json {
         () => {
@@ -86,11 +88,16 @@ fn fmt_json_alone_and_gated() -> (Dispatch, Dispatch) {
                 .with(PiiLayer::default())
                 .with(fmt_json!()),
         ),
+        Dispatch::new(
+            tracing_subscriber::registry()
+                .with(ReadFloor)
+                .with(fmt_json!()),
+        ),
     )
 }
 
 fn layer(c: &mut Criterion) {
-    let (alone, gated) = fmt_json_alone_and_gated();
+    let (alone, gated, floor) = fmt_json_alone_gated_floor();
 
     let mut g = c.benchmark_group("event_4_fields");
     g.bench_function("fmt_json_alone", |b| {
@@ -98,6 +105,9 @@ fn layer(c: &mut Criterion) {
     });
     g.bench_function("pii+fmt_json", |b| {
         tracing::dispatcher::with_default(&gated, || b.iter(clean_event))
+    });
+    g.bench_function("floor_read+fmt_json", |b| {
+        tracing::dispatcher::with_default(&floor, || b.iter(clean_event))
     });
     g.bench_function("fmt_json_alone/dirty", |b| {
         tracing::dispatcher::with_default(&alone, || b.iter(dirty_event))
@@ -192,13 +202,16 @@ fn real_logs(c: &mut Criterion) {
     });
     g.finish();
 
-    let (alone, gated) = fmt_json_alone_and_gated();
+    let (alone, gated, floor) = fmt_json_alone_gated_floor();
     let mut g = c.benchmark_group("event_dense_message");
     g.bench_function("fmt_json_alone", |b| {
         tracing::dispatcher::with_default(&alone, || b.iter(dense_event))
     });
     g.bench_function("pii+fmt_json", |b| {
         tracing::dispatcher::with_default(&gated, || b.iter(dense_event))
+    });
+    g.bench_function("floor_read+fmt_json", |b| {
+        tracing::dispatcher::with_default(&floor, || b.iter(dense_event))
     });
     g.finish();
 }

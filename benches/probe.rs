@@ -16,7 +16,7 @@ use warden::request_lines::RequestLines;
 mod common;
 
 use common::{
-    CLEAN, CLEAN_KV, DENSE, DIRTY, Discard, ExtensionFloor, FIVE_PATTERNS, audit_event,
+    CLEAN, CLEAN_KV, DENSE, DIRTY, Discard, ExtensionFloor, FIVE_PATTERNS, ReadFloor, audit_event,
     clean_event, dense_event, events_in_two_spans, loghub_lines, request_unit,
 };
 
@@ -251,6 +251,18 @@ const CASES: &[Case] = &[
     ("event/dense/pii+fmt_json", |n| {
         let stack = tracing_subscriber::registry()
             .with(PiiLayer::default())
+            .with(fmt_json!());
+        in_dispatch(Dispatch::new(stack), n, dense_event)
+    }),
+    ("event/floor_read+fmt_json", |n| {
+        let stack = tracing_subscriber::registry()
+            .with(ReadFloor)
+            .with(fmt_json!());
+        in_dispatch(Dispatch::new(stack), n, clean_event)
+    }),
+    ("event/dense/floor_read+fmt_json", |n| {
+        let stack = tracing_subscriber::registry()
+            .with(ReadFloor)
             .with(fmt_json!());
         in_dispatch(Dispatch::new(stack), n, dense_event)
     }),

@@ -118,6 +118,39 @@ where
     }
 }
 
+/// The least any gate that reads every value of an event pays: it opens
+/// the event's rendering (so that each `Debug` value, the message among
+/// them, is formatted once) and visits every value, deciding nothing.
+/// Beside `fmt::layer().json()`, the floor of the gate's cost on events.
+pub struct ReadFloor;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ReadFloor {
+    fn event_enabled(
+        &self,
+        event: &tracing::Event<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        warden::core::internal::open_rendering(event.metadata().fields());
+        warden::core::internal::visit_fields_with(event, &mut ReadEach);
+        true
+    }
+}
+
+/// [`ReadFloor`]'s visitor: takes each value, and does nothing with it.
+struct ReadEach;
+
+impl warden::core::internal::TextVisitor for ReadEach {
+    #[inline(always)]
+    fn visit(
+        &mut self,
+        field: &tracing::field::Field,
+        value: warden::core::FieldRef<'_>,
+        text: Option<&str>,
+    ) {
+        std::hint::black_box((field, value, text));
+    }
+}
+
 /// Benches `f` under each named dispatcher, in `group`: the same work
 /// beside its baselines, in one run.
 pub fn bench_each(

@@ -560,3 +560,44 @@ fn personal_data_is_found_by_the_name_of_its_field() {
         "{shopper}"
     );
 }
+
+#[test]
+fn short_numbers_are_replaced_under_names_that_say_what_they_are() {
+    // The gate decides a short number under a plain name without a scan;
+    // under a secret or personal name it is replaced all the same, on the
+    // first event and on the next ones from the same call site.
+    let (buf, subscriber) = json_behind_the_gate();
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..2 {
+            info!(
+                password = 1234u64,
+                zipcode = 94107i64,
+                attempts = 3u64,
+                ratio = 0.5,
+                "login"
+            );
+        }
+    });
+    let lines = buf.lines();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        let fields = &line["fields"];
+        assert_eq!(fields["password"], "[REDACTED:SECRET]");
+        assert_ne!(fields["zipcode"], 94107, "{fields}");
+        assert!(fields["zipcode"].as_str().is_some_and(|z| !z.contains("94107")));
+        assert_eq!(fields["attempts"], 3);
+        assert_eq!(fields["ratio"], 0.5);
+    }
+}
+
+#[test]
+fn a_field_that_held_a_clean_text_is_scanned_when_it_holds_another() {
+    let (buf, subscriber) = json_behind_the_gate();
+    tracing::subscriber::with_default(subscriber, || {
+        for who in ["ada", "ada", "ada@example.com", "ada"] {
+            info!(who, "seen");
+        }
+    });
+    let who: Vec<_> = buf.lines().iter().map(|l| l["fields"]["who"].clone()).collect();
+    assert_eq!(who, ["ada", "ada", "[REDACTED:EMAIL]", "ada"]);
+}

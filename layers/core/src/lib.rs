@@ -103,7 +103,7 @@ pub mod internal {
     pub use crate::rendered::{close as close_rendering, has_texts as has_rendered_texts};
     pub use crate::scratch::{with_scratch, with_scratch_pair};
     pub use crate::time::{parse_rfc3339, rfc3339_micros, rfc3339_micros_since_epoch};
-    pub use crate::visit::visit_fields_with_text;
+    pub use crate::visit::{TextVisitor, visit_fields_with, visit_fields_with_text};
     #[doc(hidden)]
     pub use tracing_core::{Event, span::Attributes, span::Id};
     #[doc(hidden)]

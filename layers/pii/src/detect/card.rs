@@ -138,11 +138,18 @@ pub(crate) fn is_card_number(digits: &[u8]) -> bool {
     issuer_accepts(digits) && luhn_valid(digits)
 }
 
-/// Whether the decimal digits of `n` form a card number.
+/// The smallest number of 13 digits, the fewest a card number has.
+pub(crate) const CARD_MIN: u128 = 1_000_000_000_000;
+
+/// Whether the decimal digits of `n` form a card number. Inline for its
+/// length check: most integers logged (counts, ids, statuses) are short.
+#[inline]
 pub(crate) fn is_card_u128(n: u128) -> bool {
-    if !(1_000_000_000_000..10_000_000_000_000_000_000).contains(&n) {
-        return false;
-    }
+    (CARD_MIN..10_000_000_000_000_000_000).contains(&n) && card_digits(n)
+}
+
+/// [`is_card_u128`] for `n` of 13 to 19 digits.
+fn card_digits(n: u128) -> bool {
     let mut buf = [0u8; 19];
     let mut len = 0;
     let mut v = n;

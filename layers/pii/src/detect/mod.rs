@@ -32,7 +32,7 @@ use std::ops::ControlFlow;
 use crate::kind::Builtin;
 use bytes::{run_end, word_starts_at};
 
-pub(crate) use card::is_card_u128;
+pub(crate) use card::{CARD_MIN, is_card_u128};
 
 /// Whether a value found by its key's name alone is a placeholder or a
 /// reference (`null`, `$NAME`, `<your name>`, `********`), to be left.

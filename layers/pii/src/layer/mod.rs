@@ -23,6 +23,7 @@ use tracing_core::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{ExtensionsMut, LookupSpan};
+use warden_core::internal::TextVisitor;
 use warden_core::{
     Callbacks, DebugText, ErrorChain, FieldRef, FieldValue, Opening, OwnedFields, SanitizedFields,
     SpanPart, visit_fields,
@@ -371,16 +372,30 @@ impl PiiLayer {
     /// How many values of `record` come before the first one that must be
     /// replaced (in visiting order), if one must; with that value's
     /// replacement when the scan that found it made it.
-    fn first_dirty<R: RecordFields + ?Sized>(&self, record: &R) -> Option<(usize, Option<Made>)> {
-        let (mut visited, mut dirty) = (0, None);
-        let made = Cell::new(None);
-        warden_core::internal::visit_fields_with_text(record, |field, value, text| {
-            if dirty.is_none() && self.value_is_dirty(field, value, text, &made) {
-                dirty = Some(visited);
-            }
-            visited += 1;
-        });
-        dirty.map(|at| (at, made.take()))
+    #[inline]
+    fn first_dirty<R: RecordFields + ?Sized>(
+        &self,
+        fields: &FieldSet,
+        record: &R,
+    ) -> Option<(usize, Option<Made>)> {
+        let s = &self.sanitizer;
+        memo::with_site(
+            s.id(),
+            fields,
+            |name| s.field_name_kind(name),
+            |memo| {
+                let mut scan = FirstDirty {
+                    gate: self,
+                    memo,
+                    visited: 0,
+                    dirty: None,
+                    made: Cell::new(None),
+                };
+                warden_core::internal::visit_fields_with(record, &mut scan);
+                let made = scan.made.take();
+                scan.dirty.map(|at| (at, made))
+            },
+        )
     }
 
     /// Whether `value` must be replaced. A text scanned is sanitized as it
@@ -389,6 +404,7 @@ impl PiiLayer {
     /// `Debug` value's text, formatted in the record's rendering.
     fn value_is_dirty(
         &self,
+        memo: &mut memo::FieldMemo<'_>,
         field: &Field,
         value: FieldRef<'_>,
         text: Option<&str>,
@@ -408,48 +424,46 @@ impl PiiLayer {
                 }
             }
         };
-        memo::with_field(s.id(), field, |memo| {
-            match memo.kind(|| s.field_name_kind(field.name())) {
-                FieldNameKind::Secret | FieldNameKind::Personal(_) => {
-                    return !matches!(value, FieldRef::Str(""));
+        match memo.kind(|| s.field_name_kind(field.name())) {
+            FieldNameKind::Secret | FieldNameKind::Personal(_) => {
+                return !matches!(value, FieldRef::Str(""));
+            }
+            FieldNameKind::Phone => {
+                let bare = match value {
+                    FieldRef::Str(text) => crate::sanitizer::is_bare_phone(text),
+                    FieldRef::U64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
+                    FieldRef::I64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
+                    _ => false,
+                };
+                if bare {
+                    return true;
                 }
-                FieldNameKind::Phone => {
-                    let bare = match value {
-                        FieldRef::Str(text) => crate::sanitizer::is_bare_phone(text),
-                        FieldRef::U64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
-                        FieldRef::I64(n) => (1_000_000..=999_999_999_999_999).contains(&n),
-                        _ => false,
-                    };
-                    if bare {
-                        return true;
-                    }
-                }
-                // Plain, and any kind a later version adds: scanned as text.
-                _ => {}
             }
-            if let (FieldRef::Debug(_), Some(text)) = (value, text) {
-                return memo.is_dirty(text, sanitize);
-            }
-            match value {
-                FieldRef::Str(text) => memo.is_dirty(text, sanitize),
-                FieldRef::Debug(d) => warden_core::internal::with_scratch(|buf| {
-                    let _ = write!(buf, "{d:?}");
-                    memo.is_dirty(buf, sanitize)
-                }),
-                FieldRef::U64(n) => s.integer_is_pii(u128::from(n)),
-                FieldRef::I64(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs().into()),
-                FieldRef::U128(n) => s.integer_is_pii(n),
-                FieldRef::I128(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs()),
-                FieldRef::Bytes(b) => s.contains_pii(&String::from_utf8_lossy(b)),
-                FieldRef::Error(e) => warden_core::error_chain(e).any(|err| {
-                    warden_core::internal::with_scratch(|buf| {
-                        let _ = write!(buf, "{err}");
-                        s.contains_pii(buf)
-                    })
-                }),
-                FieldRef::Bool(_) | FieldRef::F64(_) => false,
-            }
-        })
+            // Plain, and any kind a later version adds: scanned as text.
+            _ => {}
+        }
+        if let (FieldRef::Debug(_), Some(text)) = (value, text) {
+            return memo.is_dirty(text, sanitize);
+        }
+        match value {
+            FieldRef::Str(text) => memo.is_dirty(text, sanitize),
+            FieldRef::Debug(d) => warden_core::internal::with_scratch(|buf| {
+                let _ = write!(buf, "{d:?}");
+                memo.is_dirty(buf, sanitize)
+            }),
+            FieldRef::U64(n) => s.integer_is_pii(u128::from(n)),
+            FieldRef::I64(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs().into()),
+            FieldRef::U128(n) => s.integer_is_pii(n),
+            FieldRef::I128(n) => n >= 0 && s.integer_is_pii(n.unsigned_abs()),
+            FieldRef::Bytes(b) => s.contains_pii(&String::from_utf8_lossy(b)),
+            FieldRef::Error(e) => warden_core::error_chain(e).any(|err| {
+                warden_core::internal::with_scratch(|buf| {
+                    let _ = write!(buf, "{err}");
+                    s.contains_pii(buf)
+                })
+            }),
+            FieldRef::Bool(_) | FieldRef::F64(_) => false,
+        }
     }
 
     /// The sanitized form of one value.
@@ -531,6 +545,7 @@ impl PiiLayer {
 
     /// A sanitized copy of `record`'s values (with `extra` empty slots
     /// after the fields) and what was replaced, or `None` if it is clean.
+    #[inline]
     fn sanitized_copy<R: RecordFields + ?Sized>(
         &self,
         fields: &FieldSet,
@@ -539,7 +554,7 @@ impl PiiLayer {
     ) -> Option<(OwnedFields, Tally)> {
         // Every layer after the gate reads the texts the gate scans.
         warden_core::internal::open_rendering(fields);
-        let (first_dirty, mut made) = self.first_dirty(record)?;
+        let (first_dirty, mut made) = self.first_dirty(fields, record)?;
         let mut owned = OwnedFields::with_len(fields.len() + extra);
         let mut tally = Tally::default();
         let mut visited = 0;
@@ -621,6 +636,71 @@ impl PiiLayer {
     {
         let Some(span) = ctx.span(id) else { return };
         store_sanitized(&mut span.extensions_mut(), fields, owned);
+    }
+}
+
+/// The gate's visitor of a record's values: how many come before the
+/// first one that must be replaced (see [`PiiLayer::first_dirty`]).
+struct FirstDirty<'g, 'm, 'e> {
+    gate: &'g PiiLayer,
+    memo: &'m mut memo::SiteMemo<'e>,
+    visited: usize,
+    dirty: Option<usize>,
+    made: Cell<Option<Made>>,
+}
+
+impl TextVisitor for FirstDirty<'_, '_, '_> {
+    // Inlined into each typed method of the visitor, where the value's
+    // type is known: most values of most events (numbers, and the texts
+    // they held last time, under names that say nothing) are decided in a
+    // few instructions, without a call.
+    #[inline(always)]
+    fn visit(&mut self, field: &Field, value: FieldRef<'_>, text: Option<&str>) {
+        let i = field.index();
+        if self.dirty.is_none()
+            && !(self.memo.is_plain(i) && plainly_clean(self.memo, i, value, text))
+        {
+            self.check(field, value, text);
+        }
+        self.visited += 1;
+    }
+}
+
+impl FirstDirty<'_, '_, '_> {
+    /// The value at `self.visited`, checked in full.
+    #[inline(never)]
+    fn check(&mut self, field: &Field, value: FieldRef<'_>, text: Option<&str>) {
+        let memo = &mut self.memo.field(field.index());
+        if self
+            .gate
+            .value_is_dirty(memo, field, value, text, &self.made)
+        {
+            self.dirty = Some(self.visited);
+        }
+    }
+}
+
+/// Whether `value` (`text` its rendered text), of the field at `index`
+/// under a name that says nothing, is clean as
+/// [`PiiLayer::value_is_dirty`] would find it, by its type and size alone
+/// (a boolean, a float, an integer too short for a card number) or because
+/// the field held the same text last time, found clean.
+#[inline]
+fn plainly_clean(
+    memo: &memo::SiteMemo<'_>,
+    index: usize,
+    value: FieldRef<'_>,
+    text: Option<&str>,
+) -> bool {
+    const CARD_MIN: u64 = crate::detect::CARD_MIN as u64;
+    match (value, text) {
+        (FieldRef::Bool(_) | FieldRef::F64(_), _) => true,
+        (FieldRef::U64(n), _) => n < CARD_MIN,
+        (FieldRef::I64(n), _) => n < CARD_MIN as i64,
+        (FieldRef::Str(text), _) | (FieldRef::Debug(_), Some(text)) => {
+            memo.remembers_clean(index, text)
+        }
+        _ => false,
     }
 }
 
