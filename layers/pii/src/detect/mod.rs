@@ -1506,6 +1506,27 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_glued_after_a_bracketed_part_is_replaced_whole() {
+        for text in [
+            "password=[X]hunter2",
+            "password=[REDACTED]hunter2 ok",
+            "token={a}b",
+        ] {
+            let (out, _) = sanitized(text);
+            assert!(
+                !out.contains("hunter2") && !out.ends_with('b'),
+                "{text} -> {out}"
+            );
+            assert!(out.contains("[REDACTED:SECRET]"), "{text} -> {out}");
+        }
+        // A placeholder in brackets alone stays one.
+        assert_eq!(
+            sanitized("password=[REDACTED] ok").0,
+            "password=[REDACTED] ok"
+        );
+    }
+
+    #[test]
     fn an_authorization_value_keeps_its_scheme_word_whatever_the_scheme() {
         for (text, expected) in [
             (

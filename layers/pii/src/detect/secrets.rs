@@ -605,7 +605,9 @@ pub(crate) fn secret_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
         Some(b'\\') if matches!(b.get(v + 1), Some(b'"' | b'\'')) => {
             quoted(b, v + 2, b[v + 1], true)
         }
-        Some(b'{') | Some(b'[') => (v, balanced(b, v)),
+        // A bracketed value, unless more of a bare value is glued after
+        // it (`[X]hunter2`: the brackets are part of the secret).
+        Some(b'{') | Some(b'[') => (v, balanced(b, v).max(bare_value_end(b, v))),
         Some(_) => (v, bare_value_end(b, v)),
     };
     (end > start).then_some((start, end))
@@ -870,6 +872,12 @@ mod tests {
             ),
             ("password => 'x y'", "x y"),
             ("password=\"unterminated", "unterminated"),
+            ("password=[X]hunter2 ok", "[X]hunter2"),
+            ("password=[abc]hunter2", "[abc]hunter2"),
+            ("password={a}b&next=1", "{a}b"),
+            ("password=[a, b] ok", "[a, b]"),
+            (r#"{"password": ["a", "b"], "n": 1}"#, r#"["a", "b"]"#),
+            ("password=[x]), y", "[x]"),
         ] {
             assert_eq!(value_in(text), Some(want), "{text}");
         }
