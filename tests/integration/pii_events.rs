@@ -584,7 +584,11 @@ fn short_numbers_are_replaced_under_names_that_say_what_they_are() {
         let fields = &line["fields"];
         assert_eq!(fields["password"], "[REDACTED:SECRET]");
         assert_ne!(fields["zipcode"], 94107, "{fields}");
-        assert!(fields["zipcode"].as_str().is_some_and(|z| !z.contains("94107")));
+        assert!(
+            fields["zipcode"]
+                .as_str()
+                .is_some_and(|z| !z.contains("94107"))
+        );
         assert_eq!(fields["attempts"], 3);
         assert_eq!(fields["ratio"], 0.5);
     }
@@ -598,6 +602,10 @@ fn a_field_that_held_a_clean_text_is_scanned_when_it_holds_another() {
             info!(who, "seen");
         }
     });
-    let who: Vec<_> = buf.lines().iter().map(|l| l["fields"]["who"].clone()).collect();
+    let who: Vec<_> = buf
+        .lines()
+        .iter()
+        .map(|l| l["fields"]["who"].clone())
+        .collect();
     assert_eq!(who, ["ada", "ada", "[REDACTED:EMAIL]", "ada"]);
 }
