@@ -605,12 +605,28 @@ pub(crate) fn secret_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
         Some(b'\\') if matches!(b.get(v + 1), Some(b'"' | b'\'')) => {
             quoted(b, v + 2, b[v + 1], true)
         }
-        // A bracketed value, unless more of a bare value is glued after
-        // it (`[X]hunter2`: the brackets are part of the secret).
-        Some(b'{') | Some(b'[') => (v, balanced(b, v).max(bare_value_end(b, v))),
+        Some(b'{') | Some(b'[') => (v, bracketed_value_end(b, v)),
         Some(_) => (v, bare_value_end(b, v)),
     };
     (end > start).then_some((start, end))
+}
+
+/// The end of a value opening with a bracket at `v`: the bracketed part,
+/// with more of a bare value glued after it (`[X]hunter2`: the brackets are
+/// part of the secret), unless the part is a replacement an earlier pass
+/// wrote (`[REDACTED:SECRET]`, with its colon): what follows that was read
+/// as something else then (`BSN=[REDACTED:NATIONAL_ID]___idBSN=…`), and is
+/// read the same now, so that a second pass keeps the first one's output.
+fn bracketed_value_end(b: &[u8], v: usize) -> usize {
+    let e = balanced(b, v);
+    let part = &b[v..e];
+    let earlier =
+        super::credentials::replacement_len(part) == Some(part.len()) && part.contains(&b':');
+    if earlier {
+        e
+    } else {
+        e.max(bare_value_end(b, v))
+    }
 }
 
 /// The value inside quotes starting at `s`: up to the closing quote (an
@@ -878,6 +894,7 @@ mod tests {
             ("password=[a, b] ok", "[a, b]"),
             (r#"{"password": ["a", "b"], "n": 1}"#, r#"["a", "b"]"#),
             ("password=[x]), y", "[x]"),
+            ("password=[REDACTED:SECRET]___x=1", "[REDACTED:SECRET]"),
         ] {
             assert_eq!(value_in(text), Some(want), "{text}");
         }
