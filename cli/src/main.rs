@@ -88,7 +88,10 @@ fn main() -> ExitCode {
             let stdin = io::stdin();
             let stdout = io::stdout();
             let stderr = io::stderr();
-            let outcome = redact::run(&args, stdin.lock(), stdout.lock(), &mut stderr.lock());
+            // Reads of 64 KiB (stdin's own buffer holds 8): the output is
+            // flushed once a read's lines are done.
+            let input = io::BufReader::with_capacity(64 * 1024, stdin.lock());
+            let outcome = redact::run(&args, input, stdout.lock(), &mut stderr.lock());
             match outcome {
                 Ok(summary) => {
                     let mut err = io::stderr().lock();

@@ -174,6 +174,12 @@ fn build_sanitizer(args: &RedactArgs) -> Result<Sanitizer, RedactError> {
 /// Sanitizes `input` into `output` line by line. Memory stays bounded by
 /// the longest line. Data problems (invalid UTF-8, lines that are not
 /// JSON) are reported on `err` and counted, never fatal.
+///
+/// A line whole in `input`'s buffer is read there, without a copy; one
+/// that two reads split is put together first. What was written is
+/// flushed whenever everything read so far is done, before a read that
+/// may wait for more input (`tail -f app.log | warden redact` shows each
+/// line as it comes).
 pub fn run(
     args: &RedactArgs,
     mut input: impl BufRead,
@@ -181,16 +187,66 @@ pub fn run(
     err: &mut impl Write,
 ) -> Result<Summary, RedactError> {
     let sanitizer = build_sanitizer(args)?;
-    let mut out = io::BufWriter::with_capacity(64 * 1024, output);
-    let mut summary = Summary::default();
-    let mut buf = Vec::with_capacity(8 * 1024);
+    let mut lines = Lines {
+        args,
+        sanitizer: &sanitizer,
+        out: io::BufWriter::with_capacity(64 * 1024, output),
+        summary: Summary::default(),
+    };
+    let mut split = Vec::new();
     loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
+        let read = input.fill_buf()?;
+        if read.is_empty() {
             break;
         }
+        let (take, whole) = match memchr::memchr(b'\n', read) {
+            Some(i) => (i + 1, true),
+            None => (read.len(), false),
+        };
+        let drained = take == read.len();
+        if whole && split.is_empty() {
+            lines.redact(&read[..take], err)?;
+        } else {
+            split.extend_from_slice(&read[..take]);
+            if whole {
+                lines.redact(&split, err)?;
+                split.clear();
+            }
+        }
+        input.consume(take);
+        if drained {
+            lines.out.flush()?;
+        }
+    }
+    if !split.is_empty() {
+        lines.redact(&split, err)?;
+    }
+    let Lines {
+        mut out,
+        mut summary,
+        ..
+    } = lines;
+    out.flush()?;
+    summary.redactions = sanitizer.redactions().to_string();
+    summary.placeholders = sanitizer.placeholders_seen();
+    Ok(summary)
+}
+
+/// [`run`]'s state: where lines go, and what was counted.
+struct Lines<'a, W: Write> {
+    args: &'a RedactArgs,
+    sanitizer: &'a Sanitizer,
+    out: io::BufWriter<W>,
+    summary: Summary,
+}
+
+impl<W: Write> Lines<'_, W> {
+    /// Sanitizes one line (`line` with its ending, if it has one) into
+    /// the output.
+    fn redact(&mut self, line: &[u8], err: &mut impl Write) -> Result<(), RedactError> {
+        let summary = &mut self.summary;
         summary.lines += 1;
-        let (body, ending) = split_line_ending(&buf);
+        let (body, ending) = split_line_ending(line);
         let text = match std::str::from_utf8(body) {
             Ok(t) => std::borrow::Cow::Borrowed(t),
             Err(_) => {
@@ -205,7 +261,7 @@ pub fn run(
                 String::from_utf8_lossy(body)
             }
         };
-        let json_value = if args.json && !text.trim().is_empty() {
+        let json_value = if self.args.json && !text.trim().is_empty() {
             match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(v) => Some(v),
                 Err(_) => {
@@ -218,25 +274,18 @@ pub fn run(
         };
         match json_value {
             Some(mut value) => {
-                summary.redacted += sanitizer.sanitize_json(&mut value) as u64;
-                serde_json::to_writer(&mut out, &value).map_err(io::Error::from)?;
+                summary.redacted += self.sanitizer.sanitize_json(&mut value) as u64;
+                serde_json::to_writer(&mut self.out, &value).map_err(io::Error::from)?;
             }
             None => {
-                let (clean, n) = sanitizer.sanitize_counted(&text);
+                let (clean, n) = self.sanitizer.sanitize_counted(&text);
                 summary.redacted += n as u64;
-                out.write_all(clean.as_bytes())?;
+                self.out.write_all(clean.as_bytes())?;
             }
         }
-        out.write_all(ending)?;
-        // Streaming: flush whenever no more input is waiting.
-        if input.fill_buf().map(|b| b.is_empty()).unwrap_or(true) {
-            out.flush()?;
-        }
+        self.out.write_all(ending)?;
+        Ok(())
     }
-    out.flush()?;
-    summary.redactions = sanitizer.redactions().to_string();
-    summary.placeholders = sanitizer.placeholders_seen();
-    Ok(summary)
 }
 
 fn split_line_ending(line: &[u8]) -> (&[u8], &[u8]) {
@@ -270,6 +319,96 @@ mod tests {
             String::from_utf8(out).unwrap(),
             String::from_utf8(err).unwrap(),
         )
+    }
+
+    fn args(argv: &[&str]) -> RedactArgs {
+        Wrapper::parse_from(std::iter::once("redact").chain(argv.iter().copied())).args
+    }
+
+    #[test]
+    fn the_output_is_the_same_however_reads_split_the_lines() {
+        let input: &[u8] = b"mail ada@example.com\r\nclean\n\nbad \xff 10.0.0.1\na long line 4111 1111 1111 1111 ok\nlast +44 20 7946 0958";
+        let (whole, expected, _) = run_with(&[], input);
+        let whole = whole.unwrap();
+        for capacity in 1..=input.len() {
+            let mut out = Vec::new();
+            let reader = io::BufReader::with_capacity(capacity, input);
+            let s = run(&args(&[]), reader, &mut out, &mut Vec::new()).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                expected,
+                "reads of {capacity}"
+            );
+            assert_eq!(
+                (s.lines, s.redacted, s.invalid_utf8),
+                (whole.lines, whole.redacted, whole.invalid_utf8)
+            );
+        }
+    }
+
+    /// Input that checks, at each read after the first, that every line
+    /// before it was already written out (flushed, not held in a buffer).
+    struct Watching<'a> {
+        lines: std::vec::IntoIter<&'a [u8]>,
+        current: &'a [u8],
+        written: std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+        lines_done: usize,
+    }
+
+    impl io::Read for Watching<'_> {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            unreachable!("read through BufRead")
+        }
+    }
+
+    impl BufRead for Watching<'_> {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            if self.current.is_empty() {
+                let written = self.written.borrow();
+                let shown = written.iter().filter(|&&c| c == b'\n').count();
+                assert_eq!(shown, self.lines_done, "a line waits in a buffer");
+                self.current = self.lines.next().unwrap_or_default();
+            }
+            Ok(self.current)
+        }
+
+        fn consume(&mut self, n: usize) {
+            self.current = &self.current[n..];
+            if self.current.is_empty() {
+                self.lines_done += 1;
+            }
+        }
+    }
+
+    #[derive(Clone)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_line_is_written_out_before_the_next_read() {
+        // As from `tail -f`: a read returns one line, and the next waits.
+        let written = Shared(Default::default());
+        let input = Watching {
+            lines: vec![&b"mail ada@example.com\n"[..], b"clean\n", b"ip 10.0.0.1\n"].into_iter(),
+            current: b"",
+            written: written.0.clone(),
+            lines_done: 0,
+        };
+        let s = run(&args(&[]), input, written.clone(), &mut Vec::new()).unwrap();
+        assert_eq!(s.lines, 3);
+        assert_eq!(
+            String::from_utf8(written.0.borrow().clone()).unwrap(),
+            "mail [REDACTED:EMAIL]\nclean\nip [REDACTED:IP_ADDRESS]\n"
+        );
     }
 
     #[test]
