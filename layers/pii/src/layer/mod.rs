@@ -554,7 +554,23 @@ impl PiiLayer {
     ) -> Option<(OwnedFields, Tally)> {
         // Every layer after the gate reads the texts the gate scans.
         warden_core::internal::open_rendering(fields);
-        let (first_dirty, mut made) = self.first_dirty(fields, record)?;
+        let (first_dirty, made) = self.first_dirty(fields, record)?;
+        Some(self.copy_of(fields, record, extra, first_dirty, made))
+    }
+
+    /// [`sanitized_copy`](Self::sanitized_copy) once a value must be
+    /// replaced: out of line, so that the clean path (most events) stays
+    /// small.
+    #[cold]
+    #[inline(never)]
+    fn copy_of<R: RecordFields + ?Sized>(
+        &self,
+        fields: &FieldSet,
+        record: &R,
+        extra: usize,
+        first_dirty: usize,
+        mut made: Option<Made>,
+    ) -> (OwnedFields, Tally) {
         let mut owned = OwnedFields::with_len(fields.len() + extra);
         let mut tally = Tally::default();
         let mut visited = 0;
@@ -576,7 +592,7 @@ impl PiiLayer {
             };
             owned.set(field.index(), value);
         });
-        Some((owned, tally))
+        (owned, tally)
     }
 
     /// Dispatches a sanitized copy of `event` to the whole subscriber
