@@ -310,10 +310,9 @@ mod tests {
     }
 
     fn run_with(argv: &[&str], input: &[u8]) -> (Result<Summary, RedactError>, String, String) {
-        let args = Wrapper::parse_from(std::iter::once("redact").chain(argv.iter().copied())).args;
         let mut out = Vec::new();
         let mut err = Vec::new();
-        let r = run(&args, input, &mut out, &mut err);
+        let r = run(&args(argv), input, &mut out, &mut err);
         (
             r,
             String::from_utf8(out).unwrap(),

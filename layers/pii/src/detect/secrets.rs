@@ -615,7 +615,7 @@ pub(crate) fn secret_value_after(b: &[u8], d: usize) -> Option<(usize, usize)> {
 /// with more of a bare value glued after it (`[X]hunter2`: the brackets are
 /// part of the secret), unless the part is a replacement an earlier pass
 /// wrote (`[REDACTED:SECRET]`, with its colon): what follows that was read
-/// as something else then (`BSN=[REDACTED:NATIONAL_ID]___idBSN=…`), and is
+/// as something else then (`BSN=[REDACTED:NATIONAL_ID]___ibBSN=…`), and is
 /// read the same now, so that a second pass keeps the first one's output.
 fn bracketed_value_end(b: &[u8], v: usize) -> usize {
     let e = balanced(b, v);
