@@ -7,6 +7,7 @@
 //! `<your token>`, `********`, `var.db_password`, a URL, `null`).
 
 use super::bytes::{is_key, run_end, starts_with_ignore_case, word_starts_at};
+use super::line::{Line, is_password_word};
 
 /// Whether a value under a secret-named key is a placeholder or a
 /// reference rather than a secret. `numeric_ok` says whether a short
@@ -252,11 +253,16 @@ pub(crate) fn element_text(b: &[u8], s: usize) -> Option<(usize, usize)> {
 /// After the `:` at `d` that ends a clause naming a password (`Password
 /// does not meet policy: Winter2024`): the value, when it looks like a
 /// password (one token of 6+ bytes mixing letters with digits or symbols).
-pub(crate) fn clause_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
-    // The value first (a few bytes forward), the clause's words only then.
+pub(crate) fn clause_password(b: &[u8], d: usize, line: &mut Line) -> Option<(usize, usize)> {
     if b.get(d + 1) != Some(&b' ') {
         return None;
     }
+    // Every name looked for starts `pas` or `pwd` (any case): none before
+    // the colon anywhere in the text rules out most colons of a log line
+    // at once; each part of the text is searched once.
+    let Some(first) = line.password_word_before(b, d) else {
+        return None;
+    };
     let s = d + 2;
     let mut e = run_end(b, s, |c| c.is_ascii_graphic());
     while e > s && matches!(b[e - 1], b'.' | b',' | b';' | b')') {
@@ -279,16 +285,10 @@ pub(crate) fn clause_password(b: &[u8], d: usize) -> Option<(usize, usize)> {
     if !letters || !others {
         return None;
     }
+    // The name must stand in the 48 bytes before the colon: the first
+    // one in the text does, or a later one (looked for only then).
     let lo = d.saturating_sub(48);
-    // Every name looked for starts `pas` or `pwd` (any case): a fold over
-    // the 48 bytes before, which the compiler turns into vector compares
-    // (`memchr2`'s dispatch cost more than the bytes), before any word is
-    // read.
-    let fold = |c: u8| c | 0x20;
-    let named = b[lo..d].windows(3).fold(false, |any, w| {
-        let (p, a, s) = (fold(w[0]), fold(w[1]), fold(w[2]));
-        any | (p == b'p' && ((a == b'a' && s == b's') || (a == b'w' && s == b'd')))
-    });
+    let named = first >= lo || b[lo..d].windows(3).any(is_password_word);
     if !named {
         return None;
     }
@@ -385,8 +385,9 @@ mod tests {
 
     #[test]
     fn clause_passwords() {
-        let find =
-            |s: &'static str| clause_password(s.as_bytes(), s.find(':')?).map(|(a, e)| &s[a..e]);
+        let find = |s: &'static str| {
+            clause_password(s.as_bytes(), s.find(':')?, &mut Line::default()).map(|(a, e)| &s[a..e])
+        };
         assert_eq!(
             find("Password does not meet policy: Winter2024"),
             Some("Winter2024")

@@ -18,6 +18,7 @@ mod credentials;
 mod email;
 mod iban;
 mod ip;
+mod line;
 mod mac;
 pub(crate) mod national;
 mod personal;
@@ -31,6 +32,7 @@ use std::ops::ControlFlow;
 
 use crate::kind::Builtin;
 use bytes::{run_end, word_starts_at};
+use line::Line;
 
 pub(crate) use card::{CARD_MIN, is_card_u128};
 
@@ -486,6 +488,7 @@ impl Detectors {
         // No hit may start before the end of the previous one.
         let mut floor = 0;
         let mut jwt_resume = 0;
+        let mut line = Line::default();
         while i < n {
             match next_trigger(b, i) {
                 Some(k) => i = k,
@@ -524,8 +527,8 @@ impl Detectors {
                 {
                     None
                 }
-                COLON => self.at_colon(b, i, floor),
-                EQUALS => self.keyed_value(b, i, floor),
+                COLON => self.at_colon(b, i, floor, &mut line),
+                EQUALS => self.keyed_value(b, i, floor, &mut line),
                 SEPARATOR => self.at_separator(b, i, floor, &mut jwt_resume),
                 DASH => self.at_dash(b, i, floor),
                 UPPER_A if self.on(Builtin::ApiKey) => {
@@ -922,7 +925,13 @@ impl Detectors {
     /// The value after the `=` or `:` at `i` when its key names a secret
     /// (the whole value) or a phone number (a bare number). The key is
     /// found once and tested against both sets of names.
-    fn keyed_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+    fn keyed_value(
+        &self,
+        b: &[u8],
+        i: usize,
+        floor: usize,
+        line: &mut Line,
+    ) -> Option<(Builtin, usize, usize)> {
         if b[i] == b':' && (secrets::is_path(b, i) || b.get(i + 1..i + 3) == Some(b"//")) {
             return None; // a path (`a::b`) or a URL's scheme (`https://`)
         }
@@ -942,7 +951,7 @@ impl Detectors {
         // Most keys are ruled out while they are read back.
         if !self.key_filter.may_name(b, i, floor) {
             return if b[i] == b':' && self.on(Builtin::Secret) {
-                credentials::clause_password(b, i).map(|(s, e)| (Builtin::Secret, s, e))
+                credentials::clause_password(b, i, line).map(|(s, e)| (Builtin::Secret, s, e))
             } else {
                 None
             };
@@ -974,7 +983,7 @@ impl Detectors {
         }
 
         if b[i] == b':' && self.on(Builtin::Secret) {
-            return credentials::clause_password(b, i).map(|(s, e)| (Builtin::Secret, s, e));
+            return credentials::clause_password(b, i, line).map(|(s, e)| (Builtin::Secret, s, e));
         }
         None
     }
@@ -1026,13 +1035,19 @@ impl Detectors {
     /// A colon: a URL's password, a key's value, a MAC address or an IPv6
     /// address. Between two digits (`18:01:53`, a port) it can only be the
     /// last two.
-    fn at_colon(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+    fn at_colon(
+        &self,
+        b: &[u8],
+        i: usize,
+        floor: usize,
+        line: &mut Line,
+    ) -> Option<(Builtin, usize, usize)> {
         let before = if i > 0 { b[i - 1] } else { 0 };
         let after = b.get(i + 1).copied().unwrap_or(0);
         if !(before.is_ascii_digit() && after.is_ascii_digit()) {
             // A URL's password is always before `//`.
             let url = || (after == b'/').then(|| self.url_password(b, i)).flatten();
-            if let Some(hit) = url().or_else(|| self.keyed_value(b, i, floor)) {
+            if let Some(hit) = url().or_else(|| self.keyed_value(b, i, floor, line)) {
                 return Some(hit);
             }
         }
@@ -1817,7 +1832,11 @@ mod tests {
                     && b[i - 1].is_ascii_digit()
                     && b.get(i + 1).is_some_and(u8::is_ascii_digit);
                 if b[i] == b':' && between_digits && bare_colon(b, i) {
-                    assert_eq!(d.at_colon(b, i, 0), None, "{text:?} at {i}");
+                    assert_eq!(
+                        d.at_colon(b, i, 0, &mut Line::default()),
+                        None,
+                        "{text:?} at {i}"
+                    );
                 }
             }
         }
