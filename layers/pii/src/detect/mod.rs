@@ -26,6 +26,7 @@ mod phone;
 mod secrets;
 mod ssn;
 mod tables;
+mod timestamp;
 mod tokens;
 
 use std::ops::ControlFlow;
@@ -262,6 +263,20 @@ fn short_number(b: &[u8], i: usize) -> Option<(usize, bool)> {
     Some((end, may_continue))
 }
 
+/// The end of the date, or date and time, whose first digit is at `i`
+/// ([`timestamp::end`]), when it starts a number of its own (after no
+/// word byte, `+` or `(`, and no digit's separator) and no context word
+/// before it names a kind: then none of the numeric kinds, and passed over
+/// whole.
+#[inline]
+fn passed_stamp(b: &[u8], i: usize) -> Option<usize> {
+    if (i > 0 && matches!(b[i - 1], b'+' | b'(')) || !boundary::start_ok(b, i) {
+        return None;
+    }
+    let end = timestamp::end(b, i)?;
+    (context::kinds_before(b, i) == 0).then_some(end)
+}
+
 /// Whether `b[i..end]` is five digits after a word: a short plan's phone
 /// number, maybe (`call me on 62889`).
 #[inline(always)]
@@ -481,7 +496,18 @@ impl Detectors {
 
     /// Runs every enabled detector over `text` in one pass, calling `emit`
     /// with each hit in order; hits never overlap. Stops when `emit` breaks.
-    pub(crate) fn scan(&self, text: &str, mut emit: impl FnMut(Hit) -> ControlFlow<()>) {
+    pub(crate) fn scan(&self, text: &str, emit: impl FnMut(Hit) -> ControlFlow<()>) {
+        self.scan_with::<true>(text, emit);
+    }
+
+    /// [`scan`](Self::scan), with the short-cut over dates and times
+    /// ([`timestamp`]) or without it (`STAMPS` false: the tests' reference,
+    /// to check that the short-cut finds the same).
+    fn scan_with<const STAMPS: bool>(
+        &self,
+        text: &str,
+        mut emit: impl FnMut(Hit) -> ControlFlow<()>,
+    ) {
         let b = text.as_bytes();
         let n = b.len();
         let mut i = 0;
@@ -495,7 +521,9 @@ impl Detectors {
                 None => break,
             }
             let hit = match TRIGGERS[usize::from(b[i])] {
-                DIGIT => match lone_short_number(b, i) {
+                DIGIT => match lone_short_number(b, i)
+                    .or_else(|| if STAMPS { passed_stamp(b, i) } else { None })
+                {
                     Some(end) => {
                         i = end;
                         continue;
@@ -1793,6 +1821,123 @@ mod tests {
                 (0..n).map(|_| PARTS[(next() % 33) as usize]).collect()
             })
             .collect()
+    }
+
+    /// Texts of dates and times (valid, nearly valid, joined to more),
+    /// numbers, context words and keys, as `digit_soup` makes them.
+    fn stamp_soup(seed: u64, count: usize) -> Vec<String> {
+        const PARTS: [&str; 56] = [
+            "2015-10-18",
+            "2015-10-18 ",
+            "2024/02/29",
+            "2005.11.09",
+            "1999.12.31",
+            "17/06/09",
+            "31.12.1999",
+            "12/31/1999",
+            "10.30",
+            "10-30",
+            "081109",
+            "203615",
+            "861231",
+            "000101",
+            "18:01:47",
+            "23:59",
+            "18:01:47,978",
+            ".123456",
+            "24:00",
+            " ",
+            "T",
+            "Z",
+            "-",
+            "/",
+            ".",
+            ":",
+            ",",
+            "(",
+            ")",
+            "+",
+            "+1 ",
+            "0",
+            "12",
+            "148",
+            "5551234",
+            "4111",
+            "1111",
+            "x",
+            "INFO ",
+            "phone ",
+            "tel: ",
+            "call me on ",
+            "SSN ",
+            "card ",
+            "passport ",
+            "national id ",
+            "dob=",
+            "date=",
+            "BSN ",
+            "[",
+            "]",
+            "\"",
+            "=",
+            "id ",
+            "at ",
+            "\n",
+        ];
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let n = 1 + next() % 10;
+                (0..n)
+                    .map(|_| PARTS[(next() % PARTS.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stamp_passed_over_is_one_the_rules_pass_over() {
+        let all = detectors();
+        let mut no_phone = [true; Builtin::COUNT];
+        no_phone[Builtin::Phone as usize] = false;
+        let some = Detectors::new(
+            no_phone,
+            SecretKeys::new(DEFAULT_SECRET_KEYS),
+            SecretKeys::new(PHONE_KEYS),
+            PersonalKeys::new(default_personal_names(), &[]),
+            true,
+        );
+        let mut passed = 0;
+        for text in stamp_soup(0x9E37_79B9_7F4A_7C15, 300_000) {
+            let b = text.as_bytes();
+            passed += (0..b.len())
+                .filter(|&i| b[i].is_ascii_digit() && passed_stamp(b, i).is_some())
+                .count();
+            for d in [&all, &some] {
+                let collect = |stamps: bool| {
+                    let mut found = Vec::new();
+                    let emit = |h: Hit| {
+                        found.push((h.kind, h.start, h.end));
+                        ControlFlow::Continue(())
+                    };
+                    if stamps {
+                        d.scan_with::<true>(&text, emit);
+                    } else {
+                        d.scan_with::<false>(&text, emit);
+                    }
+                    found
+                };
+                assert_eq!(collect(true), collect(false), "{text:?}");
+            }
+        }
+        // The soup holds many stamps the short-cut takes.
+        assert!(passed > 30_000, "{passed}");
     }
 
     #[test]
