@@ -71,6 +71,7 @@ pub(crate) fn end(b: &[u8], i: usize) -> Option<usize> {
 
 /// The end of a time of day after the date that ends at `d`: one space or
 /// `T`, then `HH:MM`, `HH:MM:SS` or `HH:MM:SS` with a fraction.
+#[inline]
 fn time_after(b: &[u8], d: usize) -> Option<usize> {
     if !matches!(b.get(d), Some(b' ' | b'T')) {
         return None;
@@ -99,11 +100,13 @@ fn time_after(b: &[u8], d: usize) -> Option<usize> {
 }
 
 /// Whether `month` and `day` are a month and a day of it.
+#[inline(always)]
 fn month_day(month: u32, day: u32) -> bool {
     (1..=12).contains(&month) && (1..=31).contains(&day)
 }
 
 /// The number of digits at `k`, if there is at least one.
+#[inline(always)]
 fn group(b: &[u8], k: usize) -> Option<usize> {
     let n = b
         .get(k..)?
@@ -114,6 +117,7 @@ fn group(b: &[u8], k: usize) -> Option<usize> {
 }
 
 /// The value of the two digits at `k` (more may follow).
+#[inline(always)]
 fn two(b: &[u8], k: usize) -> Option<u32> {
     match b.get(k..k + 2)? {
         &[x, y] if x.is_ascii_digit() && y.is_ascii_digit() => {
@@ -125,6 +129,7 @@ fn two(b: &[u8], k: usize) -> Option<u32> {
 
 /// The value of the `len` digits at `k`, when exactly `len` digits stand
 /// there (no digit follows).
+#[inline(always)]
 fn field(b: &[u8], k: usize, len: usize) -> Option<u32> {
     let digits = b.get(k..k + len)?;
     if b.get(k + len).is_some_and(u8::is_ascii_digit) {
