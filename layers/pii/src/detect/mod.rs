@@ -277,6 +277,23 @@ fn passed_stamp(b: &[u8], i: usize) -> Option<usize> {
     (context::kinds_before(b, i) == 0).then_some(end)
 }
 
+/// Whether the separator at `i` (`.`, `_` or `-`) can be part of nothing
+/// [`Detectors::at_separator`] and [`Detectors::at_dash`] look for: no hex
+/// digit on each side of a `.` or `-` (a MAC address's), no JWT's `eyJ`
+/// after a `.`, no flag or private key's `-`, `u` or `p` after a `-`, and
+/// not the two bytes a provider key's prefix has before it.
+#[inline(always)]
+fn plain_separator(b: &[u8], i: usize) -> bool {
+    let after = b.get(i + 1).copied().unwrap_or(0);
+    let hex_around = i > 0 && bytes::is_hex(b[i - 1]) && bytes::is_hex(after);
+    let own = match b[i] {
+        b'.' => !hex_around && b.get(i + 1..i + 4) != Some(b"eyJ"),
+        b'-' => !hex_around && !matches!(after, b'-' | b'u' | b'p'),
+        _ => true,
+    };
+    own && !tokens::pair_may_hold_key(b, i)
+}
+
 /// Whether `b[i..end]` is five digits after a word: a short plan's phone
 /// number, maybe (`call me on 62889`).
 #[inline(always)]
@@ -500,10 +517,11 @@ impl Detectors {
         self.scan_with::<true>(text, emit);
     }
 
-    /// [`scan`](Self::scan), with the short-cut over dates and times
-    /// ([`timestamp`]) or without it (`STAMPS` false: the tests' reference,
-    /// to check that the short-cut finds the same).
-    fn scan_with<const STAMPS: bool>(
+    /// [`scan`](Self::scan), with the short-cuts that pass over dates and
+    /// times ([`passed_stamp`]) and plain separators ([`plain_separator`])
+    /// or without them (`SHORT_CUTS` false: the tests' reference, to check
+    /// that the short-cuts find the same).
+    fn scan_with<const SHORT_CUTS: bool>(
         &self,
         text: &str,
         mut emit: impl FnMut(Hit) -> ControlFlow<()>,
@@ -522,7 +540,7 @@ impl Detectors {
             }
             let hit = match TRIGGERS[usize::from(b[i])] {
                 DIGIT => match lone_short_number(b, i)
-                    .or_else(|| if STAMPS { passed_stamp(b, i) } else { None })
+                    .or_else(|| if SHORT_CUTS { passed_stamp(b, i) } else { None })
                 {
                     Some(end) => {
                         i = end;
@@ -557,6 +575,9 @@ impl Detectors {
                 }
                 COLON => self.at_colon(b, i, floor, &mut line),
                 EQUALS => self.keyed_value(b, i, floor, &mut line),
+                // Most separators join words or numbers (`org.apache`,
+                // `blk_-160`, `2015-10`): decided here, without a call.
+                SEPARATOR | DASH if SHORT_CUTS && plain_separator(b, i) => None,
                 SEPARATOR => self.at_separator(b, i, floor, &mut jwt_resume),
                 DASH => self.at_dash(b, i, floor),
                 UPPER_A if self.on(Builtin::ApiKey) => {
@@ -1901,8 +1922,69 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_stamp_passed_over_is_one_the_rules_pass_over() {
+    /// Texts of words joined by separators (`.`, `_`, `-`), provider
+    /// keys' prefixes, hex digits, flags, a JWT's start and key bodies.
+    fn separator_soup(seed: u64, count: usize) -> Vec<String> {
+        let mut parts: Vec<String> = [
+            ".",
+            "_",
+            "-",
+            "--",
+            "-u",
+            "-p",
+            "-----BEGIN",
+            "eyJ",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "org",
+            "apache",
+            "blk",
+            "fe",
+            "ab",
+            "3c",
+            "0a",
+            "a",
+            "x",
+            "Q",
+            "123",
+            "4111",
+            "2015",
+            "abcdef0123456789",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij0123456789",
+            "_-",
+            " ",
+            "=",
+            ":",
+            "/",
+            "@",
+        ]
+        .iter()
+        .map(|p| (*p).to_owned())
+        .collect();
+        for rule in tokens::SEPARATED_KEYS {
+            let prefix = String::from_utf8_lossy(rule.prefix).into_owned();
+            parts.push(prefix[..prefix.len() - 1].to_owned());
+            parts.push(prefix);
+        }
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let n = 1 + next() % 10;
+                (0..n)
+                    .map(|_| parts[(next() % parts.len() as u64) as usize].as_str())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Asserts that the pass finds the same in each text with its
+    /// short-cuts and without them, with every kind on and with some off.
+    fn assert_short_cuts_find_the_same(texts: &[String]) {
         let all = detectors();
         let mut no_phone = [true; Builtin::COUNT];
         no_phone[Builtin::Phone as usize] = false;
@@ -1913,31 +1995,69 @@ mod tests {
             PersonalKeys::new(default_personal_names(), &[]),
             true,
         );
-        let mut passed = 0;
-        for text in stamp_soup(0x9E37_79B9_7F4A_7C15, 300_000) {
-            let b = text.as_bytes();
-            passed += (0..b.len())
-                .filter(|&i| b[i].is_ascii_digit() && passed_stamp(b, i).is_some())
-                .count();
+        for text in texts {
             for d in [&all, &some] {
-                let collect = |stamps: bool| {
+                let collect = |short_cuts: bool| {
                     let mut found = Vec::new();
                     let emit = |h: Hit| {
                         found.push((h.kind, h.start, h.end));
                         ControlFlow::Continue(())
                     };
-                    if stamps {
-                        d.scan_with::<true>(&text, emit);
+                    if short_cuts {
+                        d.scan_with::<true>(text, emit);
                     } else {
-                        d.scan_with::<false>(&text, emit);
+                        d.scan_with::<false>(text, emit);
                     }
                     found
                 };
                 assert_eq!(collect(true), collect(false), "{text:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_stamp_passed_over_is_one_the_rules_pass_over() {
+        let texts = stamp_soup(0x9E37_79B9_7F4A_7C15, 300_000);
+        assert_short_cuts_find_the_same(&texts);
         // The soup holds many stamps the short-cut takes.
+        let passed: usize = texts
+            .iter()
+            .map(|t| {
+                let b = t.as_bytes();
+                (0..b.len())
+                    .filter(|&i| b[i].is_ascii_digit() && passed_stamp(b, i).is_some())
+                    .count()
+            })
+            .sum();
         assert!(passed > 30_000, "{passed}");
+    }
+
+    #[test]
+    fn a_plain_separator_is_one_the_rules_pass_over() {
+        let texts = separator_soup(0xD1B5_4A32_D192_ED03, 100_000);
+        assert_short_cuts_find_the_same(&texts);
+        // The soup holds separators of both sorts, and keys found.
+        let (mut plain, mut not) = (0, 0);
+        for t in &texts {
+            let b = t.as_bytes();
+            for i in (0..b.len()).filter(|&i| matches!(b[i], b'.' | b'_' | b'-')) {
+                if plain_separator(b, i) {
+                    plain += 1;
+                } else {
+                    not += 1;
+                }
+            }
+        }
+        assert!(plain > 30_000 && not > 30_000, "{plain} {not}");
+        let d = detectors();
+        let mut found = 0;
+        for t in &texts {
+            d.scan(t, |h| {
+                found += usize::from(h.kind == Builtin::ApiKey);
+                ControlFlow::Continue(())
+            });
+        }
+        assert!(found > 1_000, "{found}");
     }
 
     #[test]
@@ -1971,6 +2091,16 @@ mod tests {
                             || (len == 4 && context::digits_joined(b, i, 13) >= 13),
                         "{text:?} at {i}"
                     );
+                }
+                // A plain separator is one at which no detector finds
+                // anything.
+                if matches!(b[i], b'.' | b'_' | b'-') && plain_separator(b, i) {
+                    let found = if b[i] == b'-' {
+                        d.at_dash(b, i, 0)
+                    } else {
+                        d.at_separator(b, i, 0, &mut 0)
+                    };
+                    assert_eq!(found, None, "{text:?} at {i}");
                 }
                 // A bare colon is one at which no detector finds anything.
                 let between_digits = i > 0

@@ -76,8 +76,8 @@ impl Body {
 }
 
 /// A provider key: a literal prefix, then a body of `min..=max` bytes.
-struct KeyRule {
-    prefix: &'static [u8],
+pub(super) struct KeyRule {
+    pub(super) prefix: &'static [u8],
     body: Body,
     min: usize,
     max: usize,
@@ -93,7 +93,7 @@ const fn rule(prefix: &'static [u8], body: Body, min: usize, max: usize) -> KeyR
 }
 
 /// Keys whose prefix contains `_`, `-` or `.`: found from that separator.
-const SEPARATED_KEYS: &[KeyRule] = &[
+pub(super) const SEPARATED_KEYS: &[KeyRule] = &[
     // GitHub: classic tokens and fine-grained personal access tokens.
     rule(b"ghp_", Body::Alnum, 36, 255),
     rule(b"gho_", Body::Alnum, 36, 255),
@@ -179,11 +179,24 @@ static PAIRS_BEFORE: [[u64; 3]; 256] = {
 /// returns its range. The pair filter is inline, the reading not.
 #[inline(always)]
 pub(crate) fn match_separated_key(b: &[u8], i: usize, floor: usize) -> Option<(usize, usize)> {
-    let (a, before) = (*b.get(i.checked_sub(2)?)?, b[i - 1]);
-    if PAIRS_BEFORE[usize::from(before)][separator_index(b[i])?] & (1 << (a & 63)) == 0 {
+    if !pair_may_hold_key(b, i) {
         return None;
     }
     read_separated_key(b, i, floor)
+}
+
+/// Whether the two bytes before the separator at `i` are the two before
+/// that separator in some provider key's prefix ([`PAIRS_BEFORE`]): when
+/// not, no provider key holds the separator.
+#[inline(always)]
+pub(crate) fn pair_may_hold_key(b: &[u8], i: usize) -> bool {
+    let Some(&a) = i.checked_sub(2).and_then(|k| b.get(k)) else {
+        return false;
+    };
+    let Some(sep) = separator_index(b[i]) else {
+        return false;
+    };
+    PAIRS_BEFORE[usize::from(b[i - 1])][sep] & (1 << (a & 63)) != 0
 }
 
 /// [`match_separated_key`] once the pair before the separator passed.
