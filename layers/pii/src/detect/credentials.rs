@@ -260,9 +260,7 @@ pub(crate) fn clause_password(b: &[u8], d: usize, line: &mut Line) -> Option<(us
     // Every name looked for starts `pas` or `pwd` (any case): none before
     // the colon anywhere in the text rules out most colons of a log line
     // at once; each part of the text is searched once.
-    let Some(first) = line.password_word_before(b, d) else {
-        return None;
-    };
+    let first = line.password_word_before(b, d)?;
     let s = d + 2;
     let mut e = run_end(b, s, |c| c.is_ascii_graphic());
     while e > s && matches!(b[e - 1], b'.' | b',' | b';' | b')') {
