@@ -128,15 +128,24 @@ impl KeyFilter {
         if self.open || d == floor || !b[d - 1].is_ascii_alphanumeric() {
             return true;
         }
-        let key = &b[key_start(b, d, floor)..d];
-        if key
-            .windows(3)
-            .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
-        {
-            return true;
-        }
+        // The key is read back as `key_start` reads it, each byte folded
+        // once, and each trigram tested as its first byte is read: `n1`
+        // and `n2` are the folds of the two bytes after it. They start as
+        // 0, which no name's trigram holds (names are split into letters
+        // and digits), so that no trigram is tested before three bytes.
         // (A typed declaration, `var apiToken string = …`, has a space
         // before its delimiter, and is read in full above.)
+        let lo = d.saturating_sub(64).max(floor);
+        let (mut n1, mut n2) = (0u8, 0u8);
+        let mut k = d;
+        while k > lo && is_key_byte(b[k - 1]) {
+            let c = fold(b[k - 1]);
+            if self.trigrams[(usize::from(c) << 5) | usize::from(n1)] & (1 << n2) != 0 {
+                return true;
+            }
+            (n1, n2) = (c, n1);
+            k -= 1;
+        }
         false
     }
 }
@@ -765,6 +774,52 @@ mod tests {
 
     fn keys() -> SecretKeys {
         SecretKeys::new(DEFAULT_SECRET_KEYS)
+    }
+
+    /// The key filter's rolling read-back against the plain reading it
+    /// replaced: the key read back whole, then each window of three bytes
+    /// folded and looked up.
+    #[test]
+    fn the_key_filter_reads_back_as_the_plain_reading_would() {
+        let (secret, phone) = (keys(), SecretKeys::new(super::super::PHONE_KEYS));
+        let filter = KeyFilter::new(&[&secret, &phone]);
+        let plain = |b: &[u8], d: usize| {
+            let key = &b[key_start(b, d, 0)..d];
+            key.windows(3)
+                .any(|w| filter.trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
+        };
+        let parts = [
+            "pass", "word", "tok", "en", "api", "_", "-", ".", "Key", "sec", "ret", "ph", "one",
+            "x", "7", "42", " ", "org", "apache", "tel", "mobile", "auth", "ssh", "$", "[1]",
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let (mut passed, mut ruled_out) = (0, 0);
+        for _ in 0..50_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let n = 1 + (state % 12) as usize;
+            let text: String = (0..n)
+                .map(|k| parts[((state >> (5 * k)) % parts.len() as u64) as usize])
+                .collect();
+            let b = text.as_bytes();
+            for d in 1..=b.len() {
+                if !b[d - 1].is_ascii_alphanumeric() {
+                    continue;
+                }
+                let read = filter.may_name(b, d, 0);
+                assert_eq!(read, plain(b, d), "{text:?} at {d}");
+                if read {
+                    passed += 1;
+                } else {
+                    ruled_out += 1;
+                }
+            }
+        }
+        assert!(
+            passed > 10_000 && ruled_out > 10_000,
+            "{passed} {ruled_out}"
+        );
     }
 
     #[test]
