@@ -119,14 +119,20 @@ impl KeyFilter {
         }
     }
 
-    /// Whether the key that ends at the delimiter at `d` (read back no
-    /// further than `floor`) may name a key of these sets. A key not right
-    /// before the delimiter (`key = `, `"key":`) always may: it is left to
-    /// the full reading.
+    /// Whether the key before the delimiter at `d` (read back no further
+    /// than `floor`) may name a key of these sets: false only when the key
+    /// [`key_range`] finds holds no name's first three bytes, so that no
+    /// set's [`SecretKeys::matches_key`] can pass it. When there is no key,
+    /// true: the full reading finds none either.
     #[inline]
     pub(crate) fn may_name(&self, b: &[u8], d: usize, floor: usize) -> bool {
-        if self.open || d == floor || !b[d - 1].is_ascii_alphanumeric() {
+        if self.open || d == floor {
             return true;
+        }
+        if !b[d - 1].is_ascii_alphanumeric() {
+            // A key not right before its delimiter (`"key": `, `pid[42]:`,
+            // `key = `): found as the full reading finds it.
+            return self.may_name_key_apart(b, d, floor);
         }
         // The key is read back as `key_start` reads it, each byte folded
         // once, and each trigram tested as its first byte is read: `n1`
@@ -147,6 +153,17 @@ impl KeyFilter {
             k -= 1;
         }
         false
+    }
+
+    /// [`may_name`](Self::may_name) for a key that does not end right
+    /// before its delimiter: out of line, since most keys do.
+    #[inline(never)]
+    fn may_name_key_apart(&self, b: &[u8], d: usize, floor: usize) -> bool {
+        key_range(b, d, floor).is_none_or(|(s, e)| {
+            b[s..e]
+                .windows(3)
+                .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
+        })
     }
 }
 
@@ -804,11 +821,20 @@ mod tests {
                 .collect();
             let b = text.as_bytes();
             for d in 1..=b.len() {
-                if !b[d - 1].is_ascii_alphanumeric() {
-                    continue;
-                }
                 let read = filter.may_name(b, d, 0);
-                assert_eq!(read, plain(b, d), "{text:?} at {d}");
+                if b[d - 1].is_ascii_alphanumeric() {
+                    assert_eq!(read, plain(b, d), "{text:?} at {d}");
+                }
+                // Ruled out only when neither set's full reading of the
+                // key could name it.
+                if !read {
+                    let (s, e) = key_range(b, d, 0).expect("a key ruled out is a key");
+                    let key = &b[s..e];
+                    assert!(
+                        !secret.matches_key(key) && !phone.matches_key(key),
+                        "{text:?} at {d}"
+                    );
+                }
                 if read {
                     passed += 1;
                 } else {
