@@ -263,6 +263,21 @@ fn short_number(b: &[u8], i: usize) -> Option<(usize, bool)> {
     Some((end, may_continue))
 }
 
+/// The end of the digits at `i` inside a word when they hold none of the
+/// forms with letters: after `_` (`blk_38865`), or in a word too short for
+/// them ([`in_short_word`]). [`Detectors::at_digit`] decides these first,
+/// the same way; here without its call.
+#[inline(always)]
+fn passed_in_word(b: &[u8], i: usize, floor: usize) -> Option<usize> {
+    if word_starts_at(b, i) {
+        return None;
+    }
+    if !b[i - 1].is_ascii_alphabetic() {
+        return Some(bytes::digits_end(b, i));
+    }
+    in_short_word(b, i, floor)
+}
+
 /// The end of the date, or date and time, whose first digit is at `i`
 /// ([`timestamp::end`]), when it starts a number of its own (after no
 /// word byte, `+` or `(`, and no digit's separator) and no context word
@@ -305,8 +320,8 @@ fn five_after_word(b: &[u8], i: usize, end: usize) -> bool {
 /// for any kind written with letters and digits (`v2`, `x86`, `md5`): a
 /// passport number has six letters and digits or more, a national
 /// identifier with letters (`X2482300W`, `ACUPA7085R`) or an RFC more
-/// still, and an IBAN's first group (two letters, then digits) is left to
-/// its reader. A word that starts after a word byte is no such value
+/// still, and an IBAN's first group (two letters and two digits before a
+/// space or a dash) is left to its reader. A word that starts after a word byte is no such value
 /// either. [`Detectors::inside_word`] looks no further at them.
 #[inline(always)]
 fn in_short_word(b: &[u8], i: usize, floor: usize) -> Option<usize> {
@@ -328,7 +343,10 @@ fn in_short_word(b: &[u8], i: usize, floor: usize) -> Option<usize> {
     let short = b
         .get(ws..ws + 6)
         .is_none_or(|six| !six.iter().all(u8::is_ascii_alphanumeric));
-    (short && i - ws != 2).then_some(end)
+    // Two letters and two digits before a space or dash may be an IBAN's
+    // first group (`NO93 8601 1117 947`).
+    let iban_group = i - ws == 2 && end == i + 2 && matches!(b.get(end), Some(b' ' | b'-'));
+    (short && !iban_group).then_some(end)
 }
 
 /// Where scanning resumes when the digit rules pass over the short number
@@ -539,9 +557,13 @@ impl Detectors {
                 None => break,
             }
             let hit = match TRIGGERS[usize::from(b[i])] {
-                DIGIT => match lone_short_number(b, i)
-                    .or_else(|| if SHORT_CUTS { passed_stamp(b, i) } else { None })
-                {
+                DIGIT => match lone_short_number(b, i).or_else(|| {
+                    if SHORT_CUTS {
+                        passed_in_word(b, i, floor).or_else(|| passed_stamp(b, i))
+                    } else {
+                        None
+                    }
+                }) {
                     Some(end) => {
                         i = end;
                         continue;
