@@ -226,6 +226,12 @@ pub(crate) fn kinds_before(b: &[u8], s: usize) -> u8 {
     let mut kinds = 0;
     // Whether the number is a key's value (`phone=…`, `SSN: …`).
     let mut keyed = false;
+    // A number with no letter before it in the window (a stamp or an id
+    // at a line's start, `- 1131566461 2005.11.09`) has nothing to read
+    // back: found at once, nearest first, rather than byte by byte below.
+    if !b[lo..i].iter().rev().any(|&c| is_word_byte(c)) {
+        return 0;
+    }
     let mut lower = [0u8; 32];
     while i > lo {
         let c = b[i - 1];
