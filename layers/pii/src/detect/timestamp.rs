@@ -29,8 +29,22 @@ use super::boundary;
 /// A time of day is `HH:MM`, `HH:MM:SS`, or either with a fraction of a
 /// second after `.` or `,` (up to nine digits), after one space or `T`.
 pub(crate) fn end(b: &[u8], i: usize) -> Option<usize> {
-    let first = group(b, i)?;
-    let sep = *b.get(i + first)?;
+    // The first group's length from the byte after it (every form's first
+    // group has two, four or six digits), without counting a long run.
+    let digit = |k: usize| b.get(k).is_some_and(u8::is_ascii_digit);
+    let date_sep = |k: usize| matches!(b.get(k), Some(b'-' | b'/' | b'.'));
+    let first = if !digit(i + 1) {
+        return None;
+    } else if date_sep(i + 2) {
+        2
+    } else if date_sep(i + 4) && digit(i + 2) && digit(i + 3) {
+        4
+    } else if b.get(i + 6) == Some(&b' ') && (i + 2..i + 6).all(digit) {
+        6
+    } else {
+        return None;
+    };
+    let sep = b[i + first];
     let e = match (first, sep) {
         (4, b'-' | b'/' | b'.') => {
             let month = field(b, i + 5, 2)?;
