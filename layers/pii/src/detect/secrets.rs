@@ -143,14 +143,17 @@ impl KeyFilter {
         // before its delimiter, and is read in full above.)
         let lo = d.saturating_sub(64).max(floor);
         let (mut n1, mut n2) = (0u8, 0u8);
-        let mut k = d;
-        while k > lo && is_key_byte(b[k - 1]) {
-            let c = fold(b[k - 1]);
-            if self.trigrams[(usize::from(c) << 5) | usize::from(n1)] & (1 << n2) != 0 {
+        for &byte in b[lo..d].iter().rev() {
+            // One lookup for both: whether the byte is a key's, its fold.
+            let c = KEY_FOLD[usize::from(byte)];
+            if c == NOT_KEY {
+                break;
+            }
+            let row = ((usize::from(c) << 5) | usize::from(n1)) & 1023;
+            if self.trigrams[row] >> (n2 & 31) & 1 != 0 {
                 return true;
             }
             (n1, n2) = (c, n1);
-            k -= 1;
         }
         false
     }
@@ -188,6 +191,24 @@ static FOLD: [u8; 256] = {
     }
     t
 };
+
+/// [`FOLD`] for the bytes of a key name ([`is_key_byte`]), [`NOT_KEY`]
+/// for the others: the key filter's read-back looks each byte up once.
+static KEY_FOLD: [u8; 256] = {
+    let mut t = [NOT_KEY; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.' {
+            t[c] = FOLD[c];
+        }
+        c += 1;
+    }
+    t
+};
+
+/// [`KEY_FOLD`]'s mark of a byte that no key name holds.
+const NOT_KEY: u8 = 0xFF;
 
 #[inline]
 fn fold(c: u8) -> u8 {
@@ -791,6 +812,14 @@ mod tests {
 
     fn keys() -> SecretKeys {
         SecretKeys::new(DEFAULT_SECRET_KEYS)
+    }
+
+    #[test]
+    fn the_key_fold_table_is_the_key_test_and_the_fold() {
+        for c in 0..=255u8 {
+            let expected = if is_key_byte(c) { fold(c) } else { NOT_KEY };
+            assert_eq!(KEY_FOLD[usize::from(c)], expected, "{c}");
+        }
     }
 
     /// The key filter's rolling read-back against the plain reading it
