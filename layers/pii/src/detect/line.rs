@@ -96,8 +96,9 @@ fn first_password_word_portable(b: &[u8], from: usize, to: usize) -> Option<usiz
 /// The vector test for the first byte of [`is_password_word`].
 ///
 /// Measured: the loghub lines' clause-password checks fall from ~350
-/// instructions a line to ~80 (BENCHMARKS.md); SSE2 is part of the x86-64
-/// baseline, so there is no run-time detection to do.
+/// instructions a line to ~160, the search included (BENCHMARKS.md); SSE2
+/// is part of the x86-64 baseline, so there is no run-time detection to
+/// do.
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
@@ -166,7 +167,10 @@ mod tests {
     /// words (and their neighbours, which must not), over every range.
     #[test]
     fn agrees_with_the_portable_search() {
-        for len in 0..50 {
+        // Under Miri (`./scripts/miri`, for the vector loads), the lengths
+        // around one block and its overlapping last one, and fewer ranges.
+        let lens = if cfg!(miri) { 14..20 } else { 0..50 };
+        for len in lens {
             for place in 0..len.max(1) {
                 for &(x, y, z) in &[
                     (b'p', b'a', b's'),
@@ -183,15 +187,20 @@ mod tests {
                             *slot = c;
                         }
                     }
-                    for from in 0..=len {
-                        for to in from..=len + 1 {
-                            assert_eq!(
-                                first_password_word(&text, from, to),
-                                first_password_word_portable(&text, from, to),
-                                "{:?} {from}..{to}",
-                                String::from_utf8_lossy(&text)
-                            );
-                        }
+                    let ranges: Vec<(usize, usize)> = if cfg!(miri) {
+                        vec![(0, len + 1), (place.min(len), len + 1)]
+                    } else {
+                        (0..=len)
+                            .flat_map(|from| (from..=len + 1).map(move |to| (from, to)))
+                            .collect()
+                    };
+                    for (from, to) in ranges {
+                        assert_eq!(
+                            first_password_word(&text, from, to),
+                            first_password_word_portable(&text, from, to),
+                            "{:?} {from}..{to}",
+                            String::from_utf8_lossy(&text)
+                        );
                     }
                 }
             }
