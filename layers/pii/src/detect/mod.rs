@@ -1851,6 +1851,12 @@ mod tests {
             "ACUPA",
             "RCCMNL",
         ];
+        soup(seed, count, 12, &PARTS)
+    }
+
+    /// `count` texts, each of one to `most` of `parts` drawn by a xorshift
+    /// generator seeded with `seed` (the same texts every run).
+    fn soup<P: AsRef<str>>(seed: u64, count: usize, most: u64, parts: &[P]) -> Vec<String> {
         let mut state = seed;
         let mut next = move || {
             state ^= state << 13;
@@ -1860,8 +1866,10 @@ mod tests {
         };
         (0..count)
             .map(|_| {
-                let n = 1 + next() % 12;
-                (0..n).map(|_| PARTS[(next() % 33) as usize]).collect()
+                let n = 1 + next() % most;
+                (0..n)
+                    .map(|_| parts[(next() % parts.len() as u64) as usize].as_ref())
+                    .collect()
             })
             .collect()
     }
@@ -1927,21 +1935,7 @@ mod tests {
             "at ",
             "\n",
         ];
-        let mut state = seed;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..count)
-            .map(|_| {
-                let n = 1 + next() % 10;
-                (0..n)
-                    .map(|_| PARTS[(next() % PARTS.len() as u64) as usize])
-                    .collect()
-            })
-            .collect()
+        soup(seed, count, 10, &PARTS)
     }
 
     /// Texts of words joined by separators (`.`, `_`, `-`), provider
@@ -1987,21 +1981,7 @@ mod tests {
             parts.push(prefix[..prefix.len() - 1].to_owned());
             parts.push(prefix);
         }
-        let mut state = seed;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        (0..count)
-            .map(|_| {
-                let n = 1 + next() % 10;
-                (0..n)
-                    .map(|_| parts[(next() % parts.len() as u64) as usize].as_str())
-                    .collect()
-            })
-            .collect()
+        soup(seed, count, 10, &parts)
     }
 
     /// Asserts that the pass finds the same in each text with its
