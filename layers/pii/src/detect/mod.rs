@@ -5,8 +5,9 @@
 //! few bytes a detector can start from — a digit, `@`, `:`, `=`, `_`, `-`,
 //! `.`, `A`, `B` — then classifies each candidate exactly with a table.
 //! Each trigger first runs a check of a few instructions that rejects
-//! ordinary text (a short number, a key that cannot be a secret name, a
-//! word that is no key prefix), and only then the validators. Every
+//! ordinary text (a short number, a date or time, a key that cannot be a
+//! secret name, a separator or word that is no key prefix), and only then
+//! the validators. Every
 //! validator either accepts in bounded work or says where scanning may
 //! resume, so the pass is linear in the input.
 
@@ -321,8 +322,9 @@ fn five_after_word(b: &[u8], i: usize, end: usize) -> bool {
 /// passport number has six letters and digits or more, a national
 /// identifier with letters (`X2482300W`, `ACUPA7085R`) or an RFC more
 /// still, and an IBAN's first group (two letters and two digits before a
-/// space or a dash) is left to its reader. A word that starts after a word byte is no such value
-/// either. [`Detectors::inside_word`] looks no further at them.
+/// space or a dash) is left to its reader. A word that starts after a word
+/// byte is no such value either. [`Detectors::inside_word`] looks no
+/// further at them.
 #[inline(always)]
 fn in_short_word(b: &[u8], i: usize, floor: usize) -> Option<usize> {
     if !b.get(i.checked_sub(1)?)?.is_ascii_alphabetic() {
@@ -535,9 +537,10 @@ impl Detectors {
         self.scan_with::<true>(text, emit);
     }
 
-    /// [`scan`](Self::scan), with the short-cuts that pass over dates and
-    /// times ([`passed_stamp`]) and plain separators ([`plain_separator`])
-    /// or without them (`SHORT_CUTS` false: the tests' reference, to check
+    /// [`scan`](Self::scan), with the dispatch's short-cuts that pass over
+    /// digits in a word ([`passed_in_word`]), dates and times
+    /// ([`passed_stamp`]) and plain separators ([`plain_separator`]), or
+    /// without them (`SHORT_CUTS` false: the tests' reference, to check
     /// that the short-cuts find the same).
     fn scan_with<const SHORT_CUTS: bool>(
         &self,

@@ -836,7 +836,8 @@ mod tests {
         };
         let parts = [
             "pass", "word", "tok", "en", "api", "_", "-", ".", "Key", "sec", "ret", "ph", "one",
-            "x", "7", "42", " ", "org", "apache", "tel", "mobile", "auth", "ssh", "$", "[1]",
+            "x", "7", "42", " ", "org", "apache", "tel", "mobile", "auth", "ssh", "$", "[1]", "\"",
+            "'", " = ", "string ", ":=", "[", "]",
         ];
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         let (mut passed, mut ruled_out) = (0, 0);
