@@ -13,7 +13,7 @@
 //! any number. `detect::tests::a_stamp_passed_over_is_one_the_rules_pass_over`
 //! checks that the pass finds the same with and without this short-cut.
 
-use super::boundary;
+use super::{boundary, bytes};
 
 /// The end of the date (with a time of day after it, if any) whose first
 /// digit is at `i`, when `b[i..]` starts with one of the forms below, each
@@ -123,11 +123,7 @@ fn month_day(month: u32, day: u32) -> bool {
 /// The number of digits at `k`, if there is at least one.
 #[inline(always)]
 fn group(b: &[u8], k: usize) -> Option<usize> {
-    let n = b
-        .get(k..)?
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
+    let n = bytes::digits_end(b, k) - k;
     (n > 0).then_some(n)
 }
 
