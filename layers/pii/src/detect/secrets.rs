@@ -162,12 +162,16 @@ impl KeyFilter {
     /// before its delimiter: out of line, since most keys do.
     #[inline(never)]
     fn may_name_key_apart(&self, b: &[u8], d: usize, floor: usize) -> bool {
-        key_range(b, d, floor).is_none_or(|(s, e)| {
-            b[s..e]
-                .windows(3)
-                .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
-        })
+        key_range(b, d, floor).is_none_or(|(s, e)| holds_trigram(&self.trigrams, &b[s..e]))
     }
+}
+
+/// Whether some three bytes of `key` in a row are a trigram of
+/// `trigrams` (rows by the first two bytes' folds, a bit by the third's).
+#[inline]
+fn holds_trigram(trigrams: &[u32; 1024], key: &[u8]) -> bool {
+    key.windows(3)
+        .any(|w| trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
 }
 
 /// A byte as the filters' trigrams see it: a letter by its place in the
@@ -576,8 +580,7 @@ impl SecretKeys {
                 _ => key.windows(2).any(|w| self.has_bigram(w[0], w[1])),
             }
         } else {
-            key.windows(3)
-                .any(|w| self.trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
+            holds_trigram(&self.trigrams, key)
         };
         candidate && self.matches(key)
     }
@@ -829,11 +832,7 @@ mod tests {
     fn the_key_filter_reads_back_as_the_plain_reading_would() {
         let (secret, phone) = (keys(), SecretKeys::new(super::super::PHONE_KEYS));
         let filter = KeyFilter::new(&[&secret, &phone]);
-        let plain = |b: &[u8], d: usize| {
-            let key = &b[key_start(b, d, 0)..d];
-            key.windows(3)
-                .any(|w| filter.trigrams[trigram_row(w[0], w[1])] & (1 << fold(w[2])) != 0)
-        };
+        let plain = |b: &[u8], d: usize| holds_trigram(&filter.trigrams, &b[key_start(b, d, 0)..d]);
         let parts = [
             "pass", "word", "tok", "en", "api", "_", "-", ".", "Key", "sec", "ret", "ph", "one",
             "x", "7", "42", " ", "org", "apache", "tel", "mobile", "auth", "ssh", "$", "[1]", "\"",

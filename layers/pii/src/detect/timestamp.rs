@@ -48,27 +48,26 @@ pub(crate) fn end(b: &[u8], i: usize) -> Option<usize> {
     let sep = b[i + first];
     let e = match (first, sep) {
         (4, b'-' | b'/' | b'.') => {
-            let month = field(b, i + 5, 2)?;
+            let month = field(b, i + 5)?;
             (b.get(i + 7) == Some(&sep)).then_some(())?;
-            let day = field(b, i + 8, 2)?;
+            let day = field(b, i + 8)?;
             month_day(month, day).then_some(())?;
             time_after(b, i + 10).unwrap_or(i + 10)
         }
         (2, b'-' | b'/' | b'.') => {
-            let (one, two) = (field(b, i, 2)?, field(b, i + 3, 2)?);
+            let (f1, f2) = (field(b, i)?, field(b, i + 3)?);
             if b.get(i + 5) == Some(&sep) && group(b, i + 6) == Some(4) {
                 // `DD.MM.YYYY` or `MM/DD/YYYY`.
-                (month_day(two, one) || month_day(one, two)).then_some(i + 10)?;
+                (month_day(f2, f1) || month_day(f1, f2)).then_some(i + 10)?;
                 time_after(b, i + 10).unwrap_or(i + 10)
             } else if b.get(i + 5) == Some(&sep) {
                 // `YY/MM/DD` or `DD.MM.YY`, only with a time after it.
-                let three = field(b, i + 6, 2)?;
-                (month_day(two, three) || month_day(two, one) || month_day(one, two))
-                    .then_some(())?;
+                let f3 = field(b, i + 6)?;
+                (month_day(f2, f3) || month_day(f2, f1) || month_day(f1, f2)).then_some(())?;
                 time_after(b, i + 8)?
             } else {
                 // `MM.DD` or `DD/MM`, only with a time after it.
-                (month_day(one, two) || month_day(two, one)).then_some(())?;
+                (month_day(f1, f2) || month_day(f2, f1)).then_some(())?;
                 time_after(b, i + 5)?
             }
         }
@@ -92,13 +91,13 @@ fn time_after(b: &[u8], d: usize) -> Option<usize> {
         return None;
     }
     let h = d + 1;
-    let (hour, minute) = (field(b, h, 2)?, field(b, h + 3, 2)?);
+    let (hour, minute) = (field(b, h)?, field(b, h + 3)?);
     if b.get(h + 2) != Some(&b':') || hour >= 24 || minute >= 60 {
         return None;
     }
     let mut e = h + 5;
     if b.get(e) == Some(&b':') {
-        let second = field(b, e + 1, 2)?;
+        let second = field(b, e + 1)?;
         if second > 60 {
             return None;
         }
@@ -138,17 +137,14 @@ fn two(b: &[u8], k: usize) -> Option<u32> {
     }
 }
 
-/// The value of the `len` digits at `k`, when exactly `len` digits stand
-/// there (no digit follows).
+/// The value of the two digits at `k` when no digit follows them: a
+/// field of its own.
 #[inline(always)]
-fn field(b: &[u8], k: usize, len: usize) -> Option<u32> {
-    let digits = b.get(k..k + len)?;
-    if b.get(k + len).is_some_and(u8::is_ascii_digit) {
+fn field(b: &[u8], k: usize) -> Option<u32> {
+    if b.get(k + 2).is_some_and(u8::is_ascii_digit) {
         return None;
     }
-    digits.iter().try_fold(0, |v, &c| {
-        c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
-    })
+    two(b, k)
 }
 
 #[cfg(test)]
