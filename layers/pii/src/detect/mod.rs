@@ -19,6 +19,7 @@ mod credentials;
 mod email;
 mod iban;
 mod ip;
+mod key_memo;
 mod line;
 mod mac;
 pub(crate) mod national;
@@ -484,6 +485,18 @@ pub(crate) struct Detectors {
     /// The national identifier schemes turned off (bits of
     /// [`NationalIdScheme`](crate::NationalIdScheme)).
     pub(crate) national_off: u64,
+    /// Whose keys these detectors remember as naming nothing
+    /// ([`key_memo`]): one owner per set of kinds and names, 0 for none.
+    memo_owner: u64,
+}
+
+/// What a key's name settles about the value after it.
+enum Named {
+    /// The key names a kind: its value, if one reads.
+    Value(Option<(Builtin, usize, usize)>),
+    /// No value is taken for the key's sake; `by_name` when the key's
+    /// bytes alone say so (then [`key_memo`] may remember it).
+    Nothing { by_name: bool },
 }
 
 impl Detectors {
@@ -505,7 +518,15 @@ impl Detectors {
             placeholders: Default::default(),
             key_filter,
             national_off: 0,
+            memo_owner: warden_core::internal::next_owner(),
         }
+    }
+
+    /// These detectors, remembering no key (the tests' reference).
+    #[cfg(test)]
+    fn without_key_memo(mut self) -> Self {
+        self.memo_owner = 0;
+        self
     }
 
     /// These detectors with the national schemes of `off` turned off.
@@ -1016,22 +1037,47 @@ impl Detectors {
                 return None;
             }
         }
+        // A key this thread found to name nothing, with the same bytes
+        // around it, names nothing again (see `key_memo`).
+        let window = key_memo::Window::at(b, i, floor);
+        let known = window.is_some_and(|w| key_memo::names_nothing(self.memo_owner, &w, b));
+        if !known {
+            match self.named_value(b, i, floor) {
+                Named::Value(hit) => return hit,
+                Named::Nothing { by_name } => {
+                    if let Some(w) = window.filter(|_| by_name) {
+                        key_memo::remember(self.memo_owner, &w, b);
+                    }
+                }
+            }
+        }
+        if b[i] == b':' && self.on(Builtin::Secret) {
+            return credentials::clause_password(b, i, line).map(|(s, e)| (Builtin::Secret, s, e));
+        }
+        None
+    }
+
+    /// What the key before the delimiter at `i` names: a personal field,
+    /// a secret or a phone number, and then its value, if one reads.
+    fn named_value(&self, b: &[u8], i: usize, floor: usize) -> Named {
         // `first_name=…`, `"street": "…"`, `dob: …`: a key that ends in
         // the last word of a personal name (read back from the delimiter:
         // most keys are ruled out here) is looked at whole.
-        if let Some(hit) = self.personal_value(b, i, floor) {
-            return Some(hit);
-        }
+        let personal_by_name = match self.personal_value(b, i, floor) {
+            Named::Value(hit) => return Named::Value(hit),
+            Named::Nothing { by_name } => by_name,
+        };
         // Most keys are ruled out while they are read back.
         if !self.key_filter.may_name(b, i, floor) {
-            return if b[i] == b':' && self.on(Builtin::Secret) {
-                credentials::clause_password(b, i, line).map(|(s, e)| (Builtin::Secret, s, e))
-            } else {
-                None
+            return Named::Nothing {
+                by_name: personal_by_name,
             };
         }
-        let (ks, ke) = secrets::key_range(b, i, floor)?;
+        let Some((ks, ke)) = secrets::key_range(b, i, floor) else {
+            return Named::Value(None);
+        };
         let key = &b[ks..ke];
+        let mut by_name = personal_by_name;
         if self.on(Builtin::Secret)
             && self.secret_keys.matches_key(key)
             && !secrets::names_a_setting(key)
@@ -1047,27 +1093,28 @@ impl Detectors {
                     _ => (Builtin::Secret, s, e),
                 };
                 if self.is_placeholder(b, s, e, key) {
-                    return None;
+                    return Named::Value(None);
                 }
-                return Some((kind, after_replacement(b, s, e), e));
+                return Named::Value(Some((kind, after_replacement(b, s, e), e)));
             }
+            // A secret's key with no value after it: another value may
+            // read after the same key.
+            by_name = false;
         }
         if self.on(Builtin::Phone) && self.phone_keys.matches_key(key) {
-            return secrets::phone_value_after(b, i).map(|(s, e)| (Builtin::Phone, s, e));
+            return Named::Value(
+                secrets::phone_value_after(b, i).map(|(s, e)| (Builtin::Phone, s, e)),
+            );
         }
-
-        if b[i] == b':' && self.on(Builtin::Secret) {
-            return credentials::clause_password(b, i, line).map(|(s, e)| (Builtin::Secret, s, e));
-        }
-        None
+        Named::Nothing { by_name }
     }
 
     /// The whole value after the delimiter at `i` when its key names
     /// personal data (and no secret, which the secret path takes).
     #[inline]
-    fn personal_value(&self, b: &[u8], i: usize, floor: usize) -> Option<(Builtin, usize, usize)> {
+    fn personal_value(&self, b: &[u8], i: usize, floor: usize) -> Named {
         if !self.personal_keys.may_end_before(b, i, floor) {
-            return None;
+            return Named::Nothing { by_name: true };
         }
         self.personal_value_of_key(b, i, floor)
     }
@@ -1076,19 +1123,20 @@ impl Detectors {
     /// passed: kept out of line, so that the scan of every other key stays
     /// small.
     #[inline(never)]
-    fn personal_value_of_key(
-        &self,
-        b: &[u8],
-        i: usize,
-        floor: usize,
-    ) -> Option<(Builtin, usize, usize)> {
-        let (ks, ke) = secrets::key_range(b, i, floor)?;
+    fn personal_value_of_key(&self, b: &[u8], i: usize, floor: usize) -> Named {
+        let Some((ks, ke)) = secrets::key_range(b, i, floor) else {
+            return Named::Nothing { by_name: false };
+        };
         let key = &b[ks..ke];
         if self.on(Builtin::Secret) && self.secret_keys.matches_key(key) {
-            return None;
+            return Named::Nothing { by_name: true };
         }
-        let kind = self.personal_kind(key)?;
-        let (s, mut e) = secrets::secret_value_after(b, i)?;
+        let Some(kind) = self.personal_kind(key) else {
+            return Named::Nothing { by_name: true };
+        };
+        let Some((s, mut e)) = secrets::secret_value_after(b, i) else {
+            return Named::Nothing { by_name: false };
+        };
         let quoted = s > 0 && matches!(b[s - 1], b'"' | b'\'');
         match kind {
             Builtin::NationalId => e = identifier_end(b, s, e),
@@ -1097,7 +1145,10 @@ impl Detectors {
             }
             _ => {}
         }
-        (!self.is_placeholder(b, s, e, key)).then_some((kind, s, e))
+        if self.is_placeholder(b, s, e, key) {
+            return Named::Nothing { by_name: false };
+        }
+        Named::Value(Some((kind, s, e)))
     }
 
     /// The personal kind `key` names, if any enabled one (see
@@ -2063,6 +2114,156 @@ mod tests {
             });
         }
         assert!(found > 1_000, "{found}");
+    }
+
+    /// Texts of keys (secret, personal, phone, long, false passes of the
+    /// filters), delimiters of every form and values (secrets,
+    /// placeholders, hits that move the floor next to a key).
+    fn key_soup(seed: u64, count: usize) -> Vec<String> {
+        const PARTS: [&str; 92] = [
+            "password",
+            "Password",
+            "passwd",
+            "api_key",
+            "apiKey",
+            "token",
+            "secret",
+            "client_secret",
+            "Authorization",
+            "first_name",
+            "firstName",
+            "user",
+            "ruser",
+            "username",
+            "email",
+            "phone",
+            "mobile",
+            "tel",
+            "ssn",
+            "dob",
+            "street",
+            "address",
+            "postal_code",
+            "tax_id",
+            "national_id",
+            "order_id",
+            "status_code",
+            "first_name_max_length",
+            "PacketResponder",
+            "dfs.FSNamesystem",
+            "gender",
+            "org.apache.hadoop.mapreduce.v2.app.job.impl.TaskAttemptImpl",
+            "proxy.cse.cuhk.edu.hk",
+            "sshd",
+            "uid",
+            "x",
+            "a1",
+            "db_password_hash",
+            "PGPASSWORD",
+            "pwd",
+            "tokenizer",
+            "passport",
+            "iban",
+            "card_number",
+            "var",
+            "string",
+            "NHSNumber",
+            "9",
+            "42",
+            "=",
+            ": ",
+            ":",
+            "\": ",
+            "\"",
+            "'",
+            "[42]:",
+            "[]",
+            " = ",
+            "=\"",
+            ":=",
+            " ",
+            " ",
+            "(",
+            ")",
+            "$",
+            ".",
+            "_",
+            "-",
+            "hunter2x9",
+            "Winter2024!",
+            "null",
+            "$VAR",
+            "***",
+            "John Smith",
+            "+14155550123",
+            "4111111111111111",
+            "219-09-9999",
+            "a@b.co",
+            "10.0.0.1",
+            "Bearer abc123def456ghi",
+            "AB123456C",
+            "DE89370400440532013000",
+            "does not meet policy",
+            ",",
+            ";",
+            "\n",
+            "<",
+            ">",
+            "/",
+            "&",
+            "é",
+            "\u{1F600}",
+        ];
+        soup(seed, count, 14, &PARTS)
+    }
+
+    #[test]
+    fn a_key_remembered_as_naming_nothing_names_nothing() {
+        let texts = key_soup(0xA076_1D64_78BD_642F, 20_000);
+        let mut no_phone = [true; Builtin::COUNT];
+        no_phone[Builtin::Phone as usize] = false;
+        let mut no_secret = [true; Builtin::COUNT];
+        no_secret[Builtin::Secret as usize] = false;
+        let configs = [
+            detectors(),
+            Detectors::new(
+                no_phone,
+                SecretKeys::new(DEFAULT_SECRET_KEYS),
+                SecretKeys::new(PHONE_KEYS),
+                PersonalKeys::new(default_personal_names(), &[]),
+                true,
+            ),
+            Detectors::new(
+                no_secret,
+                SecretKeys::new(["session", "x"]),
+                SecretKeys::new(PHONE_KEYS),
+                PersonalKeys::new(
+                    default_personal_names(),
+                    &["user".to_string(), "ruser".to_string()],
+                ),
+                false,
+            ),
+        ];
+        let collect = |d: &Detectors, text: &str| {
+            let mut found = Vec::new();
+            d.scan(text, |h| {
+                found.push((h.kind, h.start, h.end));
+                ControlFlow::Continue(())
+            });
+            found
+        };
+        let mut secrets = 0;
+        for text in &texts {
+            // Each set of detectors in turn, on the same thread's memo: the
+            // first scan may remember keys, the second reads them back.
+            for d in &configs {
+                let plain = collect(&d.clone().without_key_memo(), text);
+                assert_eq!(collect(d, text), plain, "{text:?}");
+                assert_eq!(collect(d, text), plain, "{text:?}");
+                secrets += plain.iter().filter(|h| h.0 == Builtin::Secret).count();
+            }
+        }
+        assert!(secrets > 2_000, "{secrets}");
     }
 
     #[test]

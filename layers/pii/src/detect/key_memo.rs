@@ -1,0 +1,369 @@
+//! The keys a thread has found to name nothing, remembered so that the
+//! next line with the same key skips reading it.
+//!
+//! A log's keys repeat from one line to the next (`dfs.FSNamesystem:`,
+//! `proxy.cse.cuhk.edu.hk:`, `rhost=`), and telling that a key names no
+//! secret, phone or personal field costs the key filters a read back of
+//! every byte, and the full reading when a filter passes (several hundred
+//! instructions for a dotted Java logger name). What they decide depends
+//! only on the key's bytes, so a key found to name nothing is remembered,
+//! per thread, by those bytes and the detectors that decided it: the next
+//! time, one read of the key and one comparison settle it.
+//!
+//! Only a key right before its delimiter (`key=`, `key:`) of at most
+//! [`MAX_KEY`] bytes is remembered. The bytes remembered are the key, the
+//! two before it and whether the scan's floor stands there: every reading
+//! of such a key looks at nothing else (see [`Window::at`]). A thread
+//! keeps 256 windows of up to 14 bytes and 64 longer ones (about 12 KB)
+//! in core's per-thread [`SiteCache`]s, by the detectors' owner and the
+//! window's bytes.
+
+use warden_core::internal::{LocalSiteCache, SiteCache, SiteKey};
+
+use super::bytes::is_key;
+
+/// The longest key remembered, in bytes (more when the scan's floor
+/// stands within two bytes before it).
+const MAX_KEY: usize = 62;
+
+/// Bytes of a window: up to two before the key, and the key.
+const WINDOW: usize = MAX_KEY + 2;
+
+/// Blocks of sixteen bytes in a window.
+const BLOCKS: usize = WINDOW / 16;
+
+/// The longest window kept whole in a cache key: its last block has two
+/// bytes to spare for the window's shape.
+const SHORT: usize = 14;
+
+thread_local! {
+    /// Windows of up to [`SHORT`] bytes (the shape in the block's first
+    /// two bytes): the key is all there is.
+    static SHORT_KEYS: SiteCache<(), 256> = const { SiteCache::new(()) };
+    /// Longer windows by their last block; the shape and the blocks before
+    /// it are the answer, compared with the window's.
+    static LONG_KEYS: SiteCache<(u16, [u128; BLOCKS - 1]), 64> =
+        const { SiteCache::new((0, [0; BLOCKS - 1])) };
+}
+
+/// Where a key's window stands in its text (the bytes from up to two
+/// before the key to its delimiter), with the window's last sixteen bytes
+/// and its shape (length, how many stand before the key, whether the
+/// scan's floor is at the window's start): what the memo compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    shape: u16,
+    /// The window's last sixteen bytes (little-endian), the bytes before
+    /// the window zero; a short window's shape in its first two.
+    last: u128,
+    from: usize,
+    to: usize,
+}
+
+/// The sixteen bytes of `b` before `end`, zeros (no key bytes) for those
+/// before the text's start.
+#[inline]
+fn block(b: &[u8], end: usize) -> [u8; 16] {
+    let mut block = [0u8; 16];
+    if end >= 16 {
+        block.copy_from_slice(&b[end - 16..end]);
+    } else {
+        block[16 - end..].copy_from_slice(&b[..end]);
+    }
+    block
+}
+
+/// How many key bytes end `block` (16 when all are).
+#[inline]
+fn key_run(block: &[u8; 16]) -> usize {
+    // The mask's sixteen bits moved to the top; bit 15 stops a full run.
+    ((!key_bytes(block) << 16) | 0x8000).leading_zeros() as usize
+}
+
+/// `KEEP[k]` keeps the last `k` bytes of a block (little-endian).
+static KEEP: [u128; 17] = {
+    let mut t = [0u128; 17];
+    let mut k = 1;
+    while k <= 16 {
+        t[k] = !0u128 << (8 * (16 - k));
+        k += 1;
+    }
+    t
+};
+
+/// The window's bytes in `b` as blocks of sixteen, right-aligned, the
+/// last block last.
+fn blocks(b: &[u8], from: usize, to: usize) -> [u128; BLOCKS] {
+    let len = to - from;
+    let mut blocks = [0u128; BLOCKS];
+    for (k, slot) in blocks.iter_mut().rev().enumerate() {
+        let end = 16 * k;
+        if end >= len {
+            break;
+        }
+        *slot = u128::from_le_bytes(block(b, to - end)) & KEEP[(len - end).min(16)];
+    }
+    blocks
+}
+
+impl Window {
+    /// The window of the key before the delimiter at `d` (read back no
+    /// further than `floor`), if the key is one the memo keeps: it ends
+    /// right before `d` with a letter or digit, and it fits, with the two
+    /// bytes before it, in [`WINDOW`] bytes (at most [`MAX_KEY`] key
+    /// bytes, more when the floor stands within two bytes of it).
+    ///
+    /// Everything the detectors read to decide such a key lies in its
+    /// window: the key bytes back to the first that is no key byte (or to
+    /// the floor), and the personal filter's look at up to two bytes
+    /// before them (its test of a key's last three letters) and at where
+    /// the floor stands.
+    #[inline]
+    pub(crate) fn at(b: &[u8], d: usize, floor: usize) -> Option<Window> {
+        if d == floor || !b[d - 1].is_ascii_alphanumeric() {
+            return None;
+        }
+        let last = block(b, d);
+        let mut run = key_run(&last);
+        if run == 16 {
+            run = Self::long_run(b, d);
+        }
+        let s = d.saturating_sub(run).max(floor);
+        let from = s.saturating_sub(2).max(floor);
+        let len = d - from;
+        if len > WINDOW {
+            return None; // the key, or the bytes before it, run past the window
+        }
+        let shape = len as u16 | ((s - from) as u16) << 7 | u16::from(from == floor) << 9;
+        let mut last = u128::from_le_bytes(last) & KEEP[len.min(16)];
+        if len <= SHORT {
+            last |= u128::from(shape);
+        }
+        Some(Window {
+            shape,
+            last,
+            from,
+            to: d,
+        })
+    }
+
+    /// How many key bytes end before `d` when the sixteen before it all
+    /// are (up to [`WINDOW`] and one).
+    #[inline(never)]
+    fn long_run(b: &[u8], d: usize) -> usize {
+        let mut run = 16;
+        while run <= WINDOW && run < d {
+            let more = key_run(&block(b, d - run));
+            run += more;
+            if more < 16 {
+                break;
+            }
+        }
+        run
+    }
+
+    /// The cache key of the window's last block, for `owner`.
+    #[inline]
+    fn key(&self, owner: u64) -> SiteKey {
+        SiteKey::field(owner, self.last as usize, (self.last >> 64) as usize)
+    }
+
+    /// What a long window's cache entry holds: its shape and the blocks
+    /// before its last.
+    fn rest(&self, b: &[u8]) -> (u16, [u128; BLOCKS - 1]) {
+        let mut rest = [0; BLOCKS - 1];
+        rest.copy_from_slice(&blocks(b, self.from, self.to)[..BLOCKS - 1]);
+        (self.shape, rest)
+    }
+}
+
+/// One bit per byte of `block` that may be part of a key
+/// ([`is_key`](super::bytes::is_key): a letter, a digit, `_`, `-`, `.`).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn key_bytes(block: &[u8; 16]) -> u32 {
+    sse2::key_bytes(block)
+}
+
+/// One bit per byte of `block` that may be part of a key.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn key_bytes(block: &[u8; 16]) -> u32 {
+    portable_key_bytes(block)
+}
+
+/// [`key_bytes`] a byte at a time.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn portable_key_bytes(block: &[u8; 16]) -> u32 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |m, (k, &c)| m | u32::from(is_key(c)) << k)
+}
+
+/// The key-byte test sixteen bytes at a time.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_sub_epi8,
+    };
+
+    /// One bit per byte of `bytes` that is a letter, a digit, `_`, `-`
+    /// or `.`.
+    #[inline]
+    #[allow(unsafe_code)]
+    pub(super) fn key_bytes(bytes: &[u8; 16]) -> u32 {
+        // SAFETY: SSE2 is part of the x86_64 baseline (`target_feature =
+        // "sse2"` is on for every x86_64 target). `_mm_loadu_si128` reads
+        // exactly the 16 bytes of `bytes`, a `&[u8; 16]`, with no
+        // alignment requirement; the other intrinsics work on registers.
+        unsafe {
+            let v = _mm_loadu_si128(bytes.as_ptr().cast());
+            // `x` within `0..=width` (unsigned): `min(x, width) == x`.
+            let within =
+                |x, width: u8| _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(width as i8)), x);
+            let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let letter = within(_mm_sub_epi8(lower, _mm_set1_epi8(b'a' as i8)), 25);
+            let digit = within(_mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8)), 9);
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let punct = _mm_or_si128(_mm_or_si128(eq(b'_'), eq(b'-')), eq(b'.'));
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), punct)) as u32
+        }
+    }
+}
+
+/// Whether this thread found the key of `window` (in `b`) to name nothing
+/// for the detectors of `owner` (0: never).
+#[inline]
+pub(crate) fn names_nothing(owner: u64, window: &Window, b: &[u8]) -> bool {
+    if owner == 0 {
+        return false;
+    }
+    if window.to - window.from <= SHORT {
+        return SHORT_KEYS.get(window.key(owner)).is_some();
+    }
+    LONG_KEYS
+        .get(window.key(owner))
+        .is_some_and(|rest| rest == window.rest(b))
+}
+
+/// Remembers that the key of `window` (in `b`) names nothing for the
+/// detectors of `owner` (0: remembers nothing).
+pub(crate) fn remember(owner: u64, window: &Window, b: &[u8]) {
+    if owner == 0 {
+        return;
+    }
+    if window.to - window.from <= SHORT {
+        SHORT_KEYS.put(window.key(owner), ());
+    } else {
+        LONG_KEYS.put(window.key(owner), window.rest(b));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::internal::next_owner;
+
+    #[test]
+    fn the_key_byte_test_agrees_with_the_portable_one() {
+        for first in (0..=255u8).step_by(16) {
+            let mut buf = [0u8; 16];
+            for (k, c) in buf.iter_mut().enumerate() {
+                *c = first.wrapping_add(k as u8);
+            }
+            assert_eq!(key_bytes(&buf), portable_key_bytes(&buf), "{first:#x}");
+        }
+        let mut buf = [b' '; 16];
+        buf[3..9].copy_from_slice(b"a_-.Z9");
+        assert_eq!(key_bytes(&buf), 0b11_1111 << 3);
+    }
+
+    #[test]
+    fn a_window_holds_the_key_and_the_two_bytes_before_it() {
+        let b = b"at dfs.FSNamesystem: x";
+        let d = 19;
+        let w = Window::at(b, d, 0).expect("a key");
+        // `at ` then the key: the window is `t dfs.FSNamesystem`.
+        assert_eq!((w.from, w.to), (1, d));
+        let len = usize::from(w.shape & 127);
+        assert_eq!(len, d - 1);
+        assert_eq!((w.shape >> 7) & 3, 2);
+        assert_eq!(w.shape >> 9, 0);
+        let bytes: Vec<u8> = blocks(b, w.from, w.to)
+            .iter()
+            .flat_map(|k| k.to_le_bytes())
+            .collect();
+        assert_eq!(&bytes[WINDOW - len..], &b[1..d]);
+        assert!(bytes[..WINDOW - len].iter().all(|&c| c == 0));
+        assert_eq!(w.last.to_le_bytes(), bytes[WINDOW - 16..]);
+        // A short window holds its shape in its spare bytes.
+        let short = Window::at(b"a key=1", 5, 0).expect("a key");
+        assert_eq!(short.last as u16, short.shape);
+        assert_eq!(&short.last.to_le_bytes()[11..], b"a key".as_slice());
+    }
+
+    #[test]
+    fn the_window_tells_the_floor_and_what_stands_before_the_key() {
+        let b = b"xx key=1";
+        let at = |floor| Window::at(b, 6, floor).expect("a key");
+        // Two bytes before the key, one, none: each a different window.
+        let (two, one, none) = (at(0), at(2), at(3));
+        assert_ne!(two.last, one.last);
+        assert_ne!(one.last, none.last);
+        // The same key elsewhere, with the same bytes before it, is kept
+        // as the same window.
+        let c = b"yyyyxx key=2";
+        let owner = next_owner();
+        remember(owner, &two, b);
+        assert!(names_nothing(owner, &two, b));
+        let same = Window::at(c, 10, 0).expect("a key");
+        assert!(names_nothing(owner, &same, c));
+        let other = Window::at(c, 10, 7).expect("a key");
+        assert!(!names_nothing(owner, &other, c));
+    }
+
+    #[test]
+    fn long_keys_and_keys_apart_from_their_delimiter_are_not_kept() {
+        let long = format!("ab {}=1", "k".repeat(MAX_KEY + 1));
+        let d = 3 + MAX_KEY + 1;
+        assert_eq!(Window::at(long.as_bytes(), d, 0), None);
+        let fits = format!("ab {}=1", "k".repeat(MAX_KEY));
+        assert!(Window::at(fits.as_bytes(), d - 1, 0).is_some());
+        // From the floor on, a longer key fits: nothing before it is read.
+        assert!(Window::at(long.as_bytes(), d, 3).is_some());
+        assert!(Window::at(long.as_bytes(), d, 2).is_some());
+        assert_eq!(Window::at(long.as_bytes(), d, 1), None);
+        assert_eq!(Window::at(long.as_bytes(), d, 0), None);
+        assert_eq!(Window::at(b"\"key\": 1", 5, 0), None);
+        assert_eq!(Window::at(b"pid[42]: 1", 7, 0), None);
+    }
+
+    #[test]
+    fn a_long_key_is_told_from_one_that_ends_the_same() {
+        let owner = next_owner();
+        let a = b"x org.apache.hadoop.mapreduce.v2.app.job.impl.TaskAttemptImpl: y";
+        let b = b"x org.apache.hadoop.mapreduce.v3.app.job.impl.TaskAttemptImpl: y";
+        let d = a.len() - 3;
+        let wa = Window::at(a, d, 0).expect("a key");
+        let wb = Window::at(b, d, 0).expect("a key");
+        assert_eq!((wa.shape, wa.last), (wb.shape, wb.last));
+        remember(owner, &wa, a);
+        assert!(names_nothing(owner, &wa, a));
+        assert!(!names_nothing(owner, &wb, b));
+    }
+
+    #[test]
+    fn a_key_is_remembered_for_its_owner_alone() {
+        let (a, b) = (next_owner(), next_owner());
+        let text = b"user_status=1";
+        let w = Window::at(text, 11, 0).expect("a key");
+        assert!(!names_nothing(a, &w, text));
+        remember(a, &w, text);
+        assert!(names_nothing(a, &w, text));
+        assert!(!names_nothing(b, &w, text));
+        remember(0, &w, text);
+        assert!(!names_nothing(0, &w, text));
+    }
+}
