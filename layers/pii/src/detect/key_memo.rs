@@ -36,6 +36,9 @@ const BLOCKS: usize = WINDOW / 16;
 /// bytes to spare for the window's shape.
 const SHORT: usize = 14;
 
+/// The shape's mark of a key found before a bracketed ID.
+const BRACKETED: u16 = 1 << 10;
+
 thread_local! {
     /// Windows of up to [`SHORT`] bytes (the shape in the block's first
     /// two bytes): the key is all there is.
@@ -145,6 +148,42 @@ impl Window {
             from,
             to: d,
         })
+    }
+
+    /// The window of a key set apart from its delimiter at `d` by a
+    /// process ID in brackets (`sshd[24200]:`, `kernel[0]:`), if the memo
+    /// keeps it: the key's window as [`at`](Self::at) reads it before the
+    /// `[`, marked as bracketed (the ID is left out, so the key is found
+    /// again whatever the ID). For this form the personal filter reads
+    /// only the `]` (no letter: no personal name), and [`key_range`] the
+    /// key before the `[`, unless that key is a declaration's type.
+    ///
+    /// [`key_range`]: super::secrets::key_range
+    #[inline]
+    pub(crate) fn bracketed(b: &[u8], d: usize, floor: usize) -> Option<Window> {
+        if d < floor + 4 || b[d - 1] != b']' {
+            return None;
+        }
+        let mut open = d - 1;
+        while open > floor && b[open - 1].is_ascii_digit() {
+            open -= 1;
+        }
+        // `key_range`'s test: `]` after the floor's next byte, `[` after
+        // the floor.
+        if open == floor || b[open - 1] != b'[' {
+            return None;
+        }
+        let end = open - 1;
+        let mut window = Window::at(b, end, floor)?;
+        let s = window.from + usize::from(window.shape >> 7 & 3);
+        if super::secrets::declares_type(b, s, end, floor) {
+            return None;
+        }
+        window.shape |= BRACKETED;
+        if end - window.from <= SHORT {
+            window.last |= u128::from(BRACKETED);
+        }
+        Some(window)
     }
 
     /// How many key bytes end before `d` when the sixteen before it all
@@ -338,6 +377,28 @@ mod tests {
         assert_eq!(Window::at(long.as_bytes(), d, 0), None);
         assert_eq!(Window::at(b"\"key\": 1", 5, 0), None);
         assert_eq!(Window::at(b"pid[42]: 1", 7, 0), None);
+    }
+
+    #[test]
+    fn a_key_before_a_bracketed_id_is_kept_apart_from_the_same_key_alone() {
+        let owner = next_owner();
+        let a = b"Jun 14 combo sshd[24200]: x";
+        let b = b"Jun 15 combo sshd[19937]: y";
+        let d = |t: &[u8]| t.iter().position(|&c| c == b':').expect("a colon");
+        let wa = Window::bracketed(a, d(a), 0).expect("a key");
+        let wb = Window::bracketed(b, d(b), 0).expect("a key");
+        remember(owner, &wa, a);
+        assert!(names_nothing(owner, &wb, b));
+        // The same key right before its delimiter is another window.
+        let alone = b"Jun 15 combo sshd: y";
+        let w = Window::at(alone, d(alone), 0).expect("a key");
+        assert!(!names_nothing(owner, &w, alone));
+        // Not this form: no digits' brackets, the floor inside them, a
+        // declaration's type.
+        assert_eq!(Window::bracketed(b"a sshd[x]: b", 10, 0), None);
+        assert_eq!(Window::bracketed(a, d(a), 19), None);
+        assert!(Window::bracketed(a, d(a), 12).is_some());
+        assert_eq!(Window::bracketed(b"x var[2]: 1", 9, 0), None);
     }
 
     #[test]

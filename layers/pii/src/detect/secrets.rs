@@ -518,6 +518,16 @@ fn key_start(b: &[u8], end: usize, floor: usize) -> usize {
     end - window.iter().rev().take_while(|&&c| is_key_byte(c)).count()
 }
 
+/// Whether the key `b[s..e]` is the type of a typed declaration, after
+/// a space (`var apiToken string = …`): then the variable before it is
+/// the key [`key_range`] reads.
+pub(crate) fn declares_type(b: &[u8], s: usize, e: usize, floor: usize) -> bool {
+    const TYPES: &[&[u8]] = &[
+        b"string", b"str", b"String", b"char", b"const", b"var", b"let", b"val",
+    ];
+    s > floor + 1 && b[s - 1] == b' ' && TYPES.contains(&&b[s..e])
+}
+
 /// The key before the delimiter at `d` (`key=`, `"key": `, `key: `,
 /// `\"key\":`, `key := `, `key ?= `, `$key .= `, `key   =   `,
 /// `secret[] =`): its range, if there is one.
@@ -553,12 +563,7 @@ pub(crate) fn key_range(b: &[u8], d: usize, floor: usize) -> Option<(usize, usiz
         }
     }
     let k_start = key_start(b, k_end, floor);
-    // A typed declaration names its variable before the type
-    // (`var apiToken string = …`).
-    const TYPES: &[&[u8]] = &[
-        b"string", b"str", b"String", b"char", b"const", b"var", b"let", b"val",
-    ];
-    if k_start > floor + 1 && b[k_start - 1] == b' ' && TYPES.contains(&&b[k_start..k_end]) {
+    if declares_type(b, k_start, k_end, floor) {
         let end = k_start - 1;
         let start = key_start(b, end, floor);
         if start < end {
