@@ -318,26 +318,35 @@ fn five_after_word(b: &[u8], i: usize, end: usize) -> bool {
     end - i == 5 && i >= 2 && b[i - 1] == b' ' && b[i - 2].is_ascii_alphabetic()
 }
 
-/// The end of the digits at `i` when they stand inside a word too short
-/// for any kind written with letters and digits (`v2`, `x86`, `md5`): a
-/// passport number has six letters and digits or more, a national
-/// identifier with letters (`X2482300W`, `ACUPA7085R`) or an RFC more
-/// still, and an IBAN's first group (two letters and two digits before a
-/// space or a dash) is left to its reader. A word that starts after a word
-/// byte is no such value either. [`Detectors::inside_word`] looks no
-/// further at them.
+/// The end of the digits at `i` when they stand inside a word that holds
+/// none of the kinds written with letters and digits: one too short for
+/// them (`v2`, `x86`, `md5`: a passport number has six letters and digits
+/// or more, a national identifier with letters, `X2482300W`,
+/// `ACUPA7085R`, or an RFC more still, and an IBAN's first group, two
+/// letters and two digits before a space or a dash, is left to its
+/// reader), or digits after a word's letters that no letter form ends
+/// with: seven letters or more (`workers2`; the forms have at most six
+/// before their digits), or five or six ending in a lower-case one
+/// (`admin1`; those forms have upper-case letters, and passport numbers
+/// at most three). A word that starts after a word byte is no such value
+/// either. [`Detectors::inside_word`] looks no further at them.
 #[inline(always)]
 fn in_short_word(b: &[u8], i: usize, floor: usize) -> Option<usize> {
     if !b.get(i.checked_sub(1)?)?.is_ascii_alphabetic() {
         return None;
     }
-    // The letters before, read back no further than a short word's.
+    // The letters before, read back no further than a long word's.
     let mut ws = i - 1;
     while ws > floor && b[ws - 1].is_ascii_alphabetic() {
-        if i - ws == 5 {
-            return None;
+        if i - ws == 6 {
+            return Some(bytes::digits_end(b, i)); // seven letters or more
         }
         ws -= 1;
+    }
+    if i - ws >= 5 {
+        return b[i - 1]
+            .is_ascii_lowercase()
+            .then(|| bytes::digits_end(b, i));
     }
     let end = bytes::digits_end(b, i);
     if !word_starts_at(b, ws) {
@@ -1871,7 +1880,7 @@ mod tests {
     /// Texts of digit groups, separators and a few letters: the shapes the
     /// short-cuts in front of the detectors decide.
     fn digit_soup(seed: u64, count: usize) -> Vec<String> {
-        const PARTS: [&str; 33] = [
+        const PARTS: [&str; 40] = [
             "0",
             "12",
             "123",
@@ -1905,6 +1914,13 @@ mod tests {
             "X",
             "ACUPA",
             "RCCMNL",
+            "admin",
+            "ADMIN",
+            "Admi",
+            "workers",
+            "ABCDEFG",
+            "abcdE",
+            "RCCMNL83S18D969H",
         ];
         soup(seed, count, 12, &PARTS)
     }
