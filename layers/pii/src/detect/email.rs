@@ -11,22 +11,6 @@ use super::bytes::{is_label as is_label_byte, is_local as is_local_byte};
 /// Finds the email address around the `@` at `at`, starting no earlier
 /// than `floor`; returns its range.
 pub(crate) fn match_email(b: &[u8], at: usize, floor: usize) -> Option<(usize, usize)> {
-    // Local part, backwards from the `@`, at most 64 bytes.
-    let lo = floor.max(at.saturating_sub(64));
-    let mut start = b[lo..at]
-        .iter()
-        .rposition(|&c| !is_local_byte(c))
-        .map_or(lo, |k| lo + k + 1);
-    if start == lo && lo > floor && is_local_byte(b[lo - 1]) {
-        return None; // longer than 64 bytes
-    }
-    while start < at && matches!(b[start], b'.' | b'\'' | b'-' | b'+') {
-        start += 1;
-    }
-    let local = &b[start..at];
-    if local.is_empty() || local.ends_with(b".") || has_double_dot(local) {
-        return None;
-    }
     // Domain, forwards: labels separated by single dots, at most 253 bytes.
     let limit = b.len().min(at + 254);
     let mut end = at + 1;
@@ -64,7 +48,27 @@ pub(crate) fn match_email(b: &[u8], at: usize, floor: usize) -> Option<(usize, u
             .iter()
             .all(|&c| c.is_ascii_alphabetic() || c >= 0x80))
         || (tld_bytes.len() > 4 && tld_bytes[..4].eq_ignore_ascii_case(b"xn--"));
-    tld_ok.then_some((start, tld.1))
+    if !tld_ok {
+        return None;
+    }
+    // Local part, backwards from the `@`, at most 64 bytes (after the
+    // domain, which rules out more `@`s: `user@host`, `local@tbird-admin1`).
+    let lo = floor.max(at.saturating_sub(64));
+    let mut start = b[lo..at]
+        .iter()
+        .rposition(|&c| !is_local_byte(c))
+        .map_or(lo, |k| lo + k + 1);
+    if start == lo && lo > floor && is_local_byte(b[lo - 1]) {
+        return None; // longer than 64 bytes
+    }
+    while start < at && matches!(b[start], b'.' | b'\'' | b'-' | b'+') {
+        start += 1;
+    }
+    let local = &b[start..at];
+    if local.is_empty() || local.ends_with(b".") || has_double_dot(local) {
+        return None;
+    }
+    Some((start, tld.1))
 }
 
 fn has_double_dot(s: &[u8]) -> bool {
