@@ -9,7 +9,7 @@
 //! or an id joined to a word (`blk_-4980916519894289629`), a host and port
 //! (`host:8042`), a file name (`4111111111111111.log`).
 
-use super::bytes::is_word;
+use super::bytes::{digits_end, is_word};
 
 /// Whether a numeric match may start at `s`.
 ///
@@ -50,15 +50,9 @@ pub(crate) fn end_ok(b: &[u8], e: usize) -> bool {
 /// an address may follow them (`host-41/10.190.173.170`).
 #[inline]
 pub(crate) fn token_end(b: &[u8], s: usize) -> usize {
-    let mut i = s;
-    while let Some(&c) = b.get(i) {
-        if c.is_ascii_digit() {
-            i += 1;
-        } else if c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            i += 2;
-        } else {
-            break;
-        }
+    let mut i = digits_end(b, s);
+    while b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i = digits_end(b, i + 2);
     }
     i
 }

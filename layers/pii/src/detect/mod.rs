@@ -393,7 +393,7 @@ fn joined_but_passed_over(b: &[u8], i: usize, end: usize) -> Option<usize> {
         // dotted run (`boundary::token_end`).
         let passed =
             len != 4 && b.get(i + len + 4) != Some(&b'.') && context::digits_joined(b, i, 4) < 4;
-        return passed.then(|| boundary::token_end(b, i));
+        return passed.then(|| boundary::token_end(b, end));
     }
     let prev = i.checked_sub(1).map(|k| b[k]);
     let after_digit = i >= 2 && b[i - 2].is_ascii_digit();
@@ -662,7 +662,7 @@ impl Detectors {
     }
 
     fn at_digit(&self, b: &[u8], i: usize, floor: usize) -> Step {
-        let end = bytes::digits_end(b, i);
+        let end = bytes::long_digits_end(b, i);
         if !word_starts_at(b, i) {
             return self.inside_word(b, i, floor).unwrap_or(Step::Skip(end));
         }
@@ -734,7 +734,7 @@ impl Detectors {
             }
         }
         if !boundary::start_ok(b, i) {
-            return Step::Skip(boundary::token_end(b, i));
+            return Step::Skip(boundary::token_end(b, end));
         }
         let paren = prev == Some(b'(') && i > floor;
         let joined = match (next, b.get(end + 1)) {
@@ -746,7 +746,7 @@ impl Detectors {
         // with whatever joins it to others (`12.4`, `200`, `10:30`), is
         // passed over in one step.
         if (joined || paren) && !plus && context::digits_joined(b, i, 5) < 5 {
-            return Step::Skip(boundary::token_end(b, i));
+            return Step::Skip(boundary::token_end(b, end));
         }
         if !paren && !plus && !joined && len < 13 {
             // A short number that no separator joins to another (`42 ms`,
@@ -768,7 +768,7 @@ impl Detectors {
                     return hit;
                 }
             }
-            return Step::Skip(boundary::token_end(b, i));
+            return Step::Skip(boundary::token_end(b, end));
         }
         // A card number is one run of 13 to 19 digits, or starts with a
         // group of four that spaces or dashes join to 13 digits or more
@@ -807,7 +807,7 @@ impl Detectors {
         if let Some(hit) = self.in_context(b, i, floor) {
             return hit;
         }
-        Step::Skip(boundary::token_end(b, i))
+        Step::Skip(boundary::token_end(b, end))
     }
 
     /// A National Insurance number in groups whose first digits are at `i`.
