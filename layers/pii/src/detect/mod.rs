@@ -295,17 +295,28 @@ fn passed_stamp(b: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Whether the separator at `i` (`.`, `_` or `-`) can be part of nothing
-/// [`Detectors::at_separator`] and [`Detectors::at_dash`] look for: no hex
-/// digit on each side of a `.` or `-` (a MAC address's), no JWT's `eyJ`
+/// [`Detectors::at_separator`] and [`Detectors::at_dash`] look for: not
+/// the first separator of a MAC address's shape (two hex digits on each
+/// side of a `-` and another `-` after them, `3C-22-…`; four on each side
+/// of a `.` and another `.` after them, `3c22.fb12.…`), no JWT's `eyJ`
 /// after a `.`, no flag or private key's `-`, `u` or `p` after a `-`, and
 /// not the two bytes a provider key's prefix has before it.
 #[inline(always)]
 fn plain_separator(b: &[u8], i: usize) -> bool {
     let after = b.get(i + 1).copied().unwrap_or(0);
-    let hex_around = i > 0 && bytes::is_hex(b[i - 1]) && bytes::is_hex(after);
+    let hex = |k: usize| b.get(k).is_some_and(|&c| bytes::is_hex(c));
     let own = match b[i] {
-        b'.' => !hex_around && b.get(i + 1..i + 4) != Some(b"eyJ"),
-        b'-' => !hex_around && !matches!(after, b'-' | b'u' | b'p'),
+        b'.' => {
+            let mac =
+                b.get(i + 5) == Some(&b'.') && i >= 4 && (i - 4..i).chain(i + 1..i + 5).all(hex);
+            !mac && b.get(i + 1..i + 4) != Some(b"eyJ")
+        }
+        b'-' => {
+            let mac = b.get(i + 3) == Some(&b'-')
+                && i >= 2
+                && [i - 2, i - 1, i + 1, i + 2].into_iter().all(hex);
+            !mac && !matches!(after, b'-' | b'u' | b'p')
+        }
         _ => true,
     };
     own && !tokens::pair_may_hold_key(b, i)
@@ -2025,6 +2036,14 @@ mod tests {
             "-----BEGIN",
             "eyJ",
             "eyJhbGciOiJIUzI1NiJ9",
+            // MAC addresses whose first separator follows hex letters (the
+            // digits' rules do not reach them first), and their pieces.
+            "fe-22-fb-12-34-56",
+            "FB-12-34-56-78-9A",
+            "abcd.ef01.2345",
+            "fb12.3456.789a",
+            "ab-cd-",
+            "abcd.ef01.",
             "org",
             "apache",
             "blk",
