@@ -14,7 +14,7 @@
 //! [`MAX_KEY`] bytes is remembered. The bytes remembered are the key, the
 //! two before it and whether the scan's floor stands there: every reading
 //! of such a key looks at nothing else (see [`Window::at`]). A thread
-//! keeps 256 windows of up to 14 bytes and 64 longer ones (about 12 KB)
+//! keeps 256 windows of up to 14 bytes and 128 longer ones (about 18 KB)
 //! in core's per-thread [`SiteCache`]s, by the detectors' owner and the
 //! window's bytes.
 
@@ -45,7 +45,7 @@ thread_local! {
     static SHORT_KEYS: SiteCache<(), 256> = const { SiteCache::new(()) };
     /// Longer windows by their last block; the shape and the blocks before
     /// it are the answer, compared with the window's.
-    static LONG_KEYS: SiteCache<(u16, [u128; BLOCKS - 1]), 64> =
+    static LONG_KEYS: SiteCache<(u16, [u128; BLOCKS - 1]), 128> =
         const { SiteCache::new((0, [0; BLOCKS - 1])) };
 }
 
@@ -207,6 +207,23 @@ impl Window {
         SiteKey::field(owner, self.last as usize, (self.last >> 64) as usize)
     }
 
+    /// The cache key of a long window, for `owner`: its last block with
+    /// the rest of the window (`rest`, compared whole on a hit) folded in,
+    /// so that two windows that end alike (the same key after different
+    /// bytes, `- proxy…:` and `y proxy…:` in one line) are kept apart
+    /// rather than taking each other's slot.
+    #[inline]
+    fn long_key(&self, owner: u64, rest: &(u16, [u128; BLOCKS - 1])) -> SiteKey {
+        let folded = rest.1.iter().fold(u64::from(rest.0), |h, &block| {
+            (h ^ block as u64 ^ (block >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        });
+        SiteKey::field(
+            owner,
+            self.last as usize ^ folded as usize,
+            (self.last >> 64) as usize,
+        )
+    }
+
     /// What a long window's cache entry holds: its shape and the blocks
     /// before its last.
     fn rest(&self, b: &[u8]) -> (u16, [u128; BLOCKS - 1]) {
@@ -282,9 +299,10 @@ pub(crate) fn names_nothing(owner: u64, window: &Window, b: &[u8]) -> bool {
     if window.to - window.from <= SHORT {
         return SHORT_KEYS.get(window.key(owner)).is_some();
     }
+    let rest = window.rest(b);
     LONG_KEYS
-        .get(window.key(owner))
-        .is_some_and(|rest| rest == window.rest(b))
+        .get(window.long_key(owner, &rest))
+        .is_some_and(|held| held == rest)
 }
 
 /// Remembers that the key of `window` (in `b`) names nothing for the
@@ -296,7 +314,8 @@ pub(crate) fn remember(owner: u64, window: &Window, b: &[u8]) {
     if window.to - window.from <= SHORT {
         SHORT_KEYS.put(window.key(owner), ());
     } else {
-        LONG_KEYS.put(window.key(owner), window.rest(b));
+        let rest = window.rest(b);
+        LONG_KEYS.put(window.long_key(owner, &rest), rest);
     }
 }
 
@@ -413,6 +432,10 @@ mod tests {
         remember(owner, &wa, a);
         assert!(names_nothing(owner, &wa, a));
         assert!(!names_nothing(owner, &wb, b));
+        // Both kept: windows that end alike do not take each other's slot.
+        remember(owner, &wb, b);
+        assert!(names_nothing(owner, &wa, a));
+        assert!(names_nothing(owner, &wb, b));
     }
 
     #[test]
