@@ -38,6 +38,8 @@ const SHORT: usize = 14;
 
 /// The shape's mark of a key found before a bracketed ID.
 const BRACKETED: u16 = 1 << 10;
+/// The shape's mark of a key found before spaces.
+const SPACED: u16 = 1 << 11;
 
 thread_local! {
     /// Windows of up to [`SHORT`] bytes (the shape in the block's first
@@ -173,15 +175,46 @@ impl Window {
         if open == floor || b[open - 1] != b'[' {
             return None;
         }
-        let end = open - 1;
+        Self::set_apart(b, open - 1, floor, BRACKETED)
+    }
+
+    /// The window of a key set apart from its delimiter at `d` by spaces
+    /// or tabs (`total = 1072`, `Times : 3`), if the memo keeps it: the
+    /// key's window as [`at`](Self::at) reads it before the spacing
+    /// (fewer than sixteen bytes, as [`key_range`] reads it), marked as
+    /// spaced. For this form the personal filter reads only the space (no
+    /// letter: no personal name), and [`key_range`] the key before the
+    /// spacing, unless that key is a declaration's type.
+    ///
+    /// [`key_range`]: super::secrets::key_range
+    #[inline]
+    pub(crate) fn spaced(b: &[u8], d: usize, floor: usize) -> Option<Window> {
+        let mut end = d;
+        while end > floor && d - end < 16 && matches!(b[end - 1], b' ' | b'\t') {
+            end -= 1;
+        }
+        if end == d || end == floor {
+            return None;
+        }
+        Self::set_apart(b, end, floor, SPACED)
+    }
+
+    /// The window of the key ending at `end`, a key [`key_range`] reads
+    /// apart from its delimiter, marked with the form (`mark`) that set it
+    /// apart; none for a declaration's type, after which `key_range` reads
+    /// the variable before it.
+    ///
+    /// [`key_range`]: super::secrets::key_range
+    #[inline]
+    fn set_apart(b: &[u8], end: usize, floor: usize, mark: u16) -> Option<Window> {
         let mut window = Window::at(b, end, floor)?;
         let s = window.from + usize::from(window.shape >> 7 & 3);
         if super::secrets::declares_type(b, s, end, floor) {
             return None;
         }
-        window.shape |= BRACKETED;
+        window.shape |= mark;
         if end - window.from <= SHORT {
-            window.last |= u128::from(BRACKETED);
+            window.last |= u128::from(mark);
         }
         Some(window)
     }
@@ -418,6 +451,38 @@ mod tests {
         assert_eq!(Window::bracketed(a, d(a), 19), None);
         assert!(Window::bracketed(a, d(a), 12).is_some());
         assert_eq!(Window::bracketed(b"x var[2]: 1", 9, 0), None);
+    }
+
+    #[test]
+    fn a_key_before_spaces_is_kept_apart_from_the_same_key_alone() {
+        let owner = next_owner();
+        let a = b"INFO Times: total = 1072, boot = 856";
+        let d = a.iter().position(|&c| c == b'=').expect("a delimiter");
+        let w = Window::spaced(a, d, 0).expect("a key");
+        remember(owner, &w, a);
+        let b = b"INFO Times: total  = 9";
+        let e = b.iter().position(|&c| c == b'=').expect("a delimiter");
+        assert!(names_nothing(
+            owner,
+            &Window::spaced(b, e, 0).expect("a key"),
+            b
+        ));
+        let alone = b"INFO Times: total= 9";
+        let f = alone.iter().position(|&c| c == b'=').expect("a delimiter");
+        assert!(!names_nothing(
+            owner,
+            &Window::at(alone, f, 0).expect("a key"),
+            alone
+        ));
+        // Not this form: no spacing, more than sixteen spaces, the floor in the
+        // spacing, a declaration's type.
+        assert_eq!(Window::spaced(alone, f, 0), None);
+        let far = format!("total{}= 9", " ".repeat(17));
+        assert_eq!(Window::spaced(far.as_bytes(), 22, 0), None);
+        let near = format!("total{}= 9", " ".repeat(16));
+        assert!(Window::spaced(near.as_bytes(), 21, 0).is_some());
+        assert_eq!(Window::spaced(a, d, d - 1), None);
+        assert_eq!(Window::spaced(b"x var apiToken string = 1", 22, 0), None);
     }
 
     #[test]

@@ -1062,8 +1062,9 @@ impl Detectors {
         }
         // A key this thread found to name nothing, with the same bytes
         // around it, names nothing again (see `key_memo`).
-        let window =
-            key_memo::Window::at(b, i, floor).or_else(|| key_memo::Window::bracketed(b, i, floor));
+        let window = key_memo::Window::at(b, i, floor)
+            .or_else(|| key_memo::Window::bracketed(b, i, floor))
+            .or_else(|| key_memo::Window::spaced(b, i, floor));
         let known = window.is_some_and(|w| key_memo::names_nothing(self.memo_owner, &w, b));
         if !known {
             match self.named_value(b, i, floor) {
