@@ -835,6 +835,9 @@ impl Detectors {
     /// `my SSN: 219099999`, `passport 340020013`).
     fn in_context(&self, b: &[u8], i: usize, floor: usize) -> Option<Step> {
         let mut kinds = context::kinds_before(b, i);
+        if kinds == 0 {
+            return None; // most numbers: no context word before them
+        }
         for (bit, kind) in [
             (context::PHONE, Builtin::Phone),
             (context::SSN, Builtin::Ssn),
