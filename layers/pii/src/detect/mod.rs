@@ -510,6 +510,8 @@ pub(crate) struct Detectors {
     pub(crate) national_off: u64,
     /// Whose keys these detectors remember as naming nothing
     /// ([`key_memo`]): one owner per set of kinds and names, 0 for none.
+    /// The kinds and names are fixed from [`new`](Self::new) on, so the
+    /// answers remembered for the owner stay true.
     memo_owner: u64,
 }
 
