@@ -10,10 +10,12 @@
 //! per thread, by those bytes and the detectors that decided it: the next
 //! time, one read of the key and one comparison settle it.
 //!
-//! Only a key right before its delimiter (`key=`, `key:`) of at most
-//! [`MAX_KEY`] bytes is remembered. The bytes remembered are the key, the
-//! two before it and whether the scan's floor stands there: every reading
-//! of such a key looks at nothing else (see [`Window::at`]). A thread
+//! A key of at most [`MAX_KEY`] bytes is remembered when it stands right
+//! before its delimiter (`key=`, `key:`), before a bracketed process ID
+//! (`sshd[24200]:`) or before spaces (`total = 1072`), the last two
+//! marked as such. The bytes remembered are the key, the two before it
+//! and whether the scan's floor stands there: every reading of such a key
+//! looks at nothing else (see [`Window::at`]). A thread
 //! keeps 256 windows of up to 14 bytes and 128 longer ones (about 18 KB)
 //! in core's per-thread [`SiteCache`]s, by the detectors' owner and the
 //! window's bytes.
@@ -33,7 +35,7 @@ const WINDOW: usize = MAX_KEY + 2;
 const BLOCKS: usize = WINDOW / 16;
 
 /// The longest window kept whole in a cache key: its last block has two
-/// bytes to spare for the window's shape.
+/// bytes to spare for the window's shape (see [`Window::key`]).
 const SHORT: usize = 14;
 
 /// The shape's mark of a key found before a bracketed ID.
@@ -59,7 +61,7 @@ thread_local! {
 pub(crate) struct Window {
     shape: u16,
     /// The window's last sixteen bytes (little-endian), the bytes before
-    /// the window zero; a short window's shape in its first two.
+    /// the window zero.
     last: u128,
     from: usize,
     to: usize,
@@ -139,14 +141,9 @@ impl Window {
         if len > WINDOW {
             return None; // the key, or the bytes before it, run past the window
         }
-        let shape = len as u16 | ((s - from) as u16) << 7 | u16::from(from == floor) << 9;
-        let mut last = u128::from_le_bytes(last) & KEEP[len.min(16)];
-        if len <= SHORT {
-            last |= u128::from(shape);
-        }
         Some(Window {
-            shape,
-            last,
+            shape: len as u16 | ((s - from) as u16) << 7 | u16::from(from == floor) << 9,
+            last: u128::from_le_bytes(last) & KEEP[len.min(16)],
             from,
             to: d,
         })
@@ -213,9 +210,6 @@ impl Window {
             return None;
         }
         window.shape |= mark;
-        if end - window.from <= SHORT {
-            window.last |= u128::from(mark);
-        }
         Some(window)
     }
 
@@ -234,10 +228,16 @@ impl Window {
         run
     }
 
-    /// The cache key of the window's last block, for `owner`.
+    /// The cache key of a short window (at most [`SHORT`] bytes), for
+    /// `owner`: its bytes, with its shape in the two bytes the window
+    /// leaves zero at its block's start, so the key is the whole window.
     #[inline]
     fn key(&self, owner: u64) -> SiteKey {
-        SiteKey::field(owner, self.last as usize, (self.last >> 64) as usize)
+        SiteKey::field(
+            owner,
+            self.last as usize | usize::from(self.shape),
+            (self.last >> 64) as usize,
+        )
     }
 
     /// The cache key of a long window, for `owner`: its last block with
@@ -389,10 +389,16 @@ mod tests {
         assert_eq!(&bytes[WINDOW - len..], &b[1..d]);
         assert!(bytes[..WINDOW - len].iter().all(|&c| c == 0));
         assert_eq!(w.last.to_le_bytes(), bytes[WINDOW - 16..]);
-        // A short window holds its shape in its spare bytes.
+        // A short window's bytes leave its first two free for its shape,
+        // and its cache key holds both.
         let short = Window::at(b"a key=1", 5, 0).expect("a key");
-        assert_eq!(short.last as u16, short.shape);
+        assert_eq!(short.last as u16, 0);
         assert_eq!(&short.last.to_le_bytes()[11..], b"a key".as_slice());
+        // The same bytes in another shape (the floor at the key): another key.
+        let at_floor = Window::at(b"xa key=1", 6, 1).expect("a key");
+        let after_x = Window::at(b"xa key=1", 6, 0).expect("a key");
+        assert_eq!(at_floor.last, after_x.last);
+        assert_ne!(at_floor.key(1), after_x.key(1));
     }
 
     #[test]
