@@ -253,6 +253,8 @@ pub(crate) fn element_text(b: &[u8], s: usize) -> Option<(usize, usize)> {
 /// After the `:` at `d` that ends a clause naming a password (`Password
 /// does not meet policy: Winter2024`): the value, when it looks like a
 /// password (one token of 6+ bytes mixing letters with digits or symbols).
+/// Inline at its one call: most colons are decided by its first tests.
+#[inline]
 pub(crate) fn clause_password(b: &[u8], d: usize, line: &mut Line) -> Option<(usize, usize)> {
     if b.get(d + 1) != Some(&b' ') {
         return None;

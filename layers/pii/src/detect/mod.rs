@@ -835,11 +835,19 @@ impl Detectors {
 
     /// A number a context word before it names (`call me on 206 5550143`,
     /// `my SSN: 219099999`, `passport 340020013`).
+    #[inline]
     fn in_context(&self, b: &[u8], i: usize, floor: usize) -> Option<Step> {
-        let mut kinds = context::kinds_before(b, i);
+        let kinds = context::kinds_before(b, i);
         if kinds == 0 {
             return None; // most numbers: no context word before them
         }
+        self.named_in_context(b, i, floor, kinds)
+    }
+
+    /// [`in_context`](Self::in_context) once a context word names `kinds`:
+    /// out of line, since most numbers have none.
+    #[inline(never)]
+    fn named_in_context(&self, b: &[u8], i: usize, floor: usize, mut kinds: u8) -> Option<Step> {
         for (bit, kind) in [
             (context::PHONE, Builtin::Phone),
             (context::SSN, Builtin::Ssn),
@@ -1072,19 +1080,39 @@ impl Detectors {
             .or_else(|| key_memo::Window::spaced(b, i, floor));
         let known = window.is_some_and(|w| key_memo::names_nothing(self.memo_owner, &w, b));
         if !known {
-            match self.named_value(b, i, floor) {
-                Named::Value(hit) => return hit,
-                Named::Nothing { by_name } => {
-                    if let Some(w) = window.filter(|_| by_name) {
-                        key_memo::remember(self.memo_owner, &w, b);
-                    }
-                }
+            if let Some(hit) = self.read_key(b, i, floor, window) {
+                return hit;
             }
         }
-        if b[i] == b':' && self.on(Builtin::Secret) {
+        // (`clause_password`'s first test, here: most colons have no space
+        // after them or are no clause's.)
+        if b[i] == b':' && b.get(i + 1) == Some(&b' ') && self.on(Builtin::Secret) {
             return credentials::clause_password(b, i, line).map(|(s, e)| (Builtin::Secret, s, e));
         }
         None
+    }
+
+    /// [`keyed_value`](Self::keyed_value) for a key the memo does not
+    /// know: what it names (`Some` of its value, if one reads) or `None`
+    /// when it names nothing, then remembered by its `window` if its bytes
+    /// alone say so. Out of line: most keys are known.
+    #[inline(never)]
+    fn read_key(
+        &self,
+        b: &[u8],
+        i: usize,
+        floor: usize,
+        window: Option<key_memo::Window>,
+    ) -> Option<Option<(Builtin, usize, usize)>> {
+        match self.named_value(b, i, floor) {
+            Named::Value(hit) => Some(hit),
+            Named::Nothing { by_name } => {
+                if let Some(w) = window.filter(|_| by_name) {
+                    key_memo::remember(self.memo_owner, &w, b);
+                }
+                None
+            }
+        }
     }
 
     /// What the key before the delimiter at `i` names: a personal field,
@@ -1189,7 +1217,10 @@ impl Detectors {
 
     /// A colon: a URL's password, a key's value, a MAC address or an IPv6
     /// address. Between two digits (`18:01:53`, a port) it can only be the
-    /// last two.
+    /// last two. Inline in the scan: a colon is the commonest key's
+    /// delimiter in logs, and its call's entry and exit cost ~60
+    /// instructions a loghub line (measured, BENCHMARKS.md).
+    #[inline(always)]
     fn at_colon(
         &self,
         b: &[u8],

@@ -246,8 +246,19 @@ const AWS_PREFIXES: &[&[u8; 4]] = &[
 ];
 
 /// Reads an AWS access key id or a Google API key starting at the `A` at
-/// `s`; returns its end.
+/// `s`; returns its end. Every prefix has an upper-case second letter
+/// (`AKIA`, `AIza`): most words starting with `A` are ruled out inline.
+#[inline]
 pub(crate) fn match_a_key(b: &[u8], s: usize) -> Option<usize> {
+    if !b.get(s + 1).is_some_and(u8::is_ascii_uppercase) {
+        return None;
+    }
+    read_a_key(b, s)
+}
+
+/// [`match_a_key`] past its first test.
+#[inline(never)]
+fn read_a_key(b: &[u8], s: usize) -> Option<usize> {
     if !word_starts_at(b, s) {
         return None;
     }
@@ -275,7 +286,22 @@ pub(crate) fn match_a_key(b: &[u8], s: usize) -> Option<usize> {
 ///
 /// A bearer token must look random (8+ characters with a digit, or 20+);
 /// a basic credential must decode from base64 to `user:password`.
+#[inline]
 pub(crate) fn match_auth_scheme(b: &[u8], s: usize) -> Option<(usize, usize)> {
+    // `Bearer` or `Basic`, any case: most words starting with `B` are
+    // ruled out by their second letter, inline.
+    if !b
+        .get(s + 1)
+        .is_some_and(|&c| matches!(c | 0x20, b'e' | b'a'))
+    {
+        return None;
+    }
+    read_auth_scheme(b, s)
+}
+
+/// [`match_auth_scheme`] past its first test.
+#[inline(never)]
+fn read_auth_scheme(b: &[u8], s: usize) -> Option<(usize, usize)> {
     if !word_starts_at(b, s) {
         return None;
     }
@@ -407,6 +433,36 @@ mod tests {
             Some(39)
         );
         assert_eq!(match_a_key(b"API", 0), None);
+    }
+
+    #[test]
+    fn the_inline_first_tests_pass_every_prefix_they_guard() {
+        // `match_a_key` passes over an `A` whose next letter is not
+        // upper-case, `match_auth_scheme` a `B` whose next is no `e` or
+        // `a`: each AWS prefix, each Google key and every scheme word in any
+        // case is still read whole.
+        for prefix in AWS_PREFIXES {
+            let key = [&prefix[..], b"IOSFODNN7EXAMPLE"].concat();
+            assert_eq!(match_a_key(&key, 0), Some(20), "{prefix:?}");
+        }
+        let google = b"AIzaSyA-1234567890abcdefghijklmnopqrstu";
+        assert_eq!(match_a_key(google, 0), Some(39));
+        for scheme in ["Bearer", "BEARER", "bEaReR", "Basic", "BASIC"] {
+            let value = if scheme.eq_ignore_ascii_case("basic") {
+                format!("{scheme} dXNlcjpwYXNzd29yZA==")
+            } else {
+                format!("{scheme} abc123def456")
+            };
+            let b = value.as_bytes();
+            let found = if b[0] == b'B' {
+                match_auth_scheme(b, 0)
+            } else {
+                // The scan sends only an upper-case `B` here; the reading
+                // itself takes any case.
+                read_auth_scheme(b, 0)
+            };
+            assert!(found.is_some(), "{value}");
+        }
     }
 
     #[test]
