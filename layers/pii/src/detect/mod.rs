@@ -1084,9 +1084,7 @@ impl Detectors {
                 return hit;
             }
         }
-        // (`clause_password`'s first test, here: most colons have no space
-        // after them or are no clause's.)
-        if b[i] == b':' && b.get(i + 1) == Some(&b' ') && self.on(Builtin::Secret) {
+        if b[i] == b':' && self.on(Builtin::Secret) {
             return credentials::clause_password(b, i, line).map(|(s, e)| (Builtin::Secret, s, e));
         }
         None
@@ -1218,8 +1216,8 @@ impl Detectors {
     /// A colon: a URL's password, a key's value, a MAC address or an IPv6
     /// address. Between two digits (`18:01:53`, a port) it can only be the
     /// last two. Inline in the scan: a colon is the commonest key's
-    /// delimiter in logs, and its call's entry and exit cost ~60
-    /// instructions a loghub line (measured, BENCHMARKS.md).
+    /// delimiter in logs, and a call for each cost more than the code it
+    /// adds to the scan (measured: BENCHMARKS.md, issue 28's fifth session).
     #[inline(always)]
     fn at_colon(
         &self,
